@@ -1,0 +1,710 @@
+//! The SageMaker training-container contract, kept on this machine: the `/opt/ml` tree
+//! per host, the config files, the `SM_*` environment and the entry point's argv.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::pyvalue::{PyValue, to_cmd_args};
+use crate::backend::BackendError;
+use crate::spec::{self, TrainingJobRequest};
+
+/// Hyperparameters the toolkit reserves for itself; other `sagemaker_*` ones are
+/// "additional framework parameters".
+const RESERVED: &[&str] = &[
+    spec::PROGRAM,
+    spec::SUBMIT_DIRECTORY,
+    "sagemaker_enable_cloudwatch_metrics",
+    "sagemaker_container_log_level",
+    "sagemaker_job_name",
+    "sagemaker_region",
+    "sagemaker_s3_output",
+];
+
+const GROUP: &str = "homogeneousCluster";
+const DEFAULT_INSTANCE_TYPE: &str = "local";
+
+/// What local mode needs to know to run a request, checked before anything starts.
+#[derive(Debug, Clone)]
+pub struct LocalPlan {
+    /// `TrainingJobName`.
+    pub job: String,
+    /// `algo-1` .. `algo-N`.
+    pub hosts: Vec<String>,
+    /// `ResourceConfig.InstanceType`.
+    pub instance_type: String,
+    /// The entry point, relative to the code folder.
+    pub program: String,
+    /// The submit directory as given (for `SM_MODULE_DIR`).
+    pub submit_uri: String,
+    /// The submit folder or `.tar.gz` on this machine.
+    pub submit_path: PathBuf,
+    /// Raw hyperparameters, for `hyperparameters.json`.
+    pub raw_hyperparameters: Vec<(String, String)>,
+    /// The user's hyperparameters, JSON-decoded.
+    pub user_hyperparameters: Vec<(String, PyValue)>,
+    /// `sagemaker_*` hyperparameters that are not reserved.
+    pub framework_parameters: Vec<(String, PyValue)>,
+    /// Input channels.
+    pub channels: Vec<ChannelPlan>,
+    /// `Environment` of the request.
+    pub environment: Vec<(String, String)>,
+    /// Folder that `S3OutputPath` names on this machine.
+    pub output_root: PathBuf,
+    /// `StoppingCondition.MaxRuntimeInSeconds`.
+    pub max_runtime: Option<Duration>,
+}
+
+/// One input channel read from a `file://` URI.
+#[derive(Debug, Clone)]
+pub struct ChannelPlan {
+    /// `ChannelName`.
+    pub name: String,
+    /// The file or folder on this machine.
+    pub source: PathBuf,
+    /// `ShardedByS3Key`.
+    pub sharded: bool,
+    /// The entry of `inputdataconfig.json`.
+    pub config: Value,
+}
+
+/// The `/opt/ml` tree of one host.
+#[derive(Debug, Clone)]
+pub struct HostLayout {
+    /// The folder that stands for `/opt/ml`.
+    pub root: PathBuf,
+}
+
+impl HostLayout {
+    /// The tree under `root`.
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+    /// `input/`.
+    pub fn input(&self) -> PathBuf {
+        self.root.join("input")
+    }
+    /// `input/config/`.
+    pub fn input_config(&self) -> PathBuf {
+        self.root.join("input/config")
+    }
+    /// `input/data/<channel>/`.
+    pub fn channel(&self, name: &str) -> PathBuf {
+        self.root.join("input/data").join(name)
+    }
+    /// `code/`.
+    pub fn code(&self) -> PathBuf {
+        self.root.join("code")
+    }
+    /// `model/`.
+    pub fn model(&self) -> PathBuf {
+        self.root.join("model")
+    }
+    /// `output/`.
+    pub fn output(&self) -> PathBuf {
+        self.root.join("output")
+    }
+    /// `output/data/`.
+    pub fn output_data(&self) -> PathBuf {
+        self.root.join("output/data")
+    }
+    /// `output/intermediate/`.
+    pub fn output_intermediate(&self) -> PathBuf {
+        self.root.join("output/intermediate")
+    }
+    /// `output/failure`.
+    pub fn failure_file(&self) -> PathBuf {
+        self.root.join("output/failure")
+    }
+    /// `checkpoints/`.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoints")
+    }
+
+    /// Creates the empty tree.
+    pub fn create(&self) -> std::io::Result<()> {
+        for dir in [
+            self.input_config(),
+            self.root.join("input/data"),
+            self.code(),
+            self.model(),
+            self.output_data(),
+            self.output_intermediate(),
+            self.checkpoints(),
+        ] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn local_mode_needs() -> String {
+    format!(
+        "local mode runs script-mode jobs: set HyperParameters.{} to the entry point (for example \
+         \"train.py\") and HyperParameters.{} to a file:// folder or .tar.gz that holds it",
+        spec::PROGRAM,
+        spec::SUBMIT_DIRECTORY
+    )
+}
+
+/// A hyperparameter's string, unwrapping the JSON encoding the SageMaker Python SDK adds.
+fn unquoted(raw: &str) -> String {
+    serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
+}
+
+/// The path of a `file://` URI, or an error naming the member for any other scheme.
+pub fn file_uri_path(uri: &str, member: &str) -> Result<PathBuf, BackendError> {
+    if let Some(path) = uri.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            return Err(BackendError::validation(format!(
+                "{member}: {uri:?} is a relative file:// URI; use an absolute path \
+                 (relative paths are resolved only when the job is read from a file)"
+            )));
+        }
+        return Ok(PathBuf::from(path));
+    }
+    if uri.starts_with("s3://") {
+        return Err(BackendError::new(
+            "UnsupportedLocally",
+            format!(
+                "{member}: {uri} is an S3 location; local mode reads and writes file:// paths \
+                 until an AWS connection is set up"
+            ),
+        ));
+    }
+    if uri.starts_with('/') {
+        return Ok(PathBuf::from(uri));
+    }
+    Err(BackendError::validation(format!(
+        "{member}: {uri:?} must be a file:// URI in local mode"
+    )))
+}
+
+fn unsupported(message: String) -> BackendError {
+    BackendError::new("UnsupportedLocally", message)
+}
+
+impl LocalPlan {
+    /// Checks that local mode can run `request` and works out what it will do.
+    /// `default_output` is used when the request has no `S3OutputPath`.
+    pub fn from_request(
+        request: &TrainingJobRequest,
+        default_output: &Path,
+    ) -> Result<LocalPlan, BackendError> {
+        let job = request.name().to_string();
+        if !spec::is_valid_job_name(&job) {
+            return Err(BackendError::validation(format!(
+                "TrainingJobName {job:?} must be 1 to 63 letters, digits or hyphens, starting and \
+                 ending with a letter or digit (pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}})"
+            )));
+        }
+        let hps = request.hyper_parameters.clone().unwrap_or_default();
+        let program = hps
+            .get(spec::PROGRAM)
+            .map(|v| unquoted(v))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| BackendError::validation(local_mode_needs()))?;
+        let submit_uri = hps
+            .get(spec::SUBMIT_DIRECTORY)
+            .map(|v| unquoted(v))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| BackendError::validation(local_mode_needs()))?;
+        let submit_member = format!("HyperParameters.{}", spec::SUBMIT_DIRECTORY);
+        let submit_path = file_uri_path(&submit_uri, &submit_member)?;
+        if submit_path.is_dir() {
+            let entry = submit_path.join(&program);
+            if !entry.is_file() {
+                return Err(BackendError::validation(format!(
+                    "HyperParameters.{}: {program:?} is not a file in {}",
+                    spec::PROGRAM,
+                    submit_path.display()
+                )));
+            }
+        } else if !submit_path.is_file() {
+            return Err(BackendError::validation(format!(
+                "{submit_member}: {} does not exist",
+                submit_path.display()
+            )));
+        }
+
+        let algorithm = request.algorithm_specification.clone().unwrap_or_default();
+        let job_mode = algorithm
+            .training_input_mode
+            .clone()
+            .unwrap_or_else(|| "File".into());
+        if job_mode == "Pipe" {
+            return Err(unsupported(
+                "AlgorithmSpecification.TrainingInputMode: Pipe mode is not available locally; \
+                 use File or FastFile"
+                    .into(),
+            ));
+        }
+
+        let resources = request.resource_config.clone().unwrap_or_default();
+        if resources
+            .instance_groups
+            .as_ref()
+            .is_some_and(|g| !g.is_empty())
+        {
+            return Err(unsupported(
+                "ResourceConfig.InstanceGroups: heterogeneous clusters are not available locally"
+                    .into(),
+            ));
+        }
+        let count = resources.instance_count.unwrap_or(1);
+        if !(1..=64).contains(&count) {
+            return Err(BackendError::validation(format!(
+                "ResourceConfig.InstanceCount: {count} hosts; local mode runs 1 to 64"
+            )));
+        }
+        let hosts: Vec<String> = (1..=count).map(|i| format!("algo-{i}")).collect();
+
+        let mut channels = Vec::new();
+        for (i, channel) in request.channels().iter().enumerate() {
+            let member = format!("InputDataConfig[{i}]");
+            let name = channel.channel_name.clone().unwrap_or_default();
+            if name.is_empty() {
+                return Err(BackendError::validation(format!(
+                    "{member}.ChannelName is missing"
+                )));
+            }
+            let source = channel.data_source.clone().unwrap_or_default();
+            if source.file_system_data_source.is_some() {
+                return Err(unsupported(format!(
+                    "{member}.DataSource.FileSystemDataSource: EFS and FSx channels are not \
+                     available locally; use a file:// S3Uri"
+                )));
+            }
+            let s3 = source.s3_data_source.unwrap_or_default();
+            let data_type = s3.s3_data_type.clone().unwrap_or_else(|| "S3Prefix".into());
+            if data_type != "S3Prefix" {
+                return Err(unsupported(format!(
+                    "{member}.DataSource.S3DataSource.S3DataType: {data_type} is not available \
+                     locally; use S3Prefix"
+                )));
+            }
+            let uri_member = format!("{member}.DataSource.S3DataSource.S3Uri");
+            let uri = s3.s3_uri.clone().unwrap_or_default();
+            let path = file_uri_path(&uri, &uri_member)?;
+            if !path.exists() {
+                return Err(BackendError::validation(format!(
+                    "{uri_member}: {} does not exist",
+                    path.display()
+                )));
+            }
+            let mode = channel
+                .input_mode
+                .clone()
+                .unwrap_or_else(|| job_mode.clone());
+            if mode == "Pipe" {
+                return Err(unsupported(format!(
+                    "{member}.InputMode: Pipe mode is not available locally; use File or FastFile"
+                )));
+            }
+            let distribution = s3
+                .s3_data_distribution_type
+                .clone()
+                .unwrap_or_else(|| "FullyReplicated".into());
+            let mut config = json!({
+                "TrainingInputMode": mode,
+                "S3DistributionType": distribution,
+                "RecordWrapperType": channel.record_wrapper_type.clone().unwrap_or_else(|| "None".into()),
+            });
+            if let Some(ct) = &channel.content_type {
+                config["ContentType"] = json!(ct);
+            }
+            if let Some(ct) = &channel.compression_type {
+                config["CompressionType"] = json!(ct);
+            }
+            channels.push(ChannelPlan {
+                name,
+                source: path,
+                sharded: distribution == "ShardedByS3Key",
+                config,
+            });
+        }
+
+        let output_root = match request
+            .output_data_config
+            .as_ref()
+            .and_then(|o| o.s3_output_path.as_deref())
+        {
+            Some(uri) => file_uri_path(uri, "OutputDataConfig.S3OutputPath")?,
+            None => default_output.to_path_buf(),
+        };
+
+        let mut user_hyperparameters = Vec::new();
+        let mut framework_parameters = Vec::new();
+        for (key, raw) in &hps {
+            let value = PyValue::decode_hyperparameter(raw);
+            if key.starts_with("sagemaker_") {
+                if !RESERVED.contains(&key.as_str()) {
+                    framework_parameters.push((key.clone(), value));
+                }
+            } else {
+                user_hyperparameters.push((key.clone(), value));
+            }
+        }
+
+        Ok(LocalPlan {
+            job,
+            hosts,
+            instance_type: resources
+                .instance_type
+                .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into()),
+            program,
+            submit_uri,
+            submit_path,
+            raw_hyperparameters: hps.into_iter().collect(),
+            user_hyperparameters,
+            framework_parameters,
+            channels,
+            environment: request
+                .environment
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            output_root,
+            max_runtime: request
+                .stopping_condition
+                .as_ref()
+                .and_then(|s| s.max_runtime_in_seconds)
+                .filter(|s| *s > 0)
+                .map(|s| Duration::from_secs(s as u64)),
+        })
+    }
+
+    /// Where the job's artifacts go: `<S3OutputPath>/<job>/output/`.
+    pub fn artifact_dir(&self) -> PathBuf {
+        self.output_root.join(&self.job).join("output")
+    }
+
+    /// The arguments the entry point receives, as the toolkit renders them.
+    pub fn user_args(&self) -> Vec<String> {
+        to_cmd_args(&self.user_hyperparameters)
+    }
+
+    /// The `resourceconfig.json` of `host`.
+    pub fn resource_config(&self, host: &str) -> Value {
+        json!({
+            "current_host": host,
+            "current_instance_type": self.instance_type,
+            "current_group_name": GROUP,
+            "hosts": self.hosts,
+            "instance_groups": [{
+                "instance_group_name": GROUP,
+                "instance_type": self.instance_type,
+                "hosts": self.hosts,
+            }],
+            "network_interface_name": "eth0",
+        })
+    }
+
+    /// The `inputdataconfig.json` of the job.
+    pub fn input_data_config(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for c in &self.channels {
+            map.insert(c.name.clone(), c.config.clone());
+        }
+        Value::Object(map)
+    }
+
+    /// Writes `input/config/*.json` for `host`.
+    pub fn write_config(&self, layout: &HostLayout, host: &str) -> std::io::Result<()> {
+        let dir = layout.input_config();
+        let hps: serde_json::Map<String, Value> = self
+            .raw_hyperparameters
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        std::fs::write(
+            dir.join("hyperparameters.json"),
+            Value::Object(hps).to_string(),
+        )?;
+        std::fs::write(
+            dir.join("resourceconfig.json"),
+            self.resource_config(host).to_string(),
+        )?;
+        std::fs::write(
+            dir.join("inputdataconfig.json"),
+            self.input_data_config().to_string(),
+        )?;
+        Ok(())
+    }
+
+    /// The program and arguments that start the entry point in `layout`'s code folder.
+    pub fn command(&self, layout: &HostLayout, python: &Path) -> (PathBuf, Vec<String>) {
+        let entry = layout.code().join(&self.program);
+        let entry_str = entry.display().to_string();
+        let mut args = Vec::new();
+        let program = if self.program.ends_with(".py") {
+            args.push(entry_str);
+            python.to_path_buf()
+        } else if self.program.ends_with(".sh") {
+            args.push(entry_str);
+            PathBuf::from("/bin/sh")
+        } else {
+            entry
+        };
+        args.extend(self.user_args());
+        (program, args)
+    }
+
+    /// The environment of `host`'s process: the request's `Environment`, then every `SM_*`
+    /// variable the toolkit sets.
+    pub fn environment(
+        &self,
+        layout: &HostLayout,
+        host: &str,
+        num_cpus: usize,
+    ) -> Vec<(String, String)> {
+        let path = |p: PathBuf| p.display().to_string();
+        let channel_dirs: Vec<(String, PyValue)> = self
+            .channels
+            .iter()
+            .map(|c| (c.name.clone(), PyValue::str(path(layout.channel(&c.name)))))
+            .collect();
+        let mut channel_names: Vec<String> = self.channels.iter().map(|c| c.name.clone()).collect();
+        channel_names.sort();
+        let module_name = self
+            .program
+            .strip_suffix(".py")
+            .unwrap_or(&self.program)
+            .to_string();
+        let group = PyValue::Dict(vec![
+            ("instance_group_name".into(), PyValue::str(GROUP)),
+            ("instance_type".into(), PyValue::str(&self.instance_type)),
+            ("hosts".into(), PyValue::str_list(&self.hosts)),
+        ]);
+        let resource_config = PyValue::from(&self.resource_config(host));
+        let input_data_config = PyValue::from(&self.input_data_config());
+        let hps = PyValue::Dict(self.user_hyperparameters.clone());
+        let framework = PyValue::Dict(self.framework_parameters.clone());
+        let user_args = PyValue::str_list(&self.user_args());
+        let int = |n: usize| PyValue::Int(n.to_string());
+
+        // The properties of the toolkit's Environment, which SM_TRAINING_ENV holds whole.
+        let mut env: Vec<(String, PyValue)> = vec![
+            ("hosts".into(), PyValue::str_list(&self.hosts)),
+            ("network_interface_name".into(), PyValue::str("eth0")),
+            ("hps".into(), hps.clone()),
+            ("user_entry_point".into(), PyValue::str(&self.program)),
+            ("framework_params".into(), framework.clone()),
+            ("resource_config".into(), resource_config.clone()),
+            ("input_data_config".into(), input_data_config.clone()),
+            (
+                "output_data_dir".into(),
+                PyValue::str(path(layout.output_data())),
+            ),
+            ("channels".into(), PyValue::str_list(&channel_names)),
+            ("current_host".into(), PyValue::str(host)),
+            (
+                "current_instance_type".into(),
+                PyValue::str(&self.instance_type),
+            ),
+            ("current_instance_group".into(), PyValue::str(GROUP)),
+            (
+                "current_instance_group_hosts".into(),
+                PyValue::str_list(&self.hosts),
+            ),
+            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
+            (
+                "instance_groups_dict".into(),
+                PyValue::Dict(vec![(GROUP.into(), group)]),
+            ),
+            ("distribution_instance_groups".into(), PyValue::List(vec![])),
+            ("is_hetero".into(), PyValue::Bool(false)),
+            ("module_name".into(), PyValue::str(&module_name)),
+            ("log_level".into(), int(20)),
+            ("framework_module".into(), PyValue::None),
+            ("input_dir".into(), PyValue::str(path(layout.input()))),
+            (
+                "input_config_dir".into(),
+                PyValue::str(path(layout.input_config())),
+            ),
+            ("output_dir".into(), PyValue::str(path(layout.output()))),
+            ("num_cpus".into(), int(num_cpus)),
+            ("num_gpus".into(), int(0)),
+            ("num_neurons".into(), int(0)),
+            ("model_dir".into(), PyValue::str(path(layout.model()))),
+            ("module_dir".into(), PyValue::str(&self.submit_uri)),
+            (
+                "output_intermediate_dir".into(),
+                PyValue::str(path(layout.output_intermediate())),
+            ),
+        ];
+        let training_env = PyValue::Dict(vec![
+            ("additional_framework_parameters".into(), framework),
+            (
+                "channel_input_dirs".into(),
+                PyValue::Dict(channel_dirs.clone()),
+            ),
+            ("current_host".into(), PyValue::str(host)),
+            ("current_instance_group".into(), PyValue::str(GROUP)),
+            (
+                "current_instance_group_hosts".into(),
+                PyValue::str_list(&self.hosts),
+            ),
+            (
+                "current_instance_type".into(),
+                PyValue::str(&self.instance_type),
+            ),
+            ("distribution_hosts".into(), PyValue::List(vec![])),
+            ("distribution_instance_groups".into(), PyValue::List(vec![])),
+            ("framework_module".into(), PyValue::None),
+            ("hosts".into(), PyValue::str_list(&self.hosts)),
+            ("hyperparameters".into(), hps),
+            (
+                "input_config_dir".into(),
+                PyValue::str(path(layout.input_config())),
+            ),
+            ("input_data_config".into(), input_data_config),
+            ("input_dir".into(), PyValue::str(path(layout.input()))),
+            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
+            ("is_hetero".into(), PyValue::Bool(false)),
+            ("is_master".into(), PyValue::Bool(host == self.hosts[0])),
+            ("job_name".into(), PyValue::str(&self.job)),
+            ("log_level".into(), int(20)),
+            ("master_hostname".into(), PyValue::str(&self.hosts[0])),
+            ("model_dir".into(), PyValue::str(path(layout.model()))),
+            ("module_dir".into(), PyValue::str(&self.submit_uri)),
+            ("module_name".into(), PyValue::str(&module_name)),
+            ("network_interface_name".into(), PyValue::str("eth0")),
+            ("num_cpus".into(), int(num_cpus)),
+            ("num_gpus".into(), int(0)),
+            ("num_neurons".into(), int(0)),
+            (
+                "output_data_dir".into(),
+                PyValue::str(path(layout.output_data())),
+            ),
+            ("output_dir".into(), PyValue::str(path(layout.output()))),
+            (
+                "output_intermediate_dir".into(),
+                PyValue::str(path(layout.output_intermediate())),
+            ),
+            ("resource_config".into(), resource_config),
+            ("user_entry_point".into(), PyValue::str(&self.program)),
+        ]);
+        env.push(("training_env".into(), training_env));
+        env.push(("user_args".into(), user_args));
+        for (name, dir) in channel_dirs {
+            env.push((format!("channel_{name}"), dir));
+        }
+        for (key, value) in &self.user_hyperparameters {
+            env.push((format!("hp_{key}"), value.clone()));
+        }
+
+        let mut out: Vec<(String, String)> = vec![("PYTHONUNBUFFERED".into(), "TRUE".into())];
+        out.extend(self.environment.iter().cloned());
+        out.push(("TRAINING_JOB_NAME".into(), self.job.clone()));
+        out.push(("TRAINING_JOB_ARN".into(), super::arn(&self.job)));
+        out.push(("SAGEMAKER_BASE_DIR".into(), path(layout.root.clone())));
+        out.push(("SM_CURRENT_HOST".into(), host.into()));
+        for (key, value) in env {
+            let text = match value {
+                PyValue::Str(s) => s,
+                PyValue::None => String::new(),
+                other => other.to_json(),
+            };
+            out.push((format!("SM_{}", key.to_uppercase()), text));
+        }
+        out
+    }
+}
+
+/// Copies or hard-links the files of each channel into every host's `input/data/<channel>`,
+/// splitting them between hosts for `ShardedByS3Key`.
+pub fn stage_channels(plan: &LocalPlan, layouts: &[HostLayout]) -> std::io::Result<u64> {
+    let mut bytes = 0;
+    for channel in &plan.channels {
+        let files = list_files(&channel.source)?;
+        for layout in layouts {
+            std::fs::create_dir_all(layout.channel(&channel.name))?;
+        }
+        for (i, (abs, rel)) in files.iter().enumerate() {
+            let targets: Vec<&HostLayout> = if channel.sharded {
+                vec![&layouts[i % layouts.len()]]
+            } else {
+                layouts.iter().collect()
+            };
+            for layout in targets {
+                let dest = layout.channel(&channel.name).join(rel);
+                bytes += link_or_copy(abs, &dest)?;
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// Puts the submit folder (copied) or archive (unpacked) into `layout`'s `code/`.
+pub fn stage_code(plan: &LocalPlan, layout: &HostLayout) -> std::io::Result<()> {
+    if plan.submit_path.is_dir() {
+        for (abs, rel) in list_files(&plan.submit_path)? {
+            let dest = layout.code().join(rel);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(&abs, &dest)?;
+        }
+    } else {
+        crate::backend::archive::unpack_tar_gz(&plan.submit_path, &layout.code())?;
+    }
+    let entry = layout.code().join(&plan.program);
+    if !entry.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "HyperParameters.{}: {:?} is not in {}",
+                spec::PROGRAM,
+                plan.program,
+                plan.submit_path.display()
+            ),
+        ));
+    }
+    if !plan.program.ends_with(".py") && !plan.program.ends_with(".sh") {
+        use std::os::unix::fs::PermissionsExt;
+        let mut perms = std::fs::metadata(&entry)?.permissions();
+        perms.set_mode(perms.mode() | 0o755);
+        std::fs::set_permissions(&entry, perms)?;
+    }
+    Ok(())
+}
+
+/// Every regular file under `source` (or `source` itself), with its path relative to it,
+/// sorted by that path as S3 lists keys.
+fn list_files(source: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+    let mut out = Vec::new();
+    if source.is_file() {
+        let name = source.file_name().map(PathBuf::from).unwrap_or_default();
+        out.push((source.to_path_buf(), name));
+        return Ok(out);
+    }
+    let mut stack = vec![source.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            let meta = std::fs::metadata(&path)?;
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() {
+                let rel = path.strip_prefix(source).unwrap_or(&path).to_path_buf();
+                out.push((path, rel));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+fn link_or_copy(src: &Path, dest: &Path) -> std::io::Result<u64> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    if std::fs::hard_link(src, dest).is_ok() {
+        return Ok(std::fs::metadata(dest)?.len());
+    }
+    std::fs::copy(src, dest)
+}

@@ -1,0 +1,323 @@
+//! The local backend: runs training jobs on this machine under the SageMaker
+//! training-container contract, and keeps their history in SQLite.
+
+pub mod contract;
+pub mod metrics;
+pub mod process;
+pub mod pyvalue;
+pub mod runner;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use self::contract::LocalPlan;
+use self::metrics::MetricExtractor;
+use self::store::{Store, now_ms};
+use super::{Backend, BackendError, archive};
+use crate::job::{
+    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricSeries,
+    SecondaryStatus, Status,
+};
+use crate::spec::TrainingJobRequest;
+
+/// The service's grace period between SIGTERM and SIGKILL.
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(120);
+
+/// The ARN a local job reports, in the service's format.
+pub fn arn(job: &str) -> String {
+    format!(
+        "arn:aws:sagemaker:local:000000000000:training-job/{}",
+        job.to_lowercase()
+    )
+}
+
+/// Where local mode keeps its data and how it runs jobs.
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// The data folder: the database, job trees and default output.
+    pub home: PathBuf,
+    /// The Python interpreter for `.py` entry points.
+    pub python: PathBuf,
+    /// Time between SIGTERM and SIGKILL on stop or when MaxRuntimeInSeconds passes.
+    pub stop_grace: Duration,
+}
+
+impl LocalConfig {
+    /// A configuration rooted at `home`, with `python3` and the service's grace period.
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Self {
+            home: home.into(),
+            python: PathBuf::from("python3"),
+            stop_grace: DEFAULT_STOP_GRACE,
+        }
+    }
+
+    /// From the environment: `SAGEDESK_HOME` (else the platform data folder),
+    /// `SAGEDESK_PYTHON` and `SAGEDESK_STOP_GRACE_SECONDS`.
+    pub fn from_env() -> Result<Self, String> {
+        let home = match std::env::var_os("SAGEDESK_HOME") {
+            Some(home) if !home.is_empty() => PathBuf::from(home),
+            _ => directories::ProjectDirs::from("", "", "SageDesk")
+                .map(|d| d.data_dir().to_path_buf())
+                .ok_or("no home folder: set SAGEDESK_HOME to a folder for SageDesk's data")?,
+        };
+        let mut config = Self::new(home);
+        if let Some(python) = std::env::var_os("SAGEDESK_PYTHON").filter(|p| !p.is_empty()) {
+            config.python = PathBuf::from(python);
+        }
+        if let Ok(grace) = std::env::var("SAGEDESK_STOP_GRACE_SECONDS") {
+            let secs: f64 = grace.trim().parse().map_err(|_| {
+                format!("SAGEDESK_STOP_GRACE_SECONDS={grace:?} is not a number of seconds")
+            })?;
+            if !(0.0..=86_400.0).contains(&secs) {
+                return Err(format!(
+                    "SAGEDESK_STOP_GRACE_SECONDS={grace:?} must be between 0 and 86400"
+                ));
+            }
+            config.stop_grace = Duration::from_secs_f64(secs);
+        }
+        Ok(config)
+    }
+
+    /// The SQLite database.
+    pub fn database(&self) -> PathBuf {
+        self.home.join("sagedesk.db")
+    }
+
+    /// The `/opt/ml` trees of a job, one folder per host.
+    pub fn job_dir(&self, job: &str) -> PathBuf {
+        self.home.join("jobs").join(job)
+    }
+
+    /// Where artifacts go when the request names no `S3OutputPath`.
+    pub fn default_output(&self) -> PathBuf {
+        self.home.join("output")
+    }
+}
+
+/// The local backend.
+pub struct LocalBackend {
+    config: Arc<LocalConfig>,
+    store: Arc<Mutex<Store>>,
+}
+
+impl LocalBackend {
+    /// Opens the store and marks jobs whose supervising process has died as failed.
+    pub fn open(config: LocalConfig) -> Result<Self, BackendError> {
+        let store = Store::open(&config.database())?;
+        recover_interrupted(&store)?;
+        Ok(Self {
+            config: Arc::new(config),
+            store: Arc::new(Mutex::new(store)),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &LocalConfig {
+        &self.config
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
+    ) -> Result<T, BackendError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = store
+                .lock()
+                .map_err(|_| BackendError::internal("job store lock poisoned"))?;
+            f(&store)
+        })
+        .await
+        .map_err(|e| BackendError::internal(format!("store task: {e}")))?
+    }
+}
+
+/// Fails every unfinished job whose supervisor is gone, killing its leftover processes.
+fn recover_interrupted(store: &Store) -> Result<Vec<String>, BackendError> {
+    let mut recovered = Vec::new();
+    for job in store.unfinished()? {
+        let alive = match (job.pid, job.start) {
+            (Some(pid), Some(start)) => process::is_alive(pid, start),
+            _ => false,
+        };
+        if alive {
+            continue;
+        }
+        for (pid, start) in store.processes(&job.name)? {
+            if process::is_alive(pid, start) {
+                process::signal_group(pid, process::SIGKILL);
+            }
+        }
+        let reason = format!(
+            "Interrupted: the SageDesk process that supervised this job (pid {}) exited before \
+             the job ended; logs and metrics up to then are kept",
+            job.pid.unwrap_or(0)
+        );
+        store.finish(
+            &job.name,
+            Status::Failed,
+            SecondaryStatus::Failed,
+            "Training job interrupted",
+            Some(&reason),
+            None,
+            now_ms(),
+        )?;
+        recovered.push(job.name);
+    }
+    Ok(recovered)
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn label(&self) -> String {
+        "local".into()
+    }
+
+    async fn create_training_job(
+        &self,
+        request: TrainingJobRequest,
+    ) -> Result<String, BackendError> {
+        let plan = LocalPlan::from_request(&request, &self.config.default_output())?;
+        let extractor = MetricExtractor::new(request.metric_definitions())?;
+        let job_dir = self.config.job_dir(&plan.job);
+        let arn = arn(&plan.job);
+        let arn_out = arn.clone();
+        self.blocking(move |store| {
+            store.insert_job(&request, &arn, now_ms(), process::current())?;
+            // A stale tree from a job of the same name that was deleted from the store.
+            if job_dir.exists() {
+                std::fs::remove_dir_all(&job_dir)?;
+            }
+            Ok(())
+        })
+        .await?;
+        tokio::spawn(runner::supervise(self.config.clone(), plan, extractor));
+        Ok(arn_out)
+    }
+
+    async fn list_training_jobs(
+        &self,
+        filter: &ListFilter,
+    ) -> Result<Vec<JobSummary>, BackendError> {
+        let filter = filter.clone();
+        self.blocking(move |store| store.list(&filter)).await
+    }
+
+    async fn describe_training_job(&self, name: &str) -> Result<JobDetail, BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| store.detail(&name)).await
+    }
+
+    async fn stop_training_job(&self, name: &str) -> Result<(), BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| {
+            let status = store.request_stop(&name, now_ms())?;
+            match status {
+                Status::InProgress | Status::Stopping => {
+                    // A job nobody supervises any more cannot stop by itself.
+                    recover_interrupted(store)?;
+                    Ok(())
+                }
+                other => Err(BackendError::validation(format!(
+                    "The job {name} is {other} and cannot be stopped"
+                ))),
+            }
+        })
+        .await
+    }
+
+    async fn get_log_events(
+        &self,
+        name: &str,
+        cursor: i64,
+        limit: usize,
+    ) -> Result<LogPage, BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| {
+            if cursor == 0 && !store.exists(&name)? {
+                return Err(BackendError::not_found(&name));
+            }
+            store.logs_after(&name, cursor, limit)
+        })
+        .await
+    }
+
+    async fn get_metric_data(
+        &self,
+        name: &str,
+        since_ms: i64,
+    ) -> Result<Vec<MetricSeries>, BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| {
+            if !store.exists(&name)? {
+                return Err(BackendError::not_found(&name));
+            }
+            store.metrics_since(&name, since_ms)
+        })
+        .await
+    }
+
+    async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError> {
+        let detail = self.describe_training_job(name).await?;
+        let plan_root = match detail
+            .request
+            .output_data_config
+            .as_ref()
+            .and_then(|o| o.s3_output_path.as_deref())
+        {
+            Some(uri) => contract::file_uri_path(uri, "OutputDataConfig.S3OutputPath")?,
+            None => self.config.default_output(),
+        };
+        let prefix = plan_root.join(name);
+        tokio::task::spawn_blocking(move || list_files_under(&prefix))
+            .await
+            .map_err(|e| BackendError::internal(e.to_string()))?
+    }
+
+    async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
+        let path = contract::file_uri_path(uri, "archive")?;
+        tokio::task::spawn_blocking(move || {
+            archive::list_tar_gz_file(&path)
+                .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))
+        })
+        .await
+        .map_err(|e| BackendError::internal(e.to_string()))?
+    }
+}
+
+fn list_files_under(prefix: &Path) -> Result<Vec<ArtifactEntry>, BackendError> {
+    let mut out = Vec::new();
+    if !prefix.exists() {
+        return Ok(out);
+    }
+    let mut stack = vec![prefix.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            let path = entry.path();
+            if meta.is_dir() {
+                stack.push(path);
+            } else {
+                let key = path
+                    .strip_prefix(prefix)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                out.push(ArtifactEntry {
+                    key,
+                    uri: format!("file://{}", path.display()),
+                    size: meta.len(),
+                    last_modified: meta.modified().ok().map(chrono::DateTime::from),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}

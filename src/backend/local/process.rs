@@ -1,0 +1,47 @@
+//! Process identity and signals: enough to tell a live supervisor from a reused pid,
+//! and to signal a job's whole process group.
+
+/// The process's start time in clock ticks after boot, from `/proc/<pid>/stat`.
+/// Together with the pid it names one process for its whole life.
+pub fn start_time(pid: i64) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: skip past its last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    // `rest` starts at field 3 (state); the start time is field 22.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the process `pid` that started at `start` is still running (and not a zombie).
+pub fn is_alive(pid: i64, start: i64) -> bool {
+    if std::path::Path::new("/proc/self/stat").exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                let rest = s[s.rfind(')')? + 2..].to_string();
+                rest.chars().next()
+            });
+        state.is_some_and(|c| c != 'Z') && start_time(pid) == Some(start)
+    } else {
+        // Without /proc the start time is unknown: trust the pid alone.
+        unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+    }
+}
+
+/// This process's pid and start time.
+pub fn current() -> (i64, i64) {
+    let pid = std::process::id() as i64;
+    (pid, start_time(pid).unwrap_or(0))
+}
+
+/// Sends `signal` to the process group led by `pgid`. Returns false when none is left.
+pub fn signal_group(pgid: i64, signal: i32) -> bool {
+    if pgid <= 1 {
+        return false;
+    }
+    unsafe { libc::kill(-(pgid as libc::pid_t), signal) == 0 }
+}
+
+/// `SIGTERM`.
+pub const SIGTERM: i32 = libc::SIGTERM;
+/// `SIGKILL`.
+pub const SIGKILL: i32 = libc::SIGKILL;

@@ -1,0 +1,115 @@
+//! The `Backend` trait that the UI and the CLI talk to, whichever service is behind it.
+
+pub mod archive;
+pub mod local;
+
+use async_trait::async_trait;
+
+use crate::job::{
+    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricSeries,
+};
+use crate::spec::TrainingJobRequest;
+
+/// An error from a backend, with the service's error code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct BackendError {
+    /// The service's code, such as `ResourceInUse` or `ValidationException`.
+    pub code: String,
+    /// The service's message.
+    pub message: String,
+}
+
+impl BackendError {
+    /// An error with the given code and message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `ValidationException`: the request is not acceptable.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new("ValidationException", message)
+    }
+
+    /// `ResourceNotFound`: no such job.
+    pub fn not_found(job: &str) -> Self {
+        Self::new(
+            "ResourceNotFound",
+            format!("Requested resource not found: training job {job:?} does not exist"),
+        )
+    }
+
+    /// `ResourceInUse`: the name is taken.
+    pub fn in_use(job: &str) -> Self {
+        Self::new(
+            "ResourceInUse",
+            format!("Training job names must be unique: a job named {job:?} already exists"),
+        )
+    }
+
+    /// A local failure (disk, database) that is not the request's fault.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("InternalFailure", message)
+    }
+}
+
+impl From<rusqlite::Error> for BackendError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::internal(format!("job store: {e}"))
+    }
+}
+
+impl From<std::io::Error> for BackendError {
+    fn from(e: std::io::Error) -> Self {
+        Self::internal(e.to_string())
+    }
+}
+
+/// What all backends do. Methods are named after the SageMaker API calls they stand for.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// A short label for the connection bar: `local`, or the account and region.
+    fn label(&self) -> String;
+
+    /// `CreateTrainingJob`; returns the job's ARN.
+    async fn create_training_job(
+        &self,
+        request: TrainingJobRequest,
+    ) -> Result<String, BackendError>;
+
+    /// `ListTrainingJobs`, newest first.
+    async fn list_training_jobs(
+        &self,
+        filter: &ListFilter,
+    ) -> Result<Vec<JobSummary>, BackendError>;
+
+    /// `DescribeTrainingJob`.
+    async fn describe_training_job(&self, name: &str) -> Result<JobDetail, BackendError>;
+
+    /// `StopTrainingJob`.
+    async fn stop_training_job(&self, name: &str) -> Result<(), BackendError>;
+
+    /// Log lines after `cursor` (0 for the start), at most `limit` of them.
+    async fn get_log_events(
+        &self,
+        name: &str,
+        cursor: i64,
+        limit: usize,
+    ) -> Result<LogPage, BackendError>;
+
+    /// Metric points of the job's metric definitions, after `since_ms` (epoch milliseconds).
+    async fn get_metric_data(
+        &self,
+        name: &str,
+        since_ms: i64,
+    ) -> Result<Vec<MetricSeries>, BackendError>;
+
+    /// The files the job produced.
+    async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError>;
+
+    /// The entries of a `.tar.gz` artifact, read from its headers.
+    async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError>;
+}

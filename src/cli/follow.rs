@@ -1,0 +1,146 @@
+//! Waiting on a job: live status, metric values and log lines in the terminal.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{EXIT_FAILED, EXIT_STOPPED, Failure, format};
+use crate::backend::Backend;
+use crate::backend::local::LocalBackend;
+use crate::job::{JobDetail, LogLine, Status, Stream};
+use crate::spec::TrainingJobRequest;
+
+const POLL: Duration = Duration::from_millis(200);
+const PAGE: usize = 5000;
+
+fn emit(bar: &ProgressBar, line: &LogLine) {
+    let text = format::log_line(line);
+    bar.suspend(|| match line.stream {
+        Stream::Stdout => println!("{text}"),
+        Stream::Stderr => eprintln!("{text}"),
+    });
+}
+
+/// Prints new log lines after `cursor`; returns the new cursor.
+async fn drain_logs(
+    backend: &LocalBackend,
+    name: &str,
+    mut cursor: i64,
+    bar: &ProgressBar,
+) -> Result<i64, Failure> {
+    loop {
+        let page = backend.get_log_events(name, cursor, PAGE).await?;
+        for line in &page.lines {
+            emit(bar, line);
+        }
+        cursor = page.next_cursor;
+        if page.lines.len() < PAGE {
+            return Ok(cursor);
+        }
+    }
+}
+
+/// Creates the job, shows its progress until it ends and returns the exit code.
+/// Ctrl+C stops the job gracefully; a second Ctrl+C leaves at once.
+pub async fn run_and_wait(
+    backend: &LocalBackend,
+    request: TrainingJobRequest,
+    follow: bool,
+) -> Result<u8, Failure> {
+    let name = request.name().to_string();
+    backend.create_training_job(request).await?;
+    eprintln!("started {name} (local)");
+
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .expect("the template is valid"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+
+    let mut cursor = 0;
+    let mut last_values: BTreeMap<String, f64> = BTreeMap::new();
+    let mut since = i64::MIN;
+    let mut interrupts = 0;
+    let mut last_stage = String::new();
+    let detail = loop {
+        if follow {
+            cursor = drain_logs(backend, &name, cursor, &bar).await?;
+        }
+        for series in backend.get_metric_data(&name, since).await? {
+            if let Some(p) = series.points.last() {
+                since = since.max(p.timestamp.timestamp_millis());
+                last_values.insert(series.name, p.value);
+            }
+        }
+        let detail = backend.describe_training_job(&name).await?;
+        let stage = stage(&detail);
+        if !bar.is_hidden() {
+            let metrics: Vec<String> = last_values
+                .iter()
+                .map(|(k, v)| format!("{k}={v:.4}"))
+                .collect();
+            bar.set_message(format!("{name} {stage} {}", metrics.join(" ")));
+        } else if stage != last_stage {
+            eprintln!("{name}: {stage}");
+        }
+        last_stage = stage;
+        if detail.summary.status.is_terminal() {
+            break detail;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::signal::ctrl_c() => {
+                interrupts += 1;
+                if interrupts > 1 {
+                    bar.finish_and_clear();
+                    eprintln!("left {name} running without its supervisor; the next start marks it interrupted");
+                    return Ok(130);
+                }
+                bar.suspend(|| eprintln!(
+                    "stopping {name}: SIGTERM now, SIGKILL after {} s; Ctrl+C again to quit at once",
+                    backend.config().stop_grace.as_secs_f64()
+                ));
+                backend.stop_training_job(&name).await?;
+            }
+        }
+    };
+    if follow {
+        drain_logs(backend, &name, cursor, &bar).await?;
+    }
+    bar.finish_and_clear();
+    eprint!("{}", format::describe(&detail));
+    Ok(match detail.summary.status {
+        Status::Completed => 0,
+        Status::Stopped => EXIT_STOPPED,
+        _ => EXIT_FAILED,
+    })
+}
+
+fn stage(detail: &JobDetail) -> String {
+    match detail.summary.secondary_status {
+        Some(s) => format!("{} ({s})", detail.summary.status),
+        None => detail.summary.status.to_string(),
+    }
+}
+
+/// `sagedesk logs`: prints what is stored, and with `follow` keeps going until the job ends.
+pub async fn print_logs(backend: &LocalBackend, name: &str, follow: bool) -> Result<u8, Failure> {
+    let bar = ProgressBar::hidden();
+    let mut cursor = drain_logs(backend, name, 0, &bar).await?;
+    while follow {
+        let status = backend.describe_training_job(name).await?.summary.status;
+        cursor = drain_logs(backend, name, cursor, &bar).await?;
+        if status.is_terminal() {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(0)
+}

@@ -1,0 +1,229 @@
+//! The headless command line: run, list, describe, stop, and read logs and metrics of jobs.
+
+mod follow;
+mod format;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::backend::local::{LocalBackend, LocalConfig};
+use crate::backend::{Backend, BackendError};
+use crate::job::{ListFilter, Status};
+use crate::spec;
+
+/// Exit code: the job or command failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: the input could not be read or is not acceptable.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: the job was stopped.
+pub const EXIT_STOPPED: u8 = 3;
+
+/// SageDesk: SageMaker training jobs on your desktop.
+#[derive(Debug, Parser)]
+#[command(name = "sagedesk", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a CreateTrainingJob request (JSON) on this machine and wait for it to end.
+    Run {
+        /// The request: an `aws sagemaker create-training-job --cli-input-json` file.
+        file: PathBuf,
+        /// Print the job's log lines as they come.
+        #[arg(long)]
+        follow: bool,
+        /// Use this TrainingJobName instead of the file's.
+        #[arg(long)]
+        name: Option<String>,
+        /// Append a timestamp to the name, as the SageMaker Python SDK does.
+        #[arg(long)]
+        unique_name: bool,
+    },
+    /// List jobs, newest first.
+    Jobs {
+        /// Only jobs with this status (InProgress, Completed, Failed, Stopping, Stopped).
+        #[arg(long)]
+        status: Option<Status>,
+        /// Only jobs whose name contains this text (case-insensitive).
+        #[arg(long)]
+        name_contains: Option<String>,
+    },
+    /// Show everything about a job.
+    Describe {
+        /// The job name.
+        name: String,
+        /// Print DescribeTrainingJob's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a running job (SIGTERM, then SIGKILL after the grace period).
+    Stop {
+        /// The job name.
+        name: String,
+    },
+    /// Print a job's log lines.
+    Logs {
+        /// The job name.
+        name: String,
+        /// Keep printing new lines until the job ends.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Print a job's metrics.
+    Metrics {
+        /// The job name.
+        name: String,
+        /// Every point as CSV: metric,timestamp,value.
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+/// A CLI failure: the message to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong, naming the file, member or job.
+    pub message: String,
+    /// The process exit code.
+    pub code: u8,
+}
+
+impl From<BackendError> for Failure {
+    fn from(e: BackendError) -> Self {
+        let code = if e.code == "ValidationException" || e.code == "UnsupportedLocally" {
+            EXIT_BAD_INPUT
+        } else {
+            EXIT_FAILED
+        };
+        Failure {
+            message: e.to_string(),
+            code,
+        }
+    }
+}
+
+impl From<spec::SpecError> for Failure {
+    fn from(e: spec::SpecError) -> Self {
+        Failure {
+            message: e.to_string(),
+            code: EXIT_BAD_INPUT,
+        }
+    }
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let Some(command) = cli.command else {
+        eprintln!(
+            "sagedesk: the window is not part of this build yet; try `sagedesk run assets/demo/job.json --follow --unique-name` or `sagedesk --help`"
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    match runtime.block_on(dispatch(command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn open_local() -> Result<LocalBackend, Failure> {
+    let config = LocalConfig::from_env().map_err(|message| Failure {
+        message,
+        code: EXIT_BAD_INPUT,
+    })?;
+    Ok(LocalBackend::open(config)?)
+}
+
+async fn dispatch(command: Command) -> Result<u8, Failure> {
+    let backend = open_local()?;
+    match command {
+        Command::Run {
+            file,
+            follow,
+            name,
+            unique_name,
+        } => {
+            let imported = spec::read_request_file(&file)?;
+            for notice in &imported.notices {
+                eprintln!("note: {}: {notice}", file.display());
+            }
+            let mut request = imported.request;
+            if let Some(name) = name {
+                request.training_job_name = Some(name);
+            }
+            if unique_name {
+                request.training_job_name = Some(format::unique_name(request.name()));
+            }
+            follow::run_and_wait(&backend, request, follow)
+                .await
+                .map_err(|mut failure| {
+                    if failure.message.starts_with("ResourceInUse") {
+                        failure.message.push_str(
+                            "; pass --name NAME or --unique-name to run it again under a new name",
+                        );
+                    }
+                    failure
+                })
+        }
+        Command::Jobs {
+            status,
+            name_contains,
+        } => {
+            let filter = ListFilter {
+                status,
+                name_contains,
+                ..Default::default()
+            };
+            let jobs = backend.list_training_jobs(&filter).await?;
+            print!("{}", format::job_table(&jobs, chrono::Utc::now()));
+            Ok(0)
+        }
+        Command::Describe { name, json } => {
+            let detail = backend.describe_training_job(&name).await?;
+            if json {
+                let text = serde_json::to_string_pretty(&detail.to_describe_json())
+                    .expect("JSON values serialize");
+                println!("{text}");
+            } else {
+                print!("{}", format::describe(&detail));
+            }
+            Ok(0)
+        }
+        Command::Stop { name } => {
+            backend.stop_training_job(&name).await?;
+            let detail = backend.describe_training_job(&name).await?;
+            println!("{name}: {}", detail.summary.status);
+            Ok(0)
+        }
+        Command::Logs { name, follow } => follow::print_logs(&backend, &name, follow).await,
+        Command::Metrics { name, csv } => {
+            let series = backend.get_metric_data(&name, i64::MIN).await?;
+            if csv {
+                print!("{}", format::metrics_csv(&series));
+            } else {
+                print!("{}", format::metrics_table(&series));
+            }
+            Ok(0)
+        }
+    }
+}

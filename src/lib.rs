@@ -1,0 +1,7 @@
+//! SageDesk: a desktop console for Amazon SageMaker training jobs, with a local mode that
+//! runs the same job definitions on this machine under the training-container contract.
+
+pub mod backend;
+pub mod cli;
+pub mod job;
+pub mod spec;

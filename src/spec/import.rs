@@ -1,0 +1,231 @@
+//! Reading job definitions: `--cli-input-json` files, boto3-style dicts and
+//! `DescribeTrainingJob` responses, with errors that name the line or the member.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::TrainingJobRequest;
+
+/// Members of a `DescribeTrainingJob` response that are not part of the request.
+pub const OUTPUT_ONLY_MEMBERS: &[&str] = &[
+    "TrainingJobArn",
+    "TuningJobArn",
+    "LabelingJobArn",
+    "AutoMLJobArn",
+    "ModelArtifacts",
+    "TrainingJobStatus",
+    "SecondaryStatus",
+    "FailureReason",
+    "CreationTime",
+    "TrainingStartTime",
+    "TrainingEndTime",
+    "LastModifiedTime",
+    "SecondaryStatusTransitions",
+    "FinalMetricDataList",
+    "TrainingTimeInSeconds",
+    "BillableTimeInSeconds",
+    "BillableTokenCount",
+    "DebugRuleEvaluationStatuses",
+    "ProfilerRuleEvaluationStatuses",
+    "ProfilingStatus",
+    "WarmPoolStatus",
+    "OutputModelPackageArn",
+    "ProgressInfo",
+    "ResponseMetadata",
+];
+
+/// Why a job definition could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The text is not valid JSON.
+    #[error("{origin}:{line}:{column}: malformed JSON: {message}")]
+    Syntax {
+        /// File name or "input".
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// A member has the wrong JSON type.
+    #[error("{origin}: member {path}: {message}")]
+    Type {
+        /// File name or "input".
+        origin: String,
+        /// Member path such as `ResourceConfig.InstanceCount`.
+        path: String,
+        /// What was found and what was expected.
+        message: String,
+    },
+    /// The top level is not a JSON object.
+    #[error("{origin}: a job definition must be a JSON object, found {found}")]
+    NotAnObject {
+        /// File name or "input".
+        origin: String,
+        /// The JSON type found.
+        found: &'static str,
+    },
+}
+
+/// A request read from text, with notices about what was changed on the way in.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The request.
+    pub request: TrainingJobRequest,
+    /// Human-readable notices (for example, dropped output-only members).
+    pub notices: Vec<String>,
+}
+
+/// Parses a request from JSON text. `origin` names the source in error messages.
+pub fn parse_request(text: &str, origin: &str) -> Result<Imported, SpecError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| SpecError::Syntax {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })?;
+    request_from_value(value, origin)
+}
+
+/// Builds a request from a JSON value, dropping output-only members of a Describe response.
+pub fn request_from_value(mut value: Value, origin: &str) -> Result<Imported, SpecError> {
+    let Some(object) = value.as_object_mut() else {
+        return Err(SpecError::NotAnObject {
+            origin: origin.to_string(),
+            found: json_type(&value),
+        });
+    };
+    let mut dropped = Vec::new();
+    for member in OUTPUT_ONLY_MEMBERS {
+        if object.shift_remove(*member).is_some() {
+            dropped.push(*member);
+        }
+    }
+    let mut notices = Vec::new();
+    if !dropped.is_empty() {
+        notices.push(format!(
+            "read as a DescribeTrainingJob response; output-only members dropped: {}",
+            dropped.join(", ")
+        ));
+    }
+    let request: TrainingJobRequest =
+        serde_path_to_error::deserialize(value).map_err(|e| SpecError::Type {
+            origin: origin.to_string(),
+            path: display_path(&e.path().to_string()),
+            message: e.inner().to_string(),
+        })?;
+    Ok(Imported { request, notices })
+}
+
+/// Reads a request from a file and resolves relative `file://` URIs against its folder.
+pub fn read_request_file(path: &Path) -> Result<Imported, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut imported = parse_request(&text, &path.display().to_string())?;
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base = std::fs::canonicalize(&base).unwrap_or(base);
+    resolve_file_uris(&mut imported.request, &base);
+    Ok(imported)
+}
+
+/// The request as pretty JSON that `aws sagemaker create-training-job --cli-input-json` accepts.
+pub fn to_cli_input_json(request: &TrainingJobRequest) -> String {
+    serde_json::to_string_pretty(request).expect("a request always serializes")
+}
+
+/// Rewrites relative `file://` URIs (`file://./data`, `file://data`) to absolute ones under `base`.
+pub fn resolve_file_uris(request: &mut TrainingJobRequest, base: &Path) {
+    for channel in request.input_data_config.iter_mut().flatten() {
+        if let Some(uri) = channel
+            .data_source
+            .as_mut()
+            .and_then(|d| d.s3_data_source.as_mut())
+            .and_then(|s| s.s3_uri.as_mut())
+        {
+            absolutize(uri, base);
+        }
+    }
+    if let Some(uri) = request
+        .output_data_config
+        .as_mut()
+        .and_then(|o| o.s3_output_path.as_mut())
+    {
+        absolutize(uri, base);
+    }
+    if let Some(uri) = request
+        .checkpoint_config
+        .as_mut()
+        .and_then(|c| c.s3_uri.as_mut())
+    {
+        absolutize(uri, base);
+    }
+    if let Some(value) = request
+        .hyper_parameters
+        .as_mut()
+        .and_then(|h| h.get_mut(crate::spec::SUBMIT_DIRECTORY))
+    {
+        // The SageMaker Python SDK JSON-encodes hyperparameter values; keep the encoding.
+        match serde_json::from_str::<String>(value) {
+            Ok(mut inner) => {
+                absolutize(&mut inner, base);
+                *value = serde_json::to_string(&inner).expect("strings serialize");
+            }
+            Err(_) => absolutize(value, base),
+        }
+    }
+}
+
+fn absolutize(uri: &mut String, base: &Path) {
+    if let Some(rest) = uri.strip_prefix("file://")
+        && !rest.starts_with('/')
+    {
+        let rest = rest.strip_prefix("./").unwrap_or(rest);
+        let joined = base.join(rest);
+        *uri = format!("file://{}", joined.display());
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// serde_json appends " at line L column C"; the error carries those separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// `InputDataConfig[1].DataSource` rather than serde_path_to_error's `InputDataConfig.[1]...`.
+fn display_path(path: &str) -> String {
+    let path = path.replace(".[", "[");
+    if path == "." {
+        "(top level)".to_string()
+    } else {
+        path
+    }
+}

@@ -1,0 +1,27 @@
+//! The job spec: the `CreateTrainingJob` request model, import and export.
+
+mod import;
+mod request;
+
+pub use import::{
+    Imported, OUTPUT_ONLY_MEMBERS, SpecError, parse_request, read_request_file, request_from_value,
+    resolve_file_uris, to_cli_input_json,
+};
+pub use request::*;
+
+/// Hyperparameter naming the entry point script in script mode.
+pub const PROGRAM: &str = "sagemaker_program";
+/// Hyperparameter naming the folder or archive that holds the entry point.
+pub const SUBMIT_DIRECTORY: &str = "sagemaker_submit_directory";
+
+/// The API's pattern for `TrainingJobName`: 1 to 63 characters, letters, digits and inner hyphens.
+pub fn is_valid_job_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+}
