@@ -1,0 +1,162 @@
+//! Shared helpers for the integration tests: a throwaway data folder, scripts written to
+//! disk, requests built as JSON, and waiting for jobs to end.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sagedesk::backend::Backend;
+use sagedesk::backend::local::{LocalBackend, LocalConfig};
+use sagedesk::job::JobDetail;
+use sagedesk::spec::{TrainingJobRequest, request_from_value};
+use serde_json::{Value, json};
+
+/// A data folder and a code folder under one temporary directory.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+
+    pub fn config(&self) -> LocalConfig {
+        let mut config = LocalConfig::new(self.home());
+        config.stop_grace = Duration::from_secs(10);
+        config
+    }
+
+    pub fn backend(&self) -> LocalBackend {
+        LocalBackend::open(self.config()).expect("open local backend")
+    }
+
+    /// Writes `text` to `code/<name>` and returns the code folder.
+    pub fn script(&self, name: &str, text: &str) -> PathBuf {
+        let code = self.path().join("code");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::write(code.join(name), text).unwrap();
+        code
+    }
+
+    /// Writes files into `data/<channel>/`.
+    pub fn data(&self, channel: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.path().join("data").join(channel);
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    /// A request that runs `program` from the sandbox's code folder, with extra members merged in.
+    pub fn request(&self, name: &str, program: &str, extra: Value) -> TrainingJobRequest {
+        let mut value = json!({
+            "TrainingJobName": name,
+            "RoleArn": "arn:aws:iam::111122223333:role/Test",
+            "AlgorithmSpecification": {
+                "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/test:latest",
+                "TrainingInputMode": "File"
+            },
+            "HyperParameters": {
+                "sagemaker_program": program,
+                "sagemaker_submit_directory": format!("file://{}", self.path().join("code").display())
+            },
+            "OutputDataConfig": { "S3OutputPath": format!("file://{}", self.path().join("out").display()) },
+            "ResourceConfig": { "InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1 },
+            "StoppingCondition": { "MaxRuntimeInSeconds": 300 }
+        });
+        merge(&mut value, extra);
+        request_from_value(value, "test")
+            .expect("valid request")
+            .request
+    }
+
+    /// Where a job's artifacts land.
+    pub fn artifacts(&self, job: &str) -> PathBuf {
+        self.path().join("out").join(job).join("output")
+    }
+}
+
+/// Deep-merges `extra` into `base` (objects merge, everything else replaces).
+pub fn merge(base: &mut Value, extra: Value) {
+    match (base, extra) {
+        (Value::Object(b), Value::Object(e)) => {
+            for (k, v) in e {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Polls until the job has ended; panics with its last state after `limit`.
+pub async fn wait_for_end(backend: &impl Backend, name: &str, limit: Duration) -> JobDetail {
+    let deadline = Instant::now() + limit;
+    loop {
+        let detail = backend.describe_training_job(name).await.expect("describe");
+        if detail.summary.status.is_terminal() {
+            return detail;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {name} did not end: {detail:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls until a log line containing `needle` has been stored.
+pub async fn wait_for_line(backend: &impl Backend, name: &str, needle: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let page = backend
+            .get_log_events(name, 0, 100_000)
+            .await
+            .expect("logs");
+        if page.lines.iter().any(|l| l.text.contains(needle)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no line {needle:?} in {name}: {page:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// All stored log text of a job.
+pub async fn log_text(backend: &impl Backend, name: &str) -> Vec<String> {
+    backend
+        .get_log_events(name, 0, 1_000_000)
+        .await
+        .expect("logs")
+        .lines
+        .into_iter()
+        .map(|l| l.text)
+        .collect()
+}
+
+/// Unpacks a `.tar.gz` into a fresh folder and returns it.
+pub fn unpack(archive: &Path, into: &Path) -> PathBuf {
+    sagedesk::backend::archive::unpack_tar_gz(archive, into).expect("unpack");
+    into.to_path_buf()
+}
+
+pub const LIMIT: Duration = Duration::from_secs(60);
