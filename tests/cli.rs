@@ -1,0 +1,256 @@
+//! The `sagedesk` binary as users run it: separate processes sharing one data folder.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use sagedesk::backend::Backend;
+use serde_json::{Value, json};
+
+fn sagedesk(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sagedesk"));
+    cmd.env("SAGEDESK_HOME", home)
+        .env("SAGEDESK_STOP_GRACE_SECONDS", "10")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    sagedesk(home).args(args).output().expect("run sagedesk")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A copy of the demo job in `dir`, with fewer epochs so that it ends quickly.
+fn demo_copy(dir: &Path, epochs: u32) -> PathBuf {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    for rel in [
+        "code/train.py",
+        "data/train/moons-train.csv",
+        "data/validation/moons-validation.csv",
+    ] {
+        let dest = dir.join("demo").join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(demo.join(rel), dest).unwrap();
+    }
+    let mut job: Value =
+        serde_json::from_str(&std::fs::read_to_string(demo.join("job.json")).unwrap()).unwrap();
+    job["HyperParameters"]["epochs"] = json!(epochs.to_string());
+    let path = dir.join("demo/job.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&job).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn the_demo_runs_and_every_command_reads_it_back() {
+    let sb = Sandbox::new();
+    let home = sb.home();
+    let job = demo_copy(sb.path(), 3);
+    let job = job.to_str().unwrap();
+
+    let out = run(&home, &["run", job, "--follow"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("epoch=3 train_loss="), "{stdout}");
+    assert!(text(&out.stderr).contains("Completed"), "{}", text(&out.stderr));
+
+    let out = run(&home, &["jobs"]);
+    let listing = text(&out.stdout);
+    assert!(listing.starts_with("NAME"), "{listing}");
+    assert!(listing.contains("sagedesk-demo-moons  Completed"), "{listing}");
+
+    let out = run(&home, &["describe", "sagedesk-demo-moons", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let describe: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(describe["TrainingJobStatus"], "Completed");
+    assert_eq!(describe["FinalMetricDataList"].as_array().unwrap().len(), 4);
+    let model = describe["ModelArtifacts"]["S3ModelArtifacts"].as_str().unwrap();
+    let model_path = model.strip_prefix("file://").unwrap();
+    let entries = sagedesk::backend::archive::list_tar_gz_file(Path::new(model_path)).unwrap();
+    assert_eq!(entries[0].path, "model.json");
+    let submit = describe["HyperParameters"]["sagemaker_submit_directory"]
+        .as_str()
+        .unwrap();
+    assert!(submit.starts_with("\"file:///"), "{submit}");
+
+    let out = run(&home, &["metrics", "sagedesk-demo-moons", "--csv"]);
+    let csv = text(&out.stdout);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "metric,timestamp,value");
+    assert_eq!(rows.len(), 1 + 3 * 4, "{csv}");
+    let out = run(&home, &["metrics", "sagedesk-demo-moons"]);
+    assert!(text(&out.stdout).contains("validation:accuracy"));
+
+    let out = run(&home, &["logs", "sagedesk-demo-moons"]);
+    assert!(text(&out.stdout).contains("saved model after 3 epochs"));
+
+    // The same name again is refused, with the way out named; --unique-name runs it.
+    let out = run(&home, &["run", job]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("ResourceInUse") && err.contains("--unique-name"), "{err}");
+    let out = run(&home, &["run", job, "--unique-name"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // A DescribeTrainingJob response runs as a request, with a note about what was dropped.
+    let described = sb.path().join("demo/described.json");
+    std::fs::write(&described, serde_json::to_vec(&describe).unwrap()).unwrap();
+    let out = run(
+        &home,
+        &["run", described.to_str().unwrap(), "--name", "from-describe"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("output-only members dropped: TrainingJobArn"));
+}
+
+#[test]
+fn bad_files_exit_2_and_name_the_place() {
+    let sb = Sandbox::new();
+    let home = sb.home();
+    let bad = sb.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"TrainingJobName\": \"x\",\n  oops\n}").unwrap();
+    let out = run(&home, &["run", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.json:3:3: malformed JSON"), "{err}");
+
+    std::fs::write(
+        &bad,
+        r#"{"TrainingJobName": "x", "ResourceConfig": {"InstanceCount": "two"}}"#,
+    )
+    .unwrap();
+    let out = run(&home, &["run", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("member ResourceConfig.InstanceCount"), "{err}");
+    assert!(err.contains("expected i64"), "{err}");
+
+    let out = run(&home, &["run", "/nonexistent/job.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent/job.json"));
+
+    let out = run(&home, &["describe", "no-such-job"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("ResourceNotFound"));
+
+    let out = run(&home, &["jobs", "--status", "Sleeping"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("InProgress"));
+}
+
+fn write_job(sb: &Sandbox, name: &str, script: &str) -> PathBuf {
+    sb.script("train.py", script);
+    let request = sb.request(name, "train.py", json!({}));
+    let path = sb.path().join(format!("{name}.json"));
+    std::fs::write(&path, sagedesk::spec::to_cli_input_json(&request)).unwrap();
+    path
+}
+
+fn wait_line(home: &Path, name: &str, needle: &str) -> String {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let out = run(home, &["logs", name]);
+        let logs = text(&out.stdout);
+        if let Some(line) = logs.lines().find(|l| l.contains(needle)) {
+            return line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no {needle:?} in {logs}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_exit(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(Instant::now() < deadline, "sagedesk run did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const LONG_SCRIPT: &str = "import os, time\nprint('ready pid=%d' % os.getpid(), flush=True)\ntime.sleep(120)\n";
+
+#[test]
+fn stop_from_another_process_ends_a_run_with_exit_3() {
+    let sb = Sandbox::new();
+    let home = sb.home();
+    let job = write_job(&sb, "remote-stop", LONG_SCRIPT);
+    let mut child = sagedesk(&home)
+        .args(["run", job.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_line(&home, "remote-stop", "ready");
+    let out = run(&home, &["stop", "remote-stop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("remote-stop: Stopping"));
+    assert_eq!(wait_exit(&mut child), Some(3));
+    let out = run(&home, &["describe", "remote-stop", "--json"]);
+    let describe: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(describe["TrainingJobStatus"], "Stopped");
+}
+
+#[test]
+fn a_failed_job_exits_1() {
+    let sb = Sandbox::new();
+    let job = write_job(&sb, "exit-1", "raise SystemExit('bad things')\n");
+    let out = run(&sb.home(), &["run", job.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("bad things"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_supervisor_died_is_marked_interrupted_at_the_next_start() {
+    let sb = Sandbox::new();
+    let home = sb.home();
+    let job = write_job(&sb, "orphan", LONG_SCRIPT);
+    let mut child = sagedesk(&home)
+        .args(["run", job.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = wait_line(&home, "orphan", "ready");
+    let script_pid: i64 = line.rsplit("pid=").next().unwrap().trim().parse().unwrap();
+
+    // Another process opening the store meanwhile leaves the live job alone.
+    let other = sb.backend();
+    let detail = other.describe_training_job("orphan").await.unwrap();
+    assert_eq!(detail.summary.status, sagedesk::job::Status::InProgress);
+    drop(other);
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let backend = sb.backend();
+    let detail = backend.describe_training_job("orphan").await.unwrap();
+    assert_eq!(detail.summary.status, sagedesk::job::Status::Failed);
+    let reason = detail.failure_reason.unwrap();
+    assert!(reason.starts_with("Interrupted"), "{reason}");
+    assert!(
+        log_text(&backend, "orphan")
+            .await
+            .iter()
+            .any(|l| l.starts_with("ready"))
+    );
+    // The orphaned training process was killed with its supervisor's job.
+    let deadline = Instant::now() + LIMIT;
+    while Path::new(&format!("/proc/{script_pid}")).exists()
+        && sagedesk::backend::local::process::start_time(script_pid).is_some()
+    {
+        let stat = std::fs::read_to_string(format!("/proc/{script_pid}/stat")).unwrap_or_default();
+        if stat.contains(") Z") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "process {script_pid} still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
