@@ -57,19 +57,28 @@ fn the_demo_runs_and_every_command_reads_it_back() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("epoch=3 train_loss="), "{stdout}");
-    assert!(text(&out.stderr).contains("Completed"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Completed"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = run(&home, &["jobs"]);
     let listing = text(&out.stdout);
     assert!(listing.starts_with("NAME"), "{listing}");
-    assert!(listing.contains("sagedesk-demo-moons  Completed"), "{listing}");
+    assert!(
+        listing.contains("sagedesk-demo-moons  Completed"),
+        "{listing}"
+    );
 
     let out = run(&home, &["describe", "sagedesk-demo-moons", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let describe: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(describe["TrainingJobStatus"], "Completed");
     assert_eq!(describe["FinalMetricDataList"].as_array().unwrap().len(), 4);
-    let model = describe["ModelArtifacts"]["S3ModelArtifacts"].as_str().unwrap();
+    let model = describe["ModelArtifacts"]["S3ModelArtifacts"]
+        .as_str()
+        .unwrap();
     let model_path = model.strip_prefix("file://").unwrap();
     let entries = sagedesk::backend::archive::list_tar_gz_file(Path::new(model_path)).unwrap();
     assert_eq!(entries[0].path, "model.json");
@@ -93,7 +102,10 @@ fn the_demo_runs_and_every_command_reads_it_back() {
     let out = run(&home, &["run", job]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("ResourceInUse") && err.contains("--unique-name"), "{err}");
+    assert!(
+        err.contains("ResourceInUse") && err.contains("--unique-name"),
+        "{err}"
+    );
     let out = run(&home, &["run", job, "--unique-name"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
@@ -102,7 +114,12 @@ fn the_demo_runs_and_every_command_reads_it_back() {
     std::fs::write(&described, serde_json::to_vec(&describe).unwrap()).unwrap();
     let out = run(
         &home,
-        &["run", described.to_str().unwrap(), "--name", "from-describe"],
+        &[
+            "run",
+            described.to_str().unwrap(),
+            "--name",
+            "from-describe",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("output-only members dropped: TrainingJobArn"));
@@ -175,7 +192,8 @@ fn wait_exit(child: &mut Child) -> Option<i32> {
     }
 }
 
-const LONG_SCRIPT: &str = "import os, time\nprint('ready pid=%d' % os.getpid(), flush=True)\ntime.sleep(120)\n";
+const LONG_SCRIPT: &str =
+    "import os, time\nprint('ready pid=%d' % os.getpid(), flush=True)\ntime.sleep(120)\n";
 
 #[test]
 fn stop_from_another_process_ends_a_run_with_exit_3() {
@@ -204,7 +222,11 @@ fn a_failed_job_exits_1() {
     let job = write_job(&sb, "exit-1", "raise SystemExit('bad things')\n");
     let out = run(&sb.home(), &["run", job.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("bad things"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad things"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,7 +27,11 @@ fn import_then_export_gives_the_same_json_value() {
     ] {
         let (text, original) = fixture(name);
         let imported = parse_request(&text, name).unwrap();
-        assert!(imported.notices.is_empty(), "{name}: {:?}", imported.notices);
+        assert!(
+            imported.notices.is_empty(),
+            "{name}: {:?}",
+            imported.notices
+        );
         let exported: Value = serde_json::from_str(&to_cli_input_json(&imported.request)).unwrap();
         assert_eq!(exported, original, "{name}");
         // And again: export is stable.
@@ -56,7 +60,10 @@ fn known_members_land_in_typed_fields_and_unknown_ones_are_kept() {
     let (text, _) = fixture("full-request.json");
     let request = parse_request(&text, "f").unwrap().request;
     assert!(request.extra.is_empty(), "{:?}", request.extra.keys());
-    assert_eq!(request.metric_definitions()[0].name.as_deref(), Some("validation:rmse"));
+    assert_eq!(
+        request.metric_definitions()[0].name.as_deref(),
+        Some("validation:rmse")
+    );
     assert_eq!(
         request.resource_config.unwrap().volume_size_in_gb,
         Some(100)
@@ -70,7 +77,12 @@ fn a_describe_response_becomes_its_request() {
     assert_eq!(imported.notices.len(), 1);
     let notice = &imported.notices[0];
     assert!(notice.contains("DescribeTrainingJob"), "{notice}");
-    for member in ["TrainingJobArn", "FinalMetricDataList", "ResponseMetadata", "ProfilingStatus"] {
+    for member in [
+        "TrainingJobArn",
+        "FinalMetricDataList",
+        "ResponseMetadata",
+        "ProfilingStatus",
+    ] {
         assert!(notice.contains(member), "{notice}");
     }
     let exported: Value = serde_json::from_str(&to_cli_input_json(&imported.request)).unwrap();
@@ -85,13 +97,19 @@ fn a_describe_response_becomes_its_request() {
 
 #[test]
 fn malformed_json_reports_line_and_column() {
-    let err = parse_request("{\n  \"TrainingJobName\": \"a\",\n  \"RoleArn\": ]\n}", "job.json")
-        .unwrap_err();
+    let err = parse_request(
+        "{\n  \"TrainingJobName\": \"a\",\n  \"RoleArn\": ]\n}",
+        "job.json",
+    )
+    .unwrap_err();
     match &err {
         SpecError::Syntax { line, column, .. } => assert_eq!((*line, *column), (3, 14)),
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().starts_with("job.json:3:14: malformed JSON"), "{err}");
+    assert!(
+        err.to_string().starts_with("job.json:3:14: malformed JSON"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -111,7 +129,11 @@ fn wrong_types_report_the_member_path_and_expected_type() {
     let err = parse_request(r#"{"HyperParameters": {"epochs": 10}}"#, "j").unwrap_err();
     assert!(err.to_string().contains("HyperParameters.epochs"), "{err}");
     let err = parse_request("[1, 2]", "j").unwrap_err();
-    assert!(err.to_string().contains("must be a JSON object, found an array"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("must be a JSON object, found an array"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -134,13 +134,15 @@ fn stage(detail: &JobDetail) -> String {
 pub async fn print_logs(backend: &LocalBackend, name: &str, follow: bool) -> Result<u8, Failure> {
     let bar = ProgressBar::hidden();
     let mut cursor = drain_logs(backend, name, 0, &bar).await?;
-    while follow {
+    if !follow {
+        return Ok(0);
+    }
+    loop {
         let status = backend.describe_training_job(name).await?.summary.status;
         cursor = drain_logs(backend, name, cursor, &bar).await?;
         if status.is_terminal() {
-            break;
+            return Ok(0);
         }
         tokio::time::sleep(POLL).await;
     }
-    Ok(0)
 }

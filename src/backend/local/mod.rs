@@ -16,11 +16,10 @@ use async_trait::async_trait;
 
 use self::contract::LocalPlan;
 use self::metrics::MetricExtractor;
-use self::store::{Store, now_ms};
+use self::store::{Ending, Store, now_ms};
 use super::{Backend, BackendError, archive};
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricSeries,
-    SecondaryStatus, Status,
+    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricSeries, Status,
 };
 use crate::spec::TrainingJobRequest;
 
@@ -158,15 +157,11 @@ fn recover_interrupted(store: &Store) -> Result<Vec<String>, BackendError> {
              the job ended; logs and metrics up to then are kept",
             job.pid.unwrap_or(0)
         );
-        store.finish(
-            &job.name,
-            Status::Failed,
-            SecondaryStatus::Failed,
-            "Training job interrupted",
-            Some(&reason),
-            None,
-            now_ms(),
-        )?;
+        let ending = Ending {
+            message: "Training job interrupted",
+            ..Ending::failed(&reason)
+        };
+        store.finish(&job.name, &ending, now_ms())?;
         recovered.push(job.name);
     }
     Ok(recovered)

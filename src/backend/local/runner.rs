@@ -14,7 +14,7 @@ use super::LocalConfig;
 use super::contract::{HostLayout, LocalPlan, stage_channels, stage_code};
 use super::metrics::MetricExtractor;
 use super::process;
-use super::store::{Record, Store, now_ms};
+use super::store::{Ending, Record, Store, now_ms};
 use crate::backend::{BackendError, archive};
 use crate::job::{SecondaryStatus, Status, Stream};
 
@@ -33,15 +33,7 @@ pub async fn supervise(config: Arc<LocalConfig>, plan: LocalPlan, extractor: Met
     if let Err(e) = run(&config, &plan, extractor).await {
         let reason = format!("InternalFailure: {}", e.message);
         let _ = with_store(&config, move |store| {
-            store.finish(
-                &name,
-                Status::Failed,
-                SecondaryStatus::Failed,
-                "Training job failed",
-                Some(&reason),
-                None,
-                now_ms(),
-            )
+            store.finish(&name, &Ending::failed(&reason), now_ms())
         })
         .await;
     }
@@ -177,40 +169,30 @@ async fn run(
             }
         }
     }
-    store.finish(
-        &name,
-        outcome.status,
-        outcome.secondary,
-        &outcome.message,
-        outcome.failure_reason.as_deref(),
-        model_artifacts.as_deref(),
-        now_ms(),
-    )
+    let ending = Ending {
+        status: outcome.status,
+        secondary: outcome.secondary,
+        message: &outcome.message,
+        failure_reason: outcome.failure_reason.as_deref(),
+        model_artifacts: model_artifacts.as_deref(),
+    };
+    store.finish(&name, &ending, now_ms())
 }
 
 fn fail(store: &Store, name: &str, reason: String) -> Result<(), BackendError> {
     let reason: String = reason.chars().take(REASON_LIMIT).collect();
-    store.finish(
-        name,
-        Status::Failed,
-        SecondaryStatus::Failed,
-        "Training job failed",
-        Some(&reason),
-        None,
-        now_ms(),
-    )
+    store.finish(name, &Ending::failed(&reason), now_ms())
 }
 
 fn stopped_before_training(store: &Store, name: &str) -> Result<(), BackendError> {
-    store.finish(
-        name,
-        Status::Stopped,
-        SecondaryStatus::Stopped,
-        "Training job stopped",
-        None,
-        None,
-        now_ms(),
-    )
+    let ending = Ending {
+        status: Status::Stopped,
+        secondary: SecondaryStatus::Stopped,
+        message: "Training job stopped",
+        failure_reason: None,
+        model_artifacts: None,
+    };
+    store.finish(name, &ending, now_ms())
 }
 
 /// Why the supervisor sent SIGTERM.
@@ -281,21 +263,25 @@ async fn train(
     drop(tx);
 
     let started = Instant::now();
-    let mut statuses: Vec<Option<ExitStatus>> = vec![None; children.len()];
+    // Each child is awaited by its own task, so an exit is seen at once.
+    let (exit_tx, mut exits) = mpsc::channel::<(usize, std::io::Result<ExitStatus>)>(8);
+    let mut procs: Vec<(String, i64)> = Vec::with_capacity(children.len());
+    for (i, (host, mut child, pid)) in children.into_iter().enumerate() {
+        procs.push((host, pid));
+        let exit_tx = exit_tx.clone();
+        tokio::spawn(async move {
+            let _ = exit_tx.send((i, child.wait().await)).await;
+        });
+    }
+    drop(exit_tx);
+    let mut statuses: Vec<Option<ExitStatus>> = vec![None; procs.len()];
     let mut termination: Option<(Termination, Instant)> = None;
     let mut killed = false;
     if spawn_error.is_some() {
         termination = Some((Termination::HostFailed, Instant::now()));
+        signal_running(&procs, &statuses, process::SIGKILL);
     }
-    loop {
-        for (i, (_, child, _)) in children.iter_mut().enumerate() {
-            if statuses[i].is_none() {
-                statuses[i] = child.try_wait().map_err(io_error("wait"))?;
-            }
-        }
-        if statuses.iter().all(Option::is_some) {
-            break;
-        }
+    while !statuses.iter().all(Option::is_some) {
         if termination.is_none() {
             let reason = if store.stop_requested(&name)? {
                 Some(Termination::Stop)
@@ -316,20 +302,25 @@ async fn train(
                         now_ms(),
                     )?;
                 }
-                signal_running(&children, &statuses, process::SIGTERM);
+                signal_running(&procs, &statuses, process::SIGTERM);
                 termination = Some((reason, Instant::now()));
             }
         } else if let Some((_, since)) = termination
             && !killed
             && since.elapsed() >= config.stop_grace
         {
-            signal_running(&children, &statuses, process::SIGKILL);
+            signal_running(&procs, &statuses, process::SIGKILL);
             killed = true;
         }
-        tokio::time::sleep(POLL).await;
+        tokio::select! {
+            Some((i, status)) = exits.recv() => {
+                statuses[i] = Some(status.map_err(io_error("wait"))?);
+            }
+            _ = tokio::time::sleep(POLL) => {}
+        }
     }
     // Leftover grandchildren that still hold the pipes open must not keep the job alive.
-    for (_, _, pid) in &children {
+    for (_, pid) in &procs {
         process::signal_group(*pid, process::SIGKILL);
     }
     for reader in readers {
@@ -357,13 +348,13 @@ async fn train(
             pack: graceful,
         },
         _ => {
-            let failed = children
+            let failed = procs
                 .iter()
                 .zip(&statuses)
                 .find(|(_, s)| s.is_some_and(|s| !s.success()));
             match (failed, spawn_error) {
                 (_, Some(reason)) => failure(reason),
-                (Some(((host, _, _), status)), None) => {
+                (Some(((host, _), status)), None) => {
                     let layout = &layouts[plan.hosts.iter().position(|h| h == host).unwrap_or(0)];
                     failure(failure_reason(
                         store,
@@ -436,8 +427,8 @@ fn failure_reason(
     Ok(format!("{head}\n{}", kept.join("\n")))
 }
 
-fn signal_running(children: &[(String, Child, i64)], statuses: &[Option<ExitStatus>], signal: i32) {
-    for ((_, _, pid), status) in children.iter().zip(statuses) {
+fn signal_running(procs: &[(String, i64)], statuses: &[Option<ExitStatus>], signal: i32) {
+    for ((_, pid), status) in procs.iter().zip(statuses) {
         if status.is_none() {
             process::signal_group(*pid, signal);
         }

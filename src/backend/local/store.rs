@@ -81,6 +81,34 @@ pub struct Record {
     pub points: Vec<(usize, f64)>,
 }
 
+/// How a job ended: its final status and what it left.
+#[derive(Debug, Clone, Copy)]
+pub struct Ending<'a> {
+    /// `Completed`, `Failed` or `Stopped`.
+    pub status: Status,
+    /// The final secondary status.
+    pub secondary: SecondaryStatus,
+    /// The final transition's message.
+    pub message: &'a str,
+    /// `FailureReason`.
+    pub failure_reason: Option<&'a str>,
+    /// `ModelArtifacts.S3ModelArtifacts`.
+    pub model_artifacts: Option<&'a str>,
+}
+
+impl<'a> Ending<'a> {
+    /// A failure with `reason`.
+    pub fn failed(reason: &'a str) -> Self {
+        Ending {
+            status: Status::Failed,
+            secondary: SecondaryStatus::Failed,
+            message: "Training job failed",
+            failure_reason: Some(reason),
+            model_artifacts: None,
+        }
+    }
+}
+
 /// A job whose supervisor may have died.
 #[derive(Debug, Clone)]
 pub struct Supervised {
@@ -211,18 +239,16 @@ impl Store {
     }
 
     /// Ends the job: final status, reason, artifacts and end time, in one transaction.
-    pub fn finish(
-        &self,
-        name: &str,
-        status: Status,
-        secondary: SecondaryStatus,
-        message: &str,
-        failure_reason: Option<&str>,
-        model_artifacts: Option<&str>,
-        now: i64,
-    ) -> Result<(), BackendError> {
+    pub fn finish(&self, name: &str, ending: &Ending<'_>, now: i64) -> Result<(), BackendError> {
         let tx = self.conn.unchecked_transaction()?;
-        transition_in(&tx, name, status, secondary, message, now)?;
+        transition_in(
+            &tx,
+            name,
+            ending.status,
+            ending.secondary,
+            ending.message,
+            now,
+        )?;
         tx.execute(
             "UPDATE transitions SET end_time = ?2 WHERE job = ?1 AND end_time IS NULL",
             params![name, now],
@@ -230,7 +256,7 @@ impl Store {
         tx.execute(
             "UPDATE jobs SET failure_reason = ?2, model_artifacts = ?3, end_time = ?4,
              last_modified = ?4 WHERE name = ?1",
-            params![name, failure_reason, model_artifacts, now],
+            params![name, ending.failure_reason, ending.model_artifacts, now],
         )?;
         tx.execute("DELETE FROM processes WHERE job = ?1", [name])?;
         tx.commit()?;
