@@ -59,7 +59,7 @@ pub async fn run_and_wait(
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}")
             .expect("the template is valid"),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -86,7 +86,7 @@ pub async fn run_and_wait(
                 .iter()
                 .map(|(k, v)| format!("{k}={v:.4}"))
                 .collect();
-            bar.set_message(format!("{name} {stage} {}", metrics.join(" ")));
+            bar.set_message(format!("{stage}  {}", metrics.join("  ")));
         } else if stage != last_stage {
             eprintln!("{name}: {stage}");
         }
