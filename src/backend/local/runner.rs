@@ -31,11 +31,16 @@ const REASON_LIMIT: usize = 1024;
 pub async fn supervise(config: Arc<LocalConfig>, plan: LocalPlan, extractor: MetricExtractor) {
     let name = plan.job.clone();
     if let Err(e) = run(&config, &plan, extractor).await {
+        tracing::error!("job {name}: {e}");
         let reason = format!("InternalFailure: {}", e.message);
-        let _ = with_store(&config, move |store| {
-            store.finish(&name, &Ending::failed(&reason), now_ms())
+        let job = name.clone();
+        let result = with_store(&config, move |store| {
+            store.finish(&job, &Ending::failed(&reason), now_ms())
         })
         .await;
+        if let Err(e) = result {
+            tracing::error!("job {name}: could not record the failure: {e}");
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::backend::BackendError;
 use crate::job::{
@@ -157,6 +157,12 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Starts a write transaction that takes the write lock at once, so that concurrent
+    /// writers wait for each other (busy timeout) instead of failing on a stale snapshot.
+    fn write(&self) -> rusqlite::Result<Transaction<'_>> {
+        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+    }
+
     /// Records a new job; refuses a name that is taken (`ResourceInUse`).
     pub fn insert_job(
         &self,
@@ -212,7 +218,7 @@ impl Store {
         message: &str,
         now: i64,
     ) -> Result<(), BackendError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write()?;
         // A stop requested by any process wins over the stages the supervisor moves through.
         let stopping: bool = tx
             .query_row(
@@ -240,7 +246,7 @@ impl Store {
 
     /// Ends the job: final status, reason, artifacts and end time, in one transaction.
     pub fn finish(&self, name: &str, ending: &Ending<'_>, now: i64) -> Result<(), BackendError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write()?;
         transition_in(
             &tx,
             name,
@@ -265,7 +271,7 @@ impl Store {
 
     /// Asks the supervisor to stop the job. Returns the status the job had.
     pub fn request_stop(&self, name: &str, now: i64) -> Result<Status, BackendError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write()?;
         let status: Option<String> = tx
             .query_row("SELECT status FROM jobs WHERE name = ?1", [name], |r| {
                 r.get(0)
@@ -323,7 +329,7 @@ impl Store {
         metric_names: &[String],
         records: &[Record],
     ) -> Result<(), BackendError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write()?;
         {
             let mut log = tx.prepare_cached(
                 "INSERT INTO logs (job, ts, host, stream, line) VALUES (?1, ?2, ?3, ?4, ?5)",
