@@ -192,6 +192,16 @@ fn wait_exit(child: &mut Child) -> Option<i32> {
     }
 }
 
+/// `sagedesk run JOB` in the background, as a user's terminal would hold it.
+fn spawn_run(home: &Path, job: &Path) -> Child {
+    sagedesk(home)
+        .args(["run", job.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 const LONG_SCRIPT: &str =
     "import os, time\nprint('ready pid=%d' % os.getpid(), flush=True)\ntime.sleep(120)\n";
 
@@ -200,12 +210,7 @@ fn stop_from_another_process_ends_a_run_with_exit_3() {
     let sb = Sandbox::new();
     let home = sb.home();
     let job = write_job(&sb, "remote-stop", LONG_SCRIPT);
-    let mut child = sagedesk(&home)
-        .args(["run", job.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&home, &job);
     wait_line(&home, "remote-stop", "ready");
     let out = run(&home, &["stop", "remote-stop"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -234,12 +239,7 @@ async fn a_job_whose_supervisor_died_is_marked_interrupted_at_the_next_start() {
     let sb = Sandbox::new();
     let home = sb.home();
     let job = write_job(&sb, "orphan", LONG_SCRIPT);
-    let mut child = sagedesk(&home)
-        .args(["run", job.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&home, &job);
     let line = wait_line(&home, "orphan", "ready");
     let script_pid: i64 = line.rsplit("pid=").next().unwrap().trim().parse().unwrap();
 

@@ -125,15 +125,23 @@ impl LocalBackend {
         f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
     ) -> Result<T, BackendError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
+        off_thread(move || {
             let store = store
                 .lock()
                 .map_err(|_| BackendError::internal("job store lock poisoned"))?;
             f(&store)
         })
-        .await
-        .map_err(|e| BackendError::internal(format!("store task: {e}")))?
+        .await?
     }
+}
+
+/// Runs blocking work (files, SQLite) on the blocking pool.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BackendError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BackendError::internal(format!("worker task: {e}")))
 }
 
 /// Fails every unfinished job whose supervisor is gone, killing its leftover processes.
@@ -269,19 +277,16 @@ impl Backend for LocalBackend {
             None => self.config.default_output(),
         };
         let prefix = plan_root.join(name);
-        tokio::task::spawn_blocking(move || list_files_under(&prefix))
-            .await
-            .map_err(|e| BackendError::internal(e.to_string()))?
+        off_thread(move || list_files_under(&prefix)).await?
     }
 
     async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
         let path = contract::file_uri_path(uri, "archive")?;
-        tokio::task::spawn_blocking(move || {
+        off_thread(move || {
             archive::list_tar_gz_file(&path)
                 .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))
         })
-        .await
-        .map_err(|e| BackendError::internal(e.to_string()))?
+        .await?
     }
 }
 

@@ -10,11 +10,11 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use super::LocalConfig;
 use super::contract::{HostLayout, LocalPlan, stage_channels, stage_code};
 use super::metrics::MetricExtractor;
 use super::process;
 use super::store::{Ending, Record, Store, now_ms};
+use super::{LocalConfig, off_thread};
 use crate::backend::{BackendError, archive};
 use crate::job::{SecondaryStatus, Status, Stream};
 
@@ -50,9 +50,7 @@ async fn with_store<T: Send + 'static>(
     f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, BackendError> {
     let path = config.database();
-    tokio::task::spawn_blocking(move || f(&Store::open(&path)?))
-        .await
-        .map_err(|e| BackendError::internal(format!("store task: {e}")))?
+    off_thread(move || f(&Store::open(&path)?)).await?
 }
 
 fn io_error(context: &str) -> impl Fn(std::io::Error) -> BackendError + '_ {
@@ -91,7 +89,7 @@ async fn run(
     let prepared = {
         let plan = plan.clone();
         let layouts = layouts.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        off_thread(move || -> std::io::Result<()> {
             for (layout, host) in layouts.iter().zip(&plan.hosts) {
                 layout.create()?;
                 plan.write_config(layout, host)?;
@@ -99,8 +97,7 @@ async fn run(
             }
             Ok(())
         })
-        .await
-        .map_err(|e| BackendError::internal(e.to_string()))?
+        .await?
     };
     if let Err(e) = prepared {
         return fail(&store, &name, format!("ClientError: {e}"));
@@ -119,9 +116,7 @@ async fn run(
     let staged = {
         let plan = plan.clone();
         let layouts = layouts.clone();
-        tokio::task::spawn_blocking(move || stage_channels(&plan, &layouts))
-            .await
-            .map_err(|e| BackendError::internal(e.to_string()))?
+        off_thread(move || stage_channels(&plan, &layouts)).await?
     };
     if let Err(e) = staged {
         return fail(&store, &name, format!("ClientError: input data: {e}"));
@@ -155,14 +150,13 @@ async fn run(
         let dest = plan.artifact_dir();
         let model = layouts[0].model();
         let data = layouts[0].output_data();
-        let packed = tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
+        let packed = off_thread(move || -> std::io::Result<PathBuf> {
             let model_tar = dest.join("model.tar.gz");
             archive::pack_dir(&model, &model_tar)?;
             archive::pack_dir(&data, &dest.join("output.tar.gz"))?;
             Ok(model_tar)
         })
-        .await
-        .map_err(|e| BackendError::internal(e.to_string()))?;
+        .await?;
         match packed {
             Ok(path) => model_artifacts = Some(format!("file://{}", path.display())),
             Err(e) => {
