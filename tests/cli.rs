@@ -276,3 +276,88 @@ async fn a_job_whose_supervisor_died_is_marked_interrupted_at_the_next_start() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn validate_reports_every_problem_with_exit_codes() {
+    let sb = Sandbox::new();
+    let home = sb.home();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/job.json");
+    let demo = demo.to_str().unwrap();
+
+    let out = run(&home, &["validate", demo, "--target", "local"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("valid (target: local)"));
+
+    // The demo reads file:// data, which the service would refuse: two errors, by member.
+    let out = run(&home, &["validate", demo]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(report.contains("errors"), "{report}");
+    assert!(
+        report.contains("\nInputDataConfig[0].DataSource.S3DataSource.S3Uri\n  error    pattern"),
+        "{report}"
+    );
+
+    let bad = sb.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"TrainingJobName": "bad_name", "RoleArn": "arn:aws:iam::123456789012:role/R",
+            "ResourceConfig": {"InstanceCount": "two"}}"#,
+    )
+    .unwrap();
+    let out = run(&home, &["validate", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let diags: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |path: &str, code: &str| {
+        diags
+            .iter()
+            .find(|d| d["path"] == path && d["code"] == code)
+            .unwrap_or_else(|| panic!("no {code} at {path} in {diags:#?}"))
+    };
+    assert_eq!(find("TrainingJobName", "pattern")["severity"], "error");
+    assert_eq!(
+        find("ResourceConfig.InstanceCount", "type")["message"],
+        "must be a whole number"
+    );
+    assert_eq!(find("OutputDataConfig", "required")["severity"], "error");
+    for d in &diags {
+        let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["path", "severity", "code", "message"]);
+    }
+
+    std::fs::write(&bad, "{ nope").unwrap();
+    let out = run(&home, &["validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bad.json:1:3"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn run_refuses_what_local_mode_cannot_run_with_the_same_report() {
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('never')\n");
+    let mut request = sb.request("refused", "missing.py", json!({}));
+    request.input_data_config.get_or_insert_with(Vec::new).push(
+        serde_json::from_value(
+            json!({"ChannelName": "train", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train"}}}),
+        )
+        .unwrap(),
+    );
+    let path = sb.path().join("refused.json");
+    std::fs::write(&path, sagedesk::spec::to_cli_input_json(&request)).unwrap();
+    let out = run(&sb.home(), &["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("local mode cannot run this job"), "{err}");
+    assert!(
+        err.contains("HyperParameters.sagemaker_program\n  error    local_program"),
+        "{err}"
+    );
+    assert!(err.contains("local_unsupported"), "{err}");
+    let out = run(&sb.home(), &["jobs"]);
+    assert_eq!(text(&out.stdout), "no jobs\n");
+}

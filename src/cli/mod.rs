@@ -2,6 +2,7 @@
 
 mod follow;
 mod format;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError};
 use crate::job::{ListFilter, Status};
 use crate::spec;
+use crate::spec::validate::{self, Target};
 
 /// Exit code: the job or command failed.
 pub const EXIT_FAILED: u8 = 1;
@@ -45,6 +47,18 @@ pub enum Command {
         /// Append a timestamp to the name, as the SageMaker Python SDK does.
         #[arg(long)]
         unique_name: bool,
+    },
+    /// Check a CreateTrainingJob request against the API model and local mode, listing every
+    /// problem. Exit 0 when there are no errors, 1 when there are, 2 when the file is unreadable.
+    Validate {
+        /// The request file.
+        file: PathBuf,
+        /// Check for the service (aws) or for this machine (local).
+        #[arg(long, value_enum, default_value_t = Target::Aws)]
+        target: Target,
+        /// Print a JSON array of {path, severity, code, message}.
+        #[arg(long)]
+        json: bool,
     },
     /// List jobs, newest first.
     Jobs {
@@ -146,6 +160,27 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u8, Failure> {
+    let (value, notices) = spec::read_value_file(file)?;
+    for notice in &notices {
+        eprintln!("note: {}: {notice}", file.display());
+    }
+    let diagnostics = validate::validate_value(&value, target);
+    if json {
+        println!("{}", report::json(&diagnostics));
+    } else {
+        print!(
+            "{}",
+            report::text(&file.display().to_string(), &diagnostics, target)
+        );
+    }
+    Ok(if validate::error_count(&diagnostics) > 0 {
+        EXIT_FAILED
+    } else {
+        0
+    })
+}
+
 fn open_local() -> Result<LocalBackend, Failure> {
     let config = LocalConfig::from_env().map_err(|message| Failure {
         message,
@@ -155,8 +190,12 @@ fn open_local() -> Result<LocalBackend, Failure> {
 }
 
 async fn dispatch(command: Command) -> Result<u8, Failure> {
+    if let Command::Validate { file, target, json } = &command {
+        return validate_file(file, *target, *json);
+    }
     let backend = open_local()?;
     match command {
+        Command::Validate { .. } => unreachable!("handled above"),
         Command::Run {
             file,
             follow,
@@ -173,6 +212,23 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
             }
             if unique_name {
                 request.training_job_name = Some(format::unique_name(request.name()));
+            }
+            let origin = file.display().to_string();
+            let diagnostics = validate::validate(&request, Target::Local);
+            if validate::error_count(&diagnostics) > 0 {
+                return Err(Failure {
+                    message: format!(
+                        "local mode cannot run this job\n{}",
+                        report::text(&origin, &diagnostics, Target::Local)
+                    ),
+                    code: EXIT_BAD_INPUT,
+                });
+            }
+            if !diagnostics.is_empty() {
+                eprintln!(
+                    "note: {}; `sagedesk validate --target local {origin}` lists them",
+                    report::summary(&origin, &diagnostics, Target::Local)
+                );
             }
             follow::run_and_wait(&backend, request, follow)
                 .await

@@ -144,6 +144,29 @@ pub fn read_request_file(path: &Path) -> Result<Imported, SpecError> {
     Ok(imported)
 }
 
+/// Reads a file for validation: the request's JSON with relative `file://` URIs resolved,
+/// or, when a member has the wrong type, the JSON as written (output-only members dropped)
+/// so that the validator can report every problem at once.
+pub fn read_value_file(path: &Path) -> Result<(Value, Vec<String>), SpecError> {
+    match read_request_file(path) {
+        Ok(imported) => Ok((imported.request.to_value(), imported.notices)),
+        Err(SpecError::Type { .. }) => {
+            let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let mut value: Value = serde_json::from_str(&text).expect("parsed before");
+            if let Some(object) = value.as_object_mut() {
+                for member in OUTPUT_ONLY_MEMBERS {
+                    object.shift_remove(*member);
+                }
+            }
+            Ok((value, Vec::new()))
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// The request as pretty JSON that `aws sagemaker create-training-job --cli-input-json` accepts.
 pub fn to_cli_input_json(request: &TrainingJobRequest) -> String {
     serde_json::to_string_pretty(request).expect("a request always serializes")

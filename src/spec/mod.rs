@@ -2,10 +2,11 @@
 
 mod import;
 mod request;
+pub mod validate;
 
 pub use import::{
-    Imported, OUTPUT_ONLY_MEMBERS, SpecError, parse_request, read_request_file, request_from_value,
-    resolve_file_uris, to_cli_input_json,
+    Imported, OUTPUT_ONLY_MEMBERS, SpecError, parse_request, read_request_file, read_value_file,
+    request_from_value, resolve_file_uris, to_cli_input_json,
 };
 pub use request::*;
 

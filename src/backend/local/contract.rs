@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::pyvalue::{PyValue, to_cmd_args};
 use crate::backend::BackendError;
+use crate::spec::validate::Diagnostic;
 use crate::spec::{self, TrainingJobRequest};
 
 /// Hyperparameters the toolkit reserves for itself; other `sagemaker_*` ones are
@@ -139,14 +140,10 @@ impl HostLayout {
     }
 }
 
-fn local_mode_needs() -> String {
-    format!(
-        "local mode runs script-mode jobs: set HyperParameters.{} to the entry point (for example \
-         \"train.py\") and HyperParameters.{} to a file:// folder or .tar.gz that holds it",
-        spec::PROGRAM,
-        spec::SUBMIT_DIRECTORY
-    )
-}
+/// What local mode needs, said when a request has no entry point.
+const LOCAL_MODE_NEEDS: &str = "local mode runs script-mode jobs: set HyperParameters.sagemaker_program \
+to the entry point (for example \"train.py\") and HyperParameters.sagemaker_submit_directory to a \
+file:// folder or .tar.gz that holds it";
 
 /// A hyperparameter's string, unwrapping the JSON encoding the SageMaker Python SDK adds.
 fn unquoted(raw: &str) -> String {
@@ -155,34 +152,184 @@ fn unquoted(raw: &str) -> String {
 
 /// The path of a `file://` URI, or an error naming the member for any other scheme.
 pub fn file_uri_path(uri: &str, member: &str) -> Result<PathBuf, BackendError> {
+    local_path(uri).map_err(|d| {
+        let code = if d.code == UNSUPPORTED {
+            "UnsupportedLocally"
+        } else {
+            "ValidationException"
+        };
+        BackendError::new(code, format!("{member}: {}", d.message))
+    })
+}
+
+const UNSUPPORTED: &str = "local_unsupported";
+
+fn local_path(uri: &str) -> Result<PathBuf, Diagnostic> {
     if let Some(path) = uri.strip_prefix("file://") {
         if !path.starts_with('/') {
-            return Err(BackendError::validation(format!(
-                "{member}: {uri:?} is a relative file:// URI; use an absolute path \
-                 (relative paths are resolved only when the job is read from a file)"
-            )));
+            return Err(Diagnostic::error(
+                "",
+                "local_uri",
+                format!(
+                    "{uri:?} is a relative file:// URI; use an absolute path (relative paths are \
+                     resolved only when the job is read from a file)"
+                ),
+            ));
         }
         return Ok(PathBuf::from(path));
     }
-    if uri.starts_with("s3://") {
-        return Err(BackendError::new(
-            "UnsupportedLocally",
+    if uri.starts_with("s3://") || uri.starts_with("https://") {
+        return Err(Diagnostic::error(
+            "",
+            UNSUPPORTED,
             format!(
-                "{member}: {uri} is an S3 location; local mode reads and writes file:// paths \
-                 until an AWS connection is set up"
+                "{uri} is an S3 location; local mode reads and writes file:// paths until an AWS \
+                 connection is set up"
             ),
         ));
     }
     if uri.starts_with('/') {
         return Ok(PathBuf::from(uri));
     }
-    Err(BackendError::validation(format!(
-        "{member}: {uri:?} must be a file:// URI in local mode"
-    )))
+    Err(Diagnostic::error(
+        "",
+        "local_uri",
+        format!("{uri:?} must be a file:// URI in local mode"),
+    ))
 }
 
-fn unsupported(message: String) -> BackendError {
-    BackendError::new("UnsupportedLocally", message)
+/// Collects the problems of one request.
+struct Problems(Vec<Diagnostic>);
+
+impl Problems {
+    fn error(&mut self, path: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.0.push(Diagnostic::error(path, code, message));
+    }
+
+    /// The path of a `file://` URI at `member`, or a problem recorded there.
+    fn path(&mut self, uri: &str, member: &str) -> Option<PathBuf> {
+        match local_path(uri) {
+            Ok(p) => Some(p),
+            Err(mut d) => {
+                d.path = member.to_string();
+                self.0.push(d);
+                None
+            }
+        }
+    }
+
+    /// Checks that `path` exists, recording a problem at `member` if not.
+    fn existing(&mut self, path: PathBuf, member: &str) -> Option<PathBuf> {
+        if path.exists() {
+            Some(path)
+        } else {
+            self.error(
+                member,
+                "local_missing",
+                format!("{} does not exist", path.display()),
+            );
+            None
+        }
+    }
+}
+
+/// Whether a folder could be created at `path`: its nearest existing ancestor is a writable folder.
+fn writable(path: &Path) -> bool {
+    let mut p = Some(path);
+    while let Some(dir) = p {
+        if dir.exists() {
+            let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+                return false;
+            };
+            // SAFETY: `c` is a valid NUL-terminated path.
+            return dir.is_dir() && unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 };
+        }
+        p = dir.parent();
+    }
+    false
+}
+
+/// Everything local mode cannot run in `request` (errors) and what it ignores (warnings).
+pub fn local_diagnostics(value: &Value) -> Vec<Diagnostic> {
+    let Ok(imported) = spec::request_from_value(value.clone(), "request") else {
+        // Wrong member types are reported by the model check.
+        return Vec::new();
+    };
+    let request = &imported.request;
+    let mut out = LocalPlan::analyze(request, None).1;
+    out.extend(ignored_locally(request));
+    out
+}
+
+/// Members the service acts on that local mode leaves aside.
+fn ignored_locally(request: &TrainingJobRequest) -> Vec<Diagnostic> {
+    let value = request.to_value();
+    // A member counts when it is set: `false` flags and empty strings ask for nothing.
+    let present = |path: &str| {
+        crate::spec::validate::get(&value, path)
+            .is_some_and(|v| v != &Value::Bool(false) && v != &Value::String(String::new()))
+    };
+    let mut out = Vec::new();
+    for (path, what) in [
+        ("VpcConfig", "there is no VPC on this machine"),
+        (
+            "EnableNetworkIsolation",
+            "the job has this machine's network",
+        ),
+        (
+            "EnableInterContainerTrafficEncryption",
+            "hosts talk over this machine",
+        ),
+        (
+            "EnableManagedSpotTraining",
+            "there are no spot instances locally",
+        ),
+        (
+            "CheckpointConfig.S3Uri",
+            "checkpoints stay in the job folder's checkpoints/",
+        ),
+        (
+            "OutputDataConfig.KmsKeyId",
+            "artifacts are written unencrypted",
+        ),
+        (
+            "ResourceConfig.VolumeKmsKeyId",
+            "there is no ML storage volume",
+        ),
+        (
+            "AlgorithmSpecification.ContainerEntrypoint",
+            "script mode starts the entry point itself",
+        ),
+        (
+            "AlgorithmSpecification.ContainerArguments",
+            "script mode passes hyperparameters as arguments",
+        ),
+        ("DebugHookConfig", "Debugger does not run locally"),
+        (
+            "DebugRuleConfigurations",
+            "Debugger rules do not run locally",
+        ),
+        ("ProfilerConfig", "the profiler does not run locally"),
+        (
+            "ProfilerRuleConfigurations",
+            "profiler rules do not run locally",
+        ),
+        (
+            "TensorBoardOutputConfig",
+            "TensorBoard output is not uploaded",
+        ),
+        ("RetryStrategy", "a failed local job is not retried"),
+        ("RemoteDebugConfig", "remote debugging is for AWS instances"),
+    ] {
+        if present(path) {
+            out.push(Diagnostic::warning(
+                path,
+                "local_ignored",
+                format!("ignored in local mode: {what}"),
+            ));
+        }
+    }
+    out
 }
 
 impl LocalPlan {
@@ -192,40 +339,85 @@ impl LocalPlan {
         request: &TrainingJobRequest,
         default_output: &Path,
     ) -> Result<LocalPlan, BackendError> {
+        let (plan, problems) = Self::analyze(request, Some(default_output));
+        match plan {
+            Some(plan) if problems.is_empty() => Ok(plan),
+            _ => {
+                let code = if problems.iter().any(|d| d.code == UNSUPPORTED) {
+                    "UnsupportedLocally"
+                } else {
+                    "ValidationException"
+                };
+                let message: Vec<String> = problems
+                    .iter()
+                    .map(|d| format!("{}: {}", d.path, d.message))
+                    .collect();
+                Err(BackendError::new(code, message.join("; ")))
+            }
+        }
+    }
+
+    /// The plan, when nothing stops it, and every problem found on the way.
+    /// Without `default_output` a missing `S3OutputPath` is not checked.
+    fn analyze(
+        request: &TrainingJobRequest,
+        default_output: Option<&Path>,
+    ) -> (Option<LocalPlan>, Vec<Diagnostic>) {
+        let mut p = Problems(Vec::new());
         let job = request.name().to_string();
         if !spec::is_valid_job_name(&job) {
-            return Err(BackendError::validation(format!(
-                "TrainingJobName {job:?} must be 1 to 63 letters, digits or hyphens, starting and \
-                 ending with a letter or digit (pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}})"
-            )));
+            p.error(
+                "TrainingJobName",
+                "local_name",
+                format!(
+                    "{job:?} must be 1 to 63 letters, digits or hyphens, starting and ending with a \
+                     letter or digit"
+                ),
+            );
         }
         let hps = request.hyper_parameters.clone().unwrap_or_default();
+        let program_member = format!("HyperParameters.{}", spec::PROGRAM);
+        let submit_member = format!("HyperParameters.{}", spec::SUBMIT_DIRECTORY);
         let program = hps
             .get(spec::PROGRAM)
             .map(|v| unquoted(v))
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| BackendError::validation(local_mode_needs()))?;
+            .filter(|v| !v.is_empty());
         let submit_uri = hps
             .get(spec::SUBMIT_DIRECTORY)
             .map(|v| unquoted(v))
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| BackendError::validation(local_mode_needs()))?;
-        let submit_member = format!("HyperParameters.{}", spec::SUBMIT_DIRECTORY);
-        let submit_path = file_uri_path(&submit_uri, &submit_member)?;
-        if submit_path.is_dir() {
-            let entry = submit_path.join(&program);
-            if !entry.is_file() {
-                return Err(BackendError::validation(format!(
-                    "HyperParameters.{}: {program:?} is not a file in {}",
-                    spec::PROGRAM,
-                    submit_path.display()
-                )));
-            }
-        } else if !submit_path.is_file() {
-            return Err(BackendError::validation(format!(
-                "{submit_member}: {} does not exist",
-                submit_path.display()
-            )));
+            .filter(|v| !v.is_empty());
+        if program.is_none() {
+            p.error(&program_member, "local_script_mode", LOCAL_MODE_NEEDS);
+        } else if submit_uri.is_none() {
+            p.error(
+                &submit_member,
+                "local_script_mode",
+                "local mode needs the folder or .tar.gz that holds the entry point, as a file:// URI",
+            );
+        }
+        let submit_path = submit_uri
+            .as_deref()
+            .and_then(|uri| p.path(uri, &submit_member))
+            .and_then(|path| p.existing(path, &submit_member));
+        if let Some(program) = &program
+            && Path::new(program)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            p.error(
+                &program_member,
+                "local_program",
+                format!("{program:?} must be a path inside the submit directory"),
+            );
+        } else if let (Some(dir), Some(program)) = (&submit_path, &program)
+            && dir.is_dir()
+            && !dir.join(program).is_file()
+        {
+            p.error(
+                &program_member,
+                "local_program",
+                format!("{program:?} is not a file in {}", dir.display()),
+            );
         }
 
         let algorithm = request.algorithm_specification.clone().unwrap_or_default();
@@ -234,11 +426,11 @@ impl LocalPlan {
             .clone()
             .unwrap_or_else(|| "File".into());
         if job_mode == "Pipe" {
-            return Err(unsupported(
-                "AlgorithmSpecification.TrainingInputMode: Pipe mode is not available locally; \
-                 use File or FastFile"
-                    .into(),
-            ));
+            p.error(
+                "AlgorithmSpecification.TrainingInputMode",
+                UNSUPPORTED,
+                "Pipe mode is not available locally; use File or FastFile",
+            );
         }
 
         let resources = request.resource_config.clone().unwrap_or_default();
@@ -247,61 +439,80 @@ impl LocalPlan {
             .as_ref()
             .is_some_and(|g| !g.is_empty())
         {
-            return Err(unsupported(
-                "ResourceConfig.InstanceGroups: heterogeneous clusters are not available locally"
-                    .into(),
-            ));
+            p.error(
+                "ResourceConfig.InstanceGroups",
+                UNSUPPORTED,
+                "heterogeneous clusters are not available locally",
+            );
         }
         let count = resources.instance_count.unwrap_or(1);
         if !(1..=64).contains(&count) {
-            return Err(BackendError::validation(format!(
-                "ResourceConfig.InstanceCount: {count} hosts; local mode runs 1 to 64"
-            )));
+            p.error(
+                "ResourceConfig.InstanceCount",
+                "local_instances",
+                format!("{count} hosts; local mode runs 1 to 64"),
+            );
         }
-        let hosts: Vec<String> = (1..=count).map(|i| format!("algo-{i}")).collect();
+        let hosts: Vec<String> = (1..=count.clamp(1, 64))
+            .map(|i| format!("algo-{i}"))
+            .collect();
 
         let mut channels = Vec::new();
         for (i, channel) in request.channels().iter().enumerate() {
             let member = format!("InputDataConfig[{i}]");
             let name = channel.channel_name.clone().unwrap_or_default();
-            if name.is_empty() {
-                return Err(BackendError::validation(format!(
-                    "{member}.ChannelName is missing"
-                )));
+            let safe = !name.is_empty()
+                && name != "."
+                && name != ".."
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            if !safe {
+                p.error(
+                    format!("{member}.ChannelName"),
+                    "local_channel",
+                    format!(
+                        "{name:?} cannot name a channel folder: use letters, digits, '.', '-' and '_'"
+                    ),
+                );
+                continue;
             }
             let source = channel.data_source.clone().unwrap_or_default();
             if source.file_system_data_source.is_some() {
-                return Err(unsupported(format!(
-                    "{member}.DataSource.FileSystemDataSource: EFS and FSx channels are not \
-                     available locally; use a file:// S3Uri"
-                )));
+                p.error(
+                    format!("{member}.DataSource.FileSystemDataSource"),
+                    UNSUPPORTED,
+                    "EFS and FSx channels are not available locally; use a file:// S3Uri",
+                );
+                continue;
             }
             let s3 = source.s3_data_source.unwrap_or_default();
             let data_type = s3.s3_data_type.clone().unwrap_or_else(|| "S3Prefix".into());
             if data_type != "S3Prefix" {
-                return Err(unsupported(format!(
-                    "{member}.DataSource.S3DataSource.S3DataType: {data_type} is not available \
-                     locally; use S3Prefix"
-                )));
-            }
-            let uri_member = format!("{member}.DataSource.S3DataSource.S3Uri");
-            let uri = s3.s3_uri.clone().unwrap_or_default();
-            let path = file_uri_path(&uri, &uri_member)?;
-            if !path.exists() {
-                return Err(BackendError::validation(format!(
-                    "{uri_member}: {} does not exist",
-                    path.display()
-                )));
+                p.error(
+                    format!("{member}.DataSource.S3DataSource.S3DataType"),
+                    UNSUPPORTED,
+                    format!("{data_type} is not available locally; use S3Prefix"),
+                );
             }
             let mode = channel
                 .input_mode
                 .clone()
                 .unwrap_or_else(|| job_mode.clone());
-            if mode == "Pipe" {
-                return Err(unsupported(format!(
-                    "{member}.InputMode: Pipe mode is not available locally; use File or FastFile"
-                )));
+            if mode == "Pipe" && channel.input_mode.is_some() {
+                p.error(
+                    format!("{member}.InputMode"),
+                    UNSUPPORTED,
+                    "Pipe mode is not available locally; use File or FastFile",
+                );
             }
+            let uri_member = format!("{member}.DataSource.S3DataSource.S3Uri");
+            let Some(path) = p
+                .path(s3.s3_uri.as_deref().unwrap_or_default(), &uri_member)
+                .and_then(|path| p.existing(path, &uri_member))
+            else {
+                continue;
+            };
             let distribution = s3
                 .s3_data_distribution_type
                 .clone()
@@ -325,14 +536,24 @@ impl LocalPlan {
             });
         }
 
+        let output_member = "OutputDataConfig.S3OutputPath";
         let output_root = match request
             .output_data_config
             .as_ref()
             .and_then(|o| o.s3_output_path.as_deref())
         {
-            Some(uri) => file_uri_path(uri, "OutputDataConfig.S3OutputPath")?,
-            None => default_output.to_path_buf(),
+            Some(uri) => p.path(uri, output_member),
+            None => default_output.map(Path::to_path_buf),
         };
+        if let Some(root) = &output_root
+            && !writable(root)
+        {
+            p.error(
+                output_member,
+                "local_output",
+                format!("{} cannot be written", root.display()),
+            );
+        }
 
         let mut user_hyperparameters = Vec::new();
         let mut framework_parameters = Vec::new();
@@ -347,7 +568,13 @@ impl LocalPlan {
             }
         }
 
-        Ok(LocalPlan {
+        let problems = p.0;
+        let (Some(program), Some(submit_uri), Some(submit_path), Some(output_root)) =
+            (program, submit_uri, submit_path, output_root)
+        else {
+            return (None, problems);
+        };
+        let plan = LocalPlan {
             job,
             hosts,
             instance_type: resources
@@ -373,7 +600,8 @@ impl LocalPlan {
                 .and_then(|s| s.max_runtime_in_seconds)
                 .filter(|s| *s > 0)
                 .map(|s| Duration::from_secs(s as u64)),
-        })
+        };
+        (Some(plan), problems)
     }
 
     /// Where the job's artifacts go: `<S3OutputPath>/<job>/output/`.

@@ -1,0 +1,66 @@
+//! The validation report, as text grouped by member or as JSON.
+
+use std::fmt::Write;
+
+use crate::spec::validate::{Diagnostic, Severity, Target, error_count};
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `job.json: 2 errors, 1 warning (target: aws)`.
+pub fn summary(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {
+    let errors = error_count(diagnostics);
+    let warnings = diagnostics.len() - errors;
+    let target = match target {
+        Target::Aws => "aws",
+        Target::Local => "local",
+    };
+    if diagnostics.is_empty() {
+        format!("{origin}: valid (target: {target})")
+    } else {
+        format!(
+            "{origin}: {}, {} (target: {target})",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
+    }
+}
+
+/// The report as text: a summary line, then each member with its diagnostics.
+pub fn text(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {
+    let mut out = summary(origin, diagnostics, target);
+    out.push('\n');
+    let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path).then(a.severity.cmp(&b.severity)));
+    let mut last: Option<&str> = None;
+    for d in sorted {
+        if last != Some(d.path.as_str()) {
+            let _ = writeln!(
+                out,
+                "\n{}",
+                if d.path.is_empty() {
+                    "(top level)"
+                } else {
+                    &d.path
+                }
+            );
+            last = Some(&d.path);
+        }
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "  {severity:<8} {:<24} {}", d.code, d.message);
+    }
+    out
+}
+
+/// The report as a JSON array of `{path, severity, code, message}`.
+pub fn json(diagnostics: &[Diagnostic]) -> String {
+    serde_json::to_string_pretty(diagnostics).expect("diagnostics serialize")
+}

@@ -1,0 +1,137 @@
+//! Validation of a request against the SageMaker API model (lengths, patterns, ranges,
+//! enums, required members) and hand-written cross-field rules, for AWS or for local mode.
+
+mod messages;
+pub mod model;
+mod rules;
+mod walk;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::TrainingJobRequest;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The request would be refused.
+    Error,
+    /// The request would run, but probably not as meant.
+    Warning,
+}
+
+/// One problem found in a request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    /// Member path such as `InputDataConfig[1].DataSource.S3DataSource.S3Uri`.
+    pub path: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// A stable code: `required`, `pattern`, `max_length`, `spot_max_wait`, ...
+    pub code: &'static str,
+    /// What is wrong, in the user's terms.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// An error.
+    pub fn error(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A warning.
+    pub fn warning(
+        path: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(path, code, message)
+        }
+    }
+}
+
+/// What the request is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Target {
+    /// What the SageMaker service accepts.
+    #[default]
+    Aws,
+    /// What local mode can run; what only the service would refuse becomes a warning.
+    Local,
+}
+
+/// Every diagnostic of `request` for `target`, errors first, then by path.
+pub fn validate(request: &TrainingJobRequest, target: Target) -> Vec<Diagnostic> {
+    validate_value(&request.to_value(), target)
+}
+
+/// Validates a request given as JSON (any JSON: it never panics).
+pub fn validate_value(value: &Value, target: Target) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    walk::walk(value, target, &mut out);
+    let mut ruled = Vec::new();
+    rules::check(value, &mut ruled);
+    // A rule's message is more specific than the model's plain "required" on the same member.
+    out.retain(|d| {
+        !(matches!(d.code, "required" | "min_entries") && ruled.iter().any(|r| r.path == d.path))
+    });
+    out.extend(ruled);
+    if target == Target::Local {
+        for d in out.iter_mut().filter(|d| d.severity == Severity::Error) {
+            d.severity = Severity::Warning;
+            d.message.push_str(" (the service would refuse this)");
+        }
+        out.extend(crate::backend::local::contract::local_diagnostics(value));
+    }
+    out.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    out
+}
+
+/// How many diagnostics are errors.
+pub fn error_count(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count()
+}
+
+/// `parent.member`, or `member` at the top.
+pub fn join(parent: &str, member: &str) -> String {
+    if parent.is_empty() {
+        member.to_string()
+    } else {
+        format!("{parent}.{member}")
+    }
+}
+
+/// `parent.key` for plain map keys, `parent["odd key"]` otherwise.
+pub fn join_key(parent: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':');
+    if plain {
+        join(parent, key)
+    } else {
+        format!("{parent}[{}]", Value::String(key.to_string()))
+    }
+}
+
+/// Looks up a dotted path (`A.B.C`) of plain members.
+pub fn get<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(value, |v, member| v.get(member))
+        .filter(|v| !v.is_null())
+}
