@@ -352,6 +352,15 @@ pub struct MetricSeries {
     pub points: Vec<MetricPoint>,
 }
 
+/// Metric points and the cursor to ask for the ones after them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricPage {
+    /// New points, by metric.
+    pub series: Vec<MetricSeries>,
+    /// Pass back to get points after these.
+    pub next_cursor: i64,
+}
+
 /// A file among a job's outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArtifactEntry {
@@ -374,6 +383,25 @@ pub struct ArchiveEntry {
     pub size: u64,
     /// Whether the entry is a folder.
     pub is_dir: bool,
+}
+
+/// `1h02m`, `3m05s`, `12s`.
+pub fn format_duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// A time in the local time zone, to the second.
+pub fn local_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// An RFC 3339 timestamp with milliseconds, as the AWS CLI prints them.

@@ -5,3 +5,5 @@ pub mod backend;
 pub mod cli;
 pub mod job;
 pub mod spec;
+pub mod ui;
+pub mod worker;

@@ -68,7 +68,7 @@ open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "report.txt"), "w").write("o
             ("train:loss".to_string(), 0.25)
         ]
     );
-    let series = backend.get_metric_data("ok-job", i64::MIN).await.unwrap();
+    let series = backend.get_metric_data("ok-job", 0).await.unwrap().series;
     let loss = series.iter().find(|s| s.name == "train:loss").unwrap();
     assert_eq!(
         loss.points.iter().map(|p| p.value).collect::<Vec<_>>(),

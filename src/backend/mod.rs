@@ -6,8 +6,11 @@ pub mod local;
 use async_trait::async_trait;
 
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricSeries,
+    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
 };
+
+/// A progress callback: bytes done and bytes in all.
+pub type Progress = Box<dyn Fn(u64, u64) + Send + Sync>;
 use crate::spec::TrainingJobRequest;
 
 /// An error from a backend, with the service's error code.
@@ -100,16 +103,20 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> Result<LogPage, BackendError>;
 
-    /// Metric points of the job's metric definitions, after `since_ms` (epoch milliseconds).
-    async fn get_metric_data(
-        &self,
-        name: &str,
-        since_ms: i64,
-    ) -> Result<Vec<MetricSeries>, BackendError>;
+    /// Metric points of the job's metric definitions after `cursor` (0 for all).
+    async fn get_metric_data(&self, name: &str, cursor: i64) -> Result<MetricPage, BackendError>;
 
     /// The files the job produced.
     async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError>;
 
     /// The entries of a `.tar.gz` artifact, read from its headers.
     async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError>;
+
+    /// Copies an artifact to `dest`, calling `progress(done, total)` in bytes as it goes.
+    async fn download_artifact(
+        &self,
+        uri: &str,
+        dest: &std::path::Path,
+        progress: Progress,
+    ) -> Result<(), BackendError>;
 }

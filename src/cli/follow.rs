@@ -66,16 +66,17 @@ pub async fn run_and_wait(
 
     let mut cursor = 0;
     let mut last_values: BTreeMap<String, f64> = BTreeMap::new();
-    let mut since = i64::MIN;
+    let mut metric_cursor = 0;
     let mut interrupts = 0;
     let mut last_stage = String::new();
     let detail = loop {
         if follow {
             cursor = drain_logs(backend, &name, cursor, &bar).await?;
         }
-        for series in backend.get_metric_data(&name, since).await? {
+        let page = backend.get_metric_data(&name, metric_cursor).await?;
+        metric_cursor = page.next_cursor;
+        for series in page.series {
             if let Some(p) = series.points.last() {
-                since = since.max(p.timestamp.timestamp_millis());
                 last_values.insert(series.name, p.value);
             }
         }

@@ -2,9 +2,12 @@
 
 use std::fmt::Write;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::job::{JobDetail, JobSummary, LogLine, MetricSeries, timestamp};
+use crate::job::{
+    JobDetail, JobSummary, LogLine, MetricSeries, format_duration as duration, local_time,
+    timestamp,
+};
 
 /// `name-YYYYMMDD-HHMMSS-mmm`, cut so that the whole stays within 63 characters.
 pub fn unique_name(base: &str) -> String {
@@ -13,24 +16,6 @@ pub fn unique_name(base: &str) -> String {
     let keep = 63 - stamp.len() - 1;
     let base: String = base.chars().take(keep).collect();
     format!("{}-{stamp}", base.trim_end_matches('-'))
-}
-
-/// `1h02m`, `3m05s`, `12s`.
-pub fn duration(d: chrono::Duration) -> String {
-    let s = d.num_seconds().max(0);
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
-fn local_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
 }
 
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {

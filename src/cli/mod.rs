@@ -135,10 +135,7 @@ impl From<spec::SpecError> for Failure {
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let Some(command) = cli.command else {
-        eprintln!(
-            "sagedesk: the window is not part of this build yet; try `sagedesk run assets/demo/job.json --follow --unique-name` or `sagedesk --help`"
-        );
-        return ExitCode::from(EXIT_BAD_INPUT);
+        return open_window();
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -179,6 +176,32 @@ fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u
     } else {
         0
     })
+}
+
+/// Opens the window on the local backend.
+fn open_window() -> ExitCode {
+    let result = open_local().and_then(|backend| {
+        let home = backend.config().home.clone();
+        let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(backend);
+        crate::ui::run(
+            backend,
+            crate::ui::AppOptions {
+                home,
+                demo_epochs: None,
+            },
+        )
+        .map_err(|e| Failure {
+            message: format!("cannot open the window: {e}"),
+            code: EXIT_FAILED,
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
 }
 
 fn open_local() -> Result<LocalBackend, Failure> {
@@ -273,7 +296,7 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Logs { name, follow } => follow::print_logs(&backend, &name, follow).await,
         Command::Metrics { name, csv } => {
-            let series = backend.get_metric_data(&name, i64::MIN).await?;
+            let series = backend.get_metric_data(&name, 0).await?.series;
             if csv {
                 print!("{}", format::metrics_csv(&series));
             } else {

@@ -2,34 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::spec::validate::{Diagnostic, Severity, Target, error_count};
+use crate::spec::validate::{Diagnostic, Severity, Target};
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
-/// `job.json: 2 errors, 1 warning (target: aws)`.
-pub fn summary(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {
-    let errors = error_count(diagnostics);
-    let warnings = diagnostics.len() - errors;
-    let target = match target {
-        Target::Aws => "aws",
-        Target::Local => "local",
-    };
-    if diagnostics.is_empty() {
-        format!("{origin}: valid (target: {target})")
-    } else {
-        format!(
-            "{origin}: {}, {} (target: {target})",
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        )
-    }
-}
+pub use crate::spec::validate::summary;
 
 /// The report as text: a summary line, then each member with its diagnostics.
 pub fn text(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {

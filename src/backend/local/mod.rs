@@ -17,9 +17,9 @@ use async_trait::async_trait;
 use self::contract::LocalPlan;
 use self::metrics::MetricExtractor;
 use self::store::{Ending, Store, now_ms};
-use super::{Backend, BackendError, archive};
+use super::{Backend, BackendError, Progress, archive};
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricSeries, Status,
+    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricPage, Status,
 };
 use crate::spec::TrainingJobRequest;
 
@@ -250,17 +250,13 @@ impl Backend for LocalBackend {
         .await
     }
 
-    async fn get_metric_data(
-        &self,
-        name: &str,
-        since_ms: i64,
-    ) -> Result<Vec<MetricSeries>, BackendError> {
+    async fn get_metric_data(&self, name: &str, cursor: i64) -> Result<MetricPage, BackendError> {
         let name = name.to_string();
         self.blocking(move |store| {
             if !store.exists(&name)? {
                 return Err(BackendError::not_found(&name));
             }
-            store.metrics_since(&name, since_ms)
+            store.metrics_after(&name, cursor)
         })
         .await
     }
@@ -280,6 +276,22 @@ impl Backend for LocalBackend {
         off_thread(move || list_files_under(&prefix)).await?
     }
 
+    async fn download_artifact(
+        &self,
+        uri: &str,
+        dest: &Path,
+        progress: Progress,
+    ) -> Result<(), BackendError> {
+        let src = contract::file_uri_path(uri, "artifact")?;
+        let dest = dest.to_path_buf();
+        off_thread(move || {
+            copy_with_progress(&src, &dest, &progress).map_err(|e| {
+                BackendError::internal(format!("{} -> {}: {e}", src.display(), dest.display()))
+            })
+        })
+        .await?
+    }
+
     async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
         let path = contract::file_uri_path(uri, "archive")?;
         off_thread(move || {
@@ -288,6 +300,30 @@ impl Backend for LocalBackend {
         })
         .await?
     }
+}
+
+/// Copies `src` to `dest` through a temporary file, reporting progress every mebibyte.
+fn copy_with_progress(src: &Path, dest: &Path, progress: &Progress) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let total = std::fs::metadata(src)?.len();
+    let mut input = std::fs::File::open(src)?;
+    let partial = dest.with_extension("partial");
+    let mut output = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0;
+    progress(0, total);
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        output.write_all(&buf[..n])?;
+        done += n as u64;
+        progress(done, total);
+    }
+    output.flush()?;
+    drop(output);
+    std::fs::rename(&partial, dest)
 }
 
 fn list_files_under(prefix: &Path) -> Result<Vec<ArtifactEntry>, BackendError> {

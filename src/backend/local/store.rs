@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use crate::backend::BackendError;
 use crate::job::{
-    FinalMetric, JobDetail, JobSummary, ListFilter, LogLine, LogPage, MetricPoint, MetricSeries,
-    SecondaryStatus, Status, StatusTransition, Stream,
+    FinalMetric, JobDetail, JobSummary, ListFilter, LogLine, LogPage, MetricPage, MetricPoint,
+    MetricSeries, SecondaryStatus, Status, StatusTransition, Stream,
 };
 use crate::spec::TrainingJobRequest;
 
@@ -493,18 +493,16 @@ impl Store {
         Ok(LogPage { lines, next_cursor })
     }
 
-    /// Metric points after `since_ms`, grouped by metric name.
-    pub fn metrics_since(
-        &self,
-        job: &str,
-        since_ms: i64,
-    ) -> Result<Vec<MetricSeries>, BackendError> {
+    /// Metric points stored after row `cursor`, grouped by metric name.
+    pub fn metrics_after(&self, job: &str, cursor: i64) -> Result<MetricPage, BackendError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT name, ts, value FROM metrics WHERE job = ?1 AND ts > ?2 ORDER BY name, ts, id",
+            "SELECT name, ts, value, id FROM metrics WHERE job = ?1 AND id > ?2 ORDER BY name, ts, id",
         )?;
         let mut series: Vec<MetricSeries> = Vec::new();
-        let mut rows = stmt.query(params![job, since_ms])?;
+        let mut next_cursor = cursor;
+        let mut rows = stmt.query(params![job, cursor])?;
         while let Some(r) = rows.next()? {
+            next_cursor = next_cursor.max(r.get(3)?);
             let name: String = r.get(0)?;
             let point = MetricPoint {
                 timestamp: to_time(r.get(1)?),
@@ -518,7 +516,10 @@ impl Store {
                 }),
             }
         }
-        Ok(series)
+        Ok(MetricPage {
+            series,
+            next_cursor,
+        })
     }
 
     /// Whether a job exists.

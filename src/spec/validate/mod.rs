@@ -99,6 +99,32 @@ pub fn validate_value(value: &Value, target: Target) -> Vec<Diagnostic> {
     out
 }
 
+/// `job.json: 2 errors, 1 warning (target: aws)`, or `job.json: valid (target: aws)`.
+pub fn summary(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("1 {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    let errors = error_count(diagnostics);
+    let warnings = diagnostics.len() - errors;
+    let target = match target {
+        Target::Aws => "aws",
+        Target::Local => "local",
+    };
+    if diagnostics.is_empty() {
+        format!("{origin}: valid (target: {target})")
+    } else {
+        format!(
+            "{origin}: {}, {} (target: {target})",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
+    }
+}
+
 /// How many diagnostics are errors.
 pub fn error_count(diagnostics: &[Diagnostic]) -> usize {
     diagnostics

@@ -1,0 +1,161 @@
+//! What the window shows, fed by worker events; nothing here outlives the process.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::toasts::{ToastKind, Toasts};
+use crate::job::{ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, LogLine, Status};
+use crate::worker::Event;
+
+/// One metric's points and the last decimation drawn from them.
+#[derive(Debug, Default)]
+pub struct Series {
+    /// `[epoch seconds, value]`, in time order.
+    pub points: Vec<[f64; 2]>,
+    /// Key and result of the last decimation.
+    pub cache: Option<(DecimationKey, Vec<[f64; 2]>)>,
+}
+
+/// What a decimation depends on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecimationKey {
+    /// Points in the series.
+    pub len: usize,
+    /// Visible x range.
+    pub x_min: f64,
+    /// Visible x range.
+    pub x_max: f64,
+    /// Pixel columns.
+    pub columns: usize,
+    /// Smoothing weight.
+    pub smoothing: f32,
+    /// Log scale.
+    pub log_scale: bool,
+}
+
+/// A download under way.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// What is being done.
+    pub task: String,
+    /// Bytes done.
+    pub done: u64,
+    /// Bytes in all.
+    pub total: u64,
+}
+
+/// Everything the worker has told the window.
+#[derive(Default)]
+pub struct Data {
+    /// All jobs, newest first.
+    pub jobs: Vec<JobSummary>,
+    /// Bumped on every change of `jobs`.
+    pub jobs_version: u64,
+    /// The selected job's detail.
+    pub detail: Option<JobDetail>,
+    /// `detail` as DescribeTrainingJob JSON.
+    pub describe: Option<Value>,
+    /// The selected job's log lines.
+    pub logs: Vec<LogLine>,
+    /// Hosts seen in the logs.
+    pub hosts: Vec<String>,
+    /// The selected job's metrics by name.
+    pub metrics: BTreeMap<String, Series>,
+    /// The selected job's files.
+    pub artifacts: Vec<ArtifactEntry>,
+    /// Archive listings by URI.
+    pub archives: HashMap<String, Vec<ArchiveEntry>>,
+    /// The running download, if any.
+    pub progress: Option<Progress>,
+    /// Notifications.
+    pub toasts: Toasts,
+}
+
+impl Data {
+    /// Forgets what belonged to the previously selected job.
+    pub fn clear_selection(&mut self) {
+        self.detail = None;
+        self.describe = None;
+        self.logs.clear();
+        self.hosts.clear();
+        self.metrics.clear();
+        self.artifacts.clear();
+    }
+
+    fn is_selected(&self, job: &str, selected: Option<&str>) -> bool {
+        selected == Some(job)
+    }
+
+    /// Applies one worker event. `selected` guards against late events of another job.
+    pub fn apply(&mut self, event: Event, selected: Option<&str>) {
+        match event {
+            Event::Jobs(jobs) => {
+                self.jobs = jobs;
+                self.jobs_version += 1;
+            }
+            Event::Detail(detail) => {
+                if self.is_selected(&detail.summary.name, selected) {
+                    self.describe = Some(detail.to_describe_json());
+                    self.detail = Some(*detail);
+                }
+            }
+            Event::Logs { job, lines } => {
+                if self.is_selected(&job, selected) {
+                    for line in &lines {
+                        if !self.hosts.contains(&line.host) {
+                            self.hosts.push(line.host.clone());
+                            self.hosts.sort();
+                        }
+                    }
+                    self.logs.extend(lines);
+                }
+            }
+            Event::Metrics { job, series } => {
+                if self.is_selected(&job, selected) {
+                    for s in series {
+                        let entry = self.metrics.entry(s.name).or_default();
+                        entry.points.extend(
+                            s.points
+                                .iter()
+                                .map(|p| [p.timestamp.timestamp_millis() as f64 / 1000.0, p.value]),
+                        );
+                        entry.cache = None;
+                    }
+                }
+            }
+            Event::Artifacts { job, entries } => {
+                if self.is_selected(&job, selected) {
+                    self.artifacts = entries;
+                }
+            }
+            Event::Archive { uri, entries } => {
+                self.archives.insert(uri, entries);
+            }
+            Event::Submitted { name } => {
+                self.toasts.push(ToastKind::Info, format!("Started {name}"));
+            }
+            Event::Finished { name, status } => {
+                let kind = match status {
+                    Status::Completed => ToastKind::Success,
+                    Status::Failed => ToastKind::Error,
+                    _ => ToastKind::Info,
+                };
+                self.toasts.push(kind, format!("{name}: {status}"));
+            }
+            Event::Progress { task, done, total } => {
+                self.progress = Some(Progress { task, done, total });
+            }
+            Event::Saved { path } => {
+                self.progress = None;
+                self.toasts
+                    .push(ToastKind::Success, format!("Saved {}", path.display()));
+            }
+            Event::Error { context, message } => {
+                self.progress = None;
+                self.toasts
+                    .push(ToastKind::Error, format!("{context}: {message}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Metrics: one live chart per metric, decimated per pixel, with smoothing, log scale,
+//! hover values and reset zoom.
+
+use egui::RichText;
+use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
+
+use super::super::chart::{decimate, smooth};
+use super::super::data::{Data, DecimationKey, Series};
+use super::super::state::State;
+
+const CHART_HEIGHT: f32 = 220.0;
+
+/// Draws the metrics tab.
+pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
+    let mut reset = false;
+    ui.horizontal(|ui| {
+        ui.label("Smoothing");
+        ui.add(egui::Slider::new(&mut state.smoothing, 0.0..=0.99).fixed_decimals(2));
+        ui.checkbox(&mut state.log_scale, "Log scale");
+        reset = ui
+            .button("⟲ Reset zoom")
+            .on_hover_text("Fit every chart to its data")
+            .clicked();
+    });
+    ui.separator();
+    if data.metrics.is_empty() {
+        let defined = data
+            .detail
+            .as_ref()
+            .map_or(0, |d| d.request.metric_definitions().len());
+        ui.label(
+            RichText::new(if defined == 0 {
+                "This job has no MetricDefinitions.".to_string()
+            } else {
+                format!("No metric points yet for {defined} metric definitions.")
+            })
+            .weak(),
+        );
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            for (name, series) in data.metrics.iter_mut() {
+                chart(ui, name, series, state, reset);
+            }
+        });
+}
+
+/// One chart; also used by the frame benchmark.
+pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, reset: bool) {
+    let last = series.points.last().map(|p| p[1]);
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(name).strong());
+        if let Some(v) = last {
+            ui.label(RichText::new(format!("last {v:.5}")).weak());
+        }
+        ui.label(RichText::new(format!("{} points", series.points.len())).weak());
+    });
+    let log_scale = state.log_scale;
+    let mut plot = Plot::new(("metric", name))
+        .height(CHART_HEIGHT)
+        .x_axis_formatter(|mark, _| {
+            chrono::DateTime::from_timestamp(mark.value as i64, 0)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%H:%M:%S")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        })
+        .label_formatter(move |hover| {
+            let p = match hover {
+                HoverPosition::NearDataPoint { position, .. } => position,
+                HoverPosition::Elsewhere { position } => position,
+            };
+            let t = chrono::DateTime::from_timestamp_millis((p.x * 1000.0) as i64)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%H:%M:%S%.3f")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let y = if log_scale { 10f64.powf(p.y) } else { p.y };
+            Some(format!("{t}\n{y:.6}"))
+        });
+    if log_scale {
+        plot = plot.y_axis_formatter(|mark, _| format!("{:.3e}", 10f64.powf(mark.value)));
+    }
+    if reset {
+        plot = plot.reset();
+    }
+    let width = ui.available_width().max(1.0) as usize;
+    let smoothing = state.smoothing;
+    plot.show(ui, |plot_ui| {
+        let auto = plot_ui.auto_bounds();
+        let bounds = plot_ui.plot_bounds();
+        let (x_min, x_max) = match (auto.x, series.points.first(), series.points.last()) {
+            (true, Some(first), Some(last)) => (first[0], last[0]),
+            _ => (bounds.min()[0], bounds.max()[0]),
+        };
+        let key = DecimationKey {
+            len: series.points.len(),
+            x_min,
+            x_max,
+            columns: width,
+            smoothing,
+            log_scale,
+        };
+        let fresh = match &series.cache {
+            Some((k, _)) => *k != key,
+            None => true,
+        };
+        if fresh {
+            let mut points = decimate(&series.points, x_min, x_max, width);
+            points = smooth(&points, smoothing as f64);
+            if log_scale {
+                points.retain(|p| p[1] > 0.0);
+                for p in &mut points {
+                    p[1] = p[1].log10();
+                }
+            }
+            series.cache = Some((key, points));
+        }
+        let points = &series.cache.as_ref().expect("filled above").1;
+        plot_ui.line(Line::new(name, PlotPoints::from(points.clone())));
+    });
+    ui.add_space(8.0);
+}

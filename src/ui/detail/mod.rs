@@ -1,0 +1,105 @@
+//! The job detail: a header and four tabs.
+
+pub mod artifacts;
+pub mod logs;
+pub mod metrics;
+pub mod overview;
+
+use egui::RichText;
+
+use super::data::Data;
+use super::state::{State, Tab};
+use super::theme;
+
+/// What the detail asks the app to do.
+pub enum DetailAction {
+    /// Ask for confirmation, then stop the job.
+    ConfirmStop(String),
+    /// List an archive's entries.
+    ListArchive(String),
+    /// Save an artifact: open the save dialog.
+    SaveAs(String),
+    /// Open the folder that holds a file.
+    OpenFolder(String),
+}
+
+/// Per-view caches that outlive a frame.
+#[derive(Default)]
+pub struct DetailCache {
+    /// Filtered log lines.
+    pub logs: logs::LogCache,
+}
+
+/// Draws the selected job.
+pub fn show(
+    ui: &mut egui::Ui,
+    data: &mut Data,
+    state: &mut State,
+    cache: &mut DetailCache,
+) -> Option<DetailAction> {
+    let Some(detail) = data.detail.as_ref() else {
+        ui.centered_and_justified(|ui| {
+            ui.label(RichText::new("Loading…").weak());
+        });
+        return None;
+    };
+    let summary = &detail.summary;
+    let mut action = None;
+    ui.horizontal(|ui| {
+        ui.heading(RichText::new(&summary.name).strong());
+        ui.label(theme::status_text(summary.status).size(16.0));
+        if let Some(s) = summary.secondary_status {
+            ui.label(RichText::new(format!("({s})")).weak());
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let running = !summary.status.is_terminal();
+            if ui
+                .add_enabled(running, egui::Button::new("⏹ Stop"))
+                .on_hover_text("Stop the job (Del or Ctrl+.)")
+                .on_disabled_hover_text("The job has ended")
+                .clicked()
+            {
+                action = Some(DetailAction::ConfirmStop(summary.name.clone()));
+            }
+            if ui
+                .button("📋 Copy request JSON")
+                .on_hover_text("The CreateTrainingJob request, for aws sagemaker create-training-job --cli-input-json")
+                .clicked()
+            {
+                ui.ctx().copy_text(crate::spec::to_cli_input_json(&detail.request));
+                data.toasts.push(
+                    super::toasts::ToastKind::Info,
+                    "Request JSON copied".to_string(),
+                );
+            }
+        });
+    });
+    ui.horizontal(|ui| {
+        for tab in Tab::ALL {
+            let label = match tab {
+                Tab::Logs => format!("{} ({})", tab.label(), data.logs.len()),
+                Tab::Metrics => format!("{} ({})", tab.label(), data.metrics.len()),
+                Tab::Artifacts => format!("{} ({})", tab.label(), data.artifacts.len()),
+                Tab::Overview => tab.label().to_string(),
+            };
+            ui.selectable_value(&mut state.tab, tab, label);
+        }
+    });
+    ui.separator();
+    let tab_action = match state.tab {
+        Tab::Overview => {
+            overview::show(ui, data);
+            None
+        }
+        Tab::Logs => {
+            logs::show(ui, data, state, &mut cache.logs);
+            None
+        }
+        Tab::Metrics => {
+            metrics::show(ui, data, state);
+            None
+        }
+        Tab::Artifacts => artifacts::show(ui, data),
+    };
+    action.or(tab_action)
+}

@@ -1,0 +1,177 @@
+//! Overview: failure reason, key facts, the secondary-status timeline, and every
+//! DescribeTrainingJob member as a tree.
+
+use egui::{Color32, RichText, Sense, Stroke, vec2};
+use serde_json::Value;
+
+use super::super::data::Data;
+use super::super::theme;
+use crate::job::{SecondaryStatus, format_duration, local_time};
+
+fn stage_color(status: SecondaryStatus) -> Color32 {
+    match status {
+        SecondaryStatus::Starting => Color32::from_rgb(0x7b, 0x61, 0xc9),
+        SecondaryStatus::Downloading => Color32::from_rgb(0x2b, 0xa8, 0xb8),
+        SecondaryStatus::Training => Color32::from_rgb(0x3b, 0x8e, 0xea),
+        SecondaryStatus::Uploading => Color32::from_rgb(0x5a, 0xb8, 0x6b),
+        SecondaryStatus::Completed => Color32::from_rgb(0x2e, 0xa0, 0x43),
+        SecondaryStatus::Failed => Color32::from_rgb(0xd9, 0x3f, 0x3f),
+        SecondaryStatus::Stopping
+        | SecondaryStatus::Stopped
+        | SecondaryStatus::MaxRuntimeExceeded => Color32::from_rgb(0xe0, 0x9b, 0x2d),
+        SecondaryStatus::Other => Color32::GRAY,
+    }
+}
+
+/// Draws the overview tab.
+pub fn show(ui: &mut egui::Ui, data: &Data) {
+    let Some(detail) = data.detail.as_ref() else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            if let Some(reason) = &detail.failure_reason {
+                theme::error_frame().show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.label(RichText::new("FailureReason").strong());
+                    ui.add(egui::Label::new(RichText::new(reason).monospace()).selectable(true));
+                });
+                ui.add_space(8.0);
+            }
+            egui::Grid::new("facts")
+                .num_columns(2)
+                .spacing([24.0, 6.0])
+                .show(ui, |ui| {
+                    let s = &detail.summary;
+                    let fact = |ui: &mut egui::Ui, k: &str, v: String| {
+                        ui.label(RichText::new(k).weak());
+                        ui.add(egui::Label::new(v).selectable(true));
+                        ui.end_row();
+                    };
+                    fact(ui, "TrainingJobArn", s.arn.clone());
+                    fact(ui, "CreationTime", local_time(s.creation_time));
+                    if let Some(t) = detail.training_start_time {
+                        fact(ui, "TrainingStartTime", local_time(t));
+                    }
+                    if let Some(t) = s.end_time {
+                        fact(ui, "TrainingEndTime", local_time(t));
+                    }
+                    fact(ui, "Duration", format_duration(s.duration(now)));
+                    if let Some(secs) = detail.training_time_seconds {
+                        fact(ui, "TrainingTimeInSeconds", secs.to_string());
+                    }
+                    if let Some(secs) = detail.billable_time_seconds {
+                        fact(ui, "BillableTimeInSeconds", secs.to_string());
+                    }
+                    if let Some(uri) = &detail.model_artifacts {
+                        fact(ui, "ModelArtifacts", uri.clone());
+                    }
+                    for m in &detail.final_metrics {
+                        fact(ui, &m.name, format!("{}", m.value));
+                    }
+                });
+            ui.add_space(12.0);
+            ui.label(RichText::new("Secondary status").strong());
+            timeline(ui, data, now);
+            ui.add_space(12.0);
+            ui.label(RichText::new("DescribeTrainingJob").strong());
+            if let Some(describe) = &data.describe {
+                tree(ui, "", describe, 0);
+            }
+        });
+}
+
+/// A bar with one segment per stage, as wide as its share of the time, and a table below.
+fn timeline(ui: &mut egui::Ui, data: &Data, now: chrono::DateTime<chrono::Utc>) {
+    let Some(detail) = data.detail.as_ref() else {
+        return;
+    };
+    let spans: Vec<(SecondaryStatus, f64, &str, chrono::DateTime<chrono::Utc>)> = detail
+        .transitions
+        .iter()
+        .map(|t| {
+            let end = t.end_time.unwrap_or(now);
+            let secs = (end - t.start_time).num_milliseconds().max(0) as f64 / 1000.0;
+            (t.status, secs, t.message.as_str(), t.start_time)
+        })
+        .collect();
+    let total: f64 = spans.iter().map(|s| s.1).sum::<f64>().max(0.001);
+    let width = ui.available_width().min(900.0);
+    let (rect, _) = ui.allocate_exact_size(vec2(width, 14.0), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let mut x = rect.left();
+    let min_w = 3.0;
+    for (status, secs, message, _) in &spans {
+        let w = ((secs / total) as f32 * width).max(min_w);
+        let seg = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(w, rect.height()));
+        painter.rect_filled(seg, 2.0, stage_color(*status));
+        ui.interact(seg, ui.scope_id().with(("stage", x as i64)), Sense::hover())
+            .on_hover_text(format!("{status}: {secs:.1} s\n{message}"));
+        x += w;
+    }
+    painter.rect_stroke(
+        rect,
+        2.0,
+        Stroke::new(1.0, ui.visuals().weak_text_color()),
+        egui::StrokeKind::Inside,
+    );
+    egui::Grid::new("transitions")
+        .num_columns(4)
+        .striped(true)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            for (status, secs, message, start) in &spans {
+                ui.label(RichText::new("■").color(stage_color(*status)));
+                ui.label(status.as_str());
+                ui.label(local_time(*start));
+                ui.label(format!("{secs:.1} s"));
+                ui.label(RichText::new(*message).weak());
+                ui.end_row();
+            }
+        });
+}
+
+/// Every member of a JSON value, objects and arrays as collapsible sections.
+fn tree(ui: &mut egui::Ui, name: &str, value: &Value, depth: usize) {
+    match value {
+        Value::Object(map) => {
+            let body = |ui: &mut egui::Ui| {
+                for (k, v) in map {
+                    tree(ui, k, v, depth + 1);
+                }
+            };
+            if depth == 0 {
+                body(ui);
+            } else {
+                egui::CollapsingHeader::new(RichText::new(name).strong())
+                    .id_salt((name, depth, map.len()))
+                    .default_open(depth < 2)
+                    .show(ui, body);
+            }
+        }
+        Value::Array(items) => {
+            egui::CollapsingHeader::new(
+                RichText::new(format!("{name} [{}]", items.len())).strong(),
+            )
+            .id_salt((name, depth, items.len()))
+            .default_open(depth < 2 && items.len() <= 8)
+            .show(ui, |ui| {
+                for (i, item) in items.iter().enumerate() {
+                    tree(ui, &format!("[{i}]"), item, depth + 1);
+                }
+            });
+        }
+        leaf => {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(name).weak());
+                let text = match leaf {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                ui.add(egui::Label::new(RichText::new(text).monospace()).selectable(true));
+            });
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The job list: filter by status, search by name, sort by column, virtualised rows.
+
+use chrono::Utc;
+use egui::{Key, RichText};
+use egui_extras::{Column, TableBuilder};
+
+use super::data::Data;
+use super::state::{SortColumn, State};
+use super::theme;
+use crate::job::{JobSummary, Status};
+use crate::job::{format_duration as duration, local_time};
+
+/// Which jobs are shown, in which order; recomputed only when its inputs change.
+#[derive(Default)]
+pub struct ListCache {
+    key: Option<(u64, Option<String>, String, SortColumn, bool)>,
+    /// Indices into `Data::jobs`.
+    pub order: Vec<usize>,
+}
+
+impl ListCache {
+    /// Brings `order` up to date.
+    pub fn update(&mut self, data: &Data, state: &State) {
+        let key = (
+            data.jobs_version,
+            state.status_filter.clone(),
+            state.search.clone(),
+            state.sort,
+            state.ascending,
+        );
+        if self.key.as_ref() == Some(&key) {
+            return;
+        }
+        let needle = state.search.to_lowercase();
+        let now = Utc::now();
+        let mut order: Vec<usize> = data
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| {
+                state
+                    .status_filter
+                    .as_deref()
+                    .is_none_or(|s| j.status.as_str() == s)
+                    && (needle.is_empty() || j.name.to_lowercase().contains(&needle))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let jobs = &data.jobs;
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&jobs[a], &jobs[b]);
+            let ord = match state.sort {
+                SortColumn::Name => a.name.cmp(&b.name),
+                SortColumn::Status => a.status.as_str().cmp(b.status.as_str()),
+                SortColumn::Created => a.creation_time.cmp(&b.creation_time),
+                SortColumn::Duration => a.duration(now).cmp(&b.duration(now)),
+            };
+            if state.ascending { ord } else { ord.reverse() }
+        });
+        self.order = order;
+        self.key = Some(key);
+    }
+}
+
+/// What the list asks the app to do.
+pub enum ListAction {
+    /// Select this job.
+    Select(String),
+}
+
+/// Draws the filter bar and the table. `focus_search` moves the keyboard focus to the search.
+pub fn show(
+    ui: &mut egui::Ui,
+    data: &Data,
+    state: &mut State,
+    cache: &mut ListCache,
+    focus_search: bool,
+) -> Option<ListAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let search = ui.add(
+            egui::TextEdit::singleline(&mut state.search)
+                .hint_text("Search jobs  ( / )")
+                .desired_width(ui.available_width() - 130.0),
+        );
+        if focus_search {
+            search.request_focus();
+        }
+        egui::ComboBox::from_id_salt("status_filter")
+            .width(110.0)
+            .selected_text(state.status_filter.as_deref().unwrap_or("All statuses"))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut state.status_filter, None, "All statuses");
+                for status in Status::ALL {
+                    ui.selectable_value(
+                        &mut state.status_filter,
+                        Some(status.as_str().to_string()),
+                        theme::status_text(status),
+                    );
+                }
+            });
+    });
+    cache.update(data, state);
+    ui.label(
+        RichText::new(format!("{} of {} jobs", cache.order.len(), data.jobs.len()))
+            .small()
+            .weak(),
+    );
+
+    // Arrow keys move the selection when no text field has the keyboard.
+    let selected_pos = state
+        .selected
+        .as_ref()
+        .and_then(|s| cache.order.iter().position(|&i| &data.jobs[i].name == s));
+    let typing = ui.ctx().egui_wants_keyboard_input();
+    let mut scroll_to = None;
+    if !typing && !cache.order.is_empty() {
+        let (down, up) = ui.input(|i| (i.key_pressed(Key::ArrowDown), i.key_pressed(Key::ArrowUp)));
+        let next = match (selected_pos, down, up) {
+            (None, true, _) | (None, _, true) => Some(0),
+            (Some(p), true, _) => Some((p + 1).min(cache.order.len() - 1)),
+            (Some(p), _, true) => Some(p.saturating_sub(1)),
+            _ => None,
+        };
+        if let Some(next) = next {
+            scroll_to = Some(next);
+            action = Some(ListAction::Select(
+                data.jobs[cache.order[next]].name.clone(),
+            ));
+        }
+    }
+
+    let now = Utc::now();
+    let mut table = TableBuilder::new(ui)
+        .id_salt("jobs")
+        .striped(true)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(22.0))
+        .column(Column::remainder().at_least(140.0).clip(true))
+        .column(Column::auto().at_least(80.0))
+        .column(Column::auto().at_least(60.0))
+        .auto_shrink(false);
+    if let Some(row) = scroll_to {
+        table = table.scroll_to_row(row, None);
+    }
+    let header = |ui: &mut egui::Ui, state: &mut State, label: &str, column: SortColumn| {
+        let arrow = if state.sort == column {
+            if state.ascending { " ⏶" } else { " ⏷" }
+        } else {
+            ""
+        };
+        if ui
+            .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+            .on_hover_text("Sort by this column")
+            .clicked()
+        {
+            if state.sort == column {
+                state.ascending = !state.ascending;
+            } else {
+                state.sort = column;
+                state.ascending = column == SortColumn::Name;
+            }
+        }
+    };
+    table
+        .header(22.0, |mut row| {
+            row.col(|ui| header(ui, state, "", SortColumn::Status));
+            row.col(|ui| header(ui, state, "Name", SortColumn::Name));
+            row.col(|ui| header(ui, state, "Created", SortColumn::Created));
+            row.col(|ui| header(ui, state, "Duration", SortColumn::Duration));
+        })
+        .body(|body| {
+            body.rows(36.0, cache.order.len(), |mut row| {
+                let job: &JobSummary = &data.jobs[cache.order[row.index()]];
+                row.set_selected(state.selected.as_deref() == Some(job.name.as_str()));
+                row.col(|ui| {
+                    ui.label(
+                        RichText::new(theme::status_icon(job.status))
+                            .color(theme::status_color(job.status)),
+                    )
+                    .on_hover_text(job.status.as_str());
+                });
+                row.col(|ui| {
+                    ui.vertical(|ui| {
+                        ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate());
+                        let secondary = job
+                            .secondary_status
+                            .map(|s| s.to_string())
+                            .unwrap_or_default();
+                        ui.label(
+                            RichText::new(format!("{} · {secondary}", job.status))
+                                .small()
+                                .color(theme::status_color(job.status)),
+                        );
+                    });
+                });
+                row.col(|ui| {
+                    ui.label(RichText::new(local_time(job.creation_time)).small());
+                });
+                row.col(|ui| {
+                    ui.label(duration(job.duration(now)));
+                });
+                if row.response().clicked() {
+                    action = Some(ListAction::Select(job.name.clone()));
+                }
+            });
+        });
+    action
+}

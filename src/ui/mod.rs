@@ -1,0 +1,442 @@
+//! The desktop window: an eframe app over the worker. Views never call a backend and
+//! never block; they read [`data::Data`] and return actions that become [`Command`]s.
+
+pub mod chart;
+pub mod data;
+mod demo;
+pub mod detail;
+pub mod jobs;
+pub mod state;
+pub mod theme;
+pub mod toasts;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use egui::{Key, Modifiers, RichText};
+
+use self::data::Data;
+use self::detail::{DetailAction, DetailCache};
+use self::jobs::{ListAction, ListCache};
+use self::state::State;
+use self::toasts::ToastKind;
+use crate::backend::Backend;
+use crate::spec::validate::{self, Target};
+use crate::worker::{Command, Event, Worker};
+
+/// Options of the window beyond the persisted state.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// The data folder (for the demo job's files).
+    pub home: PathBuf,
+    /// Epochs of the demo job, if not the file's.
+    pub demo_epochs: Option<u32>,
+}
+
+/// A file dialog running on its own thread.
+enum Dialog {
+    Import(mpsc::Receiver<Option<PathBuf>>),
+    Save(String, mpsc::Receiver<Option<PathBuf>>),
+}
+
+/// The SageDesk window.
+pub struct SageDeskApp {
+    state: State,
+    data: Data,
+    worker: Worker,
+    label: String,
+    options: AppOptions,
+    list: ListCache,
+    detail: DetailCache,
+    confirm_stop: Option<String>,
+    dialog: Option<Dialog>,
+    requested_archives: HashSet<String>,
+    import_report: Option<(String, Vec<validate::Diagnostic>)>,
+    visible: bool,
+}
+
+impl SageDeskApp {
+    /// The app over `backend`, restoring the persisted state from eframe's storage.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        backend: Arc<dyn Backend>,
+        options: AppOptions,
+    ) -> std::io::Result<Self> {
+        let state: State = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        Self::with_state(&cc.egui_ctx, backend, options, state)
+    }
+
+    /// The app with a given state (tests and benchmarks use this).
+    pub fn with_state(
+        ctx: &egui::Context,
+        backend: Arc<dyn Backend>,
+        options: AppOptions,
+        state: State,
+    ) -> std::io::Result<Self> {
+        let repaint_ctx = ctx.clone();
+        let label = backend.label();
+        let worker = Worker::spawn(backend, move || repaint_ctx.request_repaint())?;
+        worker.send(Command::Select(state.selected.clone()));
+        let mut app = Self {
+            state,
+            data: Data::default(),
+            worker,
+            label,
+            options,
+            list: ListCache::default(),
+            detail: DetailCache::default(),
+            confirm_stop: None,
+            dialog: None,
+            requested_archives: HashSet::new(),
+            import_report: None,
+            visible: true,
+        };
+        app.drain();
+        Ok(app)
+    }
+
+    /// The persisted state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Applies an event as if the worker had sent it (benchmarks feed data this way).
+    pub fn apply(&mut self, event: Event) {
+        self.data.apply(event, self.state.selected.as_deref());
+    }
+
+    fn drain(&mut self) {
+        let events: Vec<Event> = self.worker.drain().collect();
+        for event in events {
+            self.apply(event);
+        }
+    }
+
+    fn select(&mut self, name: Option<String>) {
+        if self.state.selected != name {
+            self.state.selected = name.clone();
+            self.data.clear_selection();
+            self.detail = DetailCache::default();
+            self.worker.send(Command::Select(name));
+        }
+    }
+
+    fn run_demo(&mut self) {
+        match demo::demo_request(&self.options.home, self.options.demo_epochs) {
+            Ok(request) => {
+                let name = request.name().to_string();
+                self.worker.send(Command::Submit(Box::new(request)));
+                self.select(Some(name));
+                self.state.tab = state::Tab::Metrics;
+            }
+            Err(e) => self
+                .data
+                .toasts
+                .push(ToastKind::Error, format!("Preparing the demo job: {e}")),
+        }
+    }
+
+    fn import(&mut self, path: PathBuf) {
+        match crate::spec::read_request_file(&path) {
+            Ok(imported) => {
+                let diagnostics = validate::validate(&imported.request, Target::Local);
+                if validate::error_count(&diagnostics) > 0 {
+                    self.import_report = Some((path.display().to_string(), diagnostics));
+                    return;
+                }
+                let name = imported.request.name().to_string();
+                self.worker
+                    .send(Command::Submit(Box::new(imported.request)));
+                self.select(Some(name));
+            }
+            Err(e) => self.data.toasts.push(ToastKind::Error, e.to_string()),
+        }
+    }
+
+    fn open_dialog(&mut self, ctx: &egui::Context, save: Option<String>) {
+        let (tx, rx) = mpsc::channel();
+        let ctx = ctx.clone();
+        let file_name = save
+            .as_deref()
+            .and_then(|uri| uri.rsplit('/').next())
+            .unwrap_or("artifact")
+            .to_string();
+        let saving = save.is_some();
+        std::thread::spawn(move || {
+            let dialog = rfd::FileDialog::new();
+            let picked = if saving {
+                dialog.set_file_name(&file_name).save_file()
+            } else {
+                dialog.add_filter("Job JSON", &["json"]).pick_file()
+            };
+            let _ = tx.send(picked);
+            ctx.request_repaint();
+        });
+        self.dialog = Some(match save {
+            Some(uri) => Dialog::Save(uri, rx),
+            None => Dialog::Import(rx),
+        });
+    }
+
+    fn poll_dialog(&mut self) {
+        let picked = match &self.dialog {
+            Some(Dialog::Import(rx)) | Some(Dialog::Save(_, rx)) => match rx.try_recv() {
+                Ok(picked) => Some(picked),
+                Err(mpsc::TryRecvError::Empty) => return,
+                Err(mpsc::TryRecvError::Disconnected) => Some(None),
+            },
+            None => return,
+        };
+        let dialog = self.dialog.take();
+        match (dialog, picked.flatten()) {
+            (Some(Dialog::Import(_)), Some(path)) => self.import(path),
+            (Some(Dialog::Save(uri, _)), Some(dest)) => {
+                self.worker.send(Command::Download { uri, dest })
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_detail(&mut self, ctx: &egui::Context, action: DetailAction) {
+        match action {
+            DetailAction::ConfirmStop(name) => self.confirm_stop = Some(name),
+            DetailAction::ListArchive(uri) => {
+                if self.requested_archives.insert(uri.clone()) {
+                    self.worker.send(Command::ListArchive(uri));
+                }
+            }
+            DetailAction::SaveAs(uri) => self.open_dialog(ctx, Some(uri)),
+            DetailAction::OpenFolder(uri) => {
+                let path = uri.strip_prefix("file://").unwrap_or(&uri);
+                let folder = std::path::Path::new(path)
+                    .parent()
+                    .map(|p| p.to_path_buf())
+                    .unwrap_or_default();
+                if let Err(e) = std::process::Command::new("xdg-open").arg(&folder).spawn() {
+                    self.data.toasts.push(
+                        ToastKind::Error,
+                        format!("Opening {}: {e}", folder.display()),
+                    );
+                }
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) -> bool {
+        let typing = ctx.egui_wants_keyboard_input();
+        let (refresh, slash, stop) = ctx.input_mut(|i| {
+            (
+                i.consume_key(Modifiers::COMMAND, Key::R),
+                !typing && i.consume_key(Modifiers::NONE, Key::Slash),
+                (!typing && i.consume_key(Modifiers::NONE, Key::Delete))
+                    || i.consume_key(Modifiers::COMMAND, Key::Period),
+            )
+        });
+        if refresh {
+            self.worker.send(Command::Refresh);
+        }
+        if stop && let Some(detail) = &self.data.detail {
+            if !detail.summary.status.is_terminal() {
+                self.confirm_stop = Some(detail.summary.name.clone());
+            }
+        }
+        slash
+    }
+
+    /// Draws one frame into `ui` (the whole window).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.drain();
+        self.poll_dialog();
+        let hidden = ctx.input(|i| i.viewport().minimized.unwrap_or(false));
+        if hidden == self.visible {
+            self.visible = !hidden;
+            self.worker.send(Command::SetVisible(self.visible));
+        }
+        let focus_search = self.shortcuts(&ctx);
+
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(RichText::new("SageDesk").strong());
+                ui.separator();
+                if ui
+                    .button("▶ Run demo job")
+                    .on_hover_text("Train a small network on this machine (~20 s)")
+                    .clicked()
+                {
+                    self.run_demo();
+                }
+                if ui
+                    .button("📂 Import job JSON…")
+                    .on_hover_text("Run a CreateTrainingJob request file locally")
+                    .clicked()
+                {
+                    self.open_dialog(&ctx, None);
+                }
+                if ui.button("⟳ Refresh").on_hover_text("Ctrl+R").clicked() {
+                    self.worker.send(Command::Refresh);
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    theme::backend_badge(ui, &self.label);
+                });
+            });
+        });
+
+        egui::Panel::left("job_list")
+            .resizable(true)
+            .default_size(420.0)
+            .min_size(300.0)
+            .show(ui, |ui| {
+                if let Some(ListAction::Select(name)) = jobs::show(
+                    ui,
+                    &self.data,
+                    &mut self.state,
+                    &mut self.list,
+                    focus_search,
+                ) {
+                    self.select(Some(name));
+                }
+            });
+
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            if self.state.selected.is_none() {
+                if welcome(ui, self.data.jobs.is_empty()) {
+                    self.run_demo();
+                }
+                return;
+            }
+            if let Some(action) =
+                detail::show(ui, &mut self.data, &mut self.state, &mut self.detail)
+            {
+                self.handle_detail(&ctx, action);
+            }
+        });
+
+        self.stop_dialog(&ctx);
+        self.import_dialog(&ctx);
+        self.data.toasts.show(&ctx);
+    }
+
+    fn stop_dialog(&mut self, ctx: &egui::Context) {
+        let Some(name) = self.confirm_stop.clone() else {
+            return;
+        };
+        let mut close = false;
+        let response = egui::Modal::new(egui::Id::unique("sagedesk-confirm-stop")).show(ctx, |ui| {
+            ui.heading(format!("Stop {name}?"));
+            ui.label("The job gets SIGTERM, then SIGKILL after the grace period. A script that saves its model on SIGTERM keeps it.");
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                let stop = ui.button(RichText::new("Stop job").strong());
+                if stop.clicked() || ui.input(|i| i.key_pressed(Key::Enter)) {
+                    self.worker.send(Command::Stop(name.clone()));
+                    close = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    close = true;
+                }
+            });
+        });
+        if close || response.should_close() {
+            self.confirm_stop = None;
+        }
+    }
+
+    fn import_dialog(&mut self, ctx: &egui::Context) {
+        let Some((origin, diagnostics)) = &self.import_report else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("Local mode cannot run this job")
+            .open(&mut open)
+            .collapsible(false)
+            .default_width(640.0)
+            .show(ctx, |ui| {
+                ui.label(validate::summary(origin, diagnostics, Target::Local));
+                egui::ScrollArea::vertical()
+                    .max_height(360.0)
+                    .show(ui, |ui| {
+                        egui::Grid::new("import_report")
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for d in diagnostics {
+                                    let color = match d.severity {
+                                        validate::Severity::Error => {
+                                            theme::status_color(crate::job::Status::Failed)
+                                        }
+                                        validate::Severity::Warning => {
+                                            theme::status_color(crate::job::Status::Stopping)
+                                        }
+                                    };
+                                    ui.label(RichText::new(&d.path).monospace());
+                                    ui.label(RichText::new(d.code).color(color));
+                                    ui.label(&d.message);
+                                    ui.end_row();
+                                }
+                            });
+                    });
+            });
+        if !open {
+            self.import_report = None;
+        }
+    }
+}
+
+/// The first-run card: what SageDesk is and the demo job, one click away. True when the
+/// demo button was clicked.
+fn welcome(ui: &mut egui::Ui, no_jobs: bool) -> bool {
+    ui.vertical_centered(|ui| {
+        ui.add_space(80.0);
+        ui.heading(RichText::new("SageMaker training jobs, on your desktop").size(24.0));
+        ui.add_space(8.0);
+        ui.label(if no_jobs {
+            "No jobs yet. Run the demo job: a small network learns two half-moons on this \
+             machine, with no AWS account and no Docker."
+        } else {
+            "Select a job on the left, or run the demo job to watch logs and metrics move."
+        });
+        ui.add_space(16.0);
+        ui.add_sized(
+            [220.0, 40.0],
+            egui::Button::new(RichText::new("▶ Run the demo job").size(18.0)),
+        )
+        .clicked()
+    })
+    .inner
+}
+
+impl eframe::App for SageDeskApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.state);
+    }
+}
+
+/// Opens the window over `backend` and runs until it is closed.
+pub fn run(backend: Arc<dyn Backend>, options: AppOptions) -> eframe::Result<()> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("SageDesk")
+            .with_app_id("sagedesk")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([820.0, 520.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "SageDesk",
+        native,
+        Box::new(move |cc| {
+            let app = SageDeskApp::new(cc, backend, options)?;
+            Ok(Box::new(app))
+        }),
+    )
+}

@@ -1,0 +1,90 @@
+//! What the window remembers between runs (apart from its size, which eframe keeps).
+
+use serde::{Deserialize, Serialize};
+
+/// A column of the job list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortColumn {
+    /// Job name.
+    Name,
+    /// Status.
+    Status,
+    /// Creation time.
+    Created,
+    /// Duration.
+    Duration,
+}
+
+/// A tab of the job detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    /// DescribeTrainingJob, grouped.
+    Overview,
+    /// Log lines.
+    Logs,
+    /// Metric charts.
+    Metrics,
+    /// Output files.
+    Artifacts,
+}
+
+impl Tab {
+    /// Every tab, in display order.
+    pub const ALL: [Tab; 4] = [Tab::Overview, Tab::Logs, Tab::Metrics, Tab::Artifacts];
+
+    /// The tab's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Logs => "Logs",
+            Tab::Metrics => "Metrics",
+            Tab::Artifacts => "Artifacts",
+        }
+    }
+}
+
+/// Persisted view settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// The selected job.
+    pub selected: Option<String>,
+    /// Status filter (API name), or all.
+    pub status_filter: Option<String>,
+    /// Name search.
+    pub search: String,
+    /// Sort column of the list.
+    pub sort: SortColumn,
+    /// Ascending sort.
+    pub ascending: bool,
+    /// Open detail tab.
+    pub tab: Tab,
+    /// Logs: keep the newest line in view.
+    pub follow_logs: bool,
+    /// Logs: show timestamps.
+    pub log_timestamps: bool,
+    /// Logs: wrap long lines.
+    pub wrap_logs: bool,
+    /// Metrics: exponential moving average weight (0 = raw).
+    pub smoothing: f32,
+    /// Metrics: logarithmic Y axis.
+    pub log_scale: bool,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            selected: None,
+            status_filter: None,
+            search: String::new(),
+            sort: SortColumn::Created,
+            ascending: false,
+            tab: Tab::Overview,
+            follow_logs: true,
+            log_timestamps: true,
+            wrap_logs: false,
+            smoothing: 0.0,
+            log_scale: false,
+        }
+    }
+}

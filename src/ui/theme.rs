@@ -1,0 +1,67 @@
+//! Colours, icons and small shared widgets.
+
+use egui::{Color32, RichText};
+
+use crate::job::Status;
+
+/// The colour of a status.
+pub fn status_color(status: Status) -> Color32 {
+    match status {
+        Status::InProgress => Color32::from_rgb(0x3b, 0x8e, 0xea),
+        Status::Completed => Color32::from_rgb(0x2e, 0xa0, 0x43),
+        Status::Failed => Color32::from_rgb(0xd9, 0x3f, 0x3f),
+        Status::Stopping => Color32::from_rgb(0xe0, 0x9b, 0x2d),
+        Status::Stopped => Color32::from_rgb(0x8a, 0x8a, 0x8a),
+    }
+}
+
+/// A one-character icon for a status.
+pub fn status_icon(status: Status) -> &'static str {
+    match status {
+        Status::InProgress => "▶",
+        Status::Completed => "✔",
+        Status::Failed => "✖",
+        Status::Stopping => "■",
+        Status::Stopped => "■",
+    }
+}
+
+/// The status as coloured text with its icon.
+pub fn status_text(status: Status) -> RichText {
+    RichText::new(format!("{} {}", status_icon(status), status.as_str()))
+        .color(status_color(status))
+}
+
+/// The connection indicator: a green dot and the backend's label.
+pub fn backend_badge(ui: &mut egui::Ui, label: &str) {
+    let color = status_color(Status::Completed);
+    ui.label(RichText::new(label).color(color))
+        .on_hover_text("Backend: jobs run on this machine");
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), 4.0, color);
+}
+
+/// Human-readable bytes.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A red frame for failure reasons and errors.
+pub fn error_frame() -> egui::Frame {
+    egui::Frame::new()
+        .fill(Color32::from_rgba_unmultiplied(0xd9, 0x3f, 0x3f, 0x28))
+        .stroke(egui::Stroke::new(1.0, status_color(Status::Failed)))
+        .inner_margin(8.0)
+        .corner_radius(4.0)
+}

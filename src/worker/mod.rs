@@ -1,0 +1,187 @@
+//! The background worker: a tokio runtime on its own thread that owns the backend and every
+//! timer. The UI sends [`Command`]s and drains [`Event`]s each frame; every event sent asks
+//! the UI for a repaint, and nothing else does.
+
+mod poll;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+
+use tokio::sync::mpsc;
+
+use crate::backend::Backend;
+use crate::job::{
+    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogLine, MetricSeries, Status,
+};
+use crate::spec::TrainingJobRequest;
+
+/// What the UI asks of the worker.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Reload the job list now.
+    Refresh,
+    /// Follow this job's detail, logs, metrics and artifacts (or none).
+    Select(Option<String>),
+    /// `CreateTrainingJob`.
+    Submit(Box<TrainingJobRequest>),
+    /// `StopTrainingJob`.
+    Stop(String),
+    /// List the entries of a `.tar.gz` artifact.
+    ListArchive(String),
+    /// Copy an artifact to `dest`, reporting progress.
+    Download {
+        /// The artifact.
+        uri: String,
+        /// Where to write it.
+        dest: PathBuf,
+    },
+    /// The window was hidden or shown; polling slows down while hidden.
+    SetVisible(bool),
+}
+
+/// What the worker tells the UI.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The whole job list, when it changed.
+    Jobs(Vec<JobSummary>),
+    /// The selected job's detail, when it changed.
+    Detail(Box<JobDetail>),
+    /// New log lines of the selected job.
+    Logs {
+        /// The job.
+        job: String,
+        /// Lines after those already sent.
+        lines: Vec<LogLine>,
+    },
+    /// New metric points of the selected job.
+    Metrics {
+        /// The job.
+        job: String,
+        /// Points after those already sent, by metric.
+        series: Vec<MetricSeries>,
+    },
+    /// The selected job's output files.
+    Artifacts {
+        /// The job.
+        job: String,
+        /// The files.
+        entries: Vec<ArtifactEntry>,
+    },
+    /// The entries of an archive.
+    Archive {
+        /// The archive.
+        uri: String,
+        /// Its entries.
+        entries: Vec<ArchiveEntry>,
+    },
+    /// A job was created.
+    Submitted {
+        /// Its name.
+        name: String,
+    },
+    /// A job that was running has ended.
+    Finished {
+        /// Its name.
+        name: String,
+        /// How it ended.
+        status: Status,
+    },
+    /// Progress of a long task (a download).
+    Progress {
+        /// What is being done.
+        task: String,
+        /// Bytes done.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// A download finished.
+    Saved {
+        /// Where the file is.
+        path: PathBuf,
+    },
+    /// Something failed; `message` carries the service's code and message.
+    Error {
+        /// What was being done.
+        context: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The UI's handle on the worker thread.
+pub struct Worker {
+    commands: mpsc::UnboundedSender<Command>,
+    events: std_mpsc::Receiver<Event>,
+}
+
+/// Sends events to the UI and asks it to repaint.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    tx: std_mpsc::Sender<Event>,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Outbox {
+    pub(crate) fn send(&self, event: Event) {
+        if self.tx.send(event).is_ok() {
+            (self.repaint)();
+        }
+    }
+
+    pub(crate) fn error(&self, context: impl Into<String>, message: impl ToString) {
+        self.send(Event::Error {
+            context: context.into(),
+            message: message.to_string(),
+        });
+    }
+}
+
+impl Worker {
+    /// Starts the worker thread over `backend`. `repaint` is called after every event.
+    /// The job list is loaded before this returns, so the first frame can paint it.
+    pub fn spawn(
+        backend: Arc<dyn Backend>,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> std::io::Result<Worker> {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (event_tx, events) = std_mpsc::channel();
+        let outbox = Outbox {
+            tx: event_tx,
+            repaint: Arc::new(repaint),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sagedesk-worker")
+            .enable_all()
+            .build()?;
+        let initial = runtime.block_on(backend.list_training_jobs(&ListFilter::default()));
+        let known = match initial {
+            Ok(jobs) => {
+                outbox.send(Event::Jobs(jobs.clone()));
+                jobs
+            }
+            Err(e) => {
+                outbox.error("Loading the job list", e);
+                Vec::new()
+            }
+        };
+        std::thread::Builder::new()
+            .name("sagedesk-worker".into())
+            .spawn(move || {
+                runtime.block_on(poll::run(backend, command_rx, outbox, known));
+            })?;
+        Ok(Worker { commands, events })
+    }
+
+    /// Sends a command; never blocks.
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Events that arrived since the last call.
+    pub fn drain(&self) -> impl Iterator<Item = Event> + '_ {
+        self.events.try_iter()
+    }
+}
