@@ -77,17 +77,22 @@ pub fn show(
     focus_search: bool,
 ) -> Option<ListAction> {
     let mut action = None;
+    // Rows are clicked, not their text selected.
+    ui.style_mut().interaction.selectable_labels = false;
     ui.horizontal(|ui| {
-        let search = ui.add(
-            egui::TextEdit::singleline(&mut state.search)
-                .hint_text("Search jobs  ( / )")
-                .desired_width(ui.available_width() - 130.0),
-        );
+        let label = ui.label("Search");
+        let search = ui
+            .add(
+                egui::TextEdit::singleline(&mut state.search)
+                    .hint_text("job name  ( / )")
+                    .desired_width(ui.available_width() - 170.0),
+            )
+            .labelled_by(label.id);
         if focus_search {
             search.request_focus();
         }
-        egui::ComboBox::from_id_salt("status_filter")
-            .width(110.0)
+        egui::ComboBox::new("status_filter", "Status")
+            .width(100.0)
             .selected_text(state.status_filter.as_deref().unwrap_or("All statuses"))
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut state.status_filter, None, "All statuses");

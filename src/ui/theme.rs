@@ -32,13 +32,18 @@ pub fn status_text(status: Status) -> RichText {
         .color(status_color(status))
 }
 
+/// A small filled circle.
+pub fn dot(ui: &mut egui::Ui, color: Color32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), 4.0, color);
+}
+
 /// The connection indicator: a green dot and the backend's label.
 pub fn backend_badge(ui: &mut egui::Ui, label: &str) {
     let color = status_color(Status::Completed);
     ui.label(RichText::new(label).color(color))
         .on_hover_text("Backend: jobs run on this machine");
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-    ui.painter().circle_filled(rect.center(), 4.0, color);
+    dot(ui, color);
 }
 
 /// Human-readable bytes.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use egui::{Align2, Color32, RichText};
+use egui::{Align2, Color32};
 
 /// How long a notification stays.
 const LIFETIME: Duration = Duration::from_secs(6);
@@ -75,9 +75,9 @@ impl Toasts {
                         .show(ui, |ui| {
                             ui.set_max_width(420.0);
                             ui.horizontal(|ui| {
-                                ui.label(RichText::new("●").color(color));
+                                super::theme::dot(ui, color);
                                 ui.label(&toast.text);
-                                if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                                if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                                     dismissed = Some(i);
                                 }
                             });

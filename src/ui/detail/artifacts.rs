@@ -58,42 +58,35 @@ pub fn show(ui: &mut egui::Ui, data: &Data) -> Option<DetailAction> {
                     });
                     ui.label(RichText::new(&entry.uri).small().weak());
                     if entry.key.ends_with(".tar.gz") {
-                        let id = ui.make_persistent_id(("archive", &entry.uri));
-                        egui::collapsing_header::CollapsingState::load_with_default_open(
-                            ui.ctx(),
-                            id,
-                            false,
-                        )
-                        .show_header(ui, |ui| {
-                            ui.label("Contents");
-                        })
-                        .body(|ui| match data.archives.get(&entry.uri) {
-                            Some(entries) => {
-                                egui::Grid::new(("entries", &entry.uri)).striped(true).show(
-                                    ui,
-                                    |ui| {
-                                        for e in entries {
-                                            let name = if e.is_dir {
-                                                format!("{}/", e.path.trim_end_matches('/'))
-                                            } else {
-                                                e.path.clone()
-                                            };
-                                            ui.label(RichText::new(name).monospace());
-                                            ui.label(if e.is_dir {
-                                                String::new()
-                                            } else {
-                                                theme::bytes(e.size)
-                                            });
-                                            ui.end_row();
-                                        }
-                                    },
-                                );
-                            }
-                            None => {
-                                ui.spinner();
-                                action = Some(DetailAction::ListArchive(entry.uri.clone()));
-                            }
-                        });
+                        egui::CollapsingHeader::new("Contents")
+                            .id_salt(("archive", &entry.uri))
+                            .show(ui, |ui| match data.archives.get(&entry.uri) {
+                                Some(entries) => {
+                                    egui::Grid::new(("entries", &entry.uri)).striped(true).show(
+                                        ui,
+                                        |ui| {
+                                            for e in entries {
+                                                let name = if e.is_dir {
+                                                    format!("{}/", e.path.trim_end_matches('/'))
+                                                } else {
+                                                    e.path.clone()
+                                                };
+                                                ui.label(RichText::new(name).monospace());
+                                                ui.label(if e.is_dir {
+                                                    String::new()
+                                                } else {
+                                                    theme::bytes(e.size)
+                                                });
+                                                ui.end_row();
+                                            }
+                                        },
+                                    );
+                                }
+                                None => {
+                                    ui.spinner();
+                                    action = Some(DetailAction::ListArchive(entry.uri.clone()));
+                                }
+                            });
                     }
                 });
             }

@@ -50,7 +50,7 @@ pub fn show(ui: &mut egui::Ui, data: &Data, state: &mut State, cache: &mut LogCa
         ui.checkbox(&mut state.follow_logs, "Follow");
         ui.checkbox(&mut state.log_timestamps, "Timestamps");
         ui.checkbox(&mut state.wrap_logs, "Wrap");
-        egui::ComboBox::from_id_salt("log_host")
+        egui::ComboBox::new("log_host", "Host")
             .selected_text(cache.host.as_deref().unwrap_or("All hosts"))
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut cache.host, None, "All hosts");
@@ -58,11 +58,13 @@ pub fn show(ui: &mut egui::Ui, data: &Data, state: &mut State, cache: &mut LogCa
                     ui.selectable_value(&mut cache.host, Some(host.clone()), host);
                 }
             });
+        let label = ui.label("Find");
         ui.add(
             egui::TextEdit::singleline(&mut cache.search)
-                .hint_text("Search logs")
-                .desired_width(220.0),
-        );
+                .hint_text("text in lines")
+                .desired_width(200.0),
+        )
+        .labelled_by(label.id);
         cache.update(data);
         if ui
             .button("📋 Copy")

@@ -1,0 +1,177 @@
+//! The real window driven through egui_kittest: the demo job from one click to its charts
+//! and artifacts, stopping a job, filtering and searching the list.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sagedesk::backend::Backend;
+use sagedesk::backend::local::LocalBackend;
+use sagedesk::ui::{AppOptions, SageDeskApp};
+use serde_json::json;
+
+fn harness<'a>(sb: &Sandbox, demo_epochs: Option<u32>) -> Harness<'a, SageDeskApp> {
+    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
+    let options = AppOptions {
+        home: sb.home(),
+        demo_epochs,
+    };
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"))
+}
+
+/// Steps the app until `done` holds, failing with `what` after a minute.
+fn wait_for(
+    harness: &mut Harness<'_, SageDeskApp>,
+    what: &str,
+    done: impl Fn(&Harness<'_, SageDeskApp>) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        harness.step();
+        if done(harness) {
+            harness.step();
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn has_text(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+#[test]
+fn the_demo_job_runs_from_one_click_to_charts_and_artifacts() {
+    let sb = Sandbox::new();
+    let mut h = harness(&sb, Some(3));
+    h.run_steps(2);
+    assert!(has_text(&h, "No jobs yet"));
+    h.get_by_label_contains("Run demo job").click();
+    wait_for(&mut h, "the demo job to complete", |h| {
+        has_text(h, "Completed · Completed")
+    });
+    let selected = h
+        .state()
+        .state()
+        .selected
+        .clone()
+        .expect("the demo job is selected");
+    assert!(selected.starts_with("sagedesk-demo-moons-"), "{selected}");
+
+    // The metrics tab opened with the run, one chart per metric definition.
+    wait_for(&mut h, "metric points", |h| has_text(h, "3 points"));
+    for metric in [
+        "train:loss",
+        "train:accuracy",
+        "validation:loss",
+        "validation:accuracy",
+    ] {
+        assert!(has_text(&h, metric), "no chart for {metric}");
+    }
+
+    h.get_by_label_contains("Logs (").click();
+    wait_for(&mut h, "log lines", |h| {
+        has_text(h, "saved model after 3 epochs")
+    });
+
+    h.get_by_label_contains("Artifacts (").click();
+    wait_for(&mut h, "artifacts", |h| has_text(h, "output/model.tar.gz"));
+    h.get_all_by_label("Contents")
+        .next()
+        .expect("an archive")
+        .click();
+    wait_for(&mut h, "the archive's entries", |h| {
+        has_text(h, "model.json")
+    });
+
+    h.get_by_label_contains("Overview").click();
+    h.run_steps(2);
+    assert!(has_text(&h, "TrainingTimeInSeconds"));
+    assert!(has_text(&h, "Training job completed"));
+}
+
+#[test]
+fn a_running_job_is_stopped_from_the_window_after_confirmation() {
+    let sb = Sandbox::new();
+    sb.script(
+        "train.py",
+        "import time\nprint('ready', flush=True)\ntime.sleep(120)\n",
+    );
+    // Another process's backend supervises the job; the window stops it through the store.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let supervisor = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    runtime
+        .block_on(supervisor.create_training_job(sb.request("long-job", "train.py", json!({}))))
+        .unwrap();
+    runtime.block_on(wait_for_line(&supervisor, "long-job", "ready", LIMIT));
+
+    let mut h = harness(&sb, None);
+    wait_for(&mut h, "the job in the list", |h| has_text(h, "long-job"));
+    h.get_all_by_label("long-job").next().unwrap().click();
+    wait_for(&mut h, "the job's detail", |h| {
+        has_text(h, "Copy request JSON")
+    });
+    h.get_by_label_contains("⏹ Stop").click();
+    wait_for(&mut h, "the confirmation", |h| {
+        has_text(h, "Stop long-job?")
+    });
+    h.get_by_label("Stop job").click();
+    h.run_steps(2);
+    let detail = runtime.block_on(wait_for_end(&supervisor, "long-job", LIMIT));
+    assert_eq!(detail.summary.status, sagedesk::job::Status::Stopped);
+    wait_for(&mut h, "the list to show Stopped", |h| {
+        has_text(h, "Stopped · Stopped")
+    });
+}
+
+#[test]
+fn the_list_filters_by_status_and_searches_by_name() {
+    let sb = Sandbox::new();
+    sb.script("ok.py", "print('ok')\n");
+    sb.script("bad.py", "raise SystemExit(2)\n");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let backend = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    for (name, script) in [
+        ("alpha-one", "ok.py"),
+        ("beta-two", "ok.py"),
+        ("gamma-fails", "bad.py"),
+    ] {
+        runtime
+            .block_on(backend.create_training_job(sb.request(name, script, json!({}))))
+            .unwrap();
+        runtime.block_on(wait_for_end(&backend, name, LIMIT));
+    }
+
+    let mut h = harness(&sb, None);
+    h.run_steps(2);
+    assert!(has_text(&h, "3 of 3 jobs"));
+    h.get_by_label("Search").focus();
+    h.get_by_label("Search").type_text("BETA");
+    h.run_steps(3);
+    assert!(has_text(&h, "1 of 3 jobs"));
+    assert!(has_text(&h, "beta-two"));
+    assert!(!has_text(&h, "alpha-one"));
+
+    h.get_by_label("Search").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(2);
+    assert!(has_text(&h, "3 of 3 jobs"));
+    h.get_by_label("Status").click();
+    h.run_steps(2);
+    h.get_all_by_label_contains("Failed")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(3);
+    assert!(has_text(&h, "1 of 3 jobs"));
+    assert!(has_text(&h, "gamma-fails"));
+    assert!(!has_text(&h, "beta-two"));
+}
