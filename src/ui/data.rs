@@ -11,8 +11,8 @@ use crate::worker::Event;
 /// One metric's points and the last decimation drawn from them.
 #[derive(Debug, Default)]
 pub struct Series {
-    /// `[epoch seconds, value]`, in time order.
-    pub points: Vec<[f64; 2]>,
+    /// `[epoch seconds, value]` in time order, with its min/max summary.
+    pub points: super::chart::Summarised,
     /// Key and result of the last decimation.
     pub cache: Option<(DecimationKey, Vec<[f64; 2]>)>,
 }

@@ -4,7 +4,7 @@
 use egui::RichText;
 use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
 
-use super::super::chart::{decimate, smooth};
+use super::super::chart::smooth;
 use super::super::data::{Data, DecimationKey, Series};
 use super::super::state::State;
 
@@ -49,13 +49,13 @@ pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
 
 /// One chart; also used by the frame benchmark.
 pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, reset: bool) {
-    let last = series.points.last().map(|p| p[1]);
+    let last = series.points.points().last().map(|p| p[1]);
     ui.horizontal(|ui| {
         ui.label(RichText::new(name).strong());
         if let Some(v) = last {
             ui.label(RichText::new(format!("last {v:.5}")).weak());
         }
-        ui.label(RichText::new(format!("{} points", series.points.len())).weak());
+        ui.label(RichText::new(format!("{} points", series.points.points().len())).weak());
     });
     let log_scale = state.log_scale;
     let mut plot = Plot::new(("metric", name))
@@ -95,12 +95,13 @@ pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, 
     plot.show(ui, |plot_ui| {
         let auto = plot_ui.auto_bounds();
         let bounds = plot_ui.plot_bounds();
-        let (x_min, x_max) = match (auto.x, series.points.first(), series.points.last()) {
+        let all = series.points.points();
+        let (x_min, x_max) = match (auto.x, all.first(), all.last()) {
             (true, Some(first), Some(last)) => (first[0], last[0]),
             _ => (bounds.min()[0], bounds.max()[0]),
         };
         let key = DecimationKey {
-            len: series.points.len(),
+            len: all.len(),
             x_min,
             x_max,
             columns: width,
@@ -112,7 +113,7 @@ pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, 
             None => true,
         };
         if fresh {
-            let mut points = decimate(&series.points, x_min, x_max, width);
+            let mut points = series.points.decimate(x_min, x_max, width);
             points = smooth(&points, smoothing as f64);
             if log_scale {
                 points.retain(|p| p[1] > 0.0);

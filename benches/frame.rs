@@ -1,0 +1,128 @@
+//! One full frame of the window (logic, layout, tessellation; no GPU) with 10,000 jobs in
+//! the list and an open chart of 1,000,000 points.
+
+use std::sync::Arc;
+
+use chrono::{Duration as ChronoDuration, TimeZone, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use sagedesk::backend::Backend;
+use sagedesk::backend::local::store::Store;
+use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
+use sagedesk::job::{JobSummary, MetricPoint, MetricSeries, SecondaryStatus, Status};
+use sagedesk::spec::request_from_value;
+use sagedesk::ui::state::{State, Tab};
+use sagedesk::ui::{AppOptions, SageDeskApp};
+use sagedesk::worker::Event;
+use serde_json::json;
+
+const JOBS: usize = 10_000;
+const POINTS: usize = 1_000_000;
+
+fn raw_input() -> egui::RawInput {
+    egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1280.0, 800.0),
+        )),
+        ..Default::default()
+    }
+}
+
+fn frame(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LocalConfig::new(dir.path().join("home"));
+    // The selected job exists in the store, so the worker describes it like any other.
+    let request = request_from_value(
+        json!({"TrainingJobName": "job-00000", "AlgorithmSpecification": {"MetricDefinitions": [
+            {"Name": "train:loss", "Regex": "loss=([0-9.]+)"}]}}),
+        "bench",
+    )
+    .unwrap()
+    .request;
+    Store::open(&config.database())
+        .unwrap()
+        .insert_job(&request, "arn:bench", 0, process::current())
+        .unwrap();
+    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(config.clone()).unwrap());
+
+    let ctx = egui::Context::default();
+    let state = State {
+        selected: Some("job-00000".into()),
+        tab: Tab::Metrics,
+        ..State::default()
+    };
+    let options = AppOptions {
+        home: config.home.clone(),
+        demo_epochs: None,
+    };
+    let mut app = SageDeskApp::with_state(&ctx, backend, options, state).unwrap();
+
+    let start = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
+    let jobs: Vec<JobSummary> = (0..JOBS)
+        .map(|i| {
+            let status = Status::ALL[i % 5];
+            let created = start + ChronoDuration::seconds(i as i64 * 60);
+            JobSummary {
+                name: format!("job-{i:05}"),
+                arn: format!("arn:aws:sagemaker:local:000000000000:training-job/job-{i:05}"),
+                status,
+                secondary_status: Some(SecondaryStatus::Training),
+                creation_time: created,
+                end_time: status
+                    .is_terminal()
+                    .then(|| created + ChronoDuration::seconds(300)),
+                last_modified: created,
+            }
+        })
+        .collect();
+    app.apply(Event::Jobs(jobs));
+    let points: Vec<MetricPoint> = (0..POINTS)
+        .map(|i| MetricPoint {
+            timestamp: start + ChronoDuration::milliseconds(i as i64 * 10),
+            value: 1.0 / (1.0 + i as f64 / 1000.0) + ((i * 7919) % 100) as f64 * 1e-4,
+        })
+        .collect();
+    app.apply(Event::Metrics {
+        job: "job-00000".into(),
+        series: vec![MetricSeries {
+            name: "train:loss".into(),
+            points,
+        }],
+    });
+
+    let run = |app: &mut SageDeskApp| {
+        let output = ctx.run_ui(raw_input(), |ui| app.show(ui));
+        ctx.tessellate(output.shapes, output.pixels_per_point)
+    };
+    // Let the worker's first answers arrive and fonts settle.
+    for _ in 0..20 {
+        run(&mut app);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+
+    let mut group = c.benchmark_group("frame");
+    group.bench_function("10k_jobs_1m_point_chart", |b| {
+        b.iter(|| run(&mut app).len())
+    });
+    let mut i = POINTS as i64;
+    group.bench_function("10k_jobs_1m_point_chart_new_point_each_frame", |b| {
+        b.iter(|| {
+            i += 1;
+            app.apply(Event::Metrics {
+                job: "job-00000".into(),
+                series: vec![MetricSeries {
+                    name: "train:loss".into(),
+                    points: vec![MetricPoint {
+                        timestamp: start + ChronoDuration::milliseconds(i * 10),
+                        value: 0.5,
+                    }],
+                }],
+            });
+            run(&mut app).len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, frame);
+criterion_main!(benches);
