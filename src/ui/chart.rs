@@ -35,7 +35,7 @@ impl Summarised {
         for p in new {
             let i = self.points.len();
             self.points.push(p);
-            if i % BLOCK == 0 {
+            if i.is_multiple_of(BLOCK) {
                 self.blocks.push(Block {
                     lo: p,
                     hi: p,

@@ -240,10 +240,11 @@ impl SageDeskApp {
         if refresh {
             self.worker.send(Command::Refresh);
         }
-        if stop && let Some(detail) = &self.data.detail {
-            if !detail.summary.status.is_terminal() {
-                self.confirm_stop = Some(detail.summary.name.clone());
-            }
+        if stop
+            && let Some(detail) = &self.data.detail
+            && !detail.summary.status.is_terminal()
+        {
+            self.confirm_stop = Some(detail.summary.name.clone());
         }
         slash
     }
@@ -251,6 +252,7 @@ impl SageDeskApp {
     /// Draws one frame into `ui` (the whole window).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        tracing::trace!(target: "sagedesk::frames", frame = ctx.cumulative_pass_nr(), "frame");
         self.drain();
         self.poll_dialog();
         let hidden = ctx.input(|i| i.viewport().minimized.unwrap_or(false));

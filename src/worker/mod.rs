@@ -1,6 +1,6 @@
 //! The background worker: a tokio runtime on its own thread that owns the backend and every
-//! timer. The UI sends [`Command`]s and drains [`Event`]s each frame; every event sent asks
-//! the UI for a repaint, and nothing else does.
+//! timer. The UI sends [`Command`]s and drains [`Event`]s each frame; the events of one poll
+//! or command come with one repaint request, and nothing else asks for repaints.
 
 mod poll;
 
@@ -116,16 +116,28 @@ pub struct Worker {
     events: std_mpsc::Receiver<Event>,
 }
 
-/// Sends events to the UI and asks it to repaint.
+/// Sends events to the UI; [`Outbox::flush`] asks it to repaint once for all of them.
 #[derive(Clone)]
 pub(crate) struct Outbox {
     tx: std_mpsc::Sender<Event>,
     repaint: Arc<dyn Fn() + Send + Sync>,
+    pending: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Outbox {
     pub(crate) fn send(&self, event: Event) {
         if self.tx.send(event).is_ok() {
+            self.pending
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Asks the UI to repaint if anything was sent since the last call.
+    pub(crate) fn flush(&self) {
+        if self
+            .pending
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
             (self.repaint)();
         }
     }
@@ -150,6 +162,7 @@ impl Worker {
         let outbox = Outbox {
             tx: event_tx,
             repaint: Arc::new(repaint),
+            pending: Arc::default(),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -167,6 +180,7 @@ impl Worker {
                 Vec::new()
             }
         };
+        outbox.flush();
         std::thread::Builder::new()
             .name("sagedesk-worker".into())
             .spawn(move || {

@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::job::{JobDetail, JobSummary, ListFilter};
 
 /// Interval while a job runs.
-const BUSY: Duration = Duration::from_millis(500);
+const BUSY: Duration = Duration::from_secs(1);
 /// Interval while nothing runs: picks up jobs started by other processes.
 const IDLE: Duration = Duration::from_secs(3);
 /// Interval while the window is hidden.
@@ -58,6 +58,7 @@ pub(super) async fn run(
             },
             _ = tokio::time::sleep(interval) => poller.tick().await,
         }
+        poller.out.flush();
     }
 }
 
@@ -121,7 +122,8 @@ impl Poller {
                         task: progress_task.clone(),
                         done,
                         total,
-                    })
+                    });
+                    out.flush();
                 });
                 match self.backend.download_artifact(&uri, &dest, progress).await {
                     Ok(()) => self.out.send(Event::Saved { path: dest }),
