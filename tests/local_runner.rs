@@ -105,6 +105,30 @@ open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "report.txt"), "w").write("o
             .any(|e| e.path == "weights.txt" && e.size == 4)
     );
 
+    // Save as: the copy is byte for byte, with progress up to the whole size.
+    let dest = sb.path().join("saved-model.tar.gz");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    backend
+        .download_artifact(
+            &artifacts[0].uri,
+            &dest,
+            Box::new(move |done, total| record.lock().unwrap().push((done, total))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        std::fs::read(&model_tar).unwrap()
+    );
+    let size = artifacts[0].size;
+    assert_eq!(seen.lock().unwrap().last(), Some(&(size, size)));
+    let err = backend
+        .download_artifact("file:///no/such/file.tar.gz", &dest, Box::new(|_, _| {}))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("/no/such/file.tar.gz"), "{err}");
+
     let lines = log_text(&backend, "ok-job").await;
     assert_eq!(lines[0], "starting");
     let describe = detail.to_describe_json();

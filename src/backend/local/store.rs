@@ -220,14 +220,7 @@ impl Store {
     ) -> Result<(), BackendError> {
         let tx = self.write()?;
         // A stop requested by any process wins over the stages the supervisor moves through.
-        let stopping: bool = tx
-            .query_row(
-                "SELECT stop_requested FROM jobs WHERE name = ?1",
-                [name],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .is_some_and(|flag| flag != 0);
+        let stopping = stop_flag(&tx, name)?;
         if !(stopping && status == Status::InProgress) {
             transition_in(&tx, name, status, secondary, message, now)?;
         }
@@ -295,15 +288,7 @@ impl Store {
 
     /// Whether a stop was requested, by this process or another.
     pub fn stop_requested(&self, name: &str) -> Result<bool, BackendError> {
-        let flag: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT stop_requested FROM jobs WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(flag.unwrap_or(0) != 0)
+        Ok(stop_flag(&self.conn, name)?)
     }
 
     /// Jobs that have not ended, with their supervisors.
@@ -544,6 +529,18 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobSummary> {
         end_time: r.get::<_, Option<i64>>(5)?.map(to_time),
         last_modified: to_time(r.get(6)?),
     })
+}
+
+/// Whether a stop was requested for `name` (false for an unknown job).
+fn stop_flag(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    let flag: Option<i64> = conn
+        .query_row(
+            "SELECT stop_requested FROM jobs WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(flag.unwrap_or(0) != 0)
 }
 
 fn transition_in(
