@@ -9,14 +9,7 @@ use crate::job::{
     timestamp,
 };
 
-/// `name-YYYYMMDD-HHMMSS-mmm`, cut so that the whole stays within 63 characters.
-pub fn unique_name(base: &str) -> String {
-    let stamp = Utc::now().format("%Y%m%d-%H%M%S-%3f").to_string();
-    let base = if base.is_empty() { "job" } else { base };
-    let keep = 63 - stamp.len() - 1;
-    let base: String = base.chars().take(keep).collect();
-    format!("{}-{stamp}", base.trim_end_matches('-'))
-}
+pub use crate::spec::unique_name;
 
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

@@ -172,6 +172,21 @@ pub fn to_cli_input_json(request: &TrainingJobRequest) -> String {
     serde_json::to_string_pretty(request).expect("a request always serializes")
 }
 
+/// `aws sagemaker create-training-job --cli-input-json '...'`, quoted for POSIX shells:
+/// the JSON sits in single quotes, and each single quote inside is written `'\''`.
+pub fn aws_cli_command(request: &TrainingJobRequest) -> String {
+    let json = serde_json::to_string(request).expect("a request always serializes");
+    format!(
+        "aws sagemaker create-training-job --cli-input-json {}",
+        shell_quote(&json)
+    )
+}
+
+/// Quotes `text` as one POSIX shell word.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// Rewrites relative `file://` URIs (`file://./data`, `file://data`) to absolute ones under `base`.
 pub fn resolve_file_uris(request: &mut TrainingJobRequest, base: &Path) {
     for channel in request.input_data_config.iter_mut().flatten() {

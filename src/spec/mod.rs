@@ -5,8 +5,8 @@ mod request;
 pub mod validate;
 
 pub use import::{
-    Imported, OUTPUT_ONLY_MEMBERS, SpecError, parse_request, read_request_file, read_value_file,
-    request_from_value, resolve_file_uris, to_cli_input_json,
+    Imported, OUTPUT_ONLY_MEMBERS, SpecError, aws_cli_command, parse_request, read_request_file,
+    read_value_file, request_from_value, resolve_file_uris, shell_quote, to_cli_input_json,
 };
 pub use request::*;
 
@@ -14,6 +14,16 @@ pub use request::*;
 pub const PROGRAM: &str = "sagemaker_program";
 /// Hyperparameter naming the folder or archive that holds the entry point.
 pub const SUBMIT_DIRECTORY: &str = "sagemaker_submit_directory";
+
+/// `name-YYYYMMDD-HHMMSS-mmm`, cut so that the whole stays within 63 characters, as the
+/// SageMaker Python SDK names jobs.
+pub fn unique_name(base: &str) -> String {
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f").to_string();
+    let base = if base.is_empty() { "job" } else { base };
+    let keep = 63 - stamp.len() - 1;
+    let base: String = base.chars().take(keep).collect();
+    format!("{}-{stamp}", base.trim_end_matches('-'))
+}
 
 /// The API's pattern for `TrainingJobName`: 1 to 63 characters, letters, digits and inner hyphens.
 pub fn is_valid_job_name(name: &str) -> bool {

@@ -70,6 +70,14 @@ pub struct Data {
     pub progress: Option<Progress>,
     /// Notifications.
     pub toasts: Toasts,
+    /// Saved builder templates, `(name, request JSON)`.
+    pub templates: Vec<(String, String)>,
+    /// The builder draft of an earlier run.
+    pub draft: Option<String>,
+    /// The last refused submit: job name and the service's answer.
+    pub submit_failed: Option<(String, String)>,
+    /// The last created job.
+    pub submitted: Option<String>,
 }
 
 impl Data {
@@ -134,7 +142,15 @@ impl Data {
             }
             Event::Submitted { name } => {
                 self.toasts.push(ToastKind::Info, format!("Started {name}"));
+                self.submitted = Some(name);
             }
+            Event::SubmitFailed { name, message } => {
+                self.toasts
+                    .push(ToastKind::Error, format!("Creating {name}: {message}"));
+                self.submit_failed = Some((name, message));
+            }
+            Event::Templates(templates) => self.templates = templates,
+            Event::Draft(draft) => self.draft = Some(draft),
             Event::Finished { name, status } => {
                 let kind = match status {
                     Status::Completed => ToastKind::Success,

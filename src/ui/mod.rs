@@ -1,6 +1,7 @@
 //! The desktop window: an eframe app over the worker. Views never call a backend and
 //! never block; they read [`data::Data`] and return actions that become [`Command`]s.
 
+pub mod builder;
 pub mod chart;
 pub mod data;
 mod demo;
@@ -17,6 +18,7 @@ use std::sync::mpsc;
 
 use egui::{Key, Modifiers, RichText};
 
+use self::builder::{Builder, BuilderAction};
 use self::data::Data;
 use self::detail::{DetailAction, DetailCache};
 use self::jobs::{ListAction, ListCache};
@@ -35,10 +37,22 @@ pub struct AppOptions {
     pub demo_epochs: Option<u32>,
 }
 
+/// What a file dialog was opened for.
+enum Purpose {
+    /// Load a request into the builder.
+    Import,
+    /// Save an artifact.
+    Save(String),
+    /// Write the builder's request.
+    Export(String),
+    /// Pick a local path for a builder field (JSON pointer).
+    Browse(String),
+}
+
 /// A file dialog running on its own thread.
-enum Dialog {
-    Import(mpsc::Receiver<Option<PathBuf>>),
-    Save(String, mpsc::Receiver<Option<PathBuf>>),
+struct Dialog {
+    purpose: Purpose,
+    picked: mpsc::Receiver<Option<PathBuf>>,
 }
 
 /// The SageDesk window.
@@ -55,6 +69,7 @@ pub struct SageDeskApp {
     requested_archives: HashSet<String>,
     import_report: Option<(String, Vec<validate::Diagnostic>)>,
     visible: bool,
+    builder: Option<Builder>,
 }
 
 impl SageDeskApp {
@@ -80,7 +95,8 @@ impl SageDeskApp {
     ) -> std::io::Result<Self> {
         let repaint_ctx = ctx.clone();
         let label = backend.label();
-        let worker = Worker::spawn(backend, move || repaint_ctx.request_repaint())?;
+        let library = Some(options.home.join("sagedesk.db"));
+        let worker = Worker::spawn(backend, library, move || repaint_ctx.request_repaint())?;
         worker.send(Command::Select(state.selected.clone()));
         let mut app = Self {
             state,
@@ -95,9 +111,42 @@ impl SageDeskApp {
             requested_archives: HashSet::new(),
             import_report: None,
             visible: true,
+            builder: None,
         };
         app.drain();
         Ok(app)
+    }
+
+    /// The builder, when open.
+    pub fn builder(&self) -> Option<&Builder> {
+        self.builder.as_ref()
+    }
+
+    /// Opens the builder: on the saved draft if there is one, else on a new request.
+    pub fn new_job(&mut self) {
+        let value = self
+            .data
+            .draft
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_else(|| {
+                serde_json::json!({
+                    "TrainingJobName": crate::spec::unique_name("training-job"),
+                    "AlgorithmSpecification": {"TrainingInputMode": "File"},
+                    "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600}
+                })
+            });
+        self.builder = Some(Builder::new(value));
+    }
+
+    /// Opens the builder on a copy of `request` with a fresh unique name.
+    pub fn clone_job(&mut self, mut request: crate::spec::TrainingJobRequest) {
+        let base = request.name().to_string();
+        // Drop an earlier clone's timestamp so names do not grow with each clone.
+        let base = strip_stamp(&base);
+        request.training_job_name = Some(crate::spec::unique_name(base));
+        self.builder = Some(Builder::new(request.to_value()));
     }
 
     /// The persisted state.
@@ -141,64 +190,159 @@ impl SageDeskApp {
         }
     }
 
+    /// Loads a request file into the builder, where every problem shows under its field.
     fn import(&mut self, path: PathBuf) {
         match crate::spec::read_request_file(&path) {
             Ok(imported) => {
-                let diagnostics = validate::validate(&imported.request, Target::Local);
-                if validate::error_count(&diagnostics) > 0 {
-                    self.import_report = Some((path.display().to_string(), diagnostics));
-                    return;
+                for notice in imported.notices {
+                    self.data.toasts.push(ToastKind::Info, notice);
                 }
-                let name = imported.request.name().to_string();
-                self.worker
-                    .send(Command::Submit(Box::new(imported.request)));
-                self.select(Some(name));
+                let value = imported.request.to_value();
+                match &mut self.builder {
+                    Some(builder) => builder.set_value(value),
+                    None => self.builder = Some(Builder::new(value)),
+                }
+                if let Some(b) = &self.builder {
+                    self.worker.send(Command::SaveDraft(
+                        serde_json::to_string_pretty(b.value()).expect("JSON serializes"),
+                    ));
+                }
             }
-            Err(e) => self.data.toasts.push(ToastKind::Error, e.to_string()),
+            Err(e) => {
+                self.import_report = Some((
+                    path.display().to_string(),
+                    vec![validate::Diagnostic::error("", "read", e.to_string())],
+                ))
+            }
         }
     }
 
-    fn open_dialog(&mut self, ctx: &egui::Context, save: Option<String>) {
+    /// Opens a file dialog on its own thread; the answer arrives in a later frame.
+    fn open_dialog(&mut self, ctx: &egui::Context, purpose: Purpose) {
         let (tx, rx) = mpsc::channel();
         let ctx = ctx.clone();
-        let file_name = save
-            .as_deref()
-            .and_then(|uri| uri.rsplit('/').next())
-            .unwrap_or("artifact")
-            .to_string();
-        let saving = save.is_some();
+        let file_name = match &purpose {
+            Purpose::Save(uri) => uri.rsplit('/').next().unwrap_or("artifact").to_string(),
+            _ => "training-job.json".to_string(),
+        };
+        let kind = match &purpose {
+            Purpose::Import => 0,
+            Purpose::Save(_) | Purpose::Export(_) => 1,
+            Purpose::Browse(_) => 2,
+        };
         std::thread::spawn(move || {
             let dialog = rfd::FileDialog::new();
-            let picked = if saving {
-                dialog.set_file_name(&file_name).save_file()
-            } else {
-                dialog.add_filter("Job JSON", &["json"]).pick_file()
+            let picked = match kind {
+                0 => dialog.add_filter("Job JSON", &["json"]).pick_file(),
+                1 => dialog.set_file_name(&file_name).save_file(),
+                _ => dialog.pick_folder(),
             };
             let _ = tx.send(picked);
             ctx.request_repaint();
         });
-        self.dialog = Some(match save {
-            Some(uri) => Dialog::Save(uri, rx),
-            None => Dialog::Import(rx),
+        self.dialog = Some(Dialog {
+            purpose,
+            picked: rx,
         });
     }
 
     fn poll_dialog(&mut self) {
-        let picked = match &self.dialog {
-            Some(Dialog::Import(rx)) | Some(Dialog::Save(_, rx)) => match rx.try_recv() {
-                Ok(picked) => Some(picked),
-                Err(mpsc::TryRecvError::Empty) => return,
-                Err(mpsc::TryRecvError::Disconnected) => Some(None),
-            },
-            None => return,
+        let Some(dialog) = &self.dialog else {
+            return;
         };
-        let dialog = self.dialog.take();
-        match (dialog, picked.flatten()) {
-            (Some(Dialog::Import(_)), Some(path)) => self.import(path),
-            (Some(Dialog::Save(uri, _)), Some(dest)) => {
-                self.worker.send(Command::Download { uri, dest })
+        let picked = match dialog.picked.try_recv() {
+            Ok(picked) => picked,
+            Err(mpsc::TryRecvError::Empty) => return,
+            Err(mpsc::TryRecvError::Disconnected) => None,
+        };
+        let purpose = self.dialog.take().expect("checked").purpose;
+        let Some(path) = picked else {
+            return;
+        };
+        match purpose {
+            Purpose::Import => self.import(path),
+            Purpose::Save(uri) => self.worker.send(Command::Download { uri, dest: path }),
+            Purpose::Export(json) => match std::fs::write(&path, json) {
+                Ok(()) => self
+                    .data
+                    .toasts
+                    .push(ToastKind::Success, format!("Saved {}", path.display())),
+                Err(e) => self
+                    .data
+                    .toasts
+                    .push(ToastKind::Error, format!("{}: {e}", path.display())),
+            },
+            Purpose::Browse(pointer) => {
+                if let Some(builder) = &mut self.builder
+                    && let Some(json) =
+                        builder.set_at(&pointer, format!("file://{}", path.display()))
+                {
+                    self.worker.send(Command::SaveDraft(json));
+                }
             }
-            _ => {}
+        }
+    }
+
+    fn handle_builder(&mut self, ctx: &egui::Context, actions: Vec<BuilderAction>) {
+        for action in actions {
+            match action {
+                BuilderAction::Submit(request) => self.worker.send(Command::Submit(request)),
+                BuilderAction::SaveDraft(json) => self.worker.send(Command::SaveDraft(json)),
+                BuilderAction::SaveTemplate(name, request) => {
+                    self.data
+                        .toasts
+                        .push(ToastKind::Success, format!("Saved template {name}"));
+                    self.worker.send(Command::SaveTemplate { name, request });
+                }
+                BuilderAction::DeleteTemplate(name) => {
+                    self.worker.send(Command::DeleteTemplate(name))
+                }
+                BuilderAction::RenameTemplate(from, to) => {
+                    self.worker.send(Command::RenameTemplate { from, to })
+                }
+                BuilderAction::LoadBuiltin(id) => {
+                    let value = match id {
+                        "pytorch" => Ok(builder::templates::pytorch()),
+                        "xgboost" => Ok(builder::templates::xgboost()),
+                        _ => demo::demo_request(&self.options.home, self.options.demo_epochs)
+                            .map(|r| r.to_value()),
+                    };
+                    match (value, &mut self.builder) {
+                        (Ok(value), Some(builder)) => builder.set_value(value),
+                        (Err(e), _) => self
+                            .data
+                            .toasts
+                            .push(ToastKind::Error, format!("Preparing the demo job: {e}")),
+                        _ => {}
+                    }
+                }
+                BuilderAction::Import => self.open_dialog(ctx, Purpose::Import),
+                BuilderAction::Export(json) => self.open_dialog(ctx, Purpose::Export(json)),
+                BuilderAction::Browse(pointer) => self.open_dialog(ctx, Purpose::Browse(pointer)),
+                BuilderAction::Close => self.builder = None,
+            }
+        }
+    }
+
+    /// Closes the builder once its job was created, and shows the service's refusal otherwise.
+    fn follow_submission(&mut self) {
+        let Some(builder) = &mut self.builder else {
+            return;
+        };
+        let Some(pending) = builder.pending.clone() else {
+            return;
+        };
+        if self.data.submitted.as_deref() == Some(pending.as_str()) {
+            self.builder = None;
+            self.data.draft = None;
+            self.worker.send(Command::ClearDraft);
+            self.select(Some(pending));
+        } else if let Some((name, message)) = &self.data.submit_failed
+            && *name == pending
+        {
+            builder.submit_error = Some(message.clone());
+            builder.pending = None;
+            self.data.submit_failed = None;
         }
     }
 
@@ -210,7 +354,8 @@ impl SageDeskApp {
                     self.worker.send(Command::ListArchive(uri));
                 }
             }
-            DetailAction::SaveAs(uri) => self.open_dialog(ctx, Some(uri)),
+            DetailAction::SaveAs(uri) => self.open_dialog(ctx, Purpose::Save(uri)),
+            DetailAction::Clone(request) => self.clone_job(*request),
             DetailAction::OpenFolder(uri) => {
                 let path = uri.strip_prefix("file://").unwrap_or(&uri);
                 let folder = std::path::Path::new(path)
@@ -267,6 +412,13 @@ impl SageDeskApp {
                 ui.heading(RichText::new("SageDesk").strong());
                 ui.separator();
                 if ui
+                    .button(RichText::new("+ New job").strong())
+                    .on_hover_text("Build a CreateTrainingJob request in a form")
+                    .clicked()
+                {
+                    self.new_job();
+                }
+                if ui
                     .button("▶ Run demo job")
                     .on_hover_text("Train a small network on this machine (~20 s)")
                     .clicked()
@@ -275,10 +427,10 @@ impl SageDeskApp {
                 }
                 if ui
                     .button("📂 Import job JSON…")
-                    .on_hover_text("Run a CreateTrainingJob request file locally")
+                    .on_hover_text("Open a CreateTrainingJob request file in the builder")
                     .clicked()
                 {
-                    self.open_dialog(&ctx, None);
+                    self.open_dialog(&ctx, Purpose::Import);
                 }
                 if ui.button("⟳ Refresh").on_hover_text("Ctrl+R").clicked() {
                     self.worker.send(Command::Refresh);
@@ -305,7 +457,13 @@ impl SageDeskApp {
                 }
             });
 
+        self.follow_submission();
         egui::CentralPanel::default_margins().show(ui, |ui| {
+            if let Some(builder) = &mut self.builder {
+                let actions = builder.show(ui, &self.data.templates);
+                self.handle_builder(&ctx, actions);
+                return;
+            }
             if self.state.selected.is_none() {
                 if welcome(ui, self.data.jobs.is_empty()) {
                     self.run_demo();
@@ -354,7 +512,7 @@ impl SageDeskApp {
             return;
         };
         let mut open = true;
-        egui::Window::new("Local mode cannot run this job")
+        egui::Window::new("Cannot read the job file")
             .open(&mut open)
             .collapsible(false)
             .default_width(640.0)
@@ -387,6 +545,21 @@ impl SageDeskApp {
             self.import_report = None;
         }
     }
+}
+
+/// `name` without the `-YYYYMMDD-HHMMSS-mmm` that [`crate::spec::unique_name`] appends.
+fn strip_stamp(name: &str) -> &str {
+    if name.len() > 20 && name.is_char_boundary(name.len() - 20) {
+        let (base, stamp) = name.split_at(name.len() - 20);
+        let shape = stamp.bytes().enumerate().all(|(i, b)| match i {
+            0 | 9 | 16 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+        if shape && !base.is_empty() {
+            return base;
+        }
+    }
+    name
 }
 
 /// The first-run card: what SageDesk is and the demo job, one click away. True when the

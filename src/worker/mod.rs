@@ -11,6 +11,7 @@ use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
 
 use crate::backend::Backend;
+use crate::backend::local::store::Store;
 use crate::job::{
     ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogLine, MetricSeries, Status,
 };
@@ -38,6 +39,26 @@ pub enum Command {
     },
     /// The window was hidden or shown; polling slows down while hidden.
     SetVisible(bool),
+    /// Keep the builder's draft (request JSON).
+    SaveDraft(String),
+    /// Forget the draft.
+    ClearDraft,
+    /// Save a named template.
+    SaveTemplate {
+        /// Its name.
+        name: String,
+        /// The request JSON.
+        request: String,
+    },
+    /// Delete a template.
+    DeleteTemplate(String),
+    /// Rename a template.
+    RenameTemplate {
+        /// The current name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
 }
 
 /// What the worker tells the UI.
@@ -80,6 +101,17 @@ pub enum Event {
         /// Its name.
         name: String,
     },
+    /// `CreateTrainingJob` was refused.
+    SubmitFailed {
+        /// The job name.
+        name: String,
+        /// The service's code and message.
+        message: String,
+    },
+    /// The saved templates, `(name, request JSON)`.
+    Templates(Vec<(String, String)>),
+    /// The builder's draft saved by an earlier run.
+    Draft(String),
     /// A job that was running has ended.
     Finished {
         /// Its name.
@@ -155,6 +187,7 @@ impl Worker {
     /// The job list is loaded before this returns, so the first frame can paint it.
     pub fn spawn(
         backend: Arc<dyn Backend>,
+        library: Option<PathBuf>,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> std::io::Result<Worker> {
         let (commands, command_rx) = mpsc::unbounded_channel();
@@ -180,11 +213,26 @@ impl Worker {
                 Vec::new()
             }
         };
+        let library = library.and_then(|path| match Store::open(&path) {
+            Ok(store) => {
+                if let Ok(templates) = store.templates() {
+                    outbox.send(Event::Templates(templates));
+                }
+                if let Ok(Some(draft)) = store.draft() {
+                    outbox.send(Event::Draft(draft));
+                }
+                Some(path)
+            }
+            Err(e) => {
+                outbox.error("Opening the template library", e);
+                None
+            }
+        });
         outbox.flush();
         std::thread::Builder::new()
             .name("sagedesk-worker".into())
             .spawn(move || {
-                runtime.block_on(poll::run(backend, command_rx, outbox, known));
+                runtime.block_on(poll::run(backend, library, command_rx, outbox, known));
             })?;
         Ok(Worker { commands, events })
     }

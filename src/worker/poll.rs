@@ -1,6 +1,7 @@
 //! The poll scheduler: one list call per interval, detail, logs and metrics only for the
 //! selected job, events only when something changed, and slower polling when idle or hidden.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use tokio::sync::mpsc;
 
 use super::{Command, Event, Outbox};
 use crate::backend::Backend;
+use crate::backend::local::store::Store;
 use crate::job::{JobDetail, JobSummary, ListFilter};
 
 /// Interval while a job runs.
@@ -29,6 +31,8 @@ struct Selected {
 
 struct Poller {
     backend: Arc<dyn Backend>,
+    /// The database that holds templates and the draft.
+    library: Option<PathBuf>,
     out: Outbox,
     jobs: Vec<JobSummary>,
     selected: Option<Selected>,
@@ -38,12 +42,14 @@ struct Poller {
 /// Runs until the UI drops its command sender.
 pub(super) async fn run(
     backend: Arc<dyn Backend>,
+    library: Option<PathBuf>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     out: Outbox,
     jobs: Vec<JobSummary>,
 ) {
     let mut poller = Poller {
         backend,
+        library,
         out,
         jobs,
         selected: None,
@@ -102,7 +108,10 @@ impl Poller {
                         self.out.send(Event::Submitted { name });
                         self.tick().await;
                     }
-                    Err(e) => self.out.error(format!("Creating {name}"), e),
+                    Err(e) => self.out.send(Event::SubmitFailed {
+                        name,
+                        message: e.to_string(),
+                    }),
                 }
             }
             Command::Stop(name) => match self.backend.stop_training_job(&name).await {
@@ -131,6 +140,51 @@ impl Poller {
                 }
             }
             Command::SetVisible(visible) => self.visible = visible,
+            Command::SaveDraft(request) => {
+                self.library(move |s| s.save_draft(&request)).await;
+            }
+            Command::ClearDraft => {
+                self.library(|s| s.clear_draft()).await;
+            }
+            Command::SaveTemplate { name, request } => {
+                self.library(move |s| s.save_template(&name, &request))
+                    .await;
+                self.send_templates().await;
+            }
+            Command::DeleteTemplate(name) => {
+                self.library(move |s| s.delete_template(&name)).await;
+                self.send_templates().await;
+            }
+            Command::RenameTemplate { from, to } => {
+                self.library(move |s| s.rename_template(&from, &to)).await;
+                self.send_templates().await;
+            }
+        }
+    }
+
+    /// Runs `f` on the template library, reporting failures.
+    async fn library<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, crate::backend::BackendError> + Send + 'static,
+    ) -> Option<T> {
+        let path = self.library.clone()?;
+        let result = tokio::task::spawn_blocking(move || f(&Store::open(&path)?)).await;
+        match result {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                self.out.error("Templates", e);
+                None
+            }
+            Err(e) => {
+                self.out.error("Templates", e);
+                None
+            }
+        }
+    }
+
+    async fn send_templates(&self) {
+        if let Some(templates) = self.library(|s| s.templates()).await {
+            self.out.send(Event::Templates(templates));
         }
     }
 

@@ -21,6 +21,8 @@ pub enum DetailAction {
     SaveAs(String),
     /// Open the folder that holds a file.
     OpenFolder(String),
+    /// Open the builder on a copy of this request.
+    Clone(Box<crate::spec::TrainingJobRequest>),
 }
 
 /// Per-view caches that outlive a frame.
@@ -60,6 +62,13 @@ pub fn show(
                 .clicked()
             {
                 action = Some(DetailAction::ConfirmStop(summary.name.clone()));
+            }
+            if ui
+                .button("⎘ Clone")
+                .on_hover_text("Open the builder on a copy of this job's request, with a new name")
+                .clicked()
+            {
+                action = Some(DetailAction::Clone(Box::new(detail.request.clone())));
             }
             if ui
                 .button("📋 Copy request JSON")

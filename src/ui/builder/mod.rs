@@ -1,0 +1,509 @@
+//! The job builder: every CreateTrainingJob member in a form generated from the API model,
+//! live validation with each problem under its field, and the request's JSON beside it,
+//! editable both ways.
+
+pub mod form;
+pub mod templates;
+
+use egui::{Color32, Key, Modifiers, RichText};
+use serde_json::Value;
+
+use self::form::{Form, FormAction, prune};
+use crate::backend::local::metrics::MetricExtractor;
+use crate::spec::validate::model::MODEL;
+use crate::spec::validate::{self, Diagnostic, Severity, Target};
+use crate::spec::{TrainingJobRequest, request_from_value};
+
+/// Top-level groups, as users think of a job; members not named here go to "Advanced".
+const GROUPS: &[(&str, &[&str])] = &[
+    ("Job", &["TrainingJobName", "RoleArn", "Tags"]),
+    ("Algorithm", &["AlgorithmSpecification"]),
+    ("Hyperparameters", &["HyperParameters"]),
+    ("Input channels", &["InputDataConfig"]),
+    ("Output", &["OutputDataConfig"]),
+    ("Resources", &["ResourceConfig"]),
+    ("Stopping condition", &["StoppingCondition"]),
+    (
+        "Spot and checkpoints",
+        &["EnableManagedSpotTraining", "CheckpointConfig"],
+    ),
+    (
+        "Network",
+        &[
+            "VpcConfig",
+            "EnableNetworkIsolation",
+            "EnableInterContainerTrafficEncryption",
+        ],
+    ),
+    ("Environment", &["Environment"]),
+];
+
+/// What the builder asks the app to do.
+pub enum BuilderAction {
+    /// Create the job.
+    Submit(Box<TrainingJobRequest>),
+    /// Keep the draft.
+    SaveDraft(String),
+    /// Save the request as a named template.
+    SaveTemplate(String, String),
+    /// Delete a template.
+    DeleteTemplate(String),
+    /// Rename a template.
+    RenameTemplate(String, String),
+    /// Load a built-in template.
+    LoadBuiltin(&'static str),
+    /// Open a file to import.
+    Import,
+    /// Save the request JSON to a file.
+    Export(String),
+    /// Pick a local path for the field at this JSON pointer.
+    Browse(String),
+    /// Close the builder.
+    Close,
+}
+
+/// The builder's state: the request being edited and what was said about it.
+pub struct Builder {
+    value: Value,
+    json: String,
+    json_error: Option<String>,
+    diagnostics: Vec<Diagnostic>,
+    /// The service's answer to the last submit, shown beside the form.
+    pub submit_error: Option<String>,
+    /// The name of the job submitted and not yet answered.
+    pub pending: Option<String>,
+    focus: Option<String>,
+    template_name: String,
+    regex_sample: String,
+}
+
+impl Builder {
+    /// A builder over a request given as JSON.
+    pub fn new(value: Value) -> Self {
+        let mut builder = Self {
+            value: Value::Null,
+            json: String::new(),
+            json_error: None,
+            diagnostics: Vec::new(),
+            submit_error: None,
+            pending: None,
+            focus: None,
+            template_name: String::new(),
+            regex_sample: String::new(),
+        };
+        builder.set_value(value);
+        builder
+    }
+
+    /// Replaces the request (from a template, an import or the JSON pane).
+    pub fn set_value(&mut self, mut value: Value) {
+        if !value.is_object() {
+            value = Value::Object(Default::default());
+        }
+        prune(&mut value);
+        self.value = value;
+        self.json = pretty(&self.value);
+        self.json_error = None;
+        self.revalidate();
+    }
+
+    /// The request as JSON.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Sets a string at a JSON pointer (from a file dialog).
+    pub fn set_at(&mut self, pointer: &str, text: String) -> Option<String> {
+        let slot = self.value.pointer_mut(pointer)?;
+        *slot = Value::String(text);
+        self.json = pretty(&self.value);
+        self.revalidate();
+        Some(self.json.clone())
+    }
+
+    fn revalidate(&mut self) {
+        self.diagnostics = validate::validate_value(&self.value, Target::Local);
+    }
+
+    /// The current diagnostics (local target: what the service alone refuses is a warning).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    fn errors(&self) -> usize {
+        validate::error_count(&self.diagnostics)
+    }
+
+    fn submit(&mut self) -> Option<BuilderAction> {
+        if self.errors() > 0 {
+            return None;
+        }
+        match request_from_value(self.value.clone(), "builder") {
+            Ok(imported) => {
+                self.submit_error = None;
+                self.pending = Some(imported.request.name().to_string());
+                Some(BuilderAction::Submit(Box::new(imported.request)))
+            }
+            Err(e) => {
+                self.submit_error = Some(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Draws the builder; returns what the app should do.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        templates: &[(String, String)],
+    ) -> Vec<BuilderAction> {
+        let mut actions = Vec::new();
+        let (submit_key, save_key, close_key) = ui.input_mut(|i| {
+            (
+                i.consume_key(Modifiers::COMMAND, Key::Enter),
+                i.consume_key(Modifiers::COMMAND, Key::S),
+                i.consume_key(Modifiers::NONE, Key::Escape),
+            )
+        });
+        let errors = self.errors();
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("New training job");
+            ui.separator();
+            let submit = ui
+                .add_enabled(
+                    errors == 0 && self.pending.is_none(),
+                    egui::Button::new(RichText::new("▶ Submit").strong()),
+                )
+                .on_hover_text("Create the job (Ctrl+Enter)")
+                .on_disabled_hover_text(if errors > 0 {
+                    format!(
+                        "{errors} error{} to fix first: see the list below",
+                        if errors == 1 { "" } else { "s" }
+                    )
+                } else {
+                    "Submitting…".to_string()
+                });
+            if (submit.clicked() || (submit_key && errors == 0))
+                && let Some(a) = self.submit()
+            {
+                actions.push(a);
+            }
+            ui.add(
+                egui::TextEdit::singleline(&mut self.template_name)
+                    .hint_text("template name")
+                    .desired_width(140.0),
+            );
+            let can_save = !self.template_name.trim().is_empty();
+            if ui
+                .add_enabled(can_save, egui::Button::new("Save template"))
+                .on_hover_text("Ctrl+S")
+                .clicked()
+                || (save_key && can_save)
+            {
+                actions.push(BuilderAction::SaveTemplate(
+                    self.template_name.trim().to_string(),
+                    pretty(&self.value),
+                ));
+            }
+            ui.menu_button("Templates", |ui| {
+                ui.label(RichText::new("Built in").weak());
+                for (id, label) in [
+                    ("demo", "Local demo"),
+                    ("pytorch", "PyTorch script mode (AWS)"),
+                    ("xgboost", "XGBoost built-in (AWS)"),
+                ] {
+                    if ui.button(label).clicked() {
+                        actions.push(BuilderAction::LoadBuiltin(id));
+                        ui.close();
+                    }
+                }
+                ui.separator();
+                if templates.is_empty() {
+                    ui.label(RichText::new("No saved templates").weak());
+                }
+                for (name, request) in templates {
+                    ui.horizontal(|ui| {
+                        if ui.button(name).on_hover_text("Load").clicked() {
+                            if let Ok(v) = serde_json::from_str(request) {
+                                self.set_value(v);
+                                actions.push(BuilderAction::SaveDraft(self.json.clone()));
+                            }
+                            ui.close();
+                        }
+                        let new_name = self.template_name.trim().to_string();
+                        if ui
+                            .add_enabled(
+                                !new_name.is_empty() && new_name != *name,
+                                egui::Button::new("Rename"),
+                            )
+                            .on_hover_text("Rename to the name in the template field")
+                            .clicked()
+                        {
+                            actions.push(BuilderAction::RenameTemplate(name.clone(), new_name));
+                        }
+                        if ui.button("Delete").clicked() {
+                            actions.push(BuilderAction::DeleteTemplate(name.clone()));
+                        }
+                    });
+                }
+            });
+            if ui.button("Import…").clicked() {
+                actions.push(BuilderAction::Import);
+            }
+            if ui
+                .button("Export…")
+                .on_hover_text("A file for aws sagemaker create-training-job --cli-input-json")
+                .clicked()
+            {
+                actions.push(BuilderAction::Export(pretty(&self.value)));
+            }
+            if ui
+                .button("Copy as AWS CLI command")
+                .on_hover_text(
+                    "aws sagemaker create-training-job --cli-input-json '…', quoted for sh",
+                )
+                .clicked()
+                && let Ok(imported) = request_from_value(self.value.clone(), "builder")
+            {
+                ui.ctx()
+                    .copy_text(crate::spec::aws_cli_command(&imported.request));
+            }
+            if ui
+                .button("Close")
+                .on_hover_text("Esc; the draft is kept")
+                .clicked()
+                || close_key
+            {
+                actions.push(BuilderAction::Close);
+            }
+        });
+        if let Some(error) = &self.submit_error {
+            crate::ui::theme::error_frame().show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new(format!("The job was not created: {error}")).strong());
+            });
+        }
+        self.summary(ui);
+        ui.separator();
+
+        let mut form = Form {
+            diagnostics: &self.diagnostics,
+            changed: false,
+            focus: self.focus.as_deref(),
+            actions: Vec::new(),
+        };
+        let mut json_changed = false;
+        ui.columns(2, |columns| {
+            egui::ScrollArea::vertical()
+                .id_salt("builder_form")
+                .auto_shrink(false)
+                .show(&mut columns[0], |ui| {
+                    groups(ui, &mut self.value, &mut form, &mut self.regex_sample);
+                });
+            let ui = &mut columns[1];
+            ui.label(RichText::new("CreateTrainingJob request (JSON)").strong());
+            if let Some(e) = &self.json_error {
+                ui.label(RichText::new(e).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
+            }
+            egui::ScrollArea::vertical()
+                .id_salt("builder_json")
+                .auto_shrink(false)
+                .show(ui, |ui| {
+                    json_changed = ui
+                        .add(
+                            egui::TextEdit::multiline(&mut self.json)
+                                .id_salt("request_json")
+                                .code_editor()
+                                .desired_width(f32::INFINITY)
+                                .desired_rows(30),
+                        )
+                        .changed();
+                });
+        });
+        let changed = form.changed;
+        for action in form.actions {
+            let FormAction::Browse(pointer) = action;
+            actions.push(BuilderAction::Browse(pointer));
+        }
+        self.focus = None;
+        if changed {
+            prune(&mut self.value);
+            self.json = pretty(&self.value);
+            self.json_error = None;
+            self.revalidate();
+            actions.push(BuilderAction::SaveDraft(self.json.clone()));
+        } else if json_changed {
+            match serde_json::from_str::<Value>(&self.json) {
+                Ok(v) if v.is_object() => {
+                    let mut v = v;
+                    prune(&mut v);
+                    self.value = v;
+                    self.json_error = None;
+                    self.revalidate();
+                    actions.push(BuilderAction::SaveDraft(self.json.clone()));
+                }
+                Ok(_) => self.json_error = Some("the request must be a JSON object".into()),
+                Err(e) => {
+                    self.json_error = Some(format!(
+                        "line {}, column {}: {} (the form keeps the last valid request)",
+                        e.line(),
+                        e.column(),
+                        e
+                    ))
+                }
+            }
+        }
+        actions
+    }
+
+    fn summary(&mut self, ui: &mut egui::Ui) {
+        let errors = self.errors();
+        let warnings = self.diagnostics.len() - errors;
+        let title = if self.diagnostics.is_empty() {
+            RichText::new("No problems found (checked for local mode)")
+                .color(Color32::from_rgb(0x2e, 0xa0, 0x43))
+        } else {
+            RichText::new(format!(
+                "{errors} errors, {warnings} warnings (checked for local mode)"
+            ))
+            .color(if errors > 0 {
+                Color32::from_rgb(0xe0, 0x4f, 0x4f)
+            } else {
+                Color32::from_rgb(0xe0, 0x9b, 0x2d)
+            })
+        };
+        egui::CollapsingHeader::new(title)
+            .id_salt("builder_summary")
+            .default_open(errors > 0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .max_height(140.0)
+                    .show(ui, |ui| {
+                        for d in &self.diagnostics {
+                            let color = if d.severity == Severity::Error {
+                                Color32::from_rgb(0xe0, 0x4f, 0x4f)
+                            } else {
+                                Color32::from_rgb(0xe0, 0x9b, 0x2d)
+                            };
+                            let text = format!(
+                                "{}: {}",
+                                if d.path.is_empty() {
+                                    "(top level)"
+                                } else {
+                                    &d.path
+                                },
+                                d.message
+                            );
+                            if ui
+                                .link(RichText::new(text).color(color))
+                                .on_hover_text("Go to the field")
+                                .clicked()
+                            {
+                                self.focus = Some(d.path.clone());
+                            }
+                        }
+                    });
+            });
+    }
+}
+
+/// The form's groups, each with its error count.
+fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, regex_sample: &mut String) {
+    let root = MODEL.shape(MODEL.root);
+    let Value::Object(map) = value else {
+        return;
+    };
+    let grouped: Vec<&str> = GROUPS.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    let advanced: Vec<&str> = root
+        .members
+        .iter()
+        .map(|(m, _)| m.as_str())
+        .filter(|m| !grouped.contains(m))
+        .collect();
+    let all: Vec<(&str, Vec<&str>)> = GROUPS
+        .iter()
+        .map(|(t, m)| (*t, m.to_vec()))
+        .chain(std::iter::once(("Advanced", advanced)))
+        .collect();
+    for (title, members) in all {
+        let errors = form
+            .diagnostics
+            .iter()
+            .filter(|d| {
+                d.severity == Severity::Error
+                    && members.iter().any(|m| {
+                        d.path == *m
+                            || d.path.starts_with(&format!("{m}."))
+                            || d.path.starts_with(&format!("{m}["))
+                    })
+            })
+            .count();
+        let heading = if errors > 0 {
+            RichText::new(format!(
+                "{title}  ({errors} error{})",
+                if errors == 1 { "" } else { "s" }
+            ))
+            .strong()
+            .color(Color32::from_rgb(0xe0, 0x4f, 0x4f))
+        } else {
+            RichText::new(title).strong()
+        };
+        let focus_here = form
+            .focus
+            .is_some_and(|f| members.iter().any(|m| f.starts_with(m)));
+        egui::CollapsingHeader::new(heading)
+            .id_salt(("group", title))
+            .default_open(title != "Advanced" && title != "Network")
+            .open(focus_here.then_some(true))
+            .show(ui, |ui| {
+                for member in &members {
+                    form.member(ui, map, root, member, "", "");
+                }
+                if title == "Algorithm" {
+                    regex_tester(ui, map, regex_sample);
+                }
+            });
+    }
+}
+
+/// Tries the metric definitions on a pasted log line.
+fn regex_tester(ui: &mut egui::Ui, request: &serde_json::Map<String, Value>, sample: &mut String) {
+    let Ok(imported) = request_from_value(Value::Object(request.clone()), "builder") else {
+        return;
+    };
+    let definitions = imported.request.metric_definitions();
+    if definitions.is_empty() {
+        return;
+    }
+    ui.add_space(4.0);
+    let label = ui.label("Test the metric regexes on a log line:");
+    ui.add(
+        egui::TextEdit::singleline(sample)
+            .hint_text("epoch=3 train_loss=0.25")
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(label.id);
+    if sample.is_empty() {
+        return;
+    }
+    match MetricExtractor::new(definitions) {
+        Ok(extractor) => {
+            let mut found = vec![None; definitions.len()];
+            extractor.extract(sample, |i, v| found[i] = Some(v));
+            for (name, value) in extractor.names().iter().zip(found) {
+                let text = match value {
+                    Some(v) => format!("{name} = {v}"),
+                    None => format!("{name}: no match"),
+                };
+                ui.label(RichText::new(text).monospace());
+            }
+        }
+        Err(e) => {
+            ui.label(RichText::new(e.message).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
+        }
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).expect("JSON values serialize")
+}
