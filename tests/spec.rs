@@ -168,3 +168,51 @@ fn relative_file_uris_resolve_against_the_file_folder() {
         "file:///abs/out"
     );
 }
+
+/// What `sh` makes of a quoted word: the test runs a real shell.
+fn through_sh(word: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s' {word}"))
+        .output()
+        .expect("sh runs");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn shell_quoting_survives_a_real_shell() {
+    for text in [
+        "plain",
+        "with spaces  and\ttabs",
+        "it's \"quoted\"",
+        "line one\nline two\n",
+        "$HOME `id` $(id) ; rm -rf / | & > <",
+        "'",
+        "''",
+        "",
+        "\\back\\slash",
+    ] {
+        assert_eq!(
+            through_sh(&sagedesk::spec::shell_quote(text)),
+            text,
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn the_aws_cli_command_carries_the_request_unchanged() {
+    let (text, original) = fixture("pytorch-sdk.json");
+    let mut request = parse_request(&text, "p").unwrap().request;
+    request
+        .environment
+        .get_or_insert_with(Default::default)
+        .insert("GREETING".into(), "it's a \"test\"\nsecond line".into());
+    let command = sagedesk::spec::aws_cli_command(&request);
+    let prefix = "aws sagemaker create-training-job --cli-input-json ";
+    assert!(command.starts_with(prefix), "{command}");
+    let json: Value = serde_json::from_str(&through_sh(&command[prefix.len()..])).unwrap();
+    let mut expected = original;
+    expected["Environment"]["GREETING"] = Value::String("it's a \"test\"\nsecond line".into());
+    assert_eq!(json, expected);
+}

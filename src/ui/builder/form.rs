@@ -112,10 +112,10 @@ impl Form<'_> {
             }
             _ => {
                 ui.horizontal(|ui| {
-                    ui.label(&label).on_hover_text(&shape.name);
+                    let label_id = ui.label(&label).on_hover_text(&shape.name).id;
                     let mut value = parent.get(member).cloned().unwrap_or(Value::Null);
                     let before = value.clone();
-                    self.scalar(ui, &mut value, shape, &path, &pointer);
+                    self.scalar(ui, &mut value, shape, &path, &pointer, label_id);
                     if value != before {
                         if value.is_null() {
                             parent.shift_remove(member);
@@ -184,27 +184,37 @@ impl Form<'_> {
             let item_path = format!("{path}[{i}]");
             let item_pointer = format!("{pointer}/{i}");
             egui::Frame::group(ui.style()).show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new(format!("[{i}]")).weak());
-                    if ui.small_button("↑").on_hover_text("Move up").clicked() && i > 0 {
-                        op = Some((i, -1));
-                    }
-                    if ui.small_button("↓").on_hover_text("Move down").clicked()
-                        && i + 1 < items.len()
-                    {
-                        op = Some((i, 1));
-                    }
-                    if ui.small_button("Remove").clicked() {
-                        op = Some((i, 0));
-                    }
-                });
+                let label_id = ui
+                    .horizontal(|ui| {
+                        let id = ui.label(RichText::new(format!("[{i}]")).weak()).id;
+                        if ui.small_button("⏶").on_hover_text("Move up").clicked() && i > 0 {
+                            op = Some((i, -1));
+                        }
+                        if ui.small_button("⏷").on_hover_text("Move down").clicked()
+                            && i + 1 < items.len()
+                        {
+                            op = Some((i, 1));
+                        }
+                        if ui.small_button("Remove").clicked() {
+                            op = Some((i, 0));
+                        }
+                        id
+                    })
+                    .inner;
                 match member_shape.kind {
                     Kind::Structure | Kind::List | Kind::Map => {
                         self.value(ui, &mut items[i], member, &item_path, &item_pointer)
                     }
                     _ => {
                         let before = items[i].clone();
-                        self.scalar(ui, &mut items[i], member_shape, &item_path, &item_pointer);
+                        self.scalar(
+                            ui,
+                            &mut items[i],
+                            member_shape,
+                            &item_path,
+                            &item_pointer,
+                            label_id,
+                        );
                         if items[i] != before {
                             self.changed = true;
                         }
@@ -246,6 +256,7 @@ impl Form<'_> {
                                 .desired_width(180.0)
                                 .hint_text("key"),
                         )
+                        .on_hover_text("key")
                         .changed();
                     let mut text = value
                         .as_str()
@@ -313,6 +324,7 @@ impl Form<'_> {
         shape: &Shape,
         path: &str,
         pointer: &str,
+        label: egui::Id,
     ) {
         let focus = self.focus == Some(path);
         match shape.kind {
@@ -326,16 +338,18 @@ impl Form<'_> {
                 egui::ComboBox::new(("bool", path), "")
                     .selected_text(text)
                     .show_ui(ui, |ui| {
-                        for (label, v) in [
+                        for (text, v) in [
                             ("—", Value::Null),
                             ("true", Value::Bool(true)),
                             ("false", Value::Bool(false)),
                         ] {
-                            if ui.selectable_label(*value == v, label).clicked() {
+                            if ui.selectable_label(*value == v, text).clicked() {
                                 *value = v;
                             }
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(label);
             }
             _ if shape.enum_values.is_some() => {
                 let allowed = shape.enum_values.as_ref().expect("checked");
@@ -371,8 +385,9 @@ impl Form<'_> {
                             }
                         }
                     });
+                let response = response.response.labelled_by(label);
                 if focus {
-                    response.response.request_focus();
+                    response.request_focus();
                 }
             }
             _ => {
@@ -381,12 +396,14 @@ impl Form<'_> {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                let response = ui.add(
-                    egui::TextEdit::singleline(&mut text)
-                        .id_salt(("field", path))
-                        .desired_width(360.0)
-                        .hint_text(hint(shape)),
-                );
+                let response = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut text)
+                            .id_salt(("field", path))
+                            .desired_width(360.0)
+                            .hint_text(hint(shape)),
+                    )
+                    .labelled_by(label);
                 if focus {
                     response.request_focus();
                     response.scroll_to_me(Some(egui::Align::Center));

@@ -1,0 +1,267 @@
+//! The job builder in the real window: live validation, JSON and form in step, import,
+//! clone, submit, and a draft that survives a restart.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sagedesk::backend::Backend;
+use sagedesk::ui::{AppOptions, SageDeskApp};
+use serde_json::{Value, json};
+
+fn harness<'a>(sb: &Sandbox) -> Harness<'a, SageDeskApp> {
+    sized(sb, [1400.0, 900.0])
+}
+
+/// A window of `size`; a tall one shows a long form without scrolling.
+fn sized<'a>(sb: &Sandbox, size: [f32; 2]) -> Harness<'a, SageDeskApp> {
+    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
+    let options = AppOptions {
+        home: sb.home(),
+        demo_epochs: Some(2),
+    };
+    Harness::builder()
+        .with_size(size)
+        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"))
+}
+
+fn wait_for(
+    h: &mut Harness<'_, SageDeskApp>,
+    what: &str,
+    done: impl Fn(&Harness<'_, SageDeskApp>) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        h.step();
+        if done(h) {
+            h.step();
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn has_text(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn builder_value(h: &Harness<'_, SageDeskApp>) -> Value {
+    h.state()
+        .builder()
+        .expect("the builder is open")
+        .value()
+        .clone()
+}
+
+/// Replaces the JSON pane's text, as a user pasting a request.
+fn paste_json(h: &mut Harness<'_, SageDeskApp>, value: &Value) {
+    h.get_all_by_role(egui::accesskit::Role::MultilineTextInput)
+        .next()
+        .expect("the JSON pane")
+        .focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.event(egui::Event::Paste(
+        serde_json::to_string_pretty(value).unwrap(),
+    ));
+    h.run_steps(3);
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn an_invalid_name_shows_its_error_until_fixed() {
+    let sb = Sandbox::new();
+    let mut h = harness(&sb);
+    h.run_steps(2);
+    h.get_by_label_contains("New job").click();
+    h.run_steps(3);
+    let field = h
+        .get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.value().is_some_and(|v| v.starts_with("training-job-")));
+    let field = field.expect("the name field");
+    field.focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.is_focused())
+        .unwrap()
+        .type_text("my_job");
+    h.run_steps(3);
+    assert_eq!(builder_value(&h)["TrainingJobName"], "my_job");
+    assert!(
+        has_text(&h, "must be letters, digits and hyphens"),
+        "no error under the field"
+    );
+    assert!(
+        has_text(&h, "Job  (1 error)"),
+        "no error count on the group"
+    );
+
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Backspace);
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.is_focused())
+        .unwrap()
+        .type_text("-job");
+    h.run_steps(3);
+    assert_eq!(builder_value(&h)["TrainingJobName"], "my-job");
+    assert!(!has_text(&h, "must be letters, digits and hyphens"));
+}
+
+#[test]
+fn a_full_request_goes_through_json_and_form_unchanged() {
+    let sb = Sandbox::new();
+    let mut h = sized(&sb, [1600.0, 20000.0]);
+    h.run_steps(2);
+    h.get_by_label_contains("New job").click();
+    h.run_steps(3);
+    let full = fixture("full-request.json");
+    paste_json(&mut h, &full);
+    assert_eq!(
+        builder_value(&h),
+        full,
+        "the pasted request differs from the form's"
+    );
+    // Every member reached the form: deep values show in their fields (two groups start closed).
+    h.get_by_label("Network").click();
+    h.run_steps(2);
+    h.get_by_label("Advanced").click();
+    h.run_steps(3);
+    for value in [
+        "fs-0123456789abcdef0",
+        "subnet-0123456789abcdef0",
+        "/opt/ml/checkpoints",
+        "LossNotDecreasing",
+    ] {
+        assert!(
+            h.query_all_by_value(value).next().is_some(),
+            "no field holds {value}"
+        );
+    }
+    // Editing one field in the form keeps every other member.
+    let field = h
+        .get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.value().as_deref() == Some("full-request-2026-11-01"))
+        .expect("the name field");
+    field.focus();
+    h.step();
+    h.key_press(egui::Key::End);
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.is_focused())
+        .unwrap()
+        .type_text("b");
+    h.run_steps(3);
+    let mut expected = full.clone();
+    expected["TrainingJobName"] = json!("full-request-2026-11-01b");
+    assert_eq!(builder_value(&h), expected);
+
+    // Broken JSON keeps the last good form and says where the problem is.
+    let pane = h
+        .get_all_by_role(egui::accesskit::Role::MultilineTextInput)
+        .next()
+        .expect("the JSON pane");
+    pane.focus();
+    h.step();
+    h.key_press(egui::Key::End);
+    h.get_all_by_role(egui::accesskit::Role::MultilineTextInput)
+        .next()
+        .unwrap()
+        .type_text(",");
+    h.run_steps(3);
+    assert!(has_text(&h, "(the form keeps the last valid request)"));
+    assert_eq!(builder_value(&h), expected);
+}
+
+#[test]
+fn clone_gives_a_new_name_and_a_submitted_job_runs() {
+    let sb = Sandbox::new();
+    let mut h = harness(&sb);
+    h.run_steps(2);
+    h.get_by_label_contains("New job").click();
+    h.run_steps(2);
+    h.get_by_label("Templates").click();
+    h.run_steps(2);
+    h.get_by_label("Local demo").click();
+    h.run_steps(3);
+    let name = builder_value(&h)["TrainingJobName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(name.starts_with("sagedesk-demo-moons-"), "{name}");
+    assert!(
+        has_text(&h, "No problems found"),
+        "the demo template should validate clean"
+    );
+    h.get_by_label_contains("Submit").click();
+    wait_for(&mut h, "the job to complete", |h| {
+        has_text(h, "Completed · Completed")
+    });
+    assert!(
+        h.state().builder().is_none(),
+        "the builder closes after a submit"
+    );
+    assert_eq!(h.state().state().selected.as_deref(), Some(name.as_str()));
+
+    h.get_by_label_contains("Clone").click();
+    h.run_steps(3);
+    let cloned = builder_value(&h);
+    let new_name = cloned["TrainingJobName"].as_str().unwrap();
+    assert_ne!(new_name, name);
+    assert!(new_name.starts_with("sagedesk-demo-moons-"), "{new_name}");
+    assert!(
+        !new_name.contains(&name),
+        "the clone's name grew: {new_name}"
+    );
+    assert_eq!(cloned["HyperParameters"]["epochs"], "2");
+}
+
+#[test]
+fn the_draft_survives_a_restart() {
+    let sb = Sandbox::new();
+    {
+        let mut h = harness(&sb);
+        h.run_steps(2);
+        h.get_by_label_contains("New job").click();
+        h.run_steps(3);
+        let mut draft = builder_value(&h);
+        draft["TrainingJobName"] = json!("unsaved-work");
+        draft["RoleArn"] = json!("arn:aws:iam::123456789012:role/Draft");
+        paste_json(&mut h, &draft);
+        // The worker writes the draft in the background.
+        let db = sb.home().join("sagedesk.db");
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            h.step();
+            let saved = sagedesk::backend::local::store::Store::open(&db)
+                .unwrap()
+                .draft()
+                .unwrap();
+            if saved.is_some_and(|d| d.contains("unsaved-work")) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the draft was not saved");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let mut h = harness(&sb);
+    h.run_steps(3);
+    h.get_by_label_contains("New job").click();
+    h.run_steps(3);
+    let value = builder_value(&h);
+    assert_eq!(value["TrainingJobName"], "unsaved-work");
+    assert_eq!(value["RoleArn"], "arn:aws:iam::123456789012:role/Draft");
+}
