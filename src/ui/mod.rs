@@ -308,7 +308,13 @@ impl SageDeskApp {
                             .map(|r| r.to_value()),
                     };
                     match (value, &mut self.builder) {
-                        (Ok(value), Some(builder)) => builder.set_value(value),
+                        (Ok(value), Some(builder)) => {
+                            builder.set_value(value);
+                            self.worker.send(Command::SaveDraft(
+                                serde_json::to_string_pretty(builder.value())
+                                    .expect("JSON serializes"),
+                            ));
+                        }
                         (Err(e), _) => self
                             .data
                             .toasts

@@ -245,58 +245,40 @@ impl Form<'_> {
             map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let mut dirty = false;
         let mut remove = None;
-        egui::Grid::new(("map", path))
-            .num_columns(3)
-            .show(ui, |ui| {
-                for (i, (key, value)) in entries.iter_mut().enumerate() {
-                    let entry_path = join_key(path, key);
-                    dirty |= ui
-                        .add(
-                            egui::TextEdit::singleline(key)
-                                .desired_width(180.0)
-                                .hint_text("key"),
-                        )
-                        .on_hover_text("key")
-                        .changed();
-                    let mut text = value
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| value.to_string());
-                    if ui
-                        .add(
-                            egui::TextEdit::singleline(&mut text)
-                                .desired_width(260.0)
-                                .hint_text("value"),
-                        )
-                        .changed()
-                    {
-                        *value = Value::String(text);
-                        dirty = true;
-                    }
-                    if ui.small_button("×").on_hover_text("Remove").clicked() {
-                        remove = Some(i);
-                    }
-                    ui.end_row();
-                    let diags: Vec<&Diagnostic> = self
-                        .diagnostics
-                        .iter()
-                        .filter(|d| d.path == entry_path)
-                        .collect();
-                    if !diags.is_empty() {
-                        ui.label("");
-                        ui.vertical(|ui| {
-                            for d in diags {
-                                ui.label(
-                                    RichText::new(&d.message)
-                                        .small()
-                                        .color(Color32::from_rgb(0xe0, 0x4f, 0x4f)),
-                                );
-                            }
-                        });
-                        ui.end_row();
-                    }
+        for (i, (key, value)) in entries.iter_mut().enumerate() {
+            let entry_path = join_key(path, key);
+            ui.horizontal(|ui| {
+                dirty |= ui
+                    .add(
+                        egui::TextEdit::singleline(key)
+                            .id_salt(("map_key", path, i))
+                            .desired_width(200.0)
+                            .hint_text("key"),
+                    )
+                    .on_hover_text("key")
+                    .changed();
+                let mut text = value
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| value.to_string());
+                if ui
+                    .add(
+                        egui::TextEdit::singleline(&mut text)
+                            .id_salt(("map_value", path, i))
+                            .desired_width(ui.available_width() - 40.0)
+                            .hint_text("value"),
+                    )
+                    .changed()
+                {
+                    *value = Value::String(text);
+                    dirty = true;
+                }
+                if ui.small_button("×").on_hover_text("Remove").clicked() {
+                    remove = Some(i);
                 }
             });
+            self.show_diagnostics(ui, &entry_path);
+        }
         if let Some(i) = remove {
             entries.remove(i);
             dirty = true;
