@@ -227,6 +227,24 @@ fn clone_gives_a_new_name_and_a_submitted_job_runs() {
         "the clone's name grew: {new_name}"
     );
     assert_eq!(cloned["HyperParameters"]["epochs"], "2");
+
+    // From the list too: its context menu clones the row's job.
+    h.get_by_label("Close").click();
+    h.run_steps(2);
+    assert!(h.state().builder().is_none());
+    h.get_all_by_label(&name)
+        .next()
+        .expect("the job's row")
+        .click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Clone into the builder").click();
+    wait_for(&mut h, "the clone", |h| h.state().builder().is_some());
+    let from_list = builder_value(&h);
+    assert_ne!(from_list["TrainingJobName"], json!(name));
+    assert_eq!(
+        from_list["AlgorithmSpecification"],
+        cloned["AlgorithmSpecification"]
+    );
 }
 
 #[test]

@@ -66,6 +66,8 @@ impl ListCache {
 pub enum ListAction {
     /// Select this job.
     Select(String),
+    /// Open the builder on a copy of this job's request.
+    Clone(String),
 }
 
 /// Draws the filter bar and the table. `focus_search` moves the keyboard focus to the search.
@@ -206,9 +208,16 @@ pub fn show(
                 row.col(|ui| {
                     ui.label(duration(job.duration(now)));
                 });
-                if row.response().clicked() {
+                let response = row.response();
+                if response.clicked() {
                     action = Some(ListAction::Select(job.name.clone()));
                 }
+                response.context_menu(|ui| {
+                    if ui.button("Clone into the builder").clicked() {
+                        action = Some(ListAction::Clone(job.name.clone()));
+                        ui.close();
+                    }
+                });
             });
         });
     action

@@ -70,6 +70,8 @@ pub struct SageDeskApp {
     import_report: Option<(String, Vec<validate::Diagnostic>)>,
     visible: bool,
     builder: Option<Builder>,
+    /// A job to clone as soon as its request has loaded.
+    clone_pending: Option<String>,
 }
 
 impl SageDeskApp {
@@ -112,6 +114,7 @@ impl SageDeskApp {
             import_report: None,
             visible: true,
             builder: None,
+            clone_pending: None,
         };
         app.drain();
         Ok(app)
@@ -452,18 +455,31 @@ impl SageDeskApp {
             .default_size(420.0)
             .min_size(300.0)
             .show(ui, |ui| {
-                if let Some(ListAction::Select(name)) = jobs::show(
+                match jobs::show(
                     ui,
                     &self.data,
                     &mut self.state,
                     &mut self.list,
                     focus_search,
                 ) {
-                    self.select(Some(name));
+                    Some(ListAction::Select(name)) => self.select(Some(name)),
+                    Some(ListAction::Clone(name)) => {
+                        self.select(Some(name.clone()));
+                        self.clone_pending = Some(name);
+                    }
+                    None => {}
                 }
             });
 
         self.follow_submission();
+        if let Some(name) = &self.clone_pending
+            && let Some(detail) = &self.data.detail
+            && detail.summary.name == *name
+        {
+            let request = detail.request.clone();
+            self.clone_pending = None;
+            self.clone_job(request);
+        }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             if let Some(builder) = &mut self.builder {
                 let actions = builder.show(ui, &self.data.templates);
