@@ -4,52 +4,14 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::window::{harness, has_text, wait_for};
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use sagedesk::backend::Backend;
-use sagedesk::ui::{AppOptions, SageDeskApp};
+use sagedesk::ui::SageDeskApp;
 use serde_json::{Value, json};
-
-fn harness<'a>(sb: &Sandbox) -> Harness<'a, SageDeskApp> {
-    sized(sb, [1400.0, 900.0])
-}
-
-/// A window of `size`; a tall one shows a long form without scrolling.
-fn sized<'a>(sb: &Sandbox, size: [f32; 2]) -> Harness<'a, SageDeskApp> {
-    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
-    let options = AppOptions {
-        home: sb.home(),
-        demo_epochs: Some(2),
-    };
-    Harness::builder()
-        .with_size(size)
-        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"))
-}
-
-fn wait_for(
-    h: &mut Harness<'_, SageDeskApp>,
-    what: &str,
-    done: impl Fn(&Harness<'_, SageDeskApp>) -> bool,
-) {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        h.step();
-        if done(h) {
-            h.step();
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn has_text(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
 
 fn builder_value(h: &Harness<'_, SageDeskApp>) -> Value {
     h.state()
@@ -83,7 +45,7 @@ fn fixture(name: &str) -> Value {
 #[test]
 fn an_invalid_name_shows_its_error_until_fixed() {
     let sb = Sandbox::new();
-    let mut h = harness(&sb);
+    let mut h = harness(&sb, [1400.0, 900.0], Some(2));
     h.run_steps(2);
     h.get_by_label_contains("New job").click();
     h.run_steps(3);
@@ -125,7 +87,7 @@ fn an_invalid_name_shows_its_error_until_fixed() {
 #[test]
 fn a_full_request_goes_through_json_and_form_unchanged() {
     let sb = Sandbox::new();
-    let mut h = sized(&sb, [1600.0, 20000.0]);
+    let mut h = harness(&sb, [1600.0, 20000.0], Some(2));
     h.run_steps(2);
     h.get_by_label_contains("New job").click();
     h.run_steps(3);
@@ -189,7 +151,7 @@ fn a_full_request_goes_through_json_and_form_unchanged() {
 #[test]
 fn clone_gives_a_new_name_and_a_submitted_job_runs() {
     let sb = Sandbox::new();
-    let mut h = harness(&sb);
+    let mut h = harness(&sb, [1400.0, 900.0], Some(2));
     h.run_steps(2);
     h.get_by_label_contains("New job").click();
     h.run_steps(2);
@@ -251,7 +213,7 @@ fn clone_gives_a_new_name_and_a_submitted_job_runs() {
 fn the_draft_survives_a_restart() {
     let sb = Sandbox::new();
     {
-        let mut h = harness(&sb);
+        let mut h = harness(&sb, [1400.0, 900.0], Some(2));
         h.run_steps(2);
         h.get_by_label_contains("New job").click();
         h.run_steps(3);
@@ -275,7 +237,7 @@ fn the_draft_survives_a_restart() {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    let mut h = harness(&sb);
+    let mut h = harness(&sb, [1400.0, 900.0], Some(2));
     h.run_steps(3);
     h.get_by_label_contains("New job").click();
     h.run_steps(3);

@@ -3,54 +3,17 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
+use common::window::{harness, has_text, wait_for};
 use common::*;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
 use sagedesk::backend::local::LocalBackend;
-use sagedesk::ui::{AppOptions, SageDeskApp};
 use serde_json::json;
-
-fn harness<'a>(sb: &Sandbox, demo_epochs: Option<u32>) -> Harness<'a, SageDeskApp> {
-    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
-    let options = AppOptions {
-        home: sb.home(),
-        demo_epochs,
-    };
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"))
-}
-
-/// Steps the app until `done` holds, failing with `what` after a minute.
-fn wait_for(
-    harness: &mut Harness<'_, SageDeskApp>,
-    what: &str,
-    done: impl Fn(&Harness<'_, SageDeskApp>) -> bool,
-) {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        harness.step();
-        if done(harness) {
-            harness.step();
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn has_text(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
 
 #[test]
 fn the_demo_job_runs_from_one_click_to_charts_and_artifacts() {
     let sb = Sandbox::new();
-    let mut h = harness(&sb, Some(3));
+    let mut h = harness(&sb, [1280.0, 800.0], Some(3));
     h.run_steps(2);
     assert!(has_text(&h, "No jobs yet"));
     h.get_by_label_contains("Run demo job").click();
@@ -112,7 +75,7 @@ fn a_running_job_is_stopped_from_the_window_after_confirmation() {
         .unwrap();
     runtime.block_on(wait_for_line(&supervisor, "long-job", "ready", LIMIT));
 
-    let mut h = harness(&sb, None);
+    let mut h = harness(&sb, [1280.0, 800.0], None);
     wait_for(&mut h, "the job in the list", |h| has_text(h, "long-job"));
     h.get_all_by_label("long-job").next().unwrap().click();
     wait_for(&mut h, "the job's detail", |h| {
@@ -149,7 +112,7 @@ fn the_list_filters_by_status_and_searches_by_name() {
         runtime.block_on(wait_for_end(&backend, name, LIMIT));
     }
 
-    let mut h = harness(&sb, None);
+    let mut h = harness(&sb, [1280.0, 800.0], None);
     h.run_steps(2);
     assert!(has_text(&h, "3 of 3 jobs"));
     h.get_by_label("Search").focus();

@@ -2,6 +2,8 @@
 //! disk, requests built as JSON, and waiting for jobs to end.
 #![allow(dead_code)]
 
+pub mod window;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

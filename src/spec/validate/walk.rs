@@ -97,37 +97,54 @@ impl Walker<'_> {
     }
 
     fn count(&mut self, shape: &Shape, n: usize, path: &str) {
-        let n = n as f64;
-        if let Some(min) = shape.min.filter(|m| n < *m) {
-            self.out.push(Diagnostic::error(
-                path,
-                "min_entries",
-                format!("needs at least {min} entries (has {n})"),
-            ));
-        }
-        if let Some(max) = shape.max.filter(|m| n > *m) {
-            self.out.push(Diagnostic::error(
-                path,
-                "max_entries",
-                format!("allows at most {max} entries (has {n})"),
-            ));
-        }
+        self.bounds(
+            shape,
+            n as f64,
+            path,
+            ["min_entries", "max_entries"],
+            |low, limit, n| {
+                if low {
+                    format!("needs at least {limit} entries (has {n})")
+                } else {
+                    format!("allows at most {limit} entries (has {n})")
+                }
+            },
+        );
     }
 
     fn range(&mut self, shape: &Shape, v: f64, path: &str) {
+        self.bounds(
+            shape,
+            v,
+            path,
+            ["min_value", "max_value"],
+            |low, limit, v| {
+                if low {
+                    format!("must be at least {limit} (is {v})")
+                } else {
+                    format!("must be at most {limit} (is {v})")
+                }
+            },
+        );
+    }
+
+    /// Reports `v` below the shape's min or above its max, with `codes` [below, above] and
+    /// `describe(below, limit, v)` as the message.
+    fn bounds(
+        &mut self,
+        shape: &Shape,
+        v: f64,
+        path: &str,
+        codes: [&'static str; 2],
+        describe: impl Fn(bool, f64, f64) -> String,
+    ) {
         if let Some(min) = shape.min.filter(|m| v < *m) {
-            self.out.push(Diagnostic::error(
-                path,
-                "min_value",
-                format!("must be at least {min} (is {v})"),
-            ));
+            self.out
+                .push(Diagnostic::error(path, codes[0], describe(true, min, v)));
         }
         if let Some(max) = shape.max.filter(|m| v > *m) {
-            self.out.push(Diagnostic::error(
-                path,
-                "max_value",
-                format!("must be at most {max} (is {v})"),
-            ));
+            self.out
+                .push(Diagnostic::error(path, codes[1], describe(false, max, v)));
         }
     }
 

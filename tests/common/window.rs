@@ -1,0 +1,50 @@
+//! Helpers for driving the real window through egui_kittest.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sagedesk::backend::Backend;
+use sagedesk::ui::{AppOptions, SageDeskApp};
+
+use super::{LIMIT, Sandbox};
+
+/// The app over the sandbox's data folder in a window of `size`.
+pub fn harness<'a>(
+    sb: &Sandbox,
+    size: [f32; 2],
+    demo_epochs: Option<u32>,
+) -> Harness<'a, SageDeskApp> {
+    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
+    let options = AppOptions {
+        home: sb.home(),
+        demo_epochs,
+    };
+    Harness::builder()
+        .with_size(size)
+        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"))
+}
+
+/// Steps the app until `done` holds, failing with `what` after a minute.
+pub fn wait_for(
+    h: &mut Harness<'_, SageDeskApp>,
+    what: &str,
+    done: impl Fn(&Harness<'_, SageDeskApp>) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        h.step();
+        if done(h) {
+            h.step();
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether some widget's label contains `text`.
+pub fn has_text(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
