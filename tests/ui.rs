@@ -95,6 +95,35 @@ fn a_running_job_is_stopped_from_the_window_after_confirmation() {
 }
 
 #[test]
+fn closing_while_a_job_runs_asks_first() {
+    let sb = Sandbox::new();
+    let mut h = harness(&sb, [1280.0, 800.0], Some(200));
+    h.run_steps(2);
+    h.get_by_label_contains("Run demo job").click();
+    wait_for(&mut h, "the demo job to run", |h| {
+        has_text(h, "InProgress · Training")
+    });
+    h.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    h.run_steps(2);
+    assert!(has_text(&h, "Jobs are still running"));
+    h.get_by_label("Keep the window open").click();
+    h.run_steps(2);
+    assert!(!has_text(&h, "Jobs are still running"));
+    // Leave nothing running behind the test.
+    h.get_by_label_contains("⏹ Stop").click();
+    wait_for(&mut h, "the stop confirmation", |h| has_text(h, "Stop job"));
+    h.get_by_label("Stop job").click();
+    wait_for(&mut h, "the job to stop", |h| {
+        has_text(h, "Stopped · Stopped")
+    });
+}
+
+#[test]
 fn the_list_filters_by_status_and_searches_by_name() {
     let sb = Sandbox::new();
     sb.script("ok.py", "print('ok')\n");

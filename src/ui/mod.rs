@@ -72,6 +72,12 @@ pub struct SageDeskApp {
     builder: Option<Builder>,
     /// A job to clone as soon as its request has loaded.
     clone_pending: Option<String>,
+    /// Jobs this window created: this process supervises them.
+    started_here: HashSet<String>,
+    /// The user asked to close while such jobs run; a confirmation is open.
+    confirm_close: bool,
+    /// The user confirmed closing.
+    closing: bool,
 }
 
 impl SageDeskApp {
@@ -115,6 +121,9 @@ impl SageDeskApp {
             visible: true,
             builder: None,
             clone_pending: None,
+            started_here: HashSet::new(),
+            confirm_close: false,
+            closing: false,
         };
         app.drain();
         Ok(app)
@@ -165,7 +174,66 @@ impl SageDeskApp {
     fn drain(&mut self) {
         let events: Vec<Event> = self.worker.drain().collect();
         for event in events {
+            if let Event::Submitted { name } = &event {
+                self.started_here.insert(name.clone());
+            }
             self.apply(event);
+        }
+    }
+
+    /// Jobs created by this window that are still running.
+    fn running_here(&self) -> Vec<&str> {
+        self.data
+            .jobs
+            .iter()
+            .filter(|j| !j.status.is_terminal() && self.started_here.contains(&j.name))
+            .map(|j| j.name.as_str())
+            .collect()
+    }
+
+    /// Closing the window ends the supervision of the jobs it started: ask first.
+    fn guard_close(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.closing
+            && !self.running_here().is_empty()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_close = true;
+        }
+        if !self.confirm_close {
+            return;
+        }
+        let running: Vec<String> = self.running_here().iter().map(|s| s.to_string()).collect();
+        if running.is_empty() {
+            self.confirm_close = false;
+            return;
+        }
+        let mut choice = None;
+        egui::Modal::new(egui::Id::unique("sagedesk-confirm-close")).show(ctx, |ui| {
+            ui.heading("Jobs are still running");
+            ui.label(format!(
+                "This window supervises {}: closing it ends their supervision and they will be \
+                 marked Interrupted, keeping their logs and metrics.",
+                running.join(", ")
+            ));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Keep the window open").clicked() {
+                    choice = Some(false);
+                }
+                if ui.button("Close anyway").clicked() {
+                    choice = Some(true);
+                }
+            });
+        });
+        match choice {
+            Some(true) => {
+                self.confirm_close = false;
+                self.closing = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            Some(false) => self.confirm_close = false,
+            None => {}
         }
     }
 
@@ -499,6 +567,7 @@ impl SageDeskApp {
             }
         });
 
+        self.guard_close(&ctx);
         self.stop_dialog(&ctx);
         self.import_dialog(&ctx);
         self.data.toasts.show(&ctx);
