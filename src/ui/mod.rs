@@ -25,7 +25,6 @@ use self::jobs::{ListAction, ListCache};
 use self::state::State;
 use self::toasts::ToastKind;
 use crate::backend::Backend;
-use crate::spec::validate::{self, Target};
 use crate::worker::{Command, Event, Worker};
 
 /// Options of the window beyond the persisted state.
@@ -67,7 +66,8 @@ pub struct SageDeskApp {
     confirm_stop: Option<String>,
     dialog: Option<Dialog>,
     requested_archives: HashSet<String>,
-    import_report: Option<(String, Vec<validate::Diagnostic>)>,
+    /// Why the last import failed (the message names the file and the line or member).
+    import_error: Option<String>,
     visible: bool,
     builder: Option<Builder>,
     /// A job to clone as soon as its request has loaded.
@@ -117,7 +117,7 @@ impl SageDeskApp {
             confirm_stop: None,
             dialog: None,
             requested_archives: HashSet::new(),
-            import_report: None,
+            import_error: None,
             visible: true,
             builder: None,
             clone_pending: None,
@@ -279,12 +279,7 @@ impl SageDeskApp {
                     ));
                 }
             }
-            Err(e) => {
-                self.import_report = Some((
-                    path.display().to_string(),
-                    vec![validate::Diagnostic::error("", "read", e.to_string())],
-                ))
-            }
+            Err(e) => self.import_error = Some(e.to_string()),
         }
     }
 
@@ -599,7 +594,7 @@ impl SageDeskApp {
     }
 
     fn import_dialog(&mut self, ctx: &egui::Context) {
-        let Some((origin, diagnostics)) = &self.import_report else {
+        let Some(message) = &self.import_error else {
             return;
         };
         let mut open = true;
@@ -608,32 +603,12 @@ impl SageDeskApp {
             .collapsible(false)
             .default_width(640.0)
             .show(ctx, |ui| {
-                ui.label(validate::summary(origin, diagnostics, Target::Local));
-                egui::ScrollArea::vertical()
-                    .max_height(360.0)
-                    .show(ui, |ui| {
-                        egui::Grid::new("import_report")
-                            .striped(true)
-                            .show(ui, |ui| {
-                                for d in diagnostics {
-                                    let color = match d.severity {
-                                        validate::Severity::Error => {
-                                            theme::status_color(crate::job::Status::Failed)
-                                        }
-                                        validate::Severity::Warning => {
-                                            theme::status_color(crate::job::Status::Stopping)
-                                        }
-                                    };
-                                    ui.label(RichText::new(&d.path).monospace());
-                                    ui.label(RichText::new(d.code).color(color));
-                                    ui.label(&d.message);
-                                    ui.end_row();
-                                }
-                            });
-                    });
+                theme::error_frame().show(ui, |ui| {
+                    ui.add(egui::Label::new(RichText::new(message).monospace()).selectable(true));
+                });
             });
         if !open {
-            self.import_report = None;
+            self.import_error = None;
         }
     }
 }

@@ -902,7 +902,7 @@ pub fn stage_code(plan: &LocalPlan, layout: &HostLayout) -> std::io::Result<()> 
 
 /// Every regular file under `source` (or `source` itself), with its path relative to it,
 /// sorted by that path as S3 lists keys.
-fn list_files(source: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+pub(crate) fn list_files(source: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
     let mut out = Vec::new();
     if source.is_file() {
         let name = source.file_name().map(PathBuf::from).unwrap_or_default();

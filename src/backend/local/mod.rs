@@ -327,33 +327,19 @@ fn copy_with_progress(src: &Path, dest: &Path, progress: &Progress) -> std::io::
 }
 
 fn list_files_under(prefix: &Path) -> Result<Vec<ArtifactEntry>, BackendError> {
-    let mut out = Vec::new();
     if !prefix.exists() {
-        return Ok(out);
+        return Ok(Vec::new());
     }
-    let mut stack = vec![prefix.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let meta = entry.metadata()?;
-            let path = entry.path();
-            if meta.is_dir() {
-                stack.push(path);
-            } else {
-                let key = path
-                    .strip_prefix(prefix)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                out.push(ArtifactEntry {
-                    key,
-                    uri: format!("file://{}", path.display()),
-                    size: meta.len(),
-                    last_modified: meta.modified().ok().map(chrono::DateTime::from),
-                });
-            }
-        }
-    }
-    out.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(out)
+    contract::list_files(prefix)?
+        .into_iter()
+        .map(|(path, rel)| {
+            let meta = std::fs::metadata(&path)?;
+            Ok(ArtifactEntry {
+                key: rel.display().to_string(),
+                uri: format!("file://{}", path.display()),
+                size: meta.len(),
+                last_modified: meta.modified().ok().map(chrono::DateTime::from),
+            })
+        })
+        .collect()
 }
