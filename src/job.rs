@@ -224,11 +224,16 @@ pub struct JobDetail {
     pub training_time_seconds: Option<i64>,
     /// `BillableTimeInSeconds`.
     pub billable_time_seconds: Option<i64>,
+    /// The service's own `DescribeTrainingJob` response, when the backend has one.
+    pub service_response: Option<Value>,
 }
 
 impl JobDetail {
     /// The job in `DescribeTrainingJob`'s JSON shape.
     pub fn to_describe_json(&self) -> Value {
+        if let Some(response) = &self.service_response {
+            return response.clone();
+        }
         let mut value = self.request.to_value();
         let object = value.as_object_mut().expect("a request is an object");
         object.shift_remove("Tags");
@@ -325,13 +330,45 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Where a paged read stopped, opaque to callers: `Cursor::default()` reads from the start.
+/// The local store counts rows; CloudWatch keeps tokens and timestamps in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// A cursor holding a backend's own text.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// A cursor at a numbered position.
+    pub fn at(position: i64) -> Self {
+        Self(position.to_string())
+    }
+
+    /// The position of a numbered cursor; 0 at the start or for foreign text.
+    pub fn position(&self) -> i64 {
+        self.0.parse().unwrap_or(0)
+    }
+
+    /// The backend's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the start.
+    pub fn is_start(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// A page of log lines and the cursor to ask for the next one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogPage {
     /// Lines in order.
     pub lines: Vec<LogLine>,
     /// Pass back to get lines after these.
-    pub next_cursor: i64,
+    pub next_cursor: Cursor,
 }
 
 /// One point of a metric.
@@ -358,7 +395,7 @@ pub struct MetricPage {
     /// New points, by metric.
     pub series: Vec<MetricSeries>,
     /// Pass back to get points after these.
-    pub next_cursor: i64,
+    pub next_cursor: Cursor,
 }
 
 /// A file among a job's outputs.

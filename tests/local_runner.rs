@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use sagedesk::backend::Backend;
-use sagedesk::job::{SecondaryStatus, Status};
+use sagedesk::job::{Cursor, SecondaryStatus, Status};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +68,11 @@ open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "report.txt"), "w").write("o
             ("train:loss".to_string(), 0.25)
         ]
     );
-    let series = backend.get_metric_data("ok-job", 0).await.unwrap().series;
+    let series = backend
+        .get_metric_data("ok-job", &Cursor::default())
+        .await
+        .unwrap()
+        .series;
     let loss = series.iter().find(|s| s.name == "train:loss").unwrap();
     assert_eq!(
         loss.points.iter().map(|p| p.value).collect::<Vec<_>>(),
@@ -336,7 +340,10 @@ print(json.dumps({"host": os.environ["SM_CURRENT_HOST"], "hosts": json.loads(os.
     backend.create_training_job(request).await.unwrap();
     let detail = wait_for_end(&backend, "two-hosts", LIMIT).await;
     assert_eq!(detail.summary.status, Status::Completed, "{detail:?}");
-    let page = backend.get_log_events("two-hosts", 0, 100).await.unwrap();
+    let page = backend
+        .get_log_events("two-hosts", &Cursor::default(), 100)
+        .await
+        .unwrap();
     let mut seen: Vec<(String, Value)> = page
         .lines
         .iter()

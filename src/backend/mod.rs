@@ -1,12 +1,14 @@
 //! The `Backend` trait that the UI and the CLI talk to, whichever service is behind it.
 
 pub mod archive;
+pub mod aws;
 pub mod local;
+pub mod s3;
 
 use async_trait::async_trait;
 
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+    ArchiveEntry, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
 };
 
 /// A progress callback: bytes done and bytes in all.
@@ -57,7 +59,33 @@ impl BackendError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new("InternalFailure", message)
     }
+
+    /// Whether trying again later may succeed: throttling, a server-side failure or the
+    /// network. Pollers back off on these instead of hammering the service.
+    pub fn is_transient(&self) -> bool {
+        TRANSIENT_CODES.contains(&self.code.as_str())
+    }
 }
+
+/// Error codes that mean "not now" rather than "not this".
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+    "ServiceUnavailable",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    aws::error::NETWORK_ERROR,
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
 
 impl From<rusqlite::Error> for BackendError {
     fn from(e: rusqlite::Error) -> Self {
@@ -77,6 +105,11 @@ pub trait Backend: Send + Sync {
     /// A short label for the connection bar: `local`, or the account and region.
     fn label(&self) -> String;
 
+    /// Requests sent to the service so far, retries included (0 when nothing is remote).
+    fn calls(&self) -> u64 {
+        0
+    }
+
     /// `CreateTrainingJob`; returns the job's ARN.
     async fn create_training_job(
         &self,
@@ -95,16 +128,20 @@ pub trait Backend: Send + Sync {
     /// `StopTrainingJob`.
     async fn stop_training_job(&self, name: &str) -> Result<(), BackendError>;
 
-    /// Log lines after `cursor` (0 for the start), at most `limit` of them.
+    /// Log lines after `cursor` (the default cursor for the start), at most `limit` of them.
     async fn get_log_events(
         &self,
         name: &str,
-        cursor: i64,
+        cursor: &Cursor,
         limit: usize,
     ) -> Result<LogPage, BackendError>;
 
-    /// Metric points of the job's metric definitions after `cursor` (0 for all).
-    async fn get_metric_data(&self, name: &str, cursor: i64) -> Result<MetricPage, BackendError>;
+    /// Metric points of the job's metric definitions after `cursor` (the default cursor for all).
+    async fn get_metric_data(
+        &self,
+        name: &str,
+        cursor: &Cursor,
+    ) -> Result<MetricPage, BackendError>;
 
     /// The files the job produced.
     async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError>;

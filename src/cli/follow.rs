@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{EXIT_FAILED, EXIT_STOPPED, Failure, format};
 use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
-use crate::job::{JobDetail, LogLine, Status, Stream};
+use crate::job::{Cursor, JobDetail, LogLine, Status, Stream};
 use crate::spec::TrainingJobRequest;
 
 const POLL: Duration = Duration::from_millis(200);
@@ -27,11 +27,11 @@ fn emit(bar: &ProgressBar, line: &LogLine) {
 async fn drain_logs(
     backend: &LocalBackend,
     name: &str,
-    mut cursor: i64,
+    mut cursor: Cursor,
     bar: &ProgressBar,
-) -> Result<i64, Failure> {
+) -> Result<Cursor, Failure> {
     loop {
-        let page = backend.get_log_events(name, cursor, PAGE).await?;
+        let page = backend.get_log_events(name, &cursor, PAGE).await?;
         for line in &page.lines {
             emit(bar, line);
         }
@@ -64,16 +64,16 @@ pub async fn run_and_wait(
     );
     bar.enable_steady_tick(Duration::from_millis(120));
 
-    let mut cursor = 0;
+    let mut cursor = Cursor::default();
     let mut last_values: BTreeMap<String, f64> = BTreeMap::new();
-    let mut metric_cursor = 0;
+    let mut metric_cursor = Cursor::default();
     let mut interrupts = 0;
     let mut last_stage = String::new();
     let detail = loop {
         if follow {
             cursor = drain_logs(backend, &name, cursor, &bar).await?;
         }
-        let page = backend.get_metric_data(&name, metric_cursor).await?;
+        let page = backend.get_metric_data(&name, &metric_cursor).await?;
         metric_cursor = page.next_cursor;
         for series in page.series {
             if let Some(p) = series.points.last() {
@@ -134,7 +134,7 @@ fn stage(detail: &JobDetail) -> String {
 /// `sagedesk logs`: prints what is stored, and with `follow` keeps going until the job ends.
 pub async fn print_logs(backend: &LocalBackend, name: &str, follow: bool) -> Result<u8, Failure> {
     let bar = ProgressBar::hidden();
-    let mut cursor = drain_logs(backend, name, 0, &bar).await?;
+    let mut cursor = drain_logs(backend, name, Cursor::default(), &bar).await?;
     if !follow {
         return Ok(0);
     }

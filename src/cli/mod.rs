@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError};
-use crate::job::{ListFilter, Status};
+use crate::job::{Cursor, ListFilter, Status};
 use crate::spec;
 use crate::spec::validate::{self, Target};
 
@@ -296,7 +296,10 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Logs { name, follow } => follow::print_logs(&backend, &name, follow).await,
         Command::Metrics { name, csv } => {
-            let series = backend.get_metric_data(&name, 0).await?.series;
+            let series = backend
+                .get_metric_data(&name, &Cursor::default())
+                .await?
+                .series;
             if csv {
                 print!("{}", format::metrics_csv(&series));
             } else {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::{Command, Event, Outbox};
 use crate::backend::Backend;
 use crate::backend::local::store::Store;
-use crate::job::{JobDetail, JobSummary, ListFilter};
+use crate::job::{Cursor, JobDetail, JobSummary, ListFilter};
 
 /// Interval while a job runs.
 const BUSY: Duration = Duration::from_secs(1);
@@ -23,8 +23,8 @@ const LOG_PAGE: usize = 20_000;
 
 struct Selected {
     name: String,
-    log_cursor: i64,
-    metric_cursor: i64,
+    log_cursor: Cursor,
+    metric_cursor: Cursor,
     detail: Option<JobDetail>,
     artifacts_loaded: bool,
 }
@@ -94,8 +94,8 @@ impl Poller {
             Command::Select(name) => {
                 self.selected = name.map(|name| Selected {
                     name,
-                    log_cursor: 0,
-                    metric_cursor: 0,
+                    log_cursor: Cursor::default(),
+                    metric_cursor: Cursor::default(),
                     detail: None,
                     artifacts_loaded: false,
                 });
@@ -239,7 +239,7 @@ impl Poller {
         loop {
             match self
                 .backend
-                .get_log_events(&name, selected.log_cursor, LOG_PAGE)
+                .get_log_events(&name, &selected.log_cursor, LOG_PAGE)
                 .await
             {
                 Ok(page) if page.lines.is_empty() => break,
@@ -262,7 +262,7 @@ impl Poller {
         }
         match self
             .backend
-            .get_metric_data(&name, selected.metric_cursor)
+            .get_metric_data(&name, &selected.metric_cursor)
             .await
         {
             Ok(page) if !page.series.is_empty() => {
@@ -275,7 +275,7 @@ impl Poller {
             Ok(_) => {}
             Err(e) => self.out.error(format!("Reading the metrics of {name}"), e),
         }
-        if !selected.artifacts_loaded && (finished || selected.log_cursor == 0) {
+        if !selected.artifacts_loaded && (finished || selected.log_cursor.is_start()) {
             match self.backend.list_artifacts(&name).await {
                 Ok(entries) => {
                     selected.artifacts_loaded = finished;

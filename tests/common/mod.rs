@@ -2,6 +2,8 @@
 //! disk, requests built as JSON, and waiting for jobs to end.
 #![allow(dead_code)]
 
+pub mod moto;
+pub mod relay;
 pub mod window;
 
 use std::path::{Path, PathBuf};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sagedesk::backend::Backend;
 use sagedesk::backend::local::{LocalBackend, LocalConfig};
-use sagedesk::job::JobDetail;
+use sagedesk::job::{Cursor, JobDetail};
 use sagedesk::spec::{TrainingJobRequest, request_from_value};
 use serde_json::{Value, json};
 
@@ -129,7 +131,7 @@ pub async fn wait_for_line(backend: &impl Backend, name: &str, needle: &str, lim
     let deadline = Instant::now() + limit;
     loop {
         let page = backend
-            .get_log_events(name, 0, 100_000)
+            .get_log_events(name, &Cursor::default(), 100_000)
             .await
             .expect("logs");
         if page.lines.iter().any(|l| l.text.contains(needle)) {
@@ -146,7 +148,7 @@ pub async fn wait_for_line(backend: &impl Backend, name: &str, needle: &str, lim
 /// All stored log text of a job.
 pub async fn log_text(backend: &impl Backend, name: &str) -> Vec<String> {
     backend
-        .get_log_events(name, 0, 1_000_000)
+        .get_log_events(name, &Cursor::default(), 1_000_000)
         .await
         .expect("logs")
         .lines

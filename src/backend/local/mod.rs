@@ -19,7 +19,8 @@ use self::metrics::MetricExtractor;
 use self::store::{Ending, Store, now_ms};
 use super::{Backend, BackendError, Progress, archive};
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogPage, MetricPage, Status,
+    ArchiveEntry, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+    Status,
 };
 use crate::spec::TrainingJobRequest;
 
@@ -237,10 +238,11 @@ impl Backend for LocalBackend {
     async fn get_log_events(
         &self,
         name: &str,
-        cursor: i64,
+        cursor: &Cursor,
         limit: usize,
     ) -> Result<LogPage, BackendError> {
         let name = name.to_string();
+        let cursor = cursor.position();
         self.blocking(move |store| {
             if cursor == 0 && !store.exists(&name)? {
                 return Err(BackendError::not_found(&name));
@@ -250,8 +252,13 @@ impl Backend for LocalBackend {
         .await
     }
 
-    async fn get_metric_data(&self, name: &str, cursor: i64) -> Result<MetricPage, BackendError> {
+    async fn get_metric_data(
+        &self,
+        name: &str,
+        cursor: &Cursor,
+    ) -> Result<MetricPage, BackendError> {
         let name = name.to_string();
+        let cursor = cursor.position();
         self.blocking(move |store| {
             if !store.exists(&name)? {
                 return Err(BackendError::not_found(&name));

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use crate::backend::BackendError;
 use crate::job::{
-    FinalMetric, JobDetail, JobSummary, ListFilter, LogLine, LogPage, MetricPage, MetricPoint,
-    MetricSeries, SecondaryStatus, Status, StatusTransition, Stream,
+    Cursor, FinalMetric, JobDetail, JobSummary, ListFilter, LogLine, LogPage, MetricPage,
+    MetricPoint, MetricSeries, SecondaryStatus, Status, StatusTransition, Stream,
 };
 use crate::spec::TrainingJobRequest;
 
@@ -455,6 +455,7 @@ impl Store {
             final_metrics,
             training_time_seconds,
             billable_time_seconds: training_time_seconds,
+            service_response: None,
         })
     }
 
@@ -485,7 +486,10 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = lines.last().map(|l| l.id).unwrap_or(cursor);
-        Ok(LogPage { lines, next_cursor })
+        Ok(LogPage {
+            lines,
+            next_cursor: Cursor::at(next_cursor),
+        })
     }
 
     /// Metric points stored after row `cursor`, grouped by metric name.
@@ -513,7 +517,7 @@ impl Store {
         }
         Ok(MetricPage {
             series,
-            next_cursor,
+            next_cursor: Cursor::at(next_cursor),
         })
     }
 

@@ -1,0 +1,113 @@
+//! SDK errors as [`BackendError`]s: the service's own code and message when it answered,
+//! and a plain explanation with what to do when it could not be reached or asked.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::backend::BackendError;
+
+/// The code of errors where no answer came back: refused, reset, unresolvable, timed out.
+pub const NETWORK_ERROR: &str = "NetworkError";
+/// No credentials anywhere in the provider chain.
+pub const NO_CREDENTIALS: &str = "NoCredentials";
+/// The SSO session behind the profile has ended.
+pub const SSO_EXPIRED: &str = "SsoSessionExpired";
+
+/// Converts an SDK error, keeping the service's code and message.
+pub fn from_sdk<E, R>(err: SdkError<E, R>) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("UnknownError");
+            let message = e
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| DisplayErrorContext(e).to_string());
+            BackendError::new(code, message)
+        }
+        SdkError::TimeoutError(_) => BackendError::new(
+            NETWORK_ERROR,
+            "the request timed out; the network or the endpoint is slow or unreachable",
+        ),
+        _ => explain(&DisplayErrorContext(&err).to_string()),
+    }
+}
+
+/// Turns the text of a failure that never reached the service into a code and advice.
+pub fn explain(detail: &str) -> BackendError {
+    let lower = detail.to_lowercase();
+    if lower.contains("sso") && lower.contains("expired") {
+        BackendError::new(
+            SSO_EXPIRED,
+            format!(
+                "the SSO session has expired: run `aws sso login` for this profile, then \
+                 connect again ({detail})"
+            ),
+        )
+    } else if lower.contains("no providers in chain provided credentials")
+        || lower.contains("credentials not loaded")
+        || lower.contains("no credentials")
+    {
+        BackendError::new(
+            NO_CREDENTIALS,
+            "no AWS credentials found: run `aws configure` (access keys) or `aws configure sso`, \
+             pick a profile that has them, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        )
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+    {
+        BackendError::new(
+            NETWORK_ERROR,
+            format!(
+                "the endpoint's host name does not resolve: check the region (SageMaker is not \
+                 in every region) and the endpoint URL ({detail})"
+            ),
+        )
+    } else if lower.contains("connection refused")
+        || lower.contains("connection reset")
+        || lower.contains("io error")
+        || lower.contains("timed out")
+        || lower.contains("broken pipe")
+        || lower.contains("connection closed")
+        || lower.contains("dispatch failure")
+    {
+        BackendError::new(
+            NETWORK_ERROR,
+            format!(
+                "could not reach the service; check the network and the endpoint URL ({detail})"
+            ),
+        )
+    } else {
+        BackendError::new("ClientError", detail.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explains_connection_failures() {
+        let e = explain("dispatch failure: no providers in chain provided credentials");
+        assert_eq!(e.code, NO_CREDENTIALS);
+        assert!(e.message.contains("aws configure"));
+        let e =
+            explain("failed to load SSO token: the SSO token has expired and cannot be refreshed");
+        assert_eq!(e.code, SSO_EXPIRED);
+        assert!(e.message.contains("aws sso login"));
+        let e =
+            explain("dispatch failure: io error: dns error: failed to lookup address information");
+        assert_eq!(e.code, NETWORK_ERROR);
+        assert!(e.message.contains("region"));
+        assert!(e.is_transient());
+        let e = explain("dispatch failure: io error: Connection refused (os error 111)");
+        assert_eq!(e.code, NETWORK_ERROR);
+        assert!(explain("something else").code == "ClientError");
+    }
+}

@@ -1,0 +1,370 @@
+//! The AWS backend: SageMaker for jobs, CloudWatch for metrics, CloudWatch Logs for logs and
+//! S3 for artifacts, through the official SDK clients of one connection.
+
+pub mod config;
+pub mod error;
+pub mod logs;
+pub mod metrics;
+pub mod training;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+pub use self::config::AwsConnection;
+use self::error::from_sdk;
+use self::metrics::MetricsQuery;
+use super::s3::{self, S3Uri};
+use super::{Backend, BackendError, Progress};
+use crate::job::{
+    ArchiveEntry, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+};
+use crate::spec::TrainingJobRequest;
+
+/// Who the credentials belong to, from `sts:GetCallerIdentity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// The 12-digit account.
+    pub account: String,
+    /// The caller's ARN.
+    pub arn: String,
+}
+
+/// Counts every request sent (retries included) across the backend's clients.
+#[derive(Debug, Clone, Default)]
+struct CallCounter(Arc<AtomicU64>);
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The SDK clients of one connection.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// SageMaker.
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    /// CloudWatch (metrics).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// CloudWatch Logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// S3; path-style addressing when an endpoint is set.
+    pub s3: aws_sdk_s3::Client,
+    /// STS.
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    fn new(sdk: &SdkConfig, counter: &CallCounter) -> Self {
+        let custom_endpoint = sdk.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(custom_endpoint)
+            .interceptor(counter.clone());
+        let s3 = if custom_endpoint {
+            // S3-compatible servers do not all accept streamed checksum trailers.
+            s3.request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+        } else {
+            s3
+        };
+        Self {
+            sagemaker: aws_sdk_sagemaker::Client::from_conf(
+                aws_sdk_sagemaker::config::Builder::from(sdk)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(sdk)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(sdk)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+        }
+    }
+
+    /// The clients of `connection`, without calling anything.
+    pub async fn load(connection: &AwsConnection) -> Result<Self, BackendError> {
+        let sdk = config::load(connection).await;
+        check_region(&sdk, connection)?;
+        Ok(Self::new(&sdk, &CallCounter::default()))
+    }
+}
+
+fn check_region(sdk: &SdkConfig, connection: &AwsConnection) -> Result<(), BackendError> {
+    if sdk.region().is_some() {
+        return Ok(());
+    }
+    let profile = connection.profile.as_deref().unwrap_or("default");
+    Err(BackendError::new(
+        "NoRegion",
+        format!(
+            "no region for profile {profile}: pick one in the connection bar, pass --region, \
+             set AWS_REGION, or add `region = ...` to the profile in ~/.aws/config"
+        ),
+    ))
+}
+
+/// Jobs on AWS.
+pub struct AwsBackend {
+    connection: AwsConnection,
+    clients: Clients,
+    identity: CallerIdentity,
+    region: String,
+    calls: CallCounter,
+    /// Metric definitions and host counts by job: they never change once a job exists.
+    queries: Mutex<HashMap<String, MetricsQuery>>,
+}
+
+impl AwsBackend {
+    /// Resolves the connection and asks STS who the credentials belong to, so a missing or
+    /// expired login shows up here, with what to do, rather than at the first list.
+    pub async fn connect(connection: AwsConnection) -> Result<Self, BackendError> {
+        let connection = connection.normalized();
+        let sdk = config::load(&connection).await;
+        check_region(&sdk, &connection)?;
+        let calls = CallCounter::default();
+        let clients = Clients::new(&sdk, &calls);
+        let who = clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(from_sdk)?;
+        Ok(Self {
+            identity: CallerIdentity {
+                account: who.account().unwrap_or_default().to_string(),
+                arn: who.arn().unwrap_or_default().to_string(),
+            },
+            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+            connection,
+            clients,
+            calls,
+            queries: Mutex::default(),
+        })
+    }
+
+    /// The caller identity found at connection time.
+    pub fn identity(&self) -> &CallerIdentity {
+        &self.identity
+    }
+
+    /// The connection, with blanks removed.
+    pub fn connection(&self) -> &AwsConnection {
+        &self.connection
+    }
+
+    /// The region in use (from the connection, the profile or the environment).
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The SDK clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    async fn metrics_query(&self, name: &str) -> Result<MetricsQuery, BackendError> {
+        if let Some(query) = self.queries.lock().expect("not poisoned").get(name) {
+            return Ok(query.clone());
+        }
+        let detail = self.describe_training_job(name).await?;
+        let request = &detail.request;
+        let hosts = request
+            .resource_config
+            .as_ref()
+            .map(|r| {
+                r.instance_count.unwrap_or(0).max(0) as usize
+                    + r.instance_groups
+                        .iter()
+                        .flatten()
+                        .map(|g| g.instance_count.unwrap_or(0).max(0) as usize)
+                        .sum::<usize>()
+            })
+            .unwrap_or(1)
+            .max(1);
+        let query = MetricsQuery {
+            job: name.to_string(),
+            algorithm: request
+                .metric_definitions()
+                .iter()
+                .filter_map(|m| m.name.clone())
+                .collect(),
+            hosts,
+            since: detail.summary.creation_time,
+        };
+        self.queries
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_string(), query.clone());
+        Ok(query)
+    }
+
+    /// Where the job's artifacts live: its folder under `OutputDataConfig.S3OutputPath`, then
+    /// its checkpoint, debugger and profiler prefixes, each with the folder name it shows under.
+    async fn artifact_prefixes(&self, name: &str) -> Result<Vec<(String, S3Uri)>, BackendError> {
+        let request = self.describe_training_job(name).await?.request;
+        let job_folder = |uri: &str, field: &str| {
+            S3Uri::parse(uri, field).map(|root| S3Uri {
+                key: format!("{}{name}", root.folder()),
+                bucket: root.bucket,
+            })
+        };
+        let mut prefixes = Vec::new();
+        if let Some(uri) = request
+            .output_data_config
+            .as_ref()
+            .and_then(|o| o.s3_output_path.as_deref())
+        {
+            prefixes.push((
+                String::new(),
+                job_folder(uri, "OutputDataConfig.S3OutputPath")?,
+            ));
+        }
+        if let Some(uri) = request
+            .checkpoint_config
+            .as_ref()
+            .and_then(|c| c.s3_uri.as_deref())
+        {
+            prefixes.push((
+                "checkpoints/".into(),
+                S3Uri::parse(uri, "CheckpointConfig.S3Uri")?,
+            ));
+        }
+        if let Some(uri) = request
+            .debug_hook_config
+            .as_ref()
+            .and_then(|d| d.s3_output_path.as_deref())
+        {
+            prefixes.push((
+                "debug/".into(),
+                job_folder(uri, "DebugHookConfig.S3OutputPath")?,
+            ));
+        }
+        if let Some(uri) = request
+            .profiler_config
+            .as_ref()
+            .and_then(|p| p.s3_output_path.as_deref())
+        {
+            prefixes.push((
+                "profiler/".into(),
+                job_folder(uri, "ProfilerConfig.S3OutputPath")?,
+            ));
+        }
+        Ok(prefixes)
+    }
+}
+
+#[async_trait]
+impl Backend for AwsBackend {
+    fn label(&self) -> String {
+        format!(
+            "aws {} · {} · {}",
+            self.connection.profile.as_deref().unwrap_or("default"),
+            self.identity.account,
+            self.region
+        )
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.0.load(Ordering::Relaxed)
+    }
+
+    async fn create_training_job(
+        &self,
+        request: TrainingJobRequest,
+    ) -> Result<String, BackendError> {
+        training::create(&self.clients.sagemaker, &request).await
+    }
+
+    async fn list_training_jobs(
+        &self,
+        filter: &ListFilter,
+    ) -> Result<Vec<JobSummary>, BackendError> {
+        training::list(&self.clients.sagemaker, filter).await
+    }
+
+    async fn describe_training_job(&self, name: &str) -> Result<JobDetail, BackendError> {
+        training::describe(&self.clients.sagemaker, name).await
+    }
+
+    async fn stop_training_job(&self, name: &str) -> Result<(), BackendError> {
+        training::stop(&self.clients.sagemaker, name).await
+    }
+
+    async fn get_log_events(
+        &self,
+        name: &str,
+        cursor: &Cursor,
+        limit: usize,
+    ) -> Result<LogPage, BackendError> {
+        logs::tail(&self.clients.logs, name, cursor, limit).await
+    }
+
+    async fn get_metric_data(
+        &self,
+        name: &str,
+        cursor: &Cursor,
+    ) -> Result<MetricPage, BackendError> {
+        let query = self.metrics_query(name).await?;
+        metrics::fetch(&self.clients.cloudwatch, &query, cursor, chrono::Utc::now()).await
+    }
+
+    async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError> {
+        let mut entries = Vec::new();
+        for (folder, prefix) in self.artifact_prefixes(name).await? {
+            entries.extend(
+                s3::list_tree(&self.clients.s3, &prefix)
+                    .await?
+                    .into_iter()
+                    .map(|mut e| {
+                        e.key.insert_str(0, &folder);
+                        e
+                    }),
+            );
+        }
+        Ok(entries)
+    }
+
+    async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
+        s3::list_tar_gz(&self.clients.s3, uri).await
+    }
+
+    async fn download_artifact(
+        &self,
+        uri: &str,
+        dest: &std::path::Path,
+        progress: Progress,
+    ) -> Result<(), BackendError> {
+        s3::download(&self.clients.s3, uri, dest, &progress).await
+    }
+}

@@ -1,0 +1,276 @@
+//! S3 transfers both backends use: listing a prefix as a tree, downloads with progress,
+//! reading a `.tar.gz` object's entries while it streams, and uploads.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use tokio::io::AsyncWriteExt;
+
+use super::aws::error::from_sdk;
+use super::{BackendError, Progress, archive};
+use crate::job::{ArchiveEntry, ArtifactEntry};
+
+/// Most objects one listing returns, so a huge prefix cannot stall the window.
+pub const LIST_LIMIT: usize = 10_000;
+
+/// An `s3://bucket/key` URI split into bucket and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Uri {
+    /// The bucket.
+    pub bucket: String,
+    /// The key or prefix, without a leading slash; may be empty.
+    pub key: String,
+}
+
+impl S3Uri {
+    /// Parses `s3://bucket/key`; `field` names the member in the error.
+    pub fn parse(uri: &str, field: &str) -> Result<Self, BackendError> {
+        let rest = uri.strip_prefix("s3://").ok_or_else(|| {
+            BackendError::validation(format!("{field}: {uri:?} is not an s3:// URI"))
+        })?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.len() < 3 {
+            return Err(BackendError::validation(format!(
+                "{field}: {uri:?} has no valid bucket name"
+            )));
+        }
+        Ok(Self {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
+
+    /// The URI of a key in the same bucket.
+    pub fn with_key(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// The key as a folder prefix: empty, or ending in `/`.
+    pub fn folder(&self) -> String {
+        if self.key.is_empty() || self.key.ends_with('/') {
+            self.key.clone()
+        } else {
+            format!("{}/", self.key)
+        }
+    }
+}
+
+/// Every object under `prefix`, walked folder by folder with `ListObjectsV2` and the `/`
+/// delimiter; keys in the entries are relative to `prefix`.
+pub async fn list_tree(
+    client: &Client,
+    prefix: &S3Uri,
+) -> Result<Vec<ArtifactEntry>, BackendError> {
+    let root = prefix.folder();
+    let mut folders = vec![root.clone()];
+    let mut entries = Vec::new();
+    while let Some(folder) = folders.pop() {
+        let mut token = None;
+        loop {
+            let page = client
+                .list_objects_v2()
+                .bucket(&prefix.bucket)
+                .prefix(&folder)
+                .delimiter("/")
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(from_sdk)?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                entries.push(ArtifactEntry {
+                    key: key.strip_prefix(&root).unwrap_or(key).to_string(),
+                    uri: prefix.with_key(key),
+                    size: object.size().unwrap_or(0).max(0) as u64,
+                    last_modified: object
+                        .last_modified()
+                        .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?)),
+                });
+            }
+            folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
+            if entries.len() >= LIST_LIMIT {
+                entries.truncate(LIST_LIMIT);
+                return Ok(sorted(entries));
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+    }
+    Ok(sorted(entries))
+}
+
+fn sorted(mut entries: Vec<ArtifactEntry>) -> Vec<ArtifactEntry> {
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    entries
+}
+
+/// Writes the object at `uri` to `dest` through a `.partial` file, reporting bytes as they
+/// arrive; `dest` is only replaced once the whole object is there.
+pub async fn download(
+    client: &Client,
+    uri: &str,
+    dest: &Path,
+    progress: &Progress,
+) -> Result<(), BackendError> {
+    let object = S3Uri::parse(uri, "artifact")?;
+    let response = client
+        .get_object()
+        .bucket(&object.bucket)
+        .key(&object.key)
+        .send()
+        .await
+        .map_err(from_sdk)?;
+    let total = response.content_length().unwrap_or(0).max(0) as u64;
+    let mut body = response.body;
+    let partial = partial_path(dest);
+    let io = |e: std::io::Error| BackendError::internal(format!("{}: {e}", partial.display()));
+    if let Some(parent) = dest.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+    }
+    let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
+    let mut done = 0u64;
+    progress(0, total);
+    let result = async {
+        while let Some(chunk) = body.try_next().await.map_err(|e| {
+            BackendError::new(super::aws::error::NETWORK_ERROR, format!("{uri}: {e}"))
+        })? {
+            file.write_all(&chunk).await.map_err(io)?;
+            done += chunk.len() as u64;
+            progress(done, total.max(done));
+        }
+        file.flush().await.map_err(io)?;
+        Ok(())
+    }
+    .await;
+    drop(file);
+    match result {
+        Ok(()) => tokio::fs::rename(&partial, dest).await.map_err(io),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            Err(e)
+        }
+    }
+}
+
+fn partial_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    dest.with_file_name(name)
+}
+
+/// The entries of the `.tar.gz` object at `uri`, read from the headers as the object streams
+/// in; the object is never stored.
+pub async fn list_tar_gz(client: &Client, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
+    let object = S3Uri::parse(uri, "archive")?;
+    let response = client
+        .get_object()
+        .bucket(&object.bucket)
+        .key(&object.key)
+        .send()
+        .await
+        .map_err(from_sdk)?;
+    let reader = response.body.into_async_read();
+    let uri = uri.to_string();
+    tokio::task::spawn_blocking(move || {
+        let bridge = tokio_util::io::SyncIoBridge::new(reader);
+        archive::list_tar_gz(std::io::BufReader::new(bridge))
+            .map_err(|e| BackendError::internal(format!("{uri}: not a readable .tar.gz: {e}")))
+    })
+    .await
+    .map_err(|e| BackendError::internal(e.to_string()))?
+}
+
+/// Copies every object under `prefix` into `dest`, keeping the key paths below the prefix
+/// (File mode channels). Returns the number of bytes copied.
+pub async fn download_prefix(
+    client: &Client,
+    prefix: &str,
+    dest: &Path,
+    field: &str,
+) -> Result<u64, BackendError> {
+    let root = S3Uri::parse(prefix, field)?;
+    let objects = list_tree(client, &root).await?;
+    let ignore: Progress = Box::new(|_, _| {});
+    if objects.is_empty() {
+        // A prefix may name one object rather than a folder.
+        let name = root.key.rsplit('/').next().unwrap_or_default();
+        let missing = || BackendError::validation(format!("{field}: no objects under {prefix}"));
+        if name.is_empty() {
+            return Err(missing());
+        }
+        return match download(client, prefix, &dest.join(name), &ignore).await {
+            Ok(()) => Ok(std::fs::metadata(dest.join(name))
+                .map(|m| m.len())
+                .unwrap_or(0)),
+            Err(e) if e.code == "NoSuchKey" => Err(missing()),
+            Err(e) => Err(e),
+        };
+    }
+    let mut bytes = 0;
+    for object in objects {
+        let relative = safe_relative(&object.key).ok_or_else(|| {
+            BackendError::validation(format!(
+                "{field}: object key {:?} leaves the channel folder",
+                object.key
+            ))
+        })?;
+        download(client, &object.uri, &dest.join(relative), &ignore).await?;
+        bytes += object.size;
+    }
+    Ok(bytes)
+}
+
+/// A key as a relative path, refusing `..` and absolute parts.
+fn safe_relative(key: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(key.trim_start_matches('/'));
+    path.components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+        .then_some(path)
+}
+
+/// Uploads a file to `uri`.
+pub async fn upload(client: &Client, path: &Path, uri: &str) -> Result<(), BackendError> {
+    let object = S3Uri::parse(uri, "output")?;
+    let body = ByteStream::from_path(path)
+        .await
+        .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))?;
+    client
+        .put_object()
+        .bucket(&object.bucket)
+        .key(&object.key)
+        .body(body)
+        .send()
+        .await
+        .map_err(from_sdk)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_uris() {
+        let u = S3Uri::parse("s3://my-bucket/jobs/a", "f").unwrap();
+        assert_eq!((u.bucket.as_str(), u.key.as_str()), ("my-bucket", "jobs/a"));
+        assert_eq!(u.folder(), "jobs/a/");
+        assert_eq!(S3Uri::parse("s3://my-bucket", "f").unwrap().folder(), "");
+        let e = S3Uri::parse("file:///tmp", "OutputDataConfig.S3OutputPath").unwrap_err();
+        assert!(e.message.starts_with("OutputDataConfig.S3OutputPath"));
+        assert!(S3Uri::parse("s3://ab/x", "f").is_err());
+    }
+
+    #[test]
+    fn keys_stay_inside() {
+        assert_eq!(safe_relative("a/b.csv"), Some(PathBuf::from("a/b.csv")));
+        assert_eq!(safe_relative("../etc/passwd"), None);
+        assert_eq!(safe_relative("a/./b"), Some(PathBuf::from("a/b")));
+    }
+}

@@ -1,0 +1,208 @@
+//! A real moto server for the AWS tests. The first use makes a Python venv under the target
+//! folder with the pinned `moto[server]`; each [`Moto`] is its own server on a free loopback
+//! port, killed when dropped.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Once, OnceLock};
+use std::time::{Duration, Instant};
+
+use sagedesk::backend::aws::AwsConnection;
+
+/// The pinned emulator.
+const MOTO: &str = "moto[server]==5.2.5";
+/// The region every test uses.
+pub const REGION: &str = "us-east-1";
+
+/// Dummy credentials and no instance metadata, set once before any client is built, so the
+/// SDK never reaches beyond loopback. Every AWS test calls this first (via [`Moto::start`]).
+pub fn aws_env() {
+    static ENV: Once = Once::new();
+    ENV.call_once(|| {
+        // SAFETY: every test of the AWS test binary passes through this `Once` before it
+        // reads the environment, so nothing reads it while it is written.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+            std::env::set_var("AWS_SESSION_TOKEN", "testing");
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+            std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/sagedesk-test-config");
+            std::env::set_var(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/sagedesk-test-credentials",
+            );
+            std::env::remove_var("AWS_PROFILE");
+            std::env::remove_var("AWS_ENDPOINT_URL");
+        }
+    });
+}
+
+/// The environment a child process (the CLI) needs to reach `endpoint` with dummy keys.
+pub fn child_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        (
+            "AWS_CONFIG_FILE",
+            "/nonexistent/sagedesk-test-config".into(),
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/sagedesk-test-credentials".into(),
+        ),
+        ("AWS_ENDPOINT_URL", endpoint.into()),
+    ]
+}
+
+/// The venv's Python, made on first use; a file lock keeps parallel test binaries from
+/// building it twice.
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+        let python = venv.join("bin").join("python");
+        let ready = venv.join(".sagedesk-ready");
+        std::fs::create_dir_all(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let lock = std::fs::File::create(venv.with_extension("lock")).expect("venv lock file");
+        // SAFETY: flock on a file descriptor this function owns.
+        assert_eq!(
+            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
+            0
+        );
+        if std::fs::read_to_string(&ready).ok().as_deref() != Some(MOTO) {
+            let base = std::env::var("SAGEDESK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+            eprintln!("creating {} with {MOTO} (first run only)", venv.display());
+            run(Command::new(&base)
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv));
+            run(Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                MOTO,
+            ]));
+            std::fs::write(&ready, MOTO).unwrap();
+        }
+        python
+    })
+}
+
+fn run(command: &mut Command) {
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(status.success(), "{command:?} failed: {status}");
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One moto server.
+pub struct Moto {
+    child: Option<Child>,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Moto {
+    /// Starts a server and waits until it answers.
+    pub fn start() -> Self {
+        aws_env();
+        let mut moto = Self {
+            child: None,
+            port: free_port(),
+        };
+        moto.restart();
+        moto
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A connection to this server.
+    pub fn connection(&self) -> AwsConnection {
+        connection(&self.endpoint())
+    }
+
+    /// Kills the server; its state is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts a fresh server on the same port (killing the running one).
+    pub fn restart(&mut self) {
+        self.kill();
+        let log = std::fs::File::create(
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{}.log", self.port)),
+        )
+        .unwrap();
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers(self.port) {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not answer on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A connection to `endpoint` in the test region.
+pub fn connection(endpoint: &str) -> AwsConnection {
+    aws_env();
+    AwsConnection {
+        profile: None,
+        region: Some(REGION.into()),
+        endpoint_url: Some(endpoint.into()),
+    }
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut head = [0u8; 12];
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_exact(&mut head).is_ok()
+        && head.starts_with(b"HTTP/1.")
+}

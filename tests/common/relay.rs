@@ -1,0 +1,410 @@
+//! An HTTP relay in front of moto. It passes every request through, except:
+//! - CloudWatch's rpc-v2-cbor requests (`POST /service/GraniteServiceVersion20100801/operation/
+//!   <Op>`), which moto does not serve: they are translated to CloudWatch's JSON protocol
+//!   (`POST /`, `X-Amz-Target`), and moto's JSON answers (timestamps and errors included) back
+//!   to CBOR, so moto still holds the data and computes the statistics;
+//! - the next `throttle` requests for a chosen JSON target, answered with ThrottlingException.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ciborium::Value as Cbor;
+use serde_json::Value as Json;
+
+const CBOR_PREFIX: &str = "/service/GraniteServiceVersion20100801/operation/";
+/// Members whose values are timestamps in CloudWatch's shapes.
+const TIME_KEYS: &[&str] = &[
+    "Timestamp",
+    "Timestamps",
+    "StartTime",
+    "EndTime",
+    "StateUpdatedTimestamp",
+    "AlarmConfigurationUpdatedTimestamp",
+    "StateTransitionedTimestamp",
+    "LastUpdateDate",
+    "CreationDate",
+    "LastModified",
+];
+
+/// Members whose values are doubles, sent as floats even when moto writes `1`.
+const FLOAT_KEYS: &[&str] = &[
+    "Values",
+    "Value",
+    "Sum",
+    "Average",
+    "Minimum",
+    "Maximum",
+    "SampleCount",
+];
+
+#[derive(Default)]
+struct Shared {
+    upstream: AtomicU16,
+    stop: AtomicBool,
+    /// `(X-Amz-Target suffix, requests left to throttle)`.
+    throttle: Mutex<(String, usize)>,
+    /// Requests seen, by operation (`X-Amz-Target`, or the CBOR operation).
+    seen: Mutex<Vec<String>>,
+    throttled: AtomicUsize,
+}
+
+/// A running relay.
+pub struct Relay {
+    shared: Arc<Shared>,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Relay {
+    /// Relays to `127.0.0.1:<upstream>`.
+    pub fn start(upstream: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Shared::default());
+        shared.upstream.store(upstream, Ordering::SeqCst);
+        let accept = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if accept.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let shared = accept.clone();
+                std::thread::spawn(move || serve(stream, &shared));
+            }
+        });
+        Self { shared, port }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Answers the next `count` requests whose `X-Amz-Target` ends with `target` with
+    /// `ThrottlingException`.
+    pub fn throttle(&self, target: &str, count: usize) {
+        *self.shared.throttle.lock().unwrap() = (target.to_string(), count);
+    }
+
+    /// How many requests were answered with ThrottlingException.
+    pub fn throttled(&self) -> usize {
+        self.shared.throttled.load(Ordering::SeqCst)
+    }
+
+    /// Operations seen so far.
+    pub fn seen(&self) -> Vec<String> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn serve(stream: TcpStream, shared: &Shared) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    while let Some(request) = read_request(&mut reader, &mut writer) {
+        let answer = if let Some(op) = request.path.strip_prefix(CBOR_PREFIX) {
+            let op = op.to_string();
+            shared.seen.lock().unwrap().push(op.clone());
+            cbor_call(&request, &op, shared)
+        } else {
+            let target = request
+                .header("x-amz-target")
+                .unwrap_or_default()
+                .to_string();
+            shared.seen.lock().unwrap().push(target.clone());
+            let mut throttle = shared.throttle.lock().unwrap();
+            if throttle.1 > 0 && !target.is_empty() && target.ends_with(throttle.0.as_str()) {
+                throttle.1 -= 1;
+                shared.throttled.fetch_add(1, Ordering::SeqCst);
+                Some(json_throttling())
+            } else {
+                drop(throttle);
+                forward(&request, shared)
+            }
+        };
+        // No answer from upstream: drop the connection, as a dead server would.
+        let Some(response) = answer else { return };
+        let head_only = request.method == "HEAD";
+        if write_response(&mut writer, &response, head_only).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_request(reader: &mut impl BufRead, writer: &mut impl Write) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line.split_once(':')?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let mut request = Request {
+        method,
+        path,
+        headers,
+        body: Vec::new(),
+    };
+    if request
+        .header("expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").ok()?;
+    }
+    let length: usize = request
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    request.body = vec![0; length];
+    reader.read_exact(&mut request.body).ok()?;
+    Some(request)
+}
+
+fn write_response(w: &mut impl Write, r: &Response, head_only: bool) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {} Relayed\r\n", r.status);
+    for (k, v) in &r.headers {
+        let skip = ["connection", "transfer-encoding", "keep-alive"]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h))
+            || (!head_only && k.eq_ignore_ascii_case("content-length"));
+        if !skip {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    if !head_only {
+        head.push_str(&format!("content-length: {}\r\n", r.body.len()));
+    }
+    head.push_str("\r\n");
+    w.write_all(head.as_bytes())?;
+    if !head_only {
+        w.write_all(&r.body)?;
+    }
+    w.flush()
+}
+
+/// Sends the request to moto as HTTP/1.0 and reads the whole answer; `None` when moto is not
+/// there.
+fn forward(request: &Request, shared: &Shared) -> Option<Response> {
+    let port = shared.upstream.load(Ordering::SeqCst);
+    let mut upstream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let mut head = format!("{} {} HTTP/1.0\r\n", request.method, request.path);
+    for (k, v) in &request.headers {
+        let hop = ["connection", "keep-alive", "expect", "transfer-encoding"]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h));
+        if !hop {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    upstream.write_all(head.as_bytes()).ok()?;
+    upstream.write_all(&request.body).ok()?;
+    let mut raw = Vec::new();
+    upstream.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Some(Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+fn json_throttling() -> Response {
+    Response {
+        status: 400,
+        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+        body: br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_vec(),
+    }
+}
+
+/// One CloudWatch call: CBOR in, JSON to moto, JSON back, CBOR out.
+fn cbor_call(request: &Request, op: &str, shared: &Shared) -> Option<Response> {
+    let input = if request.body.is_empty() {
+        Json::Object(Default::default())
+    } else {
+        let value: Cbor = ciborium::from_reader(request.body.as_slice()).ok()?;
+        cbor_to_json(&value)
+    };
+    let body = serde_json::to_vec(&input).unwrap();
+    let mut headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            [
+                "host",
+                "authorization",
+                "x-amz-date",
+                "x-amz-security-token",
+                "user-agent",
+            ]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h))
+        })
+        .cloned()
+        .collect();
+    headers.push(("Content-Type".into(), "application/x-amz-json-1.0".into()));
+    headers.push((
+        "X-Amz-Target".into(),
+        format!("GraniteServiceVersion20100801.{op}"),
+    ));
+    headers.push(("Content-Length".into(), body.len().to_string()));
+    let json_request = Request {
+        method: "POST".into(),
+        path: "/".into(),
+        headers,
+        body,
+    };
+    let answer = forward(&json_request, shared)?;
+    let value: Json = if answer.body.iter().all(u8::is_ascii_whitespace) {
+        Json::Object(Default::default())
+    } else {
+        serde_json::from_slice(&answer.body).unwrap_or_else(|_| {
+            serde_json::json!({"__type": "InternalFailure", "message": String::from_utf8_lossy(&answer.body)})
+        })
+    };
+    let value = if answer.status >= 400 {
+        let code = value
+            .get("__type")
+            .or_else(|| value.pointer("/Error/Code"))
+            .and_then(Json::as_str)
+            .unwrap_or("InternalFailure");
+        let code = code.rsplit('#').next().unwrap_or(code);
+        let message = value
+            .get("message")
+            .or_else(|| value.get("Message"))
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        Cbor::Map(vec![
+            (Cbor::Text("__type".into()), Cbor::Text(code.into())),
+            (Cbor::Text("message".into()), Cbor::Text(message.into())),
+        ])
+    } else {
+        json_to_cbor(&value, Kind::Plain)
+    };
+    let mut body = Vec::new();
+    ciborium::into_writer(&value, &mut body).unwrap();
+    Some(Response {
+        status: answer.status,
+        headers: vec![
+            ("content-type".into(), "application/cbor".into()),
+            ("smithy-protocol".into(), "rpc-v2-cbor".into()),
+        ],
+        body,
+    })
+}
+
+/// CBOR to JSON: maps, arrays, numbers and text as they are; epoch-time tags (1) as
+/// seconds, which is how the JSON protocol writes timestamps.
+fn cbor_to_json(value: &Cbor) -> Json {
+    match value {
+        Cbor::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_text()?.to_string(), cbor_to_json(v))))
+                .collect(),
+        ),
+        Cbor::Array(items) => Json::Array(items.iter().map(cbor_to_json).collect()),
+        Cbor::Tag(_, inner) => cbor_to_json(inner),
+        Cbor::Text(s) => Json::String(s.clone()),
+        Cbor::Bool(b) => Json::Bool(*b),
+        Cbor::Integer(i) => serde_json::json!(i128::from(*i) as i64),
+        Cbor::Float(f) => serde_json::json!(f),
+        Cbor::Bytes(b) => Json::Array(b.iter().map(|x| serde_json::json!(x)).collect()),
+        _ => Json::Null,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Plain,
+    Time,
+    Float,
+}
+
+/// JSON to CBOR, with the members that hold timestamps (epoch seconds or RFC 3339 text) as
+/// epoch-time tags and doubles as floats, as rpc-v2-cbor wants them.
+fn json_to_cbor(value: &Json, kind: Kind) -> Cbor {
+    let member_kind = |k: &str| {
+        if TIME_KEYS.contains(&k) {
+            Kind::Time
+        } else if FLOAT_KEYS.contains(&k) {
+            Kind::Float
+        } else {
+            Kind::Plain
+        }
+    };
+    match value {
+        Json::Object(map) => Cbor::Map(
+            map.iter()
+                .map(|(k, v)| (Cbor::Text(k.clone()), json_to_cbor(v, member_kind(k))))
+                .collect(),
+        ),
+        Json::Array(items) => Cbor::Array(items.iter().map(|v| json_to_cbor(v, kind)).collect()),
+        Json::Number(n) if kind == Kind::Time => {
+            Cbor::Tag(1, Box::new(Cbor::Float(n.as_f64().unwrap_or(0.0))))
+        }
+        Json::String(s) if kind == Kind::Time => {
+            let secs = chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.timestamp_millis() as f64 / 1000.0)
+                .unwrap_or(0.0);
+            Cbor::Tag(1, Box::new(Cbor::Float(secs)))
+        }
+        Json::Number(n) if kind == Kind::Float => Cbor::Float(n.as_f64().unwrap_or(0.0)),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Cbor::Integer(i.into()),
+            None => Cbor::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        Json::String(s) => Cbor::Text(s.clone()),
+        Json::Bool(b) => Cbor::Bool(*b),
+        Json::Null => Cbor::Null,
+    }
+}
