@@ -52,6 +52,7 @@ fn frame(c: &mut Criterion) {
         ..State::default()
     };
     let options = AppOptions {
+        connection: None,
         home: config.home.clone(),
         demo_epochs: None,
     };

@@ -11,6 +11,26 @@ use crate::job::{
     ArchiveEntry, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
 };
 
+/// Which backend the window and the CLI talk to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Connection {
+    /// Jobs on this machine.
+    #[default]
+    Local,
+    /// Jobs on AWS.
+    Aws(aws::AwsConnection),
+}
+
+impl Connection {
+    /// A short name for menus.
+    pub fn label(&self) -> String {
+        match self {
+            Connection::Local => "Local".into(),
+            Connection::Aws(aws) => format!("AWS {}", aws.label()),
+        }
+    }
+}
+
 /// A progress callback: bytes done and bytes in all.
 pub type Progress = Box<dyn Fn(u64, u64) + Send + Sync>;
 use crate::spec::TrainingJobRequest;
@@ -108,6 +128,11 @@ pub trait Backend: Send + Sync {
     /// Requests sent to the service so far, retries included (0 when nothing is remote).
     fn calls(&self) -> u64 {
         0
+    }
+
+    /// Whether calls go to a rate-limited service, so pollers must space them out.
+    fn is_remote(&self) -> bool {
+        false
     }
 
     /// `CreateTrainingJob`; returns the job's ARN.

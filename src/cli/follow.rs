@@ -8,11 +8,16 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_FAILED, EXIT_STOPPED, Failure, format};
 use crate::backend::Backend;
-use crate::backend::local::LocalBackend;
 use crate::job::{Cursor, JobDetail, LogLine, Status, Stream};
 use crate::spec::TrainingJobRequest;
 
 const POLL: Duration = Duration::from_millis(200);
+/// Between polls of a rate-limited service.
+const REMOTE_POLL: Duration = Duration::from_secs(5);
+
+fn poll_interval(backend: &dyn Backend) -> Duration {
+    if backend.is_remote() { REMOTE_POLL } else { POLL }
+}
 const PAGE: usize = 5000;
 
 fn emit(bar: &ProgressBar, line: &LogLine) {
@@ -25,7 +30,7 @@ fn emit(bar: &ProgressBar, line: &LogLine) {
 
 /// Prints new log lines after `cursor`; returns the new cursor.
 async fn drain_logs(
-    backend: &LocalBackend,
+    backend: &dyn Backend,
     name: &str,
     mut cursor: Cursor,
     bar: &ProgressBar,
@@ -43,15 +48,17 @@ async fn drain_logs(
 }
 
 /// Creates the job, shows its progress until it ends and returns the exit code.
-/// Ctrl+C stops the job gracefully; a second Ctrl+C leaves at once.
+/// Ctrl+C stops the job gracefully (`stop_grace` is the local SIGTERM-to-SIGKILL time, none
+/// on AWS); a second Ctrl+C leaves at once.
 pub async fn run_and_wait(
-    backend: &LocalBackend,
+    backend: &dyn Backend,
     request: TrainingJobRequest,
     follow: bool,
+    stop_grace: Option<Duration>,
 ) -> Result<u8, Failure> {
     let name = request.name().to_string();
     backend.create_training_job(request).await?;
-    eprintln!("started {name} (local)");
+    eprintln!("started {name} ({})", backend.label());
 
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
@@ -96,18 +103,25 @@ pub async fn run_and_wait(
             break detail;
         }
         tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(poll_interval(backend)) => {}
             _ = tokio::signal::ctrl_c() => {
                 interrupts += 1;
                 if interrupts > 1 {
                     bar.finish_and_clear();
-                    eprintln!("left {name} running without its supervisor; the next start marks it interrupted");
+                    if backend.is_remote() {
+                        eprintln!("stopped waiting; {name} goes on stopping on AWS");
+                    } else {
+                        eprintln!("left {name} running without its supervisor; the next start marks it interrupted");
+                    }
                     return Ok(130);
                 }
-                bar.suspend(|| eprintln!(
-                    "stopping {name}: SIGTERM now, SIGKILL after {} s; Ctrl+C again to quit at once",
-                    backend.config().stop_grace.as_secs_f64()
-                ));
+                bar.suspend(|| match stop_grace {
+                    Some(grace) => eprintln!(
+                        "stopping {name}: SIGTERM now, SIGKILL after {} s; Ctrl+C again to quit at once",
+                        grace.as_secs_f64()
+                    ),
+                    None => eprintln!("stopping {name} (StopTrainingJob); Ctrl+C again to stop waiting"),
+                });
                 backend.stop_training_job(&name).await?;
             }
         }
@@ -132,7 +146,7 @@ fn stage(detail: &JobDetail) -> String {
 }
 
 /// `sagedesk logs`: prints what is stored, and with `follow` keeps going until the job ends.
-pub async fn print_logs(backend: &LocalBackend, name: &str, follow: bool) -> Result<u8, Failure> {
+pub async fn print_logs(backend: &dyn Backend, name: &str, follow: bool) -> Result<u8, Failure> {
     let bar = ProgressBar::hidden();
     let mut cursor = drain_logs(backend, name, Cursor::default(), &bar).await?;
     if !follow {
@@ -144,6 +158,6 @@ pub async fn print_logs(backend: &LocalBackend, name: &str, follow: bool) -> Res
         if status.is_terminal() {
             return Ok(0);
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll_interval(backend)).await;
     }
 }

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::backend::local::{LocalBackend, LocalConfig};
-use crate::backend::{Backend, BackendError};
+use crate::backend::aws::{AwsBackend, AwsConnection};
+use crate::backend::{Backend, BackendError, Connection};
 use crate::job::{Cursor, ListFilter, Status};
 use crate::spec;
 use crate::spec::validate::{self, Target};
@@ -26,9 +27,49 @@ pub const EXIT_STOPPED: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(name = "sagedesk", version, about)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without a command the window opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Act on AWS (SageMaker, CloudWatch Logs, CloudWatch, S3) instead of this machine.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Where to reach AWS; any of these implies `--aws`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsArgs {
+    /// Use AWS through the default profile, or the one given.
+    #[arg(long, global = true)]
+    pub aws: bool,
+    /// The profile in ~/.aws/config or ~/.aws/credentials (else AWS_PROFILE or default).
+    #[arg(long, global = true, value_name = "P")]
+    pub profile: Option<String>,
+    /// The region (else AWS_REGION or the profile's).
+    #[arg(long, global = true, value_name = "R")]
+    pub region: Option<String>,
+    /// Send every call to this endpoint, e.g. an emulator (else AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_name = "U")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// The AWS connection asked for, if any.
+    pub fn connection(&self) -> Option<Connection> {
+        let any = self.aws
+            || self.profile.is_some()
+            || self.region.is_some()
+            || self.endpoint_url.is_some();
+        any.then(|| {
+            Connection::Aws(
+                AwsConnection {
+                    profile: self.profile.clone(),
+                    region: self.region.clone(),
+                    endpoint_url: self.endpoint_url.clone(),
+                }
+                .normalized(),
+            )
+        })
+    }
 }
 
 /// The subcommands.
@@ -134,8 +175,9 @@ impl From<spec::SpecError> for Failure {
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    let connection = cli.aws.connection();
     let Some(command) = cli.command else {
-        return open_window();
+        return open_window(connection);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -148,7 +190,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    match runtime.block_on(dispatch(command)) {
+    match runtime.block_on(dispatch(command, connection)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             eprintln!("error: {}", failure.message);
@@ -178,8 +220,8 @@ fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u
     })
 }
 
-/// Opens the window on the local backend.
-fn open_window() -> ExitCode {
+/// Opens the window: on the local backend, then on `connection` (else the last one used).
+fn open_window(connection: Option<Connection>) -> ExitCode {
     let result = open_local().and_then(|backend| {
         let home = backend.config().home.clone();
         let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(backend);
@@ -188,6 +230,7 @@ fn open_window() -> ExitCode {
             crate::ui::AppOptions {
                 home,
                 demo_epochs: None,
+                connection,
             },
         )
         .map_err(|e| Failure {
@@ -212,11 +255,31 @@ fn open_local() -> Result<LocalBackend, Failure> {
     Ok(LocalBackend::open(config)?)
 }
 
-async fn dispatch(command: Command) -> Result<u8, Failure> {
+/// The backend the command acts on.
+/// The backend the command acts on, and the local stop grace period when it is local.
+async fn open_backend(
+    connection: Option<Connection>,
+) -> Result<(Box<dyn Backend>, Option<std::time::Duration>), Failure> {
+    match connection {
+        None | Some(Connection::Local) => {
+            let local = open_local()?;
+            let grace = local.config().stop_grace;
+            Ok((Box::new(local), Some(grace)))
+        }
+        Some(Connection::Aws(aws)) => Ok((Box::new(AwsBackend::connect(aws).await?), None)),
+    }
+}
+
+async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8, Failure> {
     if let Command::Validate { file, target, json } = &command {
         return validate_file(file, *target, *json);
     }
-    let backend = open_local()?;
+    let target = match connection {
+        Some(Connection::Aws(_)) => Target::Aws,
+        _ => Target::Local,
+    };
+    let (backend, stop_grace) = open_backend(connection).await?;
+    let backend = backend.as_ref();
     match command {
         Command::Validate { .. } => unreachable!("handled above"),
         Command::Run {
@@ -237,23 +300,28 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
                 request.training_job_name = Some(format::unique_name(request.name()));
             }
             let origin = file.display().to_string();
-            let diagnostics = validate::validate(&request, Target::Local);
+            let diagnostics = validate::validate(&request, target);
+            let where_ = match target {
+                Target::Local => "local mode cannot run this job",
+                Target::Aws => "SageMaker would refuse this job",
+            };
             if validate::error_count(&diagnostics) > 0 {
                 return Err(Failure {
-                    message: format!(
-                        "local mode cannot run this job\n{}",
-                        report::text(&origin, &diagnostics, Target::Local)
-                    ),
+                    message: format!("{where_}\n{}", report::text(&origin, &diagnostics, target)),
                     code: EXIT_BAD_INPUT,
                 });
             }
             if !diagnostics.is_empty() {
+                let flag = match target {
+                    Target::Local => "local",
+                    Target::Aws => "aws",
+                };
                 eprintln!(
-                    "note: {}; `sagedesk validate --target local {origin}` lists them",
-                    report::summary(&origin, &diagnostics, Target::Local)
+                    "note: {}; `sagedesk validate --target {flag} {origin}` lists them",
+                    report::summary(&origin, &diagnostics, target)
                 );
             }
-            follow::run_and_wait(&backend, request, follow)
+            follow::run_and_wait(backend, request, follow, stop_grace)
                 .await
                 .map_err(|mut failure| {
                     if failure.message.starts_with("ResourceInUse") {
@@ -294,7 +362,7 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
             println!("{name}: {}", detail.summary.status);
             Ok(0)
         }
-        Command::Logs { name, follow } => follow::print_logs(&backend, &name, follow).await,
+        Command::Logs { name, follow } => follow::print_logs(backend, &name, follow).await,
         Command::Metrics { name, csv } => {
             let series = backend
                 .get_metric_data(&name, &Cursor::default())

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::toasts::{ToastKind, Toasts};
 use crate::job::{ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, LogLine, Status};
-use crate::worker::Event;
+use crate::backend::Connection;
+use crate::worker::{Activity, Event};
 
 /// One metric's points and the last decimation drawn from them.
 #[derive(Debug, Default)]
@@ -78,6 +79,16 @@ pub struct Data {
     pub submit_failed: Option<(String, String)>,
     /// The last created job.
     pub submitted: Option<String>,
+    /// The connection in use.
+    pub connection: Connection,
+    /// The backend's label: `local`, or the profile, account and region.
+    pub label: String,
+    /// A connection being opened.
+    pub connecting: Option<Connection>,
+    /// Why the last connection attempt failed.
+    pub connect_error: Option<String>,
+    /// Calls and errors on the current connection.
+    pub activity: Activity,
 }
 
 impl Data {
@@ -98,6 +109,23 @@ impl Data {
     /// Applies one worker event. `selected` guards against late events of another job.
     pub fn apply(&mut self, event: Event, selected: Option<&str>) {
         match event {
+            Event::Connected { connection, label } => {
+                self.clear_selection();
+                self.toasts.push(ToastKind::Success, format!("Connected: {label}"));
+                self.connection = connection;
+                self.label = label;
+                self.connecting = None;
+                self.connect_error = None;
+            }
+            Event::ConnectFailed { connection, message } => {
+                self.toasts.push(
+                    ToastKind::Error,
+                    format!("Connecting to {}: {message}", connection.label()),
+                );
+                self.connecting = None;
+                self.connect_error = Some(message);
+            }
+            Event::Activity(activity) => self.activity = activity,
             Event::Jobs(jobs) => {
                 self.jobs = jobs;
                 self.jobs_version += 1;

@@ -16,6 +16,8 @@ pub struct ListCache {
     key: Option<(u64, Option<String>, String, SortColumn, bool)>,
     /// Indices into `Data::jobs`.
     pub order: Vec<usize>,
+    /// Names of the rows drawn in the last frame.
+    pub visible: Vec<String>,
 }
 
 impl ListCache {
@@ -178,8 +180,10 @@ pub fn show(
             row.col(|ui| header(ui, state, "Duration", SortColumn::Duration));
         })
         .body(|body| {
+            cache.visible.clear();
             body.rows(36.0, cache.order.len(), |mut row| {
                 let job: &JobSummary = &data.jobs[cache.order[row.index()]];
+                cache.visible.push(job.name.clone());
                 row.set_selected(state.selected.as_deref() == Some(job.name.as_str()));
                 row.col(|ui| {
                     ui.label(

@@ -3,6 +3,7 @@
 
 pub mod builder;
 pub mod chart;
+pub mod connection;
 pub mod data;
 mod demo;
 pub mod detail;
@@ -19,12 +20,14 @@ use std::sync::mpsc;
 use egui::{Key, Modifiers, RichText};
 
 use self::builder::{Builder, BuilderAction};
+use self::connection::{ConnectionAction, ConnectionForm};
 use self::data::Data;
 use self::detail::{DetailAction, DetailCache};
 use self::jobs::{ListAction, ListCache};
 use self::state::State;
 use self::toasts::ToastKind;
-use crate::backend::Backend;
+use crate::backend::{Backend, Connection};
+use crate::spec::validate::Target;
 use crate::worker::{Command, Event, Worker};
 
 /// Options of the window beyond the persisted state.
@@ -34,6 +37,8 @@ pub struct AppOptions {
     pub home: PathBuf,
     /// Epochs of the demo job, if not the file's.
     pub demo_epochs: Option<u32>,
+    /// Connect here at start instead of the last connection used.
+    pub connection: Option<Connection>,
 }
 
 /// What a file dialog was opened for.
@@ -59,7 +64,9 @@ pub struct SageDeskApp {
     state: State,
     data: Data,
     worker: Worker,
-    label: String,
+    connection_form: ConnectionForm,
+    /// The visible rows last told to the worker.
+    visible_sent: Vec<String>,
     options: AppOptions,
     list: ListCache,
     detail: DetailCache,
@@ -99,18 +106,27 @@ impl SageDeskApp {
         ctx: &egui::Context,
         backend: Arc<dyn Backend>,
         options: AppOptions,
-        state: State,
+        mut state: State,
     ) -> std::io::Result<Self> {
+        if let Some(connection) = &options.connection {
+            state.connection = connection.clone();
+        }
         let repaint_ctx = ctx.clone();
-        let label = backend.label();
+        let data = Data {
+            label: backend.label(),
+            ..Data::default()
+        };
         let library = Some(options.home.join("sagedesk.db"));
         let worker = Worker::spawn(backend, library, move || repaint_ctx.request_repaint())?;
+        worker.send(Command::SetListInterval(std::time::Duration::from_secs(
+            state.list_interval_seconds,
+        )));
         worker.send(Command::Select(state.selected.clone()));
         let mut app = Self {
-            state,
-            data: Data::default(),
+            data,
             worker,
-            label,
+            connection_form: ConnectionForm::default(),
+            visible_sent: Vec::new(),
             options,
             list: ListCache::default(),
             detail: DetailCache::default(),
@@ -124,8 +140,12 @@ impl SageDeskApp {
             started_here: HashSet::new(),
             confirm_close: false,
             closing: false,
+            state,
         };
         app.drain();
+        if app.state.connection != Connection::Local {
+            app.connect(app.state.connection.clone());
+        }
         Ok(app)
     }
 
@@ -168,7 +188,33 @@ impl SageDeskApp {
 
     /// Applies an event as if the worker had sent it (benchmarks feed data this way).
     pub fn apply(&mut self, event: Event) {
+        if let Event::Connected { connection, .. } = &event {
+            self.state.connection = connection.clone();
+            self.state.selected = None;
+        }
         self.data.apply(event, self.state.selected.as_deref());
+    }
+
+    /// Switches to `connection`; the current one stays until the new one answers.
+    pub fn connect(&mut self, connection: Connection) {
+        self.data.connecting = Some(connection.clone());
+        self.data.connect_error = None;
+        self.worker.send(Command::Connect(connection));
+    }
+
+    /// The connection window's form (tests drive it).
+    pub fn connection_form(&mut self) -> &mut ConnectionForm {
+        &mut self.connection_form
+    }
+
+    fn handle_connection(&mut self, action: ConnectionAction) {
+        match action {
+            ConnectionAction::Connect(connection) => self.connect(connection),
+            ConnectionAction::SetListInterval(seconds) => {
+                self.state.list_interval_seconds = seconds;
+                self.worker.send(Command::SetListInterval(std::time::Duration::from_secs(seconds)));
+            }
+        }
     }
 
     fn drain(&mut self) {
@@ -247,6 +293,13 @@ impl SageDeskApp {
     }
 
     fn run_demo(&mut self) {
+        if self.data.connection != Connection::Local {
+            self.data.toasts.push(
+                ToastKind::Info,
+                "The demo job runs on this machine: switch the connection to Local first".into(),
+            );
+            return;
+        }
         match demo::demo_request(&self.options.home, self.options.demo_epochs) {
             Ok(request) => {
                 let name = request.name().to_string();
@@ -508,7 +561,10 @@ impl SageDeskApp {
                     self.worker.send(Command::Refresh);
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    theme::backend_badge(ui, &self.label);
+                    if connection::summary(ui, &self.data) {
+                        self.connection_form
+                            .open(&self.data.connection, self.state.list_interval_seconds);
+                    }
                 });
             });
         });
@@ -534,6 +590,10 @@ impl SageDeskApp {
                 }
             });
 
+        if self.list.visible != self.visible_sent {
+            self.visible_sent = self.list.visible.clone();
+            self.worker.send(Command::SetVisibleJobs(self.visible_sent.clone()));
+        }
         self.follow_submission();
         if let Some(name) = &self.clone_pending
             && let Some(detail) = &self.data.detail
@@ -545,6 +605,7 @@ impl SageDeskApp {
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             if let Some(builder) = &mut self.builder {
+                builder.set_target(target_of(&self.data.connection));
                 let actions = builder.show(ui, &self.data.templates);
                 self.handle_builder(&ctx, actions);
                 return;
@@ -562,6 +623,9 @@ impl SageDeskApp {
             }
         });
 
+        if let Some(action) = self.connection_form.show(&ctx, &self.data) {
+            self.handle_connection(action);
+        }
         self.guard_close(&ctx);
         self.stop_dialog(&ctx);
         self.import_dialog(&ctx);
@@ -610,6 +674,14 @@ impl SageDeskApp {
         if !open {
             self.import_error = None;
         }
+    }
+}
+
+/// What the builder validates for on `connection`.
+fn target_of(connection: &Connection) -> Target {
+    match connection {
+        Connection::Local => Target::Local,
+        Connection::Aws(_) => Target::Aws,
     }
 }
 

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Connection;
+
 /// A column of the job list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SortColumn {
@@ -69,6 +71,10 @@ pub struct State {
     pub smoothing: f32,
     /// Metrics: logarithmic Y axis.
     pub log_scale: bool,
+    /// The last connection, opened again at start.
+    pub connection: Connection,
+    /// Seconds between list calls on AWS.
+    pub list_interval_seconds: u64,
 }
 
 impl Default for State {
@@ -85,6 +91,8 @@ impl Default for State {
             wrap_logs: false,
             smoothing: 0.0,
             log_scale: false,
+            connection: Connection::Local,
+            list_interval_seconds: crate::worker::REMOTE_INTERVAL.as_secs(),
         }
     }
 }

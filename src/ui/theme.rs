@@ -4,6 +4,9 @@ use egui::{Color32, RichText};
 
 use crate::job::Status;
 
+/// Text colour of errors.
+pub const ERROR: Color32 = Color32::from_rgb(0xd9, 0x3f, 0x3f);
+
 /// The colour of a status.
 pub fn status_color(status: Status) -> Color32 {
     match status {
@@ -36,14 +39,6 @@ pub fn status_text(status: Status) -> RichText {
 pub fn dot(ui: &mut egui::Ui, color: Color32) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
     ui.painter().circle_filled(rect.center(), 4.0, color);
-}
-
-/// The connection indicator: a green dot and the backend's label.
-pub fn backend_badge(ui: &mut egui::Ui, label: &str) {
-    let color = status_color(Status::Completed);
-    ui.label(RichText::new(label).color(color))
-        .on_hover_text("Backend: jobs run on this machine");
-    dot(ui, color);
 }
 
 /// Human-readable bytes.

@@ -4,13 +4,16 @@
 
 mod poll;
 
+pub use poll::REMOTE_INTERVAL;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Connection};
 use crate::backend::local::store::Store;
 use crate::job::{
     ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogLine, MetricSeries, Status,
@@ -20,6 +23,12 @@ use crate::spec::TrainingJobRequest;
 /// What the UI asks of the worker.
 #[derive(Debug, Clone)]
 pub enum Command {
+    /// Switch to another backend; the current one stays until the new one answers.
+    Connect(Connection),
+    /// Seconds between list calls on a remote backend.
+    SetListInterval(Duration),
+    /// The jobs the list shows now: in-progress ones among them are described, a few a tick.
+    SetVisibleJobs(Vec<String>),
     /// Reload the job list now.
     Refresh,
     /// Follow this job's detail, logs, metrics and artifacts (or none).
@@ -61,9 +70,40 @@ pub enum Command {
     },
 }
 
+/// Calls made and errors seen on the current connection, for the status panel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Activity {
+    /// Requests sent, retries included.
+    pub calls: u64,
+    /// Failed polls.
+    pub errors: u64,
+    /// The last error, with its code.
+    pub last_error: Option<String>,
+    /// Delay before the next poll; longer than the interval while backing off.
+    pub next_poll: Duration,
+    /// Whether polls are being spaced out after transient errors.
+    pub backing_off: bool,
+}
+
 /// What the worker tells the UI.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// Now talking to `connection`.
+    Connected {
+        /// The connection.
+        connection: Connection,
+        /// The backend's label (account and region for AWS).
+        label: String,
+    },
+    /// Could not switch to `connection`; the previous one stays.
+    ConnectFailed {
+        /// The connection asked for.
+        connection: Connection,
+        /// What went wrong and what to do.
+        message: String,
+    },
+    /// Calls and errors changed.
+    Activity(Activity),
     /// The whole job list, when it changed.
     Jobs(Vec<JobSummary>),
     /// The selected job's detail, when it changed.

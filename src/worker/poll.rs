@@ -1,5 +1,8 @@
 //! The poll scheduler: one list call per interval, detail, logs and metrics only for the
 //! selected job, events only when something changed, and slower polling when idle or hidden.
+//! On a remote backend the list interval is longer (10 s by default), a few visible jobs
+//! still in progress are described per tick, and transient errors (throttling, 5xx, network)
+//! double the delay, with jitter, up to five minutes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,9 +10,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{Command, Event, Outbox};
-use crate::backend::Backend;
+use super::{Activity, Command, Event, Outbox};
+use crate::backend::aws::AwsBackend;
 use crate::backend::local::store::Store;
+use crate::backend::{Backend, BackendError, Connection};
 use crate::job::{Cursor, JobDetail, JobSummary, ListFilter};
 
 /// Interval while a job runs.
@@ -20,6 +24,16 @@ const IDLE: Duration = Duration::from_secs(3);
 const HIDDEN: Duration = Duration::from_secs(15);
 /// Log lines fetched per call.
 const LOG_PAGE: usize = 20_000;
+/// List interval on a remote backend, unless the user sets another.
+pub const REMOTE_INTERVAL: Duration = Duration::from_secs(10);
+/// A remote backend's list interval is multiplied by this while the window is hidden.
+const REMOTE_HIDDEN_FACTOR: u32 = 6;
+/// The longest delay while backing off.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Visible in-progress jobs described per tick on a remote backend.
+const DESCRIBES_PER_TICK: usize = 3;
+/// Jobs one list call asks a remote backend for.
+const REMOTE_PAGE: usize = 100;
 
 struct Selected {
     name: String,
@@ -31,6 +45,16 @@ struct Selected {
 
 struct Poller {
     backend: Arc<dyn Backend>,
+    /// The local backend, to switch back to.
+    local: Arc<dyn Backend>,
+    remote_interval: Duration,
+    /// Jobs the list shows, for the in-progress describes.
+    visible_jobs: Vec<String>,
+    /// Where the round of in-progress describes stopped.
+    describe_from: usize,
+    /// Transient failures in a row.
+    failures: u32,
+    activity: Activity,
     /// The database that holds templates and the draft.
     library: Option<PathBuf>,
     out: Outbox,
@@ -48,7 +72,13 @@ pub(super) async fn run(
     jobs: Vec<JobSummary>,
 ) {
     let mut poller = Poller {
+        local: backend.clone(),
         backend,
+        remote_interval: REMOTE_INTERVAL,
+        visible_jobs: Vec::new(),
+        describe_from: 0,
+        failures: 0,
+        activity: Activity::default(),
         library,
         out,
         jobs,
@@ -56,7 +86,7 @@ pub(super) async fn run(
         visible: true,
     };
     loop {
-        let interval = poller.interval();
+        let interval = poller.delay();
         tokio::select! {
             command = commands.recv() => match command {
                 Some(command) => poller.handle(command).await,
@@ -79,17 +109,92 @@ impl Poller {
     }
 
     fn interval(&self) -> Duration {
-        if !self.visible {
-            HIDDEN
-        } else if self.busy() {
-            BUSY
-        } else {
-            IDLE
+        match (self.backend.is_remote(), self.visible) {
+            (true, true) => self.remote_interval,
+            (true, false) => self.remote_interval * REMOTE_HIDDEN_FACTOR,
+            (false, false) => HIDDEN,
+            (false, true) if self.busy() => BUSY,
+            (false, true) => IDLE,
         }
+    }
+
+    /// The interval, doubled per transient failure in a row (capped), with ±25 % jitter
+    /// while backing off so many windows do not retry in step.
+    fn delay(&self) -> Duration {
+        let interval = self.interval();
+        if self.failures == 0 {
+            return interval;
+        }
+        let doubled = interval.saturating_mul(1 << self.failures.min(10)).min(MAX_BACKOFF);
+        doubled.mul_f64(0.75 + 0.5 * jitter())
+    }
+
+    /// Counts a poll's outcome; the first error of a streak (or a new one) is reported.
+    fn record(&mut self, context: &str, result: Result<(), BackendError>) {
+        match result {
+            Ok(()) => self.failures = 0,
+            Err(e) => {
+                let message = format!("{context}: {e}");
+                if e.is_transient() {
+                    self.failures = self.failures.saturating_add(1);
+                }
+                if self.activity.last_error.as_deref() != Some(message.as_str()) || self.failures <= 1 {
+                    self.out.error(context, &e);
+                }
+                self.activity.errors += 1;
+                self.activity.last_error = Some(message);
+            }
+        }
+    }
+
+    fn send_activity(&mut self) {
+        let activity = Activity {
+            calls: self.backend.calls(),
+            next_poll: self.delay(),
+            backing_off: self.failures > 0,
+            ..self.activity.clone()
+        };
+        if activity != self.activity {
+            self.activity = activity.clone();
+            self.out.send(Event::Activity(activity));
+        }
+    }
+
+    async fn connect(&mut self, connection: Connection) {
+        let backend: Arc<dyn Backend> = match &connection {
+            Connection::Local => self.local.clone(),
+            Connection::Aws(aws) => match AwsBackend::connect(aws.clone()).await {
+                Ok(backend) => Arc::new(backend),
+                Err(e) => {
+                    self.out.send(Event::ConnectFailed {
+                        connection,
+                        message: e.to_string(),
+                    });
+                    return;
+                }
+            },
+        };
+        self.backend = backend;
+        self.jobs.clear();
+        self.selected = None;
+        self.visible_jobs.clear();
+        self.failures = 0;
+        self.activity = Activity::default();
+        self.out.send(Event::Jobs(Vec::new()));
+        self.out.send(Event::Connected {
+            connection,
+            label: self.backend.label(),
+        });
+        self.tick().await;
     }
 
     async fn handle(&mut self, command: Command) {
         match command {
+            Command::Connect(connection) => self.connect(connection).await,
+            Command::SetListInterval(interval) => {
+                self.remote_interval = interval.max(Duration::from_secs(1));
+            }
+            Command::SetVisibleJobs(names) => self.visible_jobs = names,
             Command::Refresh => self.tick().await,
             Command::Select(name) => {
                 self.selected = name.map(|name| Selected {
@@ -189,33 +294,75 @@ impl Poller {
     }
 
     async fn tick(&mut self) {
-        match self
-            .backend
-            .list_training_jobs(&ListFilter::default())
-            .await
-        {
+        let filter = ListFilter {
+            max_results: self.backend.is_remote().then_some(REMOTE_PAGE),
+            ..ListFilter::default()
+        };
+        let listed = self.backend.list_training_jobs(&filter).await;
+        let result = match listed {
             Ok(jobs) => {
-                if jobs != self.jobs {
-                    for job in &jobs {
-                        let was_running = self
-                            .jobs
-                            .iter()
-                            .find(|j| j.name == job.name)
-                            .is_some_and(|j| !j.status.is_terminal());
-                        if was_running && job.status.is_terminal() {
-                            self.out.send(Event::Finished {
-                                name: job.name.clone(),
-                                status: job.status,
-                            });
-                        }
-                    }
-                    self.jobs = jobs.clone();
-                    self.out.send(Event::Jobs(jobs));
-                }
+                let jobs = self.describe_in_progress(jobs).await;
+                self.update_jobs(jobs);
+                Ok(())
             }
-            Err(e) => self.out.error("Listing jobs", e),
+            Err(e) => Err(e),
+        };
+        self.record("Listing jobs", result);
+        if self.failures == 0 {
+            self.poll_selected().await;
         }
-        self.poll_selected().await;
+        self.send_activity();
+    }
+
+    fn update_jobs(&mut self, jobs: Vec<JobSummary>) {
+        if jobs == self.jobs {
+            return;
+        }
+        for job in &jobs {
+            let was_running = self
+                .jobs
+                .iter()
+                .find(|j| j.name == job.name)
+                .is_some_and(|j| !j.status.is_terminal());
+            if was_running && job.status.is_terminal() {
+                self.out.send(Event::Finished {
+                    name: job.name.clone(),
+                    status: job.status,
+                });
+            }
+        }
+        self.jobs = jobs.clone();
+        self.out.send(Event::Jobs(jobs));
+    }
+
+    /// On a remote backend, describes a few visible jobs still in progress (taking turns)
+    /// and takes their fresher status into the list rows.
+    async fn describe_in_progress(&mut self, mut jobs: Vec<JobSummary>) -> Vec<JobSummary> {
+        if !self.backend.is_remote() {
+            return jobs;
+        }
+        let selected = self.selected.as_ref().map(|s| s.name.clone());
+        let candidates: Vec<String> = self
+            .visible_jobs
+            .iter()
+            .filter(|name| Some(*name) != selected.as_ref())
+            .filter(|name| jobs.iter().any(|j| &j.name == *name && !j.status.is_terminal()))
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return jobs;
+        }
+        let take = candidates.len().min(DESCRIBES_PER_TICK);
+        for i in 0..take {
+            let name = &candidates[(self.describe_from + i) % candidates.len()];
+            if let Ok(detail) = self.backend.describe_training_job(name).await
+                && let Some(row) = jobs.iter_mut().find(|j| &j.name == name)
+            {
+                *row = detail.summary;
+            }
+        }
+        self.describe_from = (self.describe_from + take) % candidates.len();
+        jobs
     }
 
     async fn poll_selected(&mut self) {
@@ -244,7 +391,7 @@ impl Poller {
             {
                 Ok(page) if page.lines.is_empty() => break,
                 Ok(page) => {
-                    let full = page.lines.len() == LOG_PAGE;
+                    let full = page.lines.len() >= LOG_PAGE;
                     selected.log_cursor = page.next_cursor;
                     self.out.send(Event::Logs {
                         job: name.clone(),
@@ -286,5 +433,23 @@ impl Poller {
                     .error(format!("Listing the artifacts of {name}"), e),
             }
         }
+    }
+}
+
+/// A number in [0, 1) that differs between calls.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, RandomState};
+    (RandomState::new().hash_one(std::time::Instant::now()) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jitter;
+
+    #[test]
+    fn jitter_stays_in_range_and_varies() {
+        let values: Vec<f64> = (0..100).map(|_| jitter()).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(values.iter().any(|v| (v - values[0]).abs() > 1e-9));
     }
 }

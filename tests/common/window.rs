@@ -18,6 +18,7 @@ pub fn harness<'a>(
 ) -> Harness<'a, SageDeskApp> {
     let backend: Arc<dyn Backend> = Arc::new(sb.backend());
     let options = AppOptions {
+        connection: None,
         home: sb.home(),
         demo_epochs,
     };

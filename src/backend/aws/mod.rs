@@ -299,6 +299,10 @@ impl Backend for AwsBackend {
         self.calls.0.load(Ordering::Relaxed)
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     async fn create_training_job(
         &self,
         request: TrainingJobRequest,

@@ -68,6 +68,8 @@ pub struct Builder {
     json: String,
     json_error: Option<String>,
     diagnostics: Vec<Diagnostic>,
+    /// Where the request will run: decides what is an error.
+    target: Target,
     /// The service's answer to the last submit, shown beside the form.
     pub submit_error: Option<String>,
     /// The name of the job submitted and not yet answered.
@@ -85,6 +87,7 @@ impl Builder {
             json: String::new(),
             json_error: None,
             diagnostics: Vec::new(),
+            target: Target::Local,
             submit_error: None,
             pending: None,
             focus: None,
@@ -122,10 +125,19 @@ impl Builder {
     }
 
     fn revalidate(&mut self) {
-        self.diagnostics = validate::validate_value(&self.value, Target::Local);
+        self.diagnostics = validate::validate_value(&self.value, self.target);
     }
 
-    /// The current diagnostics (local target: what the service alone refuses is a warning).
+    /// Validates for `target` from now on: the local runner or the service.
+    pub fn set_target(&mut self, target: Target) {
+        if self.target != target {
+            self.target = target;
+            self.revalidate();
+        }
+    }
+
+    /// The current diagnostics (for the local target, what only the service refuses is a
+    /// warning).
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
