@@ -16,7 +16,11 @@ const POLL: Duration = Duration::from_millis(200);
 const REMOTE_POLL: Duration = Duration::from_secs(5);
 
 fn poll_interval(backend: &dyn Backend) -> Duration {
-    if backend.is_remote() { REMOTE_POLL } else { POLL }
+    if backend.is_remote() {
+        REMOTE_POLL
+    } else {
+        POLL
+    }
 }
 const PAGE: usize = 5000;
 
@@ -74,18 +78,28 @@ pub async fn run_and_wait(
     let mut cursor = Cursor::default();
     let mut last_values: BTreeMap<String, f64> = BTreeMap::new();
     let mut metric_cursor = Cursor::default();
+    let mut metrics_failed = false;
     let mut interrupts = 0;
     let mut last_stage = String::new();
     let detail = loop {
         if follow {
             cursor = drain_logs(backend, &name, cursor, &bar).await?;
         }
-        let page = backend.get_metric_data(&name, &metric_cursor).await?;
-        metric_cursor = page.next_cursor;
-        for series in page.series {
-            if let Some(p) = series.points.last() {
-                last_values.insert(series.name, p.value);
+        // Metrics are a nicety here: a failure to read them is said once, and the wait goes on.
+        match backend.get_metric_data(&name, &metric_cursor).await {
+            Ok(page) => {
+                metric_cursor = page.next_cursor;
+                for series in page.series {
+                    if let Some(p) = series.points.last() {
+                        last_values.insert(series.name, p.value);
+                    }
+                }
             }
+            Err(e) if !metrics_failed => {
+                metrics_failed = true;
+                bar.suspend(|| eprintln!("warning: cannot read the metrics of {name}: {e}"));
+            }
+            Err(_) => {}
         }
         let detail = backend.describe_training_job(&name).await?;
         let stage = stage(&detail);

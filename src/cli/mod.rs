@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::aws::{AwsBackend, AwsConnection};
+use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError, Connection};
 use crate::job::{Cursor, ListFilter, Status};
 use crate::spec;

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::toasts::{ToastKind, Toasts};
-use crate::job::{ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, LogLine, Status};
 use crate::backend::Connection;
+use crate::job::{ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, LogLine, Status};
 use crate::worker::{Activity, Event};
 
 /// One metric's points and the last decimation drawn from them.
@@ -111,13 +111,17 @@ impl Data {
         match event {
             Event::Connected { connection, label } => {
                 self.clear_selection();
-                self.toasts.push(ToastKind::Success, format!("Connected: {label}"));
+                self.toasts
+                    .push(ToastKind::Success, format!("Connected: {label}"));
                 self.connection = connection;
                 self.label = label;
                 self.connecting = None;
                 self.connect_error = None;
             }
-            Event::ConnectFailed { connection, message } => {
+            Event::ConnectFailed {
+                connection,
+                message,
+            } => {
                 self.toasts.push(
                     ToastKind::Error,
                     format!("Connecting to {}: {message}", connection.label()),

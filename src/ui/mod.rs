@@ -191,6 +191,7 @@ impl SageDeskApp {
         if let Event::Connected { connection, .. } = &event {
             self.state.connection = connection.clone();
             self.state.selected = None;
+            self.connection_form.open = false;
         }
         self.data.apply(event, self.state.selected.as_deref());
     }
@@ -212,7 +213,10 @@ impl SageDeskApp {
             ConnectionAction::Connect(connection) => self.connect(connection),
             ConnectionAction::SetListInterval(seconds) => {
                 self.state.list_interval_seconds = seconds;
-                self.worker.send(Command::SetListInterval(std::time::Duration::from_secs(seconds)));
+                self.worker
+                    .send(Command::SetListInterval(std::time::Duration::from_secs(
+                        seconds,
+                    )));
             }
         }
     }
@@ -592,7 +596,8 @@ impl SageDeskApp {
 
         if self.list.visible != self.visible_sent {
             self.visible_sent = self.list.visible.clone();
-            self.worker.send(Command::SetVisibleJobs(self.visible_sent.clone()));
+            self.worker
+                .send(Command::SetVisibleJobs(self.visible_sent.clone()));
         }
         self.follow_submission();
         if let Some(name) = &self.clone_pending

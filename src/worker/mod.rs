@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::backend::{Backend, Connection};
 use crate::backend::local::store::Store;
+use crate::backend::{Backend, Connection};
 use crate::job::{
     ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogLine, MetricSeries, Status,
 };

@@ -125,7 +125,9 @@ impl Poller {
         if self.failures == 0 {
             return interval;
         }
-        let doubled = interval.saturating_mul(1 << self.failures.min(10)).min(MAX_BACKOFF);
+        let doubled = interval
+            .saturating_mul(1 << self.failures.min(10))
+            .min(MAX_BACKOFF);
         doubled.mul_f64(0.75 + 0.5 * jitter())
     }
 
@@ -138,7 +140,9 @@ impl Poller {
                 if e.is_transient() {
                     self.failures = self.failures.saturating_add(1);
                 }
-                if self.activity.last_error.as_deref() != Some(message.as_str()) || self.failures <= 1 {
+                if self.activity.last_error.as_deref() != Some(message.as_str())
+                    || self.failures <= 1
+                {
                     self.out.error(context, &e);
                 }
                 self.activity.errors += 1;
@@ -346,7 +350,10 @@ impl Poller {
             .visible_jobs
             .iter()
             .filter(|name| Some(*name) != selected.as_ref())
-            .filter(|name| jobs.iter().any(|j| &j.name == *name && !j.status.is_terminal()))
+            .filter(|name| {
+                jobs.iter()
+                    .any(|j| &j.name == *name && !j.status.is_terminal())
+            })
             .cloned()
             .collect();
         if candidates.is_empty() {

@@ -28,11 +28,8 @@ pub fn aws_env() {
             std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
             std::env::set_var("AWS_SESSION_TOKEN", "testing");
             std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-            std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/sagedesk-test-config");
-            std::env::set_var(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/sagedesk-test-credentials",
-            );
+            std::env::set_var("AWS_CONFIG_FILE", "/dev/null");
+            std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
             std::env::remove_var("AWS_PROFILE");
             std::env::remove_var("AWS_ENDPOINT_URL");
         }
@@ -45,14 +42,8 @@ pub fn child_env(endpoint: &str) -> Vec<(&'static str, String)> {
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        (
-            "AWS_CONFIG_FILE",
-            "/nonexistent/sagedesk-test-config".into(),
-        ),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/sagedesk-test-credentials".into(),
-        ),
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
         ("AWS_ENDPOINT_URL", endpoint.into()),
     ]
 }

@@ -1,0 +1,361 @@
+//! The worker, the window and the CLI on the AWS backend, against a real moto server.
+
+mod common;
+
+use std::process::Command as Process;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::moto::{Moto, child_env, connection};
+use common::relay::Relay;
+use common::window::{has_text, wait_for};
+use common::{LIMIT, Sandbox};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sagedesk::backend::aws::AwsBackend;
+use sagedesk::backend::{Backend, Connection};
+use sagedesk::spec::{TrainingJobRequest, request_from_value};
+use sagedesk::ui::{AppOptions, SageDeskApp};
+use sagedesk::worker::{Command, Event, Worker};
+use serde_json::json;
+
+fn request(name: &str) -> TrainingJobRequest {
+    request_from_value(
+        json!({
+            "TrainingJobName": name,
+            "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+            "AlgorithmSpecification": {"TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1", "TrainingInputMode": "File"},
+            "OutputDataConfig": {"S3OutputPath": "s3://app-bucket/output"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600}
+        }),
+        "test",
+    )
+    .unwrap()
+    .request
+}
+
+async fn seed(endpoint: &str, names: &[&str]) {
+    let aws = AwsBackend::connect(connection(endpoint))
+        .await
+        .expect("connect");
+    for name in names {
+        aws.create_training_job(request(name))
+            .await
+            .expect("create");
+    }
+}
+
+/// Drains events until one matches, failing after the test limit.
+fn wait_event(worker: &Worker, what: &str, mut matches: impl FnMut(&Event) -> bool) -> Event {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        for event in worker.drain() {
+            if matches(&event) {
+                return event;
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn jobs_named(event: &Event) -> Vec<String> {
+    match event {
+        Event::Jobs(jobs) => jobs.iter().map(|j| j.name.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
+    let mut moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["before-crash"]));
+    let sb = Sandbox::new();
+    let local: Arc<dyn Backend> = Arc::new(sb.backend());
+    let worker = Worker::spawn(local, None, || {}).unwrap();
+
+    // A connection that cannot be reached is refused, and the local one stays.
+    let dead = connection(&format!("http://127.0.0.1:{}", common::moto::free_port()));
+    worker.send(Command::Connect(Connection::Aws(dead)));
+    let failed = wait_event(&worker, "ConnectFailed", |e| {
+        matches!(e, Event::ConnectFailed { .. })
+    });
+    let Event::ConnectFailed { message, .. } = failed else {
+        unreachable!()
+    };
+    assert!(message.starts_with("NetworkError"), "{message}");
+
+    worker.send(Command::Connect(Connection::Aws(moto.connection())));
+    let connected = wait_event(&worker, "Connected", |e| {
+        matches!(e, Event::Connected { .. })
+    });
+    let Event::Connected { label, .. } = connected else {
+        unreachable!()
+    };
+    assert!(
+        label.starts_with("aws default · 123456789012 · us-east-1"),
+        "{label}"
+    );
+    wait_event(&worker, "the moto job", |e| {
+        jobs_named(e) == ["before-crash"]
+    });
+
+    moto.kill();
+    let started = Instant::now();
+    worker.send(Command::Refresh);
+    let error = wait_event(&worker, "an error event", |e| {
+        matches!(e, Event::Error { .. })
+    });
+    let Event::Error { context, message } = error else {
+        unreachable!()
+    };
+    assert_eq!(context, "Listing jobs");
+    assert!(message.starts_with("NetworkError"), "{message}");
+    let activity = wait_event(
+        &worker,
+        "backing off",
+        |e| matches!(e, Event::Activity(a) if a.backing_off),
+    );
+    let Event::Activity(activity) = activity else {
+        unreachable!()
+    };
+    assert!(
+        activity.errors >= 1 && activity.last_error.is_some(),
+        "{activity:?}"
+    );
+    assert!(activity.next_poll > Duration::from_secs(10), "{activity:?}");
+    // The worker still answers commands while the service is down.
+    worker.send(Command::Select(None));
+    worker.send(Command::SetVisible(true));
+    assert!(started.elapsed() < LIMIT);
+
+    // moto forgets everything on restart: the new server holds only the new job.
+    moto.restart();
+    runtime.block_on(seed(&moto.endpoint(), &["after-restart"]));
+    worker.send(Command::Refresh);
+    wait_event(&worker, "the job of the restarted server", |e| {
+        jobs_named(e) == ["after-restart"]
+    });
+    let recovered = wait_event(
+        &worker,
+        "recovery",
+        |e| matches!(e, Event::Activity(a) if !a.backing_off),
+    );
+    let Event::Activity(recovered) = recovered else {
+        unreachable!()
+    };
+    assert!(recovered.calls > activity.calls, "{recovered:?}");
+
+    // Back to local: its jobs (none) replace the AWS list.
+    worker.send(Command::Connect(Connection::Local));
+    let back = wait_event(&worker, "local again", |e| {
+        matches!(e, Event::Connected { .. })
+    });
+    assert!(matches!(
+        back,
+        Event::Connected {
+            connection: Connection::Local,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn throttled_lists_back_off() {
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&relay.endpoint(), &["throttled"]));
+    let sb = Sandbox::new();
+    let worker = Worker::spawn(Arc::new(sb.backend()), None, || {}).unwrap();
+    worker.send(Command::Connect(Connection::Aws(connection(
+        &relay.endpoint(),
+    ))));
+    wait_event(&worker, "the job", |e| jobs_named(e) == ["throttled"]);
+
+    relay.throttle("ListTrainingJobs", 1000);
+    worker.send(Command::Refresh);
+    let error = wait_event(&worker, "throttling", |e| matches!(e, Event::Error { .. }));
+    let Event::Error { message, .. } = error else {
+        unreachable!()
+    };
+    assert_eq!(message, "ThrottlingException: Rate exceeded");
+    // The SDK tried three times before the poller saw the error.
+    assert_eq!(relay.throttled(), 3);
+    let first = wait_event(
+        &worker,
+        "backoff",
+        |e| matches!(e, Event::Activity(a) if a.backing_off),
+    );
+    let Event::Activity(first) = first else {
+        unreachable!()
+    };
+    worker.send(Command::Refresh);
+    let second = wait_event(
+        &worker,
+        "a longer backoff",
+        |e| matches!(e, Event::Activity(a) if a.errors > first.errors),
+    );
+    let Event::Activity(second) = second else {
+        unreachable!()
+    };
+    // Doubled, with ±25 % jitter: 20 s → [15, 25], 40 s → [30, 50].
+    assert!(
+        first.next_poll >= Duration::from_secs(15) && first.next_poll <= Duration::from_secs(25),
+        "{first:?}"
+    );
+    assert!(
+        second.next_poll >= Duration::from_secs(30) && second.next_poll <= Duration::from_secs(50),
+        "{second:?}"
+    );
+
+    relay.throttle("ListTrainingJobs", 0);
+    worker.send(Command::Refresh);
+    wait_event(
+        &worker,
+        "recovery",
+        |e| matches!(e, Event::Activity(a) if !a.backing_off),
+    );
+}
+
+#[test]
+fn the_window_connects_from_its_connection_window() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["window-job-a", "window-job-b"]));
+    let sb = Sandbox::new();
+    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
+    let options = AppOptions {
+        connection: None,
+        home: sb.home(),
+        demo_epochs: None,
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"));
+    h.run_steps(2);
+    h.get_by_label("local").click();
+    h.run_steps(2);
+    h.get_by_label("AWS").click();
+    h.run_steps(2);
+    for (field, text) in [
+        ("Region", "us-east-1"),
+        ("Endpoint URL", moto.endpoint().as_str()),
+    ] {
+        h.get_by_label(field).focus();
+        h.run_steps(1);
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.query_all_by_label(field)
+            .find(|n| n.is_focused())
+            .expect("focused")
+            .type_text(text);
+        h.run_steps(1);
+    }
+    h.get_by_label("Connect").click();
+    wait_for(&mut h, "the AWS jobs", |h| has_text(h, "window-job-b"));
+    assert!(
+        !has_text(&h, "Calls made"),
+        "the connection window closes once connected"
+    );
+    h.get_by_label("window-job-a").click();
+    wait_for(&mut h, "the job's detail", |h| {
+        has_text(
+            h,
+            "arn:aws:sagemaker:us-east-1:123456789012:training-job/window-job-a",
+        )
+    });
+    // The connection bar names the account; it opens the status panel.
+    h.get_by_label("aws default · 123456789012 · us-east-1")
+        .click();
+    wait_for(&mut h, "the status panel", |h| has_text(h, "Calls made"));
+    assert!(has_text(&h, "Failed polls"));
+}
+
+#[test]
+fn the_cli_acts_on_aws_with_the_same_output() {
+    let moto = Moto::start();
+    // CloudWatch (read by `run`) goes through the CBOR relay; the rest passes through it.
+    let relay = Relay::start(moto.port);
+    let sb = Sandbox::new();
+    let job = sb.path().join("job.json");
+    std::fs::write(
+        &job,
+        serde_json::to_string(&request("cli-aws-job").to_value()).unwrap(),
+    )
+    .unwrap();
+    let sagedesk = |args: &[&str]| {
+        let mut cmd = Process::new(env!("CARGO_BIN_EXE_sagedesk"));
+        cmd.env("SAGEDESK_HOME", sb.home())
+            .envs(child_env(&relay.endpoint()))
+            .args(args);
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, _, err) = sagedesk(&[
+        "run",
+        job.to_str().unwrap(),
+        "--aws",
+        "--region",
+        "us-east-1",
+    ]);
+    // moto's jobs are born Completed, so the run ends at once.
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("started cli-aws-job (aws default · 123456789012 · us-east-1)"),
+        "{err}"
+    );
+    let (code, out, err) = sagedesk(&["jobs", "--region", "us-east-1"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("cli-aws-job") && out.contains("Completed"),
+        "{out}"
+    );
+    let (code, out, _) = sagedesk(&[
+        "describe",
+        "cli-aws-job",
+        "--json",
+        "--aws",
+        "--endpoint-url",
+        &relay.endpoint(),
+        "--region",
+        "us-east-1",
+    ]);
+    assert_eq!(code, Some(0));
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(value["TrainingJobStatus"], "Completed");
+    // SageMaker (and moto) answer a missing job with ValidationException: exit 2.
+    let (code, _, err) = sagedesk(&["describe", "missing-job", "--aws", "--region", "us-east-1"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.starts_with("error: ValidationException: Could not find training job"),
+        "{err}"
+    );
+    // Without a region anywhere, the message says where to set one.
+    let (code, _, err) = sagedesk(&["jobs", "--aws"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("NoRegion") && err.contains("--region"),
+        "{err}"
+    );
+    // The local store is untouched.
+    let (code, out, _) = Process::new(env!("CARGO_BIN_EXE_sagedesk"))
+        .env("SAGEDESK_HOME", sb.home())
+        .arg("jobs")
+        .output()
+        .map(|o| {
+            (
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).to_string(),
+                (),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, Some(0));
+    assert!(!out.contains("cli-aws-job"), "{out}");
+}
