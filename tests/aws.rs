@@ -414,7 +414,7 @@ async fn artifacts_are_listed_downloaded_and_read_as_they_stream() {
     .await
     .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), big);
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert!(seen.len() >= 2, "{seen:?}");
     assert_eq!(*seen.last().unwrap(), (3_000_000, 3_000_000));
 
@@ -480,4 +480,73 @@ async fn unreachable_endpoint_is_explained() {
     Clients::load(&connection("http://127.0.0.1:1"))
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_jobs_read_s3_channels() {
+    let moto = Moto::start();
+    let aws = backend(moto.connection()).await;
+    let s3 = &aws.clients().s3;
+    s3.create_bucket()
+        .bucket("local-data")
+        .send()
+        .await
+        .unwrap();
+    for (key, body) in [
+        ("train/a.csv", "1,2\n"),
+        ("train/sub/b.csv", "3,4\n"),
+        ("other/c.csv", "x"),
+    ] {
+        s3.put_object()
+            .bucket("local-data")
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let sb = common::Sandbox::new();
+    sb.script(
+        "list.py",
+        "import os\nroot = os.environ['SM_CHANNEL_TRAIN']\nfor d, _, fs in sorted(os.walk(root)):\n    for f in sorted(fs):\n        p = os.path.join(d, f)\n        print('file', os.path.relpath(p, root), open(p).read().strip())\n",
+    );
+    let mut config = sb.config();
+    config.aws = moto.connection();
+    let local = sagedesk::backend::local::LocalBackend::open(config).unwrap();
+    let channel = |uri: &str| json!({"InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}]});
+    local
+        .create_training_job(sb.request("s3-input", "list.py", channel("s3://local-data/train")))
+        .await
+        .unwrap();
+    let detail = common::wait_for_end(&local, "s3-input", common::LIMIT).await;
+    assert_eq!(
+        detail.summary.status,
+        Status::Completed,
+        "{:?}",
+        detail.failure_reason
+    );
+    let lines = common::log_text(&local, "s3-input").await;
+    assert!(lines.contains(&"file a.csv 1,2".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"file sub/b.csv 3,4".to_string()),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("c.csv")), "{lines:?}");
+
+    // A prefix with nothing under it fails the job with the channel named.
+    local
+        .create_training_job(sb.request(
+            "s3-missing",
+            "list.py",
+            channel("s3://local-data/nothing-here"),
+        ))
+        .await
+        .unwrap();
+    let detail = common::wait_for_end(&local, "s3-missing", common::LIMIT).await;
+    assert_eq!(detail.summary.status, Status::Failed);
+    let reason = detail.failure_reason.unwrap_or_default();
+    assert!(
+        reason.contains("channel train") && reason.contains("no objects under"),
+        "{reason}"
+    );
 }

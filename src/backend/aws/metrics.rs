@@ -47,6 +47,15 @@ pub fn instance_series(host: &str, metric: &str) -> String {
     format!("{host}/{metric}")
 }
 
+/// The host and metric of an instance series name, `None` for algorithm metrics.
+pub fn parse_instance_series(name: &str) -> Option<(&str, &str)> {
+    let (host, metric) = name.split_once('/')?;
+    let numbered = host
+        .strip_prefix("algo-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    (numbered && INSTANCE_METRICS.contains(&metric)).then_some((host, metric))
+}
+
 /// Points of whole periods after `cursor`, up to `now`. The cursor is the start of the last
 /// period handed out, in epoch milliseconds.
 pub async fn fetch(
@@ -194,5 +203,11 @@ mod tests {
         let dim = &q[2].metric_stat().unwrap().metric().unwrap().dimensions()[0];
         assert_eq!((dim.name(), dim.value()), (Some("Host"), Some("j/algo-1")));
         assert_eq!(align(125_000, 60_000), 120_000);
+        assert_eq!(
+            parse_instance_series("algo-12/GPUUtilization"),
+            Some(("algo-12", "GPUUtilization"))
+        );
+        assert_eq!(parse_instance_series("train/loss"), None);
+        assert_eq!(parse_instance_series("algo-1/loss"), None);
     }
 }

@@ -148,10 +148,10 @@ impl Intercept for ResponseBody {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let ok = context.output_or_error().is_some_and(|r| r.is_ok());
-        if let (true, Some(response)) = (ok, context.response()) {
-            if let Some(bytes) = response.body().bytes() {
-                *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
-            }
+        if let (true, Some(response)) = (ok, context.response())
+            && let Some(bytes) = response.body().bytes()
+        {
+            *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
         }
         Ok(())
     }

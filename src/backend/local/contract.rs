@@ -62,8 +62,10 @@ pub struct LocalPlan {
 pub struct ChannelPlan {
     /// `ChannelName`.
     pub name: String,
-    /// The file or folder on this machine.
+    /// The file or folder on this machine (for an `s3://` channel, where it is downloaded).
     pub source: PathBuf,
+    /// The `s3://` prefix to download into `source` before the job starts, if any.
+    pub s3_uri: Option<String>,
     /// `ShardedByS3Key`.
     pub sharded: bool,
     /// The entry of `inputdataconfig.json`.
@@ -183,8 +185,8 @@ fn local_path(uri: &str) -> Result<PathBuf, Diagnostic> {
             "",
             UNSUPPORTED,
             format!(
-                "{uri} is an S3 location; local mode reads and writes file:// paths until an AWS \
-                 connection is set up"
+                "{uri} is an S3 location; here local mode needs a file:// path (input channels \
+                 may be s3:// prefixes, downloaded when the job starts)"
             ),
         ));
     }
@@ -507,11 +509,22 @@ impl LocalPlan {
                 );
             }
             let uri_member = format!("{member}.DataSource.S3DataSource.S3Uri");
-            let Some(path) = p
-                .path(s3.s3_uri.as_deref().unwrap_or_default(), &uri_member)
-                .and_then(|path| p.existing(path, &uri_member))
-            else {
-                continue;
+            let uri = s3.s3_uri.as_deref().unwrap_or_default();
+            let (path, s3_uri) = if uri.starts_with("s3://") {
+                // Downloaded (File mode) with the local AWS credentials when the job starts.
+                if let Err(e) = crate::backend::s3::S3Uri::parse(uri, &uri_member) {
+                    p.error(&uri_member, "local_uri", e.message);
+                    continue;
+                }
+                (PathBuf::new(), Some(uri.to_string()))
+            } else {
+                let Some(path) = p
+                    .path(uri, &uri_member)
+                    .and_then(|path| p.existing(path, &uri_member))
+                else {
+                    continue;
+                };
+                (path, None)
             };
             let distribution = s3
                 .s3_data_distribution_type
@@ -531,6 +544,7 @@ impl LocalPlan {
             channels.push(ChannelPlan {
                 name,
                 source: path,
+                s3_uri,
                 sharded: distribution == "ShardedByS3Key",
                 config,
             });

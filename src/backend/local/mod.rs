@@ -44,6 +44,9 @@ pub struct LocalConfig {
     pub python: PathBuf,
     /// Time between SIGTERM and SIGKILL on stop or when MaxRuntimeInSeconds passes.
     pub stop_grace: Duration,
+    /// Where `s3://` input channels are read from (the environment's profile and region
+    /// unless set).
+    pub aws: crate::backend::aws::AwsConnection,
 }
 
 impl LocalConfig {
@@ -53,6 +56,7 @@ impl LocalConfig {
             home: home.into(),
             python: PathBuf::from("python3"),
             stop_grace: DEFAULT_STOP_GRACE,
+            aws: Default::default(),
         }
     }
 

@@ -113,6 +113,11 @@ async fn run(
         "Downloading input data",
         now_ms(),
     )?;
+    let mut plan = plan.clone();
+    if let Err(e) = download_s3_channels(config, &mut plan).await {
+        return fail(&store, &name, format!("ClientError: input data: {e}"));
+    }
+    let plan = &plan;
     let staged = {
         let plan = plan.clone();
         let layouts = layouts.clone();
@@ -176,6 +181,26 @@ async fn run(
         model_artifacts: model_artifacts.as_deref(),
     };
     store.finish(&name, &ending, now_ms())
+}
+
+/// Downloads the `s3://` channels into the job folder and points the plan at the copies.
+async fn download_s3_channels(
+    config: &LocalConfig,
+    plan: &mut LocalPlan,
+) -> Result<(), BackendError> {
+    if plan.channels.iter().all(|c| c.s3_uri.is_none()) {
+        return Ok(());
+    }
+    let clients = crate::backend::aws::Clients::load(&config.aws).await?;
+    let root = config.job_dir(&plan.job).join("s3-input");
+    for channel in &mut plan.channels {
+        let Some(uri) = &channel.s3_uri else { continue };
+        let dest = root.join(&channel.name);
+        let field = format!("channel {}", channel.name);
+        crate::backend::s3::download_prefix(&clients.s3, uri, &dest, &field).await?;
+        channel.source = dest;
+    }
+    Ok(())
 }
 
 fn fail(store: &Store, name: &str, reason: String) -> Result<(), BackendError> {

@@ -7,6 +7,7 @@ use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
 use super::super::chart::smooth;
 use super::super::data::{Data, DecimationKey, Series};
 use super::super::state::State;
+use crate::backend::aws::metrics::parse_instance_series;
 
 const CHART_HEIGHT: f32 = 220.0;
 
@@ -41,8 +42,24 @@ pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            for (name, series) in data.metrics.iter_mut() {
+            let (instance, algorithm): (Vec<_>, Vec<_>) = data
+                .metrics
+                .iter_mut()
+                .partition(|(name, _)| parse_instance_series(name).is_some());
+            for (name, series) in algorithm {
                 chart(ui, name, series, state, reset);
+            }
+            if !instance.is_empty() {
+                ui.add_space(8.0);
+                ui.heading("Instance metrics");
+                ui.label(
+                    RichText::new("Per host, in percent, one point a minute from CloudWatch")
+                        .weak(),
+                );
+                ui.add_space(4.0);
+                for (name, series) in instance {
+                    chart(ui, name, series, state, reset);
+                }
             }
         });
 }
