@@ -339,13 +339,11 @@ fn validate_reports_every_problem_with_exit_codes() {
 fn run_refuses_what_local_mode_cannot_run_with_the_same_report() {
     let sb = Sandbox::new();
     sb.script("train.py", "print('never')\n");
-    let mut request = sb.request("refused", "missing.py", json!({}));
-    request.input_data_config.get_or_insert_with(Vec::new).push(
-        serde_json::from_value(
-            json!({"ChannelName": "train", "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train"}}}),
-        )
-        .unwrap(),
+    // s3:// channels are downloaded, but an s3:// output path is not written locally.
+    let request = sb.request(
+        "refused",
+        "missing.py",
+        json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/out"}}),
     );
     let path = sb.path().join("refused.json");
     std::fs::write(&path, sagedesk::spec::to_cli_input_json(&request)).unwrap();

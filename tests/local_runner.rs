@@ -568,17 +568,17 @@ async fn requests_local_mode_cannot_run_are_refused_with_the_member_named() {
         .unwrap_err();
     assert!(err.message.contains("TrainingJobName"), "{err}");
 
+    // s3:// channels are downloaded when the job starts (tests/aws.rs); an s3:// output
+    // path is refused.
     let s3 = sb.request(
-        "s3-channel",
+        "s3-output",
         "train.py",
-        json!({"InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/prefix"}}}]}),
+        json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/out"}}),
     );
     let err = backend.create_training_job(s3).await.unwrap_err();
     assert_eq!(err.code, "UnsupportedLocally");
     assert!(
-        err.message
-            .contains("InputDataConfig[0].DataSource.S3DataSource.S3Uri"),
+        err.message.contains("OutputDataConfig.S3OutputPath"),
         "{err}"
     );
 
