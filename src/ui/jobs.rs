@@ -195,12 +195,12 @@ pub fn show(
                 row.col(|ui| {
                     ui.vertical(|ui| {
                         ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate());
-                        let secondary = job
-                            .secondary_status
-                            .map(|s| s.to_string())
-                            .unwrap_or_default();
+                        let status = match job.secondary_status {
+                            Some(secondary) => format!("{} · {secondary}", job.status),
+                            None => job.status.to_string(),
+                        };
                         ui.label(
-                            RichText::new(format!("{} · {secondary}", job.status))
+                            RichText::new(status)
                                 .small()
                                 .color(theme::status_color(job.status)),
                         );

@@ -121,7 +121,9 @@ impl SageDeskApp {
         worker.send(Command::SetListInterval(std::time::Duration::from_secs(
             state.list_interval_seconds,
         )));
-        worker.send(Command::Select(state.selected.clone()));
+        if state.connection == Connection::Local {
+            worker.send(Command::Select(state.selected.clone()));
+        }
         let mut app = Self {
             data,
             worker,

@@ -74,9 +74,11 @@ impl Toasts {
                         .stroke(egui::Stroke::new(1.5, color))
                         .show(ui, |ui| {
                             ui.set_max_width(420.0);
-                            ui.horizontal(|ui| {
+                            ui.horizontal_top(|ui| {
                                 super::theme::dot(ui, color);
-                                ui.label(&toast.text);
+                                ui.allocate_ui(egui::vec2(380.0, 0.0), |ui| {
+                                    ui.add(egui::Label::new(&toast.text).wrap());
+                                });
                                 if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                                     dismissed = Some(i);
                                 }

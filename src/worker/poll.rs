@@ -41,6 +41,17 @@ struct Selected {
     metric_cursor: Cursor,
     detail: Option<JobDetail>,
     artifacts_loaded: bool,
+    /// Errors already reported for this job: a failure that repeats every tick is said once.
+    reported: std::collections::HashSet<String>,
+}
+
+impl Selected {
+    /// Sends an error event unless the same error was already reported for this job.
+    fn report(&mut self, out: &Outbox, context: String, error: BackendError) {
+        if self.reported.insert(format!("{context}\n{error}")) {
+            out.error(context, error);
+        }
+    }
 }
 
 struct Poller {
@@ -207,6 +218,7 @@ impl Poller {
                     metric_cursor: Cursor::default(),
                     detail: None,
                     artifacts_loaded: false,
+                    reported: Default::default(),
                 });
                 self.poll_selected().await;
             }
@@ -409,7 +421,7 @@ impl Poller {
                     }
                 }
                 Err(e) => {
-                    self.out.error(format!("Reading the logs of {name}"), e);
+                    selected.report(&self.out, format!("Reading the logs of {name}"), e);
                     break;
                 }
             }
@@ -427,7 +439,7 @@ impl Poller {
                 });
             }
             Ok(_) => {}
-            Err(e) => self.out.error(format!("Reading the metrics of {name}"), e),
+            Err(e) => selected.report(&self.out, format!("Reading the metrics of {name}"), e),
         }
         if !selected.artifacts_loaded && (finished || selected.log_cursor.is_start()) {
             match self.backend.list_artifacts(&name).await {
@@ -435,9 +447,7 @@ impl Poller {
                     selected.artifacts_loaded = finished;
                     self.out.send(Event::Artifacts { job: name, entries });
                 }
-                Err(e) => self
-                    .out
-                    .error(format!("Listing the artifacts of {name}"), e),
+                Err(e) => selected.report(&self.out, format!("Listing the artifacts of {name}"), e),
             }
         }
     }

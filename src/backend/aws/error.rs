@@ -1,6 +1,7 @@
 //! SDK errors as [`BackendError`]s: the service's own code and message when it answered,
 //! and a plain explanation with what to do when it could not be reached or asked.
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -15,20 +16,30 @@ pub const NO_CREDENTIALS: &str = "NoCredentials";
 pub const SSO_EXPIRED: &str = "SsoSessionExpired";
 
 /// Converts an SDK error, keeping the service's code and message.
-pub fn from_sdk<E, R>(err: SdkError<E, R>) -> BackendError
+pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> BackendError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let code = e.code().unwrap_or("UnknownError");
-            let message = e
-                .message()
-                .map(str::to_string)
-                .unwrap_or_else(|| DisplayErrorContext(e).to_string());
-            BackendError::new(code, message)
+            match e.code() {
+                Some(code) => BackendError::new(
+                    code,
+                    e.message()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| code.to_string()),
+                ),
+                None => BackendError::new(
+                    "UnknownError",
+                    format!(
+                        "the endpoint answered HTTP {} in a form this service does not use; is \
+                         the endpoint URL right? ({})",
+                        service.raw().status().as_u16(),
+                        DisplayErrorContext(e)
+                    ),
+                ),
+            }
         }
         SdkError::TimeoutError(_) => BackendError::new(
             NETWORK_ERROR,
