@@ -111,6 +111,22 @@ fn sorted(mut entries: Vec<ArtifactEntry>) -> Vec<ArtifactEntry> {
     entries
 }
 
+/// `GetObject` for an `s3://` URI; `field` names it in errors.
+async fn get_object(
+    client: &Client,
+    uri: &str,
+    field: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, BackendError> {
+    let object = S3Uri::parse(uri, field)?;
+    client
+        .get_object()
+        .bucket(&object.bucket)
+        .key(&object.key)
+        .send()
+        .await
+        .map_err(from_sdk)
+}
+
 /// Writes the object at `uri` to `dest` through a `.partial` file, reporting bytes as they
 /// arrive; `dest` is only replaced once the whole object is there.
 pub async fn download(
@@ -119,14 +135,7 @@ pub async fn download(
     dest: &Path,
     progress: &Progress,
 ) -> Result<(), BackendError> {
-    let object = S3Uri::parse(uri, "artifact")?;
-    let response = client
-        .get_object()
-        .bucket(&object.bucket)
-        .key(&object.key)
-        .send()
-        .await
-        .map_err(from_sdk)?;
+    let response = get_object(client, uri, "artifact").await?;
     let total = response.content_length().unwrap_or(0).max(0) as u64;
     let mut body = response.body;
     let partial = partial_path(dest);
@@ -168,14 +177,7 @@ fn partial_path(dest: &Path) -> PathBuf {
 /// The entries of the `.tar.gz` object at `uri`, read from the headers as the object streams
 /// in; the object is never stored.
 pub async fn list_tar_gz(client: &Client, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
-    let object = S3Uri::parse(uri, "archive")?;
-    let response = client
-        .get_object()
-        .bucket(&object.bucket)
-        .key(&object.key)
-        .send()
-        .await
-        .map_err(from_sdk)?;
+    let response = get_object(client, uri, "archive").await?;
     let reader = response.body.into_async_read();
     let uri = uri.to_string();
     tokio::task::spawn_blocking(move || {

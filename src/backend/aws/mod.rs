@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
+
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -114,9 +116,19 @@ impl Clients {
 
     /// The clients of `connection`, without calling anything.
     pub async fn load(connection: &AwsConnection) -> Result<Self, BackendError> {
+        Ok(Self::resolve(connection, &CallCounter::default()).await?.0)
+    }
+
+    /// Resolves `connection` (a region is required) and builds its clients; also returns
+    /// the region in use.
+    async fn resolve(
+        connection: &AwsConnection,
+        counter: &CallCounter,
+    ) -> Result<(Self, String), BackendError> {
         let sdk = config::load(connection).await;
         check_region(&sdk, connection)?;
-        Ok(Self::new(&sdk, &CallCounter::default()))
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        Ok((Self::new(&sdk, counter), region))
     }
 }
 
@@ -134,6 +146,12 @@ fn check_region(sdk: &SdkConfig, connection: &AwsConnection) -> Result<(), Backe
     ))
 }
 
+/// What never changes once a job exists.
+struct KnownJob {
+    request: TrainingJobRequest,
+    created: DateTime<Utc>,
+}
+
 /// Jobs on AWS.
 pub struct AwsBackend {
     connection: AwsConnection,
@@ -141,8 +159,9 @@ pub struct AwsBackend {
     identity: CallerIdentity,
     region: String,
     calls: CallCounter,
-    /// Metric definitions and host counts by job: they never change once a job exists.
-    queries: Mutex<HashMap<String, MetricsQuery>>,
+    /// The request and creation time of each job asked about: they never change once a job
+    /// exists, so metrics and artifacts need no describe call of their own each poll.
+    requests: Mutex<HashMap<String, Arc<KnownJob>>>,
 }
 
 impl AwsBackend {
@@ -150,10 +169,8 @@ impl AwsBackend {
     /// expired login shows up here, with what to do, rather than at the first list.
     pub async fn connect(connection: AwsConnection) -> Result<Self, BackendError> {
         let connection = connection.normalized();
-        let sdk = config::load(&connection).await;
-        check_region(&sdk, &connection)?;
         let calls = CallCounter::default();
-        let clients = Clients::new(&sdk, &calls);
+        let (clients, region) = Clients::resolve(&connection, &calls).await?;
         let who = clients
             .sts
             .get_caller_identity()
@@ -165,11 +182,11 @@ impl AwsBackend {
                 account: who.account().unwrap_or_default().to_string(),
                 arn: who.arn().unwrap_or_default().to_string(),
             },
-            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+            region,
             connection,
             clients,
             calls,
-            queries: Mutex::default(),
+            requests: Mutex::default(),
         })
     }
 
@@ -193,12 +210,26 @@ impl AwsBackend {
         &self.clients
     }
 
-    async fn metrics_query(&self, name: &str) -> Result<MetricsQuery, BackendError> {
-        if let Some(query) = self.queries.lock().expect("not poisoned").get(name) {
-            return Ok(query.clone());
+    /// The job's request and creation time, described once.
+    async fn request_of(&self, name: &str) -> Result<Arc<KnownJob>, BackendError> {
+        if let Some(known) = self.requests.lock().expect("not poisoned").get(name) {
+            return Ok(known.clone());
         }
         let detail = self.describe_training_job(name).await?;
-        let request = &detail.request;
+        let known = Arc::new(KnownJob {
+            request: detail.request,
+            created: detail.summary.creation_time,
+        });
+        self.requests
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_string(), known.clone());
+        Ok(known)
+    }
+
+    async fn metrics_query(&self, name: &str) -> Result<MetricsQuery, BackendError> {
+        let known = self.request_of(name).await?;
+        let request = &known.request;
         let hosts = request
             .resource_config
             .as_ref()
@@ -212,7 +243,7 @@ impl AwsBackend {
             })
             .unwrap_or(1)
             .max(1);
-        let query = MetricsQuery {
+        Ok(MetricsQuery {
             job: name.to_string(),
             algorithm: request
                 .metric_definitions()
@@ -220,65 +251,67 @@ impl AwsBackend {
                 .filter_map(|m| m.name.clone())
                 .collect(),
             hosts,
-            since: detail.summary.creation_time,
-        };
-        self.queries
-            .lock()
-            .expect("not poisoned")
-            .insert(name.to_string(), query.clone());
-        Ok(query)
+            since: known.created,
+        })
     }
 
     /// Where the job's artifacts live: its folder under `OutputDataConfig.S3OutputPath`, then
     /// its checkpoint, debugger and profiler prefixes, each with the folder name it shows under.
     async fn artifact_prefixes(&self, name: &str) -> Result<Vec<(String, S3Uri)>, BackendError> {
-        let request = self.describe_training_job(name).await?.request;
-        let job_folder = |uri: &str, field: &str| {
-            S3Uri::parse(uri, field).map(|root| S3Uri {
-                key: format!("{}{name}", root.folder()),
-                bucket: root.bucket,
-            })
-        };
+        let known = self.request_of(name).await?;
+        let request = &known.request;
+        // (folder shown, URI, member, whether the job's name is appended as the service does)
+        let sources = [
+            (
+                "",
+                request
+                    .output_data_config
+                    .as_ref()
+                    .and_then(|o| o.s3_output_path.as_deref()),
+                "OutputDataConfig.S3OutputPath",
+                true,
+            ),
+            (
+                "checkpoints/",
+                request
+                    .checkpoint_config
+                    .as_ref()
+                    .and_then(|c| c.s3_uri.as_deref()),
+                "CheckpointConfig.S3Uri",
+                false,
+            ),
+            (
+                "debug/",
+                request
+                    .debug_hook_config
+                    .as_ref()
+                    .and_then(|d| d.s3_output_path.as_deref()),
+                "DebugHookConfig.S3OutputPath",
+                true,
+            ),
+            (
+                "profiler/",
+                request
+                    .profiler_config
+                    .as_ref()
+                    .and_then(|p| p.s3_output_path.as_deref()),
+                "ProfilerConfig.S3OutputPath",
+                true,
+            ),
+        ];
         let mut prefixes = Vec::new();
-        if let Some(uri) = request
-            .output_data_config
-            .as_ref()
-            .and_then(|o| o.s3_output_path.as_deref())
-        {
-            prefixes.push((
-                String::new(),
-                job_folder(uri, "OutputDataConfig.S3OutputPath")?,
-            ));
-        }
-        if let Some(uri) = request
-            .checkpoint_config
-            .as_ref()
-            .and_then(|c| c.s3_uri.as_deref())
-        {
-            prefixes.push((
-                "checkpoints/".into(),
-                S3Uri::parse(uri, "CheckpointConfig.S3Uri")?,
-            ));
-        }
-        if let Some(uri) = request
-            .debug_hook_config
-            .as_ref()
-            .and_then(|d| d.s3_output_path.as_deref())
-        {
-            prefixes.push((
-                "debug/".into(),
-                job_folder(uri, "DebugHookConfig.S3OutputPath")?,
-            ));
-        }
-        if let Some(uri) = request
-            .profiler_config
-            .as_ref()
-            .and_then(|p| p.s3_output_path.as_deref())
-        {
-            prefixes.push((
-                "profiler/".into(),
-                job_folder(uri, "ProfilerConfig.S3OutputPath")?,
-            ));
+        for (folder, uri, field, per_job) in sources {
+            let Some(uri) = uri else { continue };
+            let root = S3Uri::parse(uri, field)?;
+            let prefix = if per_job {
+                S3Uri {
+                    key: format!("{}{name}", root.folder()),
+                    bucket: root.bucket,
+                }
+            } else {
+                root
+            };
+            prefixes.push((folder.to_string(), prefix));
         }
         Ok(prefixes)
     }
