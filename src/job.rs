@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use crate::spec::TrainingJobRequest;
 
+pub mod text;
+
 /// `TrainingJobStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
@@ -411,15 +413,72 @@ pub struct ArtifactEntry {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
+/// What kind of entry a tar member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A hard link to an earlier member.
+    Hardlink,
+    /// A device, FIFO or other special file.
+    Other,
+}
+
+impl EntryKind {
+    /// A short name for the entry's type column.
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "folder",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Hardlink => "hard link",
+            EntryKind::Other => "special",
+        }
+    }
+}
+
 /// An entry inside a tar archive.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArchiveEntry {
-    /// Path inside the archive.
+    /// Path inside the archive (cut, with a note, when absurdly long).
     pub path: String,
-    /// Size in bytes (0 for folders).
+    /// Size in bytes as the header claims it (0 for folders and links).
     pub size: u64,
-    /// Whether the entry is a folder.
-    pub is_dir: bool,
+    /// The entry's type.
+    pub kind: EntryKind,
+    /// Where a symbolic or hard link points.
+    pub link: Option<String>,
+}
+
+/// What could be read of an archive: its entries, and why the listing stopped early.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArchiveListing {
+    /// The entries read, in archive order.
+    pub entries: Vec<ArchiveEntry>,
+    /// Set when the archive holds more entries than a listing keeps.
+    pub truncated: bool,
+    /// Why reading stopped before the end of the archive, naming the entry.
+    pub error: Option<String>,
+}
+
+/// Human-readable bytes.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// `1h02m`, `3m05s`, `12s`.

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod crash;
 pub mod job;
 pub mod spec;
 pub mod ui;

@@ -3,10 +3,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // Behave like other command-line tools when the reader of a pipe goes away (`| head`).
-    // SAFETY: setting a signal disposition before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    let cli = sagedesk::cli::Cli::parse();
+    if !cli.supervises() {
+        // Behave like other command-line tools when the reader of a pipe goes away
+        // (`| head`). `run` supervises a job and must outlive its reader: it keeps SIGPIPE
+        // ignored and stops printing instead.
+        // SAFETY: setting a signal disposition before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -15,5 +20,5 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    sagedesk::cli::run(sagedesk::cli::Cli::parse())
+    sagedesk::cli::run(cli)
 }

@@ -399,7 +399,11 @@ async fn artifacts_are_listed_downloaded_and_read_as_they_stream() {
     );
 
     let archive = aws.list_archive(model_uri).await.unwrap();
-    let paths: Vec<_> = archive.iter().map(|e| (e.path.as_str(), e.size)).collect();
+    let paths: Vec<_> = archive
+        .entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.size))
+        .collect();
     assert_eq!(paths, [("model.pt", 1000), ("code/inference.py", 8)]);
 
     let dir = tempfile::tempdir().unwrap();
@@ -548,5 +552,63 @@ async fn local_jobs_read_s3_channels() {
     assert!(
         reason.contains("channel train") && reason.contains("no objects under"),
         "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_prefix_of_12000_objects_and_folder_markers_is_listed_and_downloaded_whole() {
+    // Seeded in the server's process: 12,000 puts over HTTP take moto minutes.
+    let moto = Moto::start_seeded(Some(
+        "s3 = s3_backends[ACCOUNT]['aws']\ns3.create_bucket('big-data', 'us-east-1')\n\
+         s3.put_object('big-data', 'many/', b'')\n\
+         for n in range(12000): s3.put_object('big-data', f'many/part-{n:05}.csv', b'x')\n\
+         for key in ['train/', 'train/sub/']: s3.put_object('big-data', key, b'')\n\
+         for n in range(300): s3.put_object('big-data', f'train/sub/part-{n:03}.csv', f'{n}\\n'.encode())\n",
+    ));
+    let aws = backend(moto.connection()).await;
+    let s3 = aws.clients().s3.clone();
+    let all = sagedesk::backend::s3::list_all(
+        &s3,
+        &sagedesk::backend::s3::S3Uri::parse("s3://big-data/many/", "test").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.len(), 12_000, "every object, past the old 10,000 cap");
+    assert!(
+        all.iter().all(|o| o.key.starts_with("part-")),
+        "no folder marker"
+    );
+
+    let sb = common::Sandbox::new();
+    sb.script(
+        "count.py",
+        "import os\nroot = os.environ['SM_CHANNEL_TRAIN']\nnames = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]\n\
+         print('files', len(names), 'partial', sum(n.endswith('.partial') for n in names))\n\
+         print('sum', sum(int(open(n).read()) for n in names))\n",
+    );
+    let mut config = sb.config();
+    config.aws = moto.connection();
+    let local = sagedesk::backend::local::LocalBackend::open(config).unwrap();
+    let channel = json!({"InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": "s3://big-data/train/"}}}]});
+    local
+        .create_training_job(sb.request("marked-channel", "count.py", channel))
+        .await
+        .unwrap();
+    let detail = common::wait_for_end(&local, "marked-channel", common::LIMIT).await;
+    assert_eq!(
+        detail.summary.status,
+        Status::Completed,
+        "{:?}",
+        detail.failure_reason
+    );
+    let lines = common::log_text(&local, "marked-channel").await;
+    assert!(
+        lines.contains(&"files 300 partial 0".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!("sum {}", (0..300).sum::<u64>())),
+        "{lines:?}"
     );
 }

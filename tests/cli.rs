@@ -81,7 +81,7 @@ fn the_demo_runs_and_every_command_reads_it_back() {
         .unwrap();
     let model_path = model.strip_prefix("file://").unwrap();
     let entries = sagedesk::backend::archive::list_tar_gz_file(Path::new(model_path)).unwrap();
-    assert_eq!(entries[0].path, "model.json");
+    assert_eq!(entries.entries[0].path, "model.json");
     let submit = describe["HyperParameters"]["sagemaker_submit_directory"]
         .as_str()
         .unwrap();

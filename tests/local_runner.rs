@@ -105,6 +105,7 @@ open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "report.txt"), "w").write("o
     let entries = backend.list_archive(&artifacts[0].uri).await.unwrap();
     assert!(
         entries
+            .entries
             .iter()
             .any(|e| e.path == "weights.txt" && e.size == 4)
     );

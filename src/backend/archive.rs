@@ -8,7 +8,8 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
-use crate::job::ArchiveEntry;
+use super::BackendError;
+use crate::job::{ArchiveEntry, ArchiveListing, EntryKind};
 
 /// Packs the contents of `dir` (not the folder itself) into a gzip-compressed tar at `dest`.
 /// Symlinks are stored as links, as `tar czf dest -C dir .` would.
@@ -42,25 +43,175 @@ pub fn pack_dir(dir: &Path, dest: &Path) -> std::io::Result<u64> {
     Ok(std::fs::metadata(dest)?.len())
 }
 
-/// Lists the entries of a gzip-compressed tar stream by reading its headers only.
-pub fn list_tar_gz(reader: impl Read) -> std::io::Result<Vec<ArchiveEntry>> {
+/// Most entries a listing keeps.
+pub const MAX_ENTRIES: usize = 100_000;
+/// Longest entry name or link target kept, in bytes.
+pub const MAX_NAME: usize = 4096;
+/// Largest PAX extension header read.
+const MAX_PAX: u64 = 64 * 1024;
+
+/// Lists the entries of a gzip-compressed tar stream by reading its headers only, with
+/// bounded memory: names are cut at [`MAX_NAME`] bytes and the listing at
+/// [`MAX_ENTRIES`] entries. A damaged or cut archive keeps the entries read before the fault
+/// and says where it happened.
+pub fn list_tar_gz(reader: impl Read) -> ArchiveListing {
+    let mut listing = ArchiveListing::default();
     let mut archive = tar::Archive::new(GzDecoder::new(reader));
-    let mut out = Vec::new();
-    for entry in archive.entries()? {
-        let entry = entry?;
-        let header = entry.header();
-        out.push(ArchiveEntry {
-            path: entry.path()?.to_string_lossy().into_owned(),
-            size: header.size()?,
-            is_dir: header.entry_type().is_dir(),
-        });
+    let entries = match archive.entries() {
+        Ok(entries) => entries.raw(true),
+        Err(e) => {
+            listing.error = Some(format!("not a readable .tar.gz: {e}"));
+            return listing;
+        }
+    };
+    let mut long_name = None;
+    let mut long_link = None;
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                listing.error = Some(read_error(&e, listing.entries.last()));
+                break;
+            }
+        };
+        let kind = entry.header().entry_type();
+        let extension = if kind.is_gnu_longname() {
+            read_name(&mut entry).map(|n| long_name = Some(n))
+        } else if kind.is_gnu_longlink() {
+            read_name(&mut entry).map(|n| long_link = Some(n))
+        } else if kind.is_pax_local_extensions() {
+            read_pax(&mut entry, &mut long_name, &mut long_link)
+        } else if kind.is_pax_global_extensions() {
+            Ok(())
+        } else {
+            if listing.entries.len() == MAX_ENTRIES {
+                listing.truncated = true;
+                break;
+            }
+            let header = entry.header();
+            let path = long_name
+                .take()
+                .unwrap_or_else(|| cut_name(&header.path_bytes()));
+            let link = long_link
+                .take()
+                .or_else(|| header.link_name_bytes().map(|l| cut_name(&l)));
+            let kind = entry_kind(kind);
+            listing.entries.push(ArchiveEntry {
+                path,
+                size: if kind == EntryKind::File {
+                    entry.size()
+                } else {
+                    0
+                },
+                kind,
+                link,
+            });
+            continue;
+        };
+        if let Err(e) = extension {
+            listing.error = Some(read_error(&e, listing.entries.last()));
+            break;
+        }
     }
-    Ok(out)
+    listing
+}
+
+fn entry_kind(kind: tar::EntryType) -> EntryKind {
+    if kind.is_dir() {
+        EntryKind::Dir
+    } else if kind.is_symlink() {
+        EntryKind::Symlink
+    } else if kind.is_hard_link() {
+        EntryKind::Hardlink
+    } else if kind.is_file() || kind.is_contiguous() || kind == tar::EntryType::GNUSparse {
+        EntryKind::File
+    } else {
+        EntryKind::Other
+    }
+}
+
+/// A name as text, cut at [`MAX_NAME`] bytes with a note of how much was cut.
+fn cut_name(bytes: &[u8]) -> String {
+    let bytes = match bytes.iter().position(|&b| b == 0) {
+        Some(end) => &bytes[..end],
+        None => bytes,
+    };
+    if bytes.len() <= MAX_NAME {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let kept = String::from_utf8_lossy(&bytes[..MAX_NAME]);
+    format!("{kept}… ({} more bytes not shown)", bytes.len() - MAX_NAME)
+}
+
+/// The body of a GNU long-name or long-link member, read up to [`MAX_NAME`] bytes; the rest
+/// is skipped, never held.
+fn read_name(entry: &mut tar::Entry<'_, impl Read>) -> std::io::Result<String> {
+    let total = entry.size();
+    let mut buf = Vec::new();
+    entry.by_ref().take(MAX_NAME as u64).read_to_end(&mut buf)?;
+    while buf.last() == Some(&0) {
+        buf.pop();
+    }
+    let mut name = String::from_utf8_lossy(&buf).into_owned();
+    if total > MAX_NAME as u64 {
+        // The member's body ends with a NUL terminator, which is not part of the name.
+        name.push_str(&format!(
+            "… ({} more bytes not shown)",
+            total - MAX_NAME as u64 - 1
+        ));
+    }
+    Ok(name)
+}
+
+/// The `path` and `linkpath` records of a PAX extension header (up to [`MAX_PAX`] bytes).
+fn read_pax(
+    entry: &mut tar::Entry<'_, impl Read>,
+    path: &mut Option<String>,
+    link: &mut Option<String>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    entry.by_ref().take(MAX_PAX).read_to_end(&mut buf)?;
+    for extension in tar::PaxExtensions::new(&buf).flatten() {
+        match extension.key() {
+            Ok("path") => *path = Some(cut_name(extension.value_bytes())),
+            Ok("linkpath") => *link = Some(cut_name(extension.value_bytes())),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What a read error means for the reader, naming the entry it stopped after.
+fn read_error(e: &std::io::Error, last: Option<&ArchiveEntry>) -> String {
+    let place = match last {
+        Some(entry)
+            if e.kind() == std::io::ErrorKind::UnexpectedEof
+                || e.to_string().contains("unexpected EOF") =>
+        {
+            format!(
+                "the archive ends early: {:?} claims {} bytes, more than is left",
+                entry.path, entry.size
+            )
+        }
+        Some(entry) => format!("after {:?}", entry.path),
+        None => "at its first entry".into(),
+    };
+    format!("{place} ({e})")
+}
+
+/// The listing, or an error naming `what` when not one entry could be read.
+pub fn readable(listing: ArchiveListing, what: &str) -> Result<ArchiveListing, BackendError> {
+    match &listing.error {
+        Some(e) if listing.entries.is_empty() => Err(BackendError::internal(format!(
+            "{what}: not a readable .tar.gz: {e}"
+        ))),
+        _ => Ok(listing),
+    }
 }
 
 /// Lists the entries of a `.tar.gz` file.
-pub fn list_tar_gz_file(path: &Path) -> std::io::Result<Vec<ArchiveEntry>> {
-    list_tar_gz(BufReader::new(File::open(path)?))
+pub fn list_tar_gz_file(path: &Path) -> std::io::Result<ArchiveListing> {
+    Ok(list_tar_gz(BufReader::new(File::open(path)?)))
 }
 
 /// Unpacks a `.tar.gz` file into `dest`, refusing entries that would escape it.

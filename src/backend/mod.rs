@@ -3,12 +3,13 @@
 pub mod archive;
 pub mod aws;
 pub mod local;
+pub mod paging;
 pub mod s3;
 
 use async_trait::async_trait;
 
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+    ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
 };
 
 /// Which backend the window and the CLI talk to.
@@ -109,13 +110,29 @@ const TRANSIENT_CODES: &[&str] = &[
 
 impl From<rusqlite::Error> for BackendError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::internal(format!("job store: {e}"))
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Self::new(
+                local::store::STORAGE_FULL,
+                format!("job store: no space left on device ({e})"),
+            ),
+            Some(rusqlite::ErrorCode::ReadOnly) => Self::new(
+                local::store::READ_ONLY,
+                format!(
+                    "job store: the data folder is read-only ({e}); SageDesk can show its jobs \
+                     but not change them: make it writable or set SAGEDESK_HOME to another folder"
+                ),
+            ),
+            _ => Self::internal(format!("job store: {e}")),
+        }
     }
 }
 
 impl From<std::io::Error> for BackendError {
     fn from(e: std::io::Error) -> Self {
-        Self::internal(e.to_string())
+        match e.kind() {
+            std::io::ErrorKind::StorageFull => Self::new(local::store::STORAGE_FULL, e.to_string()),
+            _ => Self::internal(e.to_string()),
+        }
     }
 }
 
@@ -128,6 +145,12 @@ pub trait Backend: Send + Sync {
     /// Requests sent to the service so far, retries included (0 when nothing is remote).
     fn calls(&self) -> u64 {
         0
+    }
+
+    /// A standing notice about this backend for the window to show, such as a data folder
+    /// that can only be read.
+    fn notice(&self) -> Option<String> {
+        None
     }
 
     /// Whether calls go to a rate-limited service, so pollers must space them out.
@@ -172,7 +195,7 @@ pub trait Backend: Send + Sync {
     async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError>;
 
     /// The entries of a `.tar.gz` artifact, read from its headers.
-    async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError>;
+    async fn list_archive(&self, uri: &str) -> Result<ArchiveListing, BackendError>;
 
     /// Copies an artifact to `dest`, calling `progress(done, total)` in bytes as it goes.
     async fn download_artifact(

@@ -8,12 +8,12 @@ use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncWriteExt;
 
 use super::aws::error::from_sdk;
+use super::paging::Pager;
 use super::{BackendError, Progress, archive};
-use crate::job::{ArchiveEntry, ArtifactEntry};
+use crate::job::{ArchiveListing, ArtifactEntry};
 
-/// Most objects one listing returns, so a huge prefix cannot stall the window.
+/// Most objects the Artifacts view lists, so a huge prefix cannot stall the window.
 pub const LIST_LIMIT: usize = 10_000;
-
 /// An `s3://bucket/key` URI split into bucket and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Uri {
@@ -56,31 +56,50 @@ impl S3Uri {
     }
 }
 
-/// Every object under `prefix`, walked folder by folder with `ListObjectsV2` and the `/`
-/// delimiter; keys in the entries are relative to `prefix`.
+/// The objects under `prefix` for the Artifacts view, walked folder by folder with
+/// `ListObjectsV2` and the `/` delimiter, at most [`LIST_LIMIT`] of them; keys in the entries
+/// are relative to `prefix`. Folder markers (keys ending in `/`) are left out.
 pub async fn list_tree(
     client: &Client,
     prefix: &S3Uri,
+) -> Result<Vec<ArtifactEntry>, BackendError> {
+    list_objects(client, prefix, Some(LIST_LIMIT)).await
+}
+
+/// Every object under `prefix`, however many: channels are downloaded whole or not at all.
+pub async fn list_all(client: &Client, prefix: &S3Uri) -> Result<Vec<ArtifactEntry>, BackendError> {
+    list_objects(client, prefix, None).await
+}
+
+async fn list_objects(
+    client: &Client,
+    prefix: &S3Uri,
+    limit: Option<usize>,
 ) -> Result<Vec<ArtifactEntry>, BackendError> {
     let root = prefix.folder();
     let mut folders = vec![root.clone()];
     let mut entries = Vec::new();
     while let Some(folder) = folders.pop() {
-        let mut token = None;
+        let mut token: Option<String> = None;
+        let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&folder)));
         loop {
             let page = client
                 .list_objects_v2()
                 .bucket(&prefix.bucket)
                 .prefix(&folder)
                 .delimiter("/")
-                .set_continuation_token(token.take())
+                .set_continuation_token(token.clone())
                 .send()
                 .await
                 .map_err(from_sdk)?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
+                let relative = key.strip_prefix(&root).unwrap_or(key);
+                if relative.is_empty() || key.ends_with('/') {
+                    continue;
+                }
                 entries.push(ArtifactEntry {
-                    key: key.strip_prefix(&root).unwrap_or(key).to_string(),
+                    key: relative.to_string(),
                     uri: prefix.with_key(key),
                     size: object.size().unwrap_or(0).max(0) as u64,
                     last_modified: object
@@ -91,15 +110,21 @@ pub async fn list_tree(
             folders.extend(
                 page.common_prefixes()
                     .iter()
-                    .filter_map(|p| p.prefix().map(str::to_string)),
+                    .filter_map(|p| p.prefix().map(str::to_string))
+                    .filter(|p| p != &folder),
             );
-            if entries.len() >= LIST_LIMIT {
-                entries.truncate(LIST_LIMIT);
+            if let Some(limit) = limit
+                && entries.len() >= limit
+            {
+                entries.truncate(limit);
                 return Ok(sorted(entries));
             }
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
-                _ => break,
+            let next = page
+                .next_continuation_token()
+                .filter(|_| page.is_truncated() == Some(true));
+            token = pager.next(next)?;
+            if token.is_none() {
+                break;
             }
         }
     }
@@ -140,13 +165,13 @@ pub async fn download(
     let mut body = response.body;
     let partial = partial_path(dest);
     let io = |e: std::io::Error| BackendError::internal(format!("{}: {e}", partial.display()));
-    if let Some(parent) = dest.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(io)?;
-    }
-    let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
-    let mut done = 0u64;
-    progress(0, total);
     let result = async {
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
+        let mut done = 0u64;
+        progress(0, total);
         while let Some(chunk) = body.try_next().await.map_err(|e| {
             BackendError::new(super::aws::error::NETWORK_ERROR, format!("{uri}: {e}"))
         })? {
@@ -155,17 +180,14 @@ pub async fn download(
             progress(done, total.max(done));
         }
         file.flush().await.map_err(io)?;
-        Ok(())
+        drop(file);
+        tokio::fs::rename(&partial, dest).await.map_err(io)
     }
     .await;
-    drop(file);
-    match result {
-        Ok(()) => tokio::fs::rename(&partial, dest).await.map_err(io),
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&partial).await;
-            Err(e)
-        }
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&partial).await;
     }
+    result
 }
 
 fn partial_path(dest: &Path) -> PathBuf {
@@ -176,14 +198,13 @@ fn partial_path(dest: &Path) -> PathBuf {
 
 /// The entries of the `.tar.gz` object at `uri`, read from the headers as the object streams
 /// in; the object is never stored.
-pub async fn list_tar_gz(client: &Client, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
+pub async fn list_tar_gz(client: &Client, uri: &str) -> Result<ArchiveListing, BackendError> {
     let response = get_object(client, uri, "archive").await?;
     let reader = response.body.into_async_read();
     let uri = uri.to_string();
     tokio::task::spawn_blocking(move || {
         let bridge = tokio_util::io::SyncIoBridge::new(reader);
-        archive::list_tar_gz(std::io::BufReader::new(bridge))
-            .map_err(|e| BackendError::internal(format!("{uri}: not a readable .tar.gz: {e}")))
+        archive::readable(archive::list_tar_gz(std::io::BufReader::new(bridge)), &uri)
     })
     .await
     .map_err(|e| BackendError::internal(e.to_string()))?
@@ -198,7 +219,7 @@ pub async fn download_prefix(
     field: &str,
 ) -> Result<u64, BackendError> {
     let root = S3Uri::parse(prefix, field)?;
-    let objects = list_tree(client, &root).await?;
+    let objects = list_all(client, &root).await?;
     let ignore: Progress = Box::new(|_, _| {});
     if objects.is_empty() {
         // A prefix may name one object rather than a folder.
@@ -216,6 +237,7 @@ pub async fn download_prefix(
         };
     }
     let mut bytes = 0;
+    let mut jobs = Vec::with_capacity(objects.len());
     for object in objects {
         let relative = safe_relative(&object.key).ok_or_else(|| {
             BackendError::validation(format!(
@@ -223,11 +245,34 @@ pub async fn download_prefix(
                 object.key
             ))
         })?;
-        download(client, &object.uri, &dest.join(relative), &ignore).await?;
         bytes += object.size;
+        jobs.push((object.uri, dest.join(relative)));
     }
-    Ok(bytes)
+    // Several objects in flight at once, as the service's own downloader does.
+    let mut running = tokio::task::JoinSet::new();
+    let mut queue = jobs.into_iter();
+    loop {
+        while running.len() < PARALLEL_DOWNLOADS {
+            let Some((uri, path)) = queue.next() else {
+                break;
+            };
+            let client = client.clone();
+            running.spawn(async move {
+                let ignore: Progress = Box::new(|_, _| {});
+                download(&client, &uri, &path, &ignore).await
+            });
+        }
+        match running.join_next().await {
+            None => return Ok(bytes),
+            Some(Ok(Ok(()))) => {}
+            Some(Ok(Err(e))) => return Err(e),
+            Some(Err(e)) => return Err(BackendError::internal(format!("download task: {e}"))),
+        }
+    }
 }
+
+/// Objects of a channel downloaded at once.
+const PARALLEL_DOWNLOADS: usize = 16;
 
 /// A key as a relative path, refusing `..` and absolute parts.
 fn safe_relative(key: &str) -> Option<PathBuf> {

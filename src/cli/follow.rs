@@ -24,12 +24,23 @@ fn poll_interval(backend: &dyn Backend) -> Duration {
 }
 const PAGE: usize = 5000;
 
+/// Writes a line to stdout or stderr. A reader that went away (`| head`) is not an error:
+/// the job goes on and so does its supervision.
+fn say(stream: Stream, text: &str) {
+    use std::io::Write;
+    let _ = match stream {
+        Stream::Stdout => writeln!(std::io::stdout().lock(), "{text}"),
+        Stream::Stderr => writeln!(std::io::stderr().lock(), "{text}"),
+    };
+}
+
+fn say_err(text: String) {
+    say(Stream::Stderr, &text);
+}
+
 fn emit(bar: &ProgressBar, line: &LogLine) {
     let text = format::log_line(line);
-    bar.suspend(|| match line.stream {
-        Stream::Stdout => println!("{text}"),
-        Stream::Stderr => eprintln!("{text}"),
-    });
+    bar.suspend(|| say(line.stream, &text));
 }
 
 /// Prints new log lines after `cursor`; returns the new cursor.
@@ -62,7 +73,7 @@ pub async fn run_and_wait(
 ) -> Result<u8, Failure> {
     let name = request.name().to_string();
     backend.create_training_job(request).await?;
-    eprintln!("started {name} ({})", backend.label());
+    say_err(format!("started {name} ({})", backend.label()));
 
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
@@ -97,7 +108,7 @@ pub async fn run_and_wait(
             }
             Err(e) if !metrics_failed => {
                 metrics_failed = true;
-                bar.suspend(|| eprintln!("warning: cannot read the metrics of {name}: {e}"));
+                bar.suspend(|| say_err(format!("warning: cannot read the metrics of {name}: {e}")));
             }
             Err(_) => {}
         }
@@ -110,7 +121,7 @@ pub async fn run_and_wait(
                 .collect();
             bar.set_message(format!("{stage}  {}", metrics.join("  ")));
         } else if stage != last_stage {
-            eprintln!("{name}: {stage}");
+            say_err(format!("{name}: {stage}"));
         }
         last_stage = stage;
         if detail.summary.status.is_terminal() {
@@ -123,18 +134,18 @@ pub async fn run_and_wait(
                 if interrupts > 1 {
                     bar.finish_and_clear();
                     if backend.is_remote() {
-                        eprintln!("stopped waiting; {name} goes on stopping on AWS");
+                        say_err(format!("stopped waiting; {name} goes on stopping on AWS"));
                     } else {
-                        eprintln!("left {name} running without its supervisor; the next start marks it interrupted");
+                        say_err(format!("left at once: {name} ends with its supervisor, and the next start marks it interrupted"));
                     }
                     return Ok(130);
                 }
                 bar.suspend(|| match stop_grace {
-                    Some(grace) => eprintln!(
+                    Some(grace) => say_err(format!(
                         "stopping {name}: SIGTERM now, SIGKILL after {} s; Ctrl+C again to quit at once",
                         grace.as_secs_f64()
-                    ),
-                    None => eprintln!("stopping {name} (StopTrainingJob); Ctrl+C again to stop waiting"),
+                    )),
+                    None => say_err(format!("stopping {name} (StopTrainingJob); Ctrl+C again to stop waiting")),
                 });
                 backend.stop_training_job(&name).await?;
             }
@@ -144,7 +155,7 @@ pub async fn run_and_wait(
         drain_logs(backend, &name, cursor, &bar).await?;
     }
     bar.finish_and_clear();
-    eprint!("{}", format::describe(&detail));
+    say_err(format::describe(&detail).trim_end().to_string());
     Ok(match detail.summary.status {
         Status::Completed => 0,
         Status::Stopped => EXIT_STOPPED,

@@ -173,8 +173,19 @@ impl From<spec::SpecError> for Failure {
     }
 }
 
+impl Cli {
+    /// Whether this command supervises jobs (the window, `run`): such a process must not
+    /// die of SIGPIPE when a reader of its output goes away.
+    pub fn supervises(&self) -> bool {
+        matches!(self.command, None | Some(Command::Run { .. }))
+    }
+}
+
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    if let Ok(config) = LocalConfig::from_env() {
+        crate::crash::install(&config.home);
+    }
     let connection = cli.aws.connection();
     let Some(command) = cli.command else {
         return open_window(connection);

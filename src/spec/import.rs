@@ -68,6 +68,18 @@ pub enum SpecError {
         /// What was found and what was expected.
         message: String,
     },
+    /// The file is far larger than any job definition.
+    #[error(
+        "{origin}: {size} bytes is too large for a job definition (the limit is {} bytes; \
+         the service's own limits keep requests under 100 KB)",
+        MAX_REQUEST_BYTES
+    )]
+    TooLarge {
+        /// File name or "input".
+        origin: String,
+        /// Its size in bytes.
+        size: u64,
+    },
     /// The top level is not a JSON object.
     #[error("{origin}: a job definition must be a JSON object, found {found}")]
     NotAnObject {
@@ -89,13 +101,7 @@ pub struct Imported {
 
 /// Parses a request from JSON text. `origin` names the source in error messages.
 pub fn parse_request(text: &str, origin: &str) -> Result<Imported, SpecError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| SpecError::Syntax {
-        origin: origin.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: strip_position(&e.to_string()),
-    })?;
-    request_from_value(value, origin)
+    request_from_value(parse_json(text, origin)?, origin)
 }
 
 /// Builds a request from a JSON value, dropping output-only members of a Describe response.
@@ -128,19 +134,57 @@ pub fn request_from_value(mut value: Value, origin: &str) -> Result<Imported, Sp
     Ok(Imported { request, notices })
 }
 
-/// Reads a request from a file and resolves relative `file://` URIs against its folder.
-pub fn read_request_file(path: &Path) -> Result<Imported, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+/// The largest request accepted, far above what the service takes (its own limits keep a
+/// request well under 100 KB): a bigger file is not a job definition.
+pub const MAX_REQUEST_BYTES: u64 = 1 << 20;
+
+/// Reads a request file's text, refusing one over [`MAX_REQUEST_BYTES`].
+fn read_text(path: &Path) -> Result<String, SpecError> {
+    let io = |source| SpecError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_REQUEST_BYTES {
+        return Err(SpecError::TooLarge {
+            origin: path.display().to_string(),
+            size,
+        });
+    }
+    std::fs::read_to_string(path).map_err(io)
+}
+
+/// Parses JSON text, pointing at the line and column of a syntax error.
+fn parse_json(text: &str, origin: &str) -> Result<Value, SpecError> {
+    if text.len() as u64 > MAX_REQUEST_BYTES {
+        return Err(SpecError::TooLarge {
+            origin: origin.to_string(),
+            size: text.len() as u64,
+        });
+    }
+    serde_json::from_str(text).map_err(|e| SpecError::Syntax {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })
+}
+
+/// The folder relative `file://` URIs of the file at `path` are resolved against: its
+/// parent, the working folder for a bare file name.
+fn base_folder(path: &Path) -> PathBuf {
+    let base = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::canonicalize(&base).unwrap_or(base)
+}
+
+/// Reads a request from a file and resolves relative `file://` URIs against its folder.
+pub fn read_request_file(path: &Path) -> Result<Imported, SpecError> {
+    let text = read_text(path)?;
     let mut imported = parse_request(&text, &path.display().to_string())?;
-    let base = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let base = std::fs::canonicalize(&base).unwrap_or(base);
-    resolve_file_uris(&mut imported.request, &base);
+    resolve_file_uris(&mut imported.request, &base_folder(path));
     Ok(imported)
 }
 
@@ -148,14 +192,14 @@ pub fn read_request_file(path: &Path) -> Result<Imported, SpecError> {
 /// or, when a member has the wrong type, the JSON as written (output-only members dropped)
 /// so that the validator can report every problem at once.
 pub fn read_value_file(path: &Path) -> Result<(Value, Vec<String>), SpecError> {
-    match read_request_file(path) {
-        Ok(imported) => Ok((imported.request.to_value(), imported.notices)),
+    let origin = path.display().to_string();
+    let mut value = parse_json(&read_text(path)?, &origin)?;
+    match request_from_value(value.clone(), &origin) {
+        Ok(mut imported) => {
+            resolve_file_uris(&mut imported.request, &base_folder(path));
+            Ok((imported.request.to_value(), imported.notices))
+        }
         Err(SpecError::Type { .. }) => {
-            let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            let mut value: Value = serde_json::from_str(&text).expect("parsed before");
             if let Some(object) = value.as_object_mut() {
                 for member in OUTPUT_ONLY_MEMBERS {
                     object.shift_remove(*member);

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::toasts::{ToastKind, Toasts};
 use crate::backend::Connection;
-use crate::job::{ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, LogLine, Status};
+use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, LogLine, Status};
 use crate::worker::{Activity, Event};
 
 /// One metric's points and the last decimation drawn from them.
@@ -66,7 +66,7 @@ pub struct Data {
     /// The selected job's files.
     pub artifacts: Vec<ArtifactEntry>,
     /// Archive listings by URI.
-    pub archives: HashMap<String, Vec<ArchiveEntry>>,
+    pub archives: HashMap<String, ArchiveListing>,
     /// The running download, if any.
     pub progress: Option<Progress>,
     /// Notifications.
@@ -75,6 +75,10 @@ pub struct Data {
     pub templates: Vec<(String, String)>,
     /// The builder draft of an earlier run.
     pub draft: Option<String>,
+    /// A standing notice about the backend (a read-only data folder).
+    pub notice: Option<String>,
+    /// A crash report of an earlier run the user has not seen.
+    pub crash_report: Option<std::path::PathBuf>,
     /// The last refused submit: job name and the service's answer.
     pub submit_failed: Option<(String, String)>,
     /// The last created job.
@@ -169,8 +173,9 @@ impl Data {
                     self.artifacts = entries;
                 }
             }
-            Event::Archive { uri, entries } => {
-                self.archives.insert(uri, entries);
+            Event::CrashReport(path) => self.crash_report = Some(path),
+            Event::Archive { uri, listing } => {
+                self.archives.insert(uri, listing);
             }
             Event::Submitted { name } => {
                 self.toasts.push(ToastKind::Info, format!("Started {name}"));

@@ -114,6 +114,7 @@ impl SageDeskApp {
         let repaint_ctx = ctx.clone();
         let data = Data {
             label: backend.label(),
+            notice: backend.notice(),
             ..Data::default()
         };
         let library = Some(options.home.join("sagedesk.db"));
@@ -264,7 +265,7 @@ impl SageDeskApp {
         egui::Modal::new(egui::Id::unique("sagedesk-confirm-close")).show(ctx, |ui| {
             ui.heading("Jobs are still running");
             ui.label(format!(
-                "This window supervises {}: closing it ends their supervision and they will be \
+                "This window supervises {}: closing it stops their processes and they will be \
                  marked Interrupted, keeping their logs and metrics.",
                 running.join(", ")
             ));
@@ -493,12 +494,7 @@ impl SageDeskApp {
                     .parent()
                     .map(|p| p.to_path_buf())
                     .unwrap_or_default();
-                if let Err(e) = std::process::Command::new("xdg-open").arg(&folder).spawn() {
-                    self.data.toasts.push(
-                        ToastKind::Error,
-                        format!("Opening {}: {e}", folder.display()),
-                    );
-                }
+                self.worker.send(Command::OpenPath(folder));
             }
         }
     }
@@ -575,6 +571,17 @@ impl SageDeskApp {
             });
         });
 
+        if let Some(notice) = &self.data.notice {
+            egui::Panel::top("notice").show(ui, |ui| {
+                ui.add_space(2.0);
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new("🔒").color(theme::WARNING));
+                    ui.label(RichText::new(notice).color(theme::WARNING));
+                });
+                ui.add_space(2.0);
+            });
+        }
+
         egui::Panel::left("job_list")
             .resizable(true)
             .default_size(420.0)
@@ -636,7 +643,43 @@ impl SageDeskApp {
         self.guard_close(&ctx);
         self.stop_dialog(&ctx);
         self.import_dialog(&ctx);
+        self.crash_notice(&ctx);
         self.data.toasts.show(&ctx);
+    }
+
+    /// Says that the last run crashed and offers its report.
+    fn crash_notice(&mut self, ctx: &egui::Context) {
+        let Some(report) = self.data.crash_report.clone() else {
+            return;
+        };
+        let mut done = false;
+        egui::Modal::new(egui::Id::unique("sagedesk-crash-notice")).show(ctx, |ui| {
+            ui.set_max_width(560.0);
+            ui.heading("SageDesk closed unexpectedly last time");
+            ui.label(
+                "A crash report was saved. It holds the error, where it happened and the \
+                 last actions, and no request bodies; attach it when you report the problem. \
+                 Jobs supervised by other SageDesk processes kept running.",
+            );
+            ui.add(
+                egui::Label::new(RichText::new(report.display().to_string()).monospace())
+                    .selectable(true),
+            );
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Open report").clicked() {
+                    self.worker.send(Command::OpenPath(report.clone()));
+                    done = true;
+                }
+                if ui.button("Dismiss").clicked() {
+                    done = true;
+                }
+            });
+        });
+        if done {
+            self.worker.send(Command::AcknowledgeCrash(report));
+            self.data.crash_report = None;
+        }
     }
 
     fn stop_dialog(&mut self, ctx: &egui::Context) {
@@ -751,6 +794,7 @@ pub fn run(backend: Arc<dyn Backend>, options: AppOptions) -> eframe::Result<()>
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
+    crate::crash::install(&options.home);
     eframe::run_native(
         "SageDesk",
         native,

@@ -7,13 +7,16 @@ use crate::job::Status;
 /// Text colour of errors.
 pub const ERROR: Color32 = Color32::from_rgb(0xd9, 0x3f, 0x3f);
 
+/// Text colour of warnings and standing notices.
+pub const WARNING: Color32 = Color32::from_rgb(0xe0, 0x9b, 0x2d);
+
 /// The colour of a status.
 pub fn status_color(status: Status) -> Color32 {
     match status {
         Status::InProgress => Color32::from_rgb(0x3b, 0x8e, 0xea),
         Status::Completed => Color32::from_rgb(0x2e, 0xa0, 0x43),
         Status::Failed => Color32::from_rgb(0xd9, 0x3f, 0x3f),
-        Status::Stopping => Color32::from_rgb(0xe0, 0x9b, 0x2d),
+        Status::Stopping => WARNING,
         Status::Stopped => Color32::from_rgb(0x8a, 0x8a, 0x8a),
     }
 }
@@ -41,21 +44,7 @@ pub fn dot(ui: &mut egui::Ui, color: Color32) {
     ui.painter().circle_filled(rect.center(), 4.0, color);
 }
 
-/// Human-readable bytes.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::job::bytes;
 
 /// A red frame for failure reasons and errors.
 pub fn error_frame() -> egui::Frame {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::backend::local::store::Store;
 use crate::backend::{Backend, Connection};
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogLine, MetricSeries, Status,
+    ArchiveListing, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogLine, MetricSeries, Status,
 };
 use crate::spec::TrainingJobRequest;
 
@@ -68,6 +68,34 @@ pub enum Command {
         /// The new name.
         to: String,
     },
+    /// The user has seen this crash report.
+    AcknowledgeCrash(PathBuf),
+    /// Open a file or folder with the desktop's default program.
+    OpenPath(PathBuf),
+}
+
+impl Command {
+    /// A short description for crash reports (no request bodies or secrets).
+    pub fn label(&self) -> String {
+        match self {
+            Command::Connect(c) => format!("connect {c:?}"),
+            Command::Select(job) => format!("select {job:?}"),
+            Command::Submit(r) => format!("submit {}", r.name()),
+            Command::Stop(job) => format!("stop {job}"),
+            Command::ListArchive(uri) => format!("list archive {uri}"),
+            Command::Download { uri, dest } => format!("download {uri} to {}", dest.display()),
+            Command::OpenPath(path) => format!("open {}", path.display()),
+            Command::SetVisibleJobs(jobs) => format!("{} jobs visible", jobs.len()),
+            other => {
+                let debug = format!("{other:?}");
+                debug
+                    .split(['(', ' ', '{'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        }
+    }
 }
 
 /// Calls made and errors seen on the current connection, for the status panel.
@@ -133,8 +161,8 @@ pub enum Event {
     Archive {
         /// The archive.
         uri: String,
-        /// Its entries.
-        entries: Vec<ArchiveEntry>,
+        /// Its entries, and why reading stopped early.
+        listing: ArchiveListing,
     },
     /// A job was created.
     Submitted {
@@ -173,6 +201,8 @@ pub enum Event {
         /// Where the file is.
         path: PathBuf,
     },
+    /// The last run ended in a crash; its report is here.
+    CrashReport(PathBuf),
     /// Something failed; `message` carries the service's code and message.
     Error {
         /// What was being done.
@@ -253,6 +283,13 @@ impl Worker {
                 Vec::new()
             }
         };
+        if let Some(report) = library
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .and_then(crate::crash::unseen)
+        {
+            outbox.send(Event::CrashReport(report));
+        }
         let library = library.and_then(|path| match Store::open(&path) {
             Ok(store) => {
                 if let Ok(templates) = store.templates() {
@@ -279,6 +316,9 @@ impl Worker {
 
     /// Sends a command; never blocks.
     pub fn send(&self, command: Command) {
+        if !matches!(command, Command::SetVisibleJobs(_) | Command::SaveDraft(_)) {
+            crate::crash::note(command.label());
+        }
         let _ = self.commands.send(command);
     }
 

@@ -14,7 +14,7 @@ use super::{Activity, Command, Event, Outbox};
 use crate::backend::aws::AwsBackend;
 use crate::backend::local::store::Store;
 use crate::backend::{Backend, BackendError, Connection};
-use crate::job::{Cursor, JobDetail, JobSummary, ListFilter};
+use crate::job::{ArchiveListing, Cursor, JobDetail, JobSummary, ListFilter};
 
 /// Interval while a job runs.
 const BUSY: Duration = Duration::from_secs(1);
@@ -240,8 +240,14 @@ impl Poller {
                 Err(e) => self.out.error(format!("Stopping {name}"), e),
             },
             Command::ListArchive(uri) => match self.backend.list_archive(&uri).await {
-                Ok(entries) => self.out.send(Event::Archive { uri, entries }),
-                Err(e) => self.out.error(format!("Reading {uri}"), e),
+                Ok(listing) => self.out.send(Event::Archive { uri, listing }),
+                Err(e) => self.out.send(Event::Archive {
+                    uri,
+                    listing: ArchiveListing {
+                        error: Some(e.to_string()),
+                        ..Default::default()
+                    },
+                }),
             },
             Command::Download { uri, dest } => {
                 let out = self.out.clone();
@@ -279,6 +285,22 @@ impl Poller {
             Command::RenameTemplate { from, to } => {
                 self.library(move |s| s.rename_template(&from, &to)).await;
                 self.send_templates().await;
+            }
+            Command::AcknowledgeCrash(report) => {
+                if let Err(e) = crate::crash::acknowledge(&report) {
+                    self.out
+                        .error(format!("Marking {} as seen", report.display()), e);
+                }
+            }
+            Command::OpenPath(path) => {
+                let opened = tokio::process::Command::new("xdg-open")
+                    .arg(&path)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+                if let Err(e) = opened {
+                    self.out.error(format!("Opening {}", path.display()), e);
+                }
             }
         }
     }

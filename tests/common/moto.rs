@@ -104,15 +104,26 @@ pub struct Moto {
     child: Option<Child>,
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Python run in the server's process before it serves (state too large to create
+    /// through requests in a test's time).
+    seed: Option<String>,
 }
 
 impl Moto {
     /// Starts a server and waits until it answers.
     pub fn start() -> Self {
         aws_env();
+        Self::start_seeded(None)
+    }
+
+    /// Starts a server whose process first runs `seed`, Python with moto's backends at hand
+    /// (`s3_backends[ACCOUNT]["aws"]`, ...), then serves.
+    pub fn start_seeded(seed: Option<&str>) -> Self {
+        aws_env();
         let mut moto = Self {
             child: None,
             port: free_port(),
+            seed: seed.map(str::to_string),
         };
         moto.restart();
         moto
@@ -143,15 +154,19 @@ impl Moto {
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{}.log", self.port)),
         )
         .unwrap();
-        let child = Command::new(python())
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-            ])
+        let port = self.port.to_string();
+        let mut command = Command::new(python());
+        match &self.seed {
+            None => command.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port]),
+            Some(seed) => command.args([
+                "-c",
+                &format!(
+                    "from moto.s3.models import s3_backends\nACCOUNT = '123456789012'\n{seed}\n\
+                     from moto.server import main\nmain(['-H', '127.0.0.1', '-p', '{port}'])\n"
+                ),
+            ]),
+        };
+        let child = command
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .stdin(Stdio::null())

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
+use sagedesk::ui::state::State;
 use sagedesk::ui::{AppOptions, SageDeskApp};
 
 use super::{LIMIT, Sandbox};
@@ -25,6 +26,24 @@ pub fn harness<'a>(
     Harness::builder()
         .with_size(size)
         .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"))
+}
+
+/// The app over `backend` and data folder `home`, starting from `state`.
+pub fn harness_with_state<'a>(
+    backend: Arc<dyn Backend>,
+    home: std::path::PathBuf,
+    state: State,
+) -> Harness<'a, SageDeskApp> {
+    let options = AppOptions {
+        connection: None,
+        home,
+        demo_epochs: None,
+    };
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(move |cc| {
+            SageDeskApp::with_state(&cc.egui_ctx, backend, options, state).expect("app starts")
+        })
 }
 
 /// Steps the app until `done` holds, failing with `what` after a minute.

@@ -1,6 +1,7 @@
 //! Tailing a job's CloudWatch Logs: the streams of `/aws/sagemaker/TrainingJobs` whose names
 //! start with `<job>/`, each read forward from its own token, merged by time.
 
+use crate::backend::paging::Pager;
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatchlogs::Client;
@@ -117,6 +118,7 @@ pub async fn tail(
 async fn streams(client: &Client, job: &str) -> Result<Vec<String>, BackendError> {
     let mut names = Vec::new();
     let mut token = None;
+    let mut pager = Pager::new(format!("DescribeLogStreams {LOG_GROUP} {job}/"));
     loop {
         let page = client
             .describe_log_streams()
@@ -131,9 +133,9 @@ async fn streams(client: &Client, job: &str) -> Result<Vec<String>, BackendError
                 .iter()
                 .filter_map(|s| s.log_stream_name().map(str::to_string)),
         );
-        match page.next_token() {
-            Some(next) => token = Some(next.to_string()),
-            None => return Ok(names),
+        token = pager.next(page.next_token())?;
+        if token.is_none() {
+            return Ok(names);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A job's CloudWatch metrics in one `GetMetricData` call (pages followed): its algorithm
 //! metrics (dimension `TrainingJobName`) and each host's instance metrics (dimension `Host`).
 
+use crate::backend::paging::Pager;
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::Client;
@@ -81,6 +82,7 @@ pub async fn fetch(
     }
     let mut by_label: BTreeMap<String, Vec<MetricPoint>> = BTreeMap::new();
     let mut token = None;
+    let mut pager = Pager::new("GetMetricData");
     loop {
         let answer = client
             .get_metric_data()
@@ -109,9 +111,9 @@ pub async fn fetch(
                 }
             }
         }
-        match answer.next_token() {
-            Some(next) => token = Some(next.to_string()),
-            None => break,
+        token = pager.next(answer.next_token())?;
+        if token.is_none() {
+            break;
         }
     }
     let mut newest = last;

@@ -27,7 +27,7 @@ use self::metrics::MetricsQuery;
 use super::s3::{self, S3Uri};
 use super::{Backend, BackendError, Progress};
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+    ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
 };
 use crate::spec::TrainingJobRequest;
 
@@ -212,7 +212,12 @@ impl AwsBackend {
 
     /// The job's request and creation time, described once.
     async fn request_of(&self, name: &str) -> Result<Arc<KnownJob>, BackendError> {
-        if let Some(known) = self.requests.lock().expect("not poisoned").get(name) {
+        if let Some(known) = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+        {
             return Ok(known.clone());
         }
         let detail = self.describe_training_job(name).await?;
@@ -222,7 +227,7 @@ impl AwsBackend {
         });
         self.requests
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(name.to_string(), known.clone());
         Ok(known)
     }
@@ -392,7 +397,7 @@ impl Backend for AwsBackend {
         Ok(entries)
     }
 
-    async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
+    async fn list_archive(&self, uri: &str) -> Result<ArchiveListing, BackendError> {
         s3::list_tar_gz(&self.clients.s3, uri).await
     }
 

@@ -7,6 +7,7 @@
 //! `DescribeTrainingJob` keeps the service's JSON the same way, so the detail view shows every
 //! member the service returned.
 
+use crate::backend::paging::Pager;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_sagemaker::Client;
@@ -55,6 +56,7 @@ pub async fn create(client: &Client, request: &TrainingJobRequest) -> Result<Str
 pub async fn list(client: &Client, filter: &ListFilter) -> Result<Vec<JobSummary>, BackendError> {
     let mut jobs = Vec::new();
     let mut token: Option<String> = None;
+    let mut pager = Pager::new("ListTrainingJobs");
     loop {
         let wanted = filter
             .max_results
@@ -74,9 +76,9 @@ pub async fn list(client: &Client, filter: &ListFilter) -> Result<Vec<JobSummary
             .map_err(from_sdk)?;
         jobs.extend(page.training_job_summaries().iter().map(summary));
         let done = filter.max_results.is_some_and(|max| jobs.len() >= max);
-        match page.next_token() {
-            Some(next) if !done && !next.is_empty() => token = Some(next.to_string()),
-            _ => return Ok(jobs),
+        token = pager.next(page.next_token())?;
+        if done || token.is_none() {
+            return Ok(jobs);
         }
     }
 }
@@ -113,7 +115,7 @@ pub async fn describe(client: &Client, name: &str) -> Result<JobDetail, BackendE
     let bytes = body
         .0
         .lock()
-        .expect("not poisoned")
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take()
         .ok_or_else(|| BackendError::internal("DescribeTrainingJob answered without a body"))?;
     let value: Value = serde_json::from_slice(&bytes)
@@ -151,7 +153,10 @@ impl Intercept for ResponseBody {
         if let (true, Some(response)) = (ok, context.response())
             && let Some(bytes) = response.body().bytes()
         {
-            *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
+            *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes.to_vec());
         }
         Ok(())
     }

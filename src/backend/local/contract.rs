@@ -615,7 +615,70 @@ impl LocalPlan {
                 .filter(|s| *s > 0)
                 .map(|s| Duration::from_secs(s as u64)),
         };
+        let mut problems = problems;
+        if let Some(problem) = plan.exec_size_problem() {
+            problems.push(problem);
+        }
         (Some(plan), problems)
+    }
+
+    /// An error when the entry point's arguments and environment would not fit in what
+    /// this system lets one process start with (`execve`'s limits), which hyperparameters
+    /// and `Environment` values, repeated in `SM_HPS`, `SM_HP_*` and `SM_TRAINING_ENV`,
+    /// can exceed.
+    fn exec_size_problem(&self) -> Option<Diagnostic> {
+        // The kernel's limit on one argument or variable (MAX_ARG_STRLEN, 32 pages).
+        const MAX_STRING: usize = 32 * 4096;
+        let layout = HostLayout::new(PathBuf::from("/opt/ml"));
+        let host = self.hosts.first().map_or("algo-1", String::as_str);
+        let (_, args) = self.command(&layout, Path::new("python3"));
+        let env = self.environment(&layout, host, 1);
+        let strings = args
+            .iter()
+            .map(String::len)
+            .chain(env.iter().map(|(k, v)| k.len() + v.len() + 1));
+        let (mut total, mut longest) = (0usize, 0usize);
+        for len in strings {
+            total += len + 1 + std::mem::size_of::<usize>();
+            longest = longest.max(len);
+        }
+        // SAFETY: sysconf only reads a system setting.
+        let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+        let arg_max = if arg_max > 0 {
+            arg_max as usize
+        } else {
+            128 * 1024
+        };
+        let inherited: usize = std::env::vars_os()
+            .map(|(k, v)| k.len() + v.len() + 2 + std::mem::size_of::<usize>())
+            .sum();
+        let budget = arg_max.saturating_sub(inherited + 4096);
+        let count = self.raw_hyperparameters.len();
+        if longest > MAX_STRING {
+            Some(Diagnostic::error(
+                "HyperParameters",
+                "too_large_locally",
+                format!(
+                    "{count} hyperparameters and the Environment make one variable of {longest} \
+                     bytes (SM_HPS or SM_TRAINING_ENV repeat them all), over the {MAX_STRING} \
+                     bytes a process may be given one variable; use fewer or shorter ones, or \
+                     pass large settings in a file in an input channel"
+                ),
+            ))
+        } else if total > budget {
+            Some(Diagnostic::error(
+                "HyperParameters",
+                "too_large_locally",
+                format!(
+                    "{count} hyperparameters and the Environment make {total} bytes of arguments \
+                     and environment, over the {budget} bytes this system lets a process start \
+                     with; use fewer or shorter ones, or pass large settings in a file in an \
+                     input channel"
+                ),
+            ))
+        } else {
+            None
+        }
     }
 
     /// Where the job's artifacts go: `<S3OutputPath>/<job>/output/`.
@@ -856,28 +919,45 @@ impl LocalPlan {
     }
 }
 
-/// Copies or hard-links the files of each channel into every host's `input/data/<channel>`,
-/// splitting them between hosts for `ShardedByS3Key`.
-pub fn stage_channels(plan: &LocalPlan, layouts: &[HostLayout]) -> std::io::Result<u64> {
-    let mut bytes = 0;
+/// Copies the files of each channel into every host's `input/data/<channel>`, splitting
+/// them between hosts for `ShardedByS3Key`. The job gets its own copies (reflinks where the
+/// file system shares blocks), never the user's files: a script that writes to its input
+/// cannot change them. `progress(done, total)` is called in bytes as copying goes.
+pub fn stage_channels(
+    plan: &LocalPlan,
+    layouts: &[HostLayout],
+    progress: &mut dyn FnMut(u64, u64),
+) -> std::io::Result<u64> {
+    let mut copies = Vec::new();
     for channel in &plan.channels {
         let files = list_files(&channel.source)?;
         for layout in layouts {
             std::fs::create_dir_all(layout.channel(&channel.name))?;
         }
-        for (i, (abs, rel)) in files.iter().enumerate() {
+        for (i, (abs, rel)) in files.into_iter().enumerate() {
             let targets: Vec<&HostLayout> = if channel.sharded {
                 vec![&layouts[i % layouts.len()]]
             } else {
                 layouts.iter().collect()
             };
             for layout in targets {
-                let dest = layout.channel(&channel.name).join(rel);
-                bytes += link_or_copy(abs, &dest)?;
+                copies.push((abs.clone(), layout.channel(&channel.name).join(&rel)));
             }
         }
     }
-    Ok(bytes)
+    let mut total = 0;
+    for (src, _) in &copies {
+        total += std::fs::metadata(src)?.len();
+    }
+    let mut done = 0;
+    progress(0, total);
+    for (src, dest) in &copies {
+        copy_file(src, dest, &mut |n| {
+            done += n;
+            progress(done, total.max(done));
+        })?;
+    }
+    Ok(done)
 }
 
 /// Puts the submit folder (copied) or archive (unpacked) into `layout`'s `code/`.
@@ -941,12 +1021,37 @@ pub(crate) fn list_files(source: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf
     Ok(out)
 }
 
-fn link_or_copy(src: &Path, dest: &Path) -> std::io::Result<u64> {
+/// Bytes copied between progress reports.
+const COPY_CHUNK: u64 = 8 << 20;
+
+/// Copies `src` to a new file `dest`: a reflink where the file system supports one, else in
+/// chunks (with `copy_file_range` where available), calling `copied` after each.
+pub(crate) fn copy_file(
+    src: &Path,
+    dest: &Path,
+    copied: &mut dyn FnMut(u64),
+) -> std::io::Result<u64> {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    if std::fs::hard_link(src, dest).is_ok() {
-        return Ok(std::fs::metadata(dest)?.len());
+    let mut input = std::fs::File::open(src)?;
+    let len = input.metadata()?.len();
+    let mut output = std::fs::File::create(dest)?;
+    // SAFETY: FICLONE takes the source descriptor and touches no memory of ours.
+    let cloned = unsafe { libc::ioctl(output.as_raw_fd(), libc::FICLONE, input.as_raw_fd()) } == 0;
+    if cloned {
+        copied(len);
+        return Ok(len);
     }
-    std::fs::copy(src, dest)
+    let mut done = 0;
+    loop {
+        let n = std::io::copy(&mut input.by_ref().take(COPY_CHUNK), &mut output)?;
+        if n == 0 {
+            return Ok(done);
+        }
+        done += n;
+        copied(n);
+    }
 }

@@ -19,10 +19,13 @@ use self::metrics::MetricExtractor;
 use self::store::{Ending, Store, now_ms};
 use super::{Backend, BackendError, Progress, archive};
 use crate::job::{
-    ArchiveEntry, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+    ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
     Status,
 };
 use crate::spec::TrainingJobRequest;
+
+/// Size of the data folder's reserve: room for the last writes of jobs on a full disk.
+const RESERVE_BYTES: u64 = 1 << 20;
 
 /// The service's grace period between SIGTERM and SIGKILL.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(120);
@@ -97,6 +100,35 @@ impl LocalConfig {
         self.home.join("jobs").join(job)
     }
 
+    /// A file of spare space in the data folder, given up on a full disk so that jobs can
+    /// still record how they ended.
+    pub fn reserve(&self) -> PathBuf {
+        self.home.join("reserve")
+    }
+
+    /// Creates the reserve if it is missing (and there is room).
+    fn keep_reserve(&self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.reserve();
+        if path.exists() {
+            return;
+        }
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|file| file.set_len(RESERVE_BYTES).and_then(|()| file.sync_all()));
+        if made.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// Frees the reserve.
+    pub fn release_reserve(&self) {
+        let _ = std::fs::remove_file(self.reserve());
+    }
+
     /// Where artifacts go when the request names no `S3OutputPath`.
     pub fn default_output(&self) -> PathBuf {
         self.home.join("output")
@@ -107,17 +139,27 @@ impl LocalConfig {
 pub struct LocalBackend {
     config: Arc<LocalConfig>,
     store: Arc<Mutex<Store>>,
+    unrecorded: runner::Unrecorded,
 }
 
 impl LocalBackend {
     /// Opens the store and marks jobs whose supervising process has died as failed.
     pub fn open(config: LocalConfig) -> Result<Self, BackendError> {
         let store = Store::open(&config.database())?;
-        recover_interrupted(&store)?;
+        if !store.is_read_only() {
+            recover_interrupted(&store)?;
+            config.keep_reserve();
+        }
         Ok(Self {
             config: Arc::new(config),
             store: Arc::new(Mutex::new(store)),
+            unrecorded: Default::default(),
         })
+    }
+
+    /// Whether the data folder could only be opened for reading.
+    pub fn is_read_only(&self) -> bool {
+        self.store.lock().is_ok_and(|s| s.is_read_only())
     }
 
     /// The configuration in use.
@@ -130,11 +172,17 @@ impl LocalBackend {
         f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
     ) -> Result<T, BackendError> {
         let store = self.store.clone();
+        let config = self.config.clone();
         off_thread(move || {
             let store = store
                 .lock()
                 .map_err(|_| BackendError::internal("job store lock poisoned"))?;
-            f(&store)
+            f(&store).map_err(|mut e| {
+                if e.code == store::READ_ONLY {
+                    e.message = format!("{}: {}", config.database().display(), e.message);
+                }
+                e
+            })
         })
         .await?
     }
@@ -186,6 +234,17 @@ impl Backend for LocalBackend {
         "local".into()
     }
 
+    fn notice(&self) -> Option<String> {
+        self.is_read_only().then(|| {
+            format!(
+                "Read-only: the data folder {} cannot be written. Jobs can be viewed but not \
+                 run, stopped or saved as templates; make it writable or set SAGEDESK_HOME to \
+                 another folder.",
+                self.config.home.display()
+            )
+        })
+    }
+
     async fn create_training_job(
         &self,
         request: TrainingJobRequest,
@@ -204,7 +263,12 @@ impl Backend for LocalBackend {
             Ok(())
         })
         .await?;
-        tokio::spawn(runner::supervise(self.config.clone(), plan, extractor));
+        tokio::spawn(runner::supervise(
+            self.config.clone(),
+            plan,
+            extractor,
+            self.unrecorded.clone(),
+        ));
         Ok(arn_out)
     }
 
@@ -218,7 +282,20 @@ impl Backend for LocalBackend {
 
     async fn describe_training_job(&self, name: &str) -> Result<JobDetail, BackendError> {
         let name = name.to_string();
-        self.blocking(move |store| store.detail(&name)).await
+        let unrecorded = self.unrecorded.clone();
+        self.blocking(move |store| {
+            let mut detail = store.detail(&name)?;
+            // An ending this process could not store (a full disk) is still the truth.
+            if !detail.summary.status.is_terminal()
+                && let Some((status, reason)) =
+                    unrecorded.lock().ok().and_then(|m| m.get(&name).cloned())
+            {
+                detail.summary.status = status;
+                detail.failure_reason = Some(reason);
+            }
+            Ok(detail)
+        })
+        .await
     }
 
     async fn stop_training_job(&self, name: &str) -> Result<(), BackendError> {
@@ -303,11 +380,12 @@ impl Backend for LocalBackend {
         .await?
     }
 
-    async fn list_archive(&self, uri: &str) -> Result<Vec<ArchiveEntry>, BackendError> {
+    async fn list_archive(&self, uri: &str) -> Result<ArchiveListing, BackendError> {
         let path = contract::file_uri_path(uri, "archive")?;
         off_thread(move || {
-            archive::list_tar_gz_file(&path)
-                .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))
+            let listing = archive::list_tar_gz_file(&path)
+                .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))?;
+            archive::readable(listing, &path.display().to_string())
         })
         .await?
     }

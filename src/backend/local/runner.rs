@@ -1,56 +1,142 @@
 //! The supervisor of one local job: prepares the `/opt/ml` trees, runs one process per
 //! host, records every line, enforces stops and limits, and packs the artifacts.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
 use super::contract::{HostLayout, LocalPlan, stage_channels, stage_code};
 use super::metrics::MetricExtractor;
 use super::process;
-use super::store::{Ending, Record, Store, now_ms};
+use super::store::{Ending, Record, STORAGE_FULL, Store, now_ms};
 use super::{LocalConfig, off_thread};
 use crate::backend::{BackendError, archive};
 use crate::job::{SecondaryStatus, Status, Stream};
 
 /// The longest line stored; longer lines are cut, as CloudWatch cuts events at 256 KiB.
 const MAX_LINE: usize = 256 * 1024;
+/// Of a cut line, the bytes kept from its end (where a progress bar's last values are).
+const LINE_TAIL: usize = 4 * 1024;
 /// How often the supervisor looks for stop requests from any process.
 const POLL: Duration = Duration::from_millis(100);
+/// How often staging progress is written to the job's status message.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// How many lines the recorder stores in one transaction at most.
 const BATCH: usize = 2048;
 /// The most of `output/failure` or stderr that goes into `FailureReason`.
 const REASON_LIMIT: usize = 1024;
 
+/// Endings the supervisor could not write to the store (a full disk), by job: this process
+/// still reports them, so a waiting `run` ends.
+pub type Unrecorded = Arc<Mutex<HashMap<String, (Status, String)>>>;
+
 /// Runs the job to its end and records the outcome. Never panics on job errors.
-pub async fn supervise(config: Arc<LocalConfig>, plan: LocalPlan, extractor: MetricExtractor) {
+pub async fn supervise(
+    config: Arc<LocalConfig>,
+    plan: LocalPlan,
+    extractor: MetricExtractor,
+    unrecorded: Unrecorded,
+) {
     let name = plan.job.clone();
-    if let Err(e) = run(&config, &plan, extractor).await {
+    let fault = Arc::new(StorageFault::default());
+    if let Err(e) = run(&config, &plan, extractor, &fault, &unrecorded).await {
         tracing::error!("job {name}: {e}");
-        let reason = format!("InternalFailure: {}", e.message);
+        let reason = if e.code == STORAGE_FULL || fault.is_full() {
+            fault.reason(&config)
+        } else {
+            format!("InternalFailure: {}", e.message)
+        };
         let job = name.clone();
-        let result = with_store(&config, move |store| {
-            store.finish(&job, &Ending::failed(&reason), now_ms())
+        let config2 = config.clone();
+        let unrecorded = unrecorded.clone();
+        let result = off_thread(move || {
+            let ending = Ending::failed(&reason);
+            match Store::open(&config2.database()) {
+                Ok(store) => record_end(&store, &config2, &job, &ending, &unrecorded),
+                Err(e) => {
+                    remember(&unrecorded, &job, &ending);
+                    Err(e)
+                }
+            }
         })
         .await;
-        if let Err(e) = result {
+        if let Ok(Err(e)) | Err(e) = result {
             tracing::error!("job {name}: could not record the failure: {e}");
         }
     }
 }
 
-/// Runs `f` with a fresh connection to the store on the blocking pool.
-async fn with_store<T: Send + 'static>(
+/// Writes the job's end; on a full disk frees the data folder's reserve and tries again, and
+/// failing that keeps the ending in memory for this process to report.
+fn record_end(
+    store: &Store,
     config: &LocalConfig,
-    f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
-) -> Result<T, BackendError> {
-    let path = config.database();
-    off_thread(move || f(&Store::open(&path)?)).await?
+    name: &str,
+    ending: &Ending<'_>,
+    unrecorded: &Unrecorded,
+) -> Result<(), BackendError> {
+    match store.finish(name, ending, now_ms()) {
+        Err(e) if e.code == STORAGE_FULL => {
+            config.release_reserve();
+            store.finish(name, ending, now_ms()).inspect_err(|_| {
+                remember(unrecorded, name, ending);
+            })
+        }
+        other => other,
+    }
+}
+
+fn remember(unrecorded: &Unrecorded, name: &str, ending: &Ending<'_>) {
+    if let Ok(mut map) = unrecorded.lock() {
+        let reason = ending.failure_reason.unwrap_or(ending.message).to_string();
+        map.insert(name.to_string(), (ending.status, reason));
+    }
+}
+
+/// What went wrong storing a job's lines: the first error and how many lines were dropped.
+#[derive(Default)]
+struct StorageFault {
+    first: Mutex<Option<BackendError>>,
+    dropped: AtomicU64,
+}
+
+impl StorageFault {
+    /// Records a failed batch; true the first time (the error is reported once).
+    fn record(&self, error: BackendError, lines: usize) -> bool {
+        self.dropped.fetch_add(lines as u64, Ordering::Relaxed);
+        let Ok(mut first) = self.first.lock() else {
+            return false;
+        };
+        let new = first.is_none();
+        first.get_or_insert(error);
+        new
+    }
+
+    fn is_full(&self) -> bool {
+        self.first
+            .lock()
+            .is_ok_and(|f| f.as_ref().is_some_and(|e| e.code == STORAGE_FULL))
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// `FailureReason` for a job ended by a full disk.
+    fn reason(&self, config: &LocalConfig) -> String {
+        format!(
+            "ClientError: no space left on device at {}, {} log lines dropped",
+            config.home.display(),
+            self.dropped()
+        )
+    }
 }
 
 fn io_error(context: &str) -> impl Fn(std::io::Error) -> BackendError + '_ {
@@ -69,9 +155,15 @@ async fn run(
     config: &LocalConfig,
     plan: &LocalPlan,
     extractor: MetricExtractor,
+    fault: &Arc<StorageFault>,
+    unrecorded: &Unrecorded,
 ) -> Result<(), BackendError> {
     let name = plan.job.clone();
     let mut store = Store::open(&config.database())?;
+    let fail = |store: &Store, name: &str, reason: String| {
+        let reason: String = reason.chars().take(REASON_LIMIT).collect();
+        record_end(store, config, name, &Ending::failed(&reason), unrecorded)
+    };
     store.transition(
         &name,
         Status::InProgress,
@@ -121,7 +213,32 @@ async fn run(
     let staged = {
         let plan = plan.clone();
         let layouts = layouts.clone();
-        off_thread(move || stage_channels(&plan, &layouts)).await?
+        let database = config.database();
+        off_thread(move || {
+            let store = Store::open(&database).ok();
+            let mut last = Instant::now();
+            stage_channels(&plan, &layouts, &mut |done, total| {
+                if last.elapsed() < PROGRESS_EVERY && done < total {
+                    return;
+                }
+                last = Instant::now();
+                if let Some(store) = &store {
+                    let message = format!(
+                        "Downloading input data: {} of {}",
+                        crate::job::bytes(done),
+                        crate::job::bytes(total)
+                    );
+                    let _ = store.transition(
+                        &plan.job,
+                        Status::InProgress,
+                        SecondaryStatus::Downloading,
+                        &message,
+                        now_ms(),
+                    );
+                }
+            })
+        })
+        .await?
     };
     if let Err(e) = staged {
         return fail(&store, &name, format!("ClientError: input data: {e}"));
@@ -139,7 +256,7 @@ async fn run(
     )?;
     store.set_training_start(&name, now_ms())?;
 
-    let outcome = train(config, plan, &layouts, extractor, &mut store).await?;
+    let outcome = train(config, plan, &layouts, extractor, &mut store, fault).await?;
 
     let mut model_artifacts = None;
     if outcome.pack {
@@ -180,7 +297,13 @@ async fn run(
         failure_reason: outcome.failure_reason.as_deref(),
         model_artifacts: model_artifacts.as_deref(),
     };
-    store.finish(&name, &ending, now_ms())
+    if let Some(first) = fault.first.lock().ok().and_then(|f| f.clone()) {
+        tracing::error!(
+            "job {name}: {} log lines could not be stored; the first error: {first}",
+            fault.dropped()
+        );
+    }
+    record_end(&store, config, &name, &ending, unrecorded)
 }
 
 /// Downloads the `s3://` channels into the job folder and points the plan at the copies.
@@ -203,11 +326,6 @@ async fn download_s3_channels(
     Ok(())
 }
 
-fn fail(store: &Store, name: &str, reason: String) -> Result<(), BackendError> {
-    let reason: String = reason.chars().take(REASON_LIMIT).collect();
-    store.finish(name, &Ending::failed(&reason), now_ms())
-}
-
 fn stopped_before_training(store: &Store, name: &str) -> Result<(), BackendError> {
     let ending = Ending {
         status: Status::Stopped,
@@ -225,6 +343,83 @@ enum Termination {
     Stop,
     MaxRuntime,
     HostFailed,
+    StorageFull,
+}
+
+/// The job's process groups. Dropping this kills every group (an error path, a panic), and
+/// a watchdog process kills them if the supervisor itself dies (`kill -9`, a crash), so no
+/// job trains unsupervised.
+struct ProcessGroups {
+    pgids: Vec<i64>,
+    watchdog: Option<(Child, ChildStdin)>,
+}
+
+impl ProcessGroups {
+    fn new() -> Self {
+        Self {
+            pgids: Vec::new(),
+            watchdog: None,
+        }
+    }
+
+    fn add(&mut self, pgid: i64) {
+        if pgid > 1 {
+            self.pgids.push(pgid);
+        }
+    }
+
+    /// Starts the watchdog: a shell in its own process group that waits for the supervisor
+    /// to close its stdin. EOF without `done` means the supervisor died: kill the groups.
+    fn arm(&mut self) {
+        if self.pgids.is_empty() {
+            return;
+        }
+        let groups: Vec<String> = self.pgids.iter().map(|p| format!("-{p}")).collect();
+        let script = format!(
+            "read line; [ \"$line\" = done ] || kill -s KILL -- {}",
+            groups.join(" ")
+        );
+        let spawned = Command::new("/bin/sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .kill_on_drop(false)
+            .spawn();
+        match spawned {
+            Ok(mut child) => {
+                if let Some(stdin) = child.stdin.take() {
+                    self.watchdog = Some((child, stdin));
+                }
+            }
+            Err(e) => tracing::warn!("no watchdog for the job's processes: {e}"),
+        }
+    }
+
+    fn signal(&self, signal: i32) {
+        for pgid in &self.pgids {
+            process::signal_group(*pgid, signal);
+        }
+    }
+
+    /// Kills what is left and tells the watchdog all is well.
+    async fn finish(mut self) {
+        self.signal(process::SIGKILL);
+        self.pgids.clear();
+        if let Some((mut child, mut stdin)) = self.watchdog.take() {
+            let _ = stdin.write_all(b"done\n").await;
+            drop(stdin);
+            let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+        }
+    }
+}
+
+impl Drop for ProcessGroups {
+    fn drop(&mut self) {
+        // An early return: the watchdog's stdin closes with it and it kills the groups too.
+        self.signal(process::SIGKILL);
+    }
 }
 
 async fn train(
@@ -233,12 +428,20 @@ async fn train(
     layouts: &[HostLayout],
     extractor: MetricExtractor,
     store: &mut Store,
+    fault: &Arc<StorageFault>,
 ) -> Result<Outcome, BackendError> {
     let name = plan.job.clone();
     let (tx, rx) = mpsc::channel::<Record>(8192);
-    let recorder = spawn_recorder(config.database(), name.clone(), extractor, rx);
+    let recorder = spawn_recorder(
+        config.database(),
+        name.clone(),
+        extractor,
+        rx,
+        fault.clone(),
+    );
 
     let num_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut groups = ProcessGroups::new();
     let mut children: Vec<(String, Child, i64)> = Vec::new();
     let mut readers = Vec::new();
     let mut spawn_error = None;
@@ -255,8 +458,8 @@ async fn train(
         match cmd.spawn() {
             Ok(mut child) => {
                 let pid = child.id().map(i64::from).unwrap_or(0);
+                groups.add(pid);
                 let start = process::start_time(pid).unwrap_or(0);
-                store.add_process(&name, host, pid, start)?;
                 if let Some(out) = child.stdout.take() {
                     readers.push(tokio::spawn(read_lines(
                         out,
@@ -274,6 +477,7 @@ async fn train(
                     )));
                 }
                 children.push((host.clone(), child, pid));
+                store.add_process(&name, host, pid, start)?;
             }
             Err(e) => {
                 spawn_error = Some(format!(
@@ -284,6 +488,7 @@ async fn train(
             }
         }
     }
+    groups.arm();
     drop(tx);
 
     let started = Instant::now();
@@ -307,7 +512,9 @@ async fn train(
     }
     while !statuses.iter().all(Option::is_some) {
         if termination.is_none() {
-            let reason = if store.stop_requested(&name)? {
+            let reason = if fault.is_full() {
+                Some(Termination::StorageFull)
+            } else if store.stop_requested(&name)? {
                 Some(Termination::Stop)
             } else if plan.max_runtime.is_some_and(|max| started.elapsed() >= max) {
                 Some(Termination::MaxRuntime)
@@ -344,9 +551,7 @@ async fn train(
         }
     }
     // Leftover grandchildren that still hold the pipes open must not keep the job alive.
-    for (_, pid) in &procs {
-        process::signal_group(*pid, process::SIGKILL);
-    }
+    groups.finish().await;
     for reader in readers {
         let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
     }
@@ -354,6 +559,7 @@ async fn train(
 
     let graceful = !killed;
     let outcome = match termination.map(|t| t.0) {
+        Some(Termination::StorageFull) => failure(fault.reason(config)),
         Some(Termination::Stop) => Outcome {
             status: Status::Stopped,
             secondary: SecondaryStatus::Stopped,
@@ -378,17 +584,11 @@ async fn train(
                 .find(|(_, s)| s.is_some_and(|s| !s.success()));
             match (failed, spawn_error) {
                 (_, Some(reason)) => failure(reason),
-                (Some(((host, _), status)), None) => {
+                (Some(((host, _), Some(status))), None) => {
                     let layout = &layouts[plan.hosts.iter().position(|h| h == host).unwrap_or(0)];
-                    failure(failure_reason(
-                        store,
-                        &name,
-                        host,
-                        layout,
-                        status.expect("exited"),
-                    )?)
+                    failure(failure_reason(store, &name, host, layout, *status)?)
                 }
-                (None, None) => Outcome {
+                _ => Outcome {
                     status: Status::Completed,
                     secondary: SecondaryStatus::Completed,
                     message: "Training job completed".into(),
@@ -459,6 +659,69 @@ fn signal_running(procs: &[(String, i64)], statuses: &[Option<ExitStatus>], sign
     }
 }
 
+/// One line as it is read: the first bytes up to [`MAX_LINE`] (less a tail), the last
+/// [`LINE_TAIL`] bytes, and how many in between were dropped. Memory stays bounded however
+/// long a line runs without a newline.
+#[derive(Default)]
+struct LineBuffer {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    dropped: u64,
+}
+
+impl LineBuffer {
+    const HEAD: usize = MAX_LINE - LINE_TAIL;
+
+    fn push(&mut self, mut bytes: &[u8]) {
+        if self.head.len() < Self::HEAD {
+            let room = (Self::HEAD - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..room]);
+            bytes = &bytes[room..];
+        }
+        if bytes.is_empty() {
+            return;
+        }
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() > 2 * LINE_TAIL {
+            let cut = self.tail.len() - LINE_TAIL;
+            self.dropped += cut as u64;
+            self.tail.drain(..cut);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.head.is_empty() && self.tail.is_empty() && self.dropped == 0
+    }
+
+    /// The line as text, with a marker where bytes were dropped; the buffer is emptied.
+    fn take(&mut self) -> String {
+        let mut tail = std::mem::take(&mut self.tail);
+        while matches!(tail.last().or(self.head.last()), Some(b'\r')) {
+            if tail.pop().is_none() {
+                self.head.pop();
+            }
+        }
+        if self.head.len() + tail.len() > MAX_LINE {
+            let cut = self.head.len() + tail.len() - MAX_LINE;
+            self.dropped += cut as u64;
+            tail.drain(..cut);
+        }
+        let mut line = String::from_utf8_lossy(&self.head).into_owned();
+        if self.dropped > 0 {
+            line.push_str(&format!(
+                " […{} bytes of this line not kept: lines keep their first and last bytes, \
+                 {} KiB in all…] ",
+                self.dropped,
+                MAX_LINE / 1024
+            ));
+        }
+        line.push_str(&String::from_utf8_lossy(&tail));
+        self.head.clear();
+        self.dropped = 0;
+        line
+    }
+}
+
 async fn read_lines(
     stream: impl AsyncRead + Unpin,
     host: String,
@@ -466,43 +729,62 @@ async fn read_lines(
     tx: mpsc::Sender<Record>,
 ) {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
-    let mut buf = Vec::with_capacity(256);
+    let mut line = LineBuffer::default();
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        while matches!(buf.last(), Some(b'\n' | b'\r')) {
-            buf.pop();
-        }
-        buf.truncate(MAX_LINE);
-        let record = Record {
-            ts: now_ms(),
-            host: host.clone(),
-            stream: kind,
-            line: String::from_utf8_lossy(&buf).into_owned(),
-            points: Vec::new(),
+        let (used, complete) = match reader.fill_buf().await {
+            Ok([]) | Err(_) => break,
+            Ok(chunk) => match chunk.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    line.push(&chunk[..end]);
+                    (end + 1, true)
+                }
+                None => {
+                    line.push(chunk);
+                    (chunk.len(), false)
+                }
+            },
         };
-        if tx.send(record).await.is_err() {
-            break;
+        reader.consume(used);
+        if complete && !send_line(&tx, &host, kind, line.take()).await {
+            return;
         }
+    }
+    if !line.is_empty() {
+        send_line(&tx, &host, kind, line.take()).await;
     }
 }
 
+async fn send_line(tx: &mpsc::Sender<Record>, host: &str, stream: Stream, line: String) -> bool {
+    let record = Record {
+        ts: now_ms(),
+        host: host.to_string(),
+        stream,
+        line,
+        points: Vec::new(),
+    };
+    tx.send(record).await.is_ok()
+}
+
 /// A thread with its own connection that extracts metrics and stores lines in batches.
+/// Lines it cannot store are counted in `fault` (the first error is reported once) and the
+/// channel is still drained, so the job's output never backs up.
 fn spawn_recorder(
     database: PathBuf,
     job: String,
     extractor: MetricExtractor,
     mut rx: mpsc::Receiver<Record>,
+    fault: Arc<StorageFault>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let store = match Store::open(&database) {
             Ok(store) => store,
             Err(e) => {
                 tracing::error!("recorder for {job}: {e}");
-                while rx.blocking_recv().is_some() {}
+                let mut lines = 0;
+                while rx.blocking_recv().is_some() {
+                    lines += 1;
+                }
+                fault.record(e, lines);
                 return;
             }
         };
@@ -520,10 +802,41 @@ fn spawn_recorder(
                 let points = &mut record.points;
                 extractor.extract(&record.line, |i, v| points.push((i, v)));
             }
-            if let Err(e) = store.append(&job, &names, &batch) {
-                tracing::error!("recorder for {job}: {e}");
+            if let Err(e) = store.append(&job, &names, &batch)
+                && fault.record(e.clone(), batch.len())
+            {
+                tracing::error!("recorder for {job}: {e}; later failures are counted");
             }
             batch.clear();
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_without_end_keeps_its_head_and_tail() {
+        let mut line = LineBuffer::default();
+        line.push(b"start ");
+        for _ in 0..10_000 {
+            line.push(&[b'x'; 1000]);
+        }
+        line.push(b" loss=0.25\r");
+        assert!(line.head.len() + line.tail.len() <= MAX_LINE + LINE_TAIL);
+        let text = line.take();
+        assert!(text.len() < MAX_LINE + 200, "{}", text.len());
+        assert!(text.starts_with("start xxx"));
+        assert!(
+            text.ends_with("x loss=0.25"),
+            "{}",
+            &text[text.len() - 40..]
+        );
+        let dropped = 6 + 10_000_000 + 10 - (MAX_LINE);
+        assert!(text.contains(&format!("…{dropped} bytes")), "{dropped}");
+        assert!(line.is_empty());
+        line.push(b"short\r");
+        assert_eq!(line.take(), "short");
+    }
 }

@@ -85,7 +85,11 @@ pub fn validate_value(value: &Value, target: Target) -> Vec<Diagnostic> {
     });
     out.extend(ruled);
     if target == Target::Local {
-        for d in out.iter_mut().filter(|d| d.severity == Severity::Error) {
+        // A member of the wrong type cannot run anywhere: it stays an error.
+        for d in out
+            .iter_mut()
+            .filter(|d| d.severity == Severity::Error && d.code != "type")
+        {
             d.severity = Severity::Warning;
             d.message.push_str(" (the service would refuse this)");
         }

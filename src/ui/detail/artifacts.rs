@@ -6,6 +6,8 @@ use egui::RichText;
 use super::super::data::Data;
 use super::super::theme;
 use super::DetailAction;
+use crate::backend::archive::MAX_ENTRIES;
+use crate::job::{ArchiveListing, EntryKind};
 
 /// Draws the artifacts tab.
 pub fn show(ui: &mut egui::Ui, data: &Data) -> Option<DetailAction> {
@@ -61,27 +63,7 @@ pub fn show(ui: &mut egui::Ui, data: &Data) -> Option<DetailAction> {
                         egui::CollapsingHeader::new("Contents")
                             .id_salt(("archive", &entry.uri))
                             .show(ui, |ui| match data.archives.get(&entry.uri) {
-                                Some(entries) => {
-                                    egui::Grid::new(("entries", &entry.uri)).striped(true).show(
-                                        ui,
-                                        |ui| {
-                                            for e in entries {
-                                                let name = if e.is_dir {
-                                                    format!("{}/", e.path.trim_end_matches('/'))
-                                                } else {
-                                                    e.path.clone()
-                                                };
-                                                ui.label(RichText::new(name).monospace());
-                                                ui.label(if e.is_dir {
-                                                    String::new()
-                                                } else {
-                                                    theme::bytes(e.size)
-                                                });
-                                                ui.end_row();
-                                            }
-                                        },
-                                    );
-                                }
+                                Some(listing) => archive_table(ui, &entry.uri, listing),
                                 None => {
                                     ui.spinner();
                                     action = Some(DetailAction::ListArchive(entry.uri.clone()));
@@ -92,4 +74,69 @@ pub fn show(ui: &mut egui::Ui, data: &Data) -> Option<DetailAction> {
             }
         });
     action
+}
+
+/// Height of the archive table: it scrolls inside, drawing only the rows in view.
+const TABLE_HEIGHT: f32 = 320.0;
+
+/// An archive's entries (name, type, size, link target), virtualised, with why the listing
+/// stopped early under it.
+fn archive_table(ui: &mut egui::Ui, uri: &str, listing: &ArchiveListing) {
+    let entries = &listing.entries;
+    ui.label(
+        RichText::new(format!(
+            "{} entr{}{}",
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" },
+            if listing.truncated {
+                format!(" shown: the listing stops at {MAX_ENTRIES}; the archive holds more")
+            } else {
+                String::new()
+            }
+        ))
+        .weak(),
+    );
+    if !entries.is_empty() {
+        let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
+        egui_extras::TableBuilder::new(ui)
+            .id_salt(("entries", uri))
+            .striped(true)
+            .max_scroll_height(TABLE_HEIGHT)
+            .column(egui_extras::Column::remainder().at_least(200.0).clip(true))
+            .column(egui_extras::Column::auto().at_least(60.0))
+            .column(egui_extras::Column::auto().at_least(70.0))
+            .header(row_height, |mut header| {
+                for title in ["Name", "Type", "Size"] {
+                    header.col(|ui| {
+                        ui.strong(title);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(row_height, entries.len(), |mut row| {
+                    let e = &entries[row.index()];
+                    let name = match (&e.kind, &e.link) {
+                        (EntryKind::Dir, _) => format!("{}/", e.path.trim_end_matches('/')),
+                        (_, Some(target)) => format!("{} → {target}", e.path),
+                        _ => e.path.clone(),
+                    };
+                    row.col(|ui| {
+                        ui.add(egui::Label::new(RichText::new(name).monospace()).truncate());
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(e.kind.label()).weak());
+                    });
+                    row.col(|ui| {
+                        if e.kind == EntryKind::File {
+                            ui.label(theme::bytes(e.size));
+                        }
+                    });
+                });
+            });
+    }
+    if let Some(error) = &listing.error {
+        theme::error_frame().show(ui, |ui| {
+            ui.add(egui::Label::new(RichText::new(error).small()).wrap());
+        });
+    }
 }

@@ -1,18 +1,22 @@
-//! Logs: virtualised lines, follow mode, search with highlight, host selector, timestamps
-//! and wrap toggles, copy.
+//! Logs: virtualised lines (wrapped ones too), follow mode, search with highlight, host
+//! selector, timestamps and wrap toggles, copy.
+
+use std::ops::Range;
 
 use egui::text::{LayoutJob, TextFormat};
 use egui::{Color32, FontId, RichText};
 
 use super::super::data::Data;
 use super::super::state::State;
-use crate::job::{Stream, timestamp};
+use crate::job::text::Needle;
+use crate::job::{LogLine, Stream, timestamp};
 
 /// The filtered line indices, recomputed only when lines, search or host change.
 #[derive(Default)]
 pub struct LogCache {
     key: Option<(usize, usize, String, Option<String>)>,
     indices: Vec<usize>,
+    wrap: WrapIndex,
     /// Host filter.
     pub host: Option<String>,
     /// Search text.
@@ -31,17 +35,72 @@ impl LogCache {
         if self.key.as_ref() == Some(&key) {
             return;
         }
-        let needle = self.search.to_lowercase();
+        let same_filter = self
+            .key
+            .as_ref()
+            .is_some_and(|k| (k.1, &k.2, &k.3) == (key.1, &key.2, &key.3));
+        let needle = Needle::new(&self.search);
         self.indices = data
             .logs
             .iter()
             .enumerate()
             .filter(|(_, l)| self.host.as_ref().is_none_or(|h| &l.host == h))
-            .filter(|(_, l)| needle.is_empty() || l.text.to_lowercase().contains(&needle))
+            .filter(|(_, l)| needle.is_empty() || needle.is_in(&l.text))
             .map(|(i, _)| i)
             .collect();
+        if !same_filter {
+            // The filtered lines are not the old ones plus new ones: wrap them anew.
+            self.wrap = WrapIndex::default();
+        }
         self.key = Some(key);
     }
+}
+
+/// Where each filtered line starts in rows of wrapped text, for one width.
+///
+/// Log text is monospace, so a line's row count is its character count over the columns
+/// that fit: the whole log scrolls as fixed-height rows and only visible ones are laid out.
+#[derive(Default)]
+struct WrapIndex {
+    /// Columns and timestamp setting the rows were counted for.
+    key: (usize, bool),
+    /// `starts[i]` is the first row of filtered line `i`; one more entry holds the total.
+    starts: Vec<usize>,
+}
+
+impl WrapIndex {
+    fn update(&mut self, data: &Data, indices: &[usize], columns: usize, timestamps: bool) {
+        if self.key != (columns, timestamps) || self.starts.len() > indices.len() + 1 {
+            self.key = (columns, timestamps);
+            self.starts.clear();
+        }
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        let mut total = *self.starts.last().expect("never empty");
+        for &i in &indices[self.starts.len() - 1..] {
+            total += row_count(&display_text(&data.logs[i], timestamps), columns);
+            self.starts.push(total);
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+
+    /// The filtered line holding `row`.
+    fn line_at(&self, row: usize) -> usize {
+        self.starts.partition_point(|&s| s <= row).saturating_sub(1)
+    }
+}
+
+fn row_count(text: &str, columns: usize) -> usize {
+    let chars = if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    };
+    chars.div_ceil(columns.max(1)).max(1)
 }
 
 /// Draws the logs tab.
@@ -74,7 +133,7 @@ pub fn show(ui: &mut egui::Ui, data: &Data, state: &mut State, cache: &mut LogCa
             let text: Vec<String> = cache
                 .indices
                 .iter()
-                .map(|&i| line_text(data, i, state.log_timestamps))
+                .map(|&i| display_text(&data.logs[i], state.log_timestamps))
                 .collect();
             ui.ctx().copy_text(text.join("\n"));
         }
@@ -86,44 +145,56 @@ pub fn show(ui: &mut egui::Ui, data: &Data, state: &mut State, cache: &mut LogCa
         return;
     }
     let font = FontId::monospace(12.5);
-    let row_height = ui.fonts_mut(|f| f.row_height(&font));
+    let (row_height, char_width) =
+        ui.fonts_mut(|f| (f.row_height(&font), f.glyph_width(&font, 'M')));
     let scroll = egui::ScrollArea::both()
         .auto_shrink(false)
         .stick_to_bottom(state.follow_logs);
-    let highlight = cache.search.to_lowercase();
-    let show_line = |ui: &mut egui::Ui, i: usize| {
-        let job = line_job(
-            data,
-            i,
-            state.log_timestamps,
-            &highlight,
-            &font,
-            ui.visuals(),
-        );
-        let mut label = egui::Label::new(job).selectable(true);
-        if !state.wrap_logs {
-            label = label.extend();
-        }
-        ui.add(label);
+    let needle = Needle::new(&cache.search);
+    let style = LineStyle {
+        font,
+        visuals: ui.visuals().clone(),
+        timestamps: state.log_timestamps,
     };
     if state.wrap_logs {
-        // Wrapped lines differ in height: show them all (the filter keeps this bounded).
-        scroll.show(ui, |ui| {
-            for &i in &cache.indices {
-                show_line(ui, i);
+        let width = ui.available_width() - ui.spacing().scroll.bar_width - 4.0;
+        let columns = ((width / char_width.max(1.0)) as usize).max(20);
+        cache
+            .wrap
+            .update(data, &cache.indices, columns, state.log_timestamps);
+        let wrap = &cache.wrap;
+        scroll.show_rows(ui, row_height, wrap.rows(), |ui, rows| {
+            let mut line = wrap.line_at(rows.start);
+            while line < cache.indices.len() && wrap.starts[line] < rows.end {
+                let log = &data.logs[cache.indices[line]];
+                let text = display_text(log, style.timestamps);
+                let hits = text_hits(&needle, log, &text);
+                let chunks = chunks(&text, columns);
+                let first = wrap.starts[line];
+                for (k, chunk) in chunks.into_iter().enumerate() {
+                    if (first + k) >= rows.start && (first + k) < rows.end {
+                        let job = style.layout(log, &text, chunk, &hits);
+                        ui.add(egui::Label::new(job).selectable(true).extend());
+                    }
+                }
+                line += 1;
             }
         });
     } else {
         scroll.show_rows(ui, row_height, cache.indices.len(), |ui, range| {
             for &i in &cache.indices[range] {
-                show_line(ui, i);
+                let log = &data.logs[i];
+                let text = display_text(log, style.timestamps);
+                let hits = text_hits(&needle, log, &text);
+                let job = style.layout(log, &text, 0..text.len(), &hits);
+                ui.add(egui::Label::new(job).selectable(true).extend());
             }
         });
     }
 }
 
-fn line_text(data: &Data, i: usize, timestamps: bool) -> String {
-    let line = &data.logs[i];
+/// A line as shown and copied: `[timestamp] host text`.
+fn display_text(line: &LogLine, timestamps: bool) -> String {
     if timestamps {
         format!("{} {} {}", timestamp(line.timestamp), line.host, line.text)
     } else {
@@ -131,51 +202,96 @@ fn line_text(data: &Data, i: usize, timestamps: bool) -> String {
     }
 }
 
-fn line_job(
-    data: &Data,
-    i: usize,
+/// The search hits in a line's own text, as ranges of its display text.
+fn text_hits(needle: &Needle, line: &LogLine, display: &str) -> Vec<Range<usize>> {
+    let offset = display.len() - line.text.len();
+    needle
+        .find_all(&line.text)
+        .into_iter()
+        .map(|r| r.start + offset..r.end + offset)
+        .collect()
+}
+
+/// The byte ranges of `text` holding `columns` characters each (the last may hold fewer).
+fn chunks(text: &str, columns: usize) -> Vec<Range<usize>> {
+    let columns = columns.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut count = 0;
+    for (i, _) in text.char_indices() {
+        if count == columns {
+            out.push(start..i);
+            start = i;
+            count = 0;
+        }
+        count += 1;
+    }
+    out.push(start..text.len());
+    out
+}
+
+/// How lines are drawn.
+struct LineStyle {
+    font: FontId,
+    visuals: egui::Visuals,
     timestamps: bool,
-    needle: &str,
-    font: &FontId,
-    visuals: &egui::Visuals,
-) -> LayoutJob {
-    let line = &data.logs[i];
-    let mut job = LayoutJob::default();
-    let weak = TextFormat::simple(font.clone(), visuals.weak_text_color());
-    if timestamps {
-        job.append(
-            &format!("{} ", timestamp(line.timestamp)),
-            0.0,
-            weak.clone(),
-        );
-    }
-    job.append(&format!("{} ", line.host), 0.0, weak);
-    let color = match line.stream {
-        Stream::Stdout => visuals.text_color(),
-        Stream::Stderr => Color32::from_rgb(0xe0, 0x7b, 0x53),
-    };
-    let normal = TextFormat::simple(font.clone(), color);
-    if needle.is_empty() {
-        job.append(&line.text, 0.0, normal);
-        return job;
-    }
-    let lower = line.text.to_lowercase();
-    let mut pos = 0;
-    // Lower-casing keeps byte offsets for ASCII; fall back to no highlight otherwise.
-    if lower.len() != line.text.len() {
-        job.append(&line.text, 0.0, normal);
-        return job;
-    }
-    while let Some(found) = lower[pos..].find(needle) {
-        let start = pos + found;
-        let end = start + needle.len();
-        job.append(&line.text[pos..start], 0.0, normal.clone());
+}
+
+impl LineStyle {
+    /// The part `range` of `text` (the display text of `line`), with the prefix weak and
+    /// the search hits highlighted.
+    fn layout(
+        &self,
+        line: &LogLine,
+        text: &str,
+        range: Range<usize>,
+        hits: &[Range<usize>],
+    ) -> LayoutJob {
+        let prefix_len = text.len() - line.text.len();
+        let color = match line.stream {
+            Stream::Stdout => self.visuals.text_color(),
+            Stream::Stderr => Color32::from_rgb(0xe0, 0x7b, 0x53),
+        };
+        let weak = TextFormat::simple(self.font.clone(), self.visuals.weak_text_color());
+        let normal = TextFormat::simple(self.font.clone(), color);
         let mut hit = normal.clone();
         hit.background = Color32::from_rgb(0xf5, 0xd0, 0x4c);
         hit.color = Color32::BLACK;
-        job.append(&line.text[start..end], 0.0, hit);
-        pos = end;
+        // Boundaries where the format may change, within `range`.
+        let mut cuts = vec![range.start, range.end, prefix_len];
+        for h in hits {
+            cuts.extend([h.start, h.end]);
+        }
+        cuts.retain(|c| range.contains(c) || *c == range.end);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut job = LayoutJob::default();
+        for pair in cuts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let format = if hits.iter().any(|h| h.start <= a && b <= h.end) {
+                hit.clone()
+            } else if b <= prefix_len {
+                weak.clone()
+            } else {
+                normal.clone()
+            };
+            job.append(&text[a..b], 0.0, format);
+        }
+        job
     }
-    job.append(&line.text[pos..], 0.0, normal);
-    job
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cut_on_characters() {
+        let text = "ab€cdé";
+        let parts: Vec<&str> = chunks(text, 2).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(parts, ["ab", "€c", "dé"]);
+        assert_eq!(chunks("", 4), vec![Range { start: 0, end: 0 }]);
+        assert_eq!(row_count("", 10), 1);
+        assert_eq!(row_count("abcdefghijk", 10), 2);
+    }
 }

@@ -1,0 +1,171 @@
+//! The window under hostile data: searching text whose case changes byte lengths, an
+//! archive of 100,000+ entries, a long log wrapped, a read-only data folder.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::window::{harness_with_state, has_text, wait_for};
+use common::*;
+use egui_kittest::kittest::Queryable;
+use sagedesk::backend::Backend;
+use sagedesk::backend::local::store::{Ending, Record, Store};
+use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
+use sagedesk::job::Stream;
+use sagedesk::ui::state::{State, Tab};
+use serde_json::json;
+
+/// A completed job named `name` in the store at `home`, its output under `out`, with
+/// `lines` as its log.
+fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item = String>) {
+    let config = LocalConfig::new(home);
+    let store = Store::open(&config.database()).unwrap();
+    let request = sagedesk::spec::request_from_value(
+        json!({"TrainingJobName": name,
+               "OutputDataConfig": {"S3OutputPath": format!("file://{}", out.display())}}),
+        "test",
+    )
+    .unwrap()
+    .request;
+    store
+        .insert_job(&request, "arn:test", 0, process::current())
+        .unwrap();
+    let records: Vec<Record> = lines
+        .map(|line| Record {
+            ts: 1_790_000_000_000,
+            host: "algo-1".into(),
+            stream: Stream::Stdout,
+            line,
+            points: Vec::new(),
+        })
+        .collect();
+    for batch in records.chunks(10_000) {
+        store.append(name, &[], batch).unwrap();
+    }
+    let ending = Ending {
+        status: sagedesk::job::Status::Completed,
+        secondary: sagedesk::job::SecondaryStatus::Completed,
+        message: "Training job completed",
+        failure_reason: None,
+        model_artifacts: None,
+    };
+    store.finish(name, &ending, 1_790_000_001_000).unwrap();
+}
+
+fn open(
+    sb: &Sandbox,
+    job: &str,
+    tab: Tab,
+    wrap: bool,
+) -> egui_kittest::Harness<'static, sagedesk::ui::SageDeskApp> {
+    let backend: Arc<dyn Backend> =
+        Arc::new(LocalBackend::open(LocalConfig::new(sb.home())).unwrap());
+    let state = State {
+        selected: Some(job.into()),
+        tab,
+        wrap_logs: wrap,
+        ..State::default()
+    };
+    harness_with_state(backend, sb.home(), state)
+}
+
+#[test]
+fn find_works_on_text_whose_case_changes_byte_lengths() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("out");
+    // 'İ' lower-cases to 3 bytes from 2, the Kelvin sign 'K' to 1 from 3.
+    let lines = ["İİ\u{212A} marker line", "plain line", "ΣΊΣΥΦΟΣ k"];
+    stored_job(
+        &sb.home(),
+        &out,
+        "unicode",
+        lines.iter().map(|s| s.to_string()),
+    );
+    let mut h = open(&sb, "unicode", Tab::Logs, false);
+    wait_for(&mut h, "the log", |h| has_text(h, "plain line"));
+    h.get_by_label("Find").focus();
+    h.step();
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.is_focused())
+        .expect("the Find field")
+        .type_text("k");
+    h.run_steps(3);
+    assert!(has_text(&h, "2 lines"), "the count of matching lines");
+    assert!(has_text(&h, "marker line"));
+    assert!(!has_text(&h, "plain line"));
+    // Wrapped, too.
+    h.get_by_label("Wrap").click();
+    h.run_steps(3);
+    assert!(has_text(&h, "marker line"));
+}
+
+#[test]
+fn a_huge_archive_and_a_long_wrapped_log_draw_only_what_is_in_view() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("out");
+    let lines = (0..200_000).map(|i| format!("step {i:06} {}", "w".repeat(150)));
+    stored_job(&sb.home(), &out, "big", lines);
+    let output = out.join("big/output");
+    std::fs::create_dir_all(&output).unwrap();
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, tarfile, io\nt = tarfile.open(sys.argv[1], 'w:gz')\n\
+             for n in range(120_000):\n    i = tarfile.TarInfo(f'entry-{n:06d}')\n    t.addfile(i, io.BytesIO(b''))\n\
+             l = tarfile.TarInfo('latest'); l.type = tarfile.SYMTYPE; l.linkname = 'entry-000001'\nt.addfile(l)\nt.close()\n",
+        ])
+        .arg(output.join("model.tar.gz"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut h = open(&sb, "big", Tab::Artifacts, true);
+    wait_for(&mut h, "the artifact", |h| {
+        has_text(h, "output/model.tar.gz")
+    });
+    h.get_all_by_label("Contents")
+        .next()
+        .expect("an archive")
+        .click();
+    wait_for(&mut h, "the listing", |h| {
+        has_text(h, "the listing stops at 100000")
+    });
+    let drawn = h.query_all_by_label_contains("entry-0").count();
+    assert!((1..200).contains(&drawn), "{drawn} archive rows drawn");
+
+    h.get_by_label_contains("Logs (").click();
+    wait_for(&mut h, "the log", |h| has_text(h, "200000 lines"));
+    let drawn = h.query_all_by_label_contains("step 1").count()
+        + h.query_all_by_label_contains("step 0").count();
+    assert!(drawn < 300, "{drawn} wrapped rows drawn");
+    // Wrapping cut the long lines into rows of the pane's width.
+    assert!(has_text(&h, "wwwwwwwwww"));
+}
+
+#[test]
+fn a_read_only_data_folder_says_so_in_the_window() {
+    let Some(disk) = common::disk::SmallDisk::mount("16m") else {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    };
+    let sb = Sandbox::new();
+    let home = disk.path.join("home");
+    stored_job(
+        &home,
+        &sb.path().join("out"),
+        "kept",
+        ["a line".to_string()].into_iter(),
+    );
+    disk.read_only();
+    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(LocalConfig::new(&home)).unwrap());
+    let state = State {
+        selected: Some("kept".into()),
+        tab: Tab::Logs,
+        ..State::default()
+    };
+    let mut h = harness_with_state(backend, home.clone(), state);
+    wait_for(&mut h, "the stored log", |h| has_text(h, "a line"));
+    assert!(has_text(&h, "Read-only: the data folder"));
+    assert!(has_text(&h, &home.display().to_string()));
+}
