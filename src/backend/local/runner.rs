@@ -218,7 +218,7 @@ async fn run(
             let store = Store::open(&database).ok();
             let mut last = Instant::now();
             stage_channels(&plan, &layouts, &mut |done, total| {
-                if last.elapsed() < PROGRESS_EVERY && done < total {
+                if total == 0 || (last.elapsed() < PROGRESS_EVERY && done < total) {
                     return;
                 }
                 last = Instant::now();
