@@ -1,8 +1,8 @@
 //! Metric extraction throughput: log lines per second with 40 metric definitions.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sagedesk::backend::local::metrics::MetricExtractor;
-use sagedesk::spec::MetricDefinition;
+use sagedesk::request::MetricDefinition;
+use sagedesk::request::metrics::MetricExtractor;
 
 fn definitions(n: usize) -> Vec<MetricDefinition> {
     (0..n)

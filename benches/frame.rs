@@ -9,10 +9,10 @@ use sagedesk::backend::Backend;
 use sagedesk::backend::local::store::Store;
 use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
 use sagedesk::job::{JobSummary, MetricPoint, MetricSeries, SecondaryStatus, Status};
-use sagedesk::spec::request_from_value;
+use sagedesk::request::request_from_value;
 use sagedesk::ui::state::{State, Tab};
 use sagedesk::ui::{AppOptions, SageDeskApp};
-use sagedesk::worker::Event;
+use sagedesk::worker::{Event, Folders, Worker};
 use serde_json::json;
 
 const JOBS: usize = 10_000;
@@ -51,12 +51,9 @@ fn frame(c: &mut Criterion) {
         tab: Tab::Metrics,
         ..State::default()
     };
-    let options = AppOptions {
-        connection: None,
-        home: config.home.clone(),
-        demo_epochs: None,
-    };
-    let mut app = SageDeskApp::with_state(&ctx, backend, options, state).unwrap();
+    let options = AppOptions::default();
+    let worker = Worker::spawn(backend, Some(Folders::of(&config))).unwrap();
+    let mut app = SageDeskApp::with_state(&ctx, worker, options, state);
 
     let start = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
     let jobs: Vec<JobSummary> = (0..JOBS)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sagedesk::backend::Backend;
 use sagedesk::backend::local::{LocalBackend, LocalConfig};
-use sagedesk::spec::request_from_value;
+use sagedesk::request::request_from_value;
 use serde_json::json;
 
 const SCRIPT: &str =

@@ -16,6 +16,7 @@ use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
 use sagedesk::job::{SecondaryStatus, Status, Stream};
 use sagedesk::ui::state::{State, Tab};
 use sagedesk::ui::{AppOptions, SageDeskApp};
+use sagedesk::worker::{Folders, Worker};
 use serde_json::json;
 
 const CASES: [&str; 5] = [
@@ -55,7 +56,7 @@ const MANY: &str = "import sys, tarfile, io\nt = tarfile.open(sys.argv[1], 'w:gz
 /// log has `lines` lines.
 fn job(home: &Path, out: &Path, name: &str, archive: Option<&str>, lines: usize) {
     let store = Store::open(&LocalConfig::new(home).database()).unwrap();
-    let request = sagedesk::spec::request_from_value(
+    let request = sagedesk::request::request_from_value(
         json!({"TrainingJobName": name,
                "OutputDataConfig": {"S3OutputPath": format!("file://{}", out.display())}}),
         "bench",
@@ -97,11 +98,8 @@ fn job(home: &Path, out: &Path, name: &str, archive: Option<&str>, lines: usize)
 
 fn window(home: &Path, name: &str, tab: Tab, wrap: bool) -> Harness<'static, SageDeskApp> {
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(LocalConfig::new(home)).unwrap());
-    let options = AppOptions {
-        connection: None,
-        home: home.to_path_buf(),
-        demo_epochs: None,
-    };
+    let options = AppOptions::default();
+    let worker = Worker::spawn(backend, Some(Folders::of(&LocalConfig::new(home)))).unwrap();
     let state = State {
         selected: Some(name.into()),
         tab,
@@ -110,9 +108,7 @@ fn window(home: &Path, name: &str, tab: Tab, wrap: bool) -> Harness<'static, Sag
     };
     Harness::builder()
         .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| {
-            SageDeskApp::with_state(&cc.egui_ctx, backend, options, state).unwrap()
-        })
+        .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state))
 }
 
 fn until(h: &mut Harness<'_, SageDeskApp>, text: &str) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::spec::TrainingJobRequest;
+use crate::request::TrainingJobRequest;
 
 pub mod text;
 
@@ -481,6 +481,28 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// Instance metrics SageMaker publishes per host.
+pub const INSTANCE_METRICS: &[&str] = &[
+    "CPUUtilization",
+    "MemoryUtilization",
+    "GPUUtilization",
+    "GPUMemoryUtilization",
+    "DiskUtilization",
+];
+/// The series name of a host's instance metric: `algo-1/CPUUtilization`.
+pub fn instance_series(host: &str, metric: &str) -> String {
+    format!("{host}/{metric}")
+}
+
+/// The host and metric of an instance series name, `None` for algorithm metrics.
+pub fn parse_instance_series(name: &str) -> Option<(&str, &str)> {
+    let (host, metric) = name.split_once('/')?;
+    let numbered = host
+        .strip_prefix("algo-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    (numbered && INSTANCE_METRICS.contains(&metric)).then_some((host, metric))
+}
+
 /// `1h02m`, `3m05s`, `12s`.
 pub fn format_duration(d: chrono::Duration) -> String {
     let s = d.num_seconds().max(0);
@@ -503,4 +525,19 @@ pub fn local_time(t: DateTime<Utc>) -> String {
 /// An RFC 3339 timestamp with milliseconds, as the AWS CLI prints them.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_series_names_round_trip() {
+        assert_eq!(
+            parse_instance_series(&instance_series("algo-12", "GPUUtilization")),
+            Some(("algo-12", "GPUUtilization"))
+        );
+        assert_eq!(parse_instance_series("train/loss"), None);
+        assert_eq!(parse_instance_series("algo-1/loss"), None);
+    }
 }

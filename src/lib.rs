@@ -4,7 +4,8 @@
 pub mod backend;
 pub mod cli;
 pub mod crash;
+pub mod demo;
 pub mod job;
-pub mod spec;
+pub mod request;
 pub mod ui;
 pub mod worker;

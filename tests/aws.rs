@@ -10,9 +10,10 @@ use chrono::Utc;
 use common::moto::{Moto, connection};
 use common::relay::Relay;
 use sagedesk::backend::Backend;
-use sagedesk::backend::aws::{AwsBackend, AwsConnection, Clients};
+use sagedesk::backend::aws::AwsBackend;
+use sagedesk::backend::sdk::{AwsConnection, Clients};
 use sagedesk::job::{Cursor, ListFilter, Status};
-use sagedesk::spec::{TrainingJobRequest, request_from_value};
+use sagedesk::request::{TrainingJobRequest, request_from_value};
 use serde_json::json;
 
 fn request(name: &str, bucket: &str) -> TrainingJobRequest {
@@ -223,7 +224,7 @@ async fn metrics_put_then_read_through_the_metrics_path() {
         .send()
         .await
         .expect_err("EndTime before StartTime");
-    let err = sagedesk::backend::aws::error::from_sdk(err);
+    let err = sagedesk::backend::sdk::from_sdk(err);
     assert_eq!(err.code, "ValidationException", "{err:?}");
     assert!(
         err.message

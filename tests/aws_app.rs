@@ -14,8 +14,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::aws::AwsBackend;
 use sagedesk::backend::{Backend, Connection};
-use sagedesk::spec::{TrainingJobRequest, request_from_value};
-use sagedesk::ui::{AppOptions, SageDeskApp};
+use sagedesk::request::{TrainingJobRequest, request_from_value};
+use sagedesk::ui::SageDeskApp;
 use sagedesk::worker::{Command, Event, Worker};
 use serde_json::json;
 
@@ -74,7 +74,7 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
     runtime.block_on(seed(&moto.endpoint(), &["before-crash"]));
     let sb = Sandbox::new();
     let local: Arc<dyn Backend> = Arc::new(sb.backend());
-    let worker = Worker::spawn(local, None, || {}).unwrap();
+    let worker = Worker::spawn(local, None).unwrap();
 
     // A connection that cannot be reached is refused, and the local one stays.
     let dead = connection(&format!("http://127.0.0.1:{}", common::moto::free_port()));
@@ -169,7 +169,7 @@ fn throttled_lists_back_off() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(seed(&relay.endpoint(), &["throttled"]));
     let sb = Sandbox::new();
-    let worker = Worker::spawn(Arc::new(sb.backend()), None, || {}).unwrap();
+    let worker = Worker::spawn(Arc::new(sb.backend()), None).unwrap();
     worker.send(Command::Connect(Connection::Aws(connection(
         &relay.endpoint(),
     ))));
@@ -226,15 +226,11 @@ fn the_window_connects_from_its_connection_window() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(seed(&moto.endpoint(), &["window-job-a", "window-job-b"]));
     let sb = Sandbox::new();
-    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
-    let options = AppOptions {
-        connection: None,
-        home: sb.home(),
-        demo_epochs: None,
-    };
+    let worker = common::window::worker(Arc::new(sb.backend()), &sb.home());
+    let options = common::window::options(None);
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"));
+        .build_eframe(move |cc| SageDeskApp::new(cc, worker, options));
     h.run_steps(2);
     h.get_by_label("local").click();
     h.run_steps(2);

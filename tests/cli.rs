@@ -164,7 +164,7 @@ fn write_job(sb: &Sandbox, name: &str, script: &str) -> PathBuf {
     sb.script("train.py", script);
     let request = sb.request(name, "train.py", json!({}));
     let path = sb.path().join(format!("{name}.json"));
-    std::fs::write(&path, sagedesk::spec::to_cli_input_json(&request)).unwrap();
+    std::fs::write(&path, sagedesk::request::to_cli_input_json(&request)).unwrap();
     path
 }
 
@@ -346,7 +346,7 @@ fn run_refuses_what_local_mode_cannot_run_with_the_same_report() {
         json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/out"}}),
     );
     let path = sb.path().join("refused.json");
-    std::fs::write(&path, sagedesk::spec::to_cli_input_json(&request)).unwrap();
+    std::fs::write(&path, sagedesk::request::to_cli_input_json(&request)).unwrap();
     let out = run(&sb.home(), &["run", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);

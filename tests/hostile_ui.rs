@@ -21,7 +21,7 @@ use serde_json::json;
 fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item = String>) {
     let config = LocalConfig::new(home);
     let store = Store::open(&config.database()).unwrap();
-    let request = sagedesk::spec::request_from_value(
+    let request = sagedesk::request::request_from_value(
         json!({"TrainingJobName": name,
                "OutputDataConfig": {"S3OutputPath": format!("file://{}", out.display())}}),
         "test",

@@ -4,8 +4,16 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use sagedesk::spec::validate::{Diagnostic, Severity, Target, validate_value};
+use sagedesk::backend::local::contract::LocalChecks;
+use sagedesk::request::validate::{Diagnostic, RuntimeChecks, Severity, Target, validate_value};
 use serde_json::{Value, json};
+
+/// Validates for `target` as the command line and the builder do: with local mode's own
+/// checks for the local target.
+fn check(value: &Value, target: Target) -> Vec<Diagnostic> {
+    let local: &dyn RuntimeChecks = &LocalChecks;
+    validate_value(value, target, (target == Target::Local).then_some(local))
+}
 
 /// A legal request that validates clean for AWS.
 fn base() -> Value {
@@ -55,7 +63,7 @@ fn without(mut value: Value, path: &str) -> Value {
 }
 
 fn aws(value: &Value) -> Vec<Diagnostic> {
-    validate_value(value, Target::Aws)
+    check(value, Target::Aws)
 }
 
 /// The diagnostic with `code` at `path` (others may stand beside it).
@@ -497,14 +505,14 @@ fn local_base(dir: &Path) -> Value {
 fn local_target_checks_what_this_machine_can_run() {
     let dir = tempfile::tempdir().unwrap();
     let v = local_base(dir.path());
-    assert_eq!(validate_value(&v, Target::Local), []);
+    assert_eq!(check(&v, Target::Local), []);
 
     let v2 = with(
         v.clone(),
         "HyperParameters.sagemaker_program",
         json!("missing.py"),
     );
-    let d = validate_value(&v2, Target::Local);
+    let d = check(&v2, Target::Local);
     let m = only(
         &d,
         "HyperParameters.sagemaker_program",
@@ -518,7 +526,7 @@ fn local_target_checks_what_this_machine_can_run() {
         "InputDataConfig.0.DataSource.S3DataSource.S3Uri",
         json!("file:///no/such/dir"),
     );
-    let d = validate_value(&v2, Target::Local);
+    let d = check(&v2, Target::Local);
     only(
         &d,
         "InputDataConfig[0].DataSource.S3DataSource.S3Uri",
@@ -531,7 +539,7 @@ fn local_target_checks_what_this_machine_can_run() {
         "OutputDataConfig.S3OutputPath",
         json!(format!("file://{}/code/train.py/out", dir.path().display())),
     );
-    let d = validate_value(&v2, Target::Local);
+    let d = check(&v2, Target::Local);
     only(
         &d,
         "OutputDataConfig.S3OutputPath",
@@ -544,7 +552,7 @@ fn local_target_checks_what_this_machine_can_run() {
         "AlgorithmSpecification.TrainingInputMode",
         json!("Pipe"),
     );
-    let d = validate_value(&v2, Target::Local);
+    let d = check(&v2, Target::Local);
     only(
         &d,
         "AlgorithmSpecification.TrainingInputMode",
@@ -557,7 +565,7 @@ fn local_target_checks_what_this_machine_can_run() {
         "VpcConfig",
         json!({"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}),
     );
-    let d = validate_value(&v2, Target::Local);
+    let d = check(&v2, Target::Local);
     only(&d, "VpcConfig", "local_ignored", Severity::Warning);
 
     // What only the service refuses is a warning locally.
@@ -566,7 +574,7 @@ fn local_target_checks_what_this_machine_can_run() {
         "RoleArn",
         json!("arn:aws:iam::123456789012:user/Someone"),
     );
-    let d = validate_value(&v2, Target::Local);
+    let d = check(&v2, Target::Local);
     let m = has(&d, "RoleArn", "pattern");
     assert!(d.iter().all(|x| x.severity == Severity::Warning), "{d:#?}");
     assert!(m.ends_with("(the service would refuse this)"), "{m}");
@@ -578,7 +586,7 @@ fn local_target_checks_what_this_machine_can_run() {
     );
 
     let v2 = without(v, "HyperParameters.sagemaker_program");
-    let d = validate_value(&v2, Target::Local);
+    let d = check(&v2, Target::Local);
     let m = only(
         &d,
         "HyperParameters.sagemaker_program",
@@ -627,7 +635,8 @@ const ABSENT: &[&str] = &[
 ];
 
 fn member_names() -> Vec<String> {
-    let table: Value = serde_json::from_str(include_str!("../src/spec/constraints.json")).unwrap();
+    let table: Value =
+        serde_json::from_str(include_str!("../src/request/constraints.json")).unwrap();
     let mut names: Vec<String> = table["shapes"]
         .as_object()
         .unwrap()
@@ -689,7 +698,7 @@ proptest! {
     #[test]
     fn random_json_never_panics_and_paths_exist(value in arb_json()) {
         for target in [Target::Aws, Target::Local] {
-            let diags = validate_value(&value, target);
+            let diags = check(&value, target);
             check_paths(&value, &diags)?;
         }
     }
@@ -704,9 +713,9 @@ proptest! {
             value[member] = v;
         }
         value["TrainingJobName"] = json!(name);
-        let diags = validate_value(&value, Target::Aws);
+        let diags = check(&value, Target::Aws);
         check_paths(&value, &diags)?;
         // Spec import of the same value never panics either.
-        let _ = sagedesk::spec::request_from_value(value, "random");
+        let _ = sagedesk::request::request_from_value(value, "random");
     }
 }

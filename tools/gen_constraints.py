@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates src/spec/constraints.json from the official SageMaker service model.
+"""Generates src/request/constraints.json from the official SageMaker service model.
 
 The model is botocore's `sagemaker/2017-07-24/service-2.json`, read straight from the
 pinned botocore wheel on PyPI (downloaded with pip into a cache folder; nothing is
@@ -22,7 +22,7 @@ BOTOCORE = "1.44.5"
 MODEL = "botocore/data/sagemaker/2017-07-24/service-2.json"
 ROOT = "CreateTrainingJobRequest"
 HERE = os.path.dirname(os.path.abspath(__file__))
-TABLE = os.path.join(HERE, "..", "src", "spec", "constraints.json")
+TABLE = os.path.join(HERE, "..", "src", "request", "constraints.json")
 KEEP = ("type", "min", "max", "pattern", "enum", "required")
 
 

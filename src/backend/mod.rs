@@ -5,6 +5,9 @@ pub mod aws;
 pub mod local;
 pub mod paging;
 pub mod s3;
+pub mod sdk;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -19,7 +22,7 @@ pub enum Connection {
     #[default]
     Local,
     /// Jobs on AWS.
-    Aws(aws::AwsConnection),
+    Aws(sdk::AwsConnection),
 }
 
 impl Connection {
@@ -32,14 +35,112 @@ impl Connection {
     }
 }
 
+/// Opens the backend a connection names: local mode over the data folder the environment
+/// names (`SAGEDESK_HOME`, ...), or an AWS connection, checked with STS so that a missing
+/// or expired login shows at once.
+pub async fn open(connection: &Connection) -> Result<Arc<dyn Backend>, BackendError> {
+    match connection {
+        Connection::Local => {
+            let config = local::LocalConfig::from_env().map_err(BackendError::validation)?;
+            Ok(Arc::new(local::LocalBackend::open(config)?))
+        }
+        Connection::Aws(aws) => Ok(Arc::new(aws::AwsBackend::connect(aws.clone()).await?)),
+    }
+}
+
 /// A progress callback: bytes done and bytes in all.
 pub type Progress = Box<dyn Fn(u64, u64) + Send + Sync>;
-use crate::spec::TrainingJobRequest;
+use crate::request::TrainingJobRequest;
 
-/// An error from a backend, with the service's error code.
+/// What kind of failure an error is, whichever service or part raised it: what callers
+/// decide on (retry, exit code, wording), where the code stays the service's own text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No such job, object or stream.
+    NotFound,
+    /// The request is not acceptable.
+    Validation,
+    /// Local mode cannot run this request.
+    Unsupported,
+    /// The name is taken or the resource is in a state that forbids the call.
+    Conflict,
+    /// Too many requests: slow down.
+    Throttled,
+    /// Credentials are missing, expired or not allowed.
+    Auth,
+    /// No answer: refused, reset, unresolvable, timed out.
+    Network,
+    /// The service failed on its side or is unavailable for now.
+    Unavailable,
+    /// No space left on the device that holds the data folder.
+    StorageFull,
+    /// The data folder can only be read.
+    ReadOnly,
+    /// A file or process on this machine failed.
+    Io,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// The kind of a service's error code.
+    pub fn of_code(code: &str) -> Self {
+        match code {
+            "ResourceNotFound"
+            | "ResourceNotFoundException"
+            | "NoSuchKey"
+            | "NoSuchBucket"
+            | "NotFound"
+            | "NoSuchEntity" => ErrorKind::NotFound,
+            "ValidationException"
+            | "ValidationError"
+            | "InvalidParameterValue"
+            | "InvalidParameterException"
+            | "InvalidRequest" => ErrorKind::Validation,
+            UNSUPPORTED_LOCALLY => ErrorKind::Unsupported,
+            "ResourceInUse"
+            | "ResourceInUseException"
+            | "ConflictException"
+            | "ResourceLimitExceeded" => ErrorKind::Conflict,
+            "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "SlowDown"
+            | "ProvisionedThroughputExceededException" => ErrorKind::Throttled,
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "SignatureDoesNotMatch"
+            | "InvalidSignatureException"
+            | sdk::NO_CREDENTIALS
+            | sdk::SSO_EXPIRED => ErrorKind::Auth,
+            sdk::NETWORK_ERROR | "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Network,
+            "ServiceUnavailable" | "InternalServerError" | "InternalFailure" | "InternalError" => {
+                ErrorKind::Unavailable
+            }
+            local::store::STORAGE_FULL => ErrorKind::StorageFull,
+            local::store::READ_ONLY => ErrorKind::ReadOnly,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// The code of errors for requests local mode cannot run.
+pub const UNSUPPORTED_LOCALLY: &str = "UnsupportedLocally";
+
+/// An error from a backend: its kind, and the service's own code and message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct BackendError {
+    /// What kind of failure it is.
+    pub kind: ErrorKind,
     /// The service's code, such as `ResourceInUse` or `ValidationException`.
     pub code: String,
     /// The service's message.
@@ -47,10 +148,12 @@ pub struct BackendError {
 }
 
 impl BackendError {
-    /// An error with the given code and message.
+    /// An error with the given code (its kind follows from it) and message.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        let code = code.into();
         Self {
-            code: code.into(),
+            kind: ErrorKind::of_code(&code),
+            code,
             message: message.into(),
         }
     }
@@ -76,37 +179,24 @@ impl BackendError {
         )
     }
 
-    /// A local failure (disk, database) that is not the request's fault.
+    /// A local failure (disk, database, process) that is not the request's fault.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new("InternalFailure", message)
+        Self {
+            kind: ErrorKind::Io,
+            ..Self::new("InternalFailure", message)
+        }
     }
 
-    /// Whether trying again later may succeed: throttling, a server-side failure or the
-    /// network. Pollers back off on these instead of hammering the service.
+    /// Whether trying again later may succeed: throttling, a server-side failure, the
+    /// network or a local hiccup. Pollers back off on these instead of hammering the
+    /// service.
     pub fn is_transient(&self) -> bool {
-        TRANSIENT_CODES.contains(&self.code.as_str())
+        matches!(
+            self.kind,
+            ErrorKind::Throttled | ErrorKind::Network | ErrorKind::Unavailable | ErrorKind::Io
+        )
     }
 }
-
-/// Error codes that mean "not now" rather than "not this".
-const TRANSIENT_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "SlowDown",
-    "ProvisionedThroughputExceededException",
-    "ServiceUnavailable",
-    "InternalServerError",
-    "InternalFailure",
-    "InternalError",
-    aws::error::NETWORK_ERROR,
-    "RequestTimeout",
-    "RequestTimeoutException",
-];
 
 impl From<rusqlite::Error> for BackendError {
     fn from(e: rusqlite::Error) -> Self {
@@ -150,6 +240,11 @@ pub trait Backend: Send + Sync {
     /// A standing notice about this backend for the window to show, such as a data folder
     /// that can only be read.
     fn notice(&self) -> Option<String> {
+        None
+    }
+
+    /// The time a stopped job gets between SIGTERM and SIGKILL, where this machine runs it.
+    fn stop_grace(&self) -> Option<std::time::Duration> {
         None
     }
 

@@ -7,9 +7,9 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncWriteExt;
 
-use super::aws::error::from_sdk;
 use super::paging::Pager;
-use super::{BackendError, Progress, archive};
+use super::sdk::from_sdk;
+use super::{BackendError, ErrorKind, Progress, archive};
 use crate::job::{ArchiveListing, ArtifactEntry};
 
 /// Most objects the Artifacts view lists, so a huge prefix cannot stall the window.
@@ -172,9 +172,11 @@ pub async fn download(
         let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
         let mut done = 0u64;
         progress(0, total);
-        while let Some(chunk) = body.try_next().await.map_err(|e| {
-            BackendError::new(super::aws::error::NETWORK_ERROR, format!("{uri}: {e}"))
-        })? {
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| BackendError::new(super::sdk::NETWORK_ERROR, format!("{uri}: {e}")))?
+        {
             file.write_all(&chunk).await.map_err(io)?;
             done += chunk.len() as u64;
             progress(done, total.max(done));
@@ -232,7 +234,7 @@ pub async fn download_prefix(
             Ok(()) => Ok(std::fs::metadata(dest.join(name))
                 .map(|m| m.len())
                 .unwrap_or(0)),
-            Err(e) if e.code == "NoSuchKey" => Err(missing()),
+            Err(e) if e.kind == ErrorKind::NotFound => Err(missing()),
             Err(e) => Err(e),
         };
     }

@@ -7,9 +7,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_FAILED, EXIT_STOPPED, Failure, format};
-use crate::backend::Backend;
+use crate::backend::{Backend, ErrorKind};
 use crate::job::{Cursor, JobDetail, LogLine, Status, Stream};
-use crate::spec::TrainingJobRequest;
+use crate::request::TrainingJobRequest;
 
 const POLL: Duration = Duration::from_millis(200);
 /// Between polls of a rate-limited service.
@@ -72,7 +72,16 @@ pub async fn run_and_wait(
     stop_grace: Option<Duration>,
 ) -> Result<u8, Failure> {
     let name = request.name().to_string();
-    backend.create_training_job(request).await?;
+    backend.create_training_job(request).await.map_err(|e| {
+        let taken = e.kind == ErrorKind::Conflict;
+        let mut failure = Failure::from(e);
+        if taken {
+            failure
+                .message
+                .push_str("; pass --name NAME or --unique-name to run it again under a new name");
+        }
+        failure
+    })?;
     say_err(format!("started {name} ({})", backend.label()));
 
     let bar = if std::io::stderr().is_terminal() {

@@ -9,7 +9,7 @@ use crate::job::{
     timestamp,
 };
 
-pub use crate::spec::unique_name;
+pub use crate::request::unique_name;
 
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -177,7 +177,7 @@ mod tests {
         let long = "a".repeat(80);
         for base in ["demo", long.as_str(), "x-"] {
             let name = unique_name(base);
-            assert!(crate::spec::is_valid_job_name(&name), "{name}");
+            assert!(crate::request::is_valid_job_name(&name), "{name}");
         }
     }
 

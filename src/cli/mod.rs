@@ -6,15 +6,18 @@ mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::backend::aws::{AwsBackend, AwsConnection};
+use crate::backend::local::contract::LocalChecks;
 use crate::backend::local::{LocalBackend, LocalConfig};
-use crate::backend::{Backend, BackendError, Connection};
+use crate::backend::sdk::AwsConnection;
+use crate::backend::{Backend, BackendError, Connection, ErrorKind};
 use crate::job::{Cursor, ListFilter, Status};
-use crate::spec;
-use crate::spec::validate::{self, Target};
+use crate::request;
+use crate::request::validate::{self, Target};
+use crate::worker::{Folders, Worker};
 
 /// Exit code: the job or command failed.
 pub const EXIT_FAILED: u8 = 1;
@@ -152,10 +155,9 @@ pub struct Failure {
 
 impl From<BackendError> for Failure {
     fn from(e: BackendError) -> Self {
-        let code = if e.code == "ValidationException" || e.code == "UnsupportedLocally" {
-            EXIT_BAD_INPUT
-        } else {
-            EXIT_FAILED
+        let code = match e.kind {
+            ErrorKind::Validation | ErrorKind::Unsupported => EXIT_BAD_INPUT,
+            _ => EXIT_FAILED,
         };
         Failure {
             message: e.to_string(),
@@ -164,8 +166,8 @@ impl From<BackendError> for Failure {
     }
 }
 
-impl From<spec::SpecError> for Failure {
-    fn from(e: spec::SpecError) -> Self {
+impl From<request::RequestError> for Failure {
+    fn from(e: request::RequestError) -> Self {
         Failure {
             message: e.to_string(),
             code: EXIT_BAD_INPUT,
@@ -211,11 +213,11 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u8, Failure> {
-    let (value, notices) = spec::read_value_file(file)?;
+    let (value, notices) = request::read_value_file(file)?;
     for notice in &notices {
         eprintln!("note: {}: {notice}", file.display());
     }
-    let diagnostics = validate::validate_value(&value, target);
+    let diagnostics = validate::validate_value(&value, target, runtime_checks(target));
     if json {
         println!("{}", report::json(&diagnostics));
     } else {
@@ -231,53 +233,45 @@ fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u
     })
 }
 
+/// The checks of the runtime a target runs on.
+fn runtime_checks(target: Target) -> Option<&'static dyn validate::RuntimeChecks> {
+    match target {
+        Target::Local => Some(&LocalChecks),
+        Target::Aws => None,
+    }
+}
+
 /// Opens the window: on the local backend, then on `connection` (else the last one used).
+/// The worker starts first, so the job list is on its way before the window exists.
 fn open_window(connection: Option<Connection>) -> ExitCode {
-    let result = open_local().and_then(|backend| {
-        let home = backend.config().home.clone();
-        let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(backend);
-        crate::ui::run(
-            backend,
-            crate::ui::AppOptions {
-                home,
+    let result = LocalConfig::from_env()
+        .map_err(|message| Failure {
+            message,
+            code: EXIT_BAD_INPUT,
+        })
+        .and_then(|config| {
+            let folders = Folders::of(&config);
+            let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(config)?);
+            let worker = Worker::spawn(backend, Some(folders.clone())).map_err(|e| Failure {
+                message: format!("cannot start the worker thread: {e}"),
+                code: EXIT_FAILED,
+            })?;
+            let options = crate::ui::AppOptions {
                 demo_epochs: None,
                 connection,
-            },
-        )
-        .map_err(|e| Failure {
-            message: format!("cannot open the window: {e}"),
-            code: EXIT_FAILED,
-        })
-    });
+                local_checks: Some(Arc::new(LocalChecks)),
+            };
+            crate::ui::run(worker, &folders.home, options).map_err(|e| Failure {
+                message: format!("cannot open the window: {e}"),
+                code: EXIT_FAILED,
+            })
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
         }
-    }
-}
-
-fn open_local() -> Result<LocalBackend, Failure> {
-    let config = LocalConfig::from_env().map_err(|message| Failure {
-        message,
-        code: EXIT_BAD_INPUT,
-    })?;
-    Ok(LocalBackend::open(config)?)
-}
-
-/// The backend the command acts on.
-/// The backend the command acts on, and the local stop grace period when it is local.
-async fn open_backend(
-    connection: Option<Connection>,
-) -> Result<(Box<dyn Backend>, Option<std::time::Duration>), Failure> {
-    match connection {
-        None | Some(Connection::Local) => {
-            let local = open_local()?;
-            let grace = local.config().stop_grace;
-            Ok((Box::new(local), Some(grace)))
-        }
-        Some(Connection::Aws(aws)) => Ok((Box::new(AwsBackend::connect(aws).await?), None)),
     }
 }
 
@@ -289,7 +283,8 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         Some(Connection::Aws(_)) => Target::Aws,
         _ => Target::Local,
     };
-    let (backend, stop_grace) = open_backend(connection).await?;
+    let backend = crate::backend::open(&connection.unwrap_or_default()).await?;
+    let stop_grace = backend.stop_grace();
     let backend = backend.as_ref();
     match command {
         Command::Validate { .. } => unreachable!("handled above"),
@@ -299,7 +294,7 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
             name,
             unique_name,
         } => {
-            let imported = spec::read_request_file(&file)?;
+            let imported = request::read_request_file(&file)?;
             for notice in &imported.notices {
                 eprintln!("note: {}: {notice}", file.display());
             }
@@ -311,7 +306,7 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
                 request.training_job_name = Some(format::unique_name(request.name()));
             }
             let origin = file.display().to_string();
-            let diagnostics = validate::validate(&request, target);
+            let diagnostics = validate::validate(&request, target, runtime_checks(target));
             let where_ = match target {
                 Target::Local => "local mode cannot run this job",
                 Target::Aws => "SageMaker would refuse this job",
@@ -332,16 +327,7 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
                     report::summary(&origin, &diagnostics, target)
                 );
             }
-            follow::run_and_wait(backend, request, follow, stop_grace)
-                .await
-                .map_err(|mut failure| {
-                    if failure.message.starts_with("ResourceInUse") {
-                        failure.message.push_str(
-                            "; pass --name NAME or --unique-name to run it again under a new name",
-                        );
-                    }
-                    failure
-                })
+            follow::run_and_wait(backend, request, follow, stop_grace).await
         }
         Command::Jobs {
             status,

@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::spec::validate::{Diagnostic, Severity, Target};
+use crate::request::validate::{Diagnostic, Severity, Target};
 
-pub use crate::spec::validate::summary;
+pub use crate::request::validate::summary;
 
 /// The report as text: a summary line, then each member with its diagnostics.
 pub fn text(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {

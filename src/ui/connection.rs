@@ -6,8 +6,8 @@ use egui::RichText;
 use super::data::Data;
 use super::theme;
 use crate::backend::Connection;
-use crate::backend::aws::AwsConnection;
-use crate::backend::aws::config::{REGIONS, endpoint_from_env, profiles};
+use crate::backend::sdk::AwsConnection;
+use crate::backend::sdk::{REGIONS, endpoint_from_env};
 
 /// What the user asked for in the window.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,9 +32,9 @@ pub struct ConnectionForm {
 }
 
 impl ConnectionForm {
-    /// Opens the window on `current`, reading the profile names again.
+    /// Opens the window on `current`; the profile names come with [`Self::set_profiles`]
+    /// once the worker has read them.
     pub fn open(&mut self, current: &Connection, interval: u64) {
-        self.profiles = profiles();
         self.interval = interval;
         match current {
             Connection::Local => {
@@ -51,6 +51,11 @@ impl ConnectionForm {
             }
         }
         self.open = true;
+    }
+
+    /// The profile names of the shared config files.
+    pub fn set_profiles(&mut self, profiles: Vec<String>) {
+        self.profiles = profiles;
     }
 
     fn connection(&self) -> Connection {

@@ -174,6 +174,10 @@ impl Data {
                 }
             }
             Event::CrashReport(path) => self.crash_report = Some(path),
+            Event::Opened { label, notice } => {
+                self.label = label;
+                self.notice = notice;
+            }
             Event::Archive { uri, listing } => {
                 self.archives.insert(uri, listing);
             }
@@ -209,6 +213,11 @@ impl Data {
                 self.toasts
                     .push(ToastKind::Error, format!("{context}: {message}"));
             }
+            // The app acts on these itself (the builder, the selection, the form).
+            Event::DemoStarted { .. }
+            | Event::RequestLoaded { .. }
+            | Event::RequestUnreadable(_)
+            | Event::Profiles(_) => {}
         }
     }
 }

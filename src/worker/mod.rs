@@ -2,23 +2,23 @@
 //! timer. The UI sends [`Command`]s and drains [`Event`]s each frame; the events of one poll
 //! or command come with one repaint request, and nothing else asks for repaints.
 
+mod desk;
 mod poll;
 
 pub use poll::REMOTE_INTERVAL;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::backend::local::store::Store;
 use crate::backend::{Backend, Connection};
 use crate::job::{
-    ArchiveListing, ArtifactEntry, JobDetail, JobSummary, ListFilter, LogLine, MetricSeries, Status,
+    ArchiveListing, ArtifactEntry, JobDetail, JobSummary, LogLine, MetricSeries, Status,
 };
-use crate::spec::TrainingJobRequest;
+use crate::request::TrainingJobRequest;
 
 /// What the UI asks of the worker.
 #[derive(Debug, Clone)]
@@ -68,6 +68,27 @@ pub enum Command {
         /// The new name.
         to: String,
     },
+    /// Write the demo job's files to the data folder and run it.
+    RunDemo {
+        /// Epochs, if not the demo's own.
+        epochs: Option<u32>,
+    },
+    /// Write the demo job's files and hand its request to the builder.
+    LoadDemoRequest {
+        /// Epochs, if not the demo's own.
+        epochs: Option<u32>,
+    },
+    /// Read a request file for the builder.
+    ReadRequestFile(PathBuf),
+    /// Write text to a file (an exported request).
+    WriteFile {
+        /// Where.
+        path: PathBuf,
+        /// What.
+        text: String,
+    },
+    /// List the AWS profiles of the shared config files.
+    LoadProfiles,
     /// The user has seen this crash report.
     AcknowledgeCrash(PathBuf),
     /// Open a file or folder with the desktop's default program.
@@ -201,6 +222,29 @@ pub enum Event {
         /// Where the file is.
         path: PathBuf,
     },
+    /// What the window shows about the backend it was opened on.
+    Opened {
+        /// The backend's label.
+        label: String,
+        /// A standing notice (a read-only data folder).
+        notice: Option<String>,
+    },
+    /// The demo job was submitted: show it.
+    DemoStarted {
+        /// Its name.
+        name: String,
+    },
+    /// A request for the builder (a file read, the demo's).
+    RequestLoaded {
+        /// The request as JSON.
+        value: serde_json::Value,
+        /// Notices about what was changed on the way in.
+        notices: Vec<String>,
+    },
+    /// A request file could not be read; the message names the file and the line or member.
+    RequestUnreadable(String),
+    /// The AWS profile names.
+    Profiles(Vec<String>),
     /// The last run ended in a crash; its report is here.
     CrashReport(PathBuf),
     /// Something failed; `message` carries the service's code and message.
@@ -216,14 +260,43 @@ pub enum Event {
 pub struct Worker {
     commands: mpsc::UnboundedSender<Command>,
     events: std_mpsc::Receiver<Event>,
+    repaint: Arc<OnceLock<Repaint>>,
+}
+
+fn repaint_now(repaint: &OnceLock<Repaint>) {
+    if let Some(repaint) = repaint.get() {
+        repaint();
+    }
 }
 
 /// Sends events to the UI; [`Outbox::flush`] asks it to repaint once for all of them.
 #[derive(Clone)]
 pub(crate) struct Outbox {
     tx: std_mpsc::Sender<Event>,
-    repaint: Arc<dyn Fn() + Send + Sync>,
+    repaint: Arc<OnceLock<Repaint>>,
     pending: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How the worker asks the window to paint.
+type Repaint = Box<dyn Fn() + Send + Sync>;
+
+/// The folders of the data folder the worker looks after.
+#[derive(Debug, Clone)]
+pub struct Folders {
+    /// The data folder: demo files, crash reports.
+    pub home: PathBuf,
+    /// The store that holds templates and the builder's draft.
+    pub library: PathBuf,
+}
+
+impl Folders {
+    /// The folders of local mode's data folder.
+    pub fn of(config: &crate::backend::local::LocalConfig) -> Self {
+        Self {
+            home: config.home.clone(),
+            library: config.database(),
+        }
+    }
 }
 
 impl Outbox {
@@ -239,8 +312,9 @@ impl Outbox {
         if self
             .pending
             .swap(false, std::sync::atomic::Ordering::Relaxed)
+            && let Some(repaint) = self.repaint.get()
         {
-            (self.repaint)();
+            repaint();
         }
     }
 
@@ -253,18 +327,16 @@ impl Outbox {
 }
 
 impl Worker {
-    /// Starts the worker thread over `backend`. `repaint` is called after every event.
-    /// The job list is loaded before this returns, so the first frame can paint it.
-    pub fn spawn(
-        backend: Arc<dyn Backend>,
-        library: Option<PathBuf>,
-        repaint: impl Fn() + Send + Sync + 'static,
-    ) -> std::io::Result<Worker> {
+    /// Starts the worker thread over `backend` (and the data folder's `folders`). It
+    /// loads the job list, templates and draft on its own thread; their events wait in the
+    /// queue until the window drains it.
+    pub fn spawn(backend: Arc<dyn Backend>, folders: Option<Folders>) -> std::io::Result<Worker> {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = std_mpsc::channel();
+        let repaint = Arc::new(OnceLock::new());
         let outbox = Outbox {
             tx: event_tx,
-            repaint: Arc::new(repaint),
+            repaint: repaint.clone(),
             pending: Arc::default(),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -272,46 +344,22 @@ impl Worker {
             .thread_name("sagedesk-worker")
             .enable_all()
             .build()?;
-        let initial = runtime.block_on(backend.list_training_jobs(&ListFilter::default()));
-        let known = match initial {
-            Ok(jobs) => {
-                outbox.send(Event::Jobs(jobs.clone()));
-                jobs
-            }
-            Err(e) => {
-                outbox.error("Loading the job list", e);
-                Vec::new()
-            }
-        };
-        if let Some(report) = library
-            .as_deref()
-            .and_then(std::path::Path::parent)
-            .and_then(crate::crash::unseen)
-        {
-            outbox.send(Event::CrashReport(report));
-        }
-        let library = library.and_then(|path| match Store::open(&path) {
-            Ok(store) => {
-                if let Ok(templates) = store.templates() {
-                    outbox.send(Event::Templates(templates));
-                }
-                if let Ok(Some(draft)) = store.draft() {
-                    outbox.send(Event::Draft(draft));
-                }
-                Some(path)
-            }
-            Err(e) => {
-                outbox.error("Opening the template library", e);
-                None
-            }
-        });
-        outbox.flush();
         std::thread::Builder::new()
             .name("sagedesk-worker".into())
             .spawn(move || {
-                runtime.block_on(poll::run(backend, library, command_rx, outbox, known));
+                runtime.block_on(poll::run(backend, folders, command_rx, outbox));
             })?;
-        Ok(Worker { commands, events })
+        Ok(Worker {
+            commands,
+            events,
+            repaint,
+        })
+    }
+
+    /// Asks the window to paint after each batch of events, from now on.
+    pub fn set_repaint(&self, repaint: impl Fn() + Send + Sync + 'static) {
+        let _ = self.repaint.set(Box::new(repaint));
+        repaint_now(&self.repaint);
     }
 
     /// Sends a command; never blocks.

@@ -4,15 +4,13 @@
 //! still in progress are described per tick, and transient errors (throttling, 5xx, network)
 //! double the delay, with jitter, up to five minutes.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{Activity, Command, Event, Outbox};
-use crate::backend::aws::AwsBackend;
-use crate::backend::local::store::Store;
+use super::desk::Desk;
+use super::{Activity, Command, Event, Folders, Outbox};
 use crate::backend::{Backend, BackendError, Connection};
 use crate::job::{ArchiveListing, Cursor, JobDetail, JobSummary, ListFilter};
 
@@ -66,8 +64,8 @@ struct Poller {
     /// Transient failures in a row.
     failures: u32,
     activity: Activity,
-    /// The database that holds templates and the draft.
-    library: Option<PathBuf>,
+    /// Files, templates, the demo: work for the desktop rather than the service.
+    desk: Desk,
     out: Outbox,
     jobs: Vec<JobSummary>,
     selected: Option<Selected>,
@@ -77,11 +75,28 @@ struct Poller {
 /// Runs until the UI drops its command sender.
 pub(super) async fn run(
     backend: Arc<dyn Backend>,
-    library: Option<PathBuf>,
+    folders: Option<Folders>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     out: Outbox,
-    jobs: Vec<JobSummary>,
 ) {
+    out.send(Event::Opened {
+        label: backend.label(),
+        notice: backend.notice(),
+    });
+    let desk = Desk::new(folders, out.clone());
+    desk.start();
+    let jobs = match backend.list_training_jobs(&ListFilter::default()).await {
+        Ok(jobs) => {
+            out.send(Event::Jobs(jobs.clone()));
+            jobs
+        }
+        Err(e) => {
+            out.error("Loading the job list", e);
+            Vec::new()
+        }
+    };
+    desk.send_library().await;
+    out.flush();
     let mut poller = Poller {
         local: backend.clone(),
         backend,
@@ -90,7 +105,7 @@ pub(super) async fn run(
         describe_from: 0,
         failures: 0,
         activity: Activity::default(),
-        library,
+        desk,
         out,
         jobs,
         selected: None,
@@ -178,8 +193,8 @@ impl Poller {
     async fn connect(&mut self, connection: Connection) {
         let backend: Arc<dyn Backend> = match &connection {
             Connection::Local => self.local.clone(),
-            Connection::Aws(aws) => match AwsBackend::connect(aws.clone()).await {
-                Ok(backend) => Arc::new(backend),
+            Connection::Aws(_) => match crate::backend::open(&connection).await {
+                Ok(backend) => backend,
                 Err(e) => {
                     self.out.send(Event::ConnectFailed {
                         connection,
@@ -222,19 +237,6 @@ impl Poller {
                 });
                 self.poll_selected().await;
             }
-            Command::Submit(request) => {
-                let name = request.name().to_string();
-                match self.backend.create_training_job(*request).await {
-                    Ok(_) => {
-                        self.out.send(Event::Submitted { name });
-                        self.tick().await;
-                    }
-                    Err(e) => self.out.send(Event::SubmitFailed {
-                        name,
-                        message: e.to_string(),
-                    }),
-                }
-            }
             Command::Stop(name) => match self.backend.stop_training_job(&name).await {
                 Ok(()) => self.tick().await,
                 Err(e) => self.out.error(format!("Stopping {name}"), e),
@@ -267,67 +269,37 @@ impl Poller {
                 }
             }
             Command::SetVisible(visible) => self.visible = visible,
-            Command::SaveDraft(request) => {
-                self.library(move |s| s.save_draft(&request)).await;
+            Command::Submit(request) => {
+                self.submit(*request).await;
             }
-            Command::ClearDraft => {
-                self.library(|s| s.clear_draft()).await;
-            }
-            Command::SaveTemplate { name, request } => {
-                self.library(move |s| s.save_template(&name, &request))
-                    .await;
-                self.send_templates().await;
-            }
-            Command::DeleteTemplate(name) => {
-                self.library(move |s| s.delete_template(&name)).await;
-                self.send_templates().await;
-            }
-            Command::RenameTemplate { from, to } => {
-                self.library(move |s| s.rename_template(&from, &to)).await;
-                self.send_templates().await;
-            }
-            Command::AcknowledgeCrash(report) => {
-                if let Err(e) = crate::crash::acknowledge(&report) {
-                    self.out
-                        .error(format!("Marking {} as seen", report.display()), e);
+            Command::RunDemo { epochs } => {
+                if let Some(request) = self.desk.demo_request(epochs).await {
+                    let name = request.name().to_string();
+                    if self.submit(request).await {
+                        self.out.send(Event::DemoStarted { name });
+                    }
                 }
             }
-            Command::OpenPath(path) => {
-                let opened = tokio::process::Command::new("xdg-open")
-                    .arg(&path)
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn();
-                if let Err(e) = opened {
-                    self.out.error(format!("Opening {}", path.display()), e);
-                }
-            }
+            other => self.desk.handle(other).await,
         }
     }
 
-    /// Runs `f` on the template library, reporting failures.
-    async fn library<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, crate::backend::BackendError> + Send + 'static,
-    ) -> Option<T> {
-        let path = self.library.clone()?;
-        let result = tokio::task::spawn_blocking(move || f(&Store::open(&path)?)).await;
-        match result {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(e)) => {
-                self.out.error("Templates", e);
-                None
+    /// `CreateTrainingJob`; true when the job was created.
+    async fn submit(&mut self, request: crate::request::TrainingJobRequest) -> bool {
+        let name = request.name().to_string();
+        match self.backend.create_training_job(request).await {
+            Ok(_) => {
+                self.out.send(Event::Submitted { name });
+                self.tick().await;
+                true
             }
             Err(e) => {
-                self.out.error("Templates", e);
-                None
+                self.out.send(Event::SubmitFailed {
+                    name,
+                    message: e.to_string(),
+                });
+                false
             }
-        }
-    }
-
-    async fn send_templates(&self) {
-        if let Some(templates) = self.library(|s| s.templates()).await {
-            self.out.send(Event::Templates(templates));
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use sagedesk::backend::Backend;
 use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::job::{Cursor, JobDetail};
-use sagedesk::spec::{TrainingJobRequest, request_from_value};
+use sagedesk::request::{TrainingJobRequest, request_from_value};
 use serde_json::{Value, json};
 
 /// A data folder and a code folder under one temporary directory.

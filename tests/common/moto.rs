@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
-use sagedesk::backend::aws::AwsConnection;
+use sagedesk::backend::sdk::AwsConnection;
 
 /// The pinned emulator.
 const MOTO: &str = "moto[server]==5.2.5";

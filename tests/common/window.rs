@@ -6,10 +6,27 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
+use sagedesk::backend::local::LocalConfig;
+use sagedesk::backend::local::contract::LocalChecks;
 use sagedesk::ui::state::State;
 use sagedesk::ui::{AppOptions, SageDeskApp};
+use sagedesk::worker::{Folders, Worker};
 
 use super::{LIMIT, Sandbox};
+
+/// A worker over `backend` and the data folder `home`.
+pub fn worker(backend: Arc<dyn Backend>, home: &std::path::Path) -> Worker {
+    Worker::spawn(backend, Some(Folders::of(&LocalConfig::new(home)))).expect("worker starts")
+}
+
+/// The window's options in tests: local mode's checks in the builder.
+pub fn options(demo_epochs: Option<u32>) -> AppOptions {
+    AppOptions {
+        connection: None,
+        demo_epochs,
+        local_checks: Some(Arc::new(LocalChecks)),
+    }
+}
 
 /// The app over the sandbox's data folder in a window of `size`.
 pub fn harness<'a>(
@@ -17,15 +34,11 @@ pub fn harness<'a>(
     size: [f32; 2],
     demo_epochs: Option<u32>,
 ) -> Harness<'a, SageDeskApp> {
-    let backend: Arc<dyn Backend> = Arc::new(sb.backend());
-    let options = AppOptions {
-        connection: None,
-        home: sb.home(),
-        demo_epochs,
-    };
+    let worker = worker(Arc::new(sb.backend()), &sb.home());
+    let options = options(demo_epochs);
     Harness::builder()
         .with_size(size)
-        .build_eframe(move |cc| SageDeskApp::new(cc, backend, options).expect("app starts"))
+        .build_eframe(move |cc| SageDeskApp::new(cc, worker, options))
 }
 
 /// The app over `backend` and data folder `home`, starting from `state`.
@@ -34,16 +47,11 @@ pub fn harness_with_state<'a>(
     home: std::path::PathBuf,
     state: State,
 ) -> Harness<'a, SageDeskApp> {
-    let options = AppOptions {
-        connection: None,
-        home,
-        demo_epochs: None,
-    };
+    let worker = worker(backend, &home);
+    let options = options(None);
     Harness::builder()
         .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| {
-            SageDeskApp::with_state(&cc.egui_ctx, backend, options, state).expect("app starts")
-        })
+        .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state))
 }
 
 /// Steps the app until `done` holds, failing with `what` after a minute.

@@ -8,8 +8,8 @@ use aws_sdk_cloudwatchlogs::Client;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
-use super::error::from_sdk;
-use crate::backend::BackendError;
+use crate::backend::sdk::from_sdk;
+use crate::backend::{BackendError, ErrorKind};
 use crate::job::{Cursor, LogLine, LogPage, Stream};
 
 /// The log group SageMaker training jobs write to.
@@ -54,7 +54,7 @@ pub async fn tail(
     };
     let streams = match streams(client, job).await {
         Ok(streams) => streams,
-        Err(e) if e.code == "ResourceNotFoundException" => Vec::new(),
+        Err(e) if e.kind == ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e),
     };
     let mut events = Vec::new();

@@ -9,20 +9,14 @@ use aws_sdk_cloudwatch::primitives::DateTime as SdkTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use chrono::{DateTime, Utc};
 
-use super::error::from_sdk;
 use crate::backend::BackendError;
-use crate::job::{Cursor, MetricPage, MetricPoint, MetricSeries};
+use crate::backend::sdk::from_sdk;
+use crate::job::{
+    Cursor, INSTANCE_METRICS, MetricPage, MetricPoint, MetricSeries, instance_series,
+};
 
 /// The namespace SageMaker publishes training metrics in.
 pub const NAMESPACE: &str = "/aws/sagemaker/TrainingJobs";
-/// Instance metrics SageMaker publishes per host.
-pub const INSTANCE_METRICS: &[&str] = &[
-    "CPUUtilization",
-    "MemoryUtilization",
-    "GPUUtilization",
-    "GPUMemoryUtilization",
-    "DiskUtilization",
-];
 /// Seconds per point: CloudWatch's standard resolution.
 pub const PERIOD_SECONDS: i64 = 60;
 /// Points may carry instance clocks a little behind the service's creation time.
@@ -41,20 +35,6 @@ pub struct MetricsQuery {
     pub hosts: usize,
     /// When it was created: the earliest point to ask for.
     pub since: DateTime<Utc>,
-}
-
-/// The series name of a host's instance metric: `algo-1/CPUUtilization`.
-pub fn instance_series(host: &str, metric: &str) -> String {
-    format!("{host}/{metric}")
-}
-
-/// The host and metric of an instance series name, `None` for algorithm metrics.
-pub fn parse_instance_series(name: &str) -> Option<(&str, &str)> {
-    let (host, metric) = name.split_once('/')?;
-    let numbered = host
-        .strip_prefix("algo-")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    (numbered && INSTANCE_METRICS.contains(&metric)).then_some((host, metric))
 }
 
 /// Points of whole periods after `cursor`, up to `now`. The cursor is the start of the last
@@ -205,11 +185,5 @@ mod tests {
         let dim = &q[2].metric_stat().unwrap().metric().unwrap().dimensions()[0];
         assert_eq!((dim.name(), dim.value()), (Some("Host"), Some("j/algo-1")));
         assert_eq!(align(125_000, 60_000), 120_000);
-        assert_eq!(
-            parse_instance_series("algo-12/GPUUtilization"),
-            Some(("algo-12", "GPUUtilization"))
-        );
-        assert_eq!(parse_instance_series("train/loss"), None);
-        assert_eq!(parse_instance_series("algo-1/loss"), None);
     }
 }

@@ -1,35 +1,25 @@
 //! The AWS backend: SageMaker for jobs, CloudWatch for metrics, CloudWatch Logs for logs and
 //! S3 for artifacts, through the official SDK clients of one connection.
 
-pub mod config;
-pub mod error;
 pub mod logs;
 pub mod metrics;
 pub mod training;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 
-pub use self::config::AwsConnection;
-use self::error::from_sdk;
 use self::metrics::MetricsQuery;
 use super::s3::{self, S3Uri};
+use super::sdk::{AwsConnection, CallCounter, Clients, from_sdk};
 use super::{Backend, BackendError, Progress};
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
 };
-use crate::spec::TrainingJobRequest;
+use crate::request::TrainingJobRequest;
 
 /// Who the credentials belong to, from `sts:GetCallerIdentity`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,112 +28,6 @@ pub struct CallerIdentity {
     pub account: String,
     /// The caller's ARN.
     pub arn: String,
-}
-
-/// Counts every request sent (retries included) across the backend's clients.
-#[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<AtomicU64>);
-
-impl Intercept for CallCounter {
-    fn name(&self) -> &'static str {
-        "CallCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-/// The SDK clients of one connection.
-#[derive(Debug, Clone)]
-pub struct Clients {
-    /// SageMaker.
-    pub sagemaker: aws_sdk_sagemaker::Client,
-    /// CloudWatch (metrics).
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    /// CloudWatch Logs.
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    /// S3; path-style addressing when an endpoint is set.
-    pub s3: aws_sdk_s3::Client,
-    /// STS.
-    pub sts: aws_sdk_sts::Client,
-}
-
-impl Clients {
-    fn new(sdk: &SdkConfig, counter: &CallCounter) -> Self {
-        let custom_endpoint = sdk.endpoint_url().is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(custom_endpoint)
-            .interceptor(counter.clone());
-        let s3 = if custom_endpoint {
-            // S3-compatible servers do not all accept streamed checksum trailers.
-            s3.request_checksum_calculation(
-                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
-            )
-        } else {
-            s3
-        };
-        Self {
-            sagemaker: aws_sdk_sagemaker::Client::from_conf(
-                aws_sdk_sagemaker::config::Builder::from(sdk)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
-                aws_sdk_cloudwatch::config::Builder::from(sdk)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            s3: aws_sdk_s3::Client::from_conf(s3.build()),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(sdk)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-        }
-    }
-
-    /// The clients of `connection`, without calling anything.
-    pub async fn load(connection: &AwsConnection) -> Result<Self, BackendError> {
-        Ok(Self::resolve(connection, &CallCounter::default()).await?.0)
-    }
-
-    /// Resolves `connection` (a region is required) and builds its clients; also returns
-    /// the region in use.
-    async fn resolve(
-        connection: &AwsConnection,
-        counter: &CallCounter,
-    ) -> Result<(Self, String), BackendError> {
-        let sdk = config::load(connection).await;
-        check_region(&sdk, connection)?;
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        Ok((Self::new(&sdk, counter), region))
-    }
-}
-
-fn check_region(sdk: &SdkConfig, connection: &AwsConnection) -> Result<(), BackendError> {
-    if sdk.region().is_some() {
-        return Ok(());
-    }
-    let profile = connection.profile.as_deref().unwrap_or("default");
-    Err(BackendError::new(
-        "NoRegion",
-        format!(
-            "no region for profile {profile}: pick one in the connection bar, pass --region, \
-             set AWS_REGION, or add `region = ...` to the profile in ~/.aws/config"
-        ),
-    ))
 }
 
 /// What never changes once a job exists.
@@ -334,7 +218,7 @@ impl Backend for AwsBackend {
     }
 
     fn calls(&self) -> u64 {
-        self.calls.0.load(Ordering::Relaxed)
+        self.calls.count()
     }
 
     fn is_remote(&self) -> bool {

@@ -22,12 +22,12 @@ use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::error::from_sdk;
 use crate::backend::BackendError;
+use crate::backend::sdk::from_sdk;
 use crate::job::{
     FinalMetric, JobDetail, JobSummary, ListFilter, SecondaryStatus, Status, StatusTransition,
 };
-use crate::spec::{TrainingJobRequest, request_from_value};
+use crate::request::{TrainingJobRequest, request_from_value};
 
 /// The most jobs one `ListTrainingJobs` page returns.
 pub const PAGE_SIZE: usize = 100;

@@ -2,7 +2,7 @@
 //! training-container contract, and keeps their history in SQLite.
 
 pub mod contract;
-pub mod metrics;
+
 pub mod process;
 pub mod pyvalue;
 pub mod runner;
@@ -15,17 +15,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use self::contract::LocalPlan;
-use self::metrics::MetricExtractor;
 use self::store::{Ending, Store, now_ms};
-use super::{Backend, BackendError, Progress, archive};
+use super::{Backend, BackendError, ErrorKind, Progress, archive};
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
     Status,
 };
-use crate::spec::TrainingJobRequest;
+use crate::request::TrainingJobRequest;
+use crate::request::metrics::MetricExtractor;
 
 /// Size of the data folder's reserve: room for the last writes of jobs on a full disk.
-const RESERVE_BYTES: u64 = 1 << 20;
+const RESERVE_BYTES: u64 = 2 << 20;
 
 /// The service's grace period between SIGTERM and SIGKILL.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(120);
@@ -49,7 +49,7 @@ pub struct LocalConfig {
     pub stop_grace: Duration,
     /// Where `s3://` input channels are read from (the environment's profile and region
     /// unless set).
-    pub aws: crate::backend::aws::AwsConnection,
+    pub aws: crate::backend::sdk::AwsConnection,
 }
 
 impl LocalConfig {
@@ -118,7 +118,11 @@ impl LocalConfig {
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .and_then(|file| file.set_len(RESERVE_BYTES).and_then(|()| file.sync_all()));
+            .and_then(|mut file| {
+                // Real blocks, not a sparse file: freeing them must give space back.
+                std::io::Write::write_all(&mut file, &vec![0u8; RESERVE_BYTES as usize])?;
+                file.sync_all()
+            });
         if made.is_err() {
             let _ = std::fs::remove_file(&path);
         }
@@ -178,7 +182,7 @@ impl LocalBackend {
                 .lock()
                 .map_err(|_| BackendError::internal("job store lock poisoned"))?;
             f(&store).map_err(|mut e| {
-                if e.code == store::READ_ONLY {
+                if e.kind == ErrorKind::ReadOnly {
                     e.message = format!("{}: {}", config.database().display(), e.message);
                 }
                 e
@@ -234,6 +238,10 @@ impl Backend for LocalBackend {
         "local".into()
     }
 
+    fn stop_grace(&self) -> Option<Duration> {
+        Some(self.config.stop_grace)
+    }
+
     fn notice(&self) -> Option<String> {
         self.is_read_only().then(|| {
             format!(
@@ -250,7 +258,8 @@ impl Backend for LocalBackend {
         request: TrainingJobRequest,
     ) -> Result<String, BackendError> {
         let plan = LocalPlan::from_request(&request, &self.config.default_output())?;
-        let extractor = MetricExtractor::new(request.metric_definitions())?;
+        let extractor = MetricExtractor::new(request.metric_definitions())
+            .map_err(|e| BackendError::validation(e.to_string()))?;
         let job_dir = self.config.job_dir(&plan.job);
         let arn = arn(&plan.job);
         let arn_out = arn.clone();

@@ -13,12 +13,12 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
 use super::contract::{HostLayout, LocalPlan, stage_channels, stage_code};
-use super::metrics::MetricExtractor;
 use super::process;
-use super::store::{Ending, Record, STORAGE_FULL, Store, now_ms};
+use super::store::{Ending, Record, Store, now_ms};
 use super::{LocalConfig, off_thread};
-use crate::backend::{BackendError, archive};
+use crate::backend::{BackendError, ErrorKind, archive};
 use crate::job::{SecondaryStatus, Status, Stream};
+use crate::request::metrics::MetricExtractor;
 
 /// The longest line stored; longer lines are cut, as CloudWatch cuts events at 256 KiB.
 const MAX_LINE: usize = 256 * 1024;
@@ -48,7 +48,7 @@ pub async fn supervise(
     let fault = Arc::new(StorageFault::default());
     if let Err(e) = run(&config, &plan, extractor, &fault, &unrecorded).await {
         tracing::error!("job {name}: {e}");
-        let reason = if e.code == STORAGE_FULL || fault.is_full() {
+        let reason = if e.kind == ErrorKind::StorageFull || fault.is_full() {
             fault.reason(&config)
         } else {
             format!("InternalFailure: {}", e.message)
@@ -83,7 +83,7 @@ fn record_end(
     unrecorded: &Unrecorded,
 ) -> Result<(), BackendError> {
     match store.finish(name, ending, now_ms()) {
-        Err(e) if e.code == STORAGE_FULL => {
+        Err(e) if e.kind == ErrorKind::StorageFull => {
             config.release_reserve();
             store.finish(name, ending, now_ms()).inspect_err(|_| {
                 remember(unrecorded, name, ending);
@@ -122,7 +122,7 @@ impl StorageFault {
     fn is_full(&self) -> bool {
         self.first
             .lock()
-            .is_ok_and(|f| f.as_ref().is_some_and(|e| e.code == STORAGE_FULL))
+            .is_ok_and(|f| f.as_ref().is_some_and(|e| e.kind == ErrorKind::StorageFull))
     }
 
     fn dropped(&self) -> u64 {
@@ -314,7 +314,7 @@ async fn download_s3_channels(
     if plan.channels.iter().all(|c| c.s3_uri.is_none()) {
         return Ok(());
     }
-    let clients = crate::backend::aws::Clients::load(&config.aws).await?;
+    let clients = crate::backend::sdk::Clients::load(&config.aws).await?;
     let root = config.job_dir(&plan.job).join("s3-input");
     for channel in &mut plan.channels {
         let Some(uri) = &channel.s3_uri else { continue };

@@ -5,8 +5,8 @@
 use egui::{Color32, RichText};
 use serde_json::{Map, Value};
 
-use crate::spec::validate::model::{Kind, MODEL, Shape};
-use crate::spec::validate::{Diagnostic, Severity, join, join_key};
+use crate::request::validate::model::{Kind, MODEL, Shape};
+use crate::request::validate::{Diagnostic, Severity, join, join_key};
 
 /// Enums longer than this get a search field.
 const SEARCHABLE: usize = 12;

@@ -5,14 +5,16 @@
 pub mod form;
 pub mod templates;
 
+use std::sync::Arc;
+
 use egui::{Color32, Key, Modifiers, RichText};
 use serde_json::Value;
 
 use self::form::{Form, FormAction, prune};
-use crate::backend::local::metrics::MetricExtractor;
-use crate::spec::validate::model::MODEL;
-use crate::spec::validate::{self, Diagnostic, Severity, Target};
-use crate::spec::{TrainingJobRequest, request_from_value};
+use crate::request::metrics::MetricExtractor;
+use crate::request::validate::model::MODEL;
+use crate::request::validate::{self, Diagnostic, RuntimeChecks, Severity, Target};
+use crate::request::{MetricDefinition, TrainingJobRequest, request_from_value};
 
 /// Top-level groups, as users think of a job; members not named here go to "Advanced".
 const GROUPS: &[(&str, &[&str])] = &[
@@ -70,13 +72,15 @@ pub struct Builder {
     diagnostics: Vec<Diagnostic>,
     /// Where the request will run: decides what is an error.
     target: Target,
+    /// The checks of the runtime behind `target`, if it has its own.
+    runtime: Option<Arc<dyn RuntimeChecks>>,
     /// The service's answer to the last submit, shown beside the form.
     pub submit_error: Option<String>,
     /// The name of the job submitted and not yet answered.
     pub pending: Option<String>,
     focus: Option<String>,
     template_name: String,
-    regex_sample: String,
+    regex_tester: RegexTester,
 }
 
 impl Builder {
@@ -88,11 +92,12 @@ impl Builder {
             json_error: None,
             diagnostics: Vec::new(),
             target: Target::Local,
+            runtime: None,
             submit_error: None,
             pending: None,
             focus: None,
             template_name: String::new(),
-            regex_sample: String::new(),
+            regex_tester: RegexTester::default(),
         };
         builder.set_value(value);
         builder
@@ -125,13 +130,20 @@ impl Builder {
     }
 
     fn revalidate(&mut self) {
-        self.diagnostics = validate::validate_value(&self.value, self.target);
+        self.diagnostics =
+            validate::validate_value(&self.value, self.target, self.runtime.as_deref());
     }
 
     /// Validates for `target` from now on: the local runner or the service.
-    pub fn set_target(&mut self, target: Target) {
-        if self.target != target {
+    pub fn set_target(&mut self, target: Target, runtime: Option<Arc<dyn RuntimeChecks>>) {
+        let same_runtime = match (&self.runtime, &runtime) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if self.target != target || !same_runtime {
             self.target = target;
+            self.runtime = runtime;
             self.revalidate();
         }
     }
@@ -278,7 +290,7 @@ impl Builder {
                 && let Ok(imported) = request_from_value(self.value.clone(), "builder")
             {
                 ui.ctx()
-                    .copy_text(crate::spec::aws_cli_command(&imported.request));
+                    .copy_text(crate::request::aws_cli_command(&imported.request));
             }
             if ui
                 .button("Close")
@@ -310,7 +322,7 @@ impl Builder {
                 .id_salt("builder_form")
                 .auto_shrink(false)
                 .show(&mut columns[0], |ui| {
-                    groups(ui, &mut self.value, &mut form, &mut self.regex_sample);
+                    groups(ui, &mut self.value, &mut form, &mut self.regex_tester);
                 });
             let ui = &mut columns[1];
             ui.label(RichText::new("CreateTrainingJob request (JSON)").strong());
@@ -420,7 +432,7 @@ impl Builder {
 }
 
 /// The form's groups, each with its error count.
-fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, regex_sample: &mut String) {
+fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, tester: &mut RegexTester) {
     let root = MODEL.shape(MODEL.root);
     let Value::Object(map) = value else {
         return;
@@ -472,36 +484,68 @@ fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, regex_sampl
                     form.member(ui, map, root, member, "", "");
                 }
                 if title == "Algorithm" {
-                    regex_tester(ui, map, regex_sample);
+                    regex_tester(ui, map, tester);
                 }
             });
     }
 }
 
+/// The metric regex tester: a pasted log line, and the definitions compiled once per change.
+#[derive(Default)]
+pub struct RegexTester {
+    sample: String,
+    compiled: Option<(Vec<MetricDefinition>, Result<MetricExtractor, String>)>,
+}
+
+impl RegexTester {
+    /// The extractor of `definitions`, compiled only when they changed.
+    fn extractor(
+        &mut self,
+        definitions: Vec<MetricDefinition>,
+    ) -> &Result<MetricExtractor, String> {
+        let stale = self
+            .compiled
+            .as_ref()
+            .is_none_or(|(known, _)| *known != definitions);
+        if stale {
+            let compiled = MetricExtractor::new(&definitions).map_err(|e| e.to_string());
+            self.compiled = Some((definitions, compiled));
+        }
+        &self.compiled.as_ref().expect("just set").1
+    }
+}
+
 /// Tries the metric definitions on a pasted log line.
-fn regex_tester(ui: &mut egui::Ui, request: &serde_json::Map<String, Value>, sample: &mut String) {
-    let Ok(imported) = request_from_value(Value::Object(request.clone()), "builder") else {
-        return;
-    };
-    let definitions = imported.request.metric_definitions();
+fn regex_tester(
+    ui: &mut egui::Ui,
+    request: &serde_json::Map<String, Value>,
+    tester: &mut RegexTester,
+) {
+    let definitions: Vec<MetricDefinition> = request
+        .get("AlgorithmSpecification")
+        .and_then(|a| a.get("MetricDefinitions"))
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+        .unwrap_or_default();
     if definitions.is_empty() {
         return;
     }
     ui.add_space(4.0);
     let label = ui.label("Test the metric regexes on a log line:");
     ui.add(
-        egui::TextEdit::singleline(sample)
+        egui::TextEdit::singleline(&mut tester.sample)
             .hint_text("epoch=3 train_loss=0.25")
             .desired_width(f32::INFINITY),
     )
     .labelled_by(label.id);
-    if sample.is_empty() {
+    if tester.sample.is_empty() {
         return;
     }
-    match MetricExtractor::new(definitions) {
+    let count = definitions.len();
+    let sample = tester.sample.clone();
+    match tester.extractor(definitions) {
         Ok(extractor) => {
-            let mut found = vec![None; definitions.len()];
-            extractor.extract(sample, |i, v| found[i] = Some(v));
+            let mut found = vec![None; count];
+            extractor.extract(&sample, |i, v| found[i] = Some(v));
             for (name, value) in extractor.names().iter().zip(found) {
                 let text = match value {
                     Some(v) => format!("{name} = {v}"),
@@ -511,7 +555,7 @@ fn regex_tester(ui: &mut egui::Ui, request: &serde_json::Map<String, Value>, sam
             }
         }
         Err(e) => {
-            ui.label(RichText::new(e.message).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
+            ui.label(RichText::new(e).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
         }
     }
 }

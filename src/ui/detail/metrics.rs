@@ -7,7 +7,7 @@ use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
 use super::super::chart::smooth;
 use super::super::data::{Data, DecimationKey, Series};
 use super::super::state::State;
-use crate::backend::aws::metrics::parse_instance_series;
+use crate::job::parse_instance_series;
 
 const CHART_HEIGHT: f32 = 220.0;
 

@@ -22,7 +22,7 @@ pub enum DetailAction {
     /// Open the folder that holds a file.
     OpenFolder(String),
     /// Open the builder on a copy of this request.
-    Clone(Box<crate::spec::TrainingJobRequest>),
+    Clone(Box<crate::request::TrainingJobRequest>),
 }
 
 /// Per-view caches that outlive a frame.
@@ -75,7 +75,7 @@ pub fn show(
                 .on_hover_text("The CreateTrainingJob request, for aws sagemaker create-training-job --cli-input-json")
                 .clicked()
             {
-                ui.ctx().copy_text(crate::spec::to_cli_input_json(&detail.request));
+                ui.ctx().copy_text(crate::request::to_cli_input_json(&detail.request));
                 data.toasts.push(
                     super::toasts::ToastKind::Info,
                     "Request JSON copied".to_string(),

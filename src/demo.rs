@@ -3,23 +3,23 @@
 
 use std::path::Path;
 
-use crate::spec::{TrainingJobRequest, parse_request, resolve_file_uris};
+use crate::request::{TrainingJobRequest, parse_request, resolve_file_uris, unique_name};
 
 const FILES: &[(&str, &str)] = &[
     (
         "code/train.py",
-        include_str!("../../assets/demo/code/train.py"),
+        include_str!("../assets/demo/code/train.py"),
     ),
     (
         "data/train/moons-train.csv",
-        include_str!("../../assets/demo/data/train/moons-train.csv"),
+        include_str!("../assets/demo/data/train/moons-train.csv"),
     ),
     (
         "data/validation/moons-validation.csv",
-        include_str!("../../assets/demo/data/validation/moons-validation.csv"),
+        include_str!("../assets/demo/data/validation/moons-validation.csv"),
     ),
 ];
-const JOB: &str = include_str!("../../assets/demo/job.json");
+const JOB: &str = include_str!("../assets/demo/job.json");
 
 /// Writes the demo under `home/demo` and returns its request with a fresh unique name and,
 /// if given, a different number of epochs.
@@ -36,8 +36,7 @@ pub fn demo_request(home: &Path, epochs: Option<u32>) -> std::io::Result<Trainin
         .map_err(|e| std::io::Error::other(e.to_string()))?
         .request;
     resolve_file_uris(&mut request, &dir);
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f");
-    request.training_job_name = Some(format!("{}-{stamp}", request.name()));
+    request.training_job_name = Some(unique_name(request.name()));
     if let Some(epochs) = epochs {
         request
             .hyper_parameters

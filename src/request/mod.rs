@@ -1,14 +1,15 @@
 //! The job spec: the `CreateTrainingJob` request model, import and export.
 
 mod import;
-mod request;
+pub mod metrics;
+mod shapes;
 pub mod validate;
 
 pub use import::{
-    Imported, OUTPUT_ONLY_MEMBERS, SpecError, aws_cli_command, parse_request, read_request_file,
+    Imported, OUTPUT_ONLY_MEMBERS, RequestError, aws_cli_command, parse_request, read_request_file,
     read_value_file, request_from_value, resolve_file_uris, shell_quote, to_cli_input_json,
 };
-pub use request::*;
+pub use shapes::*;
 
 /// Hyperparameter naming the entry point script in script mode.
 pub const PROGRAM: &str = "sagemaker_program";

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use sagedesk::spec::{
-    OUTPUT_ONLY_MEMBERS, SpecError, parse_request, read_request_file, to_cli_input_json,
+use sagedesk::request::{
+    OUTPUT_ONLY_MEMBERS, RequestError, parse_request, read_request_file, to_cli_input_json,
 };
 use serde_json::Value;
 
@@ -103,7 +103,7 @@ fn malformed_json_reports_line_and_column() {
     )
     .unwrap_err();
     match &err {
-        SpecError::Syntax { line, column, .. } => assert_eq!((*line, *column), (3, 14)),
+        RequestError::Syntax { line, column, .. } => assert_eq!((*line, *column), (3, 14)),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -120,7 +120,7 @@ fn wrong_types_report_the_member_path_and_expected_type() {
     ]}"#;
     let err = parse_request(text, "job.json").unwrap_err();
     match &err {
-        SpecError::Type { path, message, .. } => {
+        RequestError::Type { path, message, .. } => {
             assert_eq!(path, "InputDataConfig[1].DataSource.S3DataSource.S3Uri");
             assert!(message.contains("expected a string"), "{message}");
         }
@@ -193,7 +193,7 @@ fn shell_quoting_survives_a_real_shell() {
         "\\back\\slash",
     ] {
         assert_eq!(
-            through_sh(&sagedesk::spec::shell_quote(text)),
+            through_sh(&sagedesk::request::shell_quote(text)),
             text,
             "{text:?}"
         );
@@ -208,7 +208,7 @@ fn the_aws_cli_command_carries_the_request_unchanged() {
         .environment
         .get_or_insert_with(Default::default)
         .insert("GREETING".into(), "it's a \"test\"\nsecond line".into());
-    let command = sagedesk::spec::aws_cli_command(&request);
+    let command = sagedesk::request::aws_cli_command(&request);
     let prefix = "aws sagemaker create-training-job --cli-input-json ";
     assert!(command.starts_with(prefix), "{command}");
     let json: Value = serde_json::from_str(&through_sh(&command[prefix.len()..])).unwrap();

@@ -68,13 +68,56 @@ pub enum Target {
     Local,
 }
 
-/// Every diagnostic of `request` for `target`, errors first, then by path.
-pub fn validate(request: &TrainingJobRequest, target: Target) -> Vec<Diagnostic> {
-    validate_value(&request.to_value(), target)
+/// What a runtime that will run a request adds to the model's checks: what it cannot do
+/// with a request the service would accept (local mode implements it). The request model
+/// defines it so that it never depends on a runtime.
+pub trait RuntimeChecks: Send + Sync + std::fmt::Debug {
+    /// Problems with `request` for this runtime.
+    fn check(&self, request: &TrainingJobRequest) -> Vec<Diagnostic>;
 }
 
-/// Validates a request given as JSON (any JSON: it never panics).
-pub fn validate_value(value: &Value, target: Target) -> Vec<Diagnostic> {
+/// Every diagnostic of `request` for `target` (with `runtime`'s own checks), errors first,
+/// then by path.
+pub fn validate(
+    request: &TrainingJobRequest,
+    target: Target,
+    runtime: Option<&dyn RuntimeChecks>,
+) -> Vec<Diagnostic> {
+    let mut out = model_diagnostics(&request.to_value(), target);
+    if let Some(runtime) = runtime {
+        out.extend(runtime.check(request));
+    }
+    sorted(out)
+}
+
+/// Validates a request given as JSON (any JSON: it never panics). `runtime`'s checks run
+/// when the JSON reads as a request (wrong member types are reported by the model check).
+pub fn validate_value(
+    value: &Value,
+    target: Target,
+    runtime: Option<&dyn RuntimeChecks>,
+) -> Vec<Diagnostic> {
+    let mut out = model_diagnostics(value, target);
+    if let Some(runtime) = runtime
+        && let Ok(imported) = super::request_from_value(value.clone(), "request")
+    {
+        out.extend(runtime.check(&imported.request));
+    }
+    sorted(out)
+}
+
+fn sorted(mut out: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    out.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    out
+}
+
+/// The model's and the cross-field rules' diagnostics; for local mode what only the
+/// service would refuse becomes a warning.
+fn model_diagnostics(value: &Value, target: Target) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     walk::walk(value, target, &mut out);
     let mut ruled = Vec::new();
@@ -93,13 +136,7 @@ pub fn validate_value(value: &Value, target: Target) -> Vec<Diagnostic> {
             d.severity = Severity::Warning;
             d.message.push_str(" (the service would refuse this)");
         }
-        out.extend(crate::backend::local::contract::local_diagnostics(value));
     }
-    out.sort_by(|a, b| {
-        a.severity
-            .cmp(&b.severity)
-            .then_with(|| a.path.cmp(&b.path))
-    });
     out
 }
 

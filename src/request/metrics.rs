@@ -2,8 +2,12 @@
 
 use regex::{Regex, RegexSet};
 
-use crate::backend::BackendError;
-use crate::spec::MetricDefinition;
+use super::MetricDefinition;
+
+/// A metric definition that cannot be used, named by its member and metric.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DefinitionError(pub String);
 
 /// Matches log lines against all metric definitions at once.
 #[derive(Debug, Clone)]
@@ -15,18 +19,17 @@ pub struct MetricExtractor {
 
 impl MetricExtractor {
     /// Compiles the definitions; a bad regex or a missing capture group is named in the error.
-    pub fn new(definitions: &[MetricDefinition]) -> Result<Self, BackendError> {
+    pub fn new(definitions: &[MetricDefinition]) -> Result<Self, DefinitionError> {
         let mut regexes = Vec::with_capacity(definitions.len());
         let mut names = Vec::with_capacity(definitions.len());
         for (i, def) in definitions.iter().enumerate() {
             let name = def.name.clone().unwrap_or_default();
             let pattern = def.regex.as_deref().unwrap_or_default();
             let member = format!("AlgorithmSpecification.MetricDefinitions[{i}].Regex");
-            let regex = Regex::new(pattern).map_err(|e| {
-                BackendError::validation(format!("{member} ({name}) does not compile: {e}"))
-            })?;
+            let regex = Regex::new(pattern)
+                .map_err(|e| DefinitionError(format!("{member} ({name}) does not compile: {e}")))?;
             if regex.captures_len() < 2 {
-                return Err(BackendError::validation(format!(
+                return Err(DefinitionError(format!(
                     "{member} ({name}) has no capture group: wrap the value in ( )"
                 )));
             }
@@ -34,7 +37,7 @@ impl MetricExtractor {
             names.push(name);
         }
         let set = RegexSet::new(regexes.iter().map(Regex::as_str))
-            .map_err(|e| BackendError::validation(format!("MetricDefinitions: {e}")))?;
+            .map_err(|e| DefinitionError(format!("MetricDefinitions: {e}")))?;
         Ok(Self {
             set,
             regexes,
@@ -121,8 +124,8 @@ mod tests {
     #[test]
     fn rejects_bad_definitions_by_member() {
         let e = MetricExtractor::new(&[def("ok", "a=(1)"), def("bad", "(")]).unwrap_err();
-        assert!(e.message.contains("MetricDefinitions[1]"), "{e}");
+        assert!(e.0.contains("MetricDefinitions[1]"), "{e}");
         let e = MetricExtractor::new(&[def("nogroup", "loss=1")]).unwrap_err();
-        assert!(e.message.contains("capture group"), "{e}");
+        assert!(e.0.contains("capture group"), "{e}");
     }
 }

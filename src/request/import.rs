@@ -37,7 +37,7 @@ pub const OUTPUT_ONLY_MEMBERS: &[&str] = &[
 
 /// Why a job definition could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum SpecError {
+pub enum RequestError {
     /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -100,14 +100,14 @@ pub struct Imported {
 }
 
 /// Parses a request from JSON text. `origin` names the source in error messages.
-pub fn parse_request(text: &str, origin: &str) -> Result<Imported, SpecError> {
+pub fn parse_request(text: &str, origin: &str) -> Result<Imported, RequestError> {
     request_from_value(parse_json(text, origin)?, origin)
 }
 
 /// Builds a request from a JSON value, dropping output-only members of a Describe response.
-pub fn request_from_value(mut value: Value, origin: &str) -> Result<Imported, SpecError> {
+pub fn request_from_value(mut value: Value, origin: &str) -> Result<Imported, RequestError> {
     let Some(object) = value.as_object_mut() else {
-        return Err(SpecError::NotAnObject {
+        return Err(RequestError::NotAnObject {
             origin: origin.to_string(),
             found: json_type(&value),
         });
@@ -126,7 +126,7 @@ pub fn request_from_value(mut value: Value, origin: &str) -> Result<Imported, Sp
         ));
     }
     let request: TrainingJobRequest =
-        serde_path_to_error::deserialize(value).map_err(|e| SpecError::Type {
+        serde_path_to_error::deserialize(value).map_err(|e| RequestError::Type {
             origin: origin.to_string(),
             path: display_path(&e.path().to_string()),
             message: e.inner().to_string(),
@@ -139,14 +139,14 @@ pub fn request_from_value(mut value: Value, origin: &str) -> Result<Imported, Sp
 pub const MAX_REQUEST_BYTES: u64 = 1 << 20;
 
 /// Reads a request file's text, refusing one over [`MAX_REQUEST_BYTES`].
-fn read_text(path: &Path) -> Result<String, SpecError> {
-    let io = |source| SpecError::Io {
+fn read_text(path: &Path) -> Result<String, RequestError> {
+    let io = |source| RequestError::Io {
         path: path.to_path_buf(),
         source,
     };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_REQUEST_BYTES {
-        return Err(SpecError::TooLarge {
+        return Err(RequestError::TooLarge {
             origin: path.display().to_string(),
             size,
         });
@@ -155,14 +155,14 @@ fn read_text(path: &Path) -> Result<String, SpecError> {
 }
 
 /// Parses JSON text, pointing at the line and column of a syntax error.
-fn parse_json(text: &str, origin: &str) -> Result<Value, SpecError> {
+fn parse_json(text: &str, origin: &str) -> Result<Value, RequestError> {
     if text.len() as u64 > MAX_REQUEST_BYTES {
-        return Err(SpecError::TooLarge {
+        return Err(RequestError::TooLarge {
             origin: origin.to_string(),
             size: text.len() as u64,
         });
     }
-    serde_json::from_str(text).map_err(|e| SpecError::Syntax {
+    serde_json::from_str(text).map_err(|e| RequestError::Syntax {
         origin: origin.to_string(),
         line: e.line(),
         column: e.column(),
@@ -181,7 +181,7 @@ fn base_folder(path: &Path) -> PathBuf {
 }
 
 /// Reads a request from a file and resolves relative `file://` URIs against its folder.
-pub fn read_request_file(path: &Path) -> Result<Imported, SpecError> {
+pub fn read_request_file(path: &Path) -> Result<Imported, RequestError> {
     let text = read_text(path)?;
     let mut imported = parse_request(&text, &path.display().to_string())?;
     resolve_file_uris(&mut imported.request, &base_folder(path));
@@ -191,7 +191,7 @@ pub fn read_request_file(path: &Path) -> Result<Imported, SpecError> {
 /// Reads a file for validation: the request's JSON with relative `file://` URIs resolved,
 /// or, when a member has the wrong type, the JSON as written (output-only members dropped)
 /// so that the validator can report every problem at once.
-pub fn read_value_file(path: &Path) -> Result<(Value, Vec<String>), SpecError> {
+pub fn read_value_file(path: &Path) -> Result<(Value, Vec<String>), RequestError> {
     let origin = path.display().to_string();
     let mut value = parse_json(&read_text(path)?, &origin)?;
     match request_from_value(value.clone(), &origin) {
@@ -199,7 +199,7 @@ pub fn read_value_file(path: &Path) -> Result<(Value, Vec<String>), SpecError> {
             resolve_file_uris(&mut imported.request, &base_folder(path));
             Ok((imported.request.to_value(), imported.notices))
         }
-        Err(SpecError::Type { .. }) => {
+        Err(RequestError::Type { .. }) => {
             if let Some(object) = value.as_object_mut() {
                 for member in OUTPUT_ONLY_MEMBERS {
                     object.shift_remove(*member);
@@ -260,7 +260,7 @@ pub fn resolve_file_uris(request: &mut TrainingJobRequest, base: &Path) {
     if let Some(value) = request
         .hyper_parameters
         .as_mut()
-        .and_then(|h| h.get_mut(crate::spec::SUBMIT_DIRECTORY))
+        .and_then(|h| h.get_mut(crate::request::SUBMIT_DIRECTORY))
     {
         // The SageMaker Python SDK JSON-encodes hyperparameter values; keep the encoding.
         match serde_json::from_str::<String>(value) {

@@ -1,0 +1,405 @@
+//! From a request to a [`LocalPlan`]: every member local mode acts on is checked, each
+//! problem named by its member, and what will run is worked out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::uri::{Problems, writable};
+use super::{
+    ChannelPlan, DEFAULT_INSTANCE_TYPE, LOCAL_MODE_NEEDS, LocalPlan, RESERVED, UNSUPPORTED,
+    unquoted,
+};
+use crate::backend::local::pyvalue::PyValue;
+use crate::request::validate::Diagnostic;
+use crate::request::{self, Channel, TrainingJobRequest};
+
+/// The kernel's limit on one argument or environment variable (MAX_ARG_STRLEN, 32 pages).
+const MAX_EXEC_STRING: usize = 32 * 4096;
+/// Most hosts a local job runs.
+const MAX_HOSTS: i64 = 64;
+
+/// The entry point: its name, the submit directory as given, and where that is here.
+struct EntryPoint {
+    program: Option<String>,
+    submit_uri: Option<String>,
+    submit_path: Option<PathBuf>,
+}
+
+impl LocalPlan {
+    /// The plan, when nothing stops it, and every problem found on the way.
+    /// Without `default_output` a missing `S3OutputPath` is not checked.
+    pub(super) fn analyze(
+        request: &TrainingJobRequest,
+        default_output: Option<&Path>,
+    ) -> (Option<LocalPlan>, Vec<Diagnostic>) {
+        let mut p = Problems(Vec::new());
+        let job = request.name().to_string();
+        check_name(&mut p, &job);
+        let hps = request.hyper_parameters.clone().unwrap_or_default();
+        let entry = entry_point(&mut p, &hps);
+        let job_mode = input_mode(&mut p, request);
+        let hosts = hosts(&mut p, request);
+        let channels: Vec<ChannelPlan> = request
+            .channels()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, channel)| channel_plan(&mut p, i, channel, &job_mode))
+            .collect();
+        let output_root = output_root(&mut p, request, default_output);
+        let (user_hyperparameters, framework_parameters) = split_hyperparameters(&hps);
+        let mut problems = p.0;
+        let (Some(program), Some(submit_uri), Some(submit_path), Some(output_root)) = (
+            entry.program,
+            entry.submit_uri,
+            entry.submit_path,
+            output_root,
+        ) else {
+            return (None, problems);
+        };
+        let plan = LocalPlan {
+            job,
+            hosts,
+            instance_type: request
+                .resource_config
+                .as_ref()
+                .and_then(|r| r.instance_type.clone())
+                .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into()),
+            program,
+            submit_uri,
+            submit_path,
+            raw_hyperparameters: hps.into_iter().collect(),
+            user_hyperparameters,
+            framework_parameters,
+            channels,
+            environment: request
+                .environment
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            output_root,
+            max_runtime: request
+                .stopping_condition
+                .as_ref()
+                .and_then(|s| s.max_runtime_in_seconds)
+                .filter(|s| *s > 0)
+                .map(|s| Duration::from_secs(s as u64)),
+        };
+        problems.extend(plan.exec_size_problem());
+        (Some(plan), problems)
+    }
+
+    /// An error when the entry point's arguments and environment would not fit in what
+    /// this system lets one process start with (`execve`'s limits), which hyperparameters
+    /// and `Environment` values, repeated in `SM_HPS`, `SM_HP_*` and `SM_TRAINING_ENV`,
+    /// can exceed.
+    fn exec_size_problem(&self) -> Option<Diagnostic> {
+        let layout = super::HostLayout::new(PathBuf::from("/opt/ml"));
+        let host = self.hosts.first().map_or("algo-1", String::as_str);
+        let (_, args) = self.command(&layout, Path::new("python3"));
+        let env = self.environment(&layout, host, 1);
+        let strings = args
+            .iter()
+            .map(String::len)
+            .chain(env.iter().map(|(k, v)| k.len() + v.len() + 1));
+        let (mut total, mut longest) = (0usize, 0usize);
+        for len in strings {
+            total += len + 1 + std::mem::size_of::<usize>();
+            longest = longest.max(len);
+        }
+        let budget = exec_budget();
+        let count = self.raw_hyperparameters.len();
+        let what = if longest > MAX_EXEC_STRING {
+            format!(
+                "make one variable of {longest} bytes (SM_HPS or SM_TRAINING_ENV repeat them \
+                 all), over the {MAX_EXEC_STRING} bytes a process may be given one variable"
+            )
+        } else if total > budget {
+            format!(
+                "make {total} bytes of arguments and environment, over the {budget} bytes this \
+                 system lets a process start with"
+            )
+        } else {
+            return None;
+        };
+        Some(Diagnostic::error(
+            "HyperParameters",
+            "too_large_locally",
+            format!(
+                "{count} hyperparameters and the Environment {what}; use fewer or shorter ones, \
+                 or pass large settings in a file in an input channel"
+            ),
+        ))
+    }
+}
+
+/// What a new process may be given in all, less what this process's environment (which it
+/// inherits) already takes.
+fn exec_budget() -> usize {
+    // SAFETY: sysconf only reads a system setting.
+    let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+    let arg_max = if arg_max > 0 {
+        arg_max as usize
+    } else {
+        128 * 1024
+    };
+    let inherited: usize = std::env::vars_os()
+        .map(|(k, v)| k.len() + v.len() + 2 + std::mem::size_of::<usize>())
+        .sum();
+    arg_max.saturating_sub(inherited + 4096)
+}
+
+fn check_name(p: &mut Problems, job: &str) {
+    if !request::is_valid_job_name(job) {
+        p.error(
+            "TrainingJobName",
+            "local_name",
+            format!(
+                "{job:?} must be 1 to 63 letters, digits or hyphens, starting and ending with a \
+                 letter or digit"
+            ),
+        );
+    }
+}
+
+/// `sagemaker_program` and `sagemaker_submit_directory`, checked.
+fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> EntryPoint {
+    let program_member = format!("HyperParameters.{}", request::PROGRAM);
+    let submit_member = format!("HyperParameters.{}", request::SUBMIT_DIRECTORY);
+    let program = hps
+        .get(request::PROGRAM)
+        .map(|v| unquoted(v))
+        .filter(|v| !v.is_empty());
+    let submit_uri = hps
+        .get(request::SUBMIT_DIRECTORY)
+        .map(|v| unquoted(v))
+        .filter(|v| !v.is_empty());
+    if program.is_none() {
+        p.error(&program_member, "local_script_mode", LOCAL_MODE_NEEDS);
+    } else if submit_uri.is_none() {
+        p.error(
+            &submit_member,
+            "local_script_mode",
+            "local mode needs the folder or .tar.gz that holds the entry point, as a file:// URI",
+        );
+    }
+    let submit_path = submit_uri
+        .as_deref()
+        .and_then(|uri| p.path(uri, &submit_member))
+        .and_then(|path| p.existing(path, &submit_member));
+    if let Some(program) = &program
+        && Path::new(program)
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        p.error(
+            &program_member,
+            "local_program",
+            format!("{program:?} must be a path inside the submit directory"),
+        );
+    } else if let (Some(dir), Some(program)) = (&submit_path, &program)
+        && dir.is_dir()
+        && !dir.join(program).is_file()
+    {
+        p.error(
+            &program_member,
+            "local_program",
+            format!("{program:?} is not a file in {}", dir.display()),
+        );
+    }
+    EntryPoint {
+        program,
+        submit_uri,
+        submit_path,
+    }
+}
+
+/// The job's `TrainingInputMode` (File unless set); Pipe is refused.
+fn input_mode(p: &mut Problems, request: &TrainingJobRequest) -> String {
+    let mode = request
+        .algorithm_specification
+        .as_ref()
+        .and_then(|a| a.training_input_mode.clone())
+        .unwrap_or_else(|| "File".into());
+    if mode == "Pipe" {
+        p.error(
+            "AlgorithmSpecification.TrainingInputMode",
+            UNSUPPORTED,
+            "Pipe mode is not available locally; use File or FastFile",
+        );
+    }
+    mode
+}
+
+/// `algo-1` .. `algo-N` for `ResourceConfig.InstanceCount`.
+fn hosts(p: &mut Problems, request: &TrainingJobRequest) -> Vec<String> {
+    let resources = request.resource_config.clone().unwrap_or_default();
+    if resources
+        .instance_groups
+        .as_ref()
+        .is_some_and(|g| !g.is_empty())
+    {
+        p.error(
+            "ResourceConfig.InstanceGroups",
+            UNSUPPORTED,
+            "heterogeneous clusters are not available locally",
+        );
+    }
+    let count = resources.instance_count.unwrap_or(1);
+    if !(1..=MAX_HOSTS).contains(&count) {
+        p.error(
+            "ResourceConfig.InstanceCount",
+            "local_instances",
+            format!("{count} hosts; local mode runs 1 to {MAX_HOSTS}"),
+        );
+    }
+    (1..=count.clamp(1, MAX_HOSTS))
+        .map(|i| format!("algo-{i}"))
+        .collect()
+}
+
+/// Whether a channel name can name a folder.
+fn safe_channel_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// The plan of input channel `i`, or `None` (with the problems recorded) when it cannot
+/// be read here.
+fn channel_plan(
+    p: &mut Problems,
+    i: usize,
+    channel: &Channel,
+    job_mode: &str,
+) -> Option<ChannelPlan> {
+    let member = format!("InputDataConfig[{i}]");
+    let name = channel.channel_name.clone().unwrap_or_default();
+    if !safe_channel_name(&name) {
+        p.error(
+            format!("{member}.ChannelName"),
+            "local_channel",
+            format!("{name:?} cannot name a channel folder: use letters, digits, '.', '-' and '_'"),
+        );
+        return None;
+    }
+    let source = channel.data_source.clone().unwrap_or_default();
+    if source.file_system_data_source.is_some() {
+        p.error(
+            format!("{member}.DataSource.FileSystemDataSource"),
+            UNSUPPORTED,
+            "EFS and FSx channels are not available locally; use a file:// S3Uri",
+        );
+        return None;
+    }
+    let s3 = source.s3_data_source.unwrap_or_default();
+    let data_type = s3.s3_data_type.clone().unwrap_or_else(|| "S3Prefix".into());
+    if data_type != "S3Prefix" {
+        p.error(
+            format!("{member}.DataSource.S3DataSource.S3DataType"),
+            UNSUPPORTED,
+            format!("{data_type} is not available locally; use S3Prefix"),
+        );
+    }
+    let mode = channel
+        .input_mode
+        .clone()
+        .unwrap_or_else(|| job_mode.to_string());
+    if mode == "Pipe" && channel.input_mode.is_some() {
+        p.error(
+            format!("{member}.InputMode"),
+            UNSUPPORTED,
+            "Pipe mode is not available locally; use File or FastFile",
+        );
+    }
+    let uri_member = format!("{member}.DataSource.S3DataSource.S3Uri");
+    let uri = s3.s3_uri.as_deref().unwrap_or_default();
+    let (path, s3_uri) = if uri.starts_with("s3://") {
+        // Downloaded (File mode) with the local AWS credentials when the job starts.
+        if let Err(e) = crate::backend::s3::S3Uri::parse(uri, &uri_member) {
+            p.error(&uri_member, "local_uri", e.message);
+            return None;
+        }
+        (PathBuf::new(), Some(uri.to_string()))
+    } else {
+        let path = p
+            .path(uri, &uri_member)
+            .and_then(|path| p.existing(path, &uri_member))?;
+        (path, None)
+    };
+    let distribution = s3
+        .s3_data_distribution_type
+        .clone()
+        .unwrap_or_else(|| "FullyReplicated".into());
+    let mut config = json!({
+        "TrainingInputMode": mode,
+        "S3DistributionType": distribution,
+        "RecordWrapperType": channel.record_wrapper_type.clone().unwrap_or_else(|| "None".into()),
+    });
+    if let Some(ct) = &channel.content_type {
+        config["ContentType"] = json!(ct);
+    }
+    if let Some(ct) = &channel.compression_type {
+        config["CompressionType"] = json!(ct);
+    }
+    Some(ChannelPlan {
+        name,
+        source: path,
+        s3_uri,
+        sharded: distribution == "ShardedByS3Key",
+        config,
+    })
+}
+
+/// The folder `S3OutputPath` names here (or the default), checked writable.
+fn output_root(
+    p: &mut Problems,
+    request: &TrainingJobRequest,
+    default_output: Option<&Path>,
+) -> Option<PathBuf> {
+    let member = "OutputDataConfig.S3OutputPath";
+    let root = match request
+        .output_data_config
+        .as_ref()
+        .and_then(|o| o.s3_output_path.as_deref())
+    {
+        Some(uri) => p.path(uri, member),
+        None => default_output.map(Path::to_path_buf),
+    };
+    if let Some(root) = &root
+        && !writable(root)
+    {
+        p.error(
+            member,
+            "local_output",
+            format!("{} cannot be written", root.display()),
+        );
+    }
+    root
+}
+
+/// The user's hyperparameters and the framework's (`sagemaker_*` ones not reserved),
+/// JSON-decoded as the toolkit does.
+type Decoded = Vec<(String, PyValue)>;
+
+fn split_hyperparameters(hps: &BTreeMap<String, String>) -> (Decoded, Decoded) {
+    let mut user = Vec::new();
+    let mut framework = Vec::new();
+    for (key, raw) in hps {
+        let value = PyValue::decode_hyperparameter(raw);
+        if key.starts_with("sagemaker_") {
+            if !RESERVED.contains(&key.as_str()) {
+                framework.push((key.clone(), value));
+            }
+        } else {
+            user.push((key.clone(), value));
+        }
+    }
+    (user, framework)
+}

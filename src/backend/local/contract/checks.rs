@@ -1,0 +1,92 @@
+//! Local mode's view of a request for the validator: what it cannot run (errors) and what
+//! it leaves aside (warnings).
+
+use serde_json::Value;
+
+use super::LocalPlan;
+use crate::request::TrainingJobRequest;
+use crate::request::validate::{Diagnostic, RuntimeChecks};
+
+/// Local mode's checks for the validator: what it cannot run in a request (errors) and
+/// what it ignores (warnings).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalChecks;
+
+impl RuntimeChecks for LocalChecks {
+    fn check(&self, request: &TrainingJobRequest) -> Vec<Diagnostic> {
+        let mut out = LocalPlan::analyze(request, None).1;
+        out.extend(ignored_locally(request));
+        out
+    }
+}
+
+/// Members the service acts on that local mode leaves aside.
+fn ignored_locally(request: &TrainingJobRequest) -> Vec<Diagnostic> {
+    let value = request.to_value();
+    // A member counts when it is set: `false` flags and empty strings ask for nothing.
+    let present = |path: &str| {
+        crate::request::validate::get(&value, path)
+            .is_some_and(|v| v != &Value::Bool(false) && v != &Value::String(String::new()))
+    };
+    let mut out = Vec::new();
+    for (path, what) in [
+        ("VpcConfig", "there is no VPC on this machine"),
+        (
+            "EnableNetworkIsolation",
+            "the job has this machine's network",
+        ),
+        (
+            "EnableInterContainerTrafficEncryption",
+            "hosts talk over this machine",
+        ),
+        (
+            "EnableManagedSpotTraining",
+            "there are no spot instances locally",
+        ),
+        (
+            "CheckpointConfig.S3Uri",
+            "checkpoints stay in the job folder's checkpoints/",
+        ),
+        (
+            "OutputDataConfig.KmsKeyId",
+            "artifacts are written unencrypted",
+        ),
+        (
+            "ResourceConfig.VolumeKmsKeyId",
+            "there is no ML storage volume",
+        ),
+        (
+            "AlgorithmSpecification.ContainerEntrypoint",
+            "script mode starts the entry point itself",
+        ),
+        (
+            "AlgorithmSpecification.ContainerArguments",
+            "script mode passes hyperparameters as arguments",
+        ),
+        ("DebugHookConfig", "Debugger does not run locally"),
+        (
+            "DebugRuleConfigurations",
+            "Debugger rules do not run locally",
+        ),
+        ("ProfilerConfig", "the profiler does not run locally"),
+        (
+            "ProfilerRuleConfigurations",
+            "profiler rules do not run locally",
+        ),
+        (
+            "TensorBoardOutputConfig",
+            "TensorBoard output is not uploaded",
+        ),
+        ("RetryStrategy", "a failed local job is not retried"),
+        ("RemoteDebugConfig", "remote debugging is for AWS instances"),
+    ] {
+        if present(path) {
+            out.push(Diagnostic::warning(
+                path,
+                "local_ignored",
+                format!("ignored in local mode: {what}"),
+            ));
+        }
+    }
+    out
+}

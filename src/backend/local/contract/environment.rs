@@ -1,0 +1,251 @@
+//! What the entry point is started with, as the SageMaker training toolkit does it: the
+//! config files under `input/config/`, the argv and the `SM_*` environment.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::{GROUP, HostLayout, LocalPlan};
+use crate::backend::local::pyvalue::{PyValue, to_cmd_args};
+
+impl LocalPlan {
+    /// Where the job's artifacts go: `<S3OutputPath>/<job>/output/`.
+    pub fn artifact_dir(&self) -> PathBuf {
+        self.output_root.join(&self.job).join("output")
+    }
+
+    /// The arguments the entry point receives, as the toolkit renders them.
+    pub fn user_args(&self) -> Vec<String> {
+        to_cmd_args(&self.user_hyperparameters)
+    }
+
+    /// The `resourceconfig.json` of `host`.
+    pub fn resource_config(&self, host: &str) -> Value {
+        json!({
+            "current_host": host,
+            "current_instance_type": self.instance_type,
+            "current_group_name": GROUP,
+            "hosts": self.hosts,
+            "instance_groups": [{
+                "instance_group_name": GROUP,
+                "instance_type": self.instance_type,
+                "hosts": self.hosts,
+            }],
+            "network_interface_name": "eth0",
+        })
+    }
+
+    /// The `inputdataconfig.json` of the job.
+    pub fn input_data_config(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for c in &self.channels {
+            map.insert(c.name.clone(), c.config.clone());
+        }
+        Value::Object(map)
+    }
+
+    /// Writes `input/config/*.json` for `host`.
+    pub fn write_config(&self, layout: &HostLayout, host: &str) -> std::io::Result<()> {
+        let dir = layout.input_config();
+        let hps: serde_json::Map<String, Value> = self
+            .raw_hyperparameters
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        std::fs::write(
+            dir.join("hyperparameters.json"),
+            Value::Object(hps).to_string(),
+        )?;
+        std::fs::write(
+            dir.join("resourceconfig.json"),
+            self.resource_config(host).to_string(),
+        )?;
+        std::fs::write(
+            dir.join("inputdataconfig.json"),
+            self.input_data_config().to_string(),
+        )?;
+        Ok(())
+    }
+
+    /// The program and arguments that start the entry point in `layout`'s code folder.
+    pub fn command(&self, layout: &HostLayout, python: &Path) -> (PathBuf, Vec<String>) {
+        let entry = layout.code().join(&self.program);
+        let entry_str = entry.display().to_string();
+        let mut args = Vec::new();
+        let program = if self.program.ends_with(".py") {
+            args.push(entry_str);
+            python.to_path_buf()
+        } else if self.program.ends_with(".sh") {
+            args.push(entry_str);
+            PathBuf::from("/bin/sh")
+        } else {
+            entry
+        };
+        args.extend(self.user_args());
+        (program, args)
+    }
+
+    /// The environment of `host`'s process: the request's `Environment`, then every `SM_*`
+    /// variable the toolkit sets.
+    pub fn environment(
+        &self,
+        layout: &HostLayout,
+        host: &str,
+        num_cpus: usize,
+    ) -> Vec<(String, String)> {
+        let path = |p: PathBuf| p.display().to_string();
+        let channel_dirs: Vec<(String, PyValue)> = self
+            .channels
+            .iter()
+            .map(|c| (c.name.clone(), PyValue::str(path(layout.channel(&c.name)))))
+            .collect();
+        let mut channel_names: Vec<String> = self.channels.iter().map(|c| c.name.clone()).collect();
+        channel_names.sort();
+        let module_name = self
+            .program
+            .strip_suffix(".py")
+            .unwrap_or(&self.program)
+            .to_string();
+        let group = PyValue::Dict(vec![
+            ("instance_group_name".into(), PyValue::str(GROUP)),
+            ("instance_type".into(), PyValue::str(&self.instance_type)),
+            ("hosts".into(), PyValue::str_list(&self.hosts)),
+        ]);
+        let resource_config = PyValue::from(&self.resource_config(host));
+        let input_data_config = PyValue::from(&self.input_data_config());
+        let hps = PyValue::Dict(self.user_hyperparameters.clone());
+        let framework = PyValue::Dict(self.framework_parameters.clone());
+        let user_args = PyValue::str_list(&self.user_args());
+        let int = |n: usize| PyValue::Int(n.to_string());
+
+        // The properties of the toolkit's Environment, which SM_TRAINING_ENV holds whole.
+        let mut env: Vec<(String, PyValue)> = vec![
+            ("hosts".into(), PyValue::str_list(&self.hosts)),
+            ("network_interface_name".into(), PyValue::str("eth0")),
+            ("hps".into(), hps.clone()),
+            ("user_entry_point".into(), PyValue::str(&self.program)),
+            ("framework_params".into(), framework.clone()),
+            ("resource_config".into(), resource_config.clone()),
+            ("input_data_config".into(), input_data_config.clone()),
+            (
+                "output_data_dir".into(),
+                PyValue::str(path(layout.output_data())),
+            ),
+            ("channels".into(), PyValue::str_list(&channel_names)),
+            ("current_host".into(), PyValue::str(host)),
+            (
+                "current_instance_type".into(),
+                PyValue::str(&self.instance_type),
+            ),
+            ("current_instance_group".into(), PyValue::str(GROUP)),
+            (
+                "current_instance_group_hosts".into(),
+                PyValue::str_list(&self.hosts),
+            ),
+            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
+            (
+                "instance_groups_dict".into(),
+                PyValue::Dict(vec![(GROUP.into(), group)]),
+            ),
+            ("distribution_instance_groups".into(), PyValue::List(vec![])),
+            ("is_hetero".into(), PyValue::Bool(false)),
+            ("module_name".into(), PyValue::str(&module_name)),
+            ("log_level".into(), int(20)),
+            ("framework_module".into(), PyValue::None),
+            ("input_dir".into(), PyValue::str(path(layout.input()))),
+            (
+                "input_config_dir".into(),
+                PyValue::str(path(layout.input_config())),
+            ),
+            ("output_dir".into(), PyValue::str(path(layout.output()))),
+            ("num_cpus".into(), int(num_cpus)),
+            ("num_gpus".into(), int(0)),
+            ("num_neurons".into(), int(0)),
+            ("model_dir".into(), PyValue::str(path(layout.model()))),
+            ("module_dir".into(), PyValue::str(&self.submit_uri)),
+            (
+                "output_intermediate_dir".into(),
+                PyValue::str(path(layout.output_intermediate())),
+            ),
+        ];
+        let training_env = PyValue::Dict(vec![
+            ("additional_framework_parameters".into(), framework),
+            (
+                "channel_input_dirs".into(),
+                PyValue::Dict(channel_dirs.clone()),
+            ),
+            ("current_host".into(), PyValue::str(host)),
+            ("current_instance_group".into(), PyValue::str(GROUP)),
+            (
+                "current_instance_group_hosts".into(),
+                PyValue::str_list(&self.hosts),
+            ),
+            (
+                "current_instance_type".into(),
+                PyValue::str(&self.instance_type),
+            ),
+            ("distribution_hosts".into(), PyValue::List(vec![])),
+            ("distribution_instance_groups".into(), PyValue::List(vec![])),
+            ("framework_module".into(), PyValue::None),
+            ("hosts".into(), PyValue::str_list(&self.hosts)),
+            ("hyperparameters".into(), hps),
+            (
+                "input_config_dir".into(),
+                PyValue::str(path(layout.input_config())),
+            ),
+            ("input_data_config".into(), input_data_config),
+            ("input_dir".into(), PyValue::str(path(layout.input()))),
+            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
+            ("is_hetero".into(), PyValue::Bool(false)),
+            ("is_master".into(), PyValue::Bool(host == self.hosts[0])),
+            ("job_name".into(), PyValue::str(&self.job)),
+            ("log_level".into(), int(20)),
+            ("master_hostname".into(), PyValue::str(&self.hosts[0])),
+            ("model_dir".into(), PyValue::str(path(layout.model()))),
+            ("module_dir".into(), PyValue::str(&self.submit_uri)),
+            ("module_name".into(), PyValue::str(&module_name)),
+            ("network_interface_name".into(), PyValue::str("eth0")),
+            ("num_cpus".into(), int(num_cpus)),
+            ("num_gpus".into(), int(0)),
+            ("num_neurons".into(), int(0)),
+            (
+                "output_data_dir".into(),
+                PyValue::str(path(layout.output_data())),
+            ),
+            ("output_dir".into(), PyValue::str(path(layout.output()))),
+            (
+                "output_intermediate_dir".into(),
+                PyValue::str(path(layout.output_intermediate())),
+            ),
+            ("resource_config".into(), resource_config),
+            ("user_entry_point".into(), PyValue::str(&self.program)),
+        ]);
+        env.push(("training_env".into(), training_env));
+        env.push(("user_args".into(), user_args));
+        for (name, dir) in channel_dirs {
+            env.push((format!("channel_{name}"), dir));
+        }
+        for (key, value) in &self.user_hyperparameters {
+            env.push((format!("hp_{key}"), value.clone()));
+        }
+
+        let mut out: Vec<(String, String)> = vec![("PYTHONUNBUFFERED".into(), "TRUE".into())];
+        out.extend(self.environment.iter().cloned());
+        out.push(("TRAINING_JOB_NAME".into(), self.job.clone()));
+        out.push((
+            "TRAINING_JOB_ARN".into(),
+            crate::backend::local::arn(&self.job),
+        ));
+        out.push(("SAGEMAKER_BASE_DIR".into(), path(layout.root.clone())));
+        out.push(("SM_CURRENT_HOST".into(), host.into()));
+        for (key, value) in env {
+            let text = match value {
+                PyValue::Str(s) => s,
+                PyValue::None => String::new(),
+                other => other.to_json(),
+            };
+            out.push((format!("SM_{}", key.to_uppercase()), text));
+        }
+        out
+    }
+}

@@ -1,0 +1,128 @@
+//! The SageMaker training-container contract, kept on this machine: what a request asks
+//! for, checked into a [`LocalPlan`] (`analysis`), the `/opt/ml` tree per host (`layout`),
+//! the config files, `SM_*` environment and argv of the entry point (`environment`), and the
+//! code and input data put in place (`staging`). `checks` gives the validator local mode's
+//! view of a request. It imports the request model, the job views and its own backend's
+//! helpers; never the AWS backend or the window.
+
+mod analysis;
+mod checks;
+mod environment;
+mod layout;
+mod staging;
+mod uri;
+
+pub use checks::LocalChecks;
+pub use layout::HostLayout;
+pub(crate) use staging::list_files;
+pub use staging::{stage_channels, stage_code};
+pub use uri::file_uri_path;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::pyvalue::PyValue;
+use crate::backend::BackendError;
+use crate::request::{self, TrainingJobRequest};
+
+/// Hyperparameters the toolkit reserves for itself; other `sagemaker_*` ones are
+/// "additional framework parameters".
+const RESERVED: &[&str] = &[
+    request::PROGRAM,
+    request::SUBMIT_DIRECTORY,
+    "sagemaker_enable_cloudwatch_metrics",
+    "sagemaker_container_log_level",
+    "sagemaker_job_name",
+    "sagemaker_region",
+    "sagemaker_s3_output",
+];
+
+pub(crate) const GROUP: &str = "homogeneousCluster";
+const DEFAULT_INSTANCE_TYPE: &str = "local";
+
+/// What local mode needs to know to run a request, checked before anything starts.
+#[derive(Debug, Clone)]
+pub struct LocalPlan {
+    /// `TrainingJobName`.
+    pub job: String,
+    /// `algo-1` .. `algo-N`.
+    pub hosts: Vec<String>,
+    /// `ResourceConfig.InstanceType`.
+    pub instance_type: String,
+    /// The entry point, relative to the code folder.
+    pub program: String,
+    /// The submit directory as given (for `SM_MODULE_DIR`).
+    pub submit_uri: String,
+    /// The submit folder or `.tar.gz` on this machine.
+    pub submit_path: PathBuf,
+    /// Raw hyperparameters, for `hyperparameters.json`.
+    pub raw_hyperparameters: Vec<(String, String)>,
+    /// The user's hyperparameters, JSON-decoded.
+    pub user_hyperparameters: Vec<(String, PyValue)>,
+    /// `sagemaker_*` hyperparameters that are not reserved.
+    pub framework_parameters: Vec<(String, PyValue)>,
+    /// Input channels.
+    pub channels: Vec<ChannelPlan>,
+    /// `Environment` of the request.
+    pub environment: Vec<(String, String)>,
+    /// Folder that `S3OutputPath` names on this machine.
+    pub output_root: PathBuf,
+    /// `StoppingCondition.MaxRuntimeInSeconds`.
+    pub max_runtime: Option<Duration>,
+}
+
+/// One input channel read from a `file://` URI.
+#[derive(Debug, Clone)]
+pub struct ChannelPlan {
+    /// `ChannelName`.
+    pub name: String,
+    /// The file or folder on this machine (for an `s3://` channel, where it is downloaded).
+    pub source: PathBuf,
+    /// The `s3://` prefix to download into `source` before the job starts, if any.
+    pub s3_uri: Option<String>,
+    /// `ShardedByS3Key`.
+    pub sharded: bool,
+    /// The entry of `inputdataconfig.json`.
+    pub config: Value,
+}
+
+/// The code of problems local mode cannot handle at all (not a mistake in the request).
+const UNSUPPORTED: &str = "local_unsupported";
+
+/// What local mode needs, said when a request has no entry point.
+const LOCAL_MODE_NEEDS: &str = "local mode runs script-mode jobs: set HyperParameters.sagemaker_program \
+to the entry point (for example \"train.py\") and HyperParameters.sagemaker_submit_directory to a \
+file:// folder or .tar.gz that holds it";
+
+/// A hyperparameter's string, unwrapping the JSON encoding the SageMaker Python SDK adds.
+fn unquoted(raw: &str) -> String {
+    serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
+}
+
+impl LocalPlan {
+    /// Checks that local mode can run `request` and works out what it will do.
+    /// `default_output` is used when the request has no `S3OutputPath`.
+    pub fn from_request(
+        request: &TrainingJobRequest,
+        default_output: &Path,
+    ) -> Result<LocalPlan, BackendError> {
+        let (plan, problems) = Self::analyze(request, Some(default_output));
+        match plan {
+            Some(plan) if problems.is_empty() => Ok(plan),
+            _ => {
+                let code = if problems.iter().any(|d| d.code == UNSUPPORTED) {
+                    crate::backend::UNSUPPORTED_LOCALLY
+                } else {
+                    "ValidationException"
+                };
+                let message: Vec<String> = problems
+                    .iter()
+                    .map(|d| format!("{}: {}", d.path, d.message))
+                    .collect();
+                Err(BackendError::new(code, message.join("; ")))
+            }
+        }
+    }
+}

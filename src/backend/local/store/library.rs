@@ -1,0 +1,78 @@
+//! The job builder's library: named templates and the draft being edited.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, now_ms};
+use crate::backend::BackendError;
+
+impl Store {
+    /// Saves (or replaces) a named template of the job builder.
+    pub fn save_template(&self, name: &str, request: &str) -> Result<(), BackendError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO templates (name, request, updated) VALUES (?1, ?2, ?3)",
+            params![name, request, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Every saved template, `(name, request JSON)`, by name.
+    pub fn templates(&self) -> Result<Vec<(String, String)>, BackendError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, request FROM templates ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes a template.
+    pub fn delete_template(&self, name: &str) -> Result<(), BackendError> {
+        self.conn
+            .execute("DELETE FROM templates WHERE name = ?1", [name])?;
+        Ok(())
+    }
+
+    /// Renames a template; refuses a name that is taken.
+    pub fn rename_template(&self, from: &str, to: &str) -> Result<(), BackendError> {
+        let tx = self.write()?;
+        let taken: Option<i64> = tx
+            .query_row("SELECT 1 FROM templates WHERE name = ?1", [to], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if taken.is_some() {
+            return Err(BackendError::new(
+                "ResourceInUse",
+                format!("a template named {to:?} exists"),
+            ));
+        }
+        tx.execute(
+            "UPDATE templates SET name = ?2, updated = ?3 WHERE name = ?1",
+            params![from, to, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Saves the builder's draft (there is one).
+    pub fn save_draft(&self, request: &str) -> Result<(), BackendError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO drafts (id, request, updated) VALUES (1, ?1, ?2)",
+            params![request, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The builder's draft, if one was saved.
+    pub fn draft(&self) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .conn
+            .query_row("SELECT request FROM drafts WHERE id = 1", [], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Forgets the draft (after it was submitted).
+    pub fn clear_draft(&self) -> Result<(), BackendError> {
+        self.conn.execute("DELETE FROM drafts", [])?;
+        Ok(())
+    }
+}

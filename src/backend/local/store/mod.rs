@@ -1,0 +1,255 @@
+//! The local job history: a SQLite database (WAL) shared by every SageDesk process. This
+//! file opens it (creating it private, falling back to read-only, naming a damaged file);
+//! `jobs` holds job rows and their statuses, `logs` the lines and metric points, `library`
+//! the builder's templates and draft. It imports the job views and the request model only.
+
+mod jobs;
+mod library;
+mod logs;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+pub use jobs::{Ending, Supervised};
+pub use logs::Record;
+
+use crate::backend::BackendError;
+use crate::job::Status;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    secondary_status TEXT,
+    failure_reason TEXT,
+    model_artifacts TEXT,
+    creation_time INTEGER NOT NULL,
+    training_start_time INTEGER,
+    end_time INTEGER,
+    last_modified INTEGER NOT NULL,
+    supervisor_pid INTEGER,
+    supervisor_start INTEGER,
+    stop_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs(creation_time);
+CREATE TABLE IF NOT EXISTS transitions (
+    job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    start_time INTEGER NOT NULL,
+    end_time INTEGER,
+    message TEXT NOT NULL,
+    PRIMARY KEY (job, seq)
+);
+CREATE TABLE IF NOT EXISTS processes (
+    job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    PRIMARY KEY (job, host)
+);
+CREATE TABLE IF NOT EXISTS logs (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_by_job ON logs(job, id);
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    name TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job, ts);
+CREATE TABLE IF NOT EXISTS templates (
+    name TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drafts (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    request TEXT NOT NULL,
+    updated INTEGER NOT NULL
+);
+";
+
+/// An open connection to the job store.
+pub struct Store {
+    conn: Connection,
+    read_only: bool,
+}
+
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+pub(super) fn to_time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+pub(super) fn parse_status(s: &str) -> Status {
+    s.parse().unwrap_or(Status::Failed)
+}
+
+/// Code of the error a write to a read-only store gives.
+pub const READ_ONLY: &str = "ReadOnlyStore";
+/// Code of the error a write gives when the disk is full.
+pub const STORAGE_FULL: &str = "StorageFull";
+
+/// The data folder (and the store in it) are readable by their owner only: requests hold
+/// Environment values.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(parent) = path.parent()
+        && !parent.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)?;
+    }
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+    } else if std::fs::metadata(path)?.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+/// Why the store at `path` cannot be opened, and what to do.
+fn open_error(path: &Path, e: impl std::fmt::Display, damaged: bool) -> BackendError {
+    let path = path.display();
+    if damaged {
+        BackendError::internal(format!(
+            "the job store {path} is damaged ({e}): keep a copy (mv {path} {path}.damaged), \
+             then start SageDesk again to begin with an empty store"
+        ))
+    } else {
+        BackendError::internal(format!("cannot open the job store {path}: {e}"))
+    }
+}
+
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+fn is_read_only(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::PermissionDenied
+        )
+    )
+}
+
+impl Store {
+    /// Opens (and creates, if needed) the database at `path`. A store on a read-only file
+    /// system or folder opens read-only (see [`Store::is_read_only`]).
+    pub fn open(path: &Path) -> Result<Store, BackendError> {
+        match create_private(path) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                return Self::open_read_only(path);
+            }
+            Err(e) => return Err(open_error(path, e, false)),
+        }
+        match Self::open_writable(path) {
+            Ok(Some(store)) => Ok(store),
+            Ok(None) => Self::open_read_only(path),
+            Err(e) if is_damage(&e) => Err(open_error(path, e, true)),
+            Err(e) if is_read_only(&e) => Self::open_read_only(path),
+            Err(e) => Err(open_error(path, e, false)),
+        }
+    }
+
+    /// The store opened for writing; `None` when SQLite could only open it for reading.
+    fn open_writable(path: &Path) -> rusqlite::Result<Option<Store>> {
+        let conn = Connection::open(path)?;
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Ok(None);
+        }
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Some(Store {
+            conn,
+            read_only: false,
+        }))
+    }
+
+    /// Opens the store for reading only; with no `-wal`/`-shm` files beside it (a clean
+    /// close) and no way to create them, as an immutable file.
+    pub fn open_read_only(path: &Path) -> Result<Store, BackendError> {
+        use rusqlite::OpenFlags;
+        if !path.exists() {
+            return Err(BackendError::new(
+                READ_ONLY,
+                format!(
+                    "{} cannot be created: its folder is read-only; set SAGEDESK_HOME to a \
+                     writable folder",
+                    path.display()
+                ),
+            ));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let plain = Connection::open_with_flags(path, flags).and_then(|conn| {
+            conn.query_row("SELECT count(*) FROM jobs", [], |_| Ok(()))?;
+            Ok(conn)
+        });
+        let conn = match plain {
+            Ok(conn) => conn,
+            Err(e) if is_damage(&e) => return Err(open_error(path, e, true)),
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", path.display());
+                let conn = Connection::open_with_flags(uri, flags)
+                    .map_err(|e| open_error(path, &e, is_damage(&e)))?;
+                conn.query_row("SELECT count(*) FROM jobs", [], |_| Ok(()))
+                    .map_err(|e| open_error(path, &e, is_damage(&e)))?;
+                conn
+            }
+        };
+        conn.busy_timeout(Duration::from_secs(10))?;
+        Ok(Store {
+            conn,
+            read_only: true,
+        })
+    }
+
+    /// Whether this store was opened read-only (its folder or file system is).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Starts a write transaction that takes the write lock at once, so that concurrent
+    /// writers wait for each other (busy timeout) instead of failing on a stale snapshot.
+    pub(super) fn write(&self) -> rusqlite::Result<Transaction<'_>> {
+        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+    }
+}

@@ -1,0 +1,12 @@
+//! What every part that talks to AWS shares, and nothing more: where to connect (profiles,
+//! regions, endpoints), the SDK clients of a connection, and SDK errors as
+//! [`BackendError`](super::BackendError)s. The AWS backend, the S3 transfers and local mode's
+//! `s3://` channels use it; it imports no backend.
+
+mod clients;
+mod connection;
+mod error;
+
+pub use clients::{CallCounter, Clients};
+pub use connection::{AwsConnection, REGIONS, endpoint_from_env, load, profiles};
+pub use error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, explain, from_sdk};

@@ -1,0 +1,221 @@
+//! Dialogs: file pickers on their own threads, and the modals (stop, close, crash notice,
+//! unreadable import).
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use egui::{Key, RichText};
+
+use super::{Command, SageDeskApp, theme};
+
+/// What a file dialog was opened for.
+pub(super) enum Purpose {
+    /// Load a request into the builder.
+    Import,
+    /// Save an artifact.
+    Save(String),
+    /// Write the builder's request.
+    Export(String),
+    /// Pick a local path for a builder field (JSON pointer).
+    Browse(String),
+}
+
+/// A file dialog running on its own thread.
+pub(super) struct Dialog {
+    purpose: Purpose,
+    picked: mpsc::Receiver<Option<PathBuf>>,
+}
+
+impl SageDeskApp {
+    /// Opens a file dialog on its own thread; the answer arrives in a later frame.
+    pub(super) fn open_dialog(&mut self, ctx: &egui::Context, purpose: Purpose) {
+        let (tx, rx) = mpsc::channel();
+        let ctx = ctx.clone();
+        let file_name = match &purpose {
+            Purpose::Save(uri) => uri.rsplit('/').next().unwrap_or("artifact").to_string(),
+            _ => "training-job.json".to_string(),
+        };
+        let kind = match &purpose {
+            Purpose::Import => 0,
+            Purpose::Save(_) | Purpose::Export(_) => 1,
+            Purpose::Browse(_) => 2,
+        };
+        std::thread::spawn(move || {
+            let dialog = rfd::FileDialog::new();
+            let picked = match kind {
+                0 => dialog.add_filter("Job JSON", &["json"]).pick_file(),
+                1 => dialog.set_file_name(&file_name).save_file(),
+                _ => dialog.pick_folder(),
+            };
+            let _ = tx.send(picked);
+            ctx.request_repaint();
+        });
+        self.dialog = Some(Dialog {
+            purpose,
+            picked: rx,
+        });
+    }
+
+    pub(super) fn poll_dialog(&mut self) {
+        let Some(dialog) = &self.dialog else {
+            return;
+        };
+        let picked = match dialog.picked.try_recv() {
+            Ok(picked) => picked,
+            Err(mpsc::TryRecvError::Empty) => return,
+            Err(mpsc::TryRecvError::Disconnected) => None,
+        };
+        let purpose = self.dialog.take().expect("checked").purpose;
+        let Some(path) = picked else {
+            return;
+        };
+        match purpose {
+            Purpose::Import => self.worker.send(Command::ReadRequestFile(path)),
+            Purpose::Save(uri) => self.worker.send(Command::Download { uri, dest: path }),
+            Purpose::Export(text) => self.worker.send(Command::WriteFile { path, text }),
+            Purpose::Browse(pointer) => {
+                if let Some(builder) = &mut self.builder
+                    && let Some(json) =
+                        builder.set_at(&pointer, format!("file://{}", path.display()))
+                {
+                    self.worker.send(Command::SaveDraft(json));
+                }
+            }
+        }
+    }
+
+    /// Jobs created by this window that are still running.
+    pub(super) fn running_here(&self) -> Vec<&str> {
+        self.data
+            .jobs
+            .iter()
+            .filter(|j| !j.status.is_terminal() && self.started_here.contains(&j.name))
+            .map(|j| j.name.as_str())
+            .collect()
+    }
+
+    /// Closing the window ends the supervision of the jobs it started: ask first.
+    pub(super) fn guard_close(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.closing
+            && !self.running_here().is_empty()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_close = true;
+        }
+        if !self.confirm_close {
+            return;
+        }
+        let running: Vec<String> = self.running_here().iter().map(|s| s.to_string()).collect();
+        if running.is_empty() {
+            self.confirm_close = false;
+            return;
+        }
+        let mut choice = None;
+        egui::Modal::new(egui::Id::unique("sagedesk-confirm-close")).show(ctx, |ui| {
+            ui.heading("Jobs are still running");
+            ui.label(format!(
+                "This window supervises {}: closing it stops their processes and they will be \
+                 marked Interrupted, keeping their logs and metrics.",
+                running.join(", ")
+            ));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Keep the window open").clicked() {
+                    choice = Some(false);
+                }
+                if ui.button("Close anyway").clicked() {
+                    choice = Some(true);
+                }
+            });
+        });
+        match choice {
+            Some(true) => {
+                self.confirm_close = false;
+                self.closing = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            Some(false) => self.confirm_close = false,
+            None => {}
+        }
+    }
+
+    /// Says that the last run crashed and offers its report.
+    pub(super) fn crash_notice(&mut self, ctx: &egui::Context) {
+        let Some(report) = self.data.crash_report.clone() else {
+            return;
+        };
+        let mut done = false;
+        egui::Modal::new(egui::Id::unique("sagedesk-crash-notice")).show(ctx, |ui| {
+            ui.set_max_width(560.0);
+            ui.heading("SageDesk closed unexpectedly last time");
+            ui.label(
+                "A crash report was saved. It holds the error, where it happened and the \
+                 last actions, and no request bodies; attach it when you report the problem. \
+                 Jobs supervised by other SageDesk processes kept running.",
+            );
+            ui.add(
+                egui::Label::new(RichText::new(report.display().to_string()).monospace())
+                    .selectable(true),
+            );
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Open report").clicked() {
+                    self.worker.send(Command::OpenPath(report.clone()));
+                    done = true;
+                }
+                if ui.button("Dismiss").clicked() {
+                    done = true;
+                }
+            });
+        });
+        if done {
+            self.worker.send(Command::AcknowledgeCrash(report));
+            self.data.crash_report = None;
+        }
+    }
+
+    pub(super) fn stop_dialog(&mut self, ctx: &egui::Context) {
+        let Some(name) = self.confirm_stop.clone() else {
+            return;
+        };
+        let mut close = false;
+        let response = egui::Modal::new(egui::Id::unique("sagedesk-confirm-stop")).show(ctx, |ui| {
+            ui.heading(format!("Stop {name}?"));
+            ui.label("The job gets SIGTERM, then SIGKILL after the grace period. A script that saves its model on SIGTERM keeps it.");
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                let stop = ui.button(RichText::new("Stop job").strong());
+                if stop.clicked() || ui.input(|i| i.key_pressed(Key::Enter)) {
+                    self.worker.send(Command::Stop(name.clone()));
+                    close = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    close = true;
+                }
+            });
+        });
+        if close || response.should_close() {
+            self.confirm_stop = None;
+        }
+    }
+
+    pub(super) fn import_dialog(&mut self, ctx: &egui::Context) {
+        let Some(message) = &self.import_error else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("Cannot read the job file")
+            .open(&mut open)
+            .collapsible(false)
+            .default_width(640.0)
+            .show(ctx, |ui| {
+                theme::error_frame().show(ui, |ui| {
+                    ui.add(egui::Label::new(RichText::new(message).monospace()).selectable(true));
+                });
+            });
+        if !open {
+            self.import_error = None;
+        }
+    }
+}

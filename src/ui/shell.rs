@@ -1,0 +1,195 @@
+//! The window's frame: the top bar, the standing notice, the job list and the central
+//! panel (builder, job detail or the welcome card), then the windows over them.
+
+use egui::RichText;
+
+use super::dialogs::Purpose;
+use super::jobs::{self, ListAction};
+use super::{Command, Connection, Target, connection, detail, theme};
+use super::{SageDeskApp, budget};
+
+impl SageDeskApp {
+    /// Draws one frame into `ui` (the whole window).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        tracing::trace!(target: "sagedesk::frames", frame = ctx.cumulative_pass_nr(), "frame");
+        self.drain();
+        self.poll_dialog();
+        let hidden = ctx.input(|i| i.viewport().minimized.unwrap_or(false));
+        if hidden == self.visible {
+            self.visible = !hidden;
+            self.worker.send(Command::SetVisible(self.visible));
+        }
+        let focus_search = self.shortcuts(&ctx);
+        budget::timed("top bar", || self.top_bar(ui, &ctx));
+        self.notice_bar(ui);
+        budget::timed("job list", || self.job_list(ui, focus_search));
+        if self.list.visible != self.visible_sent {
+            self.visible_sent = self.list.visible.clone();
+            self.worker
+                .send(Command::SetVisibleJobs(self.visible_sent.clone()));
+        }
+        self.follow_submission();
+        if let Some(name) = &self.clone_pending
+            && let Some(detail) = &self.data.detail
+            && detail.summary.name == *name
+        {
+            let request = detail.request.clone();
+            self.clone_pending = None;
+            self.clone_job(request);
+        }
+        let view = if self.builder.is_some() {
+            "builder"
+        } else {
+            self.state.tab.label()
+        };
+        budget::timed(view, || self.central(ui, &ctx));
+        budget::timed("windows", || {
+            if let Some(action) = self.connection_form.show(&ctx, &self.data) {
+                self.handle_connection(action);
+            }
+            self.guard_close(&ctx);
+            self.stop_dialog(&ctx);
+            self.import_dialog(&ctx);
+            self.crash_notice(&ctx);
+            self.data.toasts.show(&ctx);
+        });
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(RichText::new("SageDesk").strong());
+                ui.separator();
+                if ui
+                    .button(RichText::new("+ New job").strong())
+                    .on_hover_text("Build a CreateTrainingJob request in a form")
+                    .clicked()
+                {
+                    self.new_job();
+                }
+                if ui
+                    .button("▶ Run demo job")
+                    .on_hover_text("Train a small network on this machine (~20 s)")
+                    .clicked()
+                {
+                    self.run_demo();
+                }
+                if ui
+                    .button("📂 Import job JSON…")
+                    .on_hover_text("Open a CreateTrainingJob request file in the builder")
+                    .clicked()
+                {
+                    self.open_dialog(ctx, Purpose::Import);
+                }
+                if ui.button("⟳ Refresh").on_hover_text("Ctrl+R").clicked() {
+                    self.worker.send(Command::Refresh);
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if connection::summary(ui, &self.data) {
+                        self.connection_form
+                            .open(&self.data.connection, self.state.list_interval_seconds);
+                        self.worker.send(Command::LoadProfiles);
+                    }
+                });
+            });
+        });
+    }
+
+    /// A standing notice about the backend (a read-only data folder), under the top bar.
+    fn notice_bar(&mut self, ui: &mut egui::Ui) {
+        let Some(notice) = &self.data.notice else {
+            return;
+        };
+        egui::Panel::top("notice").show(ui, |ui| {
+            ui.add_space(2.0);
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("🔒").color(theme::WARNING));
+                ui.label(RichText::new(notice).color(theme::WARNING));
+            });
+            ui.add_space(2.0);
+        });
+    }
+
+    fn job_list(&mut self, ui: &mut egui::Ui, focus_search: bool) {
+        egui::Panel::left("job_list")
+            .resizable(true)
+            .default_size(420.0)
+            .min_size(300.0)
+            .show(ui, |ui| {
+                match jobs::show(
+                    ui,
+                    &self.data,
+                    &mut self.state,
+                    &mut self.list,
+                    focus_search,
+                ) {
+                    Some(ListAction::Select(name)) => self.select(Some(name)),
+                    Some(ListAction::Clone(name)) => {
+                        self.select(Some(name.clone()));
+                        self.clone_pending = Some(name);
+                    }
+                    None => {}
+                }
+            });
+    }
+
+    /// The builder, the selected job's detail, or the welcome card.
+    fn central(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            if let Some(builder) = &mut self.builder {
+                let target = target_of(&self.data.connection);
+                let runtime = match target {
+                    Target::Local => self.options.local_checks.clone(),
+                    Target::Aws => None,
+                };
+                builder.set_target(target, runtime);
+                let actions = builder.show(ui, &self.data.templates);
+                self.handle_builder(ctx, actions);
+                return;
+            }
+            if self.state.selected.is_none() {
+                if welcome(ui, self.data.jobs.is_empty()) {
+                    self.run_demo();
+                }
+                return;
+            }
+            if let Some(action) =
+                detail::show(ui, &mut self.data, &mut self.state, &mut self.detail)
+            {
+                self.handle_detail(ctx, action);
+            }
+        });
+    }
+}
+
+/// The first-run card: what SageDesk is and the demo job, one click away. True when the
+/// demo button was clicked.
+pub(super) fn welcome(ui: &mut egui::Ui, no_jobs: bool) -> bool {
+    ui.vertical_centered(|ui| {
+        ui.add_space(80.0);
+        ui.heading(RichText::new("SageMaker training jobs, on your desktop").size(24.0));
+        ui.add_space(8.0);
+        ui.label(if no_jobs {
+            "No jobs yet. Run the demo job: a small network learns two half-moons on this \
+             machine, with no AWS account and no Docker."
+        } else {
+            "Select a job on the left, or run the demo job to watch logs and metrics move."
+        });
+        ui.add_space(16.0);
+        ui.add_sized(
+            [220.0, 40.0],
+            egui::Button::new(RichText::new("▶ Run the demo job").size(18.0)),
+        )
+        .clicked()
+    })
+    .inner
+}
+
+/// What the builder validates for on `connection`.
+pub(super) fn target_of(connection: &Connection) -> Target {
+    match connection {
+        Connection::Local => Target::Local,
+        Connection::Aws(_) => Target::Aws,
+    }
+}

@@ -1,0 +1,167 @@
+//! Work the worker does for the desktop rather than for a service: the template library and
+//! draft, request files read and written, the demo job's files, AWS profile names, crash
+//! reports and opening files with the desktop's programs. Everything here touches the disk
+//! or spawns a process, so none of it runs on the UI thread.
+
+use std::path::PathBuf;
+
+use super::{Command, Event, Folders, Outbox};
+use crate::backend::BackendError;
+use crate::backend::local::store::Store;
+use crate::request::TrainingJobRequest;
+
+/// The desktop side of the worker.
+pub(super) struct Desk {
+    folders: Option<Folders>,
+    out: Outbox,
+}
+
+impl Desk {
+    pub(super) fn new(folders: Option<Folders>, out: Outbox) -> Self {
+        Self { folders, out }
+    }
+
+    /// Tells the window about a crash report of an earlier run.
+    pub(super) fn start(&self) {
+        if let Some(report) = self
+            .folders
+            .as_ref()
+            .and_then(|f| crate::crash::unseen(&f.home))
+        {
+            self.out.send(Event::CrashReport(report));
+        }
+    }
+
+    /// Sends the saved templates and the builder's draft.
+    pub(super) async fn send_library(&self) {
+        self.send_templates().await;
+        if let Some(Some(draft)) = self.library(|s| s.draft()).await {
+            self.out.send(Event::Draft(draft));
+        }
+    }
+
+    /// Handles the commands that are the desk's.
+    pub(super) async fn handle(&self, command: Command) {
+        match command {
+            Command::SaveDraft(request) => {
+                self.library(move |s| s.save_draft(&request)).await;
+            }
+            Command::ClearDraft => {
+                self.library(|s| s.clear_draft()).await;
+            }
+            Command::SaveTemplate { name, request } => {
+                self.library(move |s| s.save_template(&name, &request))
+                    .await;
+                self.send_templates().await;
+            }
+            Command::DeleteTemplate(name) => {
+                self.library(move |s| s.delete_template(&name)).await;
+                self.send_templates().await;
+            }
+            Command::RenameTemplate { from, to } => {
+                self.library(move |s| s.rename_template(&from, &to)).await;
+                self.send_templates().await;
+            }
+            Command::LoadDemoRequest { epochs } => {
+                if let Some(request) = self.demo_request(epochs).await {
+                    self.out.send(Event::RequestLoaded {
+                        value: request.to_value(),
+                        notices: Vec::new(),
+                    });
+                }
+            }
+            Command::ReadRequestFile(path) => self.read_request(path).await,
+            Command::WriteFile { path, text } => {
+                let written = tokio::fs::write(&path, text).await;
+                match written {
+                    Ok(()) => self.out.send(Event::Saved { path }),
+                    Err(e) => self.out.error(format!("Writing {}", path.display()), e),
+                }
+            }
+            Command::LoadProfiles => {
+                let profiles = tokio::task::spawn_blocking(crate::backend::sdk::profiles).await;
+                self.out.send(Event::Profiles(profiles.unwrap_or_default()));
+            }
+            Command::AcknowledgeCrash(report) => {
+                if let Err(e) = crate::crash::acknowledge(&report) {
+                    self.out
+                        .error(format!("Marking {} as seen", report.display()), e);
+                }
+            }
+            Command::OpenPath(path) => self.open_path(path),
+            other => tracing::debug!("not a desk command: {}", other.label()),
+        }
+    }
+
+    /// The demo's request, its files written to the data folder first.
+    pub(super) async fn demo_request(&self, epochs: Option<u32>) -> Option<TrainingJobRequest> {
+        let Some(home) = self.folders.as_ref().map(|f| f.home.clone()) else {
+            self.out
+                .error("Preparing the demo job", "no data folder to write it to");
+            return None;
+        };
+        let prepared =
+            tokio::task::spawn_blocking(move || crate::demo::demo_request(&home, epochs)).await;
+        match prepared {
+            Ok(Ok(request)) => Some(request),
+            Ok(Err(e)) => {
+                self.out.error("Preparing the demo job", e);
+                None
+            }
+            Err(e) => {
+                self.out.error("Preparing the demo job", e);
+                None
+            }
+        }
+    }
+
+    async fn read_request(&self, path: PathBuf) {
+        let read =
+            tokio::task::spawn_blocking(move || crate::request::read_request_file(&path)).await;
+        match read {
+            Ok(Ok(imported)) => self.out.send(Event::RequestLoaded {
+                value: imported.request.to_value(),
+                notices: imported.notices,
+            }),
+            Ok(Err(e)) => self.out.send(Event::RequestUnreadable(e.to_string())),
+            Err(e) => self.out.send(Event::RequestUnreadable(e.to_string())),
+        }
+    }
+
+    fn open_path(&self, path: PathBuf) {
+        let opened = tokio::process::Command::new("xdg-open")
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Err(e) = opened {
+            self.out.error(format!("Opening {}", path.display()), e);
+        }
+    }
+
+    /// Runs `f` on the template library, reporting failures.
+    async fn library<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
+    ) -> Option<T> {
+        let path = self.folders.as_ref()?.library.clone();
+        let result = tokio::task::spawn_blocking(move || f(&Store::open(&path)?)).await;
+        match result {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                self.out.error("Templates", e);
+                None
+            }
+            Err(e) => {
+                self.out.error("Templates", e);
+                None
+            }
+        }
+    }
+
+    async fn send_templates(&self) {
+        if let Some(templates) = self.library(|s| s.templates()).await {
+            self.out.send(Event::Templates(templates));
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The house's boundaries, read from the source: every `use` and `crate::`/`super::` path
+//! in `src/` becomes an edge between modules, and the edges DESIGN.md forbids fail the
+//! test: the window never reaches into a backend, local mode and the AWS backend never
+//! import each other, the request model imports no backend or view, and the top-level
+//! parts import each other without cycles.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A module path such as `backend::local::store` (empty for the crate root).
+type Module = String;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The module a file defines: `src/backend/local/mod.rs` is `backend::local`.
+fn module_of(src: &Path, file: &Path) -> Module {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+fn parent(module: &str) -> Module {
+    module
+        .rsplit_once("::")
+        .map_or(String::new(), |(p, _)| p.to_string())
+}
+
+/// The code of a file without comments (doc links name paths too, but use nothing).
+fn code(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Expands `a::{b, c::{d, e}}` into `a::b`, `a::c::d`, `a::c::e`.
+fn expand(tree: &str, prefix: &str, out: &mut Vec<String>) {
+    let tree = tree.trim();
+    if let Some(open) = tree.find('{') {
+        let head = format!("{prefix}{}", &tree[..open]);
+        let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+        let mut depth = 0;
+        let mut start = 0;
+        for (i, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    expand(&inner[start..i], &head, out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        expand(&inner[start..], &head, out);
+    } else if !tree.is_empty() {
+        let path = tree.split(" as ").next().unwrap().trim();
+        out.push(format!("{prefix}{path}"));
+    }
+}
+
+/// Every path a file names: its `use` trees and its inline `crate::`, `super::` paths.
+fn paths(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("use ") {
+        let before = rest[..at].chars().last();
+        rest = &rest[at + 4..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let end = rest.find(';').unwrap_or(rest.len());
+        expand(&rest[..end], "", &mut out);
+        rest = &rest[end..];
+    }
+    for start in ["crate::", "super::"] {
+        let mut rest = code;
+        while let Some(at) = rest.find(start) {
+            let path: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            out.push(path.trim_end_matches(':').to_string());
+            rest = &rest[at + start.len()..];
+        }
+    }
+    out
+}
+
+/// The module a path from `from` lands in: its longest prefix that is a module.
+fn resolve(from: &str, path: &str, modules: &BTreeSet<Module>) -> Option<Module> {
+    let mut base: Vec<String> = Vec::new();
+    let mut segments = path.split("::").filter(|s| !s.is_empty()).peekable();
+    match segments.peek().copied() {
+        Some("crate") => {
+            segments.next();
+        }
+        Some("super") => {
+            let mut module = from.to_string();
+            while segments.peek() == Some(&"super") {
+                segments.next();
+                module = parent(&module);
+            }
+            base.extend(
+                module
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
+        }
+        Some("self") => {
+            segments.next();
+            base.extend(from.split("::").filter(|s| !s.is_empty()).map(String::from));
+        }
+        _ => return None,
+    }
+    let mut best = None;
+    let mut current = base.clone();
+    if modules.contains(&current.join("::")) {
+        best = Some(current.join("::"));
+    }
+    for segment in segments {
+        current.push(segment.to_string());
+        let joined = current.join("::");
+        if modules.contains(&joined) {
+            best = Some(joined);
+        }
+    }
+    best
+}
+
+fn within(module: &str, area: &str) -> bool {
+    module == area || module.starts_with(&format!("{area}::"))
+}
+
+/// Edges between modules: `(from, to)`.
+fn edges() -> BTreeSet<(Module, Module)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: BTreeSet<Module> = files.iter().map(|f| module_of(&src, f)).collect();
+    let mut edges = BTreeSet::new();
+    for file in &files {
+        let from = module_of(&src, file);
+        let text = code(&std::fs::read_to_string(file).unwrap());
+        for path in paths(&text) {
+            if let Some(to) = resolve(&from, &path, &modules)
+                && to != from
+            {
+                edges.insert((from.clone(), to));
+            }
+        }
+    }
+    edges
+}
+
+#[test]
+fn the_reader_finds_the_edges_it_should() {
+    let edges = edges();
+    for (from, to) in [
+        ("backend::local::runner", "backend::local::store"),
+        ("ui", "worker"),
+        ("backend::aws", "backend::sdk"),
+        ("cli", "backend::local"),
+    ] {
+        assert!(
+            edges.contains(&(from.to_string(), to.to_string())),
+            "missing {from} -> {to}"
+        );
+    }
+}
+
+#[test]
+fn no_forbidden_edge() {
+    let rules: &[(&str, &str, &str)] = &[
+        (
+            "ui",
+            "backend::local",
+            "the window talks to local mode through the worker",
+        ),
+        (
+            "ui",
+            "backend::aws",
+            "the window talks to AWS through the worker",
+        ),
+        (
+            "backend::local",
+            "backend::aws",
+            "local mode uses AWS only through backend::sdk",
+        ),
+        (
+            "backend::aws",
+            "backend::local",
+            "the AWS backend knows nothing of local mode",
+        ),
+        (
+            "backend::sdk",
+            "backend::local",
+            "the SDK module is neutral",
+        ),
+        ("backend::sdk", "backend::aws", "the SDK module is neutral"),
+        (
+            "backend::s3",
+            "backend::aws",
+            "S3 transfers are shared: no backend",
+        ),
+        (
+            "backend::s3",
+            "backend::local",
+            "S3 transfers are shared: no backend",
+        ),
+        ("request", "backend", "the request model knows no backend"),
+        ("request", "ui", "the request model knows no view"),
+        ("request", "worker", "the request model knows no worker"),
+        ("job", "backend", "the view types know no backend"),
+        ("backend", "ui", "backends know no view"),
+        ("worker", "ui", "the worker knows no view"),
+    ];
+    let mut broken = Vec::new();
+    for (from, to) in edges() {
+        for (area, forbidden, why) in rules {
+            if within(&from, area) && within(&to, forbidden) && !within(&to, area) {
+                broken.push(format!("{from} -> {to}: {why}"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "forbidden imports:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn the_parts_import_each_other_without_cycles() {
+    // The parts: top-level modules, and each backend on its own.
+    let part = |m: &str| -> String {
+        let mut segments = m.split("::");
+        match (segments.next(), segments.next()) {
+            (Some("backend"), Some(child)) => format!("backend::{child}"),
+            (Some(top), _) => top.to_string(),
+            (None, _) => String::new(),
+        }
+    };
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, to) in edges() {
+        let (a, b) = (part(&from), part(&to));
+        // A module using its own children (`backend::open` naming the backends) is
+        // structure, not a cycle.
+        if a == b || a.is_empty() || b.is_empty() || within(&b, &a) {
+            continue;
+        }
+        graph.entry(a).or_default().insert(b);
+    }
+    // Depth-first search for a back edge.
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = stack.iter().position(|n| n == node) {
+            let mut cycle = stack[i..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, stack, done) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for node in graph.keys() {
+        if let Some(cycle) = visit(node, &graph, &mut Vec::new(), &mut done) {
+            panic!("import cycle: {}", cycle.join(" -> "));
+        }
+    }
+}
