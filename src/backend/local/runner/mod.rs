@@ -1,0 +1,392 @@
+//! The supervisor of one local job: prepares the `/opt/ml` trees, runs one process per
+//! host (`train`), records every line (`output`), enforces stops and limits, keeps the
+//! job's processes from outliving it (`groups`), and packs the artifacts. It imports its
+//! own backend's contract and store, the request model and the neutral SDK module.
+
+mod groups;
+mod output;
+mod train;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use self::train::{Outcome, train};
+use super::contract::{HostLayout, LocalPlan, stage_channels, stage_code};
+use super::store::{Ending, Store, now_ms};
+use super::{LocalConfig, off_thread};
+use crate::backend::{BackendError, ErrorKind, archive};
+use crate::job::{SecondaryStatus, Status};
+use crate::request::metrics::MetricExtractor;
+
+/// How often the supervisor looks for stop requests from any process.
+const POLL: Duration = Duration::from_millis(100);
+/// How often staging progress is written to the job's status message.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// The most of `output/failure` or stderr that goes into `FailureReason`.
+const REASON_LIMIT: usize = 1024;
+
+/// Endings the supervisor could not write to the store (a full disk), by job: this process
+/// still reports them, so a waiting `run` ends.
+pub type Unrecorded = Arc<Mutex<HashMap<String, (Status, String)>>>;
+
+/// Runs the job to its end and records the outcome. Never panics on job errors.
+pub async fn supervise(
+    config: Arc<LocalConfig>,
+    plan: LocalPlan,
+    extractor: MetricExtractor,
+    unrecorded: Unrecorded,
+) {
+    let name = plan.job.clone();
+    let fault = Arc::new(StorageFault::default());
+    let supervision = Supervision {
+        config: &config,
+        plan,
+        layouts: Vec::new(),
+        fault: fault.clone(),
+        unrecorded: &unrecorded,
+    };
+    if let Err(e) = supervision.run(extractor).await {
+        tracing::error!("job {name}: {e}");
+        let reason = if e.kind == ErrorKind::StorageFull || fault.is_full() {
+            fault.reason(&config)
+        } else {
+            format!("InternalFailure: {}", e.message)
+        };
+        let job = name.clone();
+        let config2 = config.clone();
+        let unrecorded = unrecorded.clone();
+        let result = off_thread(move || {
+            let ending = Ending::failed(&reason);
+            match Store::open(&config2.database()) {
+                Ok(store) => record_end(&store, &config2, &job, &ending, &unrecorded),
+                Err(e) => {
+                    remember(&unrecorded, &job, &ending);
+                    Err(e)
+                }
+            }
+        })
+        .await;
+        if let Ok(Err(e)) | Err(e) = result {
+            tracing::error!("job {name}: could not record the failure: {e}");
+        }
+    }
+}
+
+/// Writes the job's end; on a full disk frees the data folder's reserve and tries again, and
+/// failing that keeps the ending in memory for this process to report.
+fn record_end(
+    store: &Store,
+    config: &LocalConfig,
+    name: &str,
+    ending: &Ending<'_>,
+    unrecorded: &Unrecorded,
+) -> Result<(), BackendError> {
+    match store.finish(name, ending, now_ms()) {
+        Err(e) if e.kind == ErrorKind::StorageFull => {
+            config.release_reserve();
+            store.finish(name, ending, now_ms()).inspect_err(|_| {
+                remember(unrecorded, name, ending);
+            })
+        }
+        other => other,
+    }
+}
+
+fn remember(unrecorded: &Unrecorded, name: &str, ending: &Ending<'_>) {
+    if let Ok(mut map) = unrecorded.lock() {
+        let reason = ending.failure_reason.unwrap_or(ending.message).to_string();
+        map.insert(name.to_string(), (ending.status, reason));
+    }
+}
+
+/// What went wrong storing a job's lines: the first error and how many lines were dropped.
+#[derive(Default)]
+pub(super) struct StorageFault {
+    first: Mutex<Option<BackendError>>,
+    dropped: AtomicU64,
+}
+
+impl StorageFault {
+    /// Records a failed batch; true the first time (the error is reported once).
+    pub(super) fn record(&self, error: BackendError, lines: usize) -> bool {
+        self.dropped.fetch_add(lines as u64, Ordering::Relaxed);
+        let Ok(mut first) = self.first.lock() else {
+            return false;
+        };
+        let new = first.is_none();
+        first.get_or_insert(error);
+        new
+    }
+
+    pub(super) fn is_full(&self) -> bool {
+        self.first
+            .lock()
+            .is_ok_and(|f| f.as_ref().is_some_and(|e| e.kind == ErrorKind::StorageFull))
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Logs, once, how many lines of `job` could not be stored and why.
+    fn report(&self, job: &str) {
+        if let Some(first) = self.first.lock().ok().and_then(|f| f.clone()) {
+            tracing::error!(
+                "job {job}: {} log lines could not be stored; the first error: {first}",
+                self.dropped()
+            );
+        }
+    }
+
+    /// `FailureReason` for a job ended by a full disk.
+    pub(super) fn reason(&self, config: &LocalConfig) -> String {
+        format!(
+            "ClientError: no space left on device at {}, {} log lines dropped",
+            config.home.display(),
+            self.dropped()
+        )
+    }
+}
+
+/// Whether a job goes on to its next stage or has ended (its end recorded). Stages take the
+/// store as `&mut` so that the supervision future stays `Send` (a connection is not `Sync`).
+#[derive(PartialEq)]
+enum Stage {
+    Next,
+    Ended,
+}
+
+/// One job under supervision.
+struct Supervision<'a> {
+    config: &'a LocalConfig,
+    plan: LocalPlan,
+    layouts: Vec<HostLayout>,
+    fault: Arc<StorageFault>,
+    unrecorded: &'a Unrecorded,
+}
+
+impl Supervision<'_> {
+    /// Runs the job through its stages to its end, and records the end.
+    async fn run(mut self, extractor: MetricExtractor) -> Result<(), BackendError> {
+        let mut store = Store::open(&self.config.database())?;
+        let job_dir = self.config.job_dir(&self.plan.job);
+        self.layouts = self
+            .plan
+            .hosts
+            .iter()
+            .map(|h| HostLayout::new(job_dir.join(h)))
+            .collect();
+        self.enter(
+            &store,
+            SecondaryStatus::Starting,
+            "Preparing the instances for training",
+        )?;
+        if self.prepare(&mut store).await? == Stage::Ended || self.stopped(&store)? == Stage::Ended
+        {
+            return Ok(());
+        }
+        self.enter(
+            &store,
+            SecondaryStatus::Downloading,
+            "Downloading input data",
+        )?;
+        if self.download(&mut store).await? == Stage::Ended || self.stopped(&store)? == Stage::Ended
+        {
+            return Ok(());
+        }
+        self.enter(
+            &store,
+            SecondaryStatus::Training,
+            "Training image download completed. Training in progress.",
+        )?;
+        store.set_training_start(&self.plan.job, now_ms())?;
+        let outcome = train(
+            self.config,
+            &self.plan,
+            &self.layouts,
+            extractor,
+            &mut store,
+            &self.fault,
+        )
+        .await?;
+        let Some(model_artifacts) = self.pack(&mut store, &outcome).await? else {
+            return Ok(());
+        };
+        let ending = Ending {
+            status: outcome.status,
+            secondary: outcome.secondary,
+            message: &outcome.message,
+            failure_reason: outcome.failure_reason.as_deref(),
+            model_artifacts: model_artifacts.as_deref(),
+        };
+        self.fault.report(&self.plan.job);
+        record_end(
+            &store,
+            self.config,
+            &self.plan.job,
+            &ending,
+            self.unrecorded,
+        )
+    }
+
+    /// Moves the job to `secondary` (still InProgress).
+    fn enter(
+        &self,
+        store: &Store,
+        secondary: SecondaryStatus,
+        message: &str,
+    ) -> Result<(), BackendError> {
+        store.transition(
+            &self.plan.job,
+            Status::InProgress,
+            secondary,
+            message,
+            now_ms(),
+        )
+    }
+
+    /// Fails the job with `reason` (cut to the service's limit).
+    fn fail(&self, store: &Store, reason: String) -> Result<Stage, BackendError> {
+        let reason: String = reason.chars().take(REASON_LIMIT).collect();
+        let ending = Ending::failed(&reason);
+        record_end(store, self.config, &self.plan.job, &ending, self.unrecorded)?;
+        Ok(Stage::Ended)
+    }
+
+    /// Ends the job as Stopped if a stop was asked for before training.
+    fn stopped(&self, store: &Store) -> Result<Stage, BackendError> {
+        if !store.stop_requested(&self.plan.job)? {
+            return Ok(Stage::Next);
+        }
+        let ending = Ending {
+            status: Status::Stopped,
+            secondary: SecondaryStatus::Stopped,
+            message: "Training job stopped",
+            failure_reason: None,
+            model_artifacts: None,
+        };
+        store.finish(&self.plan.job, &ending, now_ms())?;
+        Ok(Stage::Ended)
+    }
+
+    /// Makes each host's tree, writes its config files and puts the code in place.
+    async fn prepare(&self, store: &mut Store) -> Result<Stage, BackendError> {
+        let plan = self.plan.clone();
+        let layouts = self.layouts.clone();
+        let prepared = off_thread(move || -> std::io::Result<()> {
+            for (layout, host) in layouts.iter().zip(&plan.hosts) {
+                layout.create()?;
+                plan.write_config(layout, host)?;
+                stage_code(&plan, layout)?;
+            }
+            Ok(())
+        })
+        .await?;
+        match prepared {
+            Ok(()) => Ok(Stage::Next),
+            Err(e) => self.fail(store, format!("ClientError: {e}")),
+        }
+    }
+
+    /// Downloads `s3://` channels, then copies every channel into the hosts' trees,
+    /// reporting progress in the Downloading status.
+    async fn download(&mut self, store: &mut Store) -> Result<Stage, BackendError> {
+        if let Err(e) = download_s3_channels(self.config, &mut self.plan).await {
+            return self.fail(store, format!("ClientError: input data: {e}"));
+        }
+        let plan = self.plan.clone();
+        let layouts = self.layouts.clone();
+        let database = self.config.database();
+        let staged = off_thread(move || {
+            let progress_store = Store::open(&database).ok();
+            let mut last = Instant::now();
+            stage_channels(&plan, &layouts, &mut |done, total| {
+                if total == 0 || (last.elapsed() < PROGRESS_EVERY && done < total) {
+                    return;
+                }
+                last = Instant::now();
+                if let Some(store) = &progress_store {
+                    let message = format!(
+                        "Downloading input data: {} of {}",
+                        crate::job::bytes(done),
+                        crate::job::bytes(total)
+                    );
+                    let _ = store.transition(
+                        &plan.job,
+                        Status::InProgress,
+                        SecondaryStatus::Downloading,
+                        &message,
+                        now_ms(),
+                    );
+                }
+            })
+        })
+        .await?;
+        match staged {
+            Ok(_) => Ok(Stage::Next),
+            Err(e) => self.fail(store, format!("ClientError: input data: {e}")),
+        }
+    }
+
+    /// Packs `model/` and `output/data/` of the first host when the outcome keeps them.
+    /// `Some(artifact URI or none)` to go on; `None` when packing failed the job.
+    async fn pack(
+        &self,
+        store: &mut Store,
+        outcome: &Outcome,
+    ) -> Result<Option<Option<String>>, BackendError> {
+        if !outcome.pack {
+            return Ok(Some(None));
+        }
+        if outcome.status == Status::Completed {
+            self.enter(
+                store,
+                SecondaryStatus::Uploading,
+                "Uploading generated training model",
+            )?;
+        }
+        let dest = self.plan.artifact_dir();
+        let model = self.layouts[0].model();
+        let data = self.layouts[0].output_data();
+        let packed = off_thread(move || -> std::io::Result<PathBuf> {
+            let model_tar = dest.join("model.tar.gz");
+            archive::pack_dir(&model, &model_tar)?;
+            archive::pack_dir(&data, &dest.join("output.tar.gz"))?;
+            Ok(model_tar)
+        })
+        .await?;
+        match packed {
+            Ok(path) => Ok(Some(Some(format!("file://{}", path.display())))),
+            Err(e) => {
+                self.fail(
+                    store,
+                    format!("ClientError: could not write the model artifacts: {e}"),
+                )?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Downloads the `s3://` channels into the job folder and points the plan at the copies.
+async fn download_s3_channels(
+    config: &LocalConfig,
+    plan: &mut LocalPlan,
+) -> Result<(), BackendError> {
+    if plan.channels.iter().all(|c| c.s3_uri.is_none()) {
+        return Ok(());
+    }
+    let clients = crate::backend::sdk::Clients::load(&config.aws).await?;
+    let root = config.job_dir(&plan.job).join("s3-input");
+    for channel in &mut plan.channels {
+        let Some(uri) = &channel.s3_uri else { continue };
+        let dest = root.join(&channel.name);
+        let field = format!("channel {}", channel.name);
+        crate::backend::s3::download_prefix(&clients.s3, uri, &dest, &field).await?;
+        channel.source = dest;
+    }
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! Training: one process per host, watched until all have exited, with SIGTERM then
+//! SIGKILL on a stop, on MaxRuntimeInSeconds, when a host fails or the disk fills; then the
+//! outcome, as the service reports it.
+
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::groups::ProcessGroups;
+use super::output::{read_lines, spawn_recorder};
+use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
+use crate::backend::BackendError;
+use crate::backend::local::contract::{HostLayout, LocalPlan};
+use crate::backend::local::process;
+use crate::backend::local::store::{Record, Store, now_ms};
+use crate::job::{SecondaryStatus, Status, Stream};
+use crate::request::metrics::MetricExtractor;
+
+/// How training ended, before it is recorded.
+pub(super) struct Outcome {
+    pub(super) status: Status,
+    pub(super) secondary: SecondaryStatus,
+    pub(super) message: String,
+    pub(super) failure_reason: Option<String>,
+    /// Whether the model and output data are packed (a graceful end).
+    pub(super) pack: bool,
+}
+
+/// Why the supervisor sent SIGTERM.
+#[derive(Clone, Copy, PartialEq)]
+enum Termination {
+    Stop,
+    MaxRuntime,
+    HostFailed,
+    StorageFull,
+}
+
+/// The hosts' processes as started.
+struct Hosts {
+    /// `(host, pid)` of each process started.
+    procs: Vec<(String, i64)>,
+    children: Vec<Child>,
+    readers: Vec<JoinHandle<()>>,
+    groups: ProcessGroups,
+    /// Why a host could not be started, if one could not.
+    spawn_error: Option<String>,
+}
+
+/// How the processes ended, for the outcome.
+struct Ended {
+    procs: Vec<(String, i64)>,
+    spawn_error: Option<String>,
+    watched: Watched,
+}
+
+/// What watching the processes found.
+struct Watched {
+    statuses: Vec<Option<ExitStatus>>,
+    termination: Option<Termination>,
+    killed: bool,
+}
+
+/// Runs every host's entry point until all have exited, recording their output.
+pub(super) async fn train(
+    config: &LocalConfig,
+    plan: &LocalPlan,
+    layouts: &[HostLayout],
+    extractor: MetricExtractor,
+    store: &mut Store,
+    fault: &Arc<StorageFault>,
+) -> Result<Outcome, BackendError> {
+    let (tx, rx) = mpsc::channel::<Record>(8192);
+    let recorder = spawn_recorder(
+        config.database(),
+        plan.job.clone(),
+        extractor,
+        rx,
+        fault.clone(),
+    );
+    let mut hosts = spawn_hosts(config, plan, layouts, store, tx)?;
+    let watched = watch(config, plan, store, fault, &mut hosts).await?;
+    let Hosts {
+        procs,
+        readers,
+        groups,
+        spawn_error,
+        ..
+    } = hosts;
+    // Leftover grandchildren that still hold the pipes open must not keep the job alive.
+    groups.finish().await;
+    for reader in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+    }
+    let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
+    let ended = Ended {
+        procs,
+        spawn_error,
+        watched,
+    };
+    outcome(config, plan, layouts, store, fault, ended)
+}
+
+/// Starts one process per host, each in its own process group, its output read into `tx`.
+fn spawn_hosts(
+    config: &LocalConfig,
+    plan: &LocalPlan,
+    layouts: &[HostLayout],
+    store: &Store,
+    tx: mpsc::Sender<Record>,
+) -> Result<Hosts, BackendError> {
+    let num_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut hosts = Hosts {
+        procs: Vec::new(),
+        children: Vec::new(),
+        readers: Vec::new(),
+        groups: ProcessGroups::new(),
+        spawn_error: None,
+    };
+    for (layout, host) in layouts.iter().zip(&plan.hosts) {
+        let (program, args) = plan.command(layout, &config.python);
+        let spawned = Command::new(&program)
+            .args(&args)
+            .current_dir(layout.code())
+            .envs(plan.environment(layout, host, num_cpus))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                hosts.spawn_error = Some(format!(
+                    "ClientError: cannot start {} for {host}: {e}",
+                    program.display()
+                ));
+                break;
+            }
+        };
+        let pid = child.id().map(i64::from).unwrap_or(0);
+        hosts.groups.add(pid);
+        if let Some(out) = child.stdout.take() {
+            let reader = read_lines(out, host.clone(), Stream::Stdout, tx.clone());
+            hosts.readers.push(tokio::spawn(reader));
+        }
+        if let Some(err) = child.stderr.take() {
+            let reader = read_lines(err, host.clone(), Stream::Stderr, tx.clone());
+            hosts.readers.push(tokio::spawn(reader));
+        }
+        hosts.procs.push((host.clone(), pid));
+        hosts.children.push(child);
+        let start = process::start_time(pid).unwrap_or(0);
+        store.add_process(&plan.job, host, pid, start)?;
+    }
+    hosts.groups.arm();
+    Ok(hosts)
+}
+
+/// Waits for every process to exit, sending SIGTERM when the job must end and SIGKILL
+/// after the grace period.
+async fn watch(
+    config: &LocalConfig,
+    plan: &LocalPlan,
+    store: &mut Store,
+    fault: &StorageFault,
+    hosts: &mut Hosts,
+) -> Result<Watched, BackendError> {
+    let started = Instant::now();
+    // Each child is awaited by its own task, so an exit is seen at once.
+    let (exit_tx, mut exits) = mpsc::channel::<(usize, std::io::Result<ExitStatus>)>(8);
+    for (i, mut child) in hosts.children.drain(..).enumerate() {
+        let exit_tx = exit_tx.clone();
+        tokio::spawn(async move {
+            let _ = exit_tx.send((i, child.wait().await)).await;
+        });
+    }
+    drop(exit_tx);
+    let procs = &hosts.procs;
+    let mut w = Watched {
+        statuses: vec![None; procs.len()],
+        termination: None,
+        killed: false,
+    };
+    let mut since = Instant::now();
+    if hosts.spawn_error.is_some() {
+        w.termination = Some(Termination::HostFailed);
+        signal_running(procs, &w.statuses, process::SIGKILL);
+    }
+    while !w.statuses.iter().all(Option::is_some) {
+        if w.termination.is_none() {
+            if let Some(reason) = must_end(plan, store, fault, &w.statuses, started)? {
+                if reason == Termination::MaxRuntime {
+                    store.transition(
+                        &plan.job,
+                        Status::Stopping,
+                        SecondaryStatus::Stopping,
+                        "Stopping the training job: MaxRuntimeInSeconds reached",
+                        now_ms(),
+                    )?;
+                }
+                signal_running(procs, &w.statuses, process::SIGTERM);
+                w.termination = Some(reason);
+                since = Instant::now();
+            }
+        } else if !w.killed && since.elapsed() >= config.stop_grace {
+            signal_running(procs, &w.statuses, process::SIGKILL);
+            w.killed = true;
+        }
+        tokio::select! {
+            Some((i, status)) = exits.recv() => {
+                let status = status.map_err(|e| BackendError::internal(format!("wait: {e}")))?;
+                w.statuses[i] = Some(status);
+            }
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+    Ok(w)
+}
+
+/// Why the job must end now, if it must.
+fn must_end(
+    plan: &LocalPlan,
+    store: &Store,
+    fault: &StorageFault,
+    statuses: &[Option<ExitStatus>],
+    started: Instant,
+) -> Result<Option<Termination>, BackendError> {
+    Ok(if fault.is_full() {
+        Some(Termination::StorageFull)
+    } else if store.stop_requested(&plan.job)? {
+        Some(Termination::Stop)
+    } else if plan.max_runtime.is_some_and(|max| started.elapsed() >= max) {
+        Some(Termination::MaxRuntime)
+    } else if statuses.iter().flatten().any(|s| !s.success()) {
+        Some(Termination::HostFailed)
+    } else {
+        None
+    })
+}
+
+/// The outcome the service would report for how the processes ended.
+fn outcome(
+    config: &LocalConfig,
+    plan: &LocalPlan,
+    layouts: &[HostLayout],
+    store: &Store,
+    fault: &StorageFault,
+    ended: Ended,
+) -> Result<Outcome, BackendError> {
+    let watched = ended.watched;
+    let stopped = |secondary, message: String| Outcome {
+        status: Status::Stopped,
+        secondary,
+        message,
+        failure_reason: None,
+        pack: !watched.killed,
+    };
+    Ok(match watched.termination {
+        Some(Termination::StorageFull) => failure(fault.reason(config)),
+        Some(Termination::Stop) => stopped(SecondaryStatus::Stopped, "Training job stopped".into()),
+        Some(Termination::MaxRuntime) => stopped(
+            SecondaryStatus::MaxRuntimeExceeded,
+            format!(
+                "Job stopped because MaxRuntimeInSeconds ({} s) was exceeded",
+                plan.max_runtime.map_or(0, |d| d.as_secs())
+            ),
+        ),
+        _ => {
+            let failed = ended
+                .procs
+                .iter()
+                .zip(&watched.statuses)
+                .find(|(_, s)| s.is_some_and(|s| !s.success()));
+            match (failed, &ended.spawn_error) {
+                (_, Some(reason)) => failure(reason.clone()),
+                (Some(((host, _), Some(status))), None) => {
+                    let layout = &layouts[plan.hosts.iter().position(|h| h == host).unwrap_or(0)];
+                    failure(failure_reason(store, &plan.job, host, layout, *status)?)
+                }
+                _ => Outcome {
+                    status: Status::Completed,
+                    secondary: SecondaryStatus::Completed,
+                    message: "Training job completed".into(),
+                    failure_reason: None,
+                    pack: true,
+                },
+            }
+        }
+    })
+}
+
+fn failure(reason: String) -> Outcome {
+    Outcome {
+        status: Status::Failed,
+        secondary: SecondaryStatus::Failed,
+        message: "Training job failed".into(),
+        failure_reason: Some(reason.chars().take(REASON_LIMIT).collect()),
+        pack: false,
+    }
+}
+
+/// `output/failure` if the algorithm wrote one, else the exit status and the stderr tail.
+fn failure_reason(
+    store: &Store,
+    job: &str,
+    host: &str,
+    layout: &HostLayout,
+    status: ExitStatus,
+) -> Result<String, BackendError> {
+    if let Ok(text) = std::fs::read_to_string(layout.failure_file())
+        && !text.trim().is_empty()
+    {
+        return Ok(text.chars().take(REASON_LIMIT).collect());
+    }
+    let how = match status.code() {
+        Some(code) => format!("ExitCode {code}"),
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            format!("terminated by signal {}", status.signal().unwrap_or(0))
+        }
+    };
+    let head = format!("AlgorithmError: {host}: {how}");
+    let tail = store.stderr_tail(job, host, 20)?;
+    if tail.is_empty() {
+        return Ok(head);
+    }
+    // Keep the end of stderr, where the error usually is, within the limit.
+    let mut budget = REASON_LIMIT.saturating_sub(head.len() + 1);
+    let mut kept = Vec::new();
+    for line in tail.iter().rev() {
+        let cost = line.chars().count() + 1;
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
+        kept.push(line.as_str());
+    }
+    kept.reverse();
+    Ok(format!("{head}\n{}", kept.join("\n")))
+}
+
+fn signal_running(procs: &[(String, i64)], statuses: &[Option<ExitStatus>], signal: i32) {
+    for ((_, pid), status) in procs.iter().zip(statuses) {
+        if status.is_none() {
+            process::signal_group(*pid, signal);
+        }
+    }
+}
