@@ -53,7 +53,17 @@ fn frame(c: &mut Criterion) {
     };
     let options = AppOptions::default();
     let worker = Worker::spawn(backend, Some(Folders::of(&config))).unwrap();
+    // The worker loads the store's own list on its thread: let it arrive first, so that it
+    // does not replace the synthetic list below.
+    let mut early = Vec::new();
+    while !early.iter().any(|e| matches!(e, Event::Jobs(_))) {
+        early.extend(worker.drain());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let mut app = SageDeskApp::with_state(&ctx, worker, options, state);
+    for event in early {
+        app.apply(event);
+    }
 
     let start = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
     let jobs: Vec<JobSummary> = (0..JOBS)

@@ -13,7 +13,7 @@ use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
 use sagedesk::backend::local::store::{Ending, Record, Store};
 use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
-use sagedesk::job::{SecondaryStatus, Status, Stream};
+use sagedesk::job::Stream;
 use sagedesk::ui::state::{State, Tab};
 use sagedesk::ui::{AppOptions, SageDeskApp};
 use sagedesk::worker::{Folders, Worker};
@@ -81,13 +81,7 @@ fn job(home: &Path, out: &Path, name: &str, archive: Option<&str>, lines: usize)
         }
     }
     store.append(name, &[], &batch).unwrap();
-    let ending = Ending {
-        status: Status::Completed,
-        secondary: SecondaryStatus::Completed,
-        message: "Training job completed",
-        failure_reason: None,
-        model_artifacts: None,
-    };
+    let ending = Ending::completed();
     store.finish(name, &ending, 1_790_000_100_000).unwrap();
     if let Some(script) = archive {
         let dir = out.join(name).join("output");

@@ -1,4 +1,5 @@
-//! Backend-neutral view types: what the UI and the CLI show of a training job.
+//! Backend-neutral view types: what the UI and the CLI show of a training job, with the
+//! small formatting helpers both use. It imports only the request model.
 
 use std::fmt;
 

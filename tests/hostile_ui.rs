@@ -43,13 +43,7 @@ fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item = S
     for batch in records.chunks(10_000) {
         store.append(name, &[], batch).unwrap();
     }
-    let ending = Ending {
-        status: sagedesk::job::Status::Completed,
-        secondary: sagedesk::job::SecondaryStatus::Completed,
-        message: "Training job completed",
-        failure_reason: None,
-        model_artifacts: None,
-    };
+    let ending = Ending::completed();
     store.finish(name, &ending, 1_790_000_001_000).unwrap();
 }
 

@@ -1,4 +1,8 @@
-//! The `Backend` trait that the UI and the CLI talk to, whichever service is behind it.
+//! The `Backend` trait that the UI and the CLI talk to, whichever service is behind it,
+//! [`open`] that turns a [`Connection`] into one, and [`BackendError`] with its
+//! [`ErrorKind`]. Its children: `local` and `aws` (which never import each other), and
+//! what both use: `sdk` (connections, clients, SDK errors), `s3`, `archive`, `paging`.
+//! Backends import the request model and the job views, never the worker or the window.
 
 pub mod archive;
 pub mod aws;

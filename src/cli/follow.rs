@@ -83,7 +83,48 @@ pub async fn run_and_wait(
         failure
     })?;
     say_err(format!("started {name} ({})", backend.label()));
+    let mut watch = Watch {
+        backend,
+        name,
+        bar: progress_bar(),
+        follow,
+        cursor: Cursor::default(),
+        metric_cursor: Cursor::default(),
+        last_values: BTreeMap::new(),
+        metrics_failed: false,
+        last_stage: String::new(),
+    };
+    let mut interrupts = 0;
+    let detail = loop {
+        if let Some(detail) = watch.poll().await? {
+            break detail;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll_interval(backend)) => {}
+            _ = tokio::signal::ctrl_c() => {
+                interrupts += 1;
+                if interrupts > 1 {
+                    watch.bar.finish_and_clear();
+                    return Ok(watch.leave());
+                }
+                watch.stop(stop_grace).await?;
+            }
+        }
+    };
+    if follow {
+        drain_logs(backend, &watch.name, watch.cursor.clone(), &watch.bar).await?;
+    }
+    watch.bar.finish_and_clear();
+    say_err(format::describe(&detail).trim_end().to_string());
+    Ok(match detail.summary.status {
+        Status::Completed => 0,
+        Status::Stopped => EXIT_STOPPED,
+        _ => EXIT_FAILED,
+    })
+}
 
+/// A spinner with the stage and the last metric values, on a terminal only.
+fn progress_bar() -> ProgressBar {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
     } else {
@@ -94,82 +135,102 @@ pub async fn run_and_wait(
             .expect("the template is valid"),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
 
-    let mut cursor = Cursor::default();
-    let mut last_values: BTreeMap<String, f64> = BTreeMap::new();
-    let mut metric_cursor = Cursor::default();
-    let mut metrics_failed = false;
-    let mut interrupts = 0;
-    let mut last_stage = String::new();
-    let detail = loop {
-        if follow {
-            cursor = drain_logs(backend, &name, cursor, &bar).await?;
+/// Waiting on one job: where its logs and metrics were read up to, and what was shown.
+struct Watch<'a> {
+    backend: &'a dyn Backend,
+    name: String,
+    bar: ProgressBar,
+    follow: bool,
+    cursor: Cursor,
+    metric_cursor: Cursor,
+    last_values: BTreeMap<String, f64>,
+    metrics_failed: bool,
+    last_stage: String,
+}
+
+impl Watch<'_> {
+    /// Prints what is new; the job's detail once it has ended.
+    async fn poll(&mut self) -> Result<Option<JobDetail>, Failure> {
+        if self.follow {
+            self.cursor =
+                drain_logs(self.backend, &self.name, self.cursor.clone(), &self.bar).await?;
         }
-        // Metrics are a nicety here: a failure to read them is said once, and the wait goes on.
-        match backend.get_metric_data(&name, &metric_cursor).await {
-            Ok(page) => {
-                metric_cursor = page.next_cursor;
-                for series in page.series {
-                    if let Some(p) = series.points.last() {
-                        last_values.insert(series.name, p.value);
-                    }
-                }
-            }
-            Err(e) if !metrics_failed => {
-                metrics_failed = true;
-                bar.suspend(|| say_err(format!("warning: cannot read the metrics of {name}: {e}")));
-            }
-            Err(_) => {}
-        }
-        let detail = backend.describe_training_job(&name).await?;
+        self.read_metrics().await;
+        let detail = self.backend.describe_training_job(&self.name).await?;
         let stage = stage(&detail);
-        if !bar.is_hidden() {
-            let metrics: Vec<String> = last_values
+        if !self.bar.is_hidden() {
+            let metrics: Vec<String> = self
+                .last_values
                 .iter()
                 .map(|(k, v)| format!("{k}={v:.4}"))
                 .collect();
-            bar.set_message(format!("{stage}  {}", metrics.join("  ")));
-        } else if stage != last_stage {
-            say_err(format!("{name}: {stage}"));
+            self.bar
+                .set_message(format!("{stage}  {}", metrics.join("  ")));
+        } else if stage != self.last_stage {
+            say_err(format!("{}: {stage}", self.name));
         }
-        last_stage = stage;
-        if detail.summary.status.is_terminal() {
-            break detail;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(poll_interval(backend)) => {}
-            _ = tokio::signal::ctrl_c() => {
-                interrupts += 1;
-                if interrupts > 1 {
-                    bar.finish_and_clear();
-                    if backend.is_remote() {
-                        say_err(format!("stopped waiting; {name} goes on stopping on AWS"));
-                    } else {
-                        say_err(format!("left at once: {name} ends with its supervisor, and the next start marks it interrupted"));
-                    }
-                    return Ok(130);
-                }
-                bar.suspend(|| match stop_grace {
-                    Some(grace) => say_err(format!(
-                        "stopping {name}: SIGTERM now, SIGKILL after {} s; Ctrl+C again to quit at once",
-                        grace.as_secs_f64()
-                    )),
-                    None => say_err(format!("stopping {name} (StopTrainingJob); Ctrl+C again to stop waiting")),
-                });
-                backend.stop_training_job(&name).await?;
-            }
-        }
-    };
-    if follow {
-        drain_logs(backend, &name, cursor, &bar).await?;
+        self.last_stage = stage;
+        Ok(detail.summary.status.is_terminal().then_some(detail))
     }
-    bar.finish_and_clear();
-    say_err(format::describe(&detail).trim_end().to_string());
-    Ok(match detail.summary.status {
-        Status::Completed => 0,
-        Status::Stopped => EXIT_STOPPED,
-        _ => EXIT_FAILED,
-    })
+
+    /// The newest value of each metric. Metrics are a nicety here: a failure to read them is
+    /// said once, and the wait goes on.
+    async fn read_metrics(&mut self) {
+        match self
+            .backend
+            .get_metric_data(&self.name, &self.metric_cursor)
+            .await
+        {
+            Ok(page) => {
+                self.metric_cursor = page.next_cursor;
+                for series in page.series {
+                    if let Some(p) = series.points.last() {
+                        self.last_values.insert(series.name, p.value);
+                    }
+                }
+            }
+            Err(e) if !self.metrics_failed => {
+                self.metrics_failed = true;
+                let name = &self.name;
+                self.bar.suspend(|| {
+                    say_err(format!("warning: cannot read the metrics of {name}: {e}"))
+                });
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// The first Ctrl+C: a graceful stop.
+    async fn stop(&self, stop_grace: Option<Duration>) -> Result<(), Failure> {
+        let name = &self.name;
+        self.bar.suspend(|| match stop_grace {
+            Some(grace) => say_err(format!(
+                "stopping {name}: SIGTERM now, SIGKILL after {} s; Ctrl+C again to quit at once",
+                grace.as_secs_f64()
+            )),
+            None => say_err(format!(
+                "stopping {name} (StopTrainingJob); Ctrl+C again to stop waiting"
+            )),
+        });
+        Ok(self.backend.stop_training_job(name).await?)
+    }
+
+    /// The second Ctrl+C: leave at once; the exit code of an interrupted command.
+    fn leave(&self) -> u8 {
+        let name = &self.name;
+        if self.backend.is_remote() {
+            say_err(format!("stopped waiting; {name} goes on stopping on AWS"));
+        } else {
+            say_err(format!(
+                "left at once: {name} ends with its supervisor, and the next start marks it \
+                 interrupted"
+            ));
+        }
+        130
+    }
 }
 
 fn stage(detail: &JobDetail) -> String {

@@ -1,4 +1,6 @@
-//! The headless command line: run, list, describe, stop, and read logs and metrics of jobs.
+//! The headless command line: run, list, describe, stop, and read logs and metrics of jobs;
+//! with no command it starts the worker and opens the window. The one place that wires the
+//! parts together, so it may import all of them.
 
 mod follow;
 mod format;
@@ -275,6 +277,46 @@ fn open_window(connection: Option<Connection>) -> ExitCode {
     }
 }
 
+/// The request of `file` for `run`, renamed as asked, refused (with every problem) when
+/// `target` could not run it.
+fn read_for_run(
+    file: &std::path::Path,
+    target: Target,
+    name: Option<String>,
+    unique_name: bool,
+) -> Result<request::TrainingJobRequest, Failure> {
+    let imported = request::read_request_file(file)?;
+    for notice in &imported.notices {
+        eprintln!("note: {}: {notice}", file.display());
+    }
+    let mut request = imported.request;
+    if let Some(name) = name {
+        request.training_job_name = Some(name);
+    }
+    if unique_name {
+        request.training_job_name = Some(format::unique_name(request.name()));
+    }
+    let origin = file.display().to_string();
+    let diagnostics = validate::validate(&request, target, runtime_checks(target));
+    let (refusal, flag) = match target {
+        Target::Local => ("local mode cannot run this job", "local"),
+        Target::Aws => ("SageMaker would refuse this job", "aws"),
+    };
+    if validate::error_count(&diagnostics) > 0 {
+        return Err(Failure {
+            message: format!("{refusal}\n{}", report::text(&origin, &diagnostics, target)),
+            code: EXIT_BAD_INPUT,
+        });
+    }
+    if !diagnostics.is_empty() {
+        eprintln!(
+            "note: {}; `sagedesk validate --target {flag} {origin}` lists them",
+            report::summary(&origin, &diagnostics, target)
+        );
+    }
+    Ok(request)
+}
+
 async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8, Failure> {
     if let Command::Validate { file, target, json } = &command {
         return validate_file(file, *target, *json);
@@ -294,39 +336,7 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
             name,
             unique_name,
         } => {
-            let imported = request::read_request_file(&file)?;
-            for notice in &imported.notices {
-                eprintln!("note: {}: {notice}", file.display());
-            }
-            let mut request = imported.request;
-            if let Some(name) = name {
-                request.training_job_name = Some(name);
-            }
-            if unique_name {
-                request.training_job_name = Some(format::unique_name(request.name()));
-            }
-            let origin = file.display().to_string();
-            let diagnostics = validate::validate(&request, target, runtime_checks(target));
-            let where_ = match target {
-                Target::Local => "local mode cannot run this job",
-                Target::Aws => "SageMaker would refuse this job",
-            };
-            if validate::error_count(&diagnostics) > 0 {
-                return Err(Failure {
-                    message: format!("{where_}\n{}", report::text(&origin, &diagnostics, target)),
-                    code: EXIT_BAD_INPUT,
-                });
-            }
-            if !diagnostics.is_empty() {
-                let flag = match target {
-                    Target::Local => "local",
-                    Target::Aws => "aws",
-                };
-                eprintln!(
-                    "note: {}; `sagedesk validate --target {flag} {origin}` lists them",
-                    report::summary(&origin, &diagnostics, target)
-                );
-            }
+            let request = read_for_run(&file, target, name, unique_name)?;
             follow::run_and_wait(backend, request, follow, stop_grace).await
         }
         Command::Jobs {

@@ -1,4 +1,7 @@
-//! The job spec: the `CreateTrainingJob` request model, import and export.
+//! The request model: `CreateTrainingJob` field for field with AWS's names (`shapes`),
+//! reading and writing it (`import`), metric extraction from log lines (`metrics`) and
+//! validation against the service model (`validate`). It imports no backend, worker or
+//! view: runtimes add their own checks through [`validate::RuntimeChecks`].
 
 mod import;
 pub mod metrics;

@@ -65,19 +65,13 @@ impl SageDeskApp {
     pub(super) fn handle_builder(&mut self, ctx: &egui::Context, actions: Vec<BuilderAction>) {
         for action in actions {
             match action {
-                BuilderAction::Submit(request) => self.worker.send(Command::Submit(request)),
-                BuilderAction::SaveDraft(json) => self.worker.send(Command::SaveDraft(json)),
-                BuilderAction::SaveTemplate(name, request) => {
-                    self.data
-                        .toasts
-                        .push(ToastKind::Success, format!("Saved template {name}"));
-                    self.worker.send(Command::SaveTemplate { name, request });
-                }
-                BuilderAction::DeleteTemplate(name) => {
-                    self.worker.send(Command::DeleteTemplate(name))
-                }
-                BuilderAction::RenameTemplate(from, to) => {
-                    self.worker.send(Command::RenameTemplate { from, to })
+                BuilderAction::Send(command) => {
+                    if let Command::SaveTemplate { name, .. } = &command {
+                        self.data
+                            .toasts
+                            .push(ToastKind::Success, format!("Saved template {name}"));
+                    }
+                    self.worker.send(command);
                 }
                 BuilderAction::LoadBuiltin(id) => match id {
                     "pytorch" => self.load_request(builder::templates::pytorch(), Vec::new()),

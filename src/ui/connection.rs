@@ -106,50 +106,8 @@ impl ConnectionForm {
                 .num_columns(2)
                 .spacing([12.0, 6.0])
                 .show(ui, |ui| {
-                    ui.label("Profile");
-                    let shown = if self.profile.is_empty() {
-                        "(environment / default)".to_string()
-                    } else {
-                        self.profile.clone()
-                    };
-                    egui::ComboBox::new("connection-profile", "")
-                        .selected_text(shown)
-                        .width(260.0)
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(
-                                &mut self.profile,
-                                String::new(),
-                                "(environment / default)",
-                            );
-                            for name in &self.profiles {
-                                ui.selectable_value(&mut self.profile, name.clone(), name);
-                            }
-                        });
-                    ui.end_row();
-
-                    let label = ui.label("Region");
-                    ui.horizontal(|ui| {
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.region)
-                                .hint_text("from the profile")
-                                .desired_width(150.0),
-                        )
-                        .labelled_by(label.id);
-                        egui::ComboBox::new("connection-region", "")
-                            .selected_text("pick")
-                            .width(100.0)
-                            .show_ui(ui, |ui| {
-                                for region in REGIONS {
-                                    ui.selectable_value(
-                                        &mut self.region,
-                                        region.to_string(),
-                                        *region,
-                                    );
-                                }
-                            });
-                    });
-                    ui.end_row();
-
+                    self.profile_row(ui);
+                    self.region_row(ui);
                     let label = ui.label("Endpoint URL");
                     ui.add(
                         egui::TextEdit::singleline(&mut self.endpoint)
@@ -162,25 +120,9 @@ impl ConnectionForm {
                          path-style addresses",
                     );
                     ui.end_row();
-
-                    let label = ui.label("List every");
-                    ui.horizontal(|ui| {
-                        let drag = ui
-                            .add(
-                                egui::DragValue::new(&mut self.interval)
-                                    .range(2..=600)
-                                    .suffix(" s"),
-                            )
-                            .labelled_by(label.id)
-                            .on_hover_text(
-                                "One ListTrainingJobs call per interval, whatever the number \
-                                 of jobs; six times slower while the window is hidden",
-                            );
-                        if drag.changed() {
-                            action = Some(ConnectionAction::SetListInterval(self.interval));
-                        }
-                    });
-                    ui.end_row();
+                    if self.interval_row(ui) {
+                        action = Some(ConnectionAction::SetListInterval(self.interval));
+                    }
                 });
         });
         ui.add_space(6.0);
@@ -204,6 +146,68 @@ impl ConnectionForm {
             });
         }
         action
+    }
+
+    fn profile_row(&mut self, ui: &mut egui::Ui) {
+        ui.label("Profile");
+        let shown = if self.profile.is_empty() {
+            "(environment / default)".to_string()
+        } else {
+            self.profile.clone()
+        };
+        egui::ComboBox::new("connection-profile", "")
+            .selected_text(shown)
+            .width(260.0)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.profile, String::new(), "(environment / default)");
+                for name in &self.profiles {
+                    ui.selectable_value(&mut self.profile, name.clone(), name);
+                }
+            });
+        ui.end_row();
+    }
+
+    fn region_row(&mut self, ui: &mut egui::Ui) {
+        let label = ui.label("Region");
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut self.region)
+                    .hint_text("from the profile")
+                    .desired_width(150.0),
+            )
+            .labelled_by(label.id);
+            egui::ComboBox::new("connection-region", "")
+                .selected_text("pick")
+                .width(100.0)
+                .show_ui(ui, |ui| {
+                    for region in REGIONS {
+                        ui.selectable_value(&mut self.region, region.to_string(), *region);
+                    }
+                });
+        });
+        ui.end_row();
+    }
+
+    /// The list interval; true when it changed.
+    fn interval_row(&mut self, ui: &mut egui::Ui) -> bool {
+        let label = ui.label("List every");
+        let changed = ui
+            .horizontal(|ui| {
+                ui.add(
+                    egui::DragValue::new(&mut self.interval)
+                        .range(2..=600)
+                        .suffix(" s"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "One ListTrainingJobs call per interval, whatever the number of jobs; six \
+                     times slower while the window is hidden",
+                )
+                .changed()
+            })
+            .inner;
+        ui.end_row();
+        changed
     }
 }
 

@@ -113,15 +113,7 @@ impl Data {
     /// Applies one worker event. `selected` guards against late events of another job.
     pub fn apply(&mut self, event: Event, selected: Option<&str>) {
         match event {
-            Event::Connected { connection, label } => {
-                self.clear_selection();
-                self.toasts
-                    .push(ToastKind::Success, format!("Connected: {label}"));
-                self.connection = connection;
-                self.label = label;
-                self.connecting = None;
-                self.connect_error = None;
-            }
+            Event::Connected { connection, label } => self.connected(connection, label),
             Event::ConnectFailed {
                 connection,
                 message,
@@ -146,26 +138,12 @@ impl Data {
             }
             Event::Logs { job, lines } => {
                 if self.is_selected(&job, selected) {
-                    for line in &lines {
-                        if !self.hosts.contains(&line.host) {
-                            self.hosts.push(line.host.clone());
-                            self.hosts.sort();
-                        }
-                    }
-                    self.logs.extend(lines);
+                    self.add_logs(lines);
                 }
             }
             Event::Metrics { job, series } => {
                 if self.is_selected(&job, selected) {
-                    for s in series {
-                        let entry = self.metrics.entry(s.name).or_default();
-                        entry.points.extend(
-                            s.points
-                                .iter()
-                                .map(|p| [p.timestamp.timestamp_millis() as f64 / 1000.0, p.value]),
-                        );
-                        entry.cache = None;
-                    }
+                    self.add_metrics(series);
                 }
             }
             Event::Artifacts { job, entries } => {
@@ -218,6 +196,38 @@ impl Data {
             | Event::RequestLoaded { .. }
             | Event::RequestUnreadable(_)
             | Event::Profiles(_) => {}
+        }
+    }
+
+    fn connected(&mut self, connection: Connection, label: String) {
+        self.clear_selection();
+        self.toasts
+            .push(ToastKind::Success, format!("Connected: {label}"));
+        self.connection = connection;
+        self.label = label;
+        self.connecting = None;
+        self.connect_error = None;
+    }
+
+    fn add_logs(&mut self, lines: Vec<LogLine>) {
+        for line in &lines {
+            if !self.hosts.contains(&line.host) {
+                self.hosts.push(line.host.clone());
+                self.hosts.sort();
+            }
+        }
+        self.logs.extend(lines);
+    }
+
+    fn add_metrics(&mut self, series: Vec<crate::job::MetricSeries>) {
+        for s in series {
+            let entry = self.metrics.entry(s.name).or_default();
+            entry.points.extend(
+                s.points
+                    .iter()
+                    .map(|p| [p.timestamp.timestamp_millis() as f64 / 1000.0, p.value]),
+            );
+            entry.cache = None;
         }
     }
 }

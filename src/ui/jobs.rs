@@ -1,6 +1,6 @@
 //! The job list: filter by status, search by name, sort by column, virtualised rows.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use egui::{Key, RichText};
 use egui_extras::{Column, TableBuilder};
 
@@ -72,7 +72,7 @@ pub enum ListAction {
     Clone(String),
 }
 
-/// Draws the filter bar and the table. `focus_search` moves the keyboard focus to the search.
+/// Draws the list: search and status filter, then the table. Returns what the user asked.
 pub fn show(
     ui: &mut egui::Ui,
     data: &Data,
@@ -80,9 +80,22 @@ pub fn show(
     cache: &mut ListCache,
     focus_search: bool,
 ) -> Option<ListAction> {
-    let mut action = None;
     // Rows are clicked, not their text selected.
     ui.style_mut().interaction.selectable_labels = false;
+    filters(ui, state, focus_search);
+    cache.update(data, state);
+    ui.label(
+        RichText::new(format!("{} of {} jobs", cache.order.len(), data.jobs.len()))
+            .small()
+            .weak(),
+    );
+    let moved = arrow_keys(ui, data, state, cache);
+    let clicked = table(ui, data, state, cache, moved);
+    clicked.or(moved.map(|row| ListAction::Select(data.jobs[cache.order[row]].name.clone())))
+}
+
+/// The search box and the status filter.
+fn filters(ui: &mut egui::Ui, state: &mut State, focus_search: bool) {
     ui.horizontal(|ui| {
         let label = ui.label("Search");
         let search = ui
@@ -109,36 +122,56 @@ pub fn show(
                 }
             });
     });
-    cache.update(data, state);
-    ui.label(
-        RichText::new(format!("{} of {} jobs", cache.order.len(), data.jobs.len()))
-            .small()
-            .weak(),
-    );
+}
 
-    // Arrow keys move the selection when no text field has the keyboard.
+/// The row the arrow keys move the selection to, when no text field has the keyboard.
+fn arrow_keys(ui: &egui::Ui, data: &Data, state: &State, cache: &ListCache) -> Option<usize> {
+    if ui.ctx().egui_wants_keyboard_input() || cache.order.is_empty() {
+        return None;
+    }
     let selected_pos = state
         .selected
         .as_ref()
         .and_then(|s| cache.order.iter().position(|&i| &data.jobs[i].name == s));
-    let typing = ui.ctx().egui_wants_keyboard_input();
-    let mut scroll_to = None;
-    if !typing && !cache.order.is_empty() {
-        let (down, up) = ui.input(|i| (i.key_pressed(Key::ArrowDown), i.key_pressed(Key::ArrowUp)));
-        let next = match (selected_pos, down, up) {
-            (None, true, _) | (None, _, true) => Some(0),
-            (Some(p), true, _) => Some((p + 1).min(cache.order.len() - 1)),
-            (Some(p), _, true) => Some(p.saturating_sub(1)),
-            _ => None,
-        };
-        if let Some(next) = next {
-            scroll_to = Some(next);
-            action = Some(ListAction::Select(
-                data.jobs[cache.order[next]].name.clone(),
-            ));
+    let (down, up) = ui.input(|i| (i.key_pressed(Key::ArrowDown), i.key_pressed(Key::ArrowUp)));
+    match (selected_pos, down, up) {
+        (None, true, _) | (None, _, true) => Some(0),
+        (Some(p), true, _) => Some((p + 1).min(cache.order.len() - 1)),
+        (Some(p), _, true) => Some(p.saturating_sub(1)),
+        _ => None,
+    }
+}
+
+/// A sortable column header.
+fn header(ui: &mut egui::Ui, state: &mut State, label: &str, column: SortColumn) {
+    let arrow = if state.sort == column {
+        if state.ascending { " ⏶" } else { " ⏷" }
+    } else {
+        ""
+    };
+    if ui
+        .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+        .on_hover_text("Sort by this column")
+        .clicked()
+    {
+        if state.sort == column {
+            state.ascending = !state.ascending;
+        } else {
+            state.sort = column;
+            state.ascending = column == SortColumn::Name;
         }
     }
+}
 
+/// The virtualised table of jobs, scrolled to `scroll_to`; a row clicked or cloned.
+fn table(
+    ui: &mut egui::Ui,
+    data: &Data,
+    state: &mut State,
+    cache: &mut ListCache,
+    scroll_to: Option<usize>,
+) -> Option<ListAction> {
+    let mut action = None;
     let now = Utc::now();
     let mut table = TableBuilder::new(ui)
         .id_salt("jobs")
@@ -153,25 +186,6 @@ pub fn show(
     if let Some(row) = scroll_to {
         table = table.scroll_to_row(row, None);
     }
-    let header = |ui: &mut egui::Ui, state: &mut State, label: &str, column: SortColumn| {
-        let arrow = if state.sort == column {
-            if state.ascending { " ⏶" } else { " ⏷" }
-        } else {
-            ""
-        };
-        if ui
-            .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
-            .on_hover_text("Sort by this column")
-            .clicked()
-        {
-            if state.sort == column {
-                state.ascending = !state.ascending;
-            } else {
-                state.sort = column;
-                state.ascending = column == SortColumn::Name;
-            }
-        }
-    };
     table
         .header(22.0, |mut row| {
             row.col(|ui| header(ui, state, "", SortColumn::Status));
@@ -185,33 +199,7 @@ pub fn show(
                 let job: &JobSummary = &data.jobs[cache.order[row.index()]];
                 cache.visible.push(job.name.clone());
                 row.set_selected(state.selected.as_deref() == Some(job.name.as_str()));
-                row.col(|ui| {
-                    ui.label(
-                        RichText::new(theme::status_icon(job.status))
-                            .color(theme::status_color(job.status)),
-                    )
-                    .on_hover_text(job.status.as_str());
-                });
-                row.col(|ui| {
-                    ui.vertical(|ui| {
-                        ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate());
-                        let status = match job.secondary_status {
-                            Some(secondary) => format!("{} · {secondary}", job.status),
-                            None => job.status.to_string(),
-                        };
-                        ui.label(
-                            RichText::new(status)
-                                .small()
-                                .color(theme::status_color(job.status)),
-                        );
-                    });
-                });
-                row.col(|ui| {
-                    ui.label(RichText::new(local_time(job.creation_time)).small());
-                });
-                row.col(|ui| {
-                    ui.label(duration(job.duration(now)));
-                });
+                job_cells(&mut row, job, now);
                 let response = row.response();
                 if response.clicked() {
                     action = Some(ListAction::Select(job.name.clone()));
@@ -225,4 +213,34 @@ pub fn show(
             });
         });
     action
+}
+
+/// One job's cells: status icon, name and stage, creation time, duration.
+fn job_cells(row: &mut egui_extras::TableRow<'_, '_>, job: &JobSummary, now: DateTime<Utc>) {
+    row.col(|ui| {
+        ui.label(
+            RichText::new(theme::status_icon(job.status)).color(theme::status_color(job.status)),
+        )
+        .on_hover_text(job.status.as_str());
+    });
+    row.col(|ui| {
+        ui.vertical(|ui| {
+            ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate());
+            let status = match job.secondary_status {
+                Some(secondary) => format!("{} · {secondary}", job.status),
+                None => job.status.to_string(),
+            };
+            ui.label(
+                RichText::new(status)
+                    .small()
+                    .color(theme::status_color(job.status)),
+            );
+        });
+    });
+    row.col(|ui| {
+        ui.label(RichText::new(local_time(job.creation_time)).small());
+    });
+    row.col(|ui| {
+        ui.label(duration(job.duration(now)));
+    });
 }

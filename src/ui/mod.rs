@@ -1,5 +1,7 @@
-//! The desktop window: an eframe app over the worker. Views never call a backend and
-//! never block; they read [`data::Data`] and return actions that become [`Command`]s.
+//! The desktop window: an eframe app over a running worker. Views never call a backend and
+//! never block; they read [`data::Data`] and return actions that become [`Command`]s. The
+//! window imports the worker, the job views, the request model and the neutral
+//! `backend::sdk` connection types, never `backend::local` or `backend::aws`.
 
 pub mod builder;
 pub mod chart;

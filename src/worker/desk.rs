@@ -100,19 +100,10 @@ impl Desk {
                 .error("Preparing the demo job", "no data folder to write it to");
             return None;
         };
-        let prepared =
-            tokio::task::spawn_blocking(move || crate::demo::demo_request(&home, epochs)).await;
-        match prepared {
-            Ok(Ok(request)) => Some(request),
-            Ok(Err(e)) => {
-                self.out.error("Preparing the demo job", e);
-                None
-            }
-            Err(e) => {
-                self.out.error("Preparing the demo job", e);
-                None
-            }
-        }
+        self.off_thread("Preparing the demo job", move || {
+            crate::demo::demo_request(&home, epochs)
+        })
+        .await
     }
 
     async fn read_request(&self, path: PathBuf) {
@@ -145,15 +136,28 @@ impl Desk {
         f: impl FnOnce(&Store) -> Result<T, BackendError> + Send + 'static,
     ) -> Option<T> {
         let path = self.folders.as_ref()?.library.clone();
-        let result = tokio::task::spawn_blocking(move || f(&Store::open(&path)?)).await;
-        match result {
+        self.off_thread("Templates", move || f(&Store::open(&path)?))
+            .await
+    }
+
+    /// Runs blocking work on the blocking pool; a failure is reported under `context`.
+    async fn off_thread<T, E>(
+        &self,
+        context: &str,
+        work: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Option<T>
+    where
+        T: Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        match tokio::task::spawn_blocking(work).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
-                self.out.error("Templates", e);
+                self.out.error(context, e);
                 None
             }
             Err(e) => {
-                self.out.error("Templates", e);
+                self.out.error(context, e);
                 None
             }
         }

@@ -1,6 +1,8 @@
 //! The background worker: a tokio runtime on its own thread that owns the backend and every
 //! timer. The UI sends [`Command`]s and drains [`Event`]s each frame; the events of one poll
-//! or command come with one repaint request, and nothing else asks for repaints.
+//! or command come with one repaint request, and nothing else asks for repaints. Work for
+//! the desktop (files, templates, the demo, profiles) is the `desk`'s. It imports the
+//! backends and the request model, never the window.
 
 mod desk;
 mod poll;

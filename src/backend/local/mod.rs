@@ -223,8 +223,8 @@ fn recover_interrupted(store: &Store) -> Result<Vec<String>, BackendError> {
             job.pid.unwrap_or(0)
         );
         let ending = Ending {
-            message: "Training job interrupted",
-            ..Ending::failed(&reason)
+            message: "Training job interrupted".into(),
+            ..Ending::failed(reason)
         };
         store.finish(&job.name, &ending, now_ms())?;
         recovered.push(job.name);

@@ -4,17 +4,19 @@
 
 pub mod form;
 pub mod templates;
+mod toolbar;
 
 use std::sync::Arc;
 
-use egui::{Color32, Key, Modifiers, RichText};
+use egui::{Color32, RichText};
 use serde_json::Value;
 
 use self::form::{Form, FormAction, prune};
 use crate::request::metrics::MetricExtractor;
 use crate::request::validate::model::MODEL;
 use crate::request::validate::{self, Diagnostic, RuntimeChecks, Severity, Target};
-use crate::request::{MetricDefinition, TrainingJobRequest, request_from_value};
+use crate::request::{MetricDefinition, request_from_value};
+use crate::worker::Command;
 
 /// Top-level groups, as users think of a job; members not named here go to "Advanced".
 const GROUPS: &[(&str, &[&str])] = &[
@@ -42,16 +44,9 @@ const GROUPS: &[(&str, &[&str])] = &[
 
 /// What the builder asks the app to do.
 pub enum BuilderAction {
-    /// Create the job.
-    Submit(Box<TrainingJobRequest>),
-    /// Keep the draft.
-    SaveDraft(String),
-    /// Save the request as a named template.
-    SaveTemplate(String, String),
-    /// Delete a template.
-    DeleteTemplate(String),
-    /// Rename a template.
-    RenameTemplate(String, String),
+    /// A command for the worker as it is: submit, keep the draft, save, rename or delete
+    /// a template.
+    Send(Command),
     /// Load a built-in template.
     LoadBuiltin(&'static str),
     /// Open a file to import.
@@ -166,7 +161,9 @@ impl Builder {
             Ok(imported) => {
                 self.submit_error = None;
                 self.pending = Some(imported.request.name().to_string());
-                Some(BuilderAction::Submit(Box::new(imported.request)))
+                Some(BuilderAction::Send(Command::Submit(Box::new(
+                    imported.request,
+                ))))
             }
             Err(e) => {
                 self.submit_error = Some(e.to_string());
@@ -181,126 +178,7 @@ impl Builder {
         ui: &mut egui::Ui,
         templates: &[(String, String)],
     ) -> Vec<BuilderAction> {
-        let mut actions = Vec::new();
-        let (submit_key, save_key, close_key) = ui.input_mut(|i| {
-            (
-                i.consume_key(Modifiers::COMMAND, Key::Enter),
-                i.consume_key(Modifiers::COMMAND, Key::S),
-                i.consume_key(Modifiers::NONE, Key::Escape),
-            )
-        });
-        let errors = self.errors();
-        ui.horizontal_wrapped(|ui| {
-            ui.heading("New training job");
-            ui.separator();
-            let submit = ui
-                .add_enabled(
-                    errors == 0 && self.pending.is_none(),
-                    egui::Button::new(RichText::new("▶ Submit").strong()),
-                )
-                .on_hover_text("Create the job (Ctrl+Enter)")
-                .on_disabled_hover_text(if errors > 0 {
-                    format!(
-                        "{errors} error{} to fix first: see the list below",
-                        if errors == 1 { "" } else { "s" }
-                    )
-                } else {
-                    "Submitting…".to_string()
-                });
-            if (submit.clicked() || (submit_key && errors == 0))
-                && let Some(a) = self.submit()
-            {
-                actions.push(a);
-            }
-            ui.add(
-                egui::TextEdit::singleline(&mut self.template_name)
-                    .hint_text("template name")
-                    .desired_width(140.0),
-            );
-            let can_save = !self.template_name.trim().is_empty();
-            if ui
-                .add_enabled(can_save, egui::Button::new("Save template"))
-                .on_hover_text("Ctrl+S")
-                .clicked()
-                || (save_key && can_save)
-            {
-                actions.push(BuilderAction::SaveTemplate(
-                    self.template_name.trim().to_string(),
-                    pretty(&self.value),
-                ));
-            }
-            ui.menu_button("Templates", |ui| {
-                ui.label(RichText::new("Built in").weak());
-                for (id, label) in [
-                    ("demo", "Local demo"),
-                    ("pytorch", "PyTorch script mode (AWS)"),
-                    ("xgboost", "XGBoost built-in (AWS)"),
-                ] {
-                    if ui.button(label).clicked() {
-                        actions.push(BuilderAction::LoadBuiltin(id));
-                        ui.close();
-                    }
-                }
-                ui.separator();
-                if templates.is_empty() {
-                    ui.label(RichText::new("No saved templates").weak());
-                }
-                for (name, request) in templates {
-                    ui.horizontal(|ui| {
-                        if ui.button(name).on_hover_text("Load").clicked() {
-                            if let Ok(v) = serde_json::from_str(request) {
-                                self.set_value(v);
-                                actions.push(BuilderAction::SaveDraft(self.json.clone()));
-                            }
-                            ui.close();
-                        }
-                        let new_name = self.template_name.trim().to_string();
-                        if ui
-                            .add_enabled(
-                                !new_name.is_empty() && new_name != *name,
-                                egui::Button::new("Rename"),
-                            )
-                            .on_hover_text("Rename to the name in the template field")
-                            .clicked()
-                        {
-                            actions.push(BuilderAction::RenameTemplate(name.clone(), new_name));
-                        }
-                        if ui.button("Delete").clicked() {
-                            actions.push(BuilderAction::DeleteTemplate(name.clone()));
-                        }
-                    });
-                }
-            });
-            if ui.button("Import…").clicked() {
-                actions.push(BuilderAction::Import);
-            }
-            if ui
-                .button("Export…")
-                .on_hover_text("A file for aws sagemaker create-training-job --cli-input-json")
-                .clicked()
-            {
-                actions.push(BuilderAction::Export(pretty(&self.value)));
-            }
-            if ui
-                .button("Copy as AWS CLI command")
-                .on_hover_text(
-                    "aws sagemaker create-training-job --cli-input-json '…', quoted for sh",
-                )
-                .clicked()
-                && let Ok(imported) = request_from_value(self.value.clone(), "builder")
-            {
-                ui.ctx()
-                    .copy_text(crate::request::aws_cli_command(&imported.request));
-            }
-            if ui
-                .button("Close")
-                .on_hover_text("Esc; the draft is kept")
-                .clicked()
-                || close_key
-            {
-                actions.push(BuilderAction::Close);
-            }
-        });
+        let mut actions = self.toolbar(ui, templates);
         if let Some(error) = &self.submit_error {
             crate::ui::theme::error_frame().show(ui, |ui| {
                 ui.set_width(ui.available_width());
@@ -309,7 +187,26 @@ impl Builder {
         }
         self.summary(ui);
         ui.separator();
+        let (form, json_changed) = self.panes(ui);
+        for FormAction::Browse(pointer) in form.actions {
+            actions.push(BuilderAction::Browse(pointer));
+        }
+        self.focus = None;
+        if form.changed {
+            prune(&mut self.value);
+            self.json = pretty(&self.value);
+            self.json_error = None;
+            self.revalidate();
+            actions.push(BuilderAction::Send(Command::SaveDraft(self.json.clone())));
+        } else if json_changed {
+            actions.extend(self.json_edited());
+        }
+        actions
+    }
 
+    /// The form and the JSON pane side by side: what the form changed, and whether the
+    /// JSON text was edited.
+    fn panes(&mut self, ui: &mut egui::Ui) -> (FormOutcome, bool) {
         let mut form = Form {
             diagnostics: &self.diagnostics,
             changed: false,
@@ -344,40 +241,37 @@ impl Builder {
                         .changed();
                 });
         });
-        let changed = form.changed;
-        for action in form.actions {
-            let FormAction::Browse(pointer) = action;
-            actions.push(BuilderAction::Browse(pointer));
-        }
-        self.focus = None;
-        if changed {
-            prune(&mut self.value);
-            self.json = pretty(&self.value);
-            self.json_error = None;
-            self.revalidate();
-            actions.push(BuilderAction::SaveDraft(self.json.clone()));
-        } else if json_changed {
-            match serde_json::from_str::<Value>(&self.json) {
-                Ok(v) if v.is_object() => {
-                    let mut v = v;
-                    prune(&mut v);
-                    self.value = v;
-                    self.json_error = None;
-                    self.revalidate();
-                    actions.push(BuilderAction::SaveDraft(self.json.clone()));
-                }
-                Ok(_) => self.json_error = Some("the request must be a JSON object".into()),
-                Err(e) => {
-                    self.json_error = Some(format!(
-                        "line {}, column {}: {} (the form keeps the last valid request)",
-                        e.line(),
-                        e.column(),
-                        e
-                    ))
-                }
+        let outcome = FormOutcome {
+            changed: form.changed,
+            actions: form.actions,
+        };
+        (outcome, json_changed)
+    }
+
+    /// Takes the JSON pane's text as the request when it parses; else says where it breaks.
+    fn json_edited(&mut self) -> Option<BuilderAction> {
+        match serde_json::from_str::<Value>(&self.json) {
+            Ok(mut v) if v.is_object() => {
+                prune(&mut v);
+                self.value = v;
+                self.json_error = None;
+                self.revalidate();
+                Some(BuilderAction::Send(Command::SaveDraft(self.json.clone())))
+            }
+            Ok(_) => {
+                self.json_error = Some("the request must be a JSON object".into());
+                None
+            }
+            Err(e) => {
+                self.json_error = Some(format!(
+                    "line {}, column {}: {} (the form keeps the last valid request)",
+                    e.line(),
+                    e.column(),
+                    e
+                ));
+                None
             }
         }
-        actions
     }
 
     fn summary(&mut self, ui: &mut egui::Ui) {
@@ -488,6 +382,12 @@ fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, tester: &mu
                 }
             });
     }
+}
+
+/// What the form changed in one frame.
+struct FormOutcome {
+    changed: bool,
+    actions: Vec<FormAction>,
 }
 
 /// The metric regex tester: a pasted log line, and the definitions compiled once per change.

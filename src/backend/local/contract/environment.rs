@@ -93,7 +93,6 @@ impl LocalPlan {
         host: &str,
         num_cpus: usize,
     ) -> Vec<(String, String)> {
-        let path = |p: PathBuf| p.display().to_string();
         let channel_dirs: Vec<(String, PyValue)> = self
             .channels
             .iter()
@@ -101,134 +100,113 @@ impl LocalPlan {
             .collect();
         let mut channel_names: Vec<String> = self.channels.iter().map(|c| c.name.clone()).collect();
         channel_names.sort();
-        let module_name = self
-            .program
-            .strip_suffix(".py")
-            .unwrap_or(&self.program)
-            .to_string();
+        let hps = PyValue::Dict(self.user_hyperparameters.clone());
+        let framework = PyValue::Dict(self.framework_parameters.clone());
+        let shared = self.toolkit_properties(layout, host, num_cpus);
+
+        // The properties of the toolkit's Environment, one variable each.
+        let mut env = shared.clone();
         let group = PyValue::Dict(vec![
             ("instance_group_name".into(), PyValue::str(GROUP)),
             ("instance_type".into(), PyValue::str(&self.instance_type)),
             ("hosts".into(), PyValue::str_list(&self.hosts)),
         ]);
-        let resource_config = PyValue::from(&self.resource_config(host));
-        let input_data_config = PyValue::from(&self.input_data_config());
-        let hps = PyValue::Dict(self.user_hyperparameters.clone());
-        let framework = PyValue::Dict(self.framework_parameters.clone());
-        let user_args = PyValue::str_list(&self.user_args());
-        let int = |n: usize| PyValue::Int(n.to_string());
-
-        // The properties of the toolkit's Environment, which SM_TRAINING_ENV holds whole.
-        let mut env: Vec<(String, PyValue)> = vec![
-            ("hosts".into(), PyValue::str_list(&self.hosts)),
-            ("network_interface_name".into(), PyValue::str("eth0")),
+        env.extend([
             ("hps".into(), hps.clone()),
-            ("user_entry_point".into(), PyValue::str(&self.program)),
             ("framework_params".into(), framework.clone()),
-            ("resource_config".into(), resource_config.clone()),
-            ("input_data_config".into(), input_data_config.clone()),
-            (
-                "output_data_dir".into(),
-                PyValue::str(path(layout.output_data())),
-            ),
             ("channels".into(), PyValue::str_list(&channel_names)),
-            ("current_host".into(), PyValue::str(host)),
-            (
-                "current_instance_type".into(),
-                PyValue::str(&self.instance_type),
-            ),
-            ("current_instance_group".into(), PyValue::str(GROUP)),
-            (
-                "current_instance_group_hosts".into(),
-                PyValue::str_list(&self.hosts),
-            ),
-            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
             (
                 "instance_groups_dict".into(),
                 PyValue::Dict(vec![(GROUP.into(), group)]),
             ),
-            ("distribution_instance_groups".into(), PyValue::List(vec![])),
-            ("is_hetero".into(), PyValue::Bool(false)),
-            ("module_name".into(), PyValue::str(&module_name)),
-            ("log_level".into(), int(20)),
-            ("framework_module".into(), PyValue::None),
-            ("input_dir".into(), PyValue::str(path(layout.input()))),
-            (
-                "input_config_dir".into(),
-                PyValue::str(path(layout.input_config())),
-            ),
-            ("output_dir".into(), PyValue::str(path(layout.output()))),
-            ("num_cpus".into(), int(num_cpus)),
-            ("num_gpus".into(), int(0)),
-            ("num_neurons".into(), int(0)),
-            ("model_dir".into(), PyValue::str(path(layout.model()))),
-            ("module_dir".into(), PyValue::str(&self.submit_uri)),
-            (
-                "output_intermediate_dir".into(),
-                PyValue::str(path(layout.output_intermediate())),
-            ),
-        ];
-        let training_env = PyValue::Dict(vec![
+        ]);
+        // SM_TRAINING_ENV: the same, as the toolkit names them in its JSON.
+        let mut training_env = shared;
+        training_env.extend([
             ("additional_framework_parameters".into(), framework),
             (
                 "channel_input_dirs".into(),
                 PyValue::Dict(channel_dirs.clone()),
             ),
-            ("current_host".into(), PyValue::str(host)),
-            ("current_instance_group".into(), PyValue::str(GROUP)),
-            (
-                "current_instance_group_hosts".into(),
-                PyValue::str_list(&self.hosts),
-            ),
-            (
-                "current_instance_type".into(),
-                PyValue::str(&self.instance_type),
-            ),
             ("distribution_hosts".into(), PyValue::List(vec![])),
-            ("distribution_instance_groups".into(), PyValue::List(vec![])),
-            ("framework_module".into(), PyValue::None),
-            ("hosts".into(), PyValue::str_list(&self.hosts)),
             ("hyperparameters".into(), hps),
-            (
-                "input_config_dir".into(),
-                PyValue::str(path(layout.input_config())),
-            ),
-            ("input_data_config".into(), input_data_config),
-            ("input_dir".into(), PyValue::str(path(layout.input()))),
-            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
-            ("is_hetero".into(), PyValue::Bool(false)),
             ("is_master".into(), PyValue::Bool(host == self.hosts[0])),
             ("job_name".into(), PyValue::str(&self.job)),
-            ("log_level".into(), int(20)),
             ("master_hostname".into(), PyValue::str(&self.hosts[0])),
-            ("model_dir".into(), PyValue::str(path(layout.model()))),
-            ("module_dir".into(), PyValue::str(&self.submit_uri)),
-            ("module_name".into(), PyValue::str(&module_name)),
-            ("network_interface_name".into(), PyValue::str("eth0")),
-            ("num_cpus".into(), int(num_cpus)),
-            ("num_gpus".into(), int(0)),
-            ("num_neurons".into(), int(0)),
-            (
-                "output_data_dir".into(),
-                PyValue::str(path(layout.output_data())),
-            ),
-            ("output_dir".into(), PyValue::str(path(layout.output()))),
-            (
-                "output_intermediate_dir".into(),
-                PyValue::str(path(layout.output_intermediate())),
-            ),
-            ("resource_config".into(), resource_config),
-            ("user_entry_point".into(), PyValue::str(&self.program)),
         ]);
-        env.push(("training_env".into(), training_env));
-        env.push(("user_args".into(), user_args));
+        env.push(("training_env".into(), PyValue::Dict(training_env)));
+        env.push(("user_args".into(), PyValue::str_list(&self.user_args())));
         for (name, dir) in channel_dirs {
             env.push((format!("channel_{name}"), dir));
         }
         for (key, value) in &self.user_hyperparameters {
             env.push((format!("hp_{key}"), value.clone()));
         }
+        self.rendered(env, layout, host)
+    }
 
+    /// What the toolkit's Environment and `SM_TRAINING_ENV` both hold, under the same names.
+    fn toolkit_properties(
+        &self,
+        layout: &HostLayout,
+        host: &str,
+        num_cpus: usize,
+    ) -> Vec<(String, PyValue)> {
+        let int = |n: usize| PyValue::Int(n.to_string());
+        let text = |p: PathBuf| PyValue::str(path(p));
+        let module_name = self.program.strip_suffix(".py").unwrap_or(&self.program);
+        vec![
+            ("hosts".into(), PyValue::str_list(&self.hosts)),
+            ("network_interface_name".into(), PyValue::str("eth0")),
+            ("user_entry_point".into(), PyValue::str(&self.program)),
+            (
+                "resource_config".into(),
+                PyValue::from(&self.resource_config(host)),
+            ),
+            (
+                "input_data_config".into(),
+                PyValue::from(&self.input_data_config()),
+            ),
+            ("output_data_dir".into(), text(layout.output_data())),
+            ("current_host".into(), PyValue::str(host)),
+            (
+                "current_instance_type".into(),
+                PyValue::str(&self.instance_type),
+            ),
+            ("current_instance_group".into(), PyValue::str(GROUP)),
+            (
+                "current_instance_group_hosts".into(),
+                PyValue::str_list(&self.hosts),
+            ),
+            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
+            ("distribution_instance_groups".into(), PyValue::List(vec![])),
+            ("is_hetero".into(), PyValue::Bool(false)),
+            ("module_name".into(), PyValue::str(module_name)),
+            ("log_level".into(), int(20)),
+            ("framework_module".into(), PyValue::None),
+            ("input_dir".into(), text(layout.input())),
+            ("input_config_dir".into(), text(layout.input_config())),
+            ("output_dir".into(), text(layout.output())),
+            ("num_cpus".into(), int(num_cpus)),
+            ("num_gpus".into(), int(0)),
+            ("num_neurons".into(), int(0)),
+            ("model_dir".into(), text(layout.model())),
+            ("module_dir".into(), PyValue::str(&self.submit_uri)),
+            (
+                "output_intermediate_dir".into(),
+                text(layout.output_intermediate()),
+            ),
+        ]
+    }
+
+    /// The process's variables: the request's `Environment`, the job's names, then each
+    /// property as `SM_<NAME>` (strings bare, everything else as JSON).
+    fn rendered(
+        &self,
+        properties: Vec<(String, PyValue)>,
+        layout: &HostLayout,
+        host: &str,
+    ) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = vec![("PYTHONUNBUFFERED".into(), "TRUE".into())];
         out.extend(self.environment.iter().cloned());
         out.push(("TRAINING_JOB_NAME".into(), self.job.clone()));
@@ -238,7 +216,7 @@ impl LocalPlan {
         ));
         out.push(("SAGEMAKER_BASE_DIR".into(), path(layout.root.clone())));
         out.push(("SM_CURRENT_HOST".into(), host.into()));
-        for (key, value) in env {
+        for (key, value) in properties {
             let text = match value {
                 PyValue::Str(s) => s,
                 PyValue::None => String::new(),
@@ -248,4 +226,8 @@ impl LocalPlan {
         }
         out
     }
+}
+
+fn path(p: PathBuf) -> String {
+    p.display().to_string()
 }

@@ -59,7 +59,7 @@ pub async fn supervise(
         let config2 = config.clone();
         let unrecorded = unrecorded.clone();
         let result = off_thread(move || {
-            let ending = Ending::failed(&reason);
+            let ending = Ending::failed(reason);
             match Store::open(&config2.database()) {
                 Ok(store) => record_end(&store, &config2, &job, &ending, &unrecorded),
                 Err(e) => {
@@ -81,7 +81,7 @@ fn record_end(
     store: &Store,
     config: &LocalConfig,
     name: &str,
-    ending: &Ending<'_>,
+    ending: &Ending,
     unrecorded: &Unrecorded,
 ) -> Result<(), BackendError> {
     match store.finish(name, ending, now_ms()) {
@@ -95,9 +95,12 @@ fn record_end(
     }
 }
 
-fn remember(unrecorded: &Unrecorded, name: &str, ending: &Ending<'_>) {
+fn remember(unrecorded: &Unrecorded, name: &str, ending: &Ending) {
     if let Ok(mut map) = unrecorded.lock() {
-        let reason = ending.failure_reason.unwrap_or(ending.message).to_string();
+        let reason = ending
+            .failure_reason
+            .clone()
+            .unwrap_or_else(|| ending.message.clone());
         map.insert(name.to_string(), (ending.status, reason));
     }
 }
@@ -216,11 +219,8 @@ impl Supervision<'_> {
             return Ok(());
         };
         let ending = Ending {
-            status: outcome.status,
-            secondary: outcome.secondary,
-            message: &outcome.message,
-            failure_reason: outcome.failure_reason.as_deref(),
-            model_artifacts: model_artifacts.as_deref(),
+            model_artifacts,
+            ..outcome.ending
         };
         self.fault.report(&self.plan.job);
         record_end(
@@ -251,7 +251,7 @@ impl Supervision<'_> {
     /// Fails the job with `reason` (cut to the service's limit).
     fn fail(&self, store: &Store, reason: String) -> Result<Stage, BackendError> {
         let reason: String = reason.chars().take(REASON_LIMIT).collect();
-        let ending = Ending::failed(&reason);
+        let ending = Ending::failed(reason);
         record_end(store, self.config, &self.plan.job, &ending, self.unrecorded)?;
         Ok(Stage::Ended)
     }
@@ -261,13 +261,7 @@ impl Supervision<'_> {
         if !store.stop_requested(&self.plan.job)? {
             return Ok(Stage::Next);
         }
-        let ending = Ending {
-            status: Status::Stopped,
-            secondary: SecondaryStatus::Stopped,
-            message: "Training job stopped",
-            failure_reason: None,
-            model_artifacts: None,
-        };
+        let ending = Ending::stopped(SecondaryStatus::Stopped, "Training job stopped");
         store.finish(&self.plan.job, &ending, now_ms())?;
         Ok(Stage::Ended)
     }
@@ -341,7 +335,7 @@ impl Supervision<'_> {
         if !outcome.pack {
             return Ok(Some(None));
         }
-        if outcome.status == Status::Completed {
+        if outcome.ending.status == Status::Completed {
             self.enter(
                 store,
                 SecondaryStatus::Uploading,

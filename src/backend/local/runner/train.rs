@@ -16,16 +16,13 @@ use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan};
 use crate::backend::local::process;
-use crate::backend::local::store::{Record, Store, now_ms};
+use crate::backend::local::store::{Ending, Record, Store, now_ms};
 use crate::job::{SecondaryStatus, Status, Stream};
 use crate::request::metrics::MetricExtractor;
 
-/// How training ended, before it is recorded.
+/// How training ended, before the artifacts are packed and the end recorded.
 pub(super) struct Outcome {
-    pub(super) status: Status,
-    pub(super) secondary: SecondaryStatus,
-    pub(super) message: String,
-    pub(super) failure_reason: Option<String>,
+    pub(super) ending: Ending,
     /// Whether the model and output data are packed (a graceful end).
     pub(super) pack: bool,
 }
@@ -253,10 +250,7 @@ fn outcome(
 ) -> Result<Outcome, BackendError> {
     let watched = ended.watched;
     let stopped = |secondary, message: String| Outcome {
-        status: Status::Stopped,
-        secondary,
-        message,
-        failure_reason: None,
+        ending: Ending::stopped(secondary, message),
         pack: !watched.killed,
     };
     Ok(match watched.termination {
@@ -282,10 +276,7 @@ fn outcome(
                     failure(failure_reason(store, &plan.job, host, layout, *status)?)
                 }
                 _ => Outcome {
-                    status: Status::Completed,
-                    secondary: SecondaryStatus::Completed,
-                    message: "Training job completed".into(),
-                    failure_reason: None,
+                    ending: Ending::completed(),
                     pack: true,
                 },
             }
@@ -295,10 +286,7 @@ fn outcome(
 
 fn failure(reason: String) -> Outcome {
     Outcome {
-        status: Status::Failed,
-        secondary: SecondaryStatus::Failed,
-        message: "Training job failed".into(),
-        failure_reason: Some(reason.chars().take(REASON_LIMIT).collect()),
+        ending: Ending::failed(reason.chars().take(REASON_LIMIT).collect::<String>()),
         pack: false,
     }
 }

@@ -11,28 +11,50 @@ use crate::job::{
 use crate::request::TrainingJobRequest;
 
 /// How a job ended: its final status and what it left.
-#[derive(Debug, Clone, Copy)]
-pub struct Ending<'a> {
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
     /// `Completed`, `Failed` or `Stopped`.
     pub status: Status,
     /// The final secondary status.
     pub secondary: SecondaryStatus,
     /// The final transition's message.
-    pub message: &'a str,
+    pub message: String,
     /// `FailureReason`.
-    pub failure_reason: Option<&'a str>,
+    pub failure_reason: Option<String>,
     /// `ModelArtifacts.S3ModelArtifacts`.
-    pub model_artifacts: Option<&'a str>,
+    pub model_artifacts: Option<String>,
 }
 
-impl<'a> Ending<'a> {
+impl Ending {
     /// A failure with `reason`.
-    pub fn failed(reason: &'a str) -> Self {
+    pub fn failed(reason: impl Into<String>) -> Self {
         Ending {
             status: Status::Failed,
             secondary: SecondaryStatus::Failed,
-            message: "Training job failed",
-            failure_reason: Some(reason),
+            message: "Training job failed".into(),
+            failure_reason: Some(reason.into()),
+            model_artifacts: None,
+        }
+    }
+
+    /// A stop (asked for, or MaxRuntimeInSeconds) with its secondary status.
+    pub fn stopped(secondary: SecondaryStatus, message: impl Into<String>) -> Self {
+        Ending {
+            status: Status::Stopped,
+            secondary,
+            message: message.into(),
+            failure_reason: None,
+            model_artifacts: None,
+        }
+    }
+
+    /// A success.
+    pub fn completed() -> Self {
+        Ending {
+            status: Status::Completed,
+            secondary: SecondaryStatus::Completed,
+            message: "Training job completed".into(),
+            failure_reason: None,
             model_artifacts: None,
         }
     }
@@ -125,14 +147,14 @@ impl Store {
     }
 
     /// Ends the job: final status, reason, artifacts and end time, in one transaction.
-    pub fn finish(&self, name: &str, ending: &Ending<'_>, now: i64) -> Result<(), BackendError> {
+    pub fn finish(&self, name: &str, ending: &Ending, now: i64) -> Result<(), BackendError> {
         let tx = self.write()?;
         transition_in(
             &tx,
             name,
             ending.status,
             ending.secondary,
-            ending.message,
+            &ending.message,
             now,
         )?;
         tx.execute(

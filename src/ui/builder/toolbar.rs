@@ -1,0 +1,153 @@
+//! The builder's toolbar: submit, templates (built in and saved), import, export, copy as
+//! an AWS CLI command, close; with their keyboard shortcuts.
+
+use egui::{Key, Modifiers, RichText};
+
+use super::{Builder, BuilderAction, pretty};
+use crate::request::request_from_value;
+use crate::worker::Command;
+
+impl Builder {
+    /// Draws the toolbar; the actions asked for.
+    pub(super) fn toolbar(
+        &mut self,
+        ui: &mut egui::Ui,
+        templates: &[(String, String)],
+    ) -> Vec<BuilderAction> {
+        let mut actions = Vec::new();
+        let (submit_key, save_key, close_key) = ui.input_mut(|i| {
+            (
+                i.consume_key(Modifiers::COMMAND, Key::Enter),
+                i.consume_key(Modifiers::COMMAND, Key::S),
+                i.consume_key(Modifiers::NONE, Key::Escape),
+            )
+        });
+        let errors = self.errors();
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("New training job");
+            ui.separator();
+            let submit = ui
+                .add_enabled(
+                    errors == 0 && self.pending.is_none(),
+                    egui::Button::new(RichText::new("▶ Submit").strong()),
+                )
+                .on_hover_text("Create the job (Ctrl+Enter)")
+                .on_disabled_hover_text(if errors > 0 {
+                    format!(
+                        "{errors} error{} to fix first: see the list below",
+                        if errors == 1 { "" } else { "s" }
+                    )
+                } else {
+                    "Submitting…".to_string()
+                });
+            if (submit.clicked() || (submit_key && errors == 0))
+                && let Some(a) = self.submit()
+            {
+                actions.push(a);
+            }
+            ui.add(
+                egui::TextEdit::singleline(&mut self.template_name)
+                    .hint_text("template name")
+                    .desired_width(140.0),
+            );
+            let can_save = !self.template_name.trim().is_empty();
+            if ui
+                .add_enabled(can_save, egui::Button::new("Save template"))
+                .on_hover_text("Ctrl+S")
+                .clicked()
+                || (save_key && can_save)
+            {
+                actions.push(BuilderAction::Send(Command::SaveTemplate {
+                    name: self.template_name.trim().to_string(),
+                    request: pretty(&self.value),
+                }));
+            }
+            self.templates_menu(ui, templates, &mut actions);
+            if ui.button("Import…").clicked() {
+                actions.push(BuilderAction::Import);
+            }
+            if ui
+                .button("Export…")
+                .on_hover_text("A file for aws sagemaker create-training-job --cli-input-json")
+                .clicked()
+            {
+                actions.push(BuilderAction::Export(pretty(&self.value)));
+            }
+            if ui
+                .button("Copy as AWS CLI command")
+                .on_hover_text(
+                    "aws sagemaker create-training-job --cli-input-json '…', quoted for sh",
+                )
+                .clicked()
+                && let Ok(imported) = request_from_value(self.value.clone(), "builder")
+            {
+                ui.ctx()
+                    .copy_text(crate::request::aws_cli_command(&imported.request));
+            }
+            if ui
+                .button("Close")
+                .on_hover_text("Esc; the draft is kept")
+                .clicked()
+                || close_key
+            {
+                actions.push(BuilderAction::Close);
+            }
+        });
+        actions
+    }
+
+    /// The Templates menu: built-in requests, and saved ones to load, rename or delete.
+    fn templates_menu(
+        &mut self,
+        ui: &mut egui::Ui,
+        templates: &[(String, String)],
+        actions: &mut Vec<BuilderAction>,
+    ) {
+        ui.menu_button("Templates", |ui| {
+            ui.label(RichText::new("Built in").weak());
+            for (id, label) in [
+                ("demo", "Local demo"),
+                ("pytorch", "PyTorch script mode (AWS)"),
+                ("xgboost", "XGBoost built-in (AWS)"),
+            ] {
+                if ui.button(label).clicked() {
+                    actions.push(BuilderAction::LoadBuiltin(id));
+                    ui.close();
+                }
+            }
+            ui.separator();
+            if templates.is_empty() {
+                ui.label(RichText::new("No saved templates").weak());
+            }
+            for (name, request) in templates {
+                ui.horizontal(|ui| {
+                    if ui.button(name).on_hover_text("Load").clicked() {
+                        if let Ok(v) = serde_json::from_str(request) {
+                            self.set_value(v);
+                            actions
+                                .push(BuilderAction::Send(Command::SaveDraft(self.json.clone())));
+                        }
+                        ui.close();
+                    }
+                    let new_name = self.template_name.trim().to_string();
+                    if ui
+                        .add_enabled(
+                            !new_name.is_empty() && new_name != *name,
+                            egui::Button::new("Rename"),
+                        )
+                        .on_hover_text("Rename to the name in the template field")
+                        .clicked()
+                    {
+                        actions.push(BuilderAction::Send(Command::RenameTemplate {
+                            from: name.clone(),
+                            to: new_name,
+                        }));
+                    }
+                    if ui.button("Delete").clicked() {
+                        actions.push(BuilderAction::Send(Command::DeleteTemplate(name.clone())));
+                    }
+                });
+            }
+        });
+    }
+}
