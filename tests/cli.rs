@@ -3,27 +3,16 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cli::{request_file, sagedesk, text};
 use common::*;
 use sagedesk::backend::Backend;
 use serde_json::{Value, json};
 
-fn sagedesk(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sagedesk"));
-    cmd.env("SAGEDESK_HOME", home)
-        .env("SAGEDESK_STOP_GRACE_SECONDS", "10")
-        .stdin(Stdio::null());
-    cmd
-}
-
 fn run(home: &Path, args: &[&str]) -> Output {
     sagedesk(home).args(args).output().expect("run sagedesk")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A copy of the demo job in `dir`, with fewer epochs so that it ends quickly.
@@ -162,10 +151,7 @@ fn bad_files_exit_2_and_name_the_place() {
 
 fn write_job(sb: &Sandbox, name: &str, script: &str) -> PathBuf {
     sb.script("train.py", script);
-    let request = sb.request(name, "train.py", json!({}));
-    let path = sb.path().join(format!("{name}.json"));
-    std::fs::write(&path, sagedesk::request::to_cli_input_json(&request)).unwrap();
-    path
+    request_file(sb, &sb.request(name, "train.py", json!({})))
 }
 
 fn wait_line(home: &Path, name: &str, needle: &str) -> String {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cli::{request_file, sagedesk, text};
 use common::disk::SmallDisk;
 use common::*;
 use sagedesk::backend::Backend;
@@ -17,23 +18,8 @@ use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::job::{Cursor, EntryKind, Status};
 use serde_json::json;
 
-fn sagedesk(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sagedesk"));
-    cmd.env("SAGEDESK_HOME", home)
-        .env("SAGEDESK_STOP_GRACE_SECONDS", "5")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn write_job(sb: &Sandbox, name: &str, program: &str, extra: serde_json::Value) -> PathBuf {
-    let request = sb.request(name, program, extra);
-    let path = sb.path().join(format!("{name}.json"));
-    std::fs::write(&path, serde_json::to_string_pretty(&request).unwrap()).unwrap();
-    path
+    request_file(sb, &sb.request(name, program, extra))
 }
 
 /// Peak resident memory of this process, in bytes.

@@ -9,17 +9,15 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
 use super::BackendError;
+use super::partial::PartialFile;
 use crate::job::{ArchiveEntry, ArchiveListing, EntryKind};
 
 /// Packs the contents of `dir` (not the folder itself) into a gzip-compressed tar at `dest`.
 /// Symlinks are stored as links, as `tar czf dest -C dir .` would.
 pub fn pack_dir(dir: &Path, dest: &Path) -> std::io::Result<u64> {
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let partial = dest.with_extension("partial");
+    let partial = PartialFile::new(dest)?;
     {
-        let file = BufWriter::new(File::create(&partial)?);
+        let file = BufWriter::new(File::create(partial.path())?);
         let mut builder = tar::Builder::new(GzEncoder::new(file, Compression::default()));
         builder.follow_symlinks(false);
         if dir.is_dir() {
@@ -39,7 +37,7 @@ pub fn pack_dir(dir: &Path, dest: &Path) -> std::io::Result<u64> {
         let mut file = encoder.finish()?;
         std::io::Write::flush(&mut file)?;
     }
-    std::fs::rename(&partial, dest)?;
+    partial.finish()?;
     Ok(std::fs::metadata(dest)?.len())
 }
 
@@ -136,11 +134,17 @@ fn cut_name(bytes: &[u8]) -> String {
         Some(end) => &bytes[..end],
         None => bytes,
     };
-    if bytes.len() <= MAX_NAME {
-        return String::from_utf8_lossy(bytes).into_owned();
+    let kept = &bytes[..bytes.len().min(MAX_NAME)];
+    shown(kept, (bytes.len() - kept.len()) as u64)
+}
+
+/// The kept bytes of a name as text, with a note of how many more were not kept.
+fn shown(kept: &[u8], hidden: u64) -> String {
+    let mut name = String::from_utf8_lossy(kept).into_owned();
+    if hidden > 0 {
+        name.push_str(&format!("… ({hidden} more bytes not shown)"));
     }
-    let kept = String::from_utf8_lossy(&bytes[..MAX_NAME]);
-    format!("{kept}… ({} more bytes not shown)", bytes.len() - MAX_NAME)
+    name
 }
 
 /// The body of a GNU long-name or long-link member, read up to [`MAX_NAME`] bytes; the rest
@@ -152,15 +156,9 @@ fn read_name(entry: &mut tar::Entry<'_, impl Read>) -> std::io::Result<String> {
     while buf.last() == Some(&0) {
         buf.pop();
     }
-    let mut name = String::from_utf8_lossy(&buf).into_owned();
-    if total > MAX_NAME as u64 {
-        // The member's body ends with a NUL terminator, which is not part of the name.
-        name.push_str(&format!(
-            "… ({} more bytes not shown)",
-            total - MAX_NAME as u64 - 1
-        ));
-    }
-    Ok(name)
+    // The member's body ends with a NUL terminator, which is not part of the name.
+    let hidden = total.saturating_sub(MAX_NAME as u64 + 1);
+    Ok(shown(&buf, hidden))
 }
 
 /// The `path` and `linkpath` records of a PAX extension header (up to [`MAX_PAX`] bytes).

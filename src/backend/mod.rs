@@ -8,6 +8,7 @@ pub mod archive;
 pub mod aws;
 pub mod local;
 pub mod paging;
+pub mod partial;
 pub mod s3;
 pub mod sdk;
 

@@ -8,6 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncWriteExt;
 
 use super::paging::Pager;
+use super::partial::PartialFile;
 use super::sdk::from_sdk;
 use super::{BackendError, ErrorKind, Progress, archive};
 use crate::job::{ArchiveListing, ArtifactEntry};
@@ -163,39 +164,24 @@ pub async fn download(
     let response = get_object(client, uri, "artifact").await?;
     let total = response.content_length().unwrap_or(0).max(0) as u64;
     let mut body = response.body;
-    let partial = partial_path(dest);
-    let io = |e: std::io::Error| BackendError::internal(format!("{}: {e}", partial.display()));
-    let result = async {
-        if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(io)?;
-        }
-        let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
-        let mut done = 0u64;
-        progress(0, total);
-        while let Some(chunk) = body
-            .try_next()
-            .await
-            .map_err(|e| BackendError::new(super::sdk::NETWORK_ERROR, format!("{uri}: {e}")))?
-        {
-            file.write_all(&chunk).await.map_err(io)?;
-            done += chunk.len() as u64;
-            progress(done, total.max(done));
-        }
-        file.flush().await.map_err(io)?;
-        drop(file);
-        tokio::fs::rename(&partial, dest).await.map_err(io)
+    let io = |e: std::io::Error| BackendError::internal(format!("{}: {e}", dest.display()));
+    // Removed if this returns early or the download is cancelled (dropped) midway.
+    let partial = PartialFile::new(dest).map_err(io)?;
+    let mut file = tokio::fs::File::create(partial.path()).await.map_err(io)?;
+    let mut done = 0u64;
+    progress(0, total);
+    while let Some(chunk) = body
+        .try_next()
+        .await
+        .map_err(|e| BackendError::new(super::sdk::NETWORK_ERROR, format!("{uri}: {e}")))?
+    {
+        file.write_all(&chunk).await.map_err(io)?;
+        done += chunk.len() as u64;
+        progress(done, total.max(done));
     }
-    .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&partial).await;
-    }
-    result
-}
-
-fn partial_path(dest: &Path) -> PathBuf {
-    let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    dest.with_file_name(name)
+    file.flush().await.map_err(io)?;
+    drop(file);
+    partial.finish().map_err(io)
 }
 
 /// The entries of the `.tar.gz` object at `uri`, read from the headers as the object streams
@@ -222,7 +208,6 @@ pub async fn download_prefix(
 ) -> Result<u64, BackendError> {
     let root = S3Uri::parse(prefix, field)?;
     let objects = list_all(client, &root).await?;
-    let ignore: Progress = Box::new(|_, _| {});
     if objects.is_empty() {
         // A prefix may name one object rather than a folder.
         let name = root.key.rsplit('/').next().unwrap_or_default();
@@ -230,6 +215,7 @@ pub async fn download_prefix(
         if name.is_empty() {
             return Err(missing());
         }
+        let ignore: Progress = Box::new(|_, _| {});
         return match download(client, prefix, &dest.join(name), &ignore).await {
             Ok(()) => Ok(std::fs::metadata(dest.join(name))
                 .map(|m| m.len())

@@ -98,7 +98,8 @@ pub enum Command {
 }
 
 impl Command {
-    /// A short description for crash reports (no request bodies or secrets).
+    /// A short description for crash reports (no request bodies or secrets, and nothing
+    /// formatted that is not shown).
     pub fn label(&self) -> String {
         match self {
             Command::Connect(c) => format!("connect {c:?}"),
@@ -109,14 +110,20 @@ impl Command {
             Command::Download { uri, dest } => format!("download {uri} to {}", dest.display()),
             Command::OpenPath(path) => format!("open {}", path.display()),
             Command::SetVisibleJobs(jobs) => format!("{} jobs visible", jobs.len()),
-            other => {
-                let debug = format!("{other:?}");
-                debug
-                    .split(['(', ' ', '{'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            }
+            Command::SetListInterval(d) => format!("list every {} s", d.as_secs()),
+            Command::Refresh => "refresh".into(),
+            Command::SetVisible(visible) => format!("window visible: {visible}"),
+            Command::SaveDraft(_) => "save draft".into(),
+            Command::ClearDraft => "clear draft".into(),
+            Command::SaveTemplate { name, .. } => format!("save template {name}"),
+            Command::DeleteTemplate(name) => format!("delete template {name}"),
+            Command::RenameTemplate { from, to } => format!("rename template {from} to {to}"),
+            Command::RunDemo { .. } => "run the demo job".into(),
+            Command::LoadDemoRequest { .. } => "load the demo request".into(),
+            Command::ReadRequestFile(path) => format!("read {}", path.display()),
+            Command::WriteFile { path, .. } => format!("write {}", path.display()),
+            Command::LoadProfiles => "load AWS profiles".into(),
+            Command::AcknowledgeCrash(path) => format!("seen {}", path.display()),
         }
     }
 }

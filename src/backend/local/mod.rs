@@ -2,7 +2,6 @@
 //! training-container contract, and keeps their history in SQLite.
 
 pub mod contract;
-
 pub mod process;
 pub mod pyvalue;
 pub mod runner;
@@ -16,6 +15,7 @@ use async_trait::async_trait;
 
 use self::contract::LocalPlan;
 use self::store::{Ending, Store, now_ms};
+use super::partial::PartialFile;
 use super::{Backend, BackendError, ErrorKind, Progress, archive};
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
@@ -405,8 +405,8 @@ fn copy_with_progress(src: &Path, dest: &Path, progress: &Progress) -> std::io::
     use std::io::{Read, Write};
     let total = std::fs::metadata(src)?.len();
     let mut input = std::fs::File::open(src)?;
-    let partial = dest.with_extension("partial");
-    let mut output = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+    let partial = PartialFile::new(dest)?;
+    let mut output = std::io::BufWriter::new(std::fs::File::create(partial.path())?);
     let mut buf = vec![0u8; 1 << 20];
     let mut done = 0;
     progress(0, total);
@@ -421,7 +421,7 @@ fn copy_with_progress(src: &Path, dest: &Path, progress: &Progress) -> std::io::
     }
     output.flush()?;
     drop(output);
-    std::fs::rename(&partial, dest)
+    partial.finish()
 }
 
 fn list_files_under(prefix: &Path) -> Result<Vec<ArtifactEntry>, BackendError> {

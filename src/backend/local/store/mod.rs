@@ -219,21 +219,17 @@ impl Store {
             ));
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
-        let plain = Connection::open_with_flags(path, flags).and_then(|conn| {
+        // Opened and read from, so that a damaged or unopenable file shows here.
+        let probe = |target: String| {
+            let conn = Connection::open_with_flags(target, flags)?;
             conn.query_row("SELECT count(*) FROM jobs", [], |_| Ok(()))?;
-            Ok(conn)
-        });
-        let conn = match plain {
+            Ok::<_, rusqlite::Error>(conn)
+        };
+        let conn = match probe(path.display().to_string()) {
             Ok(conn) => conn,
             Err(e) if is_damage(&e) => return Err(open_error(path, e, true)),
-            Err(_) => {
-                let uri = format!("file:{}?immutable=1", path.display());
-                let conn = Connection::open_with_flags(uri, flags)
-                    .map_err(|e| open_error(path, &e, is_damage(&e)))?;
-                conn.query_row("SELECT count(*) FROM jobs", [], |_| Ok(()))
-                    .map_err(|e| open_error(path, &e, is_damage(&e)))?;
-                conn
-            }
+            Err(_) => probe(format!("file:{}?immutable=1", path.display()))
+                .map_err(|e| open_error(path, &e, is_damage(&e)))?,
         };
         conn.busy_timeout(Duration::from_secs(10))?;
         Ok(Store {
