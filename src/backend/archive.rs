@@ -1,8 +1,9 @@
 //! `.tar.gz` packing and listing, shared by the backends.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -15,22 +16,24 @@ use crate::job::{ArchiveEntry, ArchiveListing, EntryKind};
 /// Packs the contents of `dir` (not the folder itself) into a gzip-compressed tar at `dest`.
 /// Symlinks are stored as links, as `tar czf dest -C dir .` would.
 pub fn pack_dir(dir: &Path, dest: &Path) -> std::io::Result<u64> {
+    pack_merged(&[dir.to_path_buf()], dest)
+}
+
+/// Packs the contents of several folders into one gzip-compressed tar at `dest`, as the
+/// service merges every host's `/opt/ml/model`: a path in a later folder replaces the same
+/// path of an earlier one. Missing folders count as empty.
+pub fn pack_merged(dirs: &[PathBuf], dest: &Path) -> std::io::Result<u64> {
+    let entries = merge(dirs)?;
     let partial = PartialFile::new(dest)?;
     {
         let file = BufWriter::new(File::create(partial.path())?);
         let mut builder = tar::Builder::new(GzEncoder::new(file, Compression::default()));
         builder.follow_symlinks(false);
-        if dir.is_dir() {
-            let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-            entries.sort_by_key(|e| e.file_name());
-            for entry in entries {
-                let path = entry.path();
-                let name = entry.file_name();
-                if entry.file_type()?.is_dir() {
-                    builder.append_dir_all(&name, &path)?;
-                } else {
-                    builder.append_path_with_name(&path, &name)?;
-                }
+        for (rel, source) in &entries {
+            if source.is_dir {
+                builder.append_dir(rel, &source.path)?;
+            } else {
+                builder.append_path_with_name(&source.path, rel)?;
             }
         }
         let encoder = builder.into_inner()?;
@@ -39,6 +42,50 @@ pub fn pack_dir(dir: &Path, dest: &Path) -> std::io::Result<u64> {
     }
     partial.finish()?;
     Ok(std::fs::metadata(dest)?.len())
+}
+
+/// Where one path of a merged tree comes from.
+pub struct Source {
+    /// The file, link or folder on this machine.
+    pub path: PathBuf,
+    /// Whether it is a folder.
+    pub is_dir: bool,
+}
+
+/// The paths under each of `dirs`, relative to it, later folders replacing earlier ones;
+/// symlinks are not followed.
+pub fn merge(dirs: &[PathBuf]) -> std::io::Result<BTreeMap<PathBuf, Source>> {
+    let mut out = BTreeMap::new();
+    for root in dirs {
+        if !root.is_dir() {
+            continue;
+        }
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let path = entry.path();
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                let is_dir = entry.file_type()?.is_dir();
+                if is_dir {
+                    stack.push(path.clone());
+                }
+                out.insert(rel, Source { path, is_dir });
+            }
+        }
+    }
+    // A folder of one host replaced by a file of a later one takes its contents with it.
+    let files: Vec<PathBuf> = out
+        .iter()
+        .filter(|(_, s)| !s.is_dir)
+        .map(|(rel, _)| rel.clone())
+        .collect();
+    out.retain(|rel, _| {
+        !rel.ancestors()
+            .skip(1)
+            .any(|a| !a.as_os_str().is_empty() && files.binary_search(&a.to_path_buf()).is_ok())
+    });
+    Ok(out)
 }
 
 /// Most entries a listing keeps.
@@ -212,14 +259,73 @@ pub fn list_tar_gz_file(path: &Path) -> std::io::Result<ArchiveListing> {
     Ok(list_tar_gz(BufReader::new(File::open(path)?)))
 }
 
-/// Unpacks a `.tar.gz` file into `dest`, refusing entries that would escape it.
+/// Unpacks a `.tar.gz` file into `dest`. An entry that would land outside `dest` (a `..` or
+/// absolute path, a link pointing out of it) is refused with its name before any of it is
+/// written; device files and pipes are skipped.
 pub fn unpack_tar_gz(archive: &Path, dest: &Path) -> std::io::Result<()> {
+    use tar::EntryType;
     std::fs::create_dir_all(dest)?;
-    let mut archive = tar::Archive::new(GzDecoder::new(BufReader::new(File::open(archive)?)));
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        // `unpack_in` skips entries with `..` or absolute paths.
+    let name = archive.file_name().map_or_else(
+        || archive.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let refuse = |entry: &Path, what: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{name}: entry {:?} {what}", entry.display().to_string()),
+        )
+    };
+    let mut tar = tar::Archive::new(GzDecoder::new(BufReader::new(File::open(archive)?)));
+    for entry in tar.entries()? {
+        let mut entry = entry.map_err(|e| std::io::Error::new(e.kind(), format!("{name}: {e}")))?;
+        let path = entry.path()?.into_owned();
+        if !inside(Path::new(""), &path) {
+            return Err(refuse(&path, "would be written outside the folder".into()));
+        }
+        let kind = entry.header().entry_type();
+        if matches!(kind, EntryType::Symlink | EntryType::Link) {
+            let target = entry
+                .link_name()?
+                .map(|t| t.into_owned())
+                .unwrap_or_default();
+            // A symlink's target is relative to its folder; a hard link's to the archive root.
+            let base = if kind == EntryType::Symlink {
+                path.parent().unwrap_or(Path::new(""))
+            } else {
+                Path::new("")
+            };
+            if !inside(base, &target) {
+                return Err(refuse(
+                    &path,
+                    format!(
+                        "links to {:?}, outside the folder",
+                        target.display().to_string()
+                    ),
+                ));
+            }
+        }
+        if matches!(kind, EntryType::Char | EntryType::Block | EntryType::Fifo) {
+            continue;
+        }
         entry.unpack_in(dest)?;
     }
     Ok(())
+}
+
+/// Whether `path`, taken from the folder `base` (relative to the root), stays under the root.
+fn inside(base: &Path, path: &Path) -> bool {
+    use std::path::Component;
+    let mut depth = base
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .count();
+    for component in path.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            _ => return false,
+        }
+    }
+    true
 }

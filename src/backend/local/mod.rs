@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod process;
 pub mod pyvalue;
+mod remote;
 pub mod runner;
 pub mod store;
 
@@ -144,6 +145,8 @@ pub struct LocalBackend {
     config: Arc<LocalConfig>,
     store: Arc<Mutex<Store>>,
     unrecorded: runner::Unrecorded,
+    /// S3, for jobs whose artifacts were uploaded there.
+    remote: remote::Remote,
 }
 
 impl LocalBackend {
@@ -155,6 +158,7 @@ impl LocalBackend {
             config.keep_reserve();
         }
         Ok(Self {
+            remote: remote::Remote::new(config.aws.clone()),
             config: Arc::new(config),
             store: Arc::new(Mutex::new(store)),
             unrecorded: Default::default(),
@@ -366,6 +370,14 @@ impl Backend for LocalBackend {
             .as_ref()
             .and_then(|o| o.s3_output_path.as_deref())
         {
+            Some(uri) if uri.starts_with("s3://") => {
+                let base = super::s3::S3Uri::parse(uri, "OutputDataConfig.S3OutputPath")?;
+                let prefix = super::s3::S3Uri {
+                    key: format!("{}{name}/", base.folder()),
+                    ..base
+                };
+                return super::s3::list_tree(self.remote.s3().await?, &prefix).await;
+            }
             Some(uri) => contract::file_uri_path(uri, "OutputDataConfig.S3OutputPath")?,
             None => self.config.default_output(),
         };
@@ -379,6 +391,9 @@ impl Backend for LocalBackend {
         dest: &Path,
         progress: Progress,
     ) -> Result<(), BackendError> {
+        if uri.starts_with("s3://") {
+            return super::s3::download(self.remote.s3().await?, uri, dest, &progress).await;
+        }
         let src = contract::file_uri_path(uri, "artifact")?;
         let dest = dest.to_path_buf();
         off_thread(move || {
@@ -390,6 +405,9 @@ impl Backend for LocalBackend {
     }
 
     async fn list_archive(&self, uri: &str) -> Result<ArchiveListing, BackendError> {
+        if uri.starts_with("s3://") {
+            return super::s3::list_tar_gz(self.remote.s3().await?, uri).await;
+        }
         let path = contract::file_uri_path(uri, "archive")?;
         off_thread(move || {
             let listing = archive::list_tar_gz_file(&path)

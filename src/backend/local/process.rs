@@ -45,3 +45,17 @@ pub fn signal_group(pgid: i64, signal: i32) -> bool {
 pub const SIGTERM: i32 = libc::SIGTERM;
 /// `SIGKILL`.
 pub const SIGKILL: i32 = libc::SIGKILL;
+
+/// The file a program name runs: itself when it holds a `/`, else the first executable
+/// of that name on `PATH`.
+pub fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.components().count() > 1 {
+        return Some(program.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::uri::{Problems, writable};
 use super::{
-    ChannelPlan, DEFAULT_INSTANCE_TYPE, LOCAL_MODE_NEEDS, LocalPlan, RESERVED, UNSUPPORTED,
-    unquoted,
+    ChannelPlan, CheckpointPlan, DEFAULT_INSTANCE_TYPE, LOCAL_MODE_NEEDS, LocalPlan, RESERVED,
+    UNSUPPORTED, unquoted,
 };
 use crate::backend::local::pyvalue::PyValue;
 use crate::request::validate::Diagnostic;
@@ -26,6 +26,14 @@ struct EntryPoint {
     program: Option<String>,
     submit_uri: Option<String>,
     submit_path: Option<PathBuf>,
+    submit_s3: Option<String>,
+}
+
+/// Where the artifacts go: the folder they are written or packed in, and the `s3://` prefix
+/// they are uploaded to.
+struct Output {
+    root: Option<PathBuf>,
+    s3: Option<String>,
 }
 
 impl LocalPlan {
@@ -48,17 +56,19 @@ impl LocalPlan {
             .enumerate()
             .filter_map(|(i, channel)| channel_plan(&mut p, i, channel, &job_mode))
             .collect();
-        let output_root = output_root(&mut p, request, default_output);
+        let output = output(&mut p, request, default_output);
+        let checkpoint = checkpoint(&mut p, request);
         let (user_hyperparameters, framework_parameters) = split_hyperparameters(&hps);
         let mut problems = p.0;
         let (Some(program), Some(submit_uri), Some(submit_path), Some(output_root)) = (
             entry.program,
             entry.submit_uri,
             entry.submit_path,
-            output_root,
+            output.root,
         ) else {
             return (None, problems);
         };
+        let output_config = request.output_data_config.clone().unwrap_or_default();
         let plan = LocalPlan {
             job,
             hosts,
@@ -70,6 +80,7 @@ impl LocalPlan {
             program,
             submit_uri,
             submit_path,
+            submit_s3: entry.submit_s3,
             raw_hyperparameters: hps.into_iter().collect(),
             user_hyperparameters,
             framework_parameters,
@@ -81,6 +92,10 @@ impl LocalPlan {
                 .into_iter()
                 .collect(),
             output_root,
+            output_s3: output.s3,
+            compress_model: output_config.compression_type.as_deref() != Some("NONE"),
+            kms_key_id: output_config.kms_key_id.filter(|k| !k.is_empty()),
+            checkpoint,
             max_runtime: request
                 .stopping_condition
                 .as_ref()
@@ -183,13 +198,31 @@ fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> EntryPoint {
         p.error(
             &submit_member,
             "local_script_mode",
-            "local mode needs the folder or .tar.gz that holds the entry point, as a file:// URI",
+            "local mode needs the folder or .tar.gz that holds the entry point, as a file:// or \
+             s3:// URI",
         );
     }
-    let submit_path = submit_uri
-        .as_deref()
-        .and_then(|uri| p.path(uri, &submit_member))
-        .and_then(|path| p.existing(path, &submit_member));
+    let submit_s3 = submit_uri
+        .clone()
+        .filter(|uri| uri.starts_with("s3://"))
+        .filter(
+            |uri| match crate::backend::s3::S3Uri::parse(uri, &submit_member) {
+                Ok(_) => true,
+                Err(e) => {
+                    p.error(&submit_member, "local_uri", e.message);
+                    false
+                }
+            },
+        );
+    let submit_path = match (&submit_s3, &submit_uri) {
+        // Downloaded when the job starts.
+        (Some(_), _) => Some(PathBuf::new()),
+        (None, Some(uri)) if uri.starts_with("s3://") => None,
+        (None, uri) => uri
+            .as_deref()
+            .and_then(|uri| p.path(uri, &submit_member))
+            .and_then(|path| p.existing(path, &submit_member)),
+    };
     if let Some(program) = &program
         && Path::new(program)
             .components()
@@ -214,6 +247,7 @@ fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> EntryPoint {
         program,
         submit_uri,
         submit_path,
+        submit_s3,
     }
 }
 
@@ -357,20 +391,23 @@ fn channel_plan(
     })
 }
 
-/// The folder `S3OutputPath` names here (or the default), checked writable.
-fn output_root(
-    p: &mut Problems,
-    request: &TrainingJobRequest,
-    default_output: Option<&Path>,
-) -> Option<PathBuf> {
+/// Where `S3OutputPath` (or the default) puts the artifacts, checked writable: a folder
+/// here, or an `s3://` prefix with `default_output` as the folder they are packed in.
+fn output(p: &mut Problems, request: &TrainingJobRequest, default_output: Option<&Path>) -> Output {
     let member = "OutputDataConfig.S3OutputPath";
-    let root = match request
+    let uri = request
         .output_data_config
         .as_ref()
-        .and_then(|o| o.s3_output_path.as_deref())
-    {
-        Some(uri) => p.path(uri, member),
-        None => default_output.map(Path::to_path_buf),
+        .and_then(|o| o.s3_output_path.as_deref());
+    let (root, s3) = match uri {
+        Some(uri) if uri.starts_with("s3://") => {
+            if let Err(e) = crate::backend::s3::S3Uri::parse(uri, member) {
+                p.error(member, "local_uri", e.message);
+            }
+            (default_output.map(Path::to_path_buf), Some(uri.to_string()))
+        }
+        Some(uri) => (p.path(uri, member), None),
+        None => (default_output.map(Path::to_path_buf), None),
     };
     if let Some(root) = &root
         && !writable(root)
@@ -381,7 +418,56 @@ fn output_root(
             format!("{} cannot be written", root.display()),
         );
     }
-    root
+    Output { root, s3 }
+}
+
+/// `CheckpointConfig`: the prefix or folder kept between runs, and `LocalPath` under
+/// `/opt/ml`, where the job's tree stands for it.
+fn checkpoint(p: &mut Problems, request: &TrainingJobRequest) -> Option<CheckpointPlan> {
+    let config = request.checkpoint_config.clone()?;
+    let member = "CheckpointConfig.S3Uri";
+    let uri = config.s3_uri.unwrap_or_default();
+    let (s3_uri, folder) = if uri.starts_with("s3://") {
+        if let Err(e) = crate::backend::s3::S3Uri::parse(&uri, member) {
+            p.error(member, "local_uri", e.message);
+        }
+        (Some(uri), None)
+    } else {
+        let folder = p.path(&uri, member)?;
+        if !writable(&folder) {
+            p.error(
+                member,
+                "local_output",
+                format!("{} cannot be written", folder.display()),
+            );
+        }
+        (None, Some(folder))
+    };
+    let local = config
+        .local_path
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "/opt/ml/checkpoints".into());
+    let relative = Path::new(&local).strip_prefix("/opt/ml").ok().filter(|r| {
+        r.components().next().is_some()
+            && r.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+    });
+    let Some(relative) = relative else {
+        p.error(
+            "CheckpointConfig.LocalPath",
+            UNSUPPORTED,
+            format!(
+                "{local:?} is not a folder under /opt/ml; locally only /opt/ml is mapped into \
+                 the job's folder, so use a path under it (the default is /opt/ml/checkpoints)"
+            ),
+        );
+        return None;
+    };
+    Some(CheckpointPlan {
+        local_path: relative.to_path_buf(),
+        s3_uri,
+        folder,
+    })
 }
 
 /// The user's hyperparameters and the framework's (`sagemaker_*` ones not reserved),

@@ -29,6 +29,19 @@ fn ignored_locally(request: &TrainingJobRequest) -> Vec<Diagnostic> {
             .is_some_and(|v| v != &Value::Bool(false) && v != &Value::String(String::new()))
     };
     let mut out = Vec::new();
+    let s3_output = request
+        .output_data_config
+        .as_ref()
+        .and_then(|o| o.s3_output_path.as_deref())
+        .is_some_and(|p| p.starts_with("s3://"));
+    if present("OutputDataConfig.KmsKeyId") && !s3_output {
+        out.push(Diagnostic::warning(
+            "OutputDataConfig.KmsKeyId",
+            "local_ignored",
+            "ignored in local mode: artifacts written to a folder are not encrypted (the key is \
+             used for uploads to an s3:// S3OutputPath)",
+        ));
+    }
     for (path, what) in [
         ("VpcConfig", "there is no VPC on this machine"),
         (
@@ -42,14 +55,6 @@ fn ignored_locally(request: &TrainingJobRequest) -> Vec<Diagnostic> {
         (
             "EnableManagedSpotTraining",
             "there are no spot instances locally",
-        ),
-        (
-            "CheckpointConfig.S3Uri",
-            "checkpoints stay in the job folder's checkpoints/",
-        ),
-        (
-            "OutputDataConfig.KmsKeyId",
-            "artifacts are written unencrypted",
         ),
         (
             "ResourceConfig.VolumeKmsKeyId",

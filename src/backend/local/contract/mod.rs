@@ -14,7 +14,7 @@ mod uri;
 
 pub use checks::LocalChecks;
 pub use layout::HostLayout;
-pub(crate) use staging::list_files;
+pub(crate) use staging::{copy_file, list_files};
 pub use staging::{stage_channels, stage_code};
 pub use uri::file_uri_path;
 
@@ -55,8 +55,11 @@ pub struct LocalPlan {
     pub program: String,
     /// The submit directory as given (for `SM_MODULE_DIR`).
     pub submit_uri: String,
-    /// The submit folder or `.tar.gz` on this machine.
+    /// The submit folder or `.tar.gz` on this machine (for code in S3, where it is
+    /// downloaded).
     pub submit_path: PathBuf,
+    /// The `s3://` object or prefix of the code to download into `submit_path`, if any.
+    pub submit_s3: Option<String>,
     /// Raw hyperparameters, for `hyperparameters.json`.
     pub raw_hyperparameters: Vec<(String, String)>,
     /// The user's hyperparameters, JSON-decoded.
@@ -67,8 +70,18 @@ pub struct LocalPlan {
     pub channels: Vec<ChannelPlan>,
     /// `Environment` of the request.
     pub environment: Vec<(String, String)>,
-    /// Folder that `S3OutputPath` names on this machine.
+    /// Folder that `S3OutputPath` names on this machine; for an `s3://` output, the folder
+    /// the archives are packed in (and kept in when an upload fails).
     pub output_root: PathBuf,
+    /// The `s3://` `S3OutputPath` the artifacts are uploaded to, if any.
+    pub output_s3: Option<String>,
+    /// `OutputDataConfig.CompressionType` is not `NONE`: the model is packed in
+    /// `model.tar.gz` rather than copied file by file under `output/model/`.
+    pub compress_model: bool,
+    /// `OutputDataConfig.KmsKeyId`, used for uploads to S3.
+    pub kms_key_id: Option<String>,
+    /// `CheckpointConfig`, if any.
+    pub checkpoint: Option<CheckpointPlan>,
     /// `StoppingCondition.MaxRuntimeInSeconds`.
     pub max_runtime: Option<Duration>,
 }
@@ -88,13 +101,24 @@ pub struct ChannelPlan {
     pub config: Value,
 }
 
+/// Where a job's checkpoints are kept between runs, and where the script sees them.
+#[derive(Debug, Clone)]
+pub struct CheckpointPlan {
+    /// `LocalPath` relative to `/opt/ml` (`checkpoints` by default).
+    pub local_path: PathBuf,
+    /// `S3Uri` when it is an `s3://` prefix.
+    pub s3_uri: Option<String>,
+    /// `S3Uri` when it is a `file://` folder.
+    pub folder: Option<PathBuf>,
+}
+
 /// The code of problems local mode cannot handle at all (not a mistake in the request).
 const UNSUPPORTED: &str = "local_unsupported";
 
 /// What local mode needs, said when a request has no entry point.
 const LOCAL_MODE_NEEDS: &str = "local mode runs script-mode jobs: set HyperParameters.sagemaker_program \
 to the entry point (for example \"train.py\") and HyperParameters.sagemaker_submit_directory to a \
-file:// folder or .tar.gz that holds it";
+file:// or s3:// folder or .tar.gz that holds it";
 
 /// A hyperparameter's string, unwrapping the JSON encoding the SageMaker Python SDK adds.
 fn unquoted(raw: &str) -> String {

@@ -112,7 +112,11 @@ const COPY_CHUNK: u64 = 8 << 20;
 
 /// Copies `src` to a new file `dest`: a reflink where the file system supports one, else in
 /// chunks (with `copy_file_range` where available), calling `copied` after each.
-fn copy_file(src: &Path, dest: &Path, copied: &mut dyn FnMut(u64)) -> std::io::Result<u64> {
+pub(crate) fn copy_file(
+    src: &Path,
+    dest: &Path,
+    copied: &mut dyn FnMut(u64),
+) -> std::io::Result<u64> {
     use std::io::Read;
     use std::os::fd::AsRawFd;
     if let Some(parent) = dest.parent() {

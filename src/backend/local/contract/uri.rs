@@ -38,8 +38,8 @@ pub(super) fn local_path(uri: &str) -> Result<PathBuf, Diagnostic> {
             "",
             UNSUPPORTED,
             format!(
-                "{uri} is an S3 location; here local mode needs a file:// path (input channels \
-                 may be s3:// prefixes, downloaded when the job starts)"
+                "{uri} is a remote location; here local mode needs a file:// path (code, input \
+                 channels, checkpoints and the output path may be s3:// URIs)"
             ),
         ));
     }

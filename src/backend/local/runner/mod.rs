@@ -3,21 +3,29 @@
 //! job's processes from outliving it (`groups`), and packs the artifacts. It imports its
 //! own backend's contract and store, the request model and the neutral SDK module.
 
+mod checkpoints;
 mod groups;
+mod meter;
 mod output;
+mod requirements;
 mod train;
+mod transfer;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use self::checkpoints::Checkpoints;
+use self::meter::Meter;
 use self::train::{Outcome, train};
 use super::contract::{HostLayout, LocalPlan, stage_channels, stage_code};
+use super::remote::Remote;
 use super::store::{Ending, Store, now_ms};
 use super::{LocalConfig, off_thread};
-use crate::backend::{BackendError, ErrorKind, archive};
+use crate::backend::BackendError;
+use crate::backend::ErrorKind;
+use crate::backend::s3::SharedProgress;
 use crate::job::{SecondaryStatus, Status};
 use crate::request::metrics::MetricExtractor;
 
@@ -47,6 +55,7 @@ pub async fn supervise(
         layouts: Vec::new(),
         fault: fault.clone(),
         unrecorded: &unrecorded,
+        remote: Arc::new(Remote::new(config.aws.clone())),
     };
     if let Err(e) = supervision.run(extractor).await {
         tracing::error!("job {name}: {e}");
@@ -169,6 +178,7 @@ struct Supervision<'a> {
     layouts: Vec<HostLayout>,
     fault: Arc<StorageFault>,
     unrecorded: &'a Unrecorded,
+    remote: Arc<Remote>,
 }
 
 impl Supervision<'_> {
@@ -206,6 +216,8 @@ impl Supervision<'_> {
             "Training image download completed. Training in progress.",
         )?;
         store.set_training_start(&self.plan.job, now_ms())?;
+        let stop_sync = Arc::new(tokio::sync::Notify::new());
+        let sync = self.checkpoints().map(|c| c.spawn(stop_sync.clone()));
         let outcome = train(
             self.config,
             &self.plan,
@@ -215,6 +227,14 @@ impl Supervision<'_> {
             &self.fault,
         )
         .await?;
+        if let Some(sync) = sync {
+            stop_sync.notify_one();
+            match sync.await {
+                Ok(Err(e)) => tracing::warn!("job {}: {e}", self.plan.job),
+                Err(e) => tracing::warn!("job {}: checkpoint copy: {e}", self.plan.job),
+                Ok(Ok(())) => {}
+            }
+        }
         let Some(model_artifacts) = self.pack(&mut store, &outcome).await? else {
             return Ok(());
         };
@@ -266,7 +286,7 @@ impl Supervision<'_> {
         Ok(Stage::Ended)
     }
 
-    /// Makes each host's tree, writes its config files and puts the code in place.
+    /// Makes each host's tree and writes its config files.
     async fn prepare(&self, store: &mut Store) -> Result<Stage, BackendError> {
         let plan = self.plan.clone();
         let layouts = self.layouts.clone();
@@ -274,7 +294,6 @@ impl Supervision<'_> {
             for (layout, host) in layouts.iter().zip(&plan.hosts) {
                 layout.create()?;
                 plan.write_config(layout, host)?;
-                stage_code(&plan, layout)?;
             }
             Ok(())
         })
@@ -285,48 +304,88 @@ impl Supervision<'_> {
         }
     }
 
-    /// Downloads `s3://` channels, then copies every channel into the hosts' trees,
+    /// The checkpoint folders of the hosts and where they are kept, if the job has them.
+    fn checkpoints(&self) -> Option<Checkpoints> {
+        let plan = self.plan.checkpoint.clone()?;
+        let dirs = self
+            .layouts
+            .iter()
+            .map(|l| l.root.join(&plan.local_path))
+            .collect();
+        Some(Checkpoints::new(plan, dirs, self.remote.clone()))
+    }
+
+    /// Progress of a download written into the Downloading status while `meter` runs.
+    fn meter(&self, label: &'static str) -> Meter {
+        Meter::start(
+            self.config.database(),
+            self.plan.job.clone(),
+            SecondaryStatus::Downloading,
+            label,
+        )
+    }
+
+    /// Puts the code in place (downloaded first when it is in S3), downloads `s3://`
+    /// channels and kept checkpoints, then copies every channel into the hosts' trees,
     /// reporting progress in the Downloading status.
     async fn download(&mut self, store: &mut Store) -> Result<Stage, BackendError> {
-        if let Err(e) = download_s3_channels(self.config, &mut self.plan).await {
-            return self.fail(store, format!("ClientError: input data: {e}"));
+        let job_dir = self.config.job_dir(&self.plan.job);
+        let meter = self.meter("Downloading the code");
+        let fetched = transfer::fetch_code(
+            &self.remote,
+            &mut self.plan,
+            &job_dir.join("s3-code"),
+            meter.progress(),
+        )
+        .await;
+        meter.finish().await;
+        if let Err(e) = fetched {
+            return self.fail(store, format!("ClientError: code: {e}"));
         }
         let plan = self.plan.clone();
         let layouts = self.layouts.clone();
-        let database = self.config.database();
+        let staged =
+            off_thread(move || layouts.iter().try_for_each(|l| stage_code(&plan, l))).await?;
+        if let Err(e) = staged {
+            return self.fail(store, format!("ClientError: code: {e}"));
+        }
+        let meter = self.meter("Downloading input data");
+        let fetched = transfer::fetch_channels(
+            &self.remote,
+            &mut self.plan,
+            &job_dir.join("s3-input"),
+            meter.progress(),
+        )
+        .await;
+        meter.finish().await;
+        if let Err(e) = fetched {
+            return self.fail(store, format!("ClientError: input data: {e}"));
+        }
+        if let Some(mut checkpoints) = self.checkpoints() {
+            let meter = self.meter("Downloading checkpoints");
+            let restored = checkpoints.restore(meter.progress()).await;
+            meter.finish().await;
+            if let Err(e) = restored {
+                return self.fail(store, format!("ClientError: CheckpointConfig.S3Uri: {e}"));
+            }
+        }
+        let (plan, layouts) = (self.plan.clone(), self.layouts.clone());
+        let meter = self.meter("Downloading input data");
+        let progress = meter.progress();
         let staged = off_thread(move || {
-            let progress_store = Store::open(&database).ok();
-            let mut last = Instant::now();
-            stage_channels(&plan, &layouts, &mut |done, total| {
-                if total == 0 || (last.elapsed() < PROGRESS_EVERY && done < total) {
-                    return;
-                }
-                last = Instant::now();
-                if let Some(store) = &progress_store {
-                    let message = format!(
-                        "Downloading input data: {} of {}",
-                        crate::job::bytes(done),
-                        crate::job::bytes(total)
-                    );
-                    let _ = store.transition(
-                        &plan.job,
-                        Status::InProgress,
-                        SecondaryStatus::Downloading,
-                        &message,
-                        now_ms(),
-                    );
-                }
-            })
+            stage_channels(&plan, &layouts, &mut |done, total| progress(done, total))
         })
         .await?;
+        meter.finish().await;
         match staged {
             Ok(_) => Ok(Stage::Next),
             Err(e) => self.fail(store, format!("ClientError: input data: {e}")),
         }
     }
 
-    /// Packs `model/` and `output/data/` of the first host when the outcome keeps them.
-    /// `Some(artifact URI or none)` to go on; `None` when packing failed the job.
+    /// Packs `model/` and `output/data/` of every host when the outcome keeps them, and
+    /// uploads them to an `s3://` output path. `Some(artifact URI or none)` to go on; `None`
+    /// when packing or uploading failed the job.
     async fn pack(
         &self,
         store: &mut Store,
@@ -335,52 +394,62 @@ impl Supervision<'_> {
         if !outcome.pack {
             return Ok(Some(None));
         }
-        if outcome.ending.status == Status::Completed {
+        let completed = outcome.ending.status == Status::Completed;
+        if completed {
             self.enter(
                 store,
                 SecondaryStatus::Uploading,
                 "Uploading generated training model",
             )?;
         }
-        let dest = self.plan.artifact_dir();
-        let model = self.layouts[0].model();
-        let data = self.layouts[0].output_data();
-        let packed = off_thread(move || -> std::io::Result<PathBuf> {
-            let model_tar = dest.join("model.tar.gz");
-            archive::pack_dir(&model, &model_tar)?;
-            archive::pack_dir(&data, &dest.join("output.tar.gz"))?;
-            Ok(model_tar)
-        })
-        .await?;
-        match packed {
-            Ok(path) => Ok(Some(Some(format!("file://{}", path.display())))),
+        let plan = self.plan.clone();
+        let models = self.layouts.iter().map(HostLayout::model).collect();
+        let data = self.layouts.iter().map(HostLayout::output_data).collect();
+        let packed = off_thread(move || transfer::pack(&plan, models, data)).await?;
+        let model = match packed {
+            Ok(model) => model,
             Err(e) => {
                 self.fail(
                     store,
                     format!("ClientError: could not write the model artifacts: {e}"),
                 )?;
+                return Ok(None);
+            }
+        };
+        let Some(output_s3) = &self.plan.output_s3 else {
+            return Ok(Some(Some(format!("file://{}", model.display()))));
+        };
+        // A stopping job keeps its status: only a completed one shows upload progress.
+        let meter = completed.then(|| {
+            Meter::start(
+                self.config.database(),
+                self.plan.job.clone(),
+                SecondaryStatus::Uploading,
+                "Uploading generated training model",
+            )
+        });
+        let progress: SharedProgress = match &meter {
+            Some(meter) => meter.progress(),
+            None => Arc::new(|_, _| {}),
+        };
+        let published =
+            transfer::publish(&self.remote, &self.plan, output_s3, model, progress).await;
+        if let Some(meter) = meter {
+            meter.finish().await;
+        }
+        match published {
+            Ok(uri) => Ok(Some(Some(uri))),
+            Err(e) => {
+                self.fail(
+                    store,
+                    format!(
+                        "ClientError: the artifacts are kept in {}: uploading them to {output_s3} \
+                         failed: {e}",
+                        self.plan.artifact_dir().display()
+                    ),
+                )?;
                 Ok(None)
             }
         }
     }
-}
-
-/// Downloads the `s3://` channels into the job folder and points the plan at the copies.
-async fn download_s3_channels(
-    config: &LocalConfig,
-    plan: &mut LocalPlan,
-) -> Result<(), BackendError> {
-    if plan.channels.iter().all(|c| c.s3_uri.is_none()) {
-        return Ok(());
-    }
-    let clients = crate::backend::sdk::Clients::load(&config.aws).await?;
-    let root = config.job_dir(&plan.job).join("s3-input");
-    for channel in &mut plan.channels {
-        let Some(uri) = &channel.s3_uri else { continue };
-        let dest = root.join(&channel.name);
-        let field = format!("channel {}", channel.name);
-        crate::backend::s3::download_prefix(&clients.s3, uri, &dest, &field).await?;
-        channel.source = dest;
-    }
-    Ok(())
 }

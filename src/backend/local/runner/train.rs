@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::groups::ProcessGroups;
 use super::output::{read_lines, spawn_recorder};
+use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan};
@@ -78,7 +79,21 @@ pub(super) async fn train(
         rx,
         fault.clone(),
     );
-    let mut hosts = spawn_hosts(config, plan, layouts, store, tx)?;
+    let python = match prepare(config, plan, &layouts[0], &config.python, store, &tx).await? {
+        Prepared::Ready(python) => python,
+        ended => {
+            drop(tx);
+            let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
+            return Ok(match ended {
+                Prepared::Failed(reason) => failure(reason),
+                _ => Outcome {
+                    ending: Ending::stopped(SecondaryStatus::Stopped, "Training job stopped"),
+                    pack: false,
+                },
+            });
+        }
+    };
+    let mut hosts = spawn_hosts(plan, layouts, &python, store, tx)?;
     let watched = watch(config, plan, store, fault, &mut hosts).await?;
     let Hosts {
         procs,
@@ -103,9 +118,9 @@ pub(super) async fn train(
 
 /// Starts one process per host, each in its own process group, its output read into `tx`.
 fn spawn_hosts(
-    config: &LocalConfig,
     plan: &LocalPlan,
     layouts: &[HostLayout],
+    python: &std::path::Path,
     store: &Store,
     tx: mpsc::Sender<Record>,
 ) -> Result<Hosts, BackendError> {
@@ -118,7 +133,7 @@ fn spawn_hosts(
         spawn_error: None,
     };
     for (layout, host) in layouts.iter().zip(&plan.hosts) {
-        let (program, args) = plan.command(layout, &config.python);
+        let (program, args) = plan.command(layout, python);
         let spawned = Command::new(&program)
             .args(&args)
             .current_dir(layout.code())

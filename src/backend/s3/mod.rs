@@ -1,11 +1,16 @@
 //! S3 transfers both backends use: listing a prefix as a tree, downloads with progress,
-//! reading a `.tar.gz` object's entries while it streams, and uploads.
+//! reading a `.tar.gz` object's entries while it streams, and uploads (`upload`).
+
+mod upload;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncWriteExt;
+
+pub use upload::{Encryption, upload, upload_files, upload_folder};
 
 use super::paging::Pager;
 use super::partial::PartialFile;
@@ -15,6 +20,44 @@ use crate::job::{ArchiveListing, ArtifactEntry};
 
 /// Most objects the Artifacts view lists, so a huge prefix cannot stall the window.
 pub const LIST_LIMIT: usize = 10_000;
+
+/// Progress of a transfer of many objects, `(bytes done, bytes in all)`, shared by the
+/// tasks that move them.
+pub type SharedProgress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// Adds up bytes moved by parallel tasks and reports the sum.
+#[derive(Clone)]
+struct Tally {
+    done: Arc<AtomicU64>,
+    total: u64,
+    report: SharedProgress,
+}
+
+impl Tally {
+    fn new(total: u64, report: SharedProgress) -> Self {
+        report(0, total);
+        Self {
+            done: Arc::new(AtomicU64::new(0)),
+            total,
+            report,
+        }
+    }
+
+    fn add(&self, bytes: u64) {
+        let done = self.done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        (self.report)(done, self.total.max(done));
+    }
+
+    /// A per-object progress callback feeding this tally.
+    fn object(&self) -> Progress {
+        let tally = self.clone();
+        let last = AtomicU64::new(0);
+        Box::new(move |done, _| {
+            let before = last.swap(done, Ordering::Relaxed);
+            tally.add(done.saturating_sub(before));
+        })
+    }
+}
 /// An `s3://bucket/key` URI split into bucket and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Uri {
@@ -199,43 +242,37 @@ pub async fn list_tar_gz(client: &Client, uri: &str) -> Result<ArchiveListing, B
 }
 
 /// Copies every object under `prefix` into `dest`, keeping the key paths below the prefix
-/// (File mode channels). Returns the number of bytes copied.
+/// (File mode channels, code prefixes, checkpoints), several at a time; a prefix that names
+/// one object rather than a folder gives that object. `progress` gets the bytes of all
+/// objects together. Returns the number of bytes copied.
 pub async fn download_prefix(
     client: &Client,
     prefix: &str,
     dest: &Path,
     field: &str,
+    progress: SharedProgress,
 ) -> Result<u64, BackendError> {
-    let root = S3Uri::parse(prefix, field)?;
-    let objects = list_all(client, &root).await?;
-    if objects.is_empty() {
-        // A prefix may name one object rather than a folder.
-        let name = root.key.rsplit('/').next().unwrap_or_default();
-        let missing = || BackendError::validation(format!("{field}: no objects under {prefix}"));
-        if name.is_empty() {
-            return Err(missing());
+    let (jobs, bytes) = match prefix_objects(client, prefix, dest, field).await? {
+        Some(found) => found,
+        None => {
+            // A prefix may name one object rather than a folder.
+            let root = S3Uri::parse(prefix, field)?;
+            let name = root.key.rsplit('/').next().unwrap_or_default();
+            let missing =
+                || BackendError::validation(format!("{field}: no objects under {prefix}"));
+            if name.is_empty() {
+                return Err(missing());
+            }
+            let path = dest.join(name);
+            let tally = Tally::new(0, progress);
+            return match download(client, prefix, &path, &tally.object()).await {
+                Ok(()) => Ok(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)),
+                Err(e) if e.kind == ErrorKind::NotFound => Err(missing()),
+                Err(e) => Err(e),
+            };
         }
-        let ignore: Progress = Box::new(|_, _| {});
-        return match download(client, prefix, &dest.join(name), &ignore).await {
-            Ok(()) => Ok(std::fs::metadata(dest.join(name))
-                .map(|m| m.len())
-                .unwrap_or(0)),
-            Err(e) if e.kind == ErrorKind::NotFound => Err(missing()),
-            Err(e) => Err(e),
-        };
-    }
-    let mut bytes = 0;
-    let mut jobs = Vec::with_capacity(objects.len());
-    for object in objects {
-        let relative = safe_relative(&object.key).ok_or_else(|| {
-            BackendError::validation(format!(
-                "{field}: object key {:?} leaves the channel folder",
-                object.key
-            ))
-        })?;
-        bytes += object.size;
-        jobs.push((object.uri, dest.join(relative)));
-    }
+    };
+    let tally = Tally::new(bytes, progress);
     // Several objects in flight at once, as the service's own downloader does.
     let mut running = tokio::task::JoinSet::new();
     let mut queue = jobs.into_iter();
@@ -245,10 +282,8 @@ pub async fn download_prefix(
                 break;
             };
             let client = client.clone();
-            running.spawn(async move {
-                let ignore: Progress = Box::new(|_, _| {});
-                download(&client, &uri, &path, &ignore).await
-            });
+            let object = tally.object();
+            running.spawn(async move { download(&client, &uri, &path, &object).await });
         }
         match running.join_next().await {
             None => return Ok(bytes),
@@ -257,6 +292,34 @@ pub async fn download_prefix(
             Some(Err(e)) => return Err(BackendError::internal(format!("download task: {e}"))),
         }
     }
+}
+
+/// Every object under `prefix` with the file it goes to under `dest`, and their bytes;
+/// `None` when there is none.
+async fn prefix_objects(
+    client: &Client,
+    prefix: &str,
+    dest: &Path,
+    field: &str,
+) -> Result<Option<(Vec<(String, PathBuf)>, u64)>, BackendError> {
+    let root = S3Uri::parse(prefix, field)?;
+    let objects = list_all(client, &root).await?;
+    if objects.is_empty() {
+        return Ok(None);
+    }
+    let mut bytes = 0;
+    let mut jobs = Vec::with_capacity(objects.len());
+    for object in objects {
+        let relative = safe_relative(&object.key).ok_or_else(|| {
+            BackendError::validation(format!(
+                "{field}: object key {:?} leaves the folder it is copied to",
+                object.key
+            ))
+        })?;
+        bytes += object.size;
+        jobs.push((object.uri, dest.join(relative)));
+    }
+    Ok(Some((jobs, bytes)))
 }
 
 /// Objects of a channel downloaded at once.
@@ -268,23 +331,6 @@ fn safe_relative(key: &str) -> Option<PathBuf> {
     path.components()
         .all(|c| matches!(c, std::path::Component::Normal(_)))
         .then_some(path)
-}
-
-/// Uploads a file to `uri`.
-pub async fn upload(client: &Client, path: &Path, uri: &str) -> Result<(), BackendError> {
-    let object = S3Uri::parse(uri, "output")?;
-    let body = ByteStream::from_path(path)
-        .await
-        .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))?;
-    client
-        .put_object()
-        .bucket(&object.bucket)
-        .key(&object.key)
-        .body(body)
-        .send()
-        .await
-        .map_err(from_sdk)?;
-    Ok(())
 }
 
 #[cfg(test)]
