@@ -24,7 +24,7 @@ fn validation(c: &mut Criterion) {
         b.iter(|| validate_value(&value, Target::Aws, None))
     });
     group.bench_function("full_request_local", |b| {
-        b.iter(|| validate(&request, Target::Local, Some(&LocalChecks)))
+        b.iter(|| validate(&request, Target::Local, Some(&LocalChecks::default())))
     });
     group.finish();
 }

@@ -475,3 +475,146 @@ async fn a_two_host_job_packs_the_model_files_of_both_hosts() {
     let data = common::unpack(&out.join("output.tar.gz"), &sb.path().join("d"));
     assert!(data.join("algo-1.log").is_file() && data.join("algo-2.log").is_file());
 }
+
+#[test]
+fn the_runtime_table_maps_images_and_warns_with_both_versions() {
+    let sb = Sandbox::new();
+    // An interpreter that answers the probe as a Python with torch 2.5.1 would.
+    let fake = sb.path().join("fake-python");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho '{\"python\": \"3.11.7\", \"packages\": {\"torch\": \"2.5.1\"}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = common::cli::sagedesk(&sb.home())
+        .args(["runtimes", "set", "*pytorch-training:2.3*"])
+        .arg(&fake)
+        .output()
+        .unwrap();
+    let listed = common::cli::text(&out.stdout);
+    assert!(out.status.success(), "{}", common::cli::text(&out.stderr));
+    assert!(
+        listed.contains("*pytorch-training:2.3*") && listed.contains("torch 2.5.1"),
+        "{listed}"
+    );
+
+    sb.script("train.py", "print('hi')\n");
+    let mut request = sb.request("torch-check", "train.py", json!({}));
+    request
+        .algorithm_specification
+        .as_mut()
+        .unwrap()
+        .training_image = Some(
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-gpu-py311".into(),
+    );
+    let file = common::cli::request_file(&sb, &request);
+    let out = common::cli::sagedesk(&sb.home())
+        .args(["validate", "--target", "local"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report = common::cli::text(&out.stdout);
+    assert!(out.status.success(), "warnings only: {report}");
+    let expected = format!(
+        "image has torch 2.3.0, local interpreter {} has torch 2.5.1",
+        fake.display()
+    );
+    assert!(report.contains(&expected), "{report}");
+    assert!(
+        report.contains("AlgorithmSpecification.TrainingImage"),
+        "{report}"
+    );
+
+    // The demo job needs only the standard library, and says so: no warning.
+    let demo = sagedesk::demo::demo_request(&sb.home(), Some(1)).unwrap();
+    let file = common::cli::request_file(&sb, &demo);
+    let out = common::cli::sagedesk(&sb.home())
+        .args(["validate", "--target", "local"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report = common::cli::text(&out.stdout);
+    assert!(
+        out.status.success() && !report.contains("warning"),
+        "{report}"
+    );
+
+    // Removing the row puts images back on the default interpreter.
+    let out = common::cli::sagedesk(&sb.home())
+        .args(["runtimes", "remove", "*pytorch-training:2.3*"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!common::cli::text(&out.stdout).contains("fake-python"));
+    let out = common::cli::sagedesk(&sb.home())
+        .args(["runtimes", "remove", "*nothing*"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::cli::text(&out.stderr).contains("no runtime row for \"*nothing*\""));
+}
+
+#[test]
+fn run_from_aws_runs_a_job_created_there_by_boto3() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    let tar = sb.path().join("sourcedir.tar.gz");
+    tarball(
+        &tar,
+        &[(
+            "train.py",
+            "import os\nd = open(os.path.join(os.environ['SM_CHANNEL_TRAIN'], 'x.csv')).read().strip()\n\
+             print('from aws', d, flush=True)\n\
+             open(os.path.join(os.environ['SM_MODEL_DIR'], 'm.txt'), 'w').write(d)\n",
+        )],
+    );
+    moto.boto3(&format!(
+        r#"import boto3, json
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="boto-bucket")
+s3.put_object(Bucket="boto-bucket", Key="code/sourcedir.tar.gz", Body=open("{tar}", "rb").read())
+s3.put_object(Bucket="boto-bucket", Key="data/x.csv", Body=b"7,8")
+boto3.client("sagemaker").create_training_job(
+    TrainingJobName="boto-job",
+    RoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+    AlgorithmSpecification={{"TrainingImage": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-cpu-py311", "TrainingInputMode": "File"}},
+    HyperParameters={{"sagemaker_program": json.dumps("train.py"), "sagemaker_submit_directory": json.dumps("s3://boto-bucket/code/sourcedir.tar.gz")}},
+    InputDataConfig=[{{"ChannelName": "train", "DataSource": {{"S3DataSource": {{"S3DataType": "S3Prefix", "S3Uri": "s3://boto-bucket/data"}}}}}}],
+    OutputDataConfig={{"S3OutputPath": "s3://boto-bucket/output"}},
+    ResourceConfig={{"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10}},
+    StoppingCondition={{"MaxRuntimeInSeconds": 600}},
+)
+"#,
+        tar = tar.display()
+    ));
+    let out = common::cli::sagedesk(&sb.home())
+        .args([
+            "run",
+            "--from-aws",
+            "boto-job",
+            "--follow",
+            "--region",
+            "us-east-1",
+        ])
+        .args(["--endpoint-url", &moto.endpoint()])
+        .envs(common::moto::child_env(&moto.endpoint()))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        common::cli::text(&out.stdout),
+        common::cli::text(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("from aws 7,8"), "{stdout}");
+    assert!(
+        stderr.contains("running boto-job here as boto-job-local-"),
+        "{stderr}"
+    );
+    moto.boto3(
+        r#"import boto3
+keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="boto-bucket", Prefix="output/")["Contents"]]
+assert any(k.startswith("output/boto-job-local-") and k.endswith("/output/model.tar.gz") for k in keys), keys
+"#,
+    );
+}

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// Validates for `target` as the command line and the builder do: with local mode's own
 /// checks for the local target.
 fn check(value: &Value, target: Target) -> Vec<Diagnostic> {
-    let local: &dyn RuntimeChecks = &LocalChecks;
+    let local: &dyn RuntimeChecks = &LocalChecks::default();
     validate_value(value, target, (target == Target::Local).then_some(local))
 }
 

@@ -4,6 +4,7 @@
 
 mod follow;
 mod format;
+mod local;
 mod report;
 
 use std::path::PathBuf;
@@ -12,7 +13,6 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::backend::local::contract::LocalChecks;
 use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::sdk::AwsConnection;
 use crate::backend::{Backend, BackendError, Connection, ErrorKind};
@@ -83,7 +83,13 @@ pub enum Command {
     /// Run a CreateTrainingJob request (JSON) on this machine and wait for it to end.
     Run {
         /// The request: an `aws sagemaker create-training-job --cli-input-json` file.
-        file: PathBuf,
+        #[arg(required_unless_present = "from_aws", conflicts_with = "from_aws")]
+        file: Option<PathBuf>,
+        /// Run this AWS job's request (from DescribeTrainingJob) on this machine, named
+        /// `<NAME>-local-<time>`; S3 is read and written with the --profile/--region/
+        /// --endpoint-url connection.
+        #[arg(long, value_name = "NAME")]
+        from_aws: Option<String>,
         /// Print the job's log lines as they come.
         #[arg(long)]
         follow: bool,
@@ -136,6 +142,11 @@ pub enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Show or edit the runtime table: which local interpreter runs which container image.
+    Runtimes {
+        #[command(subcommand)]
+        action: Option<RuntimeAction>,
+    },
     /// Print a job's metrics.
     Metrics {
         /// The job name.
@@ -143,6 +154,24 @@ pub enum Command {
         /// Every point as CSV: metric,timestamp,value.
         #[arg(long)]
         csv: bool,
+    },
+}
+
+/// Changes to the runtime table.
+#[derive(Debug, Subcommand)]
+pub enum RuntimeAction {
+    /// Run images matching PATTERN (`*` matches anything, e.g. `*pytorch-training:2.3*`) with
+    /// INTERPRETER (a Python or a virtual environment's bin/python).
+    Set {
+        /// The image pattern.
+        pattern: String,
+        /// The interpreter.
+        interpreter: PathBuf,
+    },
+    /// Remove the row for PATTERN.
+    Remove {
+        /// The image pattern.
+        pattern: String,
     },
 }
 
@@ -219,7 +248,7 @@ fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u
     for notice in &notices {
         eprintln!("note: {}: {notice}", file.display());
     }
-    let diagnostics = validate::validate_value(&value, target, runtime_checks(target));
+    let diagnostics = validate::validate_value(&value, target, runtime_checks(target).as_deref());
     if json {
         println!("{}", report::json(&diagnostics));
     } else {
@@ -236,9 +265,9 @@ fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u
 }
 
 /// The checks of the runtime a target runs on.
-fn runtime_checks(target: Target) -> Option<&'static dyn validate::RuntimeChecks> {
+fn runtime_checks(target: Target) -> Option<Box<dyn validate::RuntimeChecks>> {
     match target {
-        Target::Local => Some(&LocalChecks),
+        Target::Local => Some(Box::new(local::checks())),
         Target::Aws => None,
     }
 }
@@ -253,6 +282,7 @@ fn open_window(connection: Option<Connection>) -> ExitCode {
         })
         .and_then(|config| {
             let folders = Folders::of(&config);
+            let config_for_checks = config.clone();
             let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(config)?);
             let worker = Worker::spawn(backend, Some(folders.clone())).map_err(|e| Failure {
                 message: format!("cannot start the worker thread: {e}"),
@@ -261,7 +291,7 @@ fn open_window(connection: Option<Connection>) -> ExitCode {
             let options = crate::ui::AppOptions {
                 demo_epochs: None,
                 connection,
-                local_checks: Some(Arc::new(LocalChecks)),
+                local_checks: Some(Arc::new(local::window_checks(&config_for_checks))),
             };
             crate::ui::run(worker, &folders.home, options).map_err(|e| Failure {
                 message: format!("cannot open the window: {e}"),
@@ -297,21 +327,30 @@ fn read_for_run(
         request.training_job_name = Some(format::unique_name(request.name()));
     }
     let origin = file.display().to_string();
-    let diagnostics = validate::validate(&request, target, runtime_checks(target));
+    checked(request, &origin, target)
+}
+
+/// `request`, refused (with every problem) when `target` could not run it; warnings noted.
+fn checked(
+    request: request::TrainingJobRequest,
+    origin: &str,
+    target: Target,
+) -> Result<request::TrainingJobRequest, Failure> {
+    let diagnostics = validate::validate(&request, target, runtime_checks(target).as_deref());
     let (refusal, flag) = match target {
         Target::Local => ("local mode cannot run this job", "local"),
         Target::Aws => ("SageMaker would refuse this job", "aws"),
     };
     if validate::error_count(&diagnostics) > 0 {
         return Err(Failure {
-            message: format!("{refusal}\n{}", report::text(&origin, &diagnostics, target)),
+            message: format!("{refusal}\n{}", report::text(origin, &diagnostics, target)),
             code: EXIT_BAD_INPUT,
         });
     }
     if !diagnostics.is_empty() {
         eprintln!(
             "note: {}; `sagedesk validate --target {flag} {origin}` lists them",
-            report::summary(&origin, &diagnostics, target)
+            report::summary(origin, &diagnostics, target)
         );
     }
     Ok(request)
@@ -321,6 +360,17 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
     if let Command::Validate { file, target, json } = &command {
         return validate_file(file, *target, *json);
     }
+    if let Command::Runtimes { action } = command {
+        return local::runtimes(action);
+    }
+    if let Command::Run {
+        from_aws: Some(name),
+        follow,
+        ..
+    } = &command
+    {
+        return local::run_from_aws(name, connection, *follow).await;
+    }
     let target = match connection {
         Some(Connection::Aws(_)) => Target::Aws,
         _ => Target::Local,
@@ -329,13 +379,15 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
     let stop_grace = backend.stop_grace();
     let backend = backend.as_ref();
     match command {
-        Command::Validate { .. } => unreachable!("handled above"),
+        Command::Validate { .. } | Command::Runtimes { .. } => unreachable!("handled above"),
         Command::Run {
             file,
             follow,
             name,
             unique_name,
+            ..
         } => {
+            let file = file.unwrap_or_default();
             let request = read_for_run(&file, target, name, unique_name)?;
             follow::run_and_wait(backend, request, follow, stop_grace).await
         }

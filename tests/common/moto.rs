@@ -110,6 +110,18 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Runs `code` with the emulator's Python, boto3 pointed at this server.
+    pub fn boto3(&self, code: &str) {
+        let status = Command::new(python())
+            .arg("-c")
+            .arg(code)
+            .envs(child_env(&self.endpoint()))
+            .env("AWS_DEFAULT_REGION", REGION)
+            .status()
+            .expect("the emulator's Python");
+        assert!(status.success(), "boto3 script failed:\n{code}");
+    }
+
     /// Starts a server and waits until it answers.
     pub fn start() -> Self {
         aws_env();

@@ -24,7 +24,7 @@ pub fn options(demo_epochs: Option<u32>) -> AppOptions {
     AppOptions {
         connection: None,
         demo_epochs,
-        local_checks: Some(Arc::new(LocalChecks)),
+        local_checks: Some(Arc::new(LocalChecks::default())),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod process;
 pub mod pyvalue;
 mod remote;
 pub mod runner;
+pub mod runtimes;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -261,7 +262,20 @@ impl Backend for LocalBackend {
         &self,
         request: TrainingJobRequest,
     ) -> Result<String, BackendError> {
-        let plan = LocalPlan::from_request(&request, &self.config.default_output())?;
+        let mut plan = LocalPlan::from_request(&request, &self.config.default_output())?;
+        let image = request
+            .algorithm_specification
+            .as_ref()
+            .and_then(|a| a.training_image.clone())
+            .unwrap_or_default();
+        let python = self.config.python.clone();
+        plan.interpreter = self
+            .blocking(move |store| {
+                let table = store.runtimes()?;
+                let chosen = contract::interpreter_for(&table, &image, &python);
+                Ok((chosen != python).then(|| chosen.to_path_buf()))
+            })
+            .await?;
         let extractor = MetricExtractor::new(request.metric_definitions())
             .map_err(|e| BackendError::validation(e.to_string()))?;
         let job_dir = self.config.job_dir(&plan.job);

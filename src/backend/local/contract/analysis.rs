@@ -48,6 +48,9 @@ impl LocalPlan {
         check_name(&mut p, &job);
         let hps = request.hyper_parameters.clone().unwrap_or_default();
         let entry = entry_point(&mut p, &hps);
+        if entry.program.is_none() {
+            built_in_algorithm(&mut p, request);
+        }
         let job_mode = input_mode(&mut p, request);
         let hosts = hosts(&mut p, request);
         let channels: Vec<ChannelPlan> = request
@@ -102,6 +105,7 @@ impl LocalPlan {
                 .and_then(|s| s.max_runtime_in_seconds)
                 .filter(|s| *s > 0)
                 .map(|s| Duration::from_secs(s as u64)),
+            interpreter: None,
         };
         problems.extend(plan.exec_size_problem());
         (Some(plan), problems)
@@ -250,6 +254,56 @@ fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> EntryPoint {
         submit_s3,
     }
 }
+
+/// Says why a job without an entry point that names a built-in algorithm cannot run here.
+fn built_in_algorithm(p: &mut Problems, request: &TrainingJobRequest) {
+    let spec = request.algorithm_specification.clone().unwrap_or_default();
+    let why = "its code is inside the service's image, and local mode runs script-mode jobs \
+               only (your own entry point, with the framework on this machine)";
+    if let Some(name) = spec.algorithm_name.filter(|n| !n.is_empty()) {
+        p.error(
+            "AlgorithmSpecification.AlgorithmName",
+            UNSUPPORTED,
+            format!("{name} is an algorithm resource: {why}"),
+        );
+    } else if let Some(image) = spec.training_image
+        && let Some(algorithm) = BUILT_IN.iter().find(|a| {
+            let repo = image.rsplit('/').next().unwrap_or_default();
+            repo.split(':').next() == Some(**a)
+        })
+    {
+        p.error(
+            "AlgorithmSpecification.TrainingImage",
+            UNSUPPORTED,
+            format!(
+                "{algorithm} without sagemaker_program runs the built-in algorithm: {why}; \
+                 set HyperParameters.sagemaker_program to use the image in script mode"
+            ),
+        );
+    }
+}
+
+/// Image repositories of built-in algorithms.
+const BUILT_IN: &[&str] = &[
+    "sagemaker-xgboost",
+    "xgboost",
+    "linear-learner",
+    "kmeans",
+    "pca",
+    "factorization-machines",
+    "blazingtext",
+    "image-classification",
+    "object-detection",
+    "semantic-segmentation",
+    "seq2seq",
+    "forecasting-deepar",
+    "ntm",
+    "lda",
+    "randomcutforest",
+    "knn",
+    "object2vec",
+    "ipinsights",
+];
 
 /// The job's `TrainingInputMode` (File unless set); Pipe is refused.
 fn input_mode(p: &mut Problems, request: &TrainingJobRequest) -> String {

@@ -3,19 +3,36 @@
 
 use serde_json::Value;
 
-use super::LocalPlan;
+use std::sync::{Arc, RwLock};
+
+use super::{LocalPlan, Runtimes};
 use crate::request::TrainingJobRequest;
 use crate::request::validate::{Diagnostic, RuntimeChecks};
 
-/// Local mode's checks for the validator: what it cannot run in a request (errors) and
-/// what it ignores (warnings).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LocalChecks;
+/// Local mode's checks for the validator: what it cannot run in a request (errors), what
+/// it ignores, and where the local interpreter differs from the image (warnings).
+#[derive(Debug, Clone, Default)]
+pub struct LocalChecks {
+    runtimes: Option<Arc<RwLock<Runtimes>>>,
+}
+
+impl LocalChecks {
+    /// Checks that also compare images with the interpreters of `runtimes` (which may be
+    /// filled in as probes answer).
+    pub fn with_runtimes(runtimes: Arc<RwLock<Runtimes>>) -> Self {
+        Self {
+            runtimes: Some(runtimes),
+        }
+    }
+}
 
 impl RuntimeChecks for LocalChecks {
     fn check(&self, request: &TrainingJobRequest) -> Vec<Diagnostic> {
         let mut out = LocalPlan::analyze(request, None).1;
         out.extend(ignored_locally(request));
+        if let Some(runtimes) = self.runtimes.as_ref().and_then(|r| r.read().ok()) {
+            out.extend(runtimes.check(request));
+        }
         out
     }
 }

@@ -9,11 +9,15 @@ mod analysis;
 mod checks;
 mod environment;
 mod layout;
+mod runtime;
 mod staging;
 mod uri;
 
 pub use checks::LocalChecks;
 pub use layout::HostLayout;
+pub use runtime::{
+    ImageRuntime, InterpreterInfo, RuntimeEntry, Runtimes, compare, interpreter_for, probe,
+};
 pub(crate) use staging::{copy_file, list_files};
 pub use staging::{stage_channels, stage_code};
 pub use uri::file_uri_path;
@@ -84,6 +88,8 @@ pub struct LocalPlan {
     pub checkpoint: Option<CheckpointPlan>,
     /// `StoppingCondition.MaxRuntimeInSeconds`.
     pub max_runtime: Option<Duration>,
+    /// The interpreter the runtime table gives the job's image, if a row matches.
+    pub interpreter: Option<PathBuf>,
 }
 
 /// One input channel read from a `file://` URI.

@@ -79,7 +79,8 @@ pub(super) async fn train(
         rx,
         fault.clone(),
     );
-    let python = match prepare(config, plan, &layouts[0], &config.python, store, &tx).await? {
+    let python = plan.interpreter.as_ref().unwrap_or(&config.python);
+    let python = match prepare(config, plan, &layouts[0], python, store, &tx).await? {
         Prepared::Ready(python) => python,
         ended => {
             drop(tx);

@@ -6,6 +6,7 @@
 mod jobs;
 mod library;
 mod logs;
+mod runtimes;
 
 use std::path::Path;
 use std::time::Duration;
@@ -79,6 +80,16 @@ CREATE TABLE IF NOT EXISTS drafts (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     request TEXT NOT NULL,
     updated INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runtimes (
+    pattern TEXT PRIMARY KEY,
+    interpreter TEXT NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS interpreters (
+    path TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL,
+    info TEXT NOT NULL
 );
 ";
 

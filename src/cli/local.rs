@@ -1,0 +1,145 @@
+//! Commands about this machine's runtimes: the runtime table, interpreter probes for the
+//! validator, and AWS jobs re-run here.
+
+use std::sync::{Arc, RwLock};
+
+use super::{EXIT_BAD_INPUT, Failure, RuntimeAction, checked, follow};
+use crate::backend::local::contract::{LocalChecks, Runtimes};
+use crate::backend::local::store::Store;
+use crate::backend::local::{LocalBackend, LocalConfig, runtimes};
+use crate::backend::{Backend, Connection};
+use crate::request::validate::Target;
+
+fn config() -> Result<LocalConfig, Failure> {
+    LocalConfig::from_env().map_err(|message| Failure {
+        message,
+        code: EXIT_BAD_INPUT,
+    })
+}
+
+/// Local mode's checks with every interpreter of the runtime table asked what it has (once
+/// per interpreter; answers are kept in the store).
+pub fn checks() -> LocalChecks {
+    let Ok(config) = config() else {
+        return LocalChecks::default();
+    };
+    let Ok(store) = Store::open(&config.database()) else {
+        return LocalChecks::default();
+    };
+    let mut runtimes = runtimes::load(&store, &config.python).unwrap_or_default();
+    for (interpreter, why) in runtimes::probe_missing(&mut runtimes, &store) {
+        eprintln!("note: {}: {why}", interpreter.display());
+    }
+    LocalChecks::with_runtimes(Arc::new(RwLock::new(runtimes)))
+}
+
+/// The window's local checks: what the store knows at once, the rest probed in the
+/// background and filled in as it answers.
+pub fn window_checks(config: &LocalConfig) -> LocalChecks {
+    let database = config.database();
+    let store = Store::open(&database).ok();
+    let known = store
+        .as_ref()
+        .and_then(|s| runtimes::load(s, &config.python).ok())
+        .unwrap_or_else(|| Runtimes {
+            default: config.python.clone(),
+            ..Default::default()
+        });
+    let shared = Arc::new(RwLock::new(known));
+    let filled = shared.clone();
+    let _ = std::thread::Builder::new()
+        .name("runtime probe".into())
+        .spawn(move || {
+            let Ok(store) = Store::open(&database) else {
+                return;
+            };
+            let Some(mut runtimes) = filled.read().ok().map(|r| r.clone()) else {
+                return;
+            };
+            runtimes::probe_missing(&mut runtimes, &store);
+            if let Ok(mut slot) = filled.write() {
+                *slot = runtimes;
+            }
+        });
+    LocalChecks::with_runtimes(shared)
+}
+
+/// `sagedesk runtimes [set|remove]`: changes the table, then prints it with what each
+/// interpreter has.
+pub fn runtimes(action: Option<RuntimeAction>) -> Result<u8, Failure> {
+    let config = config()?;
+    let store = Store::open(&config.database())?;
+    match action {
+        Some(RuntimeAction::Set {
+            pattern,
+            interpreter,
+        }) => {
+            if let Err(why) = runtimes::info(&store, &interpreter) {
+                return Err(Failure {
+                    message: format!("{}: {why}", interpreter.display()),
+                    code: EXIT_BAD_INPUT,
+                });
+            }
+            store.set_runtime(&pattern, &interpreter)?;
+        }
+        Some(RuntimeAction::Remove { pattern }) => {
+            if !store.remove_runtime(&pattern)? {
+                return Err(Failure {
+                    message: format!("no runtime row for {pattern:?}"),
+                    code: EXIT_BAD_INPUT,
+                });
+            }
+        }
+        None => {}
+    }
+    let mut table = runtimes::load(&store, &config.python)?;
+    let failed = runtimes::probe_missing(&mut table, &store);
+    let rows = table
+        .table
+        .iter()
+        .map(|e| (e.pattern.as_str(), &e.interpreter))
+        .chain([("(any other image)", &table.default)]);
+    for (pattern, interpreter) in rows {
+        let has = match table.infos.get(interpreter.as_path()) {
+            Some(info) => {
+                let mut parts = vec![format!("Python {}", info.python)];
+                parts.extend(info.packages.iter().map(|(p, v)| format!("{p} {v}")));
+                parts.join(", ")
+            }
+            None => failed
+                .iter()
+                .find(|(i, _)| i == interpreter)
+                .map_or_else(String::new, |(_, why)| why.clone()),
+        };
+        println!("{pattern}\t{}\t{has}", interpreter.display());
+    }
+    Ok(0)
+}
+
+/// `sagedesk run --from-aws NAME`: the AWS job's request, run here under a new name, its S3
+/// data read with that connection.
+pub async fn run_from_aws(
+    name: &str,
+    connection: Option<Connection>,
+    follow_lines: bool,
+) -> Result<u8, Failure> {
+    let Some(Connection::Aws(aws)) = connection else {
+        return Err(Failure {
+            message: "--from-aws reads the job from AWS: give --profile, --region, \
+                      --endpoint-url or --aws"
+                .into(),
+            code: EXIT_BAD_INPUT,
+        });
+    };
+    let remote = crate::backend::open(&Connection::Aws(aws.clone())).await?;
+    let mut request = remote.describe_training_job(name).await?.request;
+    request.training_job_name = Some(crate::request::unique_name(&format!("{name}-local")));
+    let request = checked(request, &format!("AWS job {name}"), Target::Local)?;
+    let mut config = config()?;
+    config.aws = aws;
+    let stop_grace = Some(config.stop_grace);
+    let local = LocalBackend::open(config)?;
+    let local: &dyn Backend = &local;
+    eprintln!("running {name} here as {}", request.name());
+    follow::run_and_wait(local, request, follow_lines, stop_grace).await
+}
