@@ -325,11 +325,11 @@ fn validate_reports_every_problem_with_exit_codes() {
 fn run_refuses_what_local_mode_cannot_run_with_the_same_report() {
     let sb = Sandbox::new();
     sb.script("train.py", "print('never')\n");
-    // s3:// channels are downloaded, but an s3:// output path is not written locally.
+    // Pipe mode needs the service's data plane.
     let request = sb.request(
         "refused",
         "missing.py",
-        json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/out"}}),
+        json!({"AlgorithmSpecification": {"TrainingInputMode": "Pipe"}}),
     );
     let path = sb.path().join("refused.json");
     std::fs::write(&path, sagedesk::request::to_cli_input_json(&request)).unwrap();

@@ -120,6 +120,7 @@ impl SageDeskApp {
             }
             DetailAction::SaveAs(uri) => self.open_dialog(ctx, Purpose::Save(uri)),
             DetailAction::Clone(request) => self.clone_job(*request),
+            DetailAction::RunLocally(name) => self.worker.send(Command::RunLocally(name)),
             DetailAction::OpenFolder(uri) => {
                 let path = uri.strip_prefix("file://").unwrap_or(&uri);
                 let folder = std::path::Path::new(path)

@@ -192,7 +192,7 @@ impl Data {
                     .push(ToastKind::Error, format!("{context}: {message}"));
             }
             // The app acts on these itself (the builder, the selection, the form).
-            Event::DemoStarted { .. }
+            Event::JobStarted { .. }
             | Event::RequestLoaded { .. }
             | Event::RequestUnreadable(_)
             | Event::Profiles(_) => {}

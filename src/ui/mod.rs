@@ -192,7 +192,7 @@ impl SageDeskApp {
             match event {
                 Event::RequestLoaded { value, notices } => self.load_request(value, notices),
                 Event::RequestUnreadable(message) => self.import_error = Some(message),
-                Event::DemoStarted { name } => {
+                Event::JobStarted { name } => {
                     self.select(Some(name));
                     self.state.tab = state::Tab::Metrics;
                 }

@@ -95,6 +95,9 @@ pub enum Command {
     AcknowledgeCrash(PathBuf),
     /// Open a file or folder with the desktop's default program.
     OpenPath(PathBuf),
+    /// Run this job of the current (AWS) connection on this machine, its S3 locations read
+    /// and written with that connection, then show it on the local backend.
+    RunLocally(String),
 }
 
 impl Command {
@@ -124,6 +127,7 @@ impl Command {
             Command::WriteFile { path, .. } => format!("write {}", path.display()),
             Command::LoadProfiles => "load AWS profiles".into(),
             Command::AcknowledgeCrash(path) => format!("seen {}", path.display()),
+            Command::RunLocally(job) => format!("run {job} locally"),
         }
     }
 }
@@ -238,8 +242,8 @@ pub enum Event {
         /// A standing notice (a read-only data folder).
         notice: Option<String>,
     },
-    /// The demo job was submitted: show it.
-    DemoStarted {
+    /// A job the user asked to run (the demo, a local run of an AWS job) was created: show it.
+    JobStarted {
         /// Its name.
         name: String,
     },

@@ -56,6 +56,8 @@ struct Poller {
     backend: Arc<dyn Backend>,
     /// The local backend, to switch back to.
     local: Arc<dyn Backend>,
+    /// The connection `backend` was opened for.
+    connection: Connection,
     remote_interval: Duration,
     /// Jobs the list shows, for the in-progress describes.
     visible_jobs: Vec<String>,
@@ -99,6 +101,7 @@ pub(super) async fn run(
     out.flush();
     let mut poller = Poller {
         local: backend.clone(),
+        connection: Connection::Local,
         backend,
         remote_interval: REMOTE_INTERVAL,
         visible_jobs: Vec::new(),
@@ -205,6 +208,7 @@ impl Poller {
             },
         };
         self.backend = backend;
+        self.connection = connection.clone();
         self.jobs.clear();
         self.selected = None;
         self.visible_jobs.clear();
@@ -276,11 +280,43 @@ impl Poller {
                 if let Some(request) = self.desk.demo_request(epochs).await {
                     let name = request.name().to_string();
                     if self.submit(request).await {
-                        self.out.send(Event::DemoStarted { name });
+                        self.out.send(Event::JobStarted { name });
                     }
                 }
             }
+            Command::RunLocally(name) => self.run_locally(name).await,
             other => self.desk.handle(other).await,
+        }
+    }
+
+    /// Runs the current connection's job `name` on the local backend as `<name>-local-<time>`.
+    async fn run_locally(&mut self, name: String) {
+        let task = format!("Running {name} locally");
+        let detail = match self.backend.describe_training_job(&name).await {
+            Ok(detail) => detail,
+            Err(e) => return self.out.error(task, e),
+        };
+        let aws = match &self.connection {
+            Connection::Aws(aws) => aws.clone(),
+            Connection::Local => Default::default(),
+        };
+        let mut request = detail.request;
+        request.training_job_name =
+            Some(crate::request::unique_name(&format!("{name}-local")));
+        let local_name = request.name().to_string();
+        self.connect(Connection::Local).await;
+        match self.local.create_training_job_with_s3(request, aws).await {
+            Ok(_) => {
+                self.out.send(Event::Submitted {
+                    name: local_name.clone(),
+                });
+                self.tick().await;
+                self.out.send(Event::JobStarted { name: local_name });
+            }
+            Err(e) => self.out.send(Event::SubmitFailed {
+                name: local_name,
+                message: e.to_string(),
+            }),
         }
     }
 

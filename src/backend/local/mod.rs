@@ -197,6 +197,52 @@ impl LocalBackend {
     }
 }
 
+impl LocalBackend {
+    /// `CreateTrainingJob`, with `s3://` locations reached through `aws`.
+    async fn create(
+        &self,
+        request: TrainingJobRequest,
+        aws: crate::backend::sdk::AwsConnection,
+    ) -> Result<String, BackendError> {
+        let mut plan = LocalPlan::from_request(&request, &self.config.default_output())?;
+        let image = request
+            .algorithm_specification
+            .as_ref()
+            .and_then(|a| a.training_image.clone())
+            .unwrap_or_default();
+        let python = self.config.python.clone();
+        plan.interpreter = self
+            .blocking(move |store| {
+                let table = store.runtimes()?;
+                let chosen = contract::interpreter_for(&table, &image, &python);
+                Ok((chosen != python).then(|| chosen.to_path_buf()))
+            })
+            .await?;
+        let extractor = MetricExtractor::new(request.metric_definitions())
+            .map_err(|e| BackendError::validation(e.to_string()))?;
+        let job_dir = self.config.job_dir(&plan.job);
+        let arn = arn(&plan.job);
+        let arn_out = arn.clone();
+        self.blocking(move |store| {
+            store.insert_job(&request, &arn, now_ms(), process::current())?;
+            // A stale tree from a job of the same name that was deleted from the store.
+            if job_dir.exists() {
+                std::fs::remove_dir_all(&job_dir)?;
+            }
+            Ok(())
+        })
+        .await?;
+        tokio::spawn(runner::supervise(
+            self.config.clone(),
+            plan,
+            extractor,
+            self.unrecorded.clone(),
+            aws,
+        ));
+        Ok(arn_out)
+    }
+}
+
 /// Runs blocking work (files, SQLite) on the blocking pool.
 pub(crate) async fn off_thread<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -262,41 +308,15 @@ impl Backend for LocalBackend {
         &self,
         request: TrainingJobRequest,
     ) -> Result<String, BackendError> {
-        let mut plan = LocalPlan::from_request(&request, &self.config.default_output())?;
-        let image = request
-            .algorithm_specification
-            .as_ref()
-            .and_then(|a| a.training_image.clone())
-            .unwrap_or_default();
-        let python = self.config.python.clone();
-        plan.interpreter = self
-            .blocking(move |store| {
-                let table = store.runtimes()?;
-                let chosen = contract::interpreter_for(&table, &image, &python);
-                Ok((chosen != python).then(|| chosen.to_path_buf()))
-            })
-            .await?;
-        let extractor = MetricExtractor::new(request.metric_definitions())
-            .map_err(|e| BackendError::validation(e.to_string()))?;
-        let job_dir = self.config.job_dir(&plan.job);
-        let arn = arn(&plan.job);
-        let arn_out = arn.clone();
-        self.blocking(move |store| {
-            store.insert_job(&request, &arn, now_ms(), process::current())?;
-            // A stale tree from a job of the same name that was deleted from the store.
-            if job_dir.exists() {
-                std::fs::remove_dir_all(&job_dir)?;
-            }
-            Ok(())
-        })
-        .await?;
-        tokio::spawn(runner::supervise(
-            self.config.clone(),
-            plan,
-            extractor,
-            self.unrecorded.clone(),
-        ));
-        Ok(arn_out)
+        self.create(request, self.config.aws.clone()).await
+    }
+
+    async fn create_training_job_with_s3(
+        &self,
+        request: TrainingJobRequest,
+        connection: crate::backend::sdk::AwsConnection,
+    ) -> Result<String, BackendError> {
+        self.create(request, connection).await
     }
 
     async fn list_training_jobs(

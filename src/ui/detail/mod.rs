@@ -23,6 +23,8 @@ pub enum DetailAction {
     OpenFolder(String),
     /// Open the builder on a copy of this request.
     Clone(Box<crate::request::TrainingJobRequest>),
+    /// Run this AWS job on this machine.
+    RunLocally(String),
 }
 
 /// Per-view caches that outlive a frame.
@@ -62,6 +64,17 @@ pub fn show(
                 .clicked()
             {
                 action = Some(DetailAction::ConfirmStop(summary.name.clone()));
+            }
+            if matches!(data.connection, crate::backend::Connection::Aws(_))
+                && ui
+                    .button("▶ Run locally")
+                    .on_hover_text(
+                        "Run this job's request on this machine (code, data and checkpoints read \
+                         from S3 with this connection) and show it on the local backend",
+                    )
+                    .clicked()
+            {
+                action = Some(DetailAction::RunLocally(summary.name.clone()));
             }
             if ui
                 .button("⎘ Clone")

@@ -163,15 +163,16 @@ pub struct InterpreterInfo {
     pub packages: BTreeMap<String, String>,
 }
 
-const PROBE: &str = "import json, sys\n\
-import importlib.metadata as m\n\
-found = {}\n\
-for name in sys.argv[1:]:\n\
-    try:\n\
-        found[name] = m.version(name)\n\
-    except Exception:\n\
-        pass\n\
-print(json.dumps({'python': '%d.%d.%d' % sys.version_info[:3], 'packages': found}))\n";
+const PROBE: &str = r#"import json, sys
+import importlib.metadata as m
+found = {}
+for name in sys.argv[1:]:
+    try:
+        found[name] = m.version(name)
+    except Exception:
+        pass
+print(json.dumps({"python": "%d.%d.%d" % sys.version_info[:3], "packages": found}))
+"#;
 
 /// Asks `python` for its version and its framework packages' (without importing them).
 pub fn probe(python: &Path) -> Result<InterpreterInfo, String> {
@@ -315,6 +316,14 @@ mod tests {
             ImageRuntime::parse("123.dkr.ecr.us-east-1.amazonaws.com/mine:latest"),
             None
         );
+    }
+
+    #[test]
+    fn the_probe_asks_a_real_interpreter() {
+        let info = probe(Path::new("python3")).unwrap();
+        assert!(info.python.starts_with("3."), "{info:?}");
+        let err = probe(Path::new("/bin/true")).unwrap_err();
+        assert!(err.contains("did not answer as a Python"), "{err}");
     }
 
     #[test]

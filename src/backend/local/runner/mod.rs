@@ -46,6 +46,7 @@ pub async fn supervise(
     plan: LocalPlan,
     extractor: MetricExtractor,
     unrecorded: Unrecorded,
+    aws: crate::backend::sdk::AwsConnection,
 ) {
     let name = plan.job.clone();
     let fault = Arc::new(StorageFault::default());
@@ -55,7 +56,7 @@ pub async fn supervise(
         layouts: Vec::new(),
         fault: fault.clone(),
         unrecorded: &unrecorded,
-        remote: Arc::new(Remote::new(config.aws.clone())),
+        remote: Arc::new(Remote::new(aws)),
     };
     if let Err(e) = supervision.run(extractor).await {
         tracing::error!("job {name}: {e}");
