@@ -68,7 +68,11 @@ fn local_start(c: &mut Criterion) {
     let with_requirements = dir.path().join("code-req");
     std::fs::create_dir_all(&with_requirements).unwrap();
     std::fs::write(with_requirements.join("train.py"), SCRIPT).unwrap();
-    std::fs::write(with_requirements.join("requirements.txt"), "benchpkg==1.0\n").unwrap();
+    std::fs::write(
+        with_requirements.join("requirements.txt"),
+        "benchpkg==1.0\n",
+    )
+    .unwrap();
     let wheels = dir.path().join("wheels");
     wheel(&wheels);
     let mut index = IndexEnv::new(&wheels);
@@ -109,12 +113,13 @@ fn local_start(c: &mut Criterion) {
 /// Writes `benchpkg-1.0-py3-none-any.whl` (one module) into `dir`.
 fn wheel(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let script = "import zipfile, sys\n\
-with zipfile.ZipFile(sys.argv[1] + '/benchpkg-1.0-py3-none-any.whl', 'w') as z:\n\
-    z.writestr('benchpkg/__init__.py', '')\n\
-    z.writestr('benchpkg-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: benchpkg\\nVersion: 1.0\\n')\n\
-    z.writestr('benchpkg-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n\
-    z.writestr('benchpkg-1.0.dist-info/RECORD', '')\n";
+    let script = r#"import zipfile, sys
+with zipfile.ZipFile(sys.argv[1] + "/benchpkg-1.0-py3-none-any.whl", "w") as z:
+    z.writestr("benchpkg/__init__.py", "")
+    z.writestr("benchpkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: benchpkg\nVersion: 1.0\n")
+    z.writestr("benchpkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    z.writestr("benchpkg-1.0.dist-info/RECORD", "")
+"#;
     let status = Command::new("python3")
         .args(["-c", script])
         .arg(dir)

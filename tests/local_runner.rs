@@ -569,19 +569,16 @@ async fn requests_local_mode_cannot_run_are_refused_with_the_member_named() {
         .unwrap_err();
     assert!(err.message.contains("TrainingJobName"), "{err}");
 
-    // s3:// channels are downloaded when the job starts (tests/aws.rs); an s3:// output
-    // path is refused.
-    let s3 = sb.request(
-        "s3-output",
+    // S3 locations are read and written when the job runs (tests/submitted.rs); a
+    // checkpoint LocalPath outside /opt/ml has no place here.
+    let outside = sb.request(
+        "outside-checkpoints",
         "train.py",
-        json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/out"}}),
+        json!({"CheckpointConfig": {"S3Uri": "s3://bucket/ckpt", "LocalPath": "/tmp/ckpt"}}),
     );
-    let err = backend.create_training_job(s3).await.unwrap_err();
+    let err = backend.create_training_job(outside).await.unwrap_err();
     assert_eq!(err.code, "UnsupportedLocally");
-    assert!(
-        err.message.contains("OutputDataConfig.S3OutputPath"),
-        "{err}"
-    );
+    assert!(err.message.contains("CheckpointConfig.LocalPath"), "{err}");
 
     let missing = sb.request("missing-program", "nope.py", json!({}));
     let err = backend.create_training_job(missing).await.unwrap_err();

@@ -82,15 +82,13 @@ pub fn runtimes(action: Option<RuntimeAction>) -> Result<u8, Failure> {
             }
             store.set_runtime(&pattern, &interpreter)?;
         }
-        Some(RuntimeAction::Remove { pattern }) => {
-            if !store.remove_runtime(&pattern)? {
-                return Err(Failure {
-                    message: format!("no runtime row for {pattern:?}"),
-                    code: EXIT_BAD_INPUT,
-                });
-            }
+        Some(RuntimeAction::Remove { pattern }) if !store.remove_runtime(&pattern)? => {
+            return Err(Failure {
+                message: format!("no runtime row for {pattern:?}"),
+                code: EXIT_BAD_INPUT,
+            });
         }
-        None => {}
+        Some(RuntimeAction::Remove { .. }) | None => {}
     }
     let mut table = runtimes::load(&store, &config.python)?;
     let failed = runtimes::probe_missing(&mut table, &store);

@@ -301,8 +301,7 @@ impl Poller {
             Connection::Local => Default::default(),
         };
         let mut request = detail.request;
-        request.training_job_name =
-            Some(crate::request::unique_name(&format!("{name}-local")));
+        request.training_job_name = Some(crate::request::unique_name(&format!("{name}-local")));
         let local_name = request.name().to_string();
         self.connect(Connection::Local).await;
         match self.local.create_training_job_with_s3(request, aws).await {

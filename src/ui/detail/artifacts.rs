@@ -50,7 +50,9 @@ pub fn show(ui: &mut egui::Ui, data: &Data) -> Option<DetailAction> {
                         ui.label(RichText::new(&entry.key).strong().monospace());
                         ui.label(RichText::new(theme::bytes(entry.size)).weak());
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            if ui.button("📂 Open folder").clicked() {
+                            if entry.uri.starts_with("file://")
+                                && ui.button("📂 Open folder").clicked()
+                            {
                                 action = Some(DetailAction::OpenFolder(entry.uri.clone()));
                             }
                             if ui.button("💾 Save as…").clicked() {
