@@ -480,7 +480,14 @@ fn output(p: &mut Problems, request: &TrainingJobRequest, default_output: Option
 fn checkpoint(p: &mut Problems, request: &TrainingJobRequest) -> Option<CheckpointPlan> {
     let config = request.checkpoint_config.clone()?;
     let member = "CheckpointConfig.S3Uri";
-    let uri = config.s3_uri.unwrap_or_default();
+    let Some(uri) = config.s3_uri.filter(|u| !u.is_empty()) else {
+        p.error(
+            "CheckpointConfig",
+            "local_checkpoint",
+            "S3Uri is needed: the s3:// prefix or file:// folder the checkpoints are kept in",
+        );
+        return None;
+    };
     let (s3_uri, folder) = if uri.starts_with("s3://") {
         if let Err(e) = crate::backend::s3::S3Uri::parse(&uri, member) {
             p.error(member, "local_uri", e.message);
