@@ -46,6 +46,20 @@ pub const SIGTERM: i32 = libc::SIGTERM;
 /// `SIGKILL`.
 pub const SIGKILL: i32 = libc::SIGKILL;
 
+/// The resolved file a program name runs, with its size and modification time: a new stamp
+/// when the program is replaced or upgraded.
+pub fn stamp(program: &std::path::Path) -> Option<String> {
+    let file = which(program)?;
+    let resolved = std::fs::canonicalize(&file).unwrap_or(file);
+    let meta = std::fs::metadata(&resolved).ok()?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Some(format!("{}:{}:{modified}", resolved.display(), meta.len()))
+}
+
 /// The file a program name runs: itself when it holds a `/`, else the first executable
 /// of that name on `PATH`.
 pub fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {

@@ -16,7 +16,7 @@ pub fn load(store: &Store, default: &Path) -> Result<Runtimes, BackendError> {
         ..Default::default()
     };
     for interpreter in runtimes.interpreters() {
-        if let Some(stamp) = stamp(&interpreter)
+        if let Some(stamp) = process::stamp(&interpreter)
             && let Some(info) = store.interpreter_info(&interpreter, &stamp)?
         {
             runtimes.infos.insert(interpreter, info);
@@ -47,7 +47,7 @@ pub fn probe_missing(runtimes: &mut Runtimes, store: &Store) -> Vec<(std::path::
 /// What `interpreter` has: from the store when it has not changed since it was asked,
 /// else probed now (and kept).
 pub fn info(store: &Store, interpreter: &Path) -> Result<InterpreterInfo, String> {
-    let stamp = stamp(interpreter).ok_or_else(|| {
+    let stamp = process::stamp(interpreter).ok_or_else(|| {
         format!(
             "{} is not an interpreter on this machine",
             interpreter.display()
@@ -61,18 +61,4 @@ pub fn info(store: &Store, interpreter: &Path) -> Result<InterpreterInfo, String
         let _ = store.save_interpreter_info(interpreter, &stamp, &info);
     }
     Ok(info)
-}
-
-/// The resolved file, size and modification time of an interpreter: a new stamp when it
-/// is replaced or upgraded.
-fn stamp(interpreter: &Path) -> Option<String> {
-    let file = process::which(interpreter)?;
-    let resolved = std::fs::canonicalize(&file).unwrap_or(file);
-    let meta = std::fs::metadata(&resolved).ok()?;
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    Some(format!("{}:{}:{modified}", resolved.display(), meta.len()))
 }

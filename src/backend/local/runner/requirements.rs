@@ -134,17 +134,10 @@ const READY: &str = ".sagedesk-ready";
 /// `<home>/envs/<hash>`: one environment per interpreter (its resolved path, size and
 /// modification time, so an upgraded interpreter gets a new one) and requirements file.
 pub fn environment_dir(home: &Path, python: &Path, requirements: &[u8]) -> PathBuf {
-    let resolved = process::which(python).unwrap_or_else(|| python.to_path_buf());
-    let resolved = std::fs::canonicalize(&resolved).unwrap_or(resolved);
-    let meta = std::fs::metadata(&resolved).ok();
+    let interpreter = process::stamp(python).unwrap_or_else(|| python.display().to_string());
     let mut hash = Fnv::default();
-    hash.write(resolved.as_os_str().as_encoded_bytes());
-    hash.write(&meta.as_ref().map_or(0, |m| m.len()).to_le_bytes());
-    let modified = meta
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    hash.write(&modified.to_le_bytes());
+    hash.write(interpreter.as_bytes());
+    hash.write(&[0]);
     hash.write(requirements);
     home.join("envs").join(format!("{:016x}", hash.0))
 }

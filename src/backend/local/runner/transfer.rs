@@ -25,7 +25,13 @@ pub(super) async fn fetch_code(
     if uri.ends_with(".tar.gz") || uri.ends_with(".tgz") {
         let name = uri.rsplit('/').next().unwrap_or("sourcedir.tar.gz");
         let dest = root.join(name);
-        s3::download_prefix(client, &uri, root, &field, progress).await?;
+        let progress: crate::backend::Progress = Box::new(move |done, total| progress(done, total));
+        s3::download(client, &uri, &dest, &progress)
+            .await
+            .map_err(|mut e| {
+                e.message = format!("{field}: {uri}: {}", e.message);
+                e
+            })?;
         plan.submit_path = dest;
     } else {
         let dest = root.join("code");
