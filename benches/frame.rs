@@ -1,14 +1,16 @@
-//! One full frame of the window (logic, layout, tessellation; no GPU) with 10,000 jobs in
-//! the list and an open chart of 1,000,000 points.
+//! One full frame of the window (logic, layout, tessellation; no GPU): 10,000 jobs in the
+//! list and an open chart of 1,000,000 points; 10,000 local and 10,000 AWS jobs filtered
+//! by source; and the Compare view of 20 jobs × 5 metrics × 100,000 points.
 
 use std::sync::Arc;
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use sagedesk::backend::Backend;
 use sagedesk::backend::local::store::Store;
 use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
-use sagedesk::job::{JobSummary, MetricPoint, MetricSeries, SecondaryStatus, Status};
+use sagedesk::backend::sdk::AwsConnection;
+use sagedesk::backend::{Backend, Connection, JobRef};
+use sagedesk::job::{JobDetail, JobSummary, MetricPoint, MetricSeries, SecondaryStatus, Status};
 use sagedesk::request::request_from_value;
 use sagedesk::ui::state::{State, Tab};
 use sagedesk::ui::{AppOptions, SageDeskApp};
@@ -17,6 +19,9 @@ use serde_json::json;
 
 const JOBS: usize = 10_000;
 const POINTS: usize = 1_000_000;
+const COMPARED: usize = 20;
+const COMPARED_METRICS: usize = 5;
+const COMPARED_POINTS: usize = 100_000;
 
 fn raw_input() -> egui::RawInput {
     egui::RawInput {
@@ -47,7 +52,7 @@ fn frame(c: &mut Criterion) {
 
     let ctx = egui::Context::default();
     let state = State {
-        selected: Some("job-00000".into()),
+        selection: Some(JobRef::local("job-00000")),
         tab: Tab::Metrics,
         ..State::default()
     };
@@ -56,7 +61,7 @@ fn frame(c: &mut Criterion) {
     // The worker loads the store's own list on its thread: let it arrive first, so that it
     // does not replace the synthetic list below.
     let mut early = Vec::new();
-    while !early.iter().any(|e| matches!(e, Event::Jobs(_))) {
+    while !early.iter().any(|e| matches!(e, Event::Jobs { .. })) {
         early.extend(worker.drain());
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
@@ -66,24 +71,10 @@ fn frame(c: &mut Criterion) {
     }
 
     let start = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
-    let jobs: Vec<JobSummary> = (0..JOBS)
-        .map(|i| {
-            let status = Status::ALL[i % 5];
-            let created = start + ChronoDuration::seconds(i as i64 * 60);
-            JobSummary {
-                name: format!("job-{i:05}"),
-                arn: format!("arn:aws:sagemaker:local:000000000000:training-job/job-{i:05}"),
-                status,
-                secondary_status: Some(SecondaryStatus::Training),
-                creation_time: created,
-                end_time: status
-                    .is_terminal()
-                    .then(|| created + ChronoDuration::seconds(300)),
-                last_modified: created,
-            }
-        })
-        .collect();
-    app.apply(Event::Jobs(jobs));
+    app.apply(Event::Jobs {
+        source: Connection::Local,
+        jobs: jobs("job", start),
+    });
     let points: Vec<MetricPoint> = (0..POINTS)
         .map(|i| MetricPoint {
             timestamp: start + ChronoDuration::milliseconds(i as i64 * 10),
@@ -91,7 +82,7 @@ fn frame(c: &mut Criterion) {
         })
         .collect();
     app.apply(Event::Metrics {
-        job: "job-00000".into(),
+        job: JobRef::local("job-00000"),
         series: vec![MetricSeries {
             name: "train:loss".into(),
             points,
@@ -119,7 +110,7 @@ fn frame(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             app.apply(Event::Metrics {
-                job: "job-00000".into(),
+                job: JobRef::local("job-00000"),
                 series: vec![MetricSeries {
                     name: "train:loss".into(),
                     points: vec![MetricPoint {
@@ -132,6 +123,99 @@ fn frame(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // Another source with as many jobs, the list filtered to it, no job open.
+    let aws = Connection::Aws(AwsConnection {
+        profile: Some("bench".into()),
+        region: Some("us-east-1".into()),
+        endpoint_url: None,
+    });
+    app.apply(Event::Connected {
+        connection: aws.clone(),
+        label: "aws bench · 000000000000 · us-east-1".into(),
+    });
+    app.apply(Event::Jobs {
+        source: aws.clone(),
+        jobs: jobs("aws-job", start),
+    });
+    app.state_mut().selection = None;
+    app.state_mut().source_filter = Some(aws.clone());
+    for _ in 0..5 {
+        run(&mut app);
+    }
+    let mut group = c.benchmark_group("frame");
+    group.bench_function("10k_local_10k_aws_jobs_filtered_by_source", |b| {
+        b.iter(|| run(&mut app).len())
+    });
+    group.finish();
+
+    // The Compare view: 20 jobs of that source, each with 5 metrics of 100,000 points.
+    app.state_mut().source_filter = None;
+    let compared: Vec<JobRef> = (0..COMPARED)
+        .map(|i| JobRef::new(aws.clone(), format!("aws-job-{i:05}")))
+        .collect();
+    app.compare(compared.clone());
+    for (j, job) in compared.iter().enumerate() {
+        let mut detail = JobDetail::from_request(
+            request_from_value(
+                json!({"TrainingJobName": job.name, "HyperParameters": {"lr": format!("0.{j}"), "epochs": "10"}}),
+                "bench",
+            )
+            .unwrap()
+            .request,
+            start,
+        );
+        detail.summary.status = Status::Completed;
+        app.apply(Event::Compared {
+            job: job.clone(),
+            detail: Box::new(detail),
+        });
+        let series = (0..COMPARED_METRICS)
+            .map(|m| MetricSeries {
+                name: format!("metric-{m}"),
+                points: (0..COMPARED_POINTS)
+                    .map(|i| MetricPoint {
+                        timestamp: start + ChronoDuration::milliseconds(i as i64 * 100),
+                        value: (m + 1) as f64 / (1.0 + i as f64 / 1000.0)
+                            + ((i * 7919 + j) % 100) as f64 * 1e-4,
+                    })
+                    .collect(),
+            })
+            .collect();
+        app.apply(Event::ComparedMetrics {
+            job: job.clone(),
+            series,
+        });
+    }
+    for _ in 0..5 {
+        run(&mut app);
+    }
+    let mut group = c.benchmark_group("frame");
+    group.bench_function("compare_20_jobs_5_metrics_100k_points", |b| {
+        b.iter(|| run(&mut app).len())
+    });
+    group.finish();
+}
+
+/// 10,000 list rows named `<prefix>-NNNNN`, a minute apart, in every status.
+fn jobs(prefix: &str, start: chrono::DateTime<Utc>) -> Vec<JobSummary> {
+    (0..JOBS)
+        .map(|i| {
+            let status = Status::ALL[i % 5];
+            let created = start + ChronoDuration::seconds(i as i64 * 60);
+            JobSummary {
+                name: format!("{prefix}-{i:05}"),
+                arn: format!("arn:aws:sagemaker:local:000000000000:training-job/{prefix}-{i:05}"),
+                status,
+                secondary_status: Some(SecondaryStatus::Training),
+                creation_time: created,
+                end_time: status
+                    .is_terminal()
+                    .then(|| created + ChronoDuration::seconds(300)),
+                last_modified: created,
+            }
+        })
+        .collect()
 }
 
 criterion_group!(benches, frame);

@@ -95,7 +95,7 @@ fn window(home: &Path, name: &str, tab: Tab, wrap: bool) -> Harness<'static, Sag
     let options = AppOptions::default();
     let worker = Worker::spawn(backend, Some(Folders::of(&LocalConfig::new(home)))).unwrap();
     let state = State {
-        selected: Some(name.into()),
+        selection: Some(sagedesk::backend::JobRef::local(name)),
         tab,
         wrap_logs: wrap,
         ..State::default()

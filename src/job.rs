@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::request::TrainingJobRequest;
 
+pub mod compare;
 pub mod text;
 
 /// `TrainingJobStatus`.
@@ -232,6 +233,31 @@ pub struct JobDetail {
 }
 
 impl JobDetail {
+    /// A job just created from `request` at `created`: InProgress, nothing else known.
+    pub fn from_request(request: TrainingJobRequest, created: DateTime<Utc>) -> Self {
+        let name = request.name().to_string();
+        Self {
+            summary: JobSummary {
+                arn: format!("arn:aws:sagemaker:local:000000000000:training-job/{name}"),
+                name,
+                status: Status::InProgress,
+                secondary_status: None,
+                creation_time: created,
+                end_time: None,
+                last_modified: created,
+            },
+            request,
+            failure_reason: None,
+            model_artifacts: None,
+            training_start_time: None,
+            transitions: Vec::new(),
+            final_metrics: Vec::new(),
+            training_time_seconds: None,
+            billable_time_seconds: None,
+            service_response: None,
+        }
+    }
+
     /// The job in `DescribeTrainingJob`'s JSON shape.
     pub fn to_describe_json(&self) -> Value {
         if let Some(response) = &self.service_response {

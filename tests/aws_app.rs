@@ -60,10 +60,25 @@ fn wait_event(worker: &Worker, what: &str, mut matches: impl FnMut(&Event) -> bo
     }
 }
 
+/// The names of an AWS source's jobs, when the event lists them.
 fn jobs_named(event: &Event) -> Vec<String> {
     match event {
-        Event::Jobs(jobs) => jobs.iter().map(|j| j.name.clone()).collect(),
+        Event::Jobs {
+            source: Connection::Aws(_),
+            jobs,
+        } => jobs.iter().map(|j| j.name.clone()).collect(),
         _ => Vec::new(),
+    }
+}
+
+/// The activity of an AWS source, when the event is one.
+fn aws_activity(event: &Event) -> Option<&sagedesk::worker::Activity> {
+    match event {
+        Event::Activity {
+            source: Connection::Aws(_),
+            activity,
+        } => Some(activity),
+        _ => None,
     }
 }
 
@@ -111,24 +126,33 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
     let Event::Error { context, message } = error else {
         unreachable!()
     };
-    assert_eq!(context, "Listing jobs");
+    assert_eq!(context, "default · us-east-1: Listing jobs");
     assert!(message.starts_with("NetworkError"), "{message}");
-    let activity = wait_event(
-        &worker,
-        "backing off",
-        |e| matches!(e, Event::Activity(a) if a.backing_off),
-    );
-    let Event::Activity(activity) = activity else {
-        unreachable!()
-    };
+    let activity = wait_event(&worker, "backing off", |e| {
+        aws_activity(e).is_some_and(|a| a.backing_off)
+    });
+    let activity = aws_activity(&activity).unwrap().clone();
     assert!(
         activity.errors >= 1 && activity.last_error.is_some(),
         "{activity:?}"
     );
     assert!(activity.next_poll > Duration::from_secs(10), "{activity:?}");
-    // The worker still answers commands while the service is down.
+    // The worker still answers commands while the service is down, and the local source
+    // keeps updating: a local job runs to its end in the list.
     worker.send(Command::Select(None));
     worker.send(Command::SetVisible(true));
+    sb.script("quick.py", "print('local while AWS is down')\n");
+    let local_job = sb.request("local-while-aws-down", "quick.py", json!({}));
+    worker.send(Command::Submit {
+        source: Connection::Local,
+        request: Box::new(local_job),
+        origin: None,
+    });
+    wait_event(&worker, "the local job completed in the list", |e| {
+        matches!(e, Event::Jobs { source: Connection::Local, jobs }
+            if jobs.iter().any(|j| j.name == "local-while-aws-down"
+                && j.status == sagedesk::job::Status::Completed))
+    });
     assert!(started.elapsed() < LIMIT);
 
     // moto forgets everything on restart: the new server holds only the new job.
@@ -138,28 +162,22 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
     wait_event(&worker, "the job of the restarted server", |e| {
         jobs_named(e) == ["after-restart"]
     });
-    let recovered = wait_event(
-        &worker,
-        "recovery",
-        |e| matches!(e, Event::Activity(a) if !a.backing_off),
-    );
-    let Event::Activity(recovered) = recovered else {
-        unreachable!()
-    };
+    let recovered = wait_event(&worker, "recovery", |e| {
+        aws_activity(e).is_some_and(|a| !a.backing_off)
+    });
+    let recovered = aws_activity(&recovered).unwrap();
     assert!(recovered.calls > activity.calls, "{recovered:?}");
 
-    // Back to local: its jobs (none) replace the AWS list.
-    worker.send(Command::Connect(Connection::Local));
-    let back = wait_event(&worker, "local again", |e| {
-        matches!(e, Event::Connected { .. })
+    // Removing the connection drops its source; nothing local is touched.
+    worker.send(Command::Disconnect(Connection::Aws(moto.connection())));
+    wait_event(&worker, "the source removed", |e| {
+        matches!(e, Event::Disconnected(Connection::Aws(_)))
     });
-    assert!(matches!(
-        back,
-        Event::Connected {
-            connection: Connection::Local,
-            ..
-        }
-    ));
+    let jobs = sb.backend();
+    let listed = runtime
+        .block_on(jobs.list_training_jobs(&Default::default()))
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
 }
 
 #[test]
@@ -184,23 +202,15 @@ fn throttled_lists_back_off() {
     assert_eq!(message, "ThrottlingException: Rate exceeded");
     // The SDK tried three times before the poller saw the error.
     assert_eq!(relay.throttled(), 3);
-    let first = wait_event(
-        &worker,
-        "backoff",
-        |e| matches!(e, Event::Activity(a) if a.backing_off),
-    );
-    let Event::Activity(first) = first else {
-        unreachable!()
-    };
+    let first = wait_event(&worker, "backoff", |e| {
+        aws_activity(e).is_some_and(|a| a.backing_off)
+    });
+    let first = aws_activity(&first).unwrap().clone();
     worker.send(Command::Refresh);
-    let second = wait_event(
-        &worker,
-        "a longer backoff",
-        |e| matches!(e, Event::Activity(a) if a.errors > first.errors),
-    );
-    let Event::Activity(second) = second else {
-        unreachable!()
-    };
+    let second = wait_event(&worker, "a longer backoff", |e| {
+        aws_activity(e).is_some_and(|a| a.errors > first.errors)
+    });
+    let second = aws_activity(&second).unwrap().clone();
     // Doubled, with ±25 % jitter: 20 s → [15, 25], 40 s → [30, 50].
     assert!(
         first.next_poll >= Duration::from_secs(15) && first.next_poll <= Duration::from_secs(25),
@@ -213,11 +223,9 @@ fn throttled_lists_back_off() {
 
     relay.throttle("ListTrainingJobs", 0);
     worker.send(Command::Refresh);
-    wait_event(
-        &worker,
-        "recovery",
-        |e| matches!(e, Event::Activity(a) if !a.backing_off),
-    );
+    wait_event(&worker, "recovery", |e| {
+        aws_activity(e).is_some_and(|a| !a.backing_off)
+    });
 }
 
 #[test]
@@ -232,9 +240,7 @@ fn the_window_connects_from_its_connection_window() {
         .with_size([1280.0, 800.0])
         .build_eframe(move |cc| SageDeskApp::new(cc, worker, options));
     h.run_steps(2);
-    h.get_by_label("local").click();
-    h.run_steps(2);
-    h.get_by_label("AWS").click();
+    h.get_by_label_contains("🖧 local").click();
     h.run_steps(2);
     for (field, text) in [
         ("Region", "us-east-1"),
@@ -249,12 +255,15 @@ fn the_window_connects_from_its_connection_window() {
             .type_text(text);
         h.run_steps(1);
     }
-    h.get_by_label("Connect").click();
+    h.get_by_label("Add connection").click();
     wait_for(&mut h, "the AWS jobs", |h| has_text(h, "window-job-b"));
-    assert!(
-        !has_text(&h, "Calls made"),
-        "the connection window closes once connected"
-    );
+    // The new source has its own status panel beside Local's.
+    wait_for(&mut h, "the source's panel", |h| has_text(h, "Calls made"));
+    // The summary button closes the window again.
+    h.get_by_label_contains("🖧 local + default · us-east-1")
+        .click();
+    h.run_steps(2);
+    assert!(!has_text(&h, "Calls made"));
     h.get_by_label("window-job-a").click();
     wait_for(&mut h, "the job's detail", |h| {
         has_text(
@@ -262,10 +271,11 @@ fn the_window_connects_from_its_connection_window() {
             "arn:aws:sagemaker:us-east-1:123456789012:training-job/window-job-a",
         )
     });
-    // The connection bar names the account; it opens the status panel.
-    h.get_by_label("aws default · 123456789012 · us-east-1")
+    // The summary opens the Connections window, where the source names its account.
+    h.get_by_label_contains("🖧 local + default · us-east-1")
         .click();
     wait_for(&mut h, "the status panel", |h| has_text(h, "Calls made"));
+    assert!(has_text(&h, "aws default · 123456789012 · us-east-1"));
     assert!(has_text(&h, "Failed polls"));
 }
 

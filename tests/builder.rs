@@ -176,7 +176,14 @@ fn clone_gives_a_new_name_and_a_submitted_job_runs() {
         h.state().builder().is_none(),
         "the builder closes after a submit"
     );
-    assert_eq!(h.state().state().selected.as_deref(), Some(name.as_str()));
+    assert_eq!(
+        h.state()
+            .state()
+            .selection
+            .as_ref()
+            .map(|j| j.name.as_str()),
+        Some(name.as_str())
+    );
 
     h.get_by_label_contains("Clone").click();
     h.run_steps(3);

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use common::window::{harness_with_state, has_text, wait_for};
 use common::*;
 use egui_kittest::kittest::Queryable;
-use sagedesk::backend::Backend;
 use sagedesk::backend::local::store::{Ending, Record, Store};
 use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
+use sagedesk::backend::{Backend, JobRef};
 use sagedesk::job::Stream;
 use sagedesk::ui::state::{State, Tab};
 use serde_json::json;
@@ -56,7 +56,7 @@ fn open(
     let backend: Arc<dyn Backend> =
         Arc::new(LocalBackend::open(LocalConfig::new(sb.home())).unwrap());
     let state = State {
-        selected: Some(job.into()),
+        selection: Some(JobRef::local(job)),
         tab,
         wrap_logs: wrap,
         ..State::default()
@@ -154,7 +154,7 @@ fn a_read_only_data_folder_says_so_in_the_window() {
     disk.read_only();
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(LocalConfig::new(&home)).unwrap());
     let state = State {
-        selected: Some("kept".into()),
+        selection: Some(JobRef::local("kept")),
         tab: Tab::Logs,
         ..State::default()
     };

@@ -23,9 +23,10 @@ fn the_demo_job_runs_from_one_click_to_charts_and_artifacts() {
     let selected = h
         .state()
         .state()
-        .selected
+        .selection
         .clone()
-        .expect("the demo job is selected");
+        .expect("the demo job is selected")
+        .name;
     assert!(selected.starts_with("sagedesk-demo-moons-"), "{selected}");
 
     // The metrics tab opened with the run, one chart per metric definition.

@@ -21,7 +21,18 @@ use crate::job::{
 };
 
 /// Which backend the window and the CLI talk to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Connection {
     /// Jobs on this machine.
     #[default]
@@ -36,6 +47,56 @@ impl Connection {
         match self {
             Connection::Local => "Local".into(),
             Connection::Aws(aws) => format!("AWS {}", aws.label()),
+        }
+    }
+
+    /// The name of the source in the job list's column: `local`, or `profile · region`.
+    pub fn source_label(&self) -> String {
+        match self {
+            Connection::Local => "local".into(),
+            Connection::Aws(aws) => aws.label(),
+        }
+    }
+
+    /// Whether jobs of this source run on AWS.
+    pub fn is_aws(&self) -> bool {
+        matches!(self, Connection::Aws(_))
+    }
+}
+
+/// A job as it is known everywhere (selection, commands, events, saved state): the source
+/// that holds it and its name.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct JobRef {
+    /// The connection whose backend holds the job.
+    pub source: Connection,
+    /// `TrainingJobName`.
+    pub name: String,
+}
+
+impl JobRef {
+    /// A job of `source`.
+    pub fn new(source: Connection, name: impl Into<String>) -> Self {
+        Self {
+            source,
+            name: name.into(),
+        }
+    }
+
+    /// A job on this machine.
+    pub fn local(name: impl Into<String>) -> Self {
+        Self::new(Connection::Local, name)
+    }
+}
+
+impl std::fmt::Display for JobRef {
+    /// `name` for a local job, `name (profile · region)` for another source's.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Connection::Local => f.write_str(&self.name),
+            source => write!(f, "{} ({})", self.name, source.source_label()),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! with no command it starts the worker and opens the window. The one place that wires the
 //! parts together, so it may import all of them.
 
+mod compare;
 mod follow;
 mod format;
 mod local;
@@ -146,6 +147,21 @@ pub enum Command {
     Runtimes {
         #[command(subcommand)]
         action: Option<RuntimeAction>,
+    },
+    /// Compare jobs from any source side by side: status, duration, billable seconds,
+    /// instances, final metric values (best marked `*`) and hyperparameters (those that
+    /// differ marked `≠`, first). Jobs are `NAME` (on --aws's connection, else this
+    /// machine), `local:NAME` or `aws:NAME`; or give one JSON file the window exported.
+    Compare {
+        /// Two jobs or more, or one exported comparison (`.json`).
+        #[arg(required = true, value_name = "JOB")]
+        jobs: Vec<String>,
+        /// Print CSV, one line per job.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// Print the comparison as the window exports it.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a job's metrics.
     Metrics {
@@ -363,6 +379,14 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
     if let Command::Runtimes { action } = command {
         return local::runtimes(action);
     }
+    if let Command::Compare { jobs, csv, json } = &command {
+        let output = match (csv, json) {
+            (true, _) => compare::Output::Csv,
+            (_, true) => compare::Output::Json,
+            _ => compare::Output::Text,
+        };
+        return compare::compare(jobs, connection, output).await;
+    }
     if let Command::Run {
         from_aws: Some(name),
         follow,
@@ -379,7 +403,9 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
     let stop_grace = backend.stop_grace();
     let backend = backend.as_ref();
     match command {
-        Command::Validate { .. } | Command::Runtimes { .. } => unreachable!("handled above"),
+        Command::Validate { .. } | Command::Runtimes { .. } | Command::Compare { .. } => {
+            unreachable!("handled above")
+        }
         Command::Run {
             file,
             follow,

@@ -3,16 +3,31 @@
 use egui::{Key, Modifiers};
 
 use super::builder::{self, Builder, BuilderAction};
+use super::compare::CompareAction;
 use super::connection::ConnectionAction;
 use super::detail::{DetailAction, DetailCache};
 use super::dialogs::Purpose;
 use super::toasts::ToastKind;
-use super::{Command, Connection, SageDeskApp};
+use super::{Command, Connection, JobRef, SageDeskApp};
 
 impl SageDeskApp {
     pub(super) fn handle_connection(&mut self, action: ConnectionAction) {
         match action {
             ConnectionAction::Connect(connection) => self.connect(connection),
+            ConnectionAction::Remove(connection) => {
+                self.worker.send(Command::Disconnect(connection));
+            }
+            ConnectionAction::SetPolling(source, polling) => {
+                if let Some(saved) = self
+                    .state
+                    .sources
+                    .iter_mut()
+                    .find(|s| s.connection == source)
+                {
+                    saved.polling = polling;
+                }
+                self.worker.send(Command::SetPolling { source, polling });
+            }
             ConnectionAction::SetListInterval(seconds) => {
                 self.state.list_interval_seconds = seconds;
                 self.worker
@@ -23,23 +38,43 @@ impl SageDeskApp {
         }
     }
 
-    pub(super) fn select(&mut self, name: Option<String>) {
-        if self.state.selected != name {
-            self.state.selected = name.clone();
+    /// Selects a job (or none) and shows its detail.
+    pub(super) fn select(&mut self, job: Option<JobRef>) {
+        self.state.comparing = false;
+        if self.state.selection != job {
+            self.state.selection = job.clone();
             self.data.clear_selection();
             self.detail = DetailCache::default();
-            self.worker.send(Command::Select(name));
+            self.worker.send(Command::Select(job));
         }
     }
 
-    pub(super) fn run_demo(&mut self) {
-        if self.data.connection != Connection::Local {
-            self.data.toasts.push(
-                ToastKind::Info,
-                "The demo job runs on this machine: switch the connection to Local first".into(),
-            );
-            return;
+    /// Opens the Compare view on `jobs` (in this order).
+    pub fn compare(&mut self, jobs: Vec<JobRef>) {
+        let mut unique: Vec<JobRef> = Vec::new();
+        for job in jobs {
+            if !unique.contains(&job) {
+                unique.push(job);
+            }
         }
+        self.data.compared.clear();
+        for job in &unique {
+            self.data.compared.entry(job.clone()).or_default();
+        }
+        self.state.compare = unique.clone();
+        self.state.comparing = true;
+        self.builder = None;
+        self.compare = Default::default();
+        self.worker.send(Command::Compare(unique));
+    }
+
+    /// Closes the Compare view (the marks stay).
+    pub(super) fn close_compare(&mut self) {
+        self.state.comparing = false;
+        self.worker.send(Command::Compare(Vec::new()));
+    }
+
+    pub(super) fn run_demo(&mut self) {
         self.worker.send(Command::RunDemo {
             epochs: self.options.demo_epochs,
         });
@@ -53,7 +88,7 @@ impl SageDeskApp {
         }
         match &mut self.builder {
             Some(builder) => builder.set_value(value),
-            None => self.builder = Some(Builder::new(value)),
+            None => self.builder = Some(Builder::new(value, Connection::Local)),
         }
         if let Some(b) = &self.builder {
             self.worker.send(Command::SaveDraft(
@@ -81,8 +116,20 @@ impl SageDeskApp {
                     }),
                 },
                 BuilderAction::Import => self.open_dialog(ctx, Purpose::Import),
-                BuilderAction::Export(json) => self.open_dialog(ctx, Purpose::Export(json)),
+                BuilderAction::Export(json) => self.open_dialog(
+                    ctx,
+                    Purpose::Export("training-job.json".into(), json.into_bytes()),
+                ),
                 BuilderAction::Browse(pointer) => self.open_dialog(ctx, Purpose::Browse(pointer)),
+                BuilderAction::Submit(request) => {
+                    if let Some(builder) = &self.builder {
+                        self.worker.send(Command::Submit {
+                            source: builder.source.clone(),
+                            request,
+                            origin: builder.origin.clone(),
+                        });
+                    }
+                }
                 BuilderAction::Close => self.builder = None,
             }
         }
@@ -96,7 +143,7 @@ impl SageDeskApp {
         let Some(pending) = builder.pending.clone() else {
             return;
         };
-        if self.data.submitted.as_deref() == Some(pending.as_str()) {
+        if self.data.submitted.as_ref() == Some(&pending) {
             self.builder = None;
             self.data.draft = None;
             self.worker.send(Command::ClearDraft);
@@ -112,15 +159,23 @@ impl SageDeskApp {
 
     pub(super) fn handle_detail(&mut self, ctx: &egui::Context, action: DetailAction) {
         match action {
-            DetailAction::ConfirmStop(name) => self.confirm_stop = Some(name),
+            DetailAction::ConfirmStop(job) => self.confirm_stop = Some(job),
             DetailAction::ListArchive(uri) => {
-                if self.requested_archives.insert(uri.clone()) {
-                    self.worker.send(Command::ListArchive(uri));
+                if let Some(job) = &self.state.selection
+                    && self.requested_archives.insert(uri.clone())
+                {
+                    let source = job.source.clone();
+                    self.worker.send(Command::ListArchive { source, uri });
                 }
             }
             DetailAction::SaveAs(uri) => self.open_dialog(ctx, Purpose::Save(uri)),
-            DetailAction::Clone(request) => self.clone_job(*request),
-            DetailAction::RunLocally(name) => self.worker.send(Command::RunLocally(name)),
+            DetailAction::Clone(job, request) => {
+                let source = job.source.clone();
+                self.clone_job(job, *request, source);
+            }
+            DetailAction::RunLocally(job) => self.worker.send(Command::RunLocally(job)),
+            DetailAction::RunOnAws(job, request) => self.run_on_aws(job, *request),
+            DetailAction::Select(job) => self.select(Some(job)),
             DetailAction::OpenFolder(uri) => {
                 let path = uri.strip_prefix("file://").unwrap_or(&uri);
                 let folder = std::path::Path::new(path)
@@ -147,11 +202,136 @@ impl SageDeskApp {
         }
         if stop
             && let Some(detail) = &self.data.detail
+            && let Some(job) = &self.state.selection
             && !detail.summary.status.is_terminal()
         {
-            self.confirm_stop = Some(detail.summary.name.clone());
+            self.confirm_stop = Some(job.clone());
         }
         slash
+    }
+}
+
+impl SageDeskApp {
+    pub(super) fn handle_compare(&mut self, ctx: &egui::Context, actions: Vec<CompareAction>) {
+        for action in actions {
+            match action {
+                CompareAction::Close => self.close_compare(),
+                CompareAction::Select(job) => self.select(Some(job)),
+                CompareAction::Save(name, contents) => {
+                    self.open_dialog(ctx, Purpose::Export(name, contents));
+                }
+                CompareAction::Screenshot(metric) => self.take_chart(ctx, metric),
+            }
+        }
+    }
+
+    /// Asks the renderer for the next frame and keeps `metric`'s chart of it as PNG.
+    fn take_chart(&mut self, ctx: &egui::Context, metric: String) {
+        let Some(rect) = self.compare.chart_rects.get(&metric).copied() else {
+            return;
+        };
+        let shot = self.compare.shot.clone();
+        let repaint = ctx.clone();
+        let pixels_per_point = ctx.pixels_per_point();
+        ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(
+            egui::ScreenshotCallback::new(move |image| {
+                let chart = image.region(&rect, Some(pixels_per_point));
+                let png = super::compare::encode_png(&chart);
+                *shot.lock().unwrap_or_else(|e| e.into_inner()) = Some((metric, png));
+                repaint.request_repaint();
+            }),
+        ));
+    }
+
+    /// A chart image that arrived from the renderer: ask where to save it.
+    pub(super) fn poll_chart_image(&mut self, ctx: &egui::Context) {
+        let taken = self
+            .compare
+            .shot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match taken {
+            Some((metric, Ok(png))) => {
+                let name: String = metric
+                    .chars()
+                    .map(|c| {
+                        if c.is_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                self.open_dialog(ctx, Purpose::Export(format!("{name}.png"), png));
+            }
+            Some((metric, Err(e))) => self
+                .data
+                .toasts
+                .push(ToastKind::Error, format!("Saving the {metric} chart: {e}")),
+            None => {}
+        }
+    }
+
+    /// Opens the builder on a copy of a local job's request for the first AWS source,
+    /// saying which `file://` locations must be in S3 first.
+    fn run_on_aws(&mut self, origin: JobRef, request: crate::request::TrainingJobRequest) {
+        let Some(source) = self
+            .data
+            .sources
+            .iter()
+            .map(|s| s.connection.clone())
+            .find(Connection::is_aws)
+        else {
+            self.data.toasts.push(
+                ToastKind::Info,
+                "Add an AWS connection first (the connection button, top right)".into(),
+            );
+            return;
+        };
+        let local = local_locations(&request);
+        self.clone_job(origin, request, source);
+        if !local.is_empty() {
+            self.data.toasts.push(
+                ToastKind::Info,
+                format!(
+                    "Upload these to S3 and put their s3:// URIs in the form (SageMaker \
+                     cannot read this machine's files): {}",
+                    local.join("; ")
+                ),
+            );
+        }
+    }
+}
+
+/// The request's `file://` locations, each with the member that holds it.
+pub(super) fn local_locations(request: &crate::request::TrainingJobRequest) -> Vec<String> {
+    let mut found = Vec::new();
+    collect_file_uris(&request.to_value(), String::new(), &mut found);
+    found
+}
+
+fn collect_file_uris(value: &serde_json::Value, path: String, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) if s.starts_with("file://") || s.starts_with("\"file://") => {
+            found.push(format!("{path} = {s}"));
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let path = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                collect_file_uris(v, path, found);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                collect_file_uris(v, format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -1,9 +1,10 @@
-//! The connection window: Local or an AWS profile, region and endpoint, the list interval,
-//! and the status of the current connection (calls made, last error, backoff).
+//! The Connections window: the sources of jobs (Local, and any AWS connections), each with
+//! its status (calls made, last error, backoff) and its polling switch; a form to add an
+//! AWS profile, region and endpoint; the list interval.
 
 use egui::RichText;
 
-use super::data::Data;
+use super::data::{Data, SourceData};
 use super::theme;
 use crate::backend::Connection;
 use crate::backend::sdk::AwsConnection;
@@ -12,8 +13,12 @@ use crate::backend::sdk::{REGIONS, endpoint_from_env};
 /// What the user asked for in the window.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnectionAction {
-    /// Switch to this connection.
+    /// Add this connection as a source.
     Connect(Connection),
+    /// Remove this source (its jobs leave the list; nothing is deleted).
+    Remove(Connection),
+    /// Turn a source's list polling on or off.
+    SetPolling(Connection, bool),
     /// Space AWS list calls this many seconds apart.
     SetListInterval(u64),
 }
@@ -23,7 +28,6 @@ pub enum ConnectionAction {
 pub struct ConnectionForm {
     /// Whether the window is open.
     pub open: bool,
-    aws: bool,
     profile: String,
     region: String,
     endpoint: String,
@@ -32,23 +36,12 @@ pub struct ConnectionForm {
 }
 
 impl ConnectionForm {
-    /// Opens the window on `current`; the profile names come with [`Self::set_profiles`]
-    /// once the worker has read them.
-    pub fn open(&mut self, current: &Connection, interval: u64) {
+    /// Opens the window; the profile names come with [`Self::set_profiles`] once the
+    /// worker has read them.
+    pub fn open(&mut self, interval: u64) {
         self.interval = interval;
-        match current {
-            Connection::Local => {
-                self.aws = false;
-                if self.endpoint.is_empty() {
-                    self.endpoint = endpoint_from_env().unwrap_or_default();
-                }
-            }
-            Connection::Aws(aws) => {
-                self.aws = true;
-                self.profile = aws.profile.clone().unwrap_or_default();
-                self.region = aws.region.clone().unwrap_or_default();
-                self.endpoint = aws.endpoint_url.clone().unwrap_or_default();
-            }
+        if self.endpoint.is_empty() {
+            self.endpoint = endpoint_from_env().unwrap_or_default();
         }
         self.open = true;
     }
@@ -59,9 +52,6 @@ impl ConnectionForm {
     }
 
     fn connection(&self) -> Connection {
-        if !self.aws {
-            return Connection::Local;
-        }
         Connection::Aws(
             AwsConnection {
                 profile: Some(self.profile.clone()),
@@ -79,15 +69,26 @@ impl ConnectionForm {
         }
         let mut action = None;
         let mut open = self.open;
-        egui::Window::new("Connection")
+        egui::Window::new("Connections")
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
-            .default_width(460.0)
+            .default_width(480.0)
             .show(ctx, |ui| {
-                action = self.form(ui, data);
+                egui::ScrollArea::vertical()
+                    .max_height(ctx.content_rect().height() * 0.5)
+                    .show(ui, |ui| {
+                        for source in &data.sources {
+                            if let Some(a) = source_panel(ui, source) {
+                                action = Some(a);
+                            }
+                        }
+                    });
                 ui.separator();
-                status(ui, data);
+                ui.label(RichText::new("Add an AWS connection").strong());
+                if let Some(a) = self.form(ui, data) {
+                    action = Some(a);
+                }
             });
         self.open = open;
         action
@@ -95,13 +96,7 @@ impl ConnectionForm {
 
     fn form(&mut self, ui: &mut egui::Ui, data: &Data) -> Option<ConnectionAction> {
         let mut action = None;
-        ui.horizontal(|ui| {
-            ui.radio_value(&mut self.aws, false, "Local")
-                .on_hover_text("Jobs run on this machine; no account needed");
-            ui.radio_value(&mut self.aws, true, "AWS")
-                .on_hover_text("SageMaker, CloudWatch and S3 through a profile");
-        });
-        ui.add_enabled_ui(self.aws, |ui| {
+        {
             egui::Grid::new("connection-grid")
                 .num_columns(2)
                 .spacing([12.0, 6.0])
@@ -124,13 +119,13 @@ impl ConnectionForm {
                         action = Some(ConnectionAction::SetListInterval(self.interval));
                     }
                 });
-        });
+        }
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             let connecting = data.connecting.is_some();
             let button = ui.add_enabled(
                 !connecting,
-                egui::Button::new(RichText::new("Connect").strong()),
+                egui::Button::new(RichText::new("Add connection").strong()),
             );
             if button.clicked() {
                 action = Some(ConnectionAction::Connect(self.connection()));
@@ -211,25 +206,56 @@ impl ConnectionForm {
     }
 }
 
-/// The status panel: the connection in use, calls made and the last error.
-fn status(ui: &mut egui::Ui, data: &Data) {
-    let a = &data.activity;
-    ui.label(RichText::new("Status").strong());
-    egui::Grid::new("connection-status")
+/// One source's panel: its label, status and switches.
+fn source_panel(ui: &mut egui::Ui, source: &SourceData) -> Option<ConnectionAction> {
+    let mut action = None;
+    let a = &source.activity;
+    let connection = &source.connection;
+    ui.horizontal(|ui| {
+        let mark = if source.failing() {
+            RichText::new("✖").color(theme::ERROR)
+        } else {
+            RichText::new("✔").color(theme::SUCCESS)
+        };
+        ui.label(mark);
+        ui.label(RichText::new(connection.source_label()).strong());
+        ui.label(RichText::new(&source.label).weak());
+        if connection.is_aws() {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("Remove")
+                    .on_hover_text("Its jobs leave the list; nothing is deleted on AWS")
+                    .clicked()
+                {
+                    action = Some(ConnectionAction::Remove(connection.clone()));
+                }
+                let mut polling = a.polling;
+                if ui
+                    .checkbox(&mut polling, "Poll")
+                    .on_hover_text("List this connection's jobs every interval")
+                    .changed()
+                {
+                    action = Some(ConnectionAction::SetPolling(connection.clone(), polling));
+                }
+            });
+        }
+    });
+    egui::Grid::new(("source-status", connection.source_label()))
         .num_columns(2)
-        .spacing([12.0, 4.0])
+        .spacing([12.0, 2.0])
         .show(ui, |ui| {
-            ui.label("Connected to");
-            ui.label(&data.label);
-            ui.end_row();
-            ui.label("Calls made");
-            ui.label(a.calls.to_string());
-            ui.end_row();
+            if connection.is_aws() {
+                ui.label("Calls made");
+                ui.label(a.calls.to_string());
+                ui.end_row();
+            }
             ui.label("Failed polls");
             ui.label(a.errors.to_string());
             ui.end_row();
             ui.label("Next poll");
-            ui.label(if a.backing_off {
+            ui.label(if !a.polling {
+                "paused".to_string()
+            } else if a.backing_off {
                 format!("in {:.0} s (backing off)", a.next_poll.as_secs_f64())
             } else {
                 format!("in {:.0} s", a.next_poll.as_secs_f64())
@@ -237,29 +263,46 @@ fn status(ui: &mut egui::Ui, data: &Data) {
             ui.end_row();
         });
     if let Some(error) = &a.last_error {
-        ui.label(RichText::new("Last error").strong());
-        ui.add(egui::Label::new(RichText::new(error).color(theme::ERROR)).wrap());
+        ui.add(egui::Label::new(RichText::new(error).color(theme::ERROR).small()).wrap());
     }
+    ui.add_space(6.0);
+    action
 }
 
-/// The top bar's summary: connection label, calls, and a mark when the last poll failed.
-/// True when clicked.
+/// The top bar's summary: the sources, the calls made on AWS, and a mark when a source's
+/// last poll failed. True when clicked.
 pub fn summary(ui: &mut egui::Ui, data: &Data) -> bool {
     let mut clicked = false;
-    if let Some(error) = &data.activity.last_error
-        && data.activity.backing_off
-    {
+    let failing: Vec<String> = data
+        .sources
+        .iter()
+        .filter(|s| s.failing())
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.connection.source_label(),
+                s.activity.last_error.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if !failing.is_empty() {
         clicked |= ui
-            .label(RichText::new("✖ backing off").color(theme::ERROR))
-            .on_hover_text(error)
+            .label(RichText::new(format!("✖ {} backing off", failing.len())).color(theme::ERROR))
+            .on_hover_text(failing.join("\n"))
             .clicked();
     }
-    if matches!(data.connection, Connection::Aws(_)) {
-        ui.label(RichText::new(format!("{} calls", data.activity.calls)).weak());
+    let calls: u64 = data.sources.iter().map(|s| s.activity.calls).sum();
+    if data.sources.len() > 1 {
+        ui.label(RichText::new(format!("{calls} calls")).weak());
     }
+    let labels: Vec<String> = data
+        .sources
+        .iter()
+        .map(|s| s.connection.source_label())
+        .collect();
     clicked |= ui
-        .button(RichText::new(&data.label))
-        .on_hover_text("Switch between Local and AWS profiles; see calls and errors")
+        .button(RichText::new(format!("🖧 {}", labels.join(" + "))))
+        .on_hover_text("Sources of jobs: add or remove AWS connections; see calls and errors")
         .clicked();
     clicked
 }

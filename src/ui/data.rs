@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::toasts::{ToastKind, Toasts};
-use crate::backend::Connection;
-use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, LogLine, Status};
+use crate::backend::{Connection, JobRef};
+use crate::job::{
+    ArchiveListing, ArtifactEntry, JobDetail, JobSummary, LogLine, MetricSeries, Status,
+};
 use crate::worker::{Activity, Event};
 
 /// One metric's points and the last decimation drawn from them.
@@ -33,6 +35,8 @@ pub struct DecimationKey {
     pub smoothing: f32,
     /// Log scale.
     pub log_scale: bool,
+    /// Seconds subtracted from x (the Compare view's time since a job's start).
+    pub offset: f64,
 }
 
 /// A download under way.
@@ -46,12 +50,52 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// Everything the worker has told the window.
-#[derive(Default)]
-pub struct Data {
-    /// All jobs, newest first.
+/// One source of jobs as the window knows it.
+#[derive(Debug, Clone)]
+pub struct SourceData {
+    /// Its connection.
+    pub connection: Connection,
+    /// The backend's label: `local`, or the profile, account and region.
+    pub label: String,
+    /// Its jobs, newest first.
     pub jobs: Vec<JobSummary>,
-    /// Bumped on every change of `jobs`.
+    /// Calls, errors and polling.
+    pub activity: Activity,
+}
+
+impl SourceData {
+    fn new(connection: Connection, label: String) -> Self {
+        Self {
+            connection,
+            label,
+            jobs: Vec::new(),
+            activity: Activity {
+                polling: true,
+                ..Activity::default()
+            },
+        }
+    }
+
+    /// Whether the source's last poll failed and it is backing off.
+    pub fn failing(&self) -> bool {
+        self.activity.backing_off && self.activity.last_error.is_some()
+    }
+}
+
+/// A compared job's detail and metrics.
+#[derive(Default)]
+pub struct ComparedData {
+    /// Its detail, once described.
+    pub detail: Option<JobDetail>,
+    /// Its metrics by name.
+    pub metrics: BTreeMap<String, Series>,
+}
+
+/// Everything the worker has told the window.
+pub struct Data {
+    /// Local first, then the AWS connections.
+    pub sources: Vec<SourceData>,
+    /// Bumped on every change of a source's jobs.
     pub jobs_version: u64,
     /// The selected job's detail.
     pub detail: Option<JobDetail>,
@@ -79,23 +123,81 @@ pub struct Data {
     pub notice: Option<String>,
     /// A crash report of an earlier run the user has not seen.
     pub crash_report: Option<std::path::PathBuf>,
-    /// The last refused submit: job name and the service's answer.
-    pub submit_failed: Option<(String, String)>,
+    /// The last refused submit: the job and the service's answer.
+    pub submit_failed: Option<(JobRef, String)>,
     /// The last created job.
-    pub submitted: Option<String>,
-    /// The connection in use.
-    pub connection: Connection,
-    /// The backend's label: `local`, or the profile, account and region.
-    pub label: String,
+    pub submitted: Option<JobRef>,
     /// A connection being opened.
     pub connecting: Option<Connection>,
     /// Why the last connection attempt failed.
     pub connect_error: Option<String>,
-    /// Calls and errors on the current connection.
-    pub activity: Activity,
+    /// Which job was made from which: `(job, origin)`.
+    pub links: Vec<(JobRef, JobRef)>,
+    /// The compared jobs' details and metrics.
+    pub compared: HashMap<JobRef, ComparedData>,
+}
+
+impl Default for Data {
+    fn default() -> Self {
+        Self {
+            sources: vec![SourceData::new(Connection::Local, "local".into())],
+            jobs_version: 0,
+            detail: None,
+            describe: None,
+            logs: Vec::new(),
+            hosts: Vec::new(),
+            metrics: BTreeMap::new(),
+            artifacts: Vec::new(),
+            archives: HashMap::new(),
+            progress: None,
+            toasts: Toasts::default(),
+            templates: Vec::new(),
+            draft: None,
+            notice: None,
+            crash_report: None,
+            submit_failed: None,
+            submitted: None,
+            connecting: None,
+            connect_error: None,
+            links: Vec::new(),
+            compared: HashMap::new(),
+        }
+    }
 }
 
 impl Data {
+    /// The source of `connection`, if it is one.
+    pub fn source(&self, connection: &Connection) -> Option<&SourceData> {
+        self.sources.iter().find(|s| &s.connection == connection)
+    }
+
+    /// Every job of every source.
+    pub fn job_count(&self) -> usize {
+        self.sources.iter().map(|s| s.jobs.len()).sum()
+    }
+
+    /// The list row of `job`, if its source listed it.
+    pub fn summary(&self, job: &JobRef) -> Option<&JobSummary> {
+        self.source(&job.source)?
+            .jobs
+            .iter()
+            .find(|j| j.name == job.name)
+    }
+
+    /// The job `job` was made from.
+    pub fn origin(&self, job: &JobRef) -> Option<&JobRef> {
+        self.links.iter().find(|(j, _)| j == job).map(|(_, o)| o)
+    }
+
+    /// The jobs made from `job`.
+    pub fn copies(&self, job: &JobRef) -> Vec<&JobRef> {
+        self.links
+            .iter()
+            .filter(|(_, o)| o == job)
+            .map(|(j, _)| j)
+            .collect()
+    }
+
     /// Forgets what belonged to the previously selected job.
     pub fn clear_selection(&mut self) {
         self.detail = None;
@@ -106,14 +208,19 @@ impl Data {
         self.artifacts.clear();
     }
 
-    fn is_selected(&self, job: &str, selected: Option<&str>) -> bool {
+    fn is_selected(&self, job: &JobRef, selected: Option<&JobRef>) -> bool {
         selected == Some(job)
     }
 
     /// Applies one worker event. `selected` guards against late events of another job.
-    pub fn apply(&mut self, event: Event, selected: Option<&str>) {
+    pub fn apply(&mut self, event: Event, selected: Option<&JobRef>) {
         match event {
             Event::Connected { connection, label } => self.connected(connection, label),
+            Event::Disconnected(connection) => {
+                self.sources.retain(|s| s.connection != connection);
+                self.compared.retain(|j, _| j.source != connection);
+                self.jobs_version += 1;
+            }
             Event::ConnectFailed {
                 connection,
                 message,
@@ -125,13 +232,30 @@ impl Data {
                 self.connecting = None;
                 self.connect_error = Some(message);
             }
-            Event::Activity(activity) => self.activity = activity,
-            Event::Jobs(jobs) => {
-                self.jobs = jobs;
-                self.jobs_version += 1;
+            Event::Activity { source, activity } => {
+                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
+                    s.activity = activity;
+                }
             }
-            Event::Detail(detail) => {
-                if self.is_selected(&detail.summary.name, selected) {
+            Event::Jobs { source, jobs } => {
+                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
+                    s.jobs = jobs;
+                    self.jobs_version += 1;
+                }
+            }
+            Event::Compared { job, detail } => {
+                if let Some(c) = self.compared.get_mut(&job) {
+                    c.detail = Some(*detail);
+                }
+            }
+            Event::ComparedMetrics { job, series } => {
+                if let Some(c) = self.compared.get_mut(&job) {
+                    add_series(&mut c.metrics, series);
+                }
+            }
+            Event::Links(links) => self.links = links,
+            Event::Detail { job, detail } => {
+                if self.is_selected(&job, selected) {
                     self.describe = Some(detail.to_describe_json());
                     self.detail = Some(*detail);
                 }
@@ -153,30 +277,30 @@ impl Data {
             }
             Event::CrashReport(path) => self.crash_report = Some(path),
             Event::Opened { label, notice } => {
-                self.label = label;
+                self.sources[0].label = label;
                 self.notice = notice;
             }
             Event::Archive { uri, listing } => {
                 self.archives.insert(uri, listing);
             }
-            Event::Submitted { name } => {
-                self.toasts.push(ToastKind::Info, format!("Started {name}"));
-                self.submitted = Some(name);
+            Event::Submitted { job } => {
+                self.toasts.push(ToastKind::Info, format!("Started {job}"));
+                self.submitted = Some(job);
             }
-            Event::SubmitFailed { name, message } => {
+            Event::SubmitFailed { job, message } => {
                 self.toasts
-                    .push(ToastKind::Error, format!("Creating {name}: {message}"));
-                self.submit_failed = Some((name, message));
+                    .push(ToastKind::Error, format!("Creating {job}: {message}"));
+                self.submit_failed = Some((job, message));
             }
             Event::Templates(templates) => self.templates = templates,
             Event::Draft(draft) => self.draft = Some(draft),
-            Event::Finished { name, status } => {
+            Event::Finished { job, status } => {
                 let kind = match status {
                     Status::Completed => ToastKind::Success,
                     Status::Failed => ToastKind::Error,
                     _ => ToastKind::Info,
                 };
-                self.toasts.push(kind, format!("{name}: {status}"));
+                self.toasts.push(kind, format!("{job}: {status}"));
             }
             Event::Progress { task, done, total } => {
                 self.progress = Some(Progress { task, done, total });
@@ -200,11 +324,14 @@ impl Data {
     }
 
     fn connected(&mut self, connection: Connection, label: String) {
-        self.clear_selection();
-        self.toasts
-            .push(ToastKind::Success, format!("Connected: {label}"));
-        self.connection = connection;
-        self.label = label;
+        match self.sources.iter_mut().find(|s| s.connection == connection) {
+            Some(source) => source.label = label.clone(),
+            None => {
+                self.toasts
+                    .push(ToastKind::Success, format!("Connected: {label}"));
+                self.sources.push(SourceData::new(connection, label));
+            }
+        }
         self.connecting = None;
         self.connect_error = None;
     }
@@ -219,15 +346,20 @@ impl Data {
         self.logs.extend(lines);
     }
 
-    fn add_metrics(&mut self, series: Vec<crate::job::MetricSeries>) {
-        for s in series {
-            let entry = self.metrics.entry(s.name).or_default();
-            entry.points.extend(
-                s.points
-                    .iter()
-                    .map(|p| [p.timestamp.timestamp_millis() as f64 / 1000.0, p.value]),
-            );
-            entry.cache = None;
-        }
+    fn add_metrics(&mut self, series: Vec<MetricSeries>) {
+        add_series(&mut self.metrics, series);
+    }
+}
+
+/// Appends new points to the series they belong to, as `[epoch seconds, value]`.
+pub fn add_series(metrics: &mut BTreeMap<String, Series>, series: Vec<MetricSeries>) {
+    for s in series {
+        let entry = metrics.entry(s.name).or_default();
+        entry.points.extend(
+            s.points
+                .iter()
+                .map(|p| [p.timestamp.timestamp_millis() as f64 / 1000.0, p.value]),
+        );
+        entry.cache = None;
     }
 }

@@ -14,8 +14,8 @@ pub(super) enum Purpose {
     Import,
     /// Save an artifact.
     Save(String),
-    /// Write the builder's request.
-    Export(String),
+    /// Write a file: the suggested name and the contents.
+    Export(String, Vec<u8>),
     /// Pick a local path for a builder field (JSON pointer).
     Browse(String),
 }
@@ -33,11 +33,12 @@ impl SageDeskApp {
         let ctx = ctx.clone();
         let file_name = match &purpose {
             Purpose::Save(uri) => uri.rsplit('/').next().unwrap_or("artifact").to_string(),
+            Purpose::Export(name, _) => name.clone(),
             _ => "training-job.json".to_string(),
         };
         let kind = match &purpose {
             Purpose::Import => 0,
-            Purpose::Save(_) | Purpose::Export(_) => 1,
+            Purpose::Save(_) | Purpose::Export(..) => 1,
             Purpose::Browse(_) => 2,
         };
         std::thread::spawn(move || {
@@ -71,8 +72,17 @@ impl SageDeskApp {
         };
         match purpose {
             Purpose::Import => self.worker.send(Command::ReadRequestFile(path)),
-            Purpose::Save(uri) => self.worker.send(Command::Download { uri, dest: path }),
-            Purpose::Export(text) => self.worker.send(Command::WriteFile { path, text }),
+            Purpose::Save(uri) => {
+                if let Some(job) = &self.state.selection {
+                    let source = job.source.clone();
+                    self.worker.send(Command::Download {
+                        source,
+                        uri,
+                        dest: path,
+                    });
+                }
+            }
+            Purpose::Export(_, contents) => self.worker.send(Command::WriteFile { path, contents }),
             Purpose::Browse(pointer) => {
                 if let Some(builder) = &mut self.builder
                     && let Some(json) =
@@ -86,7 +96,7 @@ impl SageDeskApp {
 
     /// Jobs created by this window that are still running.
     pub(super) fn running_here(&self) -> Vec<&str> {
-        self.data
+        self.data.sources[0]
             .jobs
             .iter()
             .filter(|j| !j.status.is_terminal() && self.started_here.contains(&j.name))

@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod chart;
+pub mod compare;
 pub mod connection;
 pub mod data;
 pub mod detail;
@@ -29,7 +30,7 @@ use self::detail::DetailCache;
 use self::dialogs::Dialog;
 use self::jobs::ListCache;
 use self::state::State;
-use crate::backend::Connection;
+use crate::backend::{Connection, JobRef};
 use crate::request::validate::Target;
 use crate::worker::{Command, Event, Worker};
 
@@ -38,7 +39,7 @@ use crate::worker::{Command, Event, Worker};
 pub struct AppOptions {
     /// Epochs of the demo job, if not the file's.
     pub demo_epochs: Option<u32>,
-    /// Connect here at start instead of the last connection used.
+    /// Add this AWS connection as a source at start (kept with the others).
     pub connection: Option<Connection>,
     /// Local mode's checks, for the builder's validation on the Local connection.
     pub local_checks: Option<Arc<dyn crate::request::validate::RuntimeChecks>>,
@@ -51,11 +52,11 @@ pub struct SageDeskApp {
     worker: Worker,
     connection_form: ConnectionForm,
     /// The visible rows last told to the worker.
-    visible_sent: Vec<String>,
+    visible_sent: Vec<JobRef>,
     options: AppOptions,
     list: ListCache,
     detail: DetailCache,
-    confirm_stop: Option<String>,
+    confirm_stop: Option<JobRef>,
     dialog: Option<Dialog>,
     requested_archives: HashSet<String>,
     /// Why the last import failed (the message names the file and the line or member).
@@ -63,8 +64,10 @@ pub struct SageDeskApp {
     visible: bool,
     builder: Option<Builder>,
     /// A job to clone as soon as its request has loaded.
-    clone_pending: Option<String>,
-    /// Jobs this window created: this process supervises them.
+    clone_pending: Option<JobRef>,
+    /// The Compare view's caches.
+    compare: compare::CompareCache,
+    /// Local jobs this window created: this process supervises them.
     started_here: HashSet<String>,
     /// The user asked to close while such jobs run; a confirmation is open.
     confirm_close: bool,
@@ -89,16 +92,31 @@ impl SageDeskApp {
         options: AppOptions,
         mut state: State,
     ) -> Self {
-        if let Some(connection) = &options.connection {
-            state.connection = connection.clone();
+        if let Some(connection) = options.connection.clone().filter(Connection::is_aws)
+            && !state.sources.iter().any(|s| s.connection == connection)
+        {
+            state.sources.push(state::SavedSource {
+                connection,
+                polling: true,
+            });
         }
         let repaint_ctx = ctx.clone();
         worker.set_repaint(move || repaint_ctx.request_repaint());
         worker.send(Command::SetListInterval(std::time::Duration::from_secs(
             state.list_interval_seconds,
         )));
-        if state.connection == Connection::Local {
-            worker.send(Command::Select(state.selected.clone()));
+        for saved in &state.sources {
+            worker.send(Command::Connect(saved.connection.clone()));
+            if !saved.polling {
+                worker.send(Command::SetPolling {
+                    source: saved.connection.clone(),
+                    polling: false,
+                });
+            }
+        }
+        worker.send(Command::Select(state.selection.clone()));
+        if state.comparing {
+            worker.send(Command::Compare(state.compare.clone()));
         }
         let mut app = Self {
             data: Data::default(),
@@ -115,15 +133,16 @@ impl SageDeskApp {
             visible: true,
             builder: None,
             clone_pending: None,
+            compare: compare::CompareCache::default(),
             started_here: HashSet::new(),
             confirm_close: false,
             closing: false,
             state,
         };
-        app.drain();
-        if app.state.connection != Connection::Local {
-            app.connect(app.state.connection.clone());
+        for job in &app.state.compare {
+            app.data.compared.entry(job.clone()).or_default();
         }
+        app.drain();
         app
     }
 
@@ -132,7 +151,8 @@ impl SageDeskApp {
         self.builder.as_ref()
     }
 
-    /// Opens the builder: on the saved draft if there is one, else on a new request.
+    /// Opens the builder: on the saved draft if there is one, else on a new request, for
+    /// the source the builder last targeted.
     pub fn new_job(&mut self) {
         let value = self
             .data
@@ -147,16 +167,24 @@ impl SageDeskApp {
                     "StoppingCondition": {"MaxRuntimeInSeconds": 3600}
                 })
             });
-        self.builder = Some(Builder::new(value));
+        self.builder = Some(Builder::new(value, Connection::Local));
     }
 
-    /// Opens the builder on a copy of `request` with a fresh unique name.
-    pub fn clone_job(&mut self, mut request: crate::request::TrainingJobRequest) {
+    /// Opens the builder on a copy of `origin`'s `request` with a fresh unique name, to
+    /// run on `source`; the new job is linked to `origin`.
+    pub fn clone_job(
+        &mut self,
+        origin: JobRef,
+        mut request: crate::request::TrainingJobRequest,
+        source: Connection,
+    ) {
         let base = request.name().to_string();
         // Drop an earlier clone's timestamp so names do not grow with each clone.
         let base = strip_stamp(&base);
         request.training_job_name = Some(crate::request::unique_name(base));
-        self.builder = Some(Builder::new(request.to_value()));
+        let mut builder = Builder::new(request.to_value(), source);
+        builder.origin = Some(origin);
+        self.builder = Some(builder);
     }
 
     /// The persisted state.
@@ -164,17 +192,53 @@ impl SageDeskApp {
         &self.state
     }
 
-    /// Applies an event as if the worker had sent it (benchmarks feed data this way).
-    pub fn apply(&mut self, event: Event) {
-        if let Event::Connected { connection, .. } = &event {
-            self.state.connection = connection.clone();
-            self.state.selected = None;
-            self.connection_form.open = false;
-        }
-        self.data.apply(event, self.state.selected.as_deref());
+    /// The comparison table of the compared jobs, as the Compare view shows and exports it.
+    pub fn comparison(&self) -> crate::job::compare::Comparison {
+        compare::comparison(&self.data, &self.state.compare)
     }
 
-    /// Switches to `connection`; the current one stays until the new one answers.
+    /// The persisted state, to change (benchmarks set filters this way).
+    pub fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+
+    /// Applies an event as if the worker had sent it (benchmarks feed data this way).
+    pub fn apply(&mut self, event: Event) {
+        match &event {
+            Event::Connected { connection, .. }
+                if connection.is_aws()
+                    && !self
+                        .state
+                        .sources
+                        .iter()
+                        .any(|s| &s.connection == connection) =>
+            {
+                self.state.sources.push(state::SavedSource {
+                    connection: connection.clone(),
+                    polling: true,
+                });
+            }
+            Event::Disconnected(connection) => {
+                self.state.sources.retain(|s| &s.connection != connection);
+                self.state.compare.retain(|j| &j.source != connection);
+                if self.state.source_filter.as_ref() == Some(connection) {
+                    self.state.source_filter = None;
+                }
+                if self
+                    .state
+                    .selection
+                    .as_ref()
+                    .is_some_and(|j| &j.source == connection)
+                {
+                    self.select(None);
+                }
+            }
+            _ => {}
+        }
+        self.data.apply(event, self.state.selection.as_ref());
+    }
+
+    /// Adds `connection` as a source; the others keep going while it connects.
     pub fn connect(&mut self, connection: Connection) {
         self.data.connecting = Some(connection.clone());
         self.data.connect_error = None;
@@ -192,14 +256,16 @@ impl SageDeskApp {
             match event {
                 Event::RequestLoaded { value, notices } => self.load_request(value, notices),
                 Event::RequestUnreadable(message) => self.import_error = Some(message),
-                Event::JobStarted { name } => {
-                    self.select(Some(name));
+                Event::JobStarted { job } => {
+                    self.select(Some(job));
                     self.state.tab = state::Tab::Metrics;
                 }
                 Event::Profiles(profiles) => self.connection_form.set_profiles(profiles),
                 event => {
-                    if let Event::Submitted { name } = &event {
-                        self.started_here.insert(name.clone());
+                    if let Event::Submitted { job } = &event
+                        && job.source == Connection::Local
+                    {
+                        self.started_here.insert(job.name.clone());
                     }
                     self.apply(event);
                 }

@@ -15,6 +15,7 @@ impl SageDeskApp {
         tracing::trace!(target: "sagedesk::frames", frame = ctx.cumulative_pass_nr(), "frame");
         self.drain();
         self.poll_dialog();
+        self.poll_chart_image(&ctx);
         let hidden = ctx.input(|i| i.viewport().minimized.unwrap_or(false));
         if hidden == self.visible {
             self.visible = !hidden;
@@ -30,16 +31,19 @@ impl SageDeskApp {
                 .send(Command::SetVisibleJobs(self.visible_sent.clone()));
         }
         self.follow_submission();
-        if let Some(name) = &self.clone_pending
+        if let Some(job) = &self.clone_pending
             && let Some(detail) = &self.data.detail
-            && detail.summary.name == *name
+            && self.state.selection.as_ref() == Some(job)
         {
             let request = detail.request.clone();
-            self.clone_pending = None;
-            self.clone_job(request);
+            let job = self.clone_pending.take().expect("checked");
+            let source = job.source.clone();
+            self.clone_job(job, request, source);
         }
         let view = if self.builder.is_some() {
             "builder"
+        } else if self.state.comparing {
+            "compare"
         } else {
             self.state.tab.label()
         };
@@ -87,9 +91,12 @@ impl SageDeskApp {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if connection::summary(ui, &self.data) {
-                        self.connection_form
-                            .open(&self.data.connection, self.state.list_interval_seconds);
-                        self.worker.send(Command::LoadProfiles);
+                        if self.connection_form.open {
+                            self.connection_form.open = false;
+                        } else {
+                            self.connection_form.open(self.state.list_interval_seconds);
+                            self.worker.send(Command::LoadProfiles);
+                        }
                     }
                 });
             });
@@ -124,11 +131,15 @@ impl SageDeskApp {
                     &mut self.list,
                     focus_search,
                 ) {
-                    Some(ListAction::Select(name)) => self.select(Some(name)),
-                    Some(ListAction::Clone(name)) => {
-                        self.select(Some(name.clone()));
-                        self.clone_pending = Some(name);
+                    Some(ListAction::Select(job)) => {
+                        self.builder = None;
+                        self.select(Some(job));
                     }
+                    Some(ListAction::Clone(job)) => {
+                        self.select(Some(job.clone()));
+                        self.clone_pending = Some(job);
+                    }
+                    Some(ListAction::Compare(jobs)) => self.compare(jobs),
                     None => {}
                 }
             });
@@ -138,7 +149,8 @@ impl SageDeskApp {
     fn central(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
         egui::CentralPanel::default_margins().show(ui, |ui| {
             if let Some(builder) = &mut self.builder {
-                let target = target_of(&self.data.connection);
+                source_picker(ui, &self.data, builder);
+                let target = target_of(&builder.source);
                 let runtime = match target {
                     Target::Local => self.options.local_checks.clone(),
                     Target::Aws => None,
@@ -148,8 +160,14 @@ impl SageDeskApp {
                 self.handle_builder(ctx, actions);
                 return;
             }
-            if self.state.selected.is_none() {
-                if welcome(ui, self.data.jobs.is_empty()) {
+            if self.state.comparing {
+                let actions =
+                    super::compare::show(ui, &mut self.data, &mut self.state, &mut self.compare);
+                self.handle_compare(ctx, actions);
+                return;
+            }
+            if self.state.selection.is_none() {
+                if welcome(ui, self.data.job_count() == 0) {
                     self.run_demo();
                 }
                 return;
@@ -184,6 +202,26 @@ pub(super) fn welcome(ui: &mut egui::Ui, no_jobs: bool) -> bool {
         .clicked()
     })
     .inner
+}
+
+/// Where the builder's job will run: one of the sources.
+fn source_picker(ui: &mut egui::Ui, data: &super::data::Data, builder: &mut super::Builder) {
+    ui.horizontal(|ui| {
+        ui.label("Run on");
+        egui::ComboBox::new("builder-source", "")
+            .selected_text(builder.source.source_label())
+            .show_ui(ui, |ui| {
+                for source in &data.sources {
+                    let label = source.connection.source_label();
+                    ui.selectable_value(&mut builder.source, source.connection.clone(), label);
+                }
+            })
+            .response
+            .on_hover_text("The source the job is created on; validation follows it");
+        if let Some(origin) = &builder.origin {
+            ui.label(RichText::new(format!("copy of {origin}")).weak());
+        }
+    });
 }
 
 /// What the builder validates for on `connection`.

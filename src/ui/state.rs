@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Connection;
+use crate::backend::{Connection, JobRef};
 
 /// A column of the job list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +15,33 @@ pub enum SortColumn {
     Created,
     /// Duration.
     Duration,
+}
+
+/// How the job list groups its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GroupBy {
+    /// No groups.
+    None,
+    /// The name without its trailing time stamp and numbers (`exp-lr-20261123-…` → `exp-lr`).
+    NamePrefix,
+}
+
+/// The x-axis of the Compare view's charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompareAxis {
+    /// Seconds since each job's training started, so runs line up.
+    SinceStart,
+    /// Wall-clock time.
+    WallClock,
+}
+
+/// An AWS connection the window keeps as a source of jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedSource {
+    /// The connection.
+    pub connection: Connection,
+    /// Whether its list is polled.
+    pub polling: bool,
 }
 
 /// A tab of the job detail.
@@ -50,7 +77,17 @@ impl Tab {
 #[serde(default)]
 pub struct State {
     /// The selected job.
-    pub selected: Option<String>,
+    pub selection: Option<JobRef>,
+    /// The jobs marked for comparison.
+    pub compare: Vec<JobRef>,
+    /// Whether the Compare view is open.
+    pub comparing: bool,
+    /// The Compare view's x-axis.
+    pub compare_axis: CompareAxis,
+    /// Source filter of the list, or all.
+    pub source_filter: Option<Connection>,
+    /// How the list groups its rows.
+    pub group_by: GroupBy,
     /// Status filter (API name), or all.
     pub status_filter: Option<String>,
     /// Name search.
@@ -71,8 +108,8 @@ pub struct State {
     pub smoothing: f32,
     /// Metrics: logarithmic Y axis.
     pub log_scale: bool,
-    /// The last connection, opened again at start.
-    pub connection: Connection,
+    /// The AWS connections, opened again at start (Local is always a source).
+    pub sources: Vec<SavedSource>,
     /// Seconds between list calls on AWS.
     pub list_interval_seconds: u64,
 }
@@ -80,7 +117,12 @@ pub struct State {
 impl Default for State {
     fn default() -> Self {
         Self {
-            selected: None,
+            selection: None,
+            compare: Vec::new(),
+            comparing: false,
+            compare_axis: CompareAxis::SinceStart,
+            source_filter: None,
+            group_by: GroupBy::None,
             status_filter: None,
             search: String::new(),
             sort: SortColumn::Created,
@@ -91,7 +133,7 @@ impl Default for State {
             wrap_logs: false,
             smoothing: 0.0,
             log_scale: false,
-            connection: Connection::Local,
+            sources: Vec::new(),
             list_interval_seconds: crate::worker::REMOTE_INTERVAL.as_secs(),
         }
     }

@@ -10,11 +10,33 @@ pub const ERROR: Color32 = Color32::from_rgb(0xd9, 0x3f, 0x3f);
 /// Text colour of warnings and standing notices.
 pub const WARNING: Color32 = Color32::from_rgb(0xe0, 0x9b, 0x2d);
 
+/// Colour of success.
+pub const SUCCESS: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
+
+/// Colours of the series of compared jobs, in turn (Tableau 10).
+const SERIES: [Color32; 10] = [
+    Color32::from_rgb(0x4e, 0x79, 0xa7),
+    Color32::from_rgb(0xf2, 0x8e, 0x2b),
+    Color32::from_rgb(0xe1, 0x57, 0x59),
+    Color32::from_rgb(0x76, 0xb7, 0xb2),
+    Color32::from_rgb(0x59, 0xa1, 0x4f),
+    Color32::from_rgb(0xed, 0xc9, 0x48),
+    Color32::from_rgb(0xb0, 0x7a, 0xa1),
+    Color32::from_rgb(0xff, 0x9d, 0xa7),
+    Color32::from_rgb(0x9c, 0x75, 0x5f),
+    Color32::from_rgb(0xba, 0xb0, 0xac),
+];
+
+/// The colour of the `i`-th compared job.
+pub fn series_color(i: usize) -> Color32 {
+    SERIES[i % SERIES.len()]
+}
+
 /// The colour of a status.
 pub fn status_color(status: Status) -> Color32 {
     match status {
         Status::InProgress => Color32::from_rgb(0x3b, 0x8e, 0xea),
-        Status::Completed => Color32::from_rgb(0x2e, 0xa0, 0x43),
+        Status::Completed => SUCCESS,
         Status::Failed => Color32::from_rgb(0xd9, 0x3f, 0x3f),
         Status::Stopping => WARNING,
         Status::Stopped => Color32::from_rgb(0x8a, 0x8a, 0x8a),

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use super::{Command, Event, Folders, Outbox};
-use crate::backend::BackendError;
 use crate::backend::local::store::Store;
+use crate::backend::{BackendError, JobRef};
 use crate::request::TrainingJobRequest;
 
 /// The desktop side of the worker.
@@ -32,9 +32,10 @@ impl Desk {
         }
     }
 
-    /// Sends the saved templates and the builder's draft.
+    /// Sends the saved templates, the builder's draft and the links between jobs.
     pub(super) async fn send_library(&self) {
         self.send_templates().await;
+        self.send_links().await;
         if let Some(Some(draft)) = self.library(|s| s.draft()).await {
             self.out.send(Event::Draft(draft));
         }
@@ -71,8 +72,8 @@ impl Desk {
                 }
             }
             Command::ReadRequestFile(path) => self.read_request(path).await,
-            Command::WriteFile { path, text } => {
-                let written = tokio::fs::write(&path, text).await;
+            Command::WriteFile { path, contents } => {
+                let written = tokio::fs::write(&path, contents).await;
                 match written {
                     Ok(()) => self.out.send(Event::Saved { path }),
                     Err(e) => self.out.error(format!("Writing {}", path.display()), e),
@@ -160,6 +161,25 @@ impl Desk {
                 self.out.error(context, e);
                 None
             }
+        }
+    }
+
+    /// Records that `job` was made from `origin`, and sends the links.
+    pub(super) async fn link(&self, job: &JobRef, origin: &JobRef) {
+        let key = |j: &JobRef| serde_json::to_string(j).expect("a job reference serializes");
+        let (job, origin) = (key(job), key(origin));
+        self.library(move |s| s.save_link(&job, &origin)).await;
+        self.send_links().await;
+    }
+
+    async fn send_links(&self) {
+        if let Some(links) = self.library(|s| s.links()).await {
+            let parse = |text: &str| serde_json::from_str::<JobRef>(text).ok();
+            let links = links
+                .iter()
+                .filter_map(|(job, origin)| Some((parse(job)?, parse(origin)?)))
+                .collect();
+            self.out.send(Event::Links(links));
         }
     }
 

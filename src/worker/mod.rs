@@ -5,7 +5,9 @@
 //! backends and the request model, never the window.
 
 mod desk;
+mod follow;
 mod poll;
+mod source;
 
 pub use poll::REMOTE_INTERVAL;
 
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::backend::{Backend, Connection};
+use crate::backend::{Backend, Connection, JobRef};
 use crate::job::{
     ArchiveListing, ArtifactEntry, JobDetail, JobSummary, LogLine, MetricSeries, Status,
 };
@@ -25,24 +27,50 @@ use crate::request::TrainingJobRequest;
 /// What the UI asks of the worker.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Switch to another backend; the current one stays until the new one answers.
+    /// Add an AWS connection as a source of jobs (or turn its polling back on); Local is
+    /// always one.
     Connect(Connection),
+    /// Remove a source: its jobs leave the list, nothing is deleted.
+    Disconnect(Connection),
+    /// Turn a source's list calls on or off (its selected job is followed either way).
+    SetPolling {
+        /// The source.
+        source: Connection,
+        /// Whether its list is polled.
+        polling: bool,
+    },
     /// Seconds between list calls on a remote backend.
     SetListInterval(Duration),
     /// The jobs the list shows now: in-progress ones among them are described, a few a tick.
-    SetVisibleJobs(Vec<String>),
+    SetVisibleJobs(Vec<JobRef>),
     /// Reload the job list now.
     Refresh,
     /// Follow this job's detail, logs, metrics and artifacts (or none).
-    Select(Option<String>),
-    /// `CreateTrainingJob`.
-    Submit(Box<TrainingJobRequest>),
+    Select(Option<JobRef>),
+    /// Follow these jobs' details and metrics for a comparison (none: stop).
+    Compare(Vec<JobRef>),
+    /// `CreateTrainingJob` on a source.
+    Submit {
+        /// Where the job runs.
+        source: Connection,
+        /// The request.
+        request: Box<TrainingJobRequest>,
+        /// The job it was made from, linked to it.
+        origin: Option<JobRef>,
+    },
     /// `StopTrainingJob`.
-    Stop(String),
-    /// List the entries of a `.tar.gz` artifact.
-    ListArchive(String),
+    Stop(JobRef),
+    /// List the entries of a `.tar.gz` artifact of a source's job.
+    ListArchive {
+        /// The source whose backend reads it.
+        source: Connection,
+        /// The archive.
+        uri: String,
+    },
     /// Copy an artifact to `dest`, reporting progress.
     Download {
+        /// The source whose backend reads it.
+        source: Connection,
         /// The artifact.
         uri: String,
         /// Where to write it.
@@ -82,12 +110,12 @@ pub enum Command {
     },
     /// Read a request file for the builder.
     ReadRequestFile(PathBuf),
-    /// Write text to a file (an exported request).
+    /// Write a file (an exported request, a comparison, a chart).
     WriteFile {
         /// Where.
         path: PathBuf,
         /// What.
-        text: String,
+        contents: Vec<u8>,
     },
     /// List the AWS profiles of the shared config files.
     LoadProfiles,
@@ -95,9 +123,9 @@ pub enum Command {
     AcknowledgeCrash(PathBuf),
     /// Open a file or folder with the desktop's default program.
     OpenPath(PathBuf),
-    /// Run this job of the current (AWS) connection on this machine, its S3 locations read
-    /// and written with that connection, then show it on the local backend.
-    RunLocally(String),
+    /// Run this AWS job on this machine, its S3 locations read and written with its
+    /// source's connection, linked to it, then show it.
+    RunLocally(JobRef),
 }
 
 impl Command {
@@ -105,12 +133,22 @@ impl Command {
     /// formatted that is not shown).
     pub fn label(&self) -> String {
         match self {
-            Command::Connect(c) => format!("connect {c:?}"),
-            Command::Select(job) => format!("select {job:?}"),
-            Command::Submit(r) => format!("submit {}", r.name()),
+            Command::Connect(c) => format!("connect {}", c.label()),
+            Command::Disconnect(c) => format!("disconnect {}", c.label()),
+            Command::SetPolling { source, polling } => {
+                format!("polling {}: {polling}", source.label())
+            }
+            Command::Select(Some(job)) => format!("select {job}"),
+            Command::Select(None) => "select nothing".into(),
+            Command::Compare(jobs) => format!("compare {} jobs", jobs.len()),
+            Command::Submit {
+                source, request, ..
+            } => format!("submit {} on {}", request.name(), source.label()),
             Command::Stop(job) => format!("stop {job}"),
-            Command::ListArchive(uri) => format!("list archive {uri}"),
-            Command::Download { uri, dest } => format!("download {uri} to {}", dest.display()),
+            Command::ListArchive { uri, .. } => format!("list archive {uri}"),
+            Command::Download { uri, dest, .. } => {
+                format!("download {uri} to {}", dest.display())
+            }
             Command::OpenPath(path) => format!("open {}", path.display()),
             Command::SetVisibleJobs(jobs) => format!("{} jobs visible", jobs.len()),
             Command::SetListInterval(d) => format!("list every {} s", d.as_secs()),
@@ -132,7 +170,7 @@ impl Command {
     }
 }
 
-/// Calls made and errors seen on the current connection, for the status panel.
+/// Calls made and errors seen on one source, for its status panel.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Activity {
     /// Requests sent, retries included.
@@ -145,49 +183,84 @@ pub struct Activity {
     pub next_poll: Duration,
     /// Whether polls are being spaced out after transient errors.
     pub backing_off: bool,
+    /// Whether the source's list is polled.
+    pub polling: bool,
 }
 
 /// What the worker tells the UI.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// Now talking to `connection`.
+    /// `connection` is a source now (or again).
     Connected {
         /// The connection.
         connection: Connection,
         /// The backend's label (account and region for AWS).
         label: String,
     },
-    /// Could not switch to `connection`; the previous one stays.
+    /// Could not add `connection`; the other sources stay.
     ConnectFailed {
         /// The connection asked for.
         connection: Connection,
         /// What went wrong and what to do.
         message: String,
     },
-    /// Calls and errors changed.
-    Activity(Activity),
-    /// The whole job list, when it changed.
-    Jobs(Vec<JobSummary>),
+    /// A source was removed.
+    Disconnected(Connection),
+    /// A source's calls and errors changed.
+    Activity {
+        /// The source.
+        source: Connection,
+        /// Its calls and errors.
+        activity: Activity,
+    },
+    /// A source's whole job list, when it changed.
+    Jobs {
+        /// The source.
+        source: Connection,
+        /// Its jobs, newest first.
+        jobs: Vec<JobSummary>,
+    },
     /// The selected job's detail, when it changed.
-    Detail(Box<JobDetail>),
+    Detail {
+        /// The job.
+        job: JobRef,
+        /// Its detail.
+        detail: Box<JobDetail>,
+    },
+    /// A compared job's detail, when it changed.
+    Compared {
+        /// The job.
+        job: JobRef,
+        /// Its detail.
+        detail: Box<JobDetail>,
+    },
+    /// New metric points of a compared job.
+    ComparedMetrics {
+        /// The job.
+        job: JobRef,
+        /// Points after those already sent, by metric.
+        series: Vec<MetricSeries>,
+    },
+    /// Which job was made from which: `(job, origin)`.
+    Links(Vec<(JobRef, JobRef)>),
     /// New log lines of the selected job.
     Logs {
         /// The job.
-        job: String,
+        job: JobRef,
         /// Lines after those already sent.
         lines: Vec<LogLine>,
     },
     /// New metric points of the selected job.
     Metrics {
         /// The job.
-        job: String,
+        job: JobRef,
         /// Points after those already sent, by metric.
         series: Vec<MetricSeries>,
     },
     /// The selected job's output files.
     Artifacts {
         /// The job.
-        job: String,
+        job: JobRef,
         /// The files.
         entries: Vec<ArtifactEntry>,
     },
@@ -200,13 +273,13 @@ pub enum Event {
     },
     /// A job was created.
     Submitted {
-        /// Its name.
-        name: String,
+        /// The job.
+        job: JobRef,
     },
     /// `CreateTrainingJob` was refused.
     SubmitFailed {
-        /// The job name.
-        name: String,
+        /// The job.
+        job: JobRef,
         /// The service's code and message.
         message: String,
     },
@@ -216,8 +289,8 @@ pub enum Event {
     Draft(String),
     /// A job that was running has ended.
     Finished {
-        /// Its name.
-        name: String,
+        /// The job.
+        job: JobRef,
         /// How it ended.
         status: Status,
     },
@@ -244,8 +317,8 @@ pub enum Event {
     },
     /// A job the user asked to run (the demo, a local run of an AWS job) was created: show it.
     JobStarted {
-        /// Its name.
-        name: String,
+        /// The job.
+        job: JobRef,
     },
     /// A request for the builder (a file read, the demo's).
     RequestLoaded {
@@ -340,9 +413,10 @@ impl Outbox {
 }
 
 impl Worker {
-    /// Starts the worker thread over `backend` (and the data folder's `folders`). It
-    /// loads the job list, templates and draft on its own thread; their events wait in the
-    /// queue until the window drains it.
+    /// Starts the worker thread over the local `backend` (and the data folder's `folders`);
+    /// AWS sources are added with [`Command::Connect`]. It loads the job list, templates
+    /// and draft on its own thread; their events wait in the queue until the window drains
+    /// it.
     pub fn spawn(backend: Arc<dyn Backend>, folders: Option<Folders>) -> std::io::Result<Worker> {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = std_mpsc::channel();

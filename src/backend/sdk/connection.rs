@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One AWS connection. Empty members fall back to the environment and the shared config
 /// files, as the AWS CLI does (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AwsConnection {
     /// The profile name in `~/.aws/config` or `~/.aws/credentials`.
     pub profile: Option<String>,

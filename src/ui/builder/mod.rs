@@ -12,10 +12,11 @@ use egui::{Color32, RichText};
 use serde_json::Value;
 
 use self::form::{Form, FormAction, prune};
+use crate::backend::{Connection, JobRef};
 use crate::request::metrics::MetricExtractor;
 use crate::request::validate::model::MODEL;
 use crate::request::validate::{self, Diagnostic, RuntimeChecks, Severity, Target};
-use crate::request::{MetricDefinition, request_from_value};
+use crate::request::{MetricDefinition, TrainingJobRequest, request_from_value};
 use crate::worker::Command;
 
 /// Top-level groups, as users think of a job; members not named here go to "Advanced".
@@ -44,9 +45,11 @@ const GROUPS: &[(&str, &[&str])] = &[
 
 /// What the builder asks the app to do.
 pub enum BuilderAction {
-    /// A command for the worker as it is: submit, keep the draft, save, rename or delete
-    /// a template.
+    /// A command for the worker as it is: keep the draft, save, rename or delete a
+    /// template.
     Send(Command),
+    /// Create the job on the builder's source.
+    Submit(Box<TrainingJobRequest>),
     /// Load a built-in template.
     LoadBuiltin(&'static str),
     /// Open a file to import.
@@ -71,16 +74,20 @@ pub struct Builder {
     runtime: Option<Arc<dyn RuntimeChecks>>,
     /// The service's answer to the last submit, shown beside the form.
     pub submit_error: Option<String>,
-    /// The name of the job submitted and not yet answered.
-    pub pending: Option<String>,
+    /// The job submitted and not yet answered.
+    pub pending: Option<JobRef>,
+    /// The source the job will be created on.
+    pub source: Connection,
+    /// The job this request was copied from, linked to the new one.
+    pub origin: Option<JobRef>,
     focus: Option<String>,
     template_name: String,
     regex_tester: RegexTester,
 }
 
 impl Builder {
-    /// A builder over a request given as JSON.
-    pub fn new(value: Value) -> Self {
+    /// A builder over a request given as JSON, for a job on `source`.
+    pub fn new(value: Value, source: Connection) -> Self {
         let mut builder = Self {
             value: Value::Null,
             json: String::new(),
@@ -90,6 +97,8 @@ impl Builder {
             runtime: None,
             submit_error: None,
             pending: None,
+            source,
+            origin: None,
             focus: None,
             template_name: String::new(),
             regex_tester: RegexTester::default(),
@@ -160,10 +169,9 @@ impl Builder {
         match request_from_value(self.value.clone(), "builder") {
             Ok(imported) => {
                 self.submit_error = None;
-                self.pending = Some(imported.request.name().to_string());
-                Some(BuilderAction::Send(Command::Submit(Box::new(
-                    imported.request,
-                ))))
+                let name = imported.request.name().to_string();
+                self.pending = Some(JobRef::new(self.source.clone(), name));
+                Some(BuilderAction::Submit(Box::new(imported.request)))
             }
             Err(e) => {
                 self.submit_error = Some(e.to_string());

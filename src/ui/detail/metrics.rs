@@ -124,6 +124,7 @@ pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, 
             columns: width,
             smoothing,
             log_scale,
+            offset: 0.0,
         };
         let fresh = match &series.cache {
             Some((k, _)) => *k != key,

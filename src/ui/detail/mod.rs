@@ -10,21 +10,51 @@ use egui::RichText;
 use super::data::Data;
 use super::state::{State, Tab};
 use super::theme;
+use crate::backend::JobRef;
 
 /// What the detail asks the app to do.
 pub enum DetailAction {
     /// Ask for confirmation, then stop the job.
-    ConfirmStop(String),
+    ConfirmStop(JobRef),
     /// List an archive's entries.
     ListArchive(String),
     /// Save an artifact: open the save dialog.
     SaveAs(String),
     /// Open the folder that holds a file.
     OpenFolder(String),
-    /// Open the builder on a copy of this request.
-    Clone(Box<crate::request::TrainingJobRequest>),
+    /// Open the builder on a copy of this job's request, on its source.
+    Clone(JobRef, Box<crate::request::TrainingJobRequest>),
     /// Run this AWS job on this machine.
-    RunLocally(String),
+    RunLocally(JobRef),
+    /// Open the builder on a copy of this local job's request for an AWS source.
+    RunOnAws(JobRef, Box<crate::request::TrainingJobRequest>),
+    /// Show another job (the origin or a copy of this one).
+    Select(JobRef),
+}
+
+/// The job's source, the job it was made from and the jobs made from it, each a link.
+fn lineage(ui: &mut egui::Ui, data: &Data, job: &JobRef) -> Option<DetailAction> {
+    let mut action = None;
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(format!("on {}", job.source.source_label())).weak());
+        let mut link = |ui: &mut egui::Ui, prefix: &str, other: &JobRef| {
+            ui.label(RichText::new(prefix).weak());
+            if ui
+                .link(other.to_string())
+                .on_hover_text("Show this job")
+                .clicked()
+            {
+                action = Some(DetailAction::Select(other.clone()));
+            }
+        };
+        if let Some(origin) = data.origin(job) {
+            link(ui, "· cloned from", origin);
+        }
+        for copy in data.copies(job) {
+            link(ui, "· cloned as", copy);
+        }
+    });
+    action
 }
 
 /// Per-view caches that outlive a frame.
@@ -41,7 +71,7 @@ pub fn show(
     state: &mut State,
     cache: &mut DetailCache,
 ) -> Option<DetailAction> {
-    let Some(detail) = data.detail.as_ref() else {
+    let (Some(detail), Some(job)) = (data.detail.as_ref(), state.selection.clone()) else {
         ui.centered_and_justified(|ui| {
             ui.label(RichText::new("Loading…").weak());
         });
@@ -55,34 +85,57 @@ pub fn show(
         if let Some(s) = summary.secondary_status {
             ui.label(RichText::new(format!("({s})")).weak());
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let running = !summary.status.is_terminal();
+    });
+    action = action.or(lineage(ui, data, &job));
+    ui.horizontal(|ui| {
+        let running = !summary.status.is_terminal();
+        if ui
+            .add_enabled(running, egui::Button::new("⏹ Stop"))
+            .on_hover_text("Stop the job (Del or Ctrl+.)")
+            .on_disabled_hover_text("The job has ended")
+            .clicked()
+        {
+            action = Some(DetailAction::ConfirmStop(job.clone()));
+        }
+        if ui
+            .button("⎘ Clone")
+            .on_hover_text("Open the builder on a copy of this job's request, with a new name")
+            .clicked()
+        {
+            action = Some(DetailAction::Clone(
+                job.clone(),
+                Box::new(detail.request.clone()),
+            ));
+        }
+        if job.source.is_aws() {
             if ui
-                .add_enabled(running, egui::Button::new("⏹ Stop"))
-                .on_hover_text("Stop the job (Del or Ctrl+.)")
-                .on_disabled_hover_text("The job has ended")
+                .button("▶ Run locally")
+                .on_hover_text(
+                    "Run this job's request on this machine (code, data and checkpoints read \
+                     from S3 with this job's connection), linked to this job",
+                )
                 .clicked()
             {
-                action = Some(DetailAction::ConfirmStop(summary.name.clone()));
+                action = Some(DetailAction::RunLocally(job.clone()));
             }
-            if matches!(data.connection, crate::backend::Connection::Aws(_))
-                && ui
-                    .button("▶ Run locally")
-                    .on_hover_text(
-                        "Run this job's request on this machine (code, data and checkpoints read \
-                         from S3 with this connection) and show it on the local backend",
-                    )
-                    .clicked()
-            {
-                action = Some(DetailAction::RunLocally(summary.name.clone()));
-            }
+        } else {
+            let aws = data.sources.iter().any(|s| s.connection.is_aws());
             if ui
-                .button("⎘ Clone")
-                .on_hover_text("Open the builder on a copy of this job's request, with a new name")
+                .add_enabled(aws, egui::Button::new("☁ Run on AWS…"))
+                .on_hover_text(
+                    "Open the builder on a copy of this request for an AWS connection, \
+                     validated for the service; file:// locations are listed for upload",
+                )
+                .on_disabled_hover_text("Add an AWS connection first")
                 .clicked()
             {
-                action = Some(DetailAction::Clone(Box::new(detail.request.clone())));
+                action = Some(DetailAction::RunOnAws(
+                    job.clone(),
+                    Box::new(detail.request.clone()),
+                ));
             }
+        }
+        {
             if ui
                 .button("📋 Copy request JSON")
                 .on_hover_text("The CreateTrainingJob request, for aws sagemaker create-training-job --cli-input-json")
@@ -94,7 +147,7 @@ pub fn show(
                     "Request JSON copied".to_string(),
                 );
             }
-        });
+        }
     });
     ui.horizontal(|ui| {
         for tab in Tab::ALL {

@@ -1,4 +1,5 @@
-//! The job builder's library: named templates and the draft being edited.
+//! The window's library: the builder's named templates and the draft being edited, and
+//! the links between a job and the job it was cloned from.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -74,5 +75,23 @@ impl Store {
     pub fn clear_draft(&self) -> Result<(), BackendError> {
         self.conn.execute("DELETE FROM drafts", [])?;
         Ok(())
+    }
+
+    /// Records that `job` was made from `origin` (both as the caller names jobs).
+    pub fn save_link(&self, job: &str, origin: &str) -> Result<(), BackendError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO links (job, origin, created) VALUES (?1, ?2, ?3)",
+            params![job, origin, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Every link, `(job, origin)`, oldest first.
+    pub fn links(&self) -> Result<Vec<(String, String)>, BackendError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT job, origin FROM links ORDER BY created")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

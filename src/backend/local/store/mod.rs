@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS drafts (
     request TEXT NOT NULL,
     updated INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS links (
+    job TEXT PRIMARY KEY,
+    origin TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runtimes (
     pattern TEXT PRIMARY KEY,
     interpreter TEXT NOT NULL,

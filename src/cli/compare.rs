@@ -1,0 +1,160 @@
+//! `sagedesk compare`: the Compare view's table for jobs from any source, or a comparison
+//! the window exported as JSON.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{EXIT_BAD_INPUT, Failure};
+use crate::backend::sdk::AwsConnection;
+use crate::backend::{Backend, Connection};
+use crate::job::Cursor;
+use crate::job::compare::{ComparedJob, Comparison};
+
+/// Metric pages read per job.
+const METRIC_PAGES: usize = 50;
+
+/// How the comparison is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Aligned text, one column per job.
+    Text,
+    /// CSV, one line per job.
+    Csv,
+    /// The JSON the window exports.
+    Json,
+}
+
+fn bad_input(message: String) -> Failure {
+    Failure {
+        message,
+        code: EXIT_BAD_INPUT,
+    }
+}
+
+/// The source and name of a job argument: `local:NAME`, `aws:NAME` (on `connection`, else
+/// the default AWS profile), or `NAME` on `connection` (else this machine).
+pub fn parse_job(
+    arg: &str,
+    connection: Option<&Connection>,
+) -> Result<(Connection, String), Failure> {
+    let (source, name) = match arg.split_once(':') {
+        Some(("local", name)) => (Connection::Local, name),
+        Some(("aws", name)) => (
+            match connection {
+                Some(c @ Connection::Aws(_)) => c.clone(),
+                _ => Connection::Aws(AwsConnection::default()),
+            },
+            name,
+        ),
+        _ => (connection.cloned().unwrap_or_default(), arg),
+    };
+    if !crate::request::is_valid_job_name(name) {
+        return Err(bad_input(format!(
+            "{arg:?} is not a job: give NAME, local:NAME or aws:NAME with a valid \
+             TrainingJobName"
+        )));
+    }
+    Ok((source, name.to_string()))
+}
+
+/// Reads a comparison exported by the window.
+fn read_file(path: &Path) -> Result<Comparison, Failure> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        bad_input(format!(
+            "{}: not a SageDesk comparison (line {}, column {}): {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// One job's row: its description and the last point of each metric. Metrics that cannot
+/// be read leave the service's final values, with a warning on stderr.
+async fn compared(
+    backend: &dyn Backend,
+    source: &Connection,
+    name: &str,
+) -> Result<ComparedJob, Failure> {
+    let detail = backend.describe_training_job(name).await?;
+    let mut last: BTreeMap<String, f64> = BTreeMap::new();
+    let mut cursor = Cursor::default();
+    for _ in 0..METRIC_PAGES {
+        let page = match backend.get_metric_data(name, &cursor).await {
+            Ok(page) => page,
+            Err(e) => {
+                eprintln!(
+                    "warning: the metric series of {name} could not be read ({e}); final \
+                     values from DescribeTrainingJob"
+                );
+                break;
+            }
+        };
+        if page.series.is_empty() {
+            break;
+        }
+        for series in page.series {
+            if crate::job::parse_instance_series(&series.name).is_some() {
+                continue;
+            }
+            if let Some(point) = series.points.last() {
+                last.insert(series.name, point.value);
+            }
+        }
+        if page.next_cursor == cursor {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    Ok(ComparedJob::new(source.source_label(), &detail, &last))
+}
+
+/// Prints the comparison of `jobs` (or of the one exported file given).
+pub async fn compare(
+    jobs: &[String],
+    connection: Option<Connection>,
+    output: Output,
+) -> Result<u8, Failure> {
+    let table = match jobs {
+        [file] if file.ends_with(".json") && Path::new(file).is_file() => {
+            read_file(Path::new(file))?
+        }
+        [_] | [] => {
+            return Err(bad_input(
+                "compare needs two jobs or more (or one file exported by the window)".into(),
+            ));
+        }
+        _ => {
+            let parsed = jobs
+                .iter()
+                .map(|arg| parse_job(arg, connection.as_ref()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut backends: Vec<(Connection, Arc<dyn Backend>)> = Vec::new();
+            let mut rows = Vec::new();
+            for (source, name) in &parsed {
+                let backend = match backends.iter().find(|(c, _)| c == source) {
+                    Some((_, b)) => b.clone(),
+                    None => {
+                        let b = crate::backend::open(source).await?;
+                        backends.push((source.clone(), b.clone()));
+                        b
+                    }
+                };
+                rows.push(compared(backend.as_ref(), source, name).await?);
+            }
+            Comparison::new(rows)
+        }
+    };
+    match output {
+        Output::Text => print!("{}", table.to_text()),
+        Output::Csv => print!("{}", table.to_csv()),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&table).expect("a comparison serializes")
+        ),
+    }
+    Ok(0)
+}

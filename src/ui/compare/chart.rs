@@ -1,0 +1,230 @@
+//! One metric's chart in the Compare view: every job's series overlaid in its colour, on
+//! wall-clock time or on time since each job's training started; a hover shows every
+//! job's value at that x.
+
+use egui::RichText;
+use egui_plot::{Line, Plot, PlotPoints, VLine};
+
+use super::super::chart::smooth;
+use super::super::data::{Data, DecimationKey, Series};
+use super::super::state::{CompareAxis, State};
+use super::super::theme;
+use super::{CompareAction, CompareCache, legend_entry};
+use crate::backend::JobRef;
+use crate::job::compare::format_value;
+
+const CHART_HEIGHT: f32 = 240.0;
+
+/// Where job `job`'s x = 0 is, in epoch seconds: its training start on the "since start"
+/// axis (the first Training transition, else its creation), 0 on the wall clock.
+fn origin(data: &Data, job: &JobRef, axis: CompareAxis) -> f64 {
+    if axis == CompareAxis::WallClock {
+        return 0.0;
+    }
+    let Some(detail) = data.compared.get(job).and_then(|c| c.detail.as_ref()) else {
+        return 0.0;
+    };
+    let start = detail
+        .training_start_time
+        .or_else(|| {
+            detail
+                .transitions
+                .iter()
+                .find(|t| t.status == crate::job::SecondaryStatus::Training)
+                .map(|t| t.start_time)
+        })
+        .unwrap_or(detail.summary.creation_time);
+    start.timestamp_millis() as f64 / 1000.0
+}
+
+/// `1:02:03` or `2:03` for seconds since the start.
+fn elapsed(seconds: f64) -> String {
+    let sign = if seconds < 0.0 { "-" } else { "" };
+    let s = seconds.abs().round() as i64;
+    match (s / 3600, (s / 60) % 60, s % 60) {
+        (0, m, s) => format!("{sign}{m}:{s:02}"),
+        (h, m, s) => format!("{sign}{h}:{m:02}:{s:02}"),
+    }
+}
+
+fn wall_clock(seconds: f64, millis: bool) -> String {
+    chrono::DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
+        .map(|t| {
+            let t = t.with_timezone(&chrono::Local);
+            if millis {
+                t.format("%H:%M:%S%.3f").to_string()
+            } else {
+                t.format("%H:%M:%S").to_string()
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// The points of `series` to draw for the view `[x_min, x_max]` (in the chart's x),
+/// decimated to `columns`, smoothed and shifted by `-offset`; cached on the series.
+fn points(
+    series: &mut Series,
+    view: Option<(f64, f64)>,
+    offset: f64,
+    columns: usize,
+    state: &State,
+) -> Vec<[f64; 2]> {
+    let all = series.points.points();
+    let (x_min, x_max) = match (view, all.first(), all.last()) {
+        (Some((lo, hi)), _, _) => (lo + offset, hi + offset),
+        (None, Some(first), Some(last)) => (first[0], last[0]),
+        _ => return Vec::new(),
+    };
+    let key = DecimationKey {
+        len: all.len(),
+        x_min,
+        x_max,
+        columns,
+        smoothing: state.smoothing,
+        log_scale: state.log_scale,
+        offset,
+    };
+    if series.cache.as_ref().is_none_or(|(k, _)| *k != key) {
+        let mut points = series.points.decimate(x_min, x_max, columns);
+        points = smooth(&points, state.smoothing as f64);
+        if state.log_scale {
+            points.retain(|p| p[1] > 0.0);
+            for p in &mut points {
+                p[1] = p[1].log10();
+            }
+        }
+        for p in &mut points {
+            p[0] -= offset;
+        }
+        series.cache = Some((key, points));
+    }
+    series.cache.as_ref().expect("filled above").1.clone()
+}
+
+/// The raw value of `series` at or just before `x` (epoch seconds).
+fn value_at(series: &Series, x: f64) -> Option<f64> {
+    let all = series.points.points();
+    let i = all.partition_point(|p| p[0] <= x);
+    all.get(i.checked_sub(1)?).map(|p| p[1])
+}
+
+/// Draws one metric's chart; an export asked for.
+pub fn show(
+    ui: &mut egui::Ui,
+    data: &mut Data,
+    jobs: &[JobRef],
+    metric: &str,
+    state: &State,
+    cache: &mut CompareCache,
+    reset: bool,
+) -> Option<CompareAction> {
+    let mut action = None;
+    let axis = state.compare_axis;
+    let offsets: Vec<f64> = jobs.iter().map(|j| origin(data, j, axis)).collect();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(metric).strong());
+        if ui
+            .small_button("Save PNG…")
+            .on_hover_text("This chart as it is drawn, as a PNG file")
+            .clicked()
+        {
+            action = Some(CompareAction::Screenshot(metric.to_string()));
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        for (i, job) in jobs.iter().enumerate() {
+            let has = data
+                .compared
+                .get(job)
+                .and_then(|c| c.metrics.get(metric))
+                .is_some_and(|s| !s.points.points().is_empty());
+            legend_entry(ui, i, job, (!has).then_some("no points"));
+        }
+    });
+    let log_scale = state.log_scale;
+    let mut plot = Plot::new(("compare", metric))
+        .height(CHART_HEIGHT)
+        .show_x(false)
+        .show_y(false)
+        .x_axis_formatter(move |mark, _| match axis {
+            CompareAxis::SinceStart => elapsed(mark.value),
+            CompareAxis::WallClock => wall_clock(mark.value, false),
+        });
+    if log_scale {
+        plot = plot.y_axis_formatter(|mark, _| format!("{:.3e}", 10f64.powf(mark.value)));
+    }
+    if reset {
+        plot = plot.reset();
+    }
+    let columns = ui.available_width().max(1.0) as usize;
+    let response = plot.show(ui, |plot_ui| {
+        let auto = plot_ui.auto_bounds().x;
+        let bounds = plot_ui.plot_bounds();
+        let view = (!auto).then(|| (bounds.min()[0], bounds.max()[0]));
+        for (i, job) in jobs.iter().enumerate() {
+            let Some(series) = data
+                .compared
+                .get_mut(job)
+                .and_then(|c| c.metrics.get_mut(metric))
+            else {
+                continue;
+            };
+            let shown = points(series, view, offsets[i], columns, state);
+            plot_ui.line(
+                Line::new(job.to_string(), PlotPoints::from(shown)).color(theme::series_color(i)),
+            );
+        }
+        let pointer = plot_ui.pointer_coordinate();
+        if let Some(p) = pointer {
+            plot_ui.vline(VLine::new("", p.x).color(ui_weak()));
+        }
+        pointer
+    });
+    cache
+        .chart_rects
+        .insert(metric.to_string(), response.response.rect);
+    if let Some(p) = response.inner
+        && response.response.hovered()
+    {
+        response.response.on_hover_ui_at_pointer(|ui| {
+            ui.label(match axis {
+                CompareAxis::SinceStart => format!("{} since start", elapsed(p.x)),
+                CompareAxis::WallClock => wall_clock(p.x, true),
+            });
+            for (i, job) in jobs.iter().enumerate() {
+                let value = data
+                    .compared
+                    .get(job)
+                    .and_then(|c| c.metrics.get(metric))
+                    .and_then(|s| value_at(s, p.x + offsets[i]));
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("■").color(theme::series_color(i)));
+                    ui.label(job.to_string());
+                    ui.label(
+                        RichText::new(value.map(format_value).unwrap_or_else(|| "—".into()))
+                            .strong(),
+                    );
+                });
+            }
+        });
+    }
+    ui.add_space(8.0);
+    action
+}
+
+fn ui_weak() -> egui::Color32 {
+    egui::Color32::from_gray(140)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elapsed;
+
+    #[test]
+    fn elapsed_time_reads_as_a_clock() {
+        assert_eq!(elapsed(0.0), "0:00");
+        assert_eq!(elapsed(62.4), "1:02");
+        assert_eq!(elapsed(3723.0), "1:02:03");
+        assert_eq!(elapsed(-5.0), "-0:05");
+    }
+}

@@ -1,0 +1,184 @@
+//! The Compare view: several jobs from any sources, one chart per metric with every job's
+//! series overlaid, a table of their settings and final values, and exports (CSV, JSON,
+//! each chart as PNG from the rendered frame).
+
+mod chart;
+mod table;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use egui::RichText;
+
+use super::data::Data;
+use super::state::{CompareAxis, State};
+use super::theme;
+use crate::backend::JobRef;
+use crate::job::compare::{ComparedJob, Comparison};
+
+/// A chart image taken from the frame, waiting for its file name: `(metric, PNG bytes)`.
+pub type Shot = Arc<Mutex<Option<(String, Result<Vec<u8>, String>)>>>;
+
+/// What the view keeps between frames.
+#[derive(Default)]
+pub struct CompareCache {
+    /// Column the table is sorted by, and ascending.
+    pub sort: Option<(usize, bool)>,
+    /// Where each chart was drawn last frame, for PNG export.
+    pub chart_rects: BTreeMap<String, egui::Rect>,
+    /// A chart image on its way from the renderer.
+    pub shot: Shot,
+}
+
+/// What the view asks the app to do.
+pub enum CompareAction {
+    /// Close the view.
+    Close,
+    /// Show this job's detail.
+    Select(JobRef),
+    /// Save text to a file: the suggested file name and the contents.
+    Save(String, Vec<u8>),
+    /// Take this chart from the next frame.
+    Screenshot(String),
+}
+
+/// The comparison table of what the window knows about the compared jobs.
+pub fn comparison(data: &Data, jobs: &[JobRef]) -> Comparison {
+    let rows = jobs
+        .iter()
+        .filter_map(|job| {
+            let compared = data.compared.get(job)?;
+            let detail = compared.detail.as_ref()?;
+            let last: BTreeMap<String, f64> = compared
+                .metrics
+                .iter()
+                .filter(|(name, _)| crate::job::parse_instance_series(name).is_none())
+                .filter_map(|(name, s)| Some((name.clone(), s.points.points().last()?[1])))
+                .collect();
+            Some(ComparedJob::new(job.source.source_label(), detail, &last))
+        })
+        .collect();
+    Comparison::new(rows)
+}
+
+/// Draws the view.
+pub fn show(
+    ui: &mut egui::Ui,
+    data: &mut Data,
+    state: &mut State,
+    cache: &mut CompareCache,
+) -> Vec<CompareAction> {
+    let mut actions = Vec::new();
+    let jobs = state.compare.clone();
+    let table = comparison(data, &jobs);
+    let mut reset = false;
+    ui.horizontal(|ui| {
+        ui.heading(RichText::new(format!("Comparing {} jobs", jobs.len())).strong());
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .button("✖ Close")
+                .on_hover_text("Back to the job detail")
+                .clicked()
+            {
+                actions.push(CompareAction::Close);
+            }
+            if ui
+                .button("Export JSON…")
+                .on_hover_text("The whole comparison; `sagedesk compare FILE.json` prints it")
+                .clicked()
+            {
+                let json = serde_json::to_vec_pretty(&table).expect("a comparison serializes");
+                actions.push(CompareAction::Save("comparison.json".into(), json));
+            }
+            if ui
+                .button("Export CSV…")
+                .on_hover_text("The table, one line per job")
+                .clicked()
+            {
+                actions.push(CompareAction::Save(
+                    "comparison.csv".into(),
+                    table.to_csv().into_bytes(),
+                ));
+            }
+        });
+    });
+    ui.horizontal(|ui| {
+        ui.label("X axis");
+        ui.selectable_value(
+            &mut state.compare_axis,
+            CompareAxis::SinceStart,
+            "Since training started",
+        )
+        .on_hover_text("Each job's time from its training start, so runs line up");
+        ui.selectable_value(
+            &mut state.compare_axis,
+            CompareAxis::WallClock,
+            "Wall clock",
+        );
+        ui.separator();
+        ui.label("Smoothing");
+        ui.add(egui::Slider::new(&mut state.smoothing, 0.0..=0.99).fixed_decimals(2));
+        ui.checkbox(&mut state.log_scale, "Log scale");
+        reset = ui.button("⟲ Reset zoom").clicked();
+    });
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            if let Some(job) = table::show(ui, &table, &jobs, cache) {
+                actions.push(CompareAction::Select(job));
+            }
+            ui.add_space(8.0);
+            let metrics = metric_names(data, &jobs);
+            if metrics.is_empty() {
+                ui.label(RichText::new("None of these jobs has metric points yet.").weak());
+            }
+            for metric in metrics {
+                if let Some(a) = chart::show(ui, data, &jobs, &metric, state, cache, reset) {
+                    actions.push(a);
+                }
+            }
+        });
+    actions
+}
+
+/// Every algorithm metric any compared job has, sorted.
+fn metric_names(data: &Data, jobs: &[JobRef]) -> Vec<String> {
+    let mut names: Vec<String> = jobs
+        .iter()
+        .filter_map(|j| data.compared.get(j))
+        .flat_map(|c| c.metrics.keys())
+        .filter(|name| crate::job::parse_instance_series(name).is_none())
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A coloured swatch and a job's name, with its source when not local.
+fn legend_entry(ui: &mut egui::Ui, i: usize, job: &JobRef, note: Option<&str>) -> egui::Response {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("■").color(theme::series_color(i)));
+        let text = match note {
+            Some(note) => RichText::new(format!("{job} ({note})")).weak(),
+            None => RichText::new(job.to_string()),
+        };
+        ui.label(text)
+    })
+    .inner
+}
+
+/// Encodes an RGBA image as PNG.
+pub fn encode_png(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let [w, h] = image.size;
+    let mut encoder = png::Encoder::new(&mut out, w as u32, h as u32);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+    writer.write_image_data(&bytes).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}

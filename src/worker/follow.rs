@@ -1,0 +1,211 @@
+//! Following jobs: the selected one (detail, logs, metrics, artifacts) and the compared
+//! ones (detail and metrics), each polled on its own source's backend with cursors, so
+//! every call after the first asks only for what is new.
+
+use std::collections::HashSet;
+
+use super::{Event, Outbox};
+use crate::backend::{Backend, BackendError, JobRef};
+use crate::job::{Cursor, JobDetail, MetricSeries};
+
+/// Log lines fetched per call.
+const LOG_PAGE: usize = 20_000;
+/// Metric pages read in one go when a comparison opens.
+const METRIC_PAGES: usize = 50;
+
+/// A job whose detail and metrics are followed.
+pub(super) struct Followed {
+    /// The job.
+    pub job: JobRef,
+    /// The detail last sent.
+    pub detail: Option<JobDetail>,
+    metric_cursor: Cursor,
+    /// Errors already reported for this job: a failure that repeats every tick is said once.
+    reported: HashSet<String>,
+}
+
+impl Followed {
+    /// A job followed from the start.
+    pub fn new(job: JobRef) -> Self {
+        Self {
+            job,
+            detail: None,
+            metric_cursor: Cursor::default(),
+            reported: HashSet::new(),
+        }
+    }
+
+    /// Whether the job still runs (or has not been described yet).
+    pub fn running(&self) -> bool {
+        self.detail
+            .as_ref()
+            .is_none_or(|d| !d.summary.status.is_terminal())
+    }
+
+    /// Sends an error event unless the same error was already reported for this job.
+    fn report(&mut self, out: &Outbox, context: String, error: BackendError) {
+        if self.reported.insert(format!("{context}\n{error}")) {
+            out.error(context, error);
+        }
+    }
+
+    /// Describes the job; the detail when it changed. Errors are returned.
+    async fn describe(&mut self, backend: &dyn Backend) -> Result<Option<JobDetail>, BackendError> {
+        let detail = backend.describe_training_job(&self.job.name).await?;
+        if self.detail.as_ref() == Some(&detail) {
+            return Ok(None);
+        }
+        self.detail = Some(detail.clone());
+        Ok(Some(detail))
+    }
+
+    /// New metric points since the last call (up to `pages` pages).
+    async fn metrics(
+        &mut self,
+        backend: &dyn Backend,
+        out: &Outbox,
+        pages: usize,
+    ) -> Vec<MetricSeries> {
+        let mut all: Vec<MetricSeries> = Vec::new();
+        for _ in 0..pages {
+            match backend
+                .get_metric_data(&self.job.name, &self.metric_cursor)
+                .await
+            {
+                Ok(page) if page.series.is_empty() => break,
+                Ok(page) => {
+                    let moved = page.next_cursor != self.metric_cursor;
+                    self.metric_cursor = page.next_cursor;
+                    all.extend(page.series);
+                    if !moved {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let context = format!("Reading the metrics of {}", self.job);
+                    self.report(out, context, e);
+                    break;
+                }
+            }
+        }
+        all
+    }
+}
+
+/// The selected job: a followed job plus its logs and artifacts.
+pub(super) struct Selected {
+    /// Detail and metrics.
+    pub followed: Followed,
+    log_cursor: Cursor,
+    artifacts_loaded: bool,
+}
+
+impl Selected {
+    /// `job`, followed from its first line.
+    pub fn new(job: JobRef) -> Self {
+        Self {
+            followed: Followed::new(job),
+            log_cursor: Cursor::default(),
+            artifacts_loaded: false,
+        }
+    }
+
+    /// The job.
+    pub fn job(&self) -> &JobRef {
+        &self.followed.job
+    }
+
+    /// Polls detail, new log lines, new metric points and (once) the artifacts. False when
+    /// the job cannot be described: the selection should be dropped.
+    pub async fn poll(&mut self, backend: &dyn Backend, out: &Outbox) -> bool {
+        let job = self.followed.job.clone();
+        match self.followed.describe(backend).await {
+            Ok(Some(detail)) => out.send(Event::Detail {
+                job: job.clone(),
+                detail: Box::new(detail),
+            }),
+            Ok(None) => {}
+            Err(e) => {
+                out.error(format!("Describing {job}"), e);
+                return false;
+            }
+        }
+        let finished = !self.followed.running();
+        self.logs(backend, out).await;
+        let series = self.followed.metrics(backend, out, 1).await;
+        if !series.is_empty() {
+            out.send(Event::Metrics {
+                job: job.clone(),
+                series,
+            });
+        }
+        if !self.artifacts_loaded && (finished || self.log_cursor.is_start()) {
+            match backend.list_artifacts(&job.name).await {
+                Ok(entries) => {
+                    self.artifacts_loaded = finished;
+                    out.send(Event::Artifacts { job, entries });
+                }
+                Err(e) => {
+                    let context = format!("Listing the artifacts of {job}");
+                    self.followed.report(out, context, e);
+                }
+            }
+        }
+        true
+    }
+
+    async fn logs(&mut self, backend: &dyn Backend, out: &Outbox) {
+        let job = &self.followed.job;
+        loop {
+            match backend
+                .get_log_events(&job.name, &self.log_cursor, LOG_PAGE)
+                .await
+            {
+                Ok(page) if page.lines.is_empty() => break,
+                Ok(page) => {
+                    let full = page.lines.len() >= LOG_PAGE;
+                    self.log_cursor = page.next_cursor;
+                    out.send(Event::Logs {
+                        job: job.clone(),
+                        lines: page.lines,
+                    });
+                    if !full {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let context = format!("Reading the logs of {job}");
+                    self.followed.report(out, context, e);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Polls a compared job: its detail when it changed and its new metric points (every page
+/// on the first call). A job that cannot be described is reported once and kept, so a
+/// source that comes back fills it in.
+pub(super) async fn poll_compared(followed: &mut Followed, backend: &dyn Backend, out: &Outbox) {
+    let first = followed.detail.is_none();
+    match followed.describe(backend).await {
+        Ok(Some(detail)) => out.send(Event::Compared {
+            job: followed.job.clone(),
+            detail: Box::new(detail),
+        }),
+        Ok(None) => {}
+        Err(e) => {
+            let context = format!("Comparing {}", followed.job);
+            followed.report(out, context, e);
+            return;
+        }
+    }
+    let pages = if first { METRIC_PAGES } else { 1 };
+    let series = followed.metrics(backend, out, pages).await;
+    if !series.is_empty() {
+        out.send(Event::ComparedMetrics {
+            job: followed.job.clone(),
+            series,
+        });
+    }
+}

@@ -1,0 +1,267 @@
+//! One source of jobs (Local, or an AWS connection): its backend, its own list poll with
+//! its interval, backoff and request counter, and the rows it last listed. A failing
+//! source marks only its own status; the others keep polling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Activity, Event, Outbox};
+use crate::backend::{Backend, BackendError, Connection, JobRef};
+use crate::job::{JobSummary, ListFilter};
+
+/// Interval while a job runs.
+const BUSY: Duration = Duration::from_secs(1);
+/// Interval while nothing runs: picks up jobs started by other processes.
+const IDLE: Duration = Duration::from_secs(3);
+/// Interval while the window is hidden.
+const HIDDEN: Duration = Duration::from_secs(15);
+/// A remote backend's list interval is multiplied by this while the window is hidden.
+const REMOTE_HIDDEN_FACTOR: u32 = 6;
+/// The longest delay while backing off.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Visible in-progress jobs described per tick on a remote backend.
+const DESCRIBES_PER_TICK: usize = 3;
+/// Jobs one list call asks a remote backend for.
+const REMOTE_PAGE: usize = 100;
+
+/// What a source's poll depends on beyond the source itself.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pace {
+    /// The list interval of remote sources.
+    pub remote_interval: Duration,
+    /// Whether the window is shown.
+    pub visible: bool,
+    /// Whether a job of this source the window follows (selected, compared) still runs.
+    pub following_running: bool,
+}
+
+/// A source of jobs and its poll.
+pub(super) struct Source {
+    /// The connection its backend was opened for.
+    pub connection: Connection,
+    /// The backend.
+    pub backend: Arc<dyn Backend>,
+    /// Whether the list is polled (the selected job is followed either way).
+    pub polling: bool,
+    /// The rows last listed.
+    pub jobs: Vec<JobSummary>,
+    /// Jobs of this source the list shows, for the in-progress describes.
+    pub visible_jobs: Vec<String>,
+    /// When the next tick is due.
+    pub due: Instant,
+    /// Where the round of in-progress describes stopped.
+    describe_from: usize,
+    /// Transient failures in a row.
+    failures: u32,
+    activity: Activity,
+}
+
+impl Source {
+    /// A source over `backend`, due at once.
+    pub fn new(connection: Connection, backend: Arc<dyn Backend>) -> Self {
+        Self {
+            connection,
+            backend,
+            polling: true,
+            jobs: Vec::new(),
+            visible_jobs: Vec::new(),
+            due: Instant::now(),
+            describe_from: 0,
+            failures: 0,
+            activity: Activity {
+                polling: true,
+                ..Activity::default()
+            },
+        }
+    }
+
+    /// A job of this source.
+    pub fn job(&self, name: &str) -> JobRef {
+        JobRef::new(self.connection.clone(), name)
+    }
+
+    /// Whether the last poll failed with a transient error.
+    pub fn failing(&self) -> bool {
+        self.failures > 0
+    }
+
+    fn busy(&self) -> bool {
+        self.jobs.iter().any(|j| !j.status.is_terminal())
+    }
+
+    fn interval(&self, pace: Pace) -> Duration {
+        match (self.backend.is_remote(), pace.visible) {
+            (true, true) => pace.remote_interval,
+            (true, false) => pace.remote_interval * REMOTE_HIDDEN_FACTOR,
+            (false, false) => HIDDEN,
+            (false, true) if self.busy() || pace.following_running => BUSY,
+            (false, true) => IDLE,
+        }
+    }
+
+    /// The interval, doubled per transient failure in a row (capped), with ±25 % jitter
+    /// while backing off so many windows do not retry in step.
+    pub fn delay(&self, pace: Pace) -> Duration {
+        let interval = self.interval(pace);
+        if self.failures == 0 {
+            return interval;
+        }
+        let doubled = interval
+            .saturating_mul(1 << self.failures.min(10))
+            .min(MAX_BACKOFF);
+        doubled.mul_f64(0.75 + 0.5 * jitter())
+    }
+
+    /// What errors are reported under: the context, named after the source when remote.
+    pub fn context(&self, context: &str) -> String {
+        match &self.connection {
+            Connection::Local => context.to_string(),
+            source => format!("{}: {context}", source.source_label()),
+        }
+    }
+
+    /// Lists the jobs (when polling), describing a few visible in-progress ones on a remote
+    /// backend; sends the rows when they changed and `Finished` for jobs that ended.
+    pub async fn list(&mut self, out: &Outbox, selected: Option<&str>) {
+        if !self.polling {
+            return;
+        }
+        let filter = ListFilter {
+            max_results: self.backend.is_remote().then_some(REMOTE_PAGE),
+            ..ListFilter::default()
+        };
+        let result = match self.backend.list_training_jobs(&filter).await {
+            Ok(jobs) => {
+                let jobs = self.describe_in_progress(jobs, selected).await;
+                self.update_jobs(out, jobs);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        self.record(out, "Listing jobs", result);
+    }
+
+    /// Sends the rows (an empty list when the source goes away).
+    pub fn send_jobs(&self, out: &Outbox) {
+        out.send(Event::Jobs {
+            source: self.connection.clone(),
+            jobs: self.jobs.clone(),
+        });
+    }
+
+    fn update_jobs(&mut self, out: &Outbox, jobs: Vec<JobSummary>) {
+        if jobs == self.jobs {
+            return;
+        }
+        for job in &jobs {
+            let was_running = self
+                .jobs
+                .iter()
+                .find(|j| j.name == job.name)
+                .is_some_and(|j| !j.status.is_terminal());
+            if was_running && job.status.is_terminal() {
+                out.send(Event::Finished {
+                    job: self.job(&job.name),
+                    status: job.status,
+                });
+            }
+        }
+        self.jobs = jobs;
+        self.send_jobs(out);
+    }
+
+    /// On a remote backend, describes a few visible jobs still in progress (taking turns)
+    /// and takes their fresher status into the list rows.
+    async fn describe_in_progress(
+        &mut self,
+        mut jobs: Vec<JobSummary>,
+        selected: Option<&str>,
+    ) -> Vec<JobSummary> {
+        if !self.backend.is_remote() {
+            return jobs;
+        }
+        let candidates: Vec<String> = self
+            .visible_jobs
+            .iter()
+            .filter(|name| Some(name.as_str()) != selected)
+            .filter(|name| {
+                jobs.iter()
+                    .any(|j| &j.name == *name && !j.status.is_terminal())
+            })
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return jobs;
+        }
+        let take = candidates.len().min(DESCRIBES_PER_TICK);
+        for i in 0..take {
+            let name = &candidates[(self.describe_from + i) % candidates.len()];
+            if let Ok(detail) = self.backend.describe_training_job(name).await
+                && let Some(row) = jobs.iter_mut().find(|j| &j.name == name)
+            {
+                *row = detail.summary;
+            }
+        }
+        self.describe_from = (self.describe_from + take) % candidates.len();
+        jobs
+    }
+
+    /// Counts a poll's outcome; the first error of a streak (or a new one) is reported.
+    fn record(&mut self, out: &Outbox, context: &str, result: Result<(), BackendError>) {
+        match result {
+            Ok(()) => self.failures = 0,
+            Err(e) => {
+                let context = self.context(context);
+                let message = format!("{context}: {e}");
+                if e.is_transient() {
+                    self.failures = self.failures.saturating_add(1);
+                }
+                if self.activity.last_error.as_deref() != Some(message.as_str())
+                    || self.failures <= 1
+                {
+                    out.error(context, &e);
+                }
+                self.activity.errors += 1;
+                self.activity.last_error = Some(message);
+            }
+        }
+    }
+
+    /// Sends the source's calls, errors and next poll when they changed.
+    pub fn send_activity(&mut self, out: &Outbox, pace: Pace) {
+        let activity = Activity {
+            calls: self.backend.calls(),
+            next_poll: self.delay(pace),
+            backing_off: self.failures > 0,
+            polling: self.polling,
+            ..self.activity.clone()
+        };
+        if activity != self.activity {
+            self.activity = activity.clone();
+            out.send(Event::Activity {
+                source: self.connection.clone(),
+                activity,
+            });
+        }
+    }
+}
+
+/// A number in [0, 1) that differs between calls.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, RandomState};
+    (RandomState::new().hash_one(std::time::Instant::now()) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jitter;
+
+    #[test]
+    fn jitter_stays_in_range_and_varies() {
+        let values: Vec<f64> = (0..100).map(|_| jitter()).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(values.iter().any(|v| (v - values[0]).abs() > 1e-9));
+    }
+}

@@ -1,0 +1,256 @@
+//! Local and AWS jobs in one list, and the Compare view, on the real window: two local
+//! demo runs with different hyperparameters compared, a moto job run locally and linked
+//! to it, the CLI's `compare`.
+
+mod common;
+
+use std::process::Command as Process;
+use std::sync::Arc;
+
+use common::moto::{Moto, child_env};
+use common::window::{has_text, options, wait_for, worker};
+use common::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sagedesk::backend::aws::AwsBackend;
+use sagedesk::backend::local::LocalBackend;
+use sagedesk::backend::{Backend, Connection};
+use sagedesk::ui::SageDeskApp;
+use serde_json::json;
+
+/// Two demo runs (2 and 3 epochs) made by another process's backend, ended.
+fn two_demo_runs(sb: &Sandbox) -> (String, String) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let backend = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    let mut names = Vec::new();
+    for epochs in [2, 3] {
+        let mut request = sagedesk::demo::demo_request(&sb.home(), Some(epochs)).unwrap();
+        let name = format!("demo-epochs-{epochs}");
+        request.training_job_name = Some(name.clone());
+        runtime
+            .block_on(backend.create_training_job(request))
+            .unwrap();
+        names.push(name);
+    }
+    for name in &names {
+        let detail = runtime.block_on(wait_for_end(&backend, name, LIMIT));
+        assert_eq!(
+            detail.summary.status,
+            sagedesk::job::Status::Completed,
+            "{:?}",
+            detail.failure_reason
+        );
+    }
+    (names.remove(0), names.remove(0))
+}
+
+#[test]
+fn two_local_runs_are_compared_with_the_differing_hyperparameter_first() {
+    let sb = Sandbox::new();
+    let (a, b) = two_demo_runs(&sb);
+    let mut h = common::window::harness(&sb, [1400.0, 900.0], None);
+    wait_for(&mut h, "both runs in the list", |h| {
+        has_text(h, &a) && has_text(h, &b)
+    });
+    // Ctrl+click marks rows for comparison; the bar offers to compare them.
+    for name in [&a, &b] {
+        h.get_by_label(name.as_str())
+            .click_modifiers(egui::Modifiers::COMMAND);
+        h.run_steps(2);
+    }
+    assert_eq!(h.state().state().compare.len(), 2);
+    h.get_by_label_contains("Compare 2").click();
+    wait_for(&mut h, "the comparison table", |h| {
+        has_text(h, "Comparing 2 jobs") && has_text(h, "Billable (s)")
+    });
+    wait_for(&mut h, "a chart per metric", |h| {
+        h.query_all_by_label("Save PNG…").count() == 4
+    });
+    for metric in [
+        "train:loss",
+        "train:accuracy",
+        "validation:loss",
+        "validation:accuracy",
+    ] {
+        assert!(has_text(&h, metric), "no {metric}");
+    }
+    // The best final value of each metric is marked.
+    assert!(has_text(&h, "★ "));
+
+    let table = h.state().comparison();
+    assert_eq!(table.hyperparameters[0], "epochs", "{table:?}");
+    assert!(table.differs(0));
+    let csv = table.to_csv();
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    let header = &lines[0];
+    let epochs = header
+        .iter()
+        .position(|c| *c == "epochs")
+        .expect("an epochs column");
+    let names: Vec<&str> = lines[1..].iter().map(|l| l[0]).collect();
+    assert_eq!(names, [a.as_str(), b.as_str()]);
+    assert_eq!(lines[1][epochs], "2");
+    assert_eq!(lines[2][epochs], "3");
+    let loss = header.iter().position(|c| *c == "train:loss").unwrap();
+    assert!(lines[1][loss].parse::<f64>().is_ok(), "{csv}");
+
+    // The JSON export reads back with the CLI, which prints the same table.
+    let file = sb.path().join("comparison.json");
+    std::fs::write(&file, serde_json::to_vec(&table).unwrap()).unwrap();
+    let out = Process::new(env!("CARGO_BIN_EXE_sagedesk"))
+        .env("SAGEDESK_HOME", sb.home())
+        .args(["compare", file.to_str().unwrap(), "--csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), csv);
+    // And from the jobs themselves: the same jobs and the differing hyperparameter first.
+    let out = Process::new(env!("CARGO_BIN_EXE_sagedesk"))
+        .env("SAGEDESK_HOME", sb.home())
+        .args(["compare", &format!("local:{a}"), &b])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(
+        rows[0].starts_with("Job") && rows[0].contains(&a) && rows[0].contains(&b),
+        "{text}"
+    );
+    let first_hp = rows
+        .iter()
+        .position(|r| r.starts_with("≠ "))
+        .expect("a differing hyperparameter");
+    assert!(rows[first_hp].starts_with("≠ epochs"), "{text}");
+    // A job that is not there is named.
+    let out = Process::new(env!("CARGO_BIN_EXE_sagedesk"))
+        .env("SAGEDESK_HOME", sb.home())
+        .args(["compare", &a, "no-such-job"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-job"));
+
+    // Clicking a job's name in the table opens its detail.
+    // (The list row comes first, then the table's link, then the charts' legends.)
+    h.get_all_by_label(a.as_str()).nth(1).unwrap().click();
+    wait_for(&mut h, "the job's detail", |h| {
+        has_text(h, "Copy request JSON")
+    });
+    assert!(!h.state().state().comparing);
+}
+
+#[test]
+fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('loss=0.25', flush=True)\n");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let aws = runtime.block_on(async { AwsBackend::connect(moto.connection()).await.unwrap() });
+    runtime
+        .block_on(aws.create_training_job(sb.request(
+            "moto-origin",
+            "train.py",
+            json!({"AlgorithmSpecification": {"MetricDefinitions": [
+                {"Name": "loss", "Regex": "loss=([0-9.]+)"}]}}),
+        )))
+        .unwrap();
+    let local = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    runtime
+        .block_on(local.create_training_job(sb.request("local-first", "train.py", json!({}))))
+        .unwrap();
+    runtime.block_on(wait_for_end(&local, "local-first", LIMIT));
+
+    let worker = worker(Arc::new(sb.backend()), &sb.home());
+    let mut opts = options(None);
+    opts.connection = Some(Connection::Aws(moto.connection()));
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| SageDeskApp::new(cc, worker, opts));
+    wait_for(&mut h, "both sources' jobs", |h| {
+        has_text(h, "moto-origin") && has_text(h, "local-first")
+    });
+    // The source column names each row's source.
+    assert!(has_text(&h, "default · us-east-1"));
+
+    // The source filter keeps one source's rows.
+    h.state_mut().state_mut().source_filter = Some(Connection::Local);
+    h.run_steps(3);
+    assert!(!has_text(&h, "moto-origin") && has_text(&h, "local-first"));
+    h.state_mut().state_mut().source_filter = None;
+    h.run_steps(3);
+
+    h.get_by_label("moto-origin").click();
+    wait_for(&mut h, "the AWS job's detail", |h| {
+        has_text(h, "▶ Run locally")
+    });
+    h.get_by_label_contains("▶ Run locally").click();
+    wait_for(&mut h, "the local copy selected and linked", |h| {
+        has_text(h, "cloned from") && has_text(h, "Completed · Completed")
+    });
+    let copy = h
+        .state()
+        .state()
+        .selection
+        .clone()
+        .expect("the copy is selected");
+    assert_eq!(copy.source, Connection::Local);
+    assert!(copy.name.starts_with("moto-origin-local-"), "{copy:?}");
+    // The link leads back to the origin, whose detail names its copy.
+    h.get_by_label("moto-origin (default · us-east-1)").click();
+    wait_for(&mut h, "the origin's detail", |h| has_text(h, "cloned as"));
+    assert!(has_text(&h, &copy.name));
+
+    // The copy and its origin compare across sources.
+    let origin = h.state().state().selection.clone().unwrap();
+    h.state_mut().compare(vec![origin, copy.clone()]);
+    wait_for(&mut h, "the cross-source comparison", |h| {
+        h.state().comparison().jobs.len() == 2
+    });
+    let table = h.state().comparison();
+    assert_eq!(table.jobs[0].source, "default · us-east-1");
+    assert_eq!(table.jobs[1].source, "local");
+    assert_eq!(table.jobs[1].status, "Completed", "{table:?}");
+
+    // The CLI names jobs of both sources on one line.
+    let out = Process::new(env!("CARGO_BIN_EXE_sagedesk"))
+        .env("SAGEDESK_HOME", sb.home())
+        .envs(child_env(&moto.endpoint()))
+        .args([
+            "compare",
+            "aws:moto-origin",
+            &format!("local:{}", copy.name),
+            "--csv",
+            "--region",
+            "us-east-1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.contains("moto-origin,default · us-east-1,Completed"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{},local,Completed", copy.name)),
+        "{csv}"
+    );
+    // moto answers no CloudWatch metrics to the Rust SDK: said, and the table still prints.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: the metric series of moto-origin"),
+        "{err}"
+    );
+}
