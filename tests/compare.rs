@@ -254,3 +254,84 @@ fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() 
         "{err}"
     );
 }
+
+#[test]
+fn a_local_job_runs_on_aws_with_its_code_uploaded_and_linked_to_it() {
+    let moto = Moto::start();
+    moto.boto3("import boto3; boto3.client('s3').create_bucket(Bucket='code-bucket')");
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('hello from the code folder')\n");
+    std::fs::write(sb.path().join("code/util.py"), "X = 1\n").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let local = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    runtime
+        .block_on(local.create_training_job(sb.request("local-origin", "train.py", json!({}))))
+        .unwrap();
+    runtime.block_on(wait_for_end(&local, "local-origin", LIMIT));
+
+    let worker = worker(Arc::new(sb.backend()), &sb.home());
+    let mut opts = options(None);
+    opts.connection = Some(Connection::Aws(moto.connection()));
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| SageDeskApp::new(cc, worker, opts));
+    wait_for(&mut h, "the local job", |h| has_text(h, "local-origin"));
+    wait_for(&mut h, "the AWS source", |h| {
+        has_text(h, "default · us-east-1")
+    });
+    h.get_by_label("local-origin").click();
+    wait_for(&mut h, "the detail", |h| has_text(h, "Run on AWS…"));
+    h.get_by_label_contains("Run on AWS…").click();
+    wait_for(&mut h, "the builder on the AWS source", |h| {
+        has_text(h, "Upload it as sourcedir.tar.gz to")
+    });
+    let builder = h.state().builder().expect("the builder is open");
+    assert!(builder.source.is_aws());
+    assert_eq!(builder.origin.as_ref().unwrap().name, "local-origin");
+    // The output path on this machine is listed for the user to upload.
+    assert!(has_text(&h, "OutputDataConfig.S3OutputPath = file://"));
+
+    let field = "Upload it as sourcedir.tar.gz to";
+    h.get_by_label(field).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.query_all_by_label(field)
+        .find(|n| n.is_focused())
+        .expect("focused")
+        .type_text("s3://code-bucket/experiments/source/");
+    h.run_steps(1);
+    h.get_by_label_contains("Upload code").click();
+    wait_for(&mut h, "the upload", |h| {
+        has_text(
+            h,
+            "Uploaded s3://code-bucket/experiments/source/sourcedir.tar.gz",
+        )
+    });
+    let value = h.state().builder().unwrap().value().clone();
+    assert_eq!(
+        value["HyperParameters"]["sagemaker_submit_directory"],
+        "s3://code-bucket/experiments/source/sourcedir.tar.gz"
+    );
+    // The archive holds the folder's files at its root, as the SageMaker SDK packs it.
+    moto.boto3(
+        "import boto3, io, tarfile\n\
+         body = boto3.client('s3').get_object(Bucket='code-bucket', \
+         Key='experiments/source/sourcedir.tar.gz')['Body'].read()\n\
+         names = sorted(tarfile.open(fileobj=io.BytesIO(body)).getnames())\n\
+         assert names == ['train.py', 'util.py'], names\n",
+    );
+
+    // With the output in S3 too, the job is created on AWS and linked to its origin.
+    h.state_mut().builder_mut().unwrap().set_at(
+        "/OutputDataConfig/S3OutputPath",
+        "s3://code-bucket/out".into(),
+    );
+    h.run_steps(2);
+    h.get_by_label_contains("▶ Submit").click();
+    wait_for(&mut h, "the AWS job's detail", |h| {
+        has_text(h, "cloned from") && has_text(h, "on default · us-east-1")
+    });
+    let job = h.state().state().selection.clone().unwrap();
+    assert!(job.source.is_aws(), "{job:?}");
+    assert!(job.name.starts_with("local-origin"), "{job:?}");
+}

@@ -298,6 +298,20 @@ pub trait Backend: Send + Sync {
     /// A short label for the connection bar: `local`, or the account and region.
     fn label(&self) -> String;
 
+    /// Packs the folder `dir` as `sourcedir.tar.gz` and uploads it under the `s3://`
+    /// prefix `prefix`, as the SageMaker Python SDK does; the object's URI.
+    async fn upload_code(
+        &self,
+        dir: &std::path::Path,
+        prefix: &str,
+    ) -> Result<String, BackendError> {
+        let _ = (dir, prefix);
+        Err(BackendError::new(
+            UNSUPPORTED_LOCALLY,
+            "code is uploaded to S3 with an AWS connection",
+        ))
+    }
+
     /// Requests sent to the service so far, retries included (0 when nothing is remote).
     fn calls(&self) -> u64 {
         0

@@ -93,15 +93,26 @@ pub struct Comparison {
     pub differing: usize,
 }
 
-/// The fixed columns before metrics and hyperparameters.
-pub const FIXED_COLUMNS: [&str; 6] = [
-    "Job",
-    "Source",
-    "Status",
-    "Duration (s)",
-    "Billable (s)",
-    "Instances",
-];
+/// A column of the comparison table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// `TrainingJobName`.
+    Job,
+    /// The source.
+    Source,
+    /// `TrainingJobStatus`.
+    Status,
+    /// Hyperparameter `i` of [`Comparison::hyperparameters`].
+    Hyperparameter(usize),
+    /// Metric `i` of [`Comparison::metrics`].
+    Metric(usize),
+    /// Creation to end, in seconds.
+    Duration,
+    /// `BillableTimeInSeconds`.
+    Billable,
+    /// Instance type × count.
+    Instances,
+}
 
 impl Comparison {
     /// The comparison of `jobs`.
@@ -154,41 +165,71 @@ impl Comparison {
             .map(|(i, _)| i)
     }
 
-    /// Every column's header: the fixed ones, the metrics, the hyperparameters.
+    /// The columns, in order: what the job is, the hyperparameters that differ, the final
+    /// metric values, time and instances, then the hyperparameters all jobs share.
+    pub fn columns(&self) -> Vec<Column> {
+        let mut columns = vec![Column::Job, Column::Source, Column::Status];
+        columns.extend((0..self.differing).map(Column::Hyperparameter));
+        columns.extend((0..self.metrics.len()).map(Column::Metric));
+        columns.extend([Column::Duration, Column::Billable, Column::Instances]);
+        columns.extend((self.differing..self.hyperparameters.len()).map(Column::Hyperparameter));
+        columns
+    }
+
+    /// A column's header.
+    pub fn title(&self, column: Column) -> &str {
+        match column {
+            Column::Job => "Job",
+            Column::Source => "Source",
+            Column::Status => "Status",
+            Column::Hyperparameter(i) => &self.hyperparameters[i],
+            Column::Metric(i) => &self.metrics[i],
+            Column::Duration => "Duration (s)",
+            Column::Billable => "Billable (s)",
+            Column::Instances => "Instances",
+        }
+    }
+
+    /// Job `i`'s cell in `column` (empty where it has no value).
+    pub fn cell(&self, i: usize, column: Column) -> String {
+        let job = &self.jobs[i];
+        match column {
+            Column::Job => job.name.clone(),
+            Column::Source => job.source.clone(),
+            Column::Status => job.status.clone(),
+            Column::Hyperparameter(h) => job
+                .hyperparameters
+                .get(&self.hyperparameters[h])
+                .cloned()
+                .unwrap_or_default(),
+            Column::Metric(m) => job
+                .metrics
+                .get(&self.metrics[m])
+                .map(|v| format_value(*v))
+                .unwrap_or_default(),
+            Column::Duration => job.duration_seconds.to_string(),
+            Column::Billable => job
+                .billable_seconds
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            Column::Instances => job.instances.clone(),
+        }
+    }
+
+    /// Every column's header, in the order of [`Self::columns`].
     pub fn header(&self) -> Vec<String> {
-        FIXED_COLUMNS
-            .iter()
-            .map(|c| c.to_string())
-            .chain(self.metrics.iter().cloned())
-            .chain(self.hyperparameters.iter().cloned())
+        self.columns()
+            .into_iter()
+            .map(|c| self.title(c).to_string())
             .collect()
     }
 
-    /// Job `i`'s cells, in the order of [`Self::header`] (empty where it has no value).
+    /// Job `i`'s cells, in the order of [`Self::columns`].
     pub fn row(&self, i: usize) -> Vec<String> {
-        let job = &self.jobs[i];
-        let mut cells = vec![
-            job.name.clone(),
-            job.source.clone(),
-            job.status.clone(),
-            job.duration_seconds.to_string(),
-            job.billable_seconds
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-            job.instances.clone(),
-        ];
-        cells.extend(self.metrics.iter().map(|m| {
-            job.metrics
-                .get(m)
-                .map(|v| format_value(*v))
-                .unwrap_or_default()
-        }));
-        cells.extend(
-            self.hyperparameters
-                .iter()
-                .map(|h| job.hyperparameters.get(h).cloned().unwrap_or_default()),
-        );
-        cells
+        self.columns()
+            .into_iter()
+            .map(|c| self.cell(i, c))
+            .collect()
     }
 
     /// The table as CSV (RFC 4180 quoting), a header line and one line per job.
@@ -207,24 +248,20 @@ impl Comparison {
     /// fields down), with `*` on the best value of each metric and `≠` on the
     /// hyperparameters that differ.
     pub fn to_text(&self) -> String {
-        let header = self.header();
-        let rows: Vec<Vec<String>> = (0..self.jobs.len()).map(|i| self.row(i)).collect();
-        let metric_start = FIXED_COLUMNS.len();
-        let hp_start = metric_start + self.metrics.len();
         let mut lines: Vec<Vec<String>> = Vec::new();
-        for (c, name) in header.iter().enumerate() {
-            let mut label = name.clone();
-            if c >= hp_start && self.differs(c - hp_start) {
-                label = format!("≠ {label}");
-            }
-            let best = (metric_start..hp_start)
-                .contains(&c)
-                .then(|| self.best(name))
-                .flatten();
+        for column in self.columns() {
+            let label = match column {
+                Column::Hyperparameter(h) if self.differs(h) => format!("≠ {}", self.title(column)),
+                _ => self.title(column).to_string(),
+            };
+            let best = match column {
+                Column::Metric(m) => self.best(&self.metrics[m]),
+                _ => None,
+            };
             let mut line = vec![label];
-            for (i, row) in rows.iter().enumerate() {
+            for i in 0..self.jobs.len() {
                 let mark = if best == Some(i) { " *" } else { "" };
-                line.push(format!("{}{mark}", row[c]));
+                line.push(format!("{}{mark}", self.cell(i, column)));
             }
             lines.push(line);
         }
@@ -340,8 +377,12 @@ mod tests {
         let csv = c.to_csv();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert!(lines[1].ends_with("\"x, \"\"y\"\"\""), "{csv}");
-        assert!(lines[2].starts_with("b,local,Completed,10,,"), "{csv}");
+        assert!(lines[1].contains(",\"x, \"\"y\"\"\","), "{csv}");
+        assert_eq!(
+            lines[0],
+            "Job,Source,Status,note,Duration (s),Billable (s),Instances"
+        );
+        assert!(lines[2].starts_with("b,local,Completed,,10,,"), "{csv}");
     }
 
     #[test]

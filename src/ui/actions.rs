@@ -130,6 +130,15 @@ impl SageDeskApp {
                         });
                     }
                 }
+                BuilderAction::UploadCode { dir, prefix } => {
+                    if let Some(builder) = &self.builder {
+                        self.worker.send(Command::UploadCode {
+                            source: builder.source.clone(),
+                            dir,
+                            prefix,
+                        });
+                    }
+                }
                 BuilderAction::Close => self.builder = None,
             }
         }
@@ -273,8 +282,8 @@ impl SageDeskApp {
         }
     }
 
-    /// Opens the builder on a copy of a local job's request for the first AWS source,
-    /// saying which `file://` locations must be in S3 first.
+    /// Opens the builder on a copy of a local job's request for the first AWS source; the
+    /// builder lists the `file://` locations and offers to upload the code.
     fn run_on_aws(&mut self, origin: JobRef, request: crate::request::TrainingJobRequest) {
         let Some(source) = self
             .data
@@ -285,53 +294,11 @@ impl SageDeskApp {
         else {
             self.data.toasts.push(
                 ToastKind::Info,
-                "Add an AWS connection first (the connection button, top right)".into(),
+                "Add an AWS connection first (the sources button, top right)".into(),
             );
             return;
         };
-        let local = local_locations(&request);
         self.clone_job(origin, request, source);
-        if !local.is_empty() {
-            self.data.toasts.push(
-                ToastKind::Info,
-                format!(
-                    "Upload these to S3 and put their s3:// URIs in the form (SageMaker \
-                     cannot read this machine's files): {}",
-                    local.join("; ")
-                ),
-            );
-        }
-    }
-}
-
-/// The request's `file://` locations, each with the member that holds it.
-pub(super) fn local_locations(request: &crate::request::TrainingJobRequest) -> Vec<String> {
-    let mut found = Vec::new();
-    collect_file_uris(&request.to_value(), String::new(), &mut found);
-    found
-}
-
-fn collect_file_uris(value: &serde_json::Value, path: String, found: &mut Vec<String>) {
-    match value {
-        serde_json::Value::String(s) if s.starts_with("file://") || s.starts_with("\"file://") => {
-            found.push(format!("{path} = {s}"));
-        }
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                let path = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                collect_file_uris(v, path, found);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                collect_file_uris(v, format!("{path}[{i}]"), found);
-            }
-        }
-        _ => {}
     }
 }
 

@@ -70,6 +70,7 @@ impl ConnectionForm {
         let mut action = None;
         let mut open = self.open;
         egui::Window::new("Connections")
+            .anchor(egui::Align2::RIGHT_TOP, [-8.0, 36.0])
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
@@ -219,7 +220,6 @@ fn source_panel(ui: &mut egui::Ui, source: &SourceData) -> Option<ConnectionActi
         };
         ui.label(mark);
         ui.label(RichText::new(connection.source_label()).strong());
-        ui.label(RichText::new(&source.label).weak());
         if connection.is_aws() {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
@@ -240,6 +240,9 @@ fn source_panel(ui: &mut egui::Ui, source: &SourceData) -> Option<ConnectionActi
             });
         }
     });
+    if source.label != connection.source_label() {
+        ui.label(RichText::new(&source.label).weak());
+    }
     egui::Grid::new(("source-status", connection.source_label()))
         .num_columns(2)
         .spacing([12.0, 2.0])

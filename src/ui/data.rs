@@ -319,6 +319,7 @@ impl Data {
             Event::JobStarted { .. }
             | Event::RequestLoaded { .. }
             | Event::RequestUnreadable(_)
+            | Event::CodeUploaded(_)
             | Event::Profiles(_) => {}
         }
     }

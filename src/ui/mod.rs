@@ -151,6 +151,11 @@ impl SageDeskApp {
         self.builder.as_ref()
     }
 
+    /// The builder, when open, to edit (tests set fields this way).
+    pub fn builder_mut(&mut self) -> Option<&mut Builder> {
+        self.builder.as_mut()
+    }
+
     /// Opens the builder: on the saved draft if there is one, else on a new request, for
     /// the source the builder last targeted.
     pub fn new_job(&mut self) {
@@ -261,6 +266,19 @@ impl SageDeskApp {
                     self.state.tab = state::Tab::Metrics;
                 }
                 Event::Profiles(profiles) => self.connection_form.set_profiles(profiles),
+                Event::CodeUploaded(Ok(uri)) => {
+                    if let Some(json) = self.builder.as_mut().and_then(|b| b.set_code_uri(&uri)) {
+                        self.worker.send(Command::SaveDraft(json));
+                    }
+                    self.data
+                        .toasts
+                        .push(toasts::ToastKind::Success, format!("Uploaded {uri}"));
+                }
+                Event::CodeUploaded(Err(_)) => {
+                    if let Some(builder) = &mut self.builder {
+                        builder.code_upload_failed();
+                    }
+                }
                 event => {
                     if let Event::Submitted { job } = &event
                         && job.source == Connection::Local

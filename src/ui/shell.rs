@@ -121,7 +121,7 @@ impl SageDeskApp {
     fn job_list(&mut self, ui: &mut egui::Ui, focus_search: bool) {
         egui::Panel::left("job_list")
             .resizable(true)
-            .default_size(420.0)
+            .default_size(470.0)
             .min_size(300.0)
             .show(ui, |ui| {
                 match jobs::show(

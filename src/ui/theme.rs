@@ -68,6 +68,15 @@ pub fn dot(ui: &mut egui::Ui, color: Color32) {
 
 pub use crate::job::bytes;
 
+/// An amber frame for what the user must do before going on.
+pub fn notice_frame() -> egui::Frame {
+    egui::Frame::new()
+        .fill(Color32::from_rgba_unmultiplied(0xe0, 0x9b, 0x2d, 0x20))
+        .stroke(egui::Stroke::new(1.0, WARNING))
+        .inner_margin(8.0)
+        .corner_radius(4.0)
+}
+
 /// A red frame for failure reasons and errors.
 pub fn error_frame() -> egui::Frame {
     egui::Frame::new()

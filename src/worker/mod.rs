@@ -123,6 +123,16 @@ pub enum Command {
     AcknowledgeCrash(PathBuf),
     /// Open a file or folder with the desktop's default program.
     OpenPath(PathBuf),
+    /// Pack a code folder as `sourcedir.tar.gz` and upload it under an `s3://` prefix with
+    /// an AWS source's connection.
+    UploadCode {
+        /// The AWS source.
+        source: Connection,
+        /// The code folder.
+        dir: PathBuf,
+        /// The prefix.
+        prefix: String,
+    },
     /// Run this AWS job on this machine, its S3 locations read and written with its
     /// source's connection, linked to it, then show it.
     RunLocally(JobRef),
@@ -166,6 +176,9 @@ impl Command {
             Command::LoadProfiles => "load AWS profiles".into(),
             Command::AcknowledgeCrash(path) => format!("seen {}", path.display()),
             Command::RunLocally(job) => format!("run {job} locally"),
+            Command::UploadCode { dir, prefix, .. } => {
+                format!("upload {} to {prefix}", dir.display())
+            }
         }
     }
 }
@@ -303,6 +316,8 @@ pub enum Event {
         /// Bytes in all.
         total: u64,
     },
+    /// A code folder was uploaded as this `sourcedir.tar.gz` (or why not).
+    CodeUploaded(Result<String, String>),
     /// A download finished.
     Saved {
         /// Where the file is.

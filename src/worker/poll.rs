@@ -253,6 +253,27 @@ impl Poller {
                 }
             }
             Command::RunLocally(job) => self.run_locally(job).await,
+            Command::UploadCode {
+                source,
+                dir,
+                prefix,
+            } => {
+                let task = format!("Uploading {}", dir.display());
+                match self.backend(&source) {
+                    Some(backend) => match backend.upload_code(&dir, &prefix).await {
+                        Ok(uri) => self.out.send(Event::CodeUploaded(Ok(uri))),
+                        Err(e) => {
+                            self.out.send(Event::CodeUploaded(Err(e.to_string())));
+                            self.out.error(task, e);
+                        }
+                    },
+                    None => {
+                        self.out
+                            .send(Event::CodeUploaded(Err(not_connected(&source))));
+                        self.no_source(&source, &task);
+                    }
+                }
+            }
             other => self.desk.handle(other).await,
         }
     }

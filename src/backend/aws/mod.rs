@@ -208,6 +208,35 @@ impl AwsBackend {
 
 #[async_trait]
 impl Backend for AwsBackend {
+    async fn upload_code(
+        &self,
+        dir: &std::path::Path,
+        prefix: &str,
+    ) -> Result<String, BackendError> {
+        let base = S3Uri::parse(prefix, "sagemaker_submit_directory")?;
+        let uri = format!("s3://{}/{}sourcedir.tar.gz", base.bucket, base.folder());
+        let archive = std::env::temp_dir().join(format!(
+            "sagedesk-sourcedir-{}-{}.tar.gz",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let (folder, packed) = (dir.to_path_buf(), archive.clone());
+        tokio::task::spawn_blocking(move || super::archive::pack_dir(&folder, &packed))
+            .await
+            .map_err(|e| BackendError::internal(e.to_string()))?
+            .map_err(|e| BackendError::internal(format!("packing {}: {e}", dir.display())))?;
+        let uploaded = s3::upload(
+            &self.clients.s3,
+            &archive,
+            &uri,
+            &s3::Encryption::default(),
+            std::sync::Arc::new(|_, _| {}),
+        )
+        .await;
+        let _ = std::fs::remove_file(&archive);
+        uploaded.map(|_| uri)
+    }
+
     fn label(&self) -> String {
         format!(
             "aws {} · {} · {}",

@@ -2,6 +2,7 @@
 //! live validation with each problem under its field, and the request's JSON beside it,
 //! editable both ways.
 
+pub mod code;
 pub mod form;
 pub mod templates;
 mod toolbar;
@@ -58,6 +59,14 @@ pub enum BuilderAction {
     Export(String),
     /// Pick a local path for the field at this JSON pointer.
     Browse(String),
+    /// Pack this folder as `sourcedir.tar.gz` and upload it under this `s3://` prefix with
+    /// the builder's source.
+    UploadCode {
+        /// The code folder.
+        dir: std::path::PathBuf,
+        /// The prefix.
+        prefix: String,
+    },
     /// Close the builder.
     Close,
 }
@@ -80,6 +89,8 @@ pub struct Builder {
     pub source: Connection,
     /// The job this request was copied from, linked to the new one.
     pub origin: Option<JobRef>,
+    /// The code upload row.
+    code: code::CodeUpload,
     focus: Option<String>,
     template_name: String,
     regex_tester: RegexTester,
@@ -99,6 +110,7 @@ impl Builder {
             pending: None,
             source,
             origin: None,
+            code: code::CodeUpload::default(),
             focus: None,
             template_name: String::new(),
             regex_tester: RegexTester::default(),
@@ -193,6 +205,7 @@ impl Builder {
                 ui.label(RichText::new(format!("The job was not created: {error}")).strong());
             });
         }
+        actions.extend(self.code_row(ui));
         self.summary(ui);
         ui.separator();
         let (form, json_changed) = self.panes(ui);

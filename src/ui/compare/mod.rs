@@ -122,10 +122,13 @@ pub fn show(
         reset = ui.button("⟲ Reset zoom").clicked();
     });
     ui.separator();
+    // The table scrolls sideways on its own; the charts keep the panel's width.
+    let width = ui.available_width();
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            if let Some(job) = table::show(ui, &table, &jobs, cache) {
+            ui.set_max_width(width);
+            if let Some(job) = table::show(ui, &table, &jobs, cache, width) {
                 actions.push(CompareAction::Select(job));
             }
             ui.add_space(8.0);
@@ -156,17 +159,27 @@ fn metric_names(data: &Data, jobs: &[JobRef]) -> Vec<String> {
     names
 }
 
-/// A coloured swatch and a job's name, with its source when not local.
+/// A coloured swatch and a job's name (with its source when not local) as one label, so
+/// that a wrapped legend keeps them together.
 fn legend_entry(ui: &mut egui::Ui, i: usize, job: &JobRef, note: Option<&str>) -> egui::Response {
-    ui.horizontal(|ui| {
-        ui.label(RichText::new("■").color(theme::series_color(i)));
-        let text = match note {
-            Some(note) => RichText::new(format!("{job} ({note})")).weak(),
-            None => RichText::new(job.to_string()),
-        };
-        ui.label(text)
-    })
-    .inner
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let text_colour = if note.is_some() {
+        ui.visuals().weak_text_color()
+    } else {
+        ui.visuals().text_color()
+    };
+    let mut layout = egui::text::LayoutJob::default();
+    layout.append(
+        "■ ",
+        0.0,
+        egui::TextFormat::simple(font.clone(), theme::series_color(i)),
+    );
+    let name = match note {
+        Some(note) => format!("{job} ({note})"),
+        None => job.to_string(),
+    };
+    layout.append(&name, 0.0, egui::TextFormat::simple(font, text_colour));
+    ui.add(egui::Label::new(layout).wrap_mode(egui::TextWrapMode::Extend))
 }
 
 /// Encodes an RGBA image as PNG.
