@@ -365,3 +365,51 @@ fn the_cli_acts_on_aws_with_the_same_output() {
     assert_eq!(code, Some(0));
     assert!(!out.contains("cli-aws-job"), "{out}");
 }
+
+#[test]
+fn each_connection_costs_one_list_call_per_tick() {
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    let sb = Sandbox::new();
+    let worker = Worker::spawn(Arc::new(sb.backend()), None).unwrap();
+    // A long interval: ticks come only from Refresh, so they can be counted.
+    worker.send(Command::SetListInterval(Duration::from_secs(600)));
+    let regions = ["us-east-1", "eu-west-1"];
+    for region in regions {
+        let mut aws = connection(&relay.endpoint());
+        aws.region = Some(region.into());
+        worker.send(Command::Connect(Connection::Aws(aws)));
+    }
+    let mut listed = std::collections::HashSet::new();
+    // Each source reports its calls at the end of its first tick.
+    wait_event(&worker, "both connections listed", |e| {
+        if let Event::Activity {
+            source: Connection::Aws(aws),
+            ..
+        } = e
+        {
+            listed.insert(aws.region.clone());
+        }
+        listed.len() == 2
+    });
+    let lists = || {
+        relay
+            .seen()
+            .iter()
+            .filter(|target| target.ends_with(".ListTrainingJobs"))
+            .count()
+    };
+    // One list call each when added.
+    assert_eq!(lists(), 2);
+    for _ in 0..3 {
+        worker.send(Command::Refresh);
+    }
+    let deadline = Instant::now() + LIMIT;
+    while lists() < 2 + 3 * regions.len() {
+        assert!(Instant::now() < deadline, "{} list calls", lists());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Three refreshes of two connections: six calls, and no more follow.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lists(), 2 + 3 * regions.len());
+}

@@ -16,6 +16,7 @@ use sagedesk::backend::aws::AwsBackend;
 use sagedesk::backend::local::LocalBackend;
 use sagedesk::backend::{Backend, Connection};
 use sagedesk::ui::SageDeskApp;
+use sagedesk::ui::state::GroupBy;
 use serde_json::json;
 
 /// Two demo runs (2 and 3 epochs) made by another process's backend, ended.
@@ -334,4 +335,75 @@ fn a_local_job_runs_on_aws_with_its_code_uploaded_and_linked_to_it() {
     let job = h.state().state().selection.clone().unwrap();
     assert!(job.source.is_aws(), "{job:?}");
     assert!(job.name.starts_with("local-origin"), "{job:?}");
+}
+
+#[test]
+fn jobs_group_by_a_tag_across_sources_and_a_group_compares_its_jobs() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('loss=0.5', flush=True)\n");
+    let tagged = |value: Option<&str>| match value {
+        Some(v) => {
+            json!({"Tags": [{"Key": "experiment", "Value": v}, {"Key": "team", "Value": "vision"}]})
+        }
+        None => json!({}),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let local = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    for (name, value) in [
+        ("base-a", Some("baseline")),
+        ("base-b", Some("baseline")),
+        ("tuned-a", Some("tuned")),
+        ("untagged", None),
+    ] {
+        runtime
+            .block_on(local.create_training_job(sb.request(name, "train.py", tagged(value))))
+            .unwrap();
+        runtime.block_on(wait_for_end(&local, name, LIMIT));
+    }
+    let aws = runtime.block_on(async { AwsBackend::connect(moto.connection()).await.unwrap() });
+    runtime
+        .block_on(aws.create_training_job(sb.request(
+            "aws-base",
+            "train.py",
+            tagged(Some("baseline")),
+        )))
+        .unwrap();
+
+    let worker = worker(Arc::new(sb.backend()), &sb.home());
+    let mut opts = options(None);
+    opts.connection = Some(Connection::Aws(moto.connection()));
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| SageDeskApp::new(cc, worker, opts));
+    wait_for(&mut h, "every job", |h| {
+        has_text(h, "aws-base") && has_text(h, "untagged")
+    });
+    h.state_mut().state_mut().group_by = GroupBy::Tag("experiment".into());
+    // Tags are read from the store locally and with ListTags on AWS.
+    wait_for(&mut h, "the groups", |h| {
+        has_text(h, "experiment = baseline")
+            && has_text(h, "experiment = tuned")
+            && has_text(h, "no experiment tag")
+            && !has_text(h, "tags being read")
+    });
+    assert!(
+        has_text(&h, "3 jobs"),
+        "two local runs and the AWS run share a group"
+    );
+    h.get_by_label("experiment = baseline").click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Compare all 3 jobs").click();
+    wait_for(&mut h, "the group's comparison", |h| {
+        has_text(h, "Comparing 3 jobs")
+    });
+    let mut names: Vec<String> = h
+        .state()
+        .state()
+        .compare
+        .iter()
+        .map(|j| j.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["aws-base", "base-a", "base-b"]);
 }

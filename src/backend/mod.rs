@@ -298,6 +298,18 @@ pub trait Backend: Send + Sync {
     /// A short label for the connection bar: `local`, or the account and region.
     fn label(&self) -> String;
 
+    /// The job's tags, `(key, value)`: `ListTags` on AWS, the request's `Tags` locally.
+    async fn list_tags(&self, job: &JobSummary) -> Result<Vec<(String, String)>, BackendError> {
+        let detail = self.describe_training_job(&job.name).await?;
+        Ok(detail
+            .request
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+            .collect())
+    }
+
     /// Packs the folder `dir` as `sourcedir.tar.gz` and uploads it under the `s3://`
     /// prefix `prefix`, as the SageMaker Python SDK does; the object's URI.
     async fn upload_code(

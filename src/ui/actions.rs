@@ -17,6 +17,10 @@ impl SageDeskApp {
             ConnectionAction::Remove(connection) => {
                 self.worker.send(Command::Disconnect(connection));
             }
+            ConnectionAction::Forget(connection) => {
+                self.state.sources.retain(|s| s.connection != connection);
+                self.data.failed.retain(|(c, _)| *c != connection);
+            }
             ConnectionAction::SetPolling(source, polling) => {
                 if let Some(saved) = self
                     .state

@@ -17,6 +17,8 @@ pub enum ConnectionAction {
     Connect(Connection),
     /// Remove this source (its jobs leave the list; nothing is deleted).
     Remove(Connection),
+    /// Forget a connection that could not be added.
+    Forget(Connection),
     /// Turn a source's list polling on or off.
     SetPolling(Connection, bool),
     /// Space AWS list calls this many seconds apart.
@@ -85,6 +87,11 @@ impl ConnectionForm {
                             }
                         }
                     });
+                for (connection, message) in &data.failed {
+                    if let Some(a) = failed_panel(ui, connection, message) {
+                        action = Some(a);
+                    }
+                }
                 ui.separator();
                 ui.label(RichText::new("Add an AWS connection").strong());
                 if let Some(a) = self.form(ui, data) {
@@ -136,11 +143,6 @@ impl ConnectionForm {
                 ui.label("Connecting…");
             }
         });
-        if let Some(message) = &data.connect_error {
-            theme::error_frame().show(ui, |ui| {
-                ui.add(egui::Label::new(RichText::new(message)).wrap());
-            });
-        }
         action
     }
 
@@ -268,6 +270,35 @@ fn source_panel(ui: &mut egui::Ui, source: &SourceData) -> Option<ConnectionActi
     if let Some(error) = &a.last_error {
         ui.add(egui::Label::new(RichText::new(error).color(theme::ERROR).small()).wrap());
     }
+    ui.add_space(6.0);
+    action
+}
+
+/// A connection that could not be added: why, and Retry or Remove.
+fn failed_panel(
+    ui: &mut egui::Ui,
+    connection: &Connection,
+    message: &str,
+) -> Option<ConnectionAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("✖").color(theme::ERROR));
+        ui.label(RichText::new(connection.source_label()).strong());
+        ui.label(RichText::new("not connected").color(theme::ERROR));
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .button("Remove")
+                .on_hover_text("Forget this connection")
+                .clicked()
+            {
+                action = Some(ConnectionAction::Forget(connection.clone()));
+            }
+            if ui.button("Retry").clicked() {
+                action = Some(ConnectionAction::Connect(connection.clone()));
+            }
+        });
+    });
+    ui.add(egui::Label::new(RichText::new(message).color(theme::ERROR).small()).wrap());
     ui.add_space(6.0);
     action
 }

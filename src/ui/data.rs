@@ -61,6 +61,8 @@ pub struct SourceData {
     pub jobs: Vec<JobSummary>,
     /// Calls, errors and polling.
     pub activity: Activity,
+    /// Tags read so far, by job name (while the list groups by a tag).
+    pub tags: HashMap<String, Vec<(String, String)>>,
 }
 
 impl SourceData {
@@ -73,6 +75,7 @@ impl SourceData {
                 polling: true,
                 ..Activity::default()
             },
+            tags: HashMap::new(),
         }
     }
 
@@ -129,8 +132,8 @@ pub struct Data {
     pub submitted: Option<JobRef>,
     /// A connection being opened.
     pub connecting: Option<Connection>,
-    /// Why the last connection attempt failed.
-    pub connect_error: Option<String>,
+    /// Connections that could not be added, with why: shown to retry or remove.
+    pub failed: Vec<(Connection, String)>,
     /// Which job was made from which: `(job, origin)`.
     pub links: Vec<(JobRef, JobRef)>,
     /// The compared jobs' details and metrics.
@@ -158,7 +161,7 @@ impl Default for Data {
             submit_failed: None,
             submitted: None,
             connecting: None,
-            connect_error: None,
+            failed: Vec::new(),
             links: Vec::new(),
             compared: HashMap::new(),
         }
@@ -230,7 +233,8 @@ impl Data {
                     format!("Connecting to {}: {message}", connection.label()),
                 );
                 self.connecting = None;
-                self.connect_error = Some(message);
+                self.failed.retain(|(c, _)| *c != connection);
+                self.failed.push((connection, message));
             }
             Event::Activity { source, activity } => {
                 if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
@@ -254,6 +258,12 @@ impl Data {
                 }
             }
             Event::Links(links) => self.links = links,
+            Event::Tags { source, tags } => {
+                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
+                    s.tags.extend(tags);
+                    self.jobs_version += 1;
+                }
+            }
             Event::Detail { job, detail } => {
                 if self.is_selected(&job, selected) {
                     self.describe = Some(detail.to_describe_json());
@@ -325,6 +335,7 @@ impl Data {
     }
 
     fn connected(&mut self, connection: Connection, label: String) {
+        self.failed.retain(|(c, _)| *c != connection);
         match self.sources.iter_mut().find(|s| s.connection == connection) {
             Some(source) => source.label = label.clone(),
             None => {
@@ -334,7 +345,6 @@ impl Data {
             }
         }
         self.connecting = None;
-        self.connect_error = None;
     }
 
     fn add_logs(&mut self, lines: Vec<LogLine>) {

@@ -121,10 +121,10 @@ impl ListCache {
                 .into_iter()
                 .map(|(source, job)| Row::Job { source, job })
                 .collect(),
-            GroupBy::NamePrefix => {
+            GroupBy::NamePrefix | GroupBy::Tag(_) => {
                 let mut index: std::collections::HashMap<String, usize> = Default::default();
                 for row in jobs {
-                    let key = name_prefix(&get(&row).name).to_string();
+                    let key = group_key(data, &state.group_by, row, get(&row));
                     let g = *index.entry(key.clone()).or_insert_with(|| {
                         self.groups.push(Group {
                             key,
@@ -177,6 +177,33 @@ impl ListCache {
             })
             .collect()
     }
+}
+
+/// The group of a job: its name prefix, or its value of the tag (saying when it has none
+/// or its tags are still being read).
+fn group_key(data: &Data, group_by: &GroupBy, (s, _): (u32, u32), job: &JobSummary) -> String {
+    match group_by {
+        GroupBy::Tag(key) => match data.sources[s as usize].tags.get(&job.name) {
+            Some(tags) => match tags.iter().find(|(k, _)| k == key) {
+                Some((_, value)) => format!("{key} = {value}"),
+                None => format!("no {key} tag"),
+            },
+            None => "tags being read…".to_string(),
+        },
+        _ => name_prefix(&job.name).to_string(),
+    }
+}
+
+/// Tag keys seen on the jobs whose tags were read, sorted.
+fn tag_keys(data: &Data) -> Vec<String> {
+    let mut keys: Vec<String> = data
+        .sources
+        .iter()
+        .flat_map(|s| s.tags.values().flatten().map(|(k, _)| k.clone()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// A name without the time stamp SageDesk or the SageMaker SDK appends and without
@@ -302,20 +329,38 @@ fn filters(ui: &mut egui::Ui, data: &Data, state: &mut State, focus_search: bool
             })
             .response
             .on_hover_text("Status");
-        let grouping = match state.group_by {
-            GroupBy::None => "No groups",
-            GroupBy::NamePrefix => "By name prefix",
+        let grouping = match &state.group_by {
+            GroupBy::None => "No groups".to_string(),
+            GroupBy::NamePrefix => "By name prefix".to_string(),
+            GroupBy::Tag(key) => format!("By tag {key}"),
         };
         egui::ComboBox::new("group_by", "")
-            .width(100.0)
+            .width(110.0)
             .selected_text(grouping)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut state.group_by, GroupBy::None, "No groups");
-                ui.selectable_value(&mut state.group_by, GroupBy::NamePrefix, "By name prefix");
+                ui.selectable_value(&mut state.group_by, GroupBy::NamePrefix, "By name prefix")
+                    .on_hover_text("The runs of one experiment: names without their time stamp");
+                let mut keys = tag_keys(data);
+                if keys.is_empty() {
+                    keys.push("experiment".into());
+                }
+                for key in keys {
+                    let label = format!("By tag {key}");
+                    ui.selectable_value(&mut state.group_by, GroupBy::Tag(key), label);
+                }
             })
             .response
-            .on_hover_text("Group the runs of one experiment: names without their time stamp");
+            .on_hover_text("Group the list");
     });
+    if let GroupBy::Tag(key) = &mut state.group_by {
+        ui.horizontal(|ui| {
+            let label = ui.label("Tag key");
+            ui.add(egui::TextEdit::singleline(key).desired_width(160.0))
+                .labelled_by(label.id)
+                .on_hover_text("Jobs are grouped by their value of this Tags key");
+        });
+    }
 }
 
 /// The row the arrow keys move the selection to, when no text field has the keyboard.

@@ -67,6 +67,8 @@ pub struct SageDeskApp {
     clone_pending: Option<JobRef>,
     /// The Compare view's caches.
     compare: compare::CompareCache,
+    /// Whether the worker was asked to read tags (the list groups by a tag).
+    tags_watched: bool,
     /// Local jobs this window created: this process supervises them.
     started_here: HashSet<String>,
     /// The user asked to close while such jobs run; a confirmation is open.
@@ -134,6 +136,7 @@ impl SageDeskApp {
             builder: None,
             clone_pending: None,
             compare: compare::CompareCache::default(),
+            tags_watched: false,
             started_here: HashSet::new(),
             confirm_close: false,
             closing: false,
@@ -246,7 +249,6 @@ impl SageDeskApp {
     /// Adds `connection` as a source; the others keep going while it connects.
     pub fn connect(&mut self, connection: Connection) {
         self.data.connecting = Some(connection.clone());
-        self.data.connect_error = None;
         self.worker.send(Command::Connect(connection));
     }
 

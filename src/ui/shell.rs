@@ -31,6 +31,11 @@ impl SageDeskApp {
                 .send(Command::SetVisibleJobs(self.visible_sent.clone()));
         }
         self.follow_submission();
+        let watch_tags = matches!(self.state.group_by, super::state::GroupBy::Tag(_));
+        if watch_tags != self.tags_watched {
+            self.tags_watched = watch_tags;
+            self.worker.send(Command::WatchTags(watch_tags));
+        }
         if let Some(job) = &self.clone_pending
             && let Some(detail) = &self.data.detail
             && self.state.selection.as_ref() == Some(job)

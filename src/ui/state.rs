@@ -24,6 +24,8 @@ pub enum GroupBy {
     None,
     /// The name without its trailing time stamp and numbers (`exp-lr-20261123-…` → `exp-lr`).
     NamePrefix,
+    /// The value of this `Tags` key (`experiment`, …).
+    Tag(String),
 }
 
 /// The x-axis of the Compare view's charts.

@@ -45,6 +45,8 @@ pub enum Command {
     SetVisibleJobs(Vec<JobRef>),
     /// Reload the job list now.
     Refresh,
+    /// Read the listed jobs' tags (the list groups by a tag), or stop reading them.
+    WatchTags(bool),
     /// Follow this job's detail, logs, metrics and artifacts (or none).
     Select(Option<JobRef>),
     /// Follow these jobs' details and metrics for a comparison (none: stop).
@@ -163,6 +165,7 @@ impl Command {
             Command::SetVisibleJobs(jobs) => format!("{} jobs visible", jobs.len()),
             Command::SetListInterval(d) => format!("list every {} s", d.as_secs()),
             Command::Refresh => "refresh".into(),
+            Command::WatchTags(watch) => format!("watch tags: {watch}"),
             Command::SetVisible(visible) => format!("window visible: {visible}"),
             Command::SaveDraft(_) => "save draft".into(),
             Command::ClearDraft => "clear draft".into(),
@@ -256,6 +259,13 @@ pub enum Event {
     },
     /// Which job was made from which: `(job, origin)`.
     Links(Vec<(JobRef, JobRef)>),
+    /// Tags of some of a source's jobs, read for the first time.
+    Tags {
+        /// The source.
+        source: Connection,
+        /// `(job name, (key, value) pairs)`.
+        tags: Vec<(String, Vec<(String, String)>)>,
+    },
     /// New log lines of the selected job.
     Logs {
         /// The job.

@@ -30,6 +30,8 @@ struct Poller {
     selected: Option<Selected>,
     compared: Vec<Followed>,
     visible: bool,
+    /// Whether the list groups by a tag: the sources read their jobs' tags.
+    watch_tags: bool,
 }
 
 /// Runs until the UI drops its command sender.
@@ -53,6 +55,7 @@ pub(super) async fn run(
         selected: None,
         compared: Vec::new(),
         visible: true,
+        watch_tags: false,
     };
     poller.tick(0).await;
     poller.desk.send_library().await;
@@ -123,6 +126,9 @@ impl Poller {
         self.sources[i].list(&self.out, selected.as_deref()).await;
         if !self.sources[i].failing() {
             self.follow(i).await;
+            if self.watch_tags {
+                self.sources[i].fetch_tags(&self.out).await;
+            }
         }
         let pace = self.pace(i);
         let source = &mut self.sources[i];
@@ -222,6 +228,14 @@ impl Poller {
                 }
             }
             Command::Refresh => self.refresh().await,
+            Command::WatchTags(watch) => {
+                self.watch_tags = watch;
+                if watch {
+                    for source in &mut self.sources {
+                        source.fetch_tags(&self.out).await;
+                    }
+                }
+            }
             Command::Select(job) => self.select(job).await,
             Command::Compare(jobs) => self.compare(jobs).await,
             Command::Stop(job) => match self.backend(&job.source) {

@@ -2,6 +2,7 @@
 //! its interval, backoff and request counter, and the rows it last listed. A failing
 //! source marks only its own status; the others keep polling.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const DESCRIBES_PER_TICK: usize = 3;
 /// Jobs one list call asks a remote backend for.
 const REMOTE_PAGE: usize = 100;
+/// Jobs whose tags are read per tick: one `ListTags` each on AWS, a store read locally.
+const TAGS_PER_TICK_REMOTE: usize = 5;
+const TAGS_PER_TICK_LOCAL: usize = 500;
 
 /// What a source's poll depends on beyond the source itself.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +53,8 @@ pub(super) struct Source {
     pub jobs: Vec<JobSummary>,
     /// Jobs of this source the list shows, for the in-progress describes.
     pub visible_jobs: Vec<String>,
+    /// Tags read so far, by job name.
+    tags: HashMap<String, Vec<(String, String)>>,
     /// When the next tick is due.
     pub due: Instant,
     /// Where the round of in-progress describes stopped.
@@ -67,6 +73,7 @@ impl Source {
             polling: true,
             jobs: Vec::new(),
             visible_jobs: Vec::new(),
+            tags: HashMap::new(),
             due: Instant::now(),
             describe_from: 0,
             failures: 0,
@@ -141,6 +148,48 @@ impl Source {
             Err(e) => Err(e),
         };
         self.record(out, "Listing jobs", result);
+    }
+
+    /// Reads the tags of a few listed jobs not read yet (visible rows first) and sends
+    /// them. Tags change rarely, so each job's are read once.
+    pub async fn fetch_tags(&mut self, out: &Outbox) {
+        let limit = if self.backend.is_remote() {
+            TAGS_PER_TICK_REMOTE
+        } else {
+            TAGS_PER_TICK_LOCAL
+        };
+        let visible: Vec<&JobSummary> = self
+            .visible_jobs
+            .iter()
+            .filter_map(|name| self.jobs.iter().find(|j| &j.name == name))
+            .collect();
+        let wanted: Vec<JobSummary> = visible
+            .into_iter()
+            .chain(self.jobs.iter())
+            .filter(|j| !self.tags.contains_key(&j.name))
+            .take(limit)
+            .cloned()
+            .collect();
+        let mut read = Vec::new();
+        for job in wanted {
+            match self.backend.list_tags(&job).await {
+                Ok(tags) => {
+                    self.tags.insert(job.name.clone(), tags.clone());
+                    read.push((job.name, tags));
+                }
+                Err(e) => {
+                    // Not reported per job: the job keeps "tags loading" and is tried again.
+                    tracing::debug!("tags of {}: {e}", job.name);
+                    break;
+                }
+            }
+        }
+        if !read.is_empty() {
+            out.send(Event::Tags {
+                source: self.connection.clone(),
+                tags: read,
+            });
+        }
     }
 
     /// Sends the rows (an empty list when the source goes away).

@@ -276,6 +276,10 @@ impl Backend for AwsBackend {
         training::stop(&self.clients.sagemaker, name).await
     }
 
+    async fn list_tags(&self, job: &JobSummary) -> Result<Vec<(String, String)>, BackendError> {
+        training::tags(&self.clients.sagemaker, &job.arn).await
+    }
+
     async fn get_log_events(
         &self,
         name: &str,

@@ -123,6 +123,31 @@ pub async fn describe(client: &Client, name: &str) -> Result<JobDetail, BackendE
     detail_from_describe(value)
 }
 
+/// `ListTags` of a job (pages followed): `(key, value)` pairs.
+pub async fn tags(client: &Client, arn: &str) -> Result<Vec<(String, String)>, BackendError> {
+    let mut tags = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_tags()
+            .resource_arn(arn)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(from_sdk)?;
+        tags.extend(page.tags().iter().filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        }));
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(tags),
+        }
+    }
+}
+
 /// `StopTrainingJob`.
 pub async fn stop(client: &Client, name: &str) -> Result<(), BackendError> {
     client
