@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::moto::{Moto, child_env, connection};
 use common::relay::Relay;
-use common::window::{has_text, wait_for};
+use common::window::{has_text, replace_text, wait_for};
 use common::{LIMIT, Sandbox};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -242,19 +242,8 @@ fn the_window_connects_from_its_connection_window() {
     h.run_steps(2);
     h.get_by_label_contains("🖧 local").click();
     h.run_steps(2);
-    for (field, text) in [
-        ("Region", "us-east-1"),
-        ("Endpoint URL", moto.endpoint().as_str()),
-    ] {
-        h.get_by_label(field).focus();
-        h.run_steps(1);
-        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-        h.query_all_by_label(field)
-            .find(|n| n.is_focused())
-            .expect("focused")
-            .type_text(text);
-        h.run_steps(1);
-    }
+    replace_text(&mut h, "Region", "us-east-1");
+    replace_text(&mut h, "Endpoint URL", &moto.endpoint());
     h.get_by_label("Add connection").click();
     wait_for(&mut h, "the AWS jobs", |h| has_text(h, "window-job-b"));
     // The new source has its own status panel beside Local's.

@@ -5,19 +5,31 @@
 mod common;
 
 use std::process::Command as Process;
-use std::sync::Arc;
 
 use common::moto::{Moto, child_env};
-use common::window::{has_text, options, wait_for, worker};
+use common::window::{harness_with_aws, has_text, replace_text, wait_for};
 use common::*;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::aws::AwsBackend;
 use sagedesk::backend::local::LocalBackend;
 use sagedesk::backend::{Backend, Connection};
-use sagedesk::ui::SageDeskApp;
 use sagedesk::ui::state::GroupBy;
 use serde_json::json;
+
+/// Runs `name` (`train.py`, with `extra` merged into the request) on another process's
+/// backend until it ends.
+fn run_to_end(
+    runtime: &tokio::runtime::Runtime,
+    local: &LocalBackend,
+    sb: &Sandbox,
+    name: &str,
+    extra: serde_json::Value,
+) {
+    runtime
+        .block_on(local.create_training_job(sb.request(name, "train.py", extra)))
+        .unwrap();
+    runtime.block_on(wait_for_end(local, name, LIMIT));
+}
 
 /// Two demo runs (2 and 3 epochs) made by another process's backend, ended.
 fn two_demo_runs(sb: &Sandbox) -> (String, String) {
@@ -163,17 +175,9 @@ fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() 
         )))
         .unwrap();
     let local = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
-    runtime
-        .block_on(local.create_training_job(sb.request("local-first", "train.py", json!({}))))
-        .unwrap();
-    runtime.block_on(wait_for_end(&local, "local-first", LIMIT));
+    run_to_end(&runtime, &local, &sb, "local-first", json!({}));
 
-    let worker = worker(Arc::new(sb.backend()), &sb.home());
-    let mut opts = options(None);
-    opts.connection = Some(Connection::Aws(moto.connection()));
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| SageDeskApp::new(cc, worker, opts));
+    let mut h = harness_with_aws(&sb, moto.connection());
     wait_for(&mut h, "both sources' jobs", |h| {
         has_text(h, "moto-origin") && has_text(h, "local-first")
     });
@@ -265,17 +269,9 @@ fn a_local_job_runs_on_aws_with_its_code_uploaded_and_linked_to_it() {
     std::fs::write(sb.path().join("code/util.py"), "X = 1\n").unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let local = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
-    runtime
-        .block_on(local.create_training_job(sb.request("local-origin", "train.py", json!({}))))
-        .unwrap();
-    runtime.block_on(wait_for_end(&local, "local-origin", LIMIT));
+    run_to_end(&runtime, &local, &sb, "local-origin", json!({}));
 
-    let worker = worker(Arc::new(sb.backend()), &sb.home());
-    let mut opts = options(None);
-    opts.connection = Some(Connection::Aws(moto.connection()));
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| SageDeskApp::new(cc, worker, opts));
+    let mut h = harness_with_aws(&sb, moto.connection());
     wait_for(&mut h, "the local job", |h| has_text(h, "local-origin"));
     wait_for(&mut h, "the AWS source", |h| {
         has_text(h, "default · us-east-1")
@@ -292,15 +288,11 @@ fn a_local_job_runs_on_aws_with_its_code_uploaded_and_linked_to_it() {
     // The output path on this machine is listed for the user to upload.
     assert!(has_text(&h, "OutputDataConfig.S3OutputPath = file://"));
 
-    let field = "Upload it as sourcedir.tar.gz to";
-    h.get_by_label(field).focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.query_all_by_label(field)
-        .find(|n| n.is_focused())
-        .expect("focused")
-        .type_text("s3://code-bucket/experiments/source/");
-    h.run_steps(1);
+    replace_text(
+        &mut h,
+        "Upload it as sourcedir.tar.gz to",
+        "s3://code-bucket/experiments/source/",
+    );
     h.get_by_label_contains("Upload code").click();
     wait_for(&mut h, "the upload", |h| {
         has_text(
@@ -356,10 +348,7 @@ fn jobs_group_by_a_tag_across_sources_and_a_group_compares_its_jobs() {
         ("tuned-a", Some("tuned")),
         ("untagged", None),
     ] {
-        runtime
-            .block_on(local.create_training_job(sb.request(name, "train.py", tagged(value))))
-            .unwrap();
-        runtime.block_on(wait_for_end(&local, name, LIMIT));
+        run_to_end(&runtime, &local, &sb, name, tagged(value));
     }
     let aws = runtime.block_on(async { AwsBackend::connect(moto.connection()).await.unwrap() });
     runtime
@@ -370,12 +359,7 @@ fn jobs_group_by_a_tag_across_sources_and_a_group_compares_its_jobs() {
         )))
         .unwrap();
 
-    let worker = worker(Arc::new(sb.backend()), &sb.home());
-    let mut opts = options(None);
-    opts.connection = Some(Connection::Aws(moto.connection()));
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| SageDeskApp::new(cc, worker, opts));
+    let mut h = harness_with_aws(&sb, moto.connection());
     wait_for(&mut h, "every job", |h| {
         has_text(h, "aws-base") && has_text(h, "untagged")
     });

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use sagedesk::backend::Backend;
 use sagedesk::backend::local::LocalConfig;
 use sagedesk::backend::local::contract::LocalChecks;
+use sagedesk::backend::sdk::AwsConnection;
+use sagedesk::backend::{Backend, Connection};
 use sagedesk::ui::state::State;
 use sagedesk::ui::{AppOptions, SageDeskApp};
 use sagedesk::worker::{Folders, Worker};
@@ -39,6 +40,29 @@ pub fn harness<'a>(
     Harness::builder()
         .with_size(size)
         .build_eframe(move |cc| SageDeskApp::new(cc, worker, options))
+}
+
+/// The app over the sandbox's data folder with the AWS connection `aws` added as a source.
+pub fn harness_with_aws<'a>(sb: &Sandbox, aws: AwsConnection) -> Harness<'a, SageDeskApp> {
+    let worker = worker(Arc::new(sb.backend()), &sb.home());
+    let mut options = options(None);
+    options.connection = Some(Connection::Aws(aws));
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| SageDeskApp::new(cc, worker, options))
+}
+
+/// Replaces the text of the field labelled `field` with `text`, as a user selecting all of
+/// it and typing.
+pub fn replace_text(h: &mut Harness<'_, SageDeskApp>, field: &str, text: &str) {
+    h.get_by_label(field).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.query_all_by_label(field)
+        .find(|n| n.is_focused())
+        .expect("focused")
+        .type_text(text);
+    h.run_steps(1);
 }
 
 /// The app over `backend` and data folder `home`, starting from `state`.
