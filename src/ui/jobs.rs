@@ -548,8 +548,20 @@ fn group_row(
         ui.label(RichText::new("⏷").weak());
     });
     row.col(|ui| {
-        ui.label(RichText::new(&group.key).strong());
-        ui.label(RichText::new(format!("{} jobs", group.jobs.len())).weak());
+        ui.add(egui::Label::new(RichText::new(&group.key).strong()).truncate())
+            .on_hover_text(&group.key);
+    });
+    if several {
+        row.col(|_| {});
+    }
+    row.col(|ui| {
+        let count = match group.jobs.len() {
+            1 => "1 job".to_string(),
+            n => format!("{n} jobs"),
+        };
+        ui.label(RichText::new(count).weak());
+    });
+    row.col(|ui| {
         if group.jobs.len() >= 2
             && ui
                 .small_button("⚖")
@@ -559,11 +571,6 @@ fn group_row(
             action = Some(ListAction::Compare(cache.group_jobs(data, g)));
         }
     });
-    if several {
-        row.col(|_| {});
-    }
-    row.col(|_| {});
-    row.col(|_| {});
     row.response().context_menu(|ui| {
         if ui
             .button(format!("Compare all {} jobs", group.jobs.len()))

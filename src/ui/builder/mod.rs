@@ -298,13 +298,15 @@ impl Builder {
     fn summary(&mut self, ui: &mut egui::Ui) {
         let errors = self.errors();
         let warnings = self.diagnostics.len() - errors;
+        let checked = match self.target {
+            Target::Local => "checked for local mode",
+            Target::Aws => "checked for SageMaker",
+        };
         let title = if self.diagnostics.is_empty() {
-            RichText::new("No problems found (checked for local mode)")
+            RichText::new(format!("No problems found ({checked})"))
                 .color(Color32::from_rgb(0x2e, 0xa0, 0x43))
         } else {
-            RichText::new(format!(
-                "{errors} errors, {warnings} warnings (checked for local mode)"
-            ))
+            RichText::new(format!("{errors} errors, {warnings} warnings ({checked})"))
             .color(if errors > 0 {
                 Color32::from_rgb(0xe0, 0x4f, 0x4f)
             } else {
