@@ -161,7 +161,7 @@ fn two_local_runs_are_compared_with_the_differing_hyperparameter_first() {
 
 #[test]
 fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() {
-    let moto = Moto::start();
+    let mut moto = Moto::start();
     let sb = Sandbox::new();
     sb.script("train.py", "print('loss=0.25', flush=True)\n");
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -258,6 +258,19 @@ fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() 
         err.contains("warning: the metric series of moto-origin"),
         "{err}"
     );
+
+    // The AWS connection dies: its rows say so, and local rows keep updating.
+    moto.kill();
+    h.state_mut().close_compare();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    wait_for(&mut h, "the AWS rows marked", |h| {
+        has_text(h, "source unreachable")
+    });
+    run_to_end(&runtime, &local, &sb, "local-after", json!({}));
+    wait_for(&mut h, "the new local job in the list", |h| {
+        has_text(h, "local-after")
+    });
+    assert!(has_text(&h, "moto-origin"), "the AWS rows stay, marked");
 }
 
 #[test]

@@ -73,7 +73,7 @@ impl SageDeskApp {
     }
 
     /// Closes the Compare view (the marks stay).
-    pub(super) fn close_compare(&mut self) {
+    pub fn close_compare(&mut self) {
         self.state.comparing = false;
         self.worker.send(Command::Compare(Vec::new()));
     }

@@ -195,3 +195,19 @@ pub fn encode_png(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
     writer.finish().map_err(|e| e.to_string())?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::encode_png;
+
+    #[test]
+    fn charts_encode_as_png_of_their_size() {
+        let image = egui::ColorImage::new([3, 2], vec![egui::Color32::RED; 6]);
+        let png = encode_png(&image).unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let reader = decoder.read_info().unwrap();
+        let info = reader.info();
+        assert_eq!((info.width, info.height), (3, 2));
+        assert_eq!(info.color_type, png::ColorType::Rgba);
+    }
+}
