@@ -402,3 +402,51 @@ fn each_connection_costs_one_list_call_per_tick() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(lists(), 2 + 3 * regions.len());
 }
+
+/// Appends `lines` to the job's log stream in moto's CloudWatch Logs, stamped now.
+fn log_to_moto(moto: &Moto, job: &str, lines: &[&str]) {
+    let events: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{{'timestamp': int(time.time() * 1000), 'message': {l:?}}}"))
+        .collect();
+    moto.boto3(&format!(
+        "import boto3, time\n\
+         logs = boto3.client('logs')\n\
+         group, stream = '/aws/sagemaker/TrainingJobs', '{job}/algo-1-1700000000'\n\
+         try:\n    logs.create_log_group(logGroupName=group)\n\
+         except logs.exceptions.ResourceAlreadyExistsException:\n    pass\n\
+         try:\n    logs.create_log_stream(logGroupName=group, logStreamName=stream)\n\
+         except logs.exceptions.ResourceAlreadyExistsException:\n    pass\n\
+         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{}])\n",
+        events.join(", ")
+    ));
+}
+
+#[test]
+fn an_aws_jobs_log_lines_chart_its_metrics_from_the_log() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["logged-job"]));
+    // moto gives every job one definition, test:dcg, matching these lines.
+    let point = |v: f64| format!("#quality_metric: host=algo-1, test dcg <score>={v}");
+    log_to_moto(
+        &moto,
+        "logged-job",
+        &["epoch 1", &point(0.5), "epoch 2", &point(0.75)],
+    );
+    let sb = Sandbox::new();
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    wait_for(&mut h, "the job", |h| has_text(h, "logged-job"));
+    h.get_by_label("logged-job").click();
+    wait_for(&mut h, "the detail", |h| has_text(h, "Metrics ("));
+    h.get_by_label_contains("Metrics (").click();
+    wait_for(&mut h, "the chart from the log", |h| {
+        has_text(h, "test:dcg") && has_text(h, "from the log") && has_text(h, "2 points")
+    });
+    assert!(has_text(&h, "last 0.75000"));
+    // A line logged later is read from the last token and charted.
+    log_to_moto(&moto, "logged-job", &[&point(0.875)]);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    wait_for(&mut h, "the new point", |h| has_text(h, "3 points"));
+    assert!(has_text(&h, "last 0.87500"));
+}

@@ -32,6 +32,13 @@ impl SageDeskApp {
                 }
                 self.worker.send(Command::SetPolling { source, polling });
             }
+            ConnectionAction::SetLogInterval(seconds) => {
+                self.state.log_interval_seconds = seconds;
+                self.worker
+                    .send(Command::SetLogInterval(std::time::Duration::from_secs(
+                        seconds,
+                    )));
+            }
             ConnectionAction::SetListInterval(seconds) => {
                 self.state.list_interval_seconds = seconds;
                 self.worker

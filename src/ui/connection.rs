@@ -23,6 +23,8 @@ pub enum ConnectionAction {
     SetPolling(Connection, bool),
     /// Space AWS list calls this many seconds apart.
     SetListInterval(u64),
+    /// Read a running AWS job's log this many seconds apart.
+    SetLogInterval(u64),
 }
 
 /// The form's edits, kept while the window is closed.
@@ -34,14 +36,16 @@ pub struct ConnectionForm {
     region: String,
     endpoint: String,
     interval: u64,
+    log_interval: u64,
     profiles: Vec<String>,
 }
 
 impl ConnectionForm {
     /// Opens the window; the profile names come with [`Self::set_profiles`] once the
     /// worker has read them.
-    pub fn open(&mut self, interval: u64) {
+    pub fn open(&mut self, interval: u64, log_interval: u64) {
         self.interval = interval;
+        self.log_interval = log_interval;
         if self.endpoint.is_empty() {
             self.endpoint = endpoint_from_env().unwrap_or_default();
         }
@@ -126,6 +130,9 @@ impl ConnectionForm {
                     if self.interval_row(ui) {
                         action = Some(ConnectionAction::SetListInterval(self.interval));
                     }
+                    if self.log_interval_row(ui) {
+                        action = Some(ConnectionAction::SetLogInterval(self.log_interval));
+                    }
                 });
         }
         ui.add_space(6.0);
@@ -204,6 +211,25 @@ impl ConnectionForm {
                 .changed()
             })
             .inner;
+        ui.end_row();
+        changed
+    }
+
+    /// The selected running job's log interval; true when it changed.
+    fn log_interval_row(&mut self, ui: &mut egui::Ui) -> bool {
+        let label = ui.label("Read logs every");
+        let changed = ui
+            .add(
+                egui::DragValue::new(&mut self.log_interval)
+                    .range(1..=60)
+                    .suffix(" s"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "While the selected AWS job runs, its log is read this often (GetLogEvents \
+                 from the last token); metrics in the lines chart at once",
+            )
+            .changed();
         ui.end_row();
         changed
     }

@@ -108,8 +108,11 @@ pub struct Data {
     pub logs: Vec<LogLine>,
     /// Hosts seen in the logs.
     pub hosts: Vec<String>,
-    /// The selected job's metrics by name.
+    /// The selected job's metrics by name (CloudWatch's on AWS).
     pub metrics: BTreeMap<String, Series>,
+    /// The selected remote job's metrics read from its log lines, by name: finer and
+    /// sooner than CloudWatch's, drawn instead of them where both exist.
+    pub log_metrics: BTreeMap<String, Series>,
     /// The selected job's files.
     pub artifacts: Vec<ArtifactEntry>,
     /// Archive listings by URI.
@@ -150,6 +153,7 @@ impl Default for Data {
             logs: Vec::new(),
             hosts: Vec::new(),
             metrics: BTreeMap::new(),
+            log_metrics: BTreeMap::new(),
             artifacts: Vec::new(),
             archives: HashMap::new(),
             progress: None,
@@ -208,6 +212,7 @@ impl Data {
         self.logs.clear();
         self.hosts.clear();
         self.metrics.clear();
+        self.log_metrics.clear();
         self.artifacts.clear();
     }
 
@@ -278,6 +283,11 @@ impl Data {
             Event::Metrics { job, series } => {
                 if self.is_selected(&job, selected) {
                     self.add_metrics(series);
+                }
+            }
+            Event::LogMetrics { job, series } => {
+                if self.is_selected(&job, selected) {
+                    add_series(&mut self.log_metrics, series);
                 }
             }
             Event::Artifacts { job, entries } => {

@@ -107,6 +107,9 @@ impl SageDeskApp {
         worker.send(Command::SetListInterval(std::time::Duration::from_secs(
             state.list_interval_seconds,
         )));
+        worker.send(Command::SetLogInterval(std::time::Duration::from_secs(
+            state.log_interval_seconds,
+        )));
         for saved in &state.sources {
             worker.send(Command::Connect(saved.connection.clone()));
             if !saved.polling {

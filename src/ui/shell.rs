@@ -99,7 +99,10 @@ impl SageDeskApp {
                         if self.connection_form.open {
                             self.connection_form.open = false;
                         } else {
-                            self.connection_form.open(self.state.list_interval_seconds);
+                            self.connection_form.open(
+                                self.state.list_interval_seconds,
+                                self.state.log_interval_seconds,
+                            );
                             self.worker.send(Command::LoadProfiles);
                         }
                     }

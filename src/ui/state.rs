@@ -114,6 +114,8 @@ pub struct State {
     pub sources: Vec<SavedSource>,
     /// Seconds between list calls on AWS.
     pub list_interval_seconds: u64,
+    /// Seconds between log reads of the selected AWS job while it runs.
+    pub log_interval_seconds: u64,
 }
 
 impl Default for State {
@@ -137,6 +139,7 @@ impl Default for State {
             log_scale: false,
             sources: Vec::new(),
             list_interval_seconds: crate::worker::REMOTE_INTERVAL.as_secs(),
+            log_interval_seconds: crate::worker::LOG_INTERVAL.as_secs(),
         }
     }
 }

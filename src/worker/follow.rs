@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use super::{Event, Outbox};
 use crate::backend::{Backend, BackendError, JobRef};
-use crate::job::{Cursor, JobDetail, MetricSeries};
+use crate::job::{Cursor, JobDetail, LogLine, MetricPoint, MetricSeries};
+use crate::request::metrics::MetricExtractor;
 
 /// Log lines fetched per call.
 const LOG_PAGE: usize = 20_000;
@@ -98,6 +99,10 @@ pub(super) struct Selected {
     pub followed: Followed,
     log_cursor: Cursor,
     artifacts_loaded: bool,
+    /// On a remote source, the job's `MetricDefinitions` matched against the log lines as
+    /// they are read: points seconds after they are logged, where CloudWatch has one a
+    /// minute, minutes late. Built with the first detail.
+    log_metrics: Option<MetricExtractor>,
 }
 
 impl Selected {
@@ -107,7 +112,18 @@ impl Selected {
             followed: Followed::new(job),
             log_cursor: Cursor::default(),
             artifacts_loaded: false,
+            log_metrics: None,
         }
+    }
+
+    /// Whether the job still runs.
+    pub fn running(&self) -> bool {
+        self.followed.running()
+    }
+
+    /// Reads new log lines only (the fast poll of a running remote job).
+    pub async fn poll_logs(&mut self, backend: &dyn Backend, out: &Outbox) {
+        self.logs(backend, out).await;
     }
 
     /// The job.
@@ -120,10 +136,17 @@ impl Selected {
     pub async fn poll(&mut self, backend: &dyn Backend, out: &Outbox) -> bool {
         let job = self.followed.job.clone();
         match self.followed.describe(backend).await {
-            Ok(Some(detail)) => out.send(Event::Detail {
-                job: job.clone(),
-                detail: Box::new(detail),
-            }),
+            Ok(Some(detail)) => {
+                if backend.is_remote() && self.log_metrics.is_none() {
+                    self.log_metrics = MetricExtractor::new(detail.request.metric_definitions())
+                        .ok()
+                        .filter(|e| !e.is_empty());
+                }
+                out.send(Event::Detail {
+                    job: job.clone(),
+                    detail: Box::new(detail),
+                });
+            }
             Ok(None) => {}
             Err(e) => {
                 out.error(format!("Describing {job}"), e);
@@ -165,6 +188,15 @@ impl Selected {
                 Ok(page) => {
                     let full = page.lines.len() >= LOG_PAGE;
                     self.log_cursor = page.next_cursor;
+                    if let Some(extractor) = &self.log_metrics {
+                        let series = extract(extractor, &page.lines);
+                        if !series.is_empty() {
+                            out.send(Event::LogMetrics {
+                                job: job.clone(),
+                                series,
+                            });
+                        }
+                    }
                     out.send(Event::Logs {
                         job: job.clone(),
                         lines: page.lines,
@@ -181,6 +213,29 @@ impl Selected {
             }
         }
     }
+}
+
+/// The metric points in `lines`, at each line's time, by metric.
+fn extract(extractor: &MetricExtractor, lines: &[LogLine]) -> Vec<MetricSeries> {
+    let mut points: Vec<Vec<MetricPoint>> = vec![Vec::new(); extractor.names().len()];
+    for line in lines {
+        extractor.extract(&line.text, |i, value| {
+            points[i].push(MetricPoint {
+                timestamp: line.timestamp,
+                value,
+            });
+        });
+    }
+    extractor
+        .names()
+        .iter()
+        .zip(points)
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(name, points)| MetricSeries {
+            name: name.clone(),
+            points,
+        })
+        .collect()
 }
 
 /// Polls a compared job: its detail when it changed and its new metric points (every page

@@ -9,7 +9,7 @@ mod follow;
 mod poll;
 mod source;
 
-pub use poll::REMOTE_INTERVAL;
+pub use poll::{LOG_INTERVAL, REMOTE_INTERVAL};
 
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
@@ -41,6 +41,8 @@ pub enum Command {
     },
     /// Seconds between list calls on a remote backend.
     SetListInterval(Duration),
+    /// Seconds between log reads of the selected job while it runs on a remote backend.
+    SetLogInterval(Duration),
     /// The jobs the list shows now: in-progress ones among them are described, a few a tick.
     SetVisibleJobs(Vec<JobRef>),
     /// Reload the job list now.
@@ -164,6 +166,7 @@ impl Command {
             Command::OpenPath(path) => format!("open {}", path.display()),
             Command::SetVisibleJobs(jobs) => format!("{} jobs visible", jobs.len()),
             Command::SetListInterval(d) => format!("list every {} s", d.as_secs()),
+            Command::SetLogInterval(d) => format!("read logs every {} s", d.as_secs()),
             Command::Refresh => "refresh".into(),
             Command::WatchTags(watch) => format!("watch tags: {watch}"),
             Command::SetVisible(visible) => format!("window visible: {visible}"),
@@ -272,6 +275,14 @@ pub enum Event {
         job: JobRef,
         /// Lines after those already sent.
         lines: Vec<LogLine>,
+    },
+    /// Metric points of the selected (remote) job read from its new log lines with its
+    /// `MetricDefinitions`, as local mode and the service do.
+    LogMetrics {
+        /// The job.
+        job: JobRef,
+        /// Points by metric.
+        series: Vec<MetricSeries>,
     },
     /// New metric points of the selected job.
     Metrics {

@@ -19,6 +19,9 @@ use crate::request::TrainingJobRequest;
 
 /// List interval on a remote backend, unless the user sets another.
 pub const REMOTE_INTERVAL: Duration = Duration::from_secs(10);
+/// Log reads of the selected job while it runs on a remote backend, unless the user sets
+/// another.
+pub const LOG_INTERVAL: Duration = Duration::from_secs(3);
 
 struct Poller {
     /// Local first, then the AWS connections in the order they were added.
@@ -32,6 +35,10 @@ struct Poller {
     visible: bool,
     /// Whether the list groups by a tag: the sources read their jobs' tags.
     watch_tags: bool,
+    /// Between log reads of a running remote selected job.
+    log_interval: Duration,
+    /// When its next log read is due.
+    logs_due: Instant,
 }
 
 /// Runs until the UI drops its command sender.
@@ -56,17 +63,22 @@ pub(super) async fn run(
         compared: Vec::new(),
         visible: true,
         watch_tags: false,
+        log_interval: LOG_INTERVAL,
+        logs_due: Instant::now(),
     };
     poller.tick(0).await;
     poller.desk.send_library().await;
     poller.out.flush();
     loop {
-        let due = poller
+        let mut due = poller
             .sources
             .iter()
             .map(|s| s.due)
             .min()
             .expect("Local is always a source");
+        if let Some(logs) = poller.tail_due() {
+            due = due.min(logs);
+        }
         tokio::select! {
             command = commands.recv() => match command {
                 Some(command) => poller.handle(command).await,
@@ -78,6 +90,9 @@ pub(super) async fn run(
                     if poller.sources[i].due <= now {
                         poller.tick(i).await;
                     }
+                }
+                if poller.tail_due().is_some_and(|d| d <= now) {
+                    poller.tail().await;
                 }
             }
         }
@@ -96,6 +111,30 @@ impl Poller {
 
     fn local(&self) -> Arc<dyn Backend> {
         self.sources[0].backend.clone()
+    }
+
+    /// When the selected job's next log read is due, if it runs on a remote source and the
+    /// window is shown: its log is read more often than the source is listed.
+    fn tail_due(&self) -> Option<Instant> {
+        let selected = self
+            .selected
+            .as_ref()
+            .filter(|s| s.running() && self.visible)?;
+        let i = self.index(&selected.job().source)?;
+        self.sources[i].backend.is_remote().then_some(self.logs_due)
+    }
+
+    /// Reads the selected job's new log lines (and the metric points in them).
+    async fn tail(&mut self) {
+        self.logs_due = Instant::now() + self.log_interval;
+        let Some(source) = self.selected.as_ref().map(|s| s.job().source.clone()) else {
+            return;
+        };
+        if let Some(backend) = self.backend(&source)
+            && let Some(selected) = self.selected.as_mut()
+        {
+            selected.poll_logs(backend.as_ref(), &self.out).await;
+        }
     }
 
     /// What source `i`'s interval depends on.
@@ -218,6 +257,10 @@ impl Poller {
             Command::SetListInterval(interval) => {
                 self.remote_interval = interval.max(Duration::from_secs(1));
             }
+            Command::SetLogInterval(interval) => {
+                self.log_interval = interval.max(Duration::from_secs(1));
+                self.logs_due = Instant::now() + self.log_interval;
+            }
             Command::SetVisibleJobs(jobs) => {
                 for source in &mut self.sources {
                     source.visible_jobs = jobs
@@ -304,6 +347,7 @@ impl Poller {
 
     async fn select(&mut self, job: Option<JobRef>) {
         self.selected = job.map(Selected::new);
+        self.logs_due = Instant::now() + self.log_interval;
         let Some(source) = self.selected.as_ref().map(|s| s.job().source.clone()) else {
             return;
         };

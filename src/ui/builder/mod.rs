@@ -306,12 +306,13 @@ impl Builder {
             RichText::new(format!("No problems found ({checked})"))
                 .color(Color32::from_rgb(0x2e, 0xa0, 0x43))
         } else {
-            RichText::new(format!("{errors} errors, {warnings} warnings ({checked})"))
-            .color(if errors > 0 {
-                Color32::from_rgb(0xe0, 0x4f, 0x4f)
-            } else {
-                Color32::from_rgb(0xe0, 0x9b, 0x2d)
-            })
+            RichText::new(format!("{errors} errors, {warnings} warnings ({checked})")).color(
+                if errors > 0 {
+                    Color32::from_rgb(0xe0, 0x4f, 0x4f)
+                } else {
+                    Color32::from_rgb(0xe0, 0x9b, 0x2d)
+                },
+            )
         };
         egui::CollapsingHeader::new(title)
             .id_salt("builder_summary")

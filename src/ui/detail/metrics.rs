@@ -24,7 +24,7 @@ pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
             .clicked();
     });
     ui.separator();
-    if data.metrics.is_empty() {
+    if count(data) == 0 {
         let defined = data
             .detail
             .as_ref()
@@ -39,15 +39,29 @@ pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
         );
         return;
     }
+    let Data {
+        metrics,
+        log_metrics,
+        ..
+    } = data;
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            let (instance, algorithm): (Vec<_>, Vec<_>) = data
-                .metrics
-                .iter_mut()
-                .partition(|(name, _)| parse_instance_series(name).is_some());
-            for (name, series) in algorithm {
-                chart(ui, name, series, state, reset);
+            let mut instance = Vec::new();
+            let mut algorithm: Vec<(&String, &mut Series, Source)> = Vec::new();
+            for (name, series) in metrics.iter_mut() {
+                if parse_instance_series(name).is_some() {
+                    instance.push((name, series));
+                } else if !log_metrics.contains_key(name) {
+                    algorithm.push((name, series, Source::CloudWatch));
+                }
+            }
+            for (name, series) in log_metrics.iter_mut() {
+                algorithm.push((name, series, Source::Log));
+            }
+            algorithm.sort_by(|a, b| a.0.cmp(b.0));
+            for (name, series, source) in algorithm {
+                chart(ui, name, series, state, reset, source);
             }
             if !instance.is_empty() {
                 ui.add_space(8.0);
@@ -58,14 +72,40 @@ pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
                 );
                 ui.add_space(4.0);
                 for (name, series) in instance {
-                    chart(ui, name, series, state, reset);
+                    chart(ui, name, series, state, reset, Source::CloudWatch);
                 }
             }
         });
 }
 
-/// One chart; also used by the frame benchmark.
-pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, reset: bool) {
+/// The charts the tab shows: every series, a metric read from both the log and CloudWatch
+/// counted once.
+pub fn count(data: &Data) -> usize {
+    data.metrics
+        .keys()
+        .filter(|name| !data.log_metrics.contains_key(*name))
+        .count()
+        + data.log_metrics.len()
+}
+
+/// Where a chart's points come from, said beside it and in its hover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The job's own store (local mode) or CloudWatch's `GetMetricData` (AWS).
+    CloudWatch,
+    /// The job's log lines matched with its `MetricDefinitions` as they are read.
+    Log,
+}
+
+/// One chart.
+pub fn chart(
+    ui: &mut egui::Ui,
+    name: &str,
+    series: &mut Series,
+    state: &State,
+    reset: bool,
+    source: Source,
+) {
     let last = series.points.points().last().map(|p| p[1]);
     ui.horizontal(|ui| {
         ui.label(RichText::new(name).strong());
@@ -73,6 +113,10 @@ pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, 
             ui.label(RichText::new(format!("last {v:.5}")).weak());
         }
         ui.label(RichText::new(format!("{} points", series.points.points().len())).weak());
+        if source == Source::Log {
+            ui.label(RichText::new("from the log").weak())
+                .on_hover_text("Read from the job's log lines with its MetricDefinitions as they arrive; CloudWatch has one point a minute");
+        }
     });
     let log_scale = state.log_scale;
     let mut plot = Plot::new(("metric", name))
@@ -99,7 +143,11 @@ pub fn chart(ui: &mut egui::Ui, name: &str, series: &mut Series, state: &State, 
                 })
                 .unwrap_or_default();
             let y = if log_scale { 10f64.powf(p.y) } else { p.y };
-            Some(format!("{t}\n{y:.6}"))
+            let from = match source {
+                Source::Log => "\nfrom the log",
+                Source::CloudWatch => "",
+            };
+            Some(format!("{t}\n{y:.6}{from}"))
         });
     if log_scale {
         plot = plot.y_axis_formatter(|mark, _| format!("{:.3e}", 10f64.powf(mark.value)));

@@ -153,7 +153,7 @@ pub fn show(
         for tab in Tab::ALL {
             let label = match tab {
                 Tab::Logs => format!("{} ({})", tab.label(), data.logs.len()),
-                Tab::Metrics => format!("{} ({})", tab.label(), data.metrics.len()),
+                Tab::Metrics => format!("{} ({})", tab.label(), metrics::count(data)),
                 Tab::Artifacts => format!("{} ({})", tab.label(), data.artifacts.len()),
                 Tab::Overview => tab.label().to_string(),
             };
