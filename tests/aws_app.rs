@@ -450,3 +450,41 @@ fn an_aws_jobs_log_lines_chart_its_metrics_from_the_log() {
     wait_for(&mut h, "the new point", |h| has_text(h, "3 points"));
     assert!(has_text(&h, "last 0.87500"));
 }
+
+#[test]
+fn every_aws_job_is_reachable_by_search_and_by_loading_older_pages() {
+    let moto = Moto::start();
+    moto.boto3(
+        "import boto3\n\
+         sm = boto3.client('sagemaker')\n\
+         for n in range(350):\n    sm.create_training_job(TrainingJobName=f'bulk-{n:03}', \
+         RoleArn='arn:aws:iam::123456789012:role/R', \
+         AlgorithmSpecification={'TrainingImage': 'i', 'TrainingInputMode': 'File'}, \
+         OutputDataConfig={'S3OutputPath': 's3://b/o'}, \
+         ResourceConfig={'InstanceType': 'ml.m5.large', 'InstanceCount': 1, 'VolumeSizeInGB': 1}, \
+         StoppingCondition={'MaxRuntimeInSeconds': 60})\n",
+    );
+    let sb = Sandbox::new();
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    // The newest page first.
+    wait_for(&mut h, "the newest page", |h| {
+        has_text(h, "100 of 100 jobs")
+    });
+    assert!(!has_text(&h, "bulk-012"));
+    // The search goes to the service (NameContains): an old job is found.
+    replace_text(&mut h, "Search", "bulk-012");
+    wait_for(&mut h, "the old job found", |h| {
+        has_text(h, "bulk-012") && has_text(h, "1 of 1 jobs")
+    });
+    replace_text(&mut h, "Search", "");
+    wait_for(&mut h, "the newest page again", |h| {
+        has_text(h, "100 of 100 jobs")
+    });
+    // Older pages, a hundred at a time, down to the oldest job.
+    for shown in ["200 of 200 jobs", "300 of 300 jobs", "350 of 350 jobs"] {
+        h.get_by_label_contains("Older jobs from default · us-east-1")
+            .click();
+        wait_for(&mut h, shown, |h| has_text(h, shown));
+    }
+    assert!(!has_text(&h, "Older jobs from"), "nothing older is left");
+}

@@ -60,6 +60,26 @@ impl SageDeskApp {
         }
     }
 
+    /// Sends the search and status filter to the worker when they changed: remote sources
+    /// list with them, so jobs beyond the newest page are found.
+    pub(super) fn send_query(&mut self) {
+        let search = self.state.search.trim();
+        let query = (
+            (!search.is_empty()).then(|| search.to_string()),
+            self.state
+                .status_filter
+                .as_deref()
+                .and_then(|s| s.parse::<crate::job::Status>().ok()),
+        );
+        if self.query_sent.as_ref() != Some(&query) {
+            self.query_sent = Some(query.clone());
+            self.worker.send(Command::SetQuery {
+                name_contains: query.0,
+                status: query.1,
+            });
+        }
+    }
+
     /// Opens the Compare view on `jobs` (in this order).
     pub fn compare(&mut self, jobs: Vec<JobRef>) {
         let mut unique: Vec<JobRef> = Vec::new();

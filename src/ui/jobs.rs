@@ -228,6 +228,8 @@ pub enum ListAction {
     Clone(JobRef),
     /// Compare these jobs.
     Compare(Vec<JobRef>),
+    /// List older jobs of this remote source.
+    LoadMore(Connection),
 }
 
 /// Draws the list: filters, the comparison bar, then the table. Returns what the user
@@ -271,6 +273,24 @@ pub fn show(
             });
         }
     });
+    for source in data.sources.iter().filter(|s| {
+        s.activity.more
+            && state
+                .source_filter
+                .as_ref()
+                .is_none_or(|f| *f == s.connection)
+    }) {
+        if ui
+            .small_button(format!(
+                "⏷ Older jobs from {}",
+                source.connection.source_label()
+            ))
+            .on_hover_text("The list holds the newest jobs: list 100 more (ListTrainingJobs pages)")
+            .clicked()
+        {
+            action = Some(ListAction::LoadMore(source.connection.clone()));
+        }
+    }
     let moved = arrow_keys(ui, data, state, cache);
     let clicked = table(ui, data, state, cache, moved);
     action

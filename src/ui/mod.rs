@@ -69,6 +69,8 @@ pub struct SageDeskApp {
     compare: compare::CompareCache,
     /// Whether the worker was asked to read tags (the list groups by a tag).
     tags_watched: bool,
+    /// The search and status filter last sent to the worker.
+    query_sent: Option<(Option<String>, Option<crate::job::Status>)>,
     /// Local jobs this window created: this process supervises them.
     started_here: HashSet<String>,
     /// The user asked to close while such jobs run; a confirmation is open.
@@ -140,6 +142,7 @@ impl SageDeskApp {
             clone_pending: None,
             compare: compare::CompareCache::default(),
             tags_watched: false,
+            query_sent: None,
             started_here: HashSet::new(),
             confirm_close: false,
             closing: false,

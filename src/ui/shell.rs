@@ -31,6 +31,7 @@ impl SageDeskApp {
                 .send(Command::SetVisibleJobs(self.visible_sent.clone()));
         }
         self.follow_submission();
+        self.send_query();
         let watch_tags = matches!(self.state.group_by, super::state::GroupBy::Tag(_));
         if watch_tags != self.tags_watched {
             self.tags_watched = watch_tags;
@@ -148,6 +149,9 @@ impl SageDeskApp {
                         self.clone_pending = Some(job);
                     }
                     Some(ListAction::Compare(jobs)) => self.compare(jobs),
+                    Some(ListAction::LoadMore(source)) => {
+                        self.worker.send(Command::LoadMore(source));
+                    }
                     None => {}
                 }
             });

@@ -49,6 +49,16 @@ pub enum Command {
     Refresh,
     /// Read the listed jobs' tags (the list groups by a tag), or stop reading them.
     WatchTags(bool),
+    /// The list's search and status filter, sent to remote sources with their list call
+    /// (`NameContains`, `StatusEquals`) so that jobs beyond the newest are found.
+    SetQuery {
+        /// `NameContains`.
+        name_contains: Option<String>,
+        /// `StatusEquals`.
+        status: Option<Status>,
+    },
+    /// List a page more of this remote source's older jobs.
+    LoadMore(Connection),
     /// Follow this job's detail, logs, metrics and artifacts (or none).
     Select(Option<JobRef>),
     /// Follow these jobs' details and metrics for a comparison (none: stop).
@@ -169,6 +179,8 @@ impl Command {
             Command::SetLogInterval(d) => format!("read logs every {} s", d.as_secs()),
             Command::Refresh => "refresh".into(),
             Command::WatchTags(watch) => format!("watch tags: {watch}"),
+            Command::SetQuery { status, .. } => format!("query, status {status:?}"),
+            Command::LoadMore(source) => format!("load more of {}", source.label()),
             Command::SetVisible(visible) => format!("window visible: {visible}"),
             Command::SaveDraft(_) => "save draft".into(),
             Command::ClearDraft => "clear draft".into(),
@@ -204,6 +216,8 @@ pub struct Activity {
     pub backing_off: bool,
     /// Whether the source's list is polled.
     pub polling: bool,
+    /// Whether the source has older jobs than it listed ("load more").
+    pub more: bool,
 }
 
 /// What the worker tells the UI.

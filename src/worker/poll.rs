@@ -271,6 +271,20 @@ impl Poller {
                 }
             }
             Command::Refresh => self.refresh().await,
+            Command::SetQuery {
+                name_contains,
+                status,
+            } => {
+                for source in &mut self.sources {
+                    source.set_query(name_contains.clone(), status);
+                }
+            }
+            Command::LoadMore(source) => {
+                if let Some(i) = self.index(&source) {
+                    self.sources[i].load_more();
+                    self.tick(i).await;
+                }
+            }
             Command::WatchTags(watch) => {
                 self.watch_tags = watch;
                 if watch {

@@ -24,8 +24,10 @@ const REMOTE_HIDDEN_FACTOR: u32 = 6;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Visible in-progress jobs described per tick on a remote backend.
 const DESCRIBES_PER_TICK: usize = 3;
-/// Jobs one list call asks a remote backend for.
-const REMOTE_PAGE: usize = 100;
+/// Jobs one list call asks a remote backend for; "load more" adds as many.
+pub const REMOTE_PAGE: usize = 100;
+/// A new search waits this long for the next keystroke before it is sent.
+const QUERY_DEBOUNCE: Duration = Duration::from_millis(400);
 /// Jobs whose tags are read per tick: one `ListTags` each on AWS, a store read locally.
 const TAGS_PER_TICK_REMOTE: usize = 5;
 const TAGS_PER_TICK_LOCAL: usize = 500;
@@ -55,6 +57,10 @@ pub(super) struct Source {
     pub visible_jobs: Vec<String>,
     /// Tags read so far, by job name.
     tags: HashMap<String, Vec<(String, String)>>,
+    /// On a remote backend: the search and status filter, sent with the list call.
+    query: ListFilter,
+    /// On a remote backend: how many of the newest matching jobs are listed.
+    limit: usize,
     /// When the next tick is due.
     pub due: Instant,
     /// Where the round of in-progress describes stopped.
@@ -74,6 +80,8 @@ impl Source {
             jobs: Vec::new(),
             visible_jobs: Vec::new(),
             tags: HashMap::new(),
+            query: ListFilter::default(),
+            limit: REMOTE_PAGE,
             due: Instant::now(),
             describe_from: 0,
             failures: 0,
@@ -135,9 +143,13 @@ impl Source {
         if !self.polling {
             return;
         }
-        let filter = ListFilter {
-            max_results: self.backend.is_remote().then_some(REMOTE_PAGE),
-            ..ListFilter::default()
+        let filter = if self.backend.is_remote() {
+            ListFilter {
+                max_results: Some(self.limit),
+                ..self.query.clone()
+            }
+        } else {
+            ListFilter::default()
         };
         let result = match self.backend.list_training_jobs(&filter).await {
             Ok(jobs) => {
@@ -190,6 +202,30 @@ impl Source {
                 tags: read,
             });
         }
+    }
+
+    /// Sets the search and status filter of a remote source; a change lists again from the
+    /// newest page shortly (keystrokes in between are folded into one call).
+    pub fn set_query(&mut self, name_contains: Option<String>, status: Option<crate::job::Status>) {
+        if !self.backend.is_remote()
+            || (self.query.name_contains == name_contains && self.query.status == status)
+        {
+            return;
+        }
+        self.query.name_contains = name_contains;
+        self.query.status = status;
+        self.limit = REMOTE_PAGE;
+        self.due = Instant::now() + QUERY_DEBOUNCE;
+    }
+
+    /// Lists a page more of older jobs from the next tick on.
+    pub fn load_more(&mut self) {
+        self.limit += REMOTE_PAGE;
+    }
+
+    /// Whether a remote source has older jobs than those listed.
+    fn more(&self) -> bool {
+        self.backend.is_remote() && self.jobs.len() >= self.limit
     }
 
     /// Sends the rows (an empty list when the source goes away).
@@ -285,6 +321,7 @@ impl Source {
             next_poll: self.delay(pace),
             backing_off: self.failures > 0,
             polling: self.polling,
+            more: self.more(),
             ..self.activity.clone()
         };
         if activity != self.activity {

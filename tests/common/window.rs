@@ -58,11 +58,15 @@ pub fn replace_text(h: &mut Harness<'_, SageDeskApp>, field: &str, text: &str) {
     h.get_by_label(field).focus();
     h.run_steps(1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.query_all_by_label(field)
-        .find(|n| n.is_focused())
-        .expect("focused")
-        .type_text(text);
+    h.key_press(egui::Key::Backspace);
     h.run_steps(1);
+    if !text.is_empty() {
+        h.query_all_by_label(field)
+            .find(|n| n.is_focused())
+            .expect("focused")
+            .type_text(text);
+        h.run_steps(1);
+    }
 }
 
 /// The app over `backend` and data folder `home`, starting from `state`.

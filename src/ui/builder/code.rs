@@ -22,6 +22,8 @@ pub struct CodeUpload {
     pub prefix: String,
     /// An upload is under way.
     pub uploading: bool,
+    /// Whether `prefix` was given its default (the user may empty it afterwards).
+    filled: bool,
 }
 
 /// The hyperparameter's text, without the JSON quotes the SageMaker SDK adds.
@@ -90,8 +92,9 @@ impl Builder {
         if code.is_none() && others.is_empty() {
             return None;
         }
-        if self.code.prefix.is_empty() {
+        if !self.code.filled {
             self.code.prefix = self.default_prefix();
+            self.code.filled = true;
         }
         let mut action = None;
         theme::notice_frame().show(ui, |ui| {
