@@ -143,7 +143,7 @@ impl fmt::Display for SecondaryStatus {
 }
 
 /// One row of the job list (`TrainingJobSummary`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSummary {
     /// `TrainingJobName`.
     pub name: String,

@@ -488,3 +488,31 @@ fn every_aws_job_is_reachable_by_search_and_by_loading_older_pages() {
     }
     assert!(!has_text(&h, "Older jobs from"), "nothing older is left");
 }
+
+#[test]
+fn an_aws_list_paints_from_the_last_run_and_is_marked_when_its_connection_fails() {
+    let mut moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["kept-a", "kept-b"]));
+    let sb = Sandbox::new();
+    {
+        let mut h = common::window::harness_with_aws(&sb, moto.connection());
+        wait_for(&mut h, "the jobs", |h| {
+            has_text(h, "kept-a") && has_text(h, "kept-b")
+        });
+    }
+    // The next start cannot reach the service: the kept list paints, marked.
+    moto.kill();
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    wait_for(&mut h, "the kept rows", |h| {
+        has_text(h, "kept-a") && has_text(h, "kept-b")
+    });
+    wait_for(&mut h, "the rows marked", |h| {
+        has_text(h, "source unreachable")
+    });
+    // The Connections window offers to retry or forget it.
+    h.get_by_label_contains("🖧 local + default · us-east-1").click();
+    wait_for(&mut h, "the failed connection", |h| has_text(h, "not connected"));
+    h.get_by_label("Remove").click();
+    wait_for(&mut h, "the rows gone", |h| !has_text(h, "kept-a"));
+}

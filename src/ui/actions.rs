@@ -20,6 +20,8 @@ impl SageDeskApp {
             ConnectionAction::Forget(connection) => {
                 self.state.sources.retain(|s| s.connection != connection);
                 self.data.failed.retain(|(c, _)| *c != connection);
+                self.data.sources.retain(|s| s.connection != connection);
+                self.data.jobs_version += 1;
             }
             ConnectionAction::SetPolling(source, polling) => {
                 if let Some(saved) = self

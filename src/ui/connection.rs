@@ -85,7 +85,9 @@ impl ConnectionForm {
                 egui::ScrollArea::vertical()
                     .max_height(ctx.content_rect().height() * 0.5)
                     .show(ui, |ui| {
-                        for source in &data.sources {
+                        let failed =
+                            |s: &&SourceData| data.failed.iter().any(|(c, _)| *c == s.connection);
+                        for source in data.sources.iter().filter(|s| !failed(s)) {
                             if let Some(a) = source_panel(ui, source) {
                                 action = Some(a);
                             }

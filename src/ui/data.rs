@@ -238,6 +238,10 @@ impl Data {
                     format!("Connecting to {}: {message}", connection.label()),
                 );
                 self.connecting = None;
+                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == connection) {
+                    s.activity.backing_off = true;
+                    s.activity.last_error = Some(message.clone());
+                }
                 self.failed.retain(|(c, _)| *c != connection);
                 self.failed.push((connection, message));
             }
@@ -247,10 +251,17 @@ impl Data {
                 }
             }
             Event::Jobs { source, jobs } => {
-                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
-                    s.jobs = jobs;
-                    self.jobs_version += 1;
+                match self.sources.iter_mut().find(|s| s.connection == source) {
+                    Some(s) => s.jobs = jobs,
+                    // The list kept from the last run, painted while the source connects.
+                    None => {
+                        let label = source.source_label();
+                        let mut s = SourceData::new(source, label);
+                        s.jobs = jobs;
+                        self.sources.push(s);
+                    }
                 }
+                self.jobs_version += 1;
             }
             Event::Compared { job, detail } => {
                 if let Some(c) = self.compared.get_mut(&job) {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use super::{Command, Event, Folders, Outbox};
 use crate::backend::local::store::Store;
-use crate::backend::{BackendError, JobRef};
+use crate::backend::{BackendError, Connection, JobRef};
+use crate::job::JobSummary;
 use crate::request::TrainingJobRequest;
 
 /// The desktop side of the worker.
@@ -170,6 +171,20 @@ impl Desk {
         let (job, origin) = (key(job), key(origin));
         self.library(move |s| s.save_link(&job, &origin)).await;
         self.send_links().await;
+    }
+
+    /// Keeps a remote source's list in the library, to paint at the next start.
+    pub(super) async fn cache_jobs(&self, source: &Connection, jobs: &[JobSummary]) {
+        let key = serde_json::to_string(source).expect("a connection serializes");
+        let jobs = serde_json::to_string(jobs).expect("job rows serialize");
+        self.library(move |s| s.save_source_jobs(&key, &jobs)).await;
+    }
+
+    /// The list kept for a remote source, if any.
+    pub(super) async fn cached_jobs(&self, source: &Connection) -> Option<Vec<JobSummary>> {
+        let key = serde_json::to_string(source).expect("a connection serializes");
+        let text = self.library(move |s| s.source_jobs(&key)).await??;
+        serde_json::from_str(&text).ok()
     }
 
     async fn send_links(&self) {

@@ -162,7 +162,12 @@ impl Poller {
             .as_ref()
             .filter(|s| s.job().source == self.sources[i].connection)
             .map(|s| s.job().name.clone());
-        self.sources[i].list(&self.out, selected.as_deref()).await;
+        let changed = self.sources[i].list(&self.out, selected.as_deref()).await;
+        // A remote source's unfiltered list is kept, to paint at the next start.
+        if changed && self.sources[i].backend.is_remote() && !self.sources[i].filtered() {
+            let source = &self.sources[i];
+            self.desk.cache_jobs(&source.connection, &source.jobs).await;
+        }
         if !self.sources[i].failing() {
             self.follow(i).await;
             if self.watch_tags {
@@ -208,6 +213,14 @@ impl Poller {
                 connection,
             });
             return self.tick(i).await;
+        }
+        // The list kept from the last run paints at once, before the service answers.
+        if let Some(jobs) = self.desk.cached_jobs(&connection).await {
+            self.out.send(Event::Jobs {
+                source: connection.clone(),
+                jobs,
+            });
+            self.out.flush();
         }
         let backend = match crate::backend::open(&connection).await {
             Ok(backend) => backend,

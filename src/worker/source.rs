@@ -138,10 +138,11 @@ impl Source {
     }
 
     /// Lists the jobs (when polling), describing a few visible in-progress ones on a remote
-    /// backend; sends the rows when they changed and `Finished` for jobs that ended.
-    pub async fn list(&mut self, out: &Outbox, selected: Option<&str>) {
+    /// backend; sends the rows when they changed and `Finished` for jobs that ended. True
+    /// when the rows changed.
+    pub async fn list(&mut self, out: &Outbox, selected: Option<&str>) -> bool {
         if !self.polling {
-            return;
+            return false;
         }
         let filter = if self.backend.is_remote() {
             ListFilter {
@@ -151,15 +152,15 @@ impl Source {
         } else {
             ListFilter::default()
         };
-        let result = match self.backend.list_training_jobs(&filter).await {
+        let (changed, result) = match self.backend.list_training_jobs(&filter).await {
             Ok(jobs) => {
                 let jobs = self.describe_in_progress(jobs, selected).await;
-                self.update_jobs(out, jobs);
-                Ok(())
+                (self.update_jobs(out, jobs), Ok(()))
             }
-            Err(e) => Err(e),
+            Err(e) => (false, Err(e)),
         };
         self.record(out, "Listing jobs", result);
+        changed
     }
 
     /// Reads the tags of a few listed jobs not read yet (visible rows first) and sends
@@ -223,6 +224,11 @@ impl Source {
         self.limit += REMOTE_PAGE;
     }
 
+    /// Whether the list is narrowed by a search or status filter.
+    pub fn filtered(&self) -> bool {
+        self.query.name_contains.is_some() || self.query.status.is_some()
+    }
+
     /// Whether a remote source has older jobs than those listed.
     fn more(&self) -> bool {
         self.backend.is_remote() && self.jobs.len() >= self.limit
@@ -236,9 +242,9 @@ impl Source {
         });
     }
 
-    fn update_jobs(&mut self, out: &Outbox, jobs: Vec<JobSummary>) {
+    fn update_jobs(&mut self, out: &Outbox, jobs: Vec<JobSummary>) -> bool {
         if jobs == self.jobs {
-            return;
+            return false;
         }
         for job in &jobs {
             let was_running = self
@@ -255,6 +261,7 @@ impl Source {
         }
         self.jobs = jobs;
         self.send_jobs(out);
+        true
     }
 
     /// On a remote backend, describes a few visible jobs still in progress (taking turns)

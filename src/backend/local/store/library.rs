@@ -1,5 +1,6 @@
-//! The window's library: the builder's named templates and the draft being edited, and
-//! the links between a job and the job it was cloned from.
+//! The window's library: the builder's named templates and the draft being edited, the
+//! links between a job and the job it was cloned from, and the last list of each remote
+//! source.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -93,5 +94,26 @@ impl Store {
             .prepare_cached("SELECT job, origin FROM links ORDER BY created")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Keeps the last list of a remote source (JSON), to paint at the next start.
+    pub fn save_source_jobs(&self, source: &str, jobs: &str) -> Result<(), BackendError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO source_jobs (source, jobs, updated) VALUES (?1, ?2, ?3)",
+            params![source, jobs, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The last list kept for a remote source.
+    pub fn source_jobs(&self, source: &str) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT jobs FROM source_jobs WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 }

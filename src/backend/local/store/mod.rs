@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS drafts (
     request TEXT NOT NULL,
     updated INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS source_jobs (
+    source TEXT PRIMARY KEY,
+    jobs TEXT NOT NULL,
+    updated INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS links (
     job TEXT PRIMARY KEY,
     origin TEXT NOT NULL,
