@@ -511,8 +511,11 @@ fn an_aws_list_paints_from_the_last_run_and_is_marked_when_its_connection_fails(
         has_text(h, "source unreachable")
     });
     // The Connections window offers to retry or forget it.
-    h.get_by_label_contains("🖧 local + default · us-east-1").click();
-    wait_for(&mut h, "the failed connection", |h| has_text(h, "not connected"));
+    h.get_by_label_contains("🖧 local + default · us-east-1")
+        .click();
+    wait_for(&mut h, "the failed connection", |h| {
+        has_text(h, "not connected")
+    });
     h.get_by_label("Remove").click();
     wait_for(&mut h, "the rows gone", |h| !has_text(h, "kept-a"));
 }

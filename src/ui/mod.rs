@@ -69,6 +69,8 @@ pub struct SageDeskApp {
     compare: compare::CompareCache,
     /// Whether the worker was asked to read tags (the list groups by a tag).
     tags_watched: bool,
+    /// Whether the window was last told to be in the background (minimised or unfocused).
+    background: bool,
     /// The search and status filter last sent to the worker.
     query_sent: Option<(Option<String>, Option<crate::job::Status>)>,
     /// Local jobs this window created: this process supervises them.
@@ -143,6 +145,7 @@ impl SageDeskApp {
             compare: compare::CompareCache::default(),
             tags_watched: false,
             query_sent: None,
+            background: false,
             started_here: HashSet::new(),
             confirm_close: false,
             closing: false,

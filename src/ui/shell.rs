@@ -16,10 +16,20 @@ impl SageDeskApp {
         self.drain();
         self.poll_dialog();
         self.poll_chart_image(&ctx);
-        let hidden = ctx.input(|i| i.viewport().minimized.unwrap_or(false));
+        let (hidden, focused) = ctx.input(|i| {
+            let viewport = i.viewport();
+            (
+                viewport.minimized.unwrap_or(false),
+                viewport.focused.unwrap_or(true),
+            )
+        });
         if hidden == self.visible {
             self.visible = !hidden;
             self.worker.send(Command::SetVisible(self.visible));
+        }
+        if (hidden || !focused) != self.background {
+            self.background = hidden || !focused;
+            self.worker.set_background(self.background);
         }
         let focus_search = self.shortcuts(&ctx);
         budget::timed("top bar", || self.top_bar(ui, &ctx));

@@ -6,6 +6,7 @@
 
 mod desk;
 mod follow;
+mod notify;
 mod poll;
 mod source;
 
@@ -397,6 +398,7 @@ pub struct Worker {
     commands: mpsc::UnboundedSender<Command>,
     events: std_mpsc::Receiver<Event>,
     repaint: Arc<OnceLock<Repaint>>,
+    notifier: Arc<notify::Notifier>,
 }
 
 fn repaint_now(repaint: &OnceLock<Repaint>) {
@@ -405,12 +407,15 @@ fn repaint_now(repaint: &OnceLock<Repaint>) {
     }
 }
 
-/// Sends events to the UI; [`Outbox::flush`] asks it to repaint once for all of them.
+/// Sends events to the UI; [`Outbox::flush`] asks it to repaint once for all of them. A
+/// job's end also goes to the desktop's notifications while the window is in the
+/// background.
 #[derive(Clone)]
 pub(crate) struct Outbox {
     tx: std_mpsc::Sender<Event>,
     repaint: Arc<OnceLock<Repaint>>,
     pending: Arc<std::sync::atomic::AtomicBool>,
+    notifier: Arc<notify::Notifier>,
 }
 
 /// How the worker asks the window to paint.
@@ -437,6 +442,9 @@ impl Folders {
 
 impl Outbox {
     pub(crate) fn send(&self, event: Event) {
+        if let Event::Finished { job, status } = &event {
+            self.notifier.finished(job, *status);
+        }
         if self.tx.send(event).is_ok() {
             self.pending
                 .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -471,10 +479,12 @@ impl Worker {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = std_mpsc::channel();
         let repaint = Arc::new(OnceLock::new());
+        let notifier = Arc::new(notify::Notifier::detect());
         let outbox = Outbox {
             tx: event_tx,
             repaint: repaint.clone(),
             pending: Arc::default(),
+            notifier: notifier.clone(),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -490,7 +500,20 @@ impl Worker {
             commands,
             events,
             repaint,
+            notifier,
         })
+    }
+
+    /// Whether the window is in the background (minimised or not focused): jobs that end
+    /// meanwhile are also announced by the desktop's notifications.
+    pub fn set_background(&self, background: bool) {
+        self.notifier.set_background(background);
+    }
+
+    /// Sends notifications with `program` (a `notify-send` or `gdbus` executable) instead of
+    /// the one found on `PATH`, or with none.
+    pub fn set_notify_program(&self, program: Option<PathBuf>) {
+        self.notifier.set_program(program);
     }
 
     /// Asks the window to paint after each batch of events, from now on.
