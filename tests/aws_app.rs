@@ -519,3 +519,70 @@ fn an_aws_list_paints_from_the_last_run_and_is_marked_when_its_connection_fails(
     h.get_by_label("Remove").click();
     wait_for(&mut h, "the rows gone", |h| !has_text(h, "kept-a"));
 }
+
+#[test]
+fn an_aws_job_is_watched_through_its_stages_with_live_metrics_a_toast_and_stop() {
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&relay.endpoint(), &["live-job", "long-job"]));
+    relay.run_job("live-job", Duration::from_secs(4));
+    relay.run_job("long-job", Duration::from_secs(600));
+    let sb = Sandbox::new();
+    let worker = common::window::worker(Arc::new(sb.backend()), &sb.home());
+    let mut options = common::window::options(None);
+    options.connection = Some(Connection::Aws(connection(&relay.endpoint())));
+    let state = sagedesk::ui::state::State {
+        list_interval_seconds: 1,
+        log_interval_seconds: 1,
+        ..Default::default()
+    };
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state));
+    wait_for(&mut h, "the jobs", |h| {
+        has_text(h, "live-job") && has_text(h, "long-job")
+    });
+    h.get_by_label("live-job").click();
+    // The list and the detail follow the stages.
+    for stage in ["InProgress · Downloading", "InProgress · Training"] {
+        wait_for(&mut h, stage, |h| has_text(h, stage));
+    }
+    // A metric logged while it trains is charted from the log, before CloudWatch has it.
+    h.get_by_label_contains("Metrics (").click();
+    log_to_moto(
+        &moto,
+        "live-job",
+        &["#quality_metric: host=algo-1, test dcg <score>=0.25"],
+    );
+    wait_for(&mut h, "the point from the log", |h| {
+        has_text(h, "from the log") && has_text(h, "last 0.25000")
+    });
+    log_to_moto(
+        &moto,
+        "live-job",
+        &["#quality_metric: host=algo-1, test dcg <score>=0.5"],
+    );
+    wait_for(&mut h, "the second point", |h| has_text(h, "2 points"));
+    h.get_by_label_contains("Logs (").click();
+    wait_for(&mut h, "the lines", |h| has_text(h, "test dcg <score>=0.5"));
+    wait_for(&mut h, "the upload stage", |h| {
+        has_text(h, "InProgress · Uploading")
+    });
+    wait_for(&mut h, "the end", |h| has_text(h, "Completed · Completed"));
+    wait_for(&mut h, "the toast", |h| {
+        has_text(h, "live-job (default · us-east-1): Completed")
+    });
+
+    // Stop works on a job that runs.
+    h.get_by_label("long-job").click();
+    wait_for(&mut h, "its detail", |h| has_text(h, "⏹ Stop"));
+    h.get_by_label_contains("⏹ Stop").click();
+    wait_for(&mut h, "the confirmation", |h| has_text(h, "Stop long-job"));
+    h.get_by_label("Stop job").click();
+    wait_for(&mut h, "stopped", |h| has_text(h, "Stopped · Stopped"));
+    assert!(
+        relay.seen().iter().any(|t| t.ends_with(".StopTrainingJob")),
+        "StopTrainingJob was called"
+    );
+}

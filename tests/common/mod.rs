@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod disk;
+pub mod life;
 pub mod moto;
 pub mod relay;
 pub mod window;

@@ -3,12 +3,18 @@
 //!   <Op>`), which moto does not serve: they are translated to CloudWatch's JSON protocol
 //!   (`POST /`, `X-Amz-Target`), and moto's JSON answers (timestamps and errors included) back
 //!   to CBOR, so moto still holds the data and computes the statistics;
-//! - the next `throttle` requests for a chosen JSON target, answered with ThrottlingException.
+//! - the next `throttle` requests for a chosen JSON target, answered with ThrottlingException;
+//! - the jobs given a scripted life (`run_job`): their describe and list answers move through
+//!   the stages, and `StopTrainingJob` stops them (see `life.rs`).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::life::{self, Life};
 
 use ciborium::Value as Cbor;
 use serde_json::Value as Json;
@@ -48,6 +54,8 @@ struct Shared {
     /// Requests seen, by operation (`X-Amz-Target`, or the CBOR operation).
     seen: Mutex<Vec<String>>,
     throttled: AtomicUsize,
+    /// Scripted lives, by job name.
+    lives: Mutex<HashMap<String, Life>>,
 }
 
 /// A running relay.
@@ -92,6 +100,16 @@ impl Relay {
     /// How many requests were answered with ThrottlingException.
     pub fn throttled(&self) -> usize {
         self.shared.throttled.load(Ordering::SeqCst)
+    }
+
+    /// Gives the job `name` a life from now: Starting, Downloading, Training, Uploading,
+    /// Completed, `stage` each.
+    pub fn run_job(&self, name: &str, stage: Duration) {
+        self.shared
+            .lives
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), Life::new(stage));
     }
 
     /// Operations seen so far.
@@ -150,7 +168,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 Some(json_throttling())
             } else {
                 drop(throttle);
-                forward(&request, shared)
+                scripted(&request, &target, shared)
             }
         };
         // No answer from upstream: drop the connection, as a dead server would.
@@ -222,6 +240,31 @@ fn write_response(w: &mut impl Write, r: &Response, head_only: bool) -> std::io:
         w.write_all(&r.body)?;
     }
     w.flush()
+}
+
+/// Forwards a JSON request, rewriting the answers about scripted jobs and answering
+/// `StopTrainingJob` for them itself.
+fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response> {
+    let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
+    if target.ends_with(".StopTrainingJob") {
+        let name = body["TrainingJobName"].as_str().unwrap_or_default();
+        if let Some(life) = shared.lives.lock().unwrap().get_mut(name) {
+            life.stop();
+            return Some(Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+                body: b"{}".to_vec(),
+            });
+        }
+    }
+    let mut response = forward(request, shared)?;
+    if response.status == 200
+        && let Ok(mut answer) = serde_json::from_slice::<Json>(&response.body)
+        && life::rewrite(&shared.lives.lock().unwrap(), target, &mut answer)
+    {
+        response.body = serde_json::to_vec(&answer).unwrap();
+    }
+    Some(response)
 }
 
 /// Sends the request to moto as HTTP/1.0 and reads the whole answer; `None` when moto is not

@@ -1,0 +1,155 @@
+//! Scripted lives of training jobs for the relay: moto's jobs are born Completed, so the
+//! relay rewrites `DescribeTrainingJob` and `ListTrainingJobs` answers for the jobs it is
+//! told about, moving them through InProgress (Starting, Downloading, Training, Uploading)
+//! to Completed, one stage every `stage` seconds, and answers `StopTrainingJob` for them
+//! (Stopping for a second, then Stopped).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value as Json, json};
+
+/// How long a stopped job stays Stopping.
+const STOPPING: f64 = 1.0;
+
+/// The stages of a job that runs to the end.
+const STAGES: [(&str, &str); 5] = [
+    ("InProgress", "Starting"),
+    ("InProgress", "Downloading"),
+    ("InProgress", "Training"),
+    ("InProgress", "Uploading"),
+    ("Completed", "Completed"),
+];
+
+/// One job's scripted life.
+pub struct Life {
+    started: Instant,
+    started_epoch: f64,
+    stage: Duration,
+    stopped: Option<Instant>,
+}
+
+impl Life {
+    /// A life starting now, `stage` per stage.
+    pub fn new(stage: Duration) -> Self {
+        Self {
+            started: Instant::now(),
+            started_epoch: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64(),
+            stage,
+            stopped: None,
+        }
+    }
+
+    /// Asks the job to stop now.
+    pub fn stop(&mut self) {
+        self.stopped.get_or_insert_with(Instant::now);
+    }
+
+    /// The stages passed so far with their start offsets (seconds from the start), the
+    /// current one last.
+    fn stages(&self) -> Vec<(&'static str, &'static str, f64)> {
+        let now = Instant::now();
+        let stage = self.stage.as_secs_f64();
+        let mut out: Vec<(&str, &str, f64)> = Vec::new();
+        let cut = self.stopped.map(|s| (s - self.started).as_secs_f64());
+        for (i, (status, secondary)) in STAGES.iter().enumerate() {
+            let at = i as f64 * stage;
+            if (now - self.started).as_secs_f64() < at || cut.is_some_and(|c| at > c) {
+                break;
+            }
+            out.push((status, secondary, at));
+        }
+        if let Some(cut) = cut {
+            out.push(("Stopping", "Stopping", cut));
+            if (now - self.started).as_secs_f64() >= cut + STOPPING {
+                out.push(("Stopped", "Stopped", cut + STOPPING));
+            }
+        }
+        out
+    }
+
+    /// Rewrites one job's members (a `DescribeTrainingJob` answer or a list summary).
+    fn apply(&self, job: &mut Json, transitions: bool) {
+        let stages = self.stages();
+        let (status, secondary, _) = *stages.last().expect("the first stage starts at once");
+        let terminal = matches!(status, "Completed" | "Stopped" | "Failed");
+        job["TrainingJobStatus"] = json!(status);
+        job["SecondaryStatus"] = json!(secondary);
+        job["CreationTime"] = json!(self.started_epoch);
+        job["LastModifiedTime"] = json!(self.started_epoch + stages.last().unwrap().2);
+        let object = job.as_object_mut().unwrap();
+        if terminal {
+            object.insert(
+                "TrainingEndTime".into(),
+                json!(self.started_epoch + stages.last().unwrap().2),
+            );
+        } else {
+            object.remove("TrainingEndTime");
+            object.remove("FinalMetricDataList");
+            object.remove("ModelArtifacts");
+        }
+        match stages.iter().find(|s| s.1 == "Training") {
+            Some(training) => {
+                object.insert(
+                    "TrainingStartTime".into(),
+                    json!(self.started_epoch + training.2),
+                );
+            }
+            None => {
+                object.remove("TrainingStartTime");
+            }
+        }
+        if transitions {
+            let list: Vec<Json> = stages
+                .iter()
+                .enumerate()
+                .map(|(i, (_, secondary, at))| {
+                    let mut t = json!({
+                        "Status": secondary,
+                        "StartTime": self.started_epoch + at,
+                        "StatusMessage": format!("{secondary} (scripted)"),
+                    });
+                    if let Some(next) = stages.get(i + 1) {
+                        t["EndTime"] = json!(self.started_epoch + next.2);
+                    }
+                    t
+                })
+                .collect();
+            object.insert("SecondaryStatusTransitions".into(), Json::Array(list));
+        }
+    }
+}
+
+/// Rewrites an answer of `target` (an `X-Amz-Target`) for the scripted jobs; true when the
+/// body changed.
+pub fn rewrite(lives: &HashMap<String, Life>, target: &str, body: &mut Json) -> bool {
+    if target.ends_with(".DescribeTrainingJob") {
+        let name = body["TrainingJobName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if let Some(life) = lives.get(&name) {
+            life.apply(body, true);
+            return true;
+        }
+    } else if target.ends_with(".ListTrainingJobs")
+        && let Some(summaries) = body["TrainingJobSummaries"].as_array_mut()
+    {
+        let mut changed = false;
+        for summary in summaries {
+            let name = summary["TrainingJobName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if let Some(life) = lives.get(&name) {
+                life.apply(summary, false);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+    false
+}
