@@ -258,6 +258,17 @@ impl JobDetail {
         }
     }
 
+    /// Managed spot training's savings, `1 − BillableTimeInSeconds / TrainingTimeInSeconds`,
+    /// as the service reports them; `None` for on-demand jobs and before both are known.
+    pub fn spot_savings(&self) -> Option<f64> {
+        if self.request.enable_managed_spot_training != Some(true) {
+            return None;
+        }
+        let training = self.training_time_seconds.filter(|t| *t > 0)? as f64;
+        let billable = self.billable_time_seconds? as f64;
+        Some((1.0 - billable / training).clamp(0.0, 1.0))
+    }
+
     /// The job in `DescribeTrainingJob`'s JSON shape.
     pub fn to_describe_json(&self) -> Value {
         if let Some(response) = &self.service_response {

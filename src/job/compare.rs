@@ -23,6 +23,9 @@ pub struct ComparedJob {
     pub duration_seconds: i64,
     /// `BillableTimeInSeconds`, when the service reports it.
     pub billable_seconds: Option<i64>,
+    /// Managed spot training's savings (0 to 1), for spot jobs.
+    #[serde(default)]
+    pub spot_savings: Option<f64>,
     /// `InstanceType × InstanceCount` (or the instance groups').
     pub instances: String,
     /// Final value of each metric: `FinalMetricDataList`, else the last point seen.
@@ -45,6 +48,7 @@ impl ComparedJob {
             status: detail.summary.status.to_string(),
             duration_seconds: detail.summary.duration(chrono::Utc::now()).num_seconds(),
             billable_seconds: detail.billable_time_seconds,
+            spot_savings: detail.spot_savings(),
             instances: instances(&detail.request),
             metrics,
             hyperparameters: detail.request.hyper_parameters.clone().unwrap_or_default(),
@@ -110,6 +114,8 @@ pub enum Column {
     Duration,
     /// `BillableTimeInSeconds`.
     Billable,
+    /// Managed spot savings, in percent.
+    SpotSavings,
     /// Instance type × count.
     Instances,
 }
@@ -171,7 +177,11 @@ impl Comparison {
         let mut columns = vec![Column::Job, Column::Source, Column::Status];
         columns.extend((0..self.differing).map(Column::Hyperparameter));
         columns.extend((0..self.metrics.len()).map(Column::Metric));
-        columns.extend([Column::Duration, Column::Billable, Column::Instances]);
+        columns.extend([Column::Duration, Column::Billable]);
+        if self.jobs.iter().any(|j| j.spot_savings.is_some()) {
+            columns.push(Column::SpotSavings);
+        }
+        columns.push(Column::Instances);
         columns.extend((self.differing..self.hyperparameters.len()).map(Column::Hyperparameter));
         columns
     }
@@ -186,6 +196,7 @@ impl Comparison {
             Column::Metric(i) => &self.metrics[i],
             Column::Duration => "Duration (s)",
             Column::Billable => "Billable (s)",
+            Column::SpotSavings => "Spot savings (%)",
             Column::Instances => "Instances",
         }
     }
@@ -211,6 +222,10 @@ impl Comparison {
             Column::Billable => job
                 .billable_seconds
                 .map(|s| s.to_string())
+                .unwrap_or_default(),
+            Column::SpotSavings => job
+                .spot_savings
+                .map(|s| format!("{:.0}", s * 100.0))
                 .unwrap_or_default(),
             Column::Instances => job.instances.clone(),
         }
@@ -335,6 +350,7 @@ mod tests {
             status: "Completed".into(),
             duration_seconds: 10,
             billable_seconds: None,
+            spot_savings: None,
             instances: "ml.m5.xlarge × 1".into(),
             metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             hyperparameters: hps
@@ -383,6 +399,29 @@ mod tests {
             "Job,Source,Status,note,Duration (s),Billable (s),Instances"
         );
         assert!(lines[2].starts_with("b,local,Completed,,10,,"), "{csv}");
+    }
+
+    #[test]
+    fn spot_savings_follow_the_service_formula_and_add_a_column() {
+        let request = crate::request::request_from_value(
+            serde_json::json!({"TrainingJobName": "spot", "EnableManagedSpotTraining": true}),
+            "test",
+        )
+        .unwrap()
+        .request;
+        let mut detail = JobDetail::from_request(request, chrono::Utc::now());
+        assert_eq!(detail.spot_savings(), None, "unknown before the times are");
+        detail.training_time_seconds = Some(1000);
+        detail.billable_time_seconds = Some(400);
+        assert!((detail.spot_savings().unwrap() - 0.6).abs() < 1e-9);
+        let c = Comparison::new(vec![
+            ComparedJob::new("local".into(), &detail, &Default::default()),
+            job("b", &[], &[]),
+        ]);
+        let header = c.header();
+        let i = header.iter().position(|h| h == "Spot savings (%)").unwrap();
+        assert_eq!(c.row(0)[i], "60");
+        assert_eq!(c.row(1)[i], "");
     }
 
     #[test]

@@ -65,6 +65,13 @@ pub fn show(ui: &mut egui::Ui, data: &Data) {
                     if let Some(secs) = detail.billable_time_seconds {
                         fact(ui, "BillableTimeInSeconds", secs.to_string());
                     }
+                    if let Some(savings) = detail.spot_savings() {
+                        fact(
+                            ui,
+                            "Managed spot savings",
+                            format!("{:.0} %", savings * 100.0),
+                        );
+                    }
                     if let Some(uri) = &detail.model_artifacts {
                         fact(ui, "ModelArtifacts", uri.clone());
                     }
