@@ -586,3 +586,31 @@ fn an_aws_job_is_watched_through_its_stages_with_live_metrics_a_toast_and_stop()
         "StopTrainingJob was called"
     );
 }
+
+#[test]
+fn an_aws_selection_and_tab_come_back_after_a_restart() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["chosen-job"]));
+    log_to_moto(&moto, "chosen-job", &["a line of chosen-job"]);
+    let sb = Sandbox::new();
+    let source = Connection::Aws(moto.connection());
+    // What the window saved when it closed: the job selected on AWS, its Logs tab.
+    let state = sagedesk::ui::state::State {
+        selection: Some(sagedesk::backend::JobRef::new(source.clone(), "chosen-job")),
+        tab: sagedesk::ui::state::Tab::Logs,
+        sources: vec![sagedesk::ui::state::SavedSource {
+            connection: source,
+            polling: true,
+        }],
+        ..Default::default()
+    };
+    let worker = common::window::worker(Arc::new(sb.backend()), &sb.home());
+    let options = common::window::options(None);
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state));
+    wait_for(&mut h, "the job's logs", |h| {
+        has_text(h, "a line of chosen-job") && has_text(h, "on default · us-east-1")
+    });
+}
