@@ -154,6 +154,7 @@ impl Selected {
             }
         }
         let finished = !self.followed.running();
+        let first = self.log_cursor.is_start();
         self.logs(backend, out).await;
         let series = self.followed.metrics(backend, out, 1).await;
         if !series.is_empty() {
@@ -162,7 +163,7 @@ impl Selected {
                 series,
             });
         }
-        if !self.artifacts_loaded && (finished || self.log_cursor.is_start()) {
+        if !self.artifacts_loaded && (finished || first) {
             match backend.list_artifacts(&job.name).await {
                 Ok(entries) => {
                     self.artifacts_loaded = finished;
@@ -184,7 +185,11 @@ impl Selected {
                 .get_log_events(&job.name, &self.log_cursor, LOG_PAGE)
                 .await
             {
-                Ok(page) if page.lines.is_empty() => break,
+                Ok(page) if page.lines.is_empty() => {
+                    // The cursor may still have learnt something (the job's log streams).
+                    self.log_cursor = page.next_cursor;
+                    break;
+                }
                 Ok(page) => {
                     let full = page.lines.len() >= LOG_PAGE;
                     self.log_cursor = page.next_cursor;

@@ -14,6 +14,9 @@ use crate::job::{Cursor, LogLine, LogPage, Stream};
 
 /// The log group SageMaker training jobs write to.
 pub const LOG_GROUP: &str = "/aws/sagemaker/TrainingJobs";
+/// Known streams are read again without `DescribeLogStreams` for this long: a new host's
+/// stream shows up within it, and a log read every few seconds costs one call, not two.
+const STREAMS_FRESH_MS: i64 = 10_000;
 
 /// What the cursor remembers: each stream's forward token and how many lines were handed out.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -22,6 +25,11 @@ struct TailState {
     seq: i64,
     /// `nextForwardToken` by stream name.
     tokens: BTreeMap<String, String>,
+    /// The job's streams when last described, and when (epoch milliseconds).
+    #[serde(default)]
+    streams: Vec<String>,
+    #[serde(default)]
+    streams_at: i64,
 }
 
 /// The host a stream belongs to: `<job>/algo-1-1700000000` (host and start time in
@@ -52,11 +60,16 @@ pub async fn tail(
     } else {
         serde_json::from_str(cursor.as_str()).unwrap_or_default()
     };
-    let streams = match streams(client, job).await {
-        Ok(streams) => streams,
-        Err(e) if e.kind == ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e),
-    };
+    let now = chrono::Utc::now().timestamp_millis();
+    if state.streams.is_empty() || now - state.streams_at >= STREAMS_FRESH_MS {
+        state.streams = match streams(client, job).await {
+            Ok(streams) => streams,
+            Err(e) if e.kind == ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        state.streams_at = now;
+    }
+    let streams = state.streams.clone();
     let mut events = Vec::new();
     for stream in streams {
         if events.len() >= limit {
