@@ -614,3 +614,54 @@ fn an_aws_selection_and_tab_come_back_after_a_restart() {
         has_text(h, "a line of chosen-job") && has_text(h, "on default · us-east-1")
     });
 }
+
+#[test]
+fn an_aws_jobs_cost_is_estimated_from_the_price_list_or_says_why_not() {
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&relay.endpoint(), &["priced-job"]));
+    relay.run_job("priced-job", Duration::from_millis(200));
+    relay.price("ml.m5.large", 0.25);
+    let open = |relay: &Relay, sb: &Sandbox| {
+        let worker = common::window::worker(Arc::new(sb.backend()), &sb.home());
+        let mut options = common::window::options(None);
+        options.connection = Some(Connection::Aws(connection(&relay.endpoint())));
+        let state = sagedesk::ui::state::State {
+            list_interval_seconds: 1,
+            ..Default::default()
+        };
+        Harness::builder()
+            .with_size([1400.0, 900.0])
+            .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state))
+    };
+    let sb = Sandbox::new();
+    let mut h = open(&relay, &sb);
+    wait_for(&mut h, "the job", |h| has_text(h, "Completed · Completed"));
+    h.get_by_label("priced-job").click();
+    // One hour billed on one ml.m5.large at $0.25 an hour.
+    wait_for(&mut h, "the estimate", |h| {
+        has_text(
+            h,
+            "$0.25 (1 × ml.m5.large × 1.00 h at $0.25/h on demand in us-east-1",
+        )
+    });
+    assert!(
+        relay.seen().iter().any(|t| t.ends_with(".GetProducts")),
+        "the Price List was asked"
+    );
+
+    // Without access to the Price List, the estimate says why instead of guessing.
+    let denied = Relay::start(moto.port);
+    denied.run_job("priced-job", Duration::from_millis(200));
+    let sb = Sandbox::new();
+    let mut h = open(&denied, &sb);
+    wait_for(&mut h, "the job", |h| has_text(h, "Completed · Completed"));
+    h.get_by_label("priced-job").click();
+    wait_for(&mut h, "the reason", |h| {
+        has_text(
+            h,
+            "not known: the Price List answered AccessDeniedException",
+        )
+    });
+}

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::job::{
-    ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+    ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,
+    LogPage, MetricPage,
 };
 
 /// Which backend the window and the CLI talk to.
@@ -297,6 +298,15 @@ impl From<std::io::Error> for BackendError {
 pub trait Backend: Send + Sync {
     /// A short label for the connection bar: `local`, or the account and region.
     fn label(&self) -> String;
+
+    /// The on-demand price of training on `instance_type` in this connection's region.
+    async fn instance_price(&self, instance_type: &str) -> Result<InstancePrice, BackendError> {
+        let _ = instance_type;
+        Err(BackendError::new(
+            UNSUPPORTED_LOCALLY,
+            "jobs on this machine are not billed",
+        ))
+    }
 
     /// The job's tags, `(key, value)`: `ListTags` on AWS, the request's `Tags` locally.
     async fn list_tags(&self, job: &JobSummary) -> Result<Vec<(String, String)>, BackendError> {

@@ -141,6 +141,8 @@ pub struct Data {
     pub links: Vec<(JobRef, JobRef)>,
     /// The compared jobs' details and metrics.
     pub compared: HashMap<JobRef, ComparedData>,
+    /// On-demand prices by source and instance type, or why they are not known.
+    pub prices: HashMap<(Connection, String), Result<crate::job::InstancePrice, String>>,
 }
 
 impl Default for Data {
@@ -168,6 +170,7 @@ impl Default for Data {
             failed: Vec::new(),
             links: Vec::new(),
             compared: HashMap::new(),
+            prices: HashMap::new(),
         }
     }
 }
@@ -274,6 +277,13 @@ impl Data {
                 }
             }
             Event::Links(links) => self.links = links,
+            Event::Price {
+                source,
+                instance_type,
+                price,
+            } => {
+                self.prices.insert((source, instance_type), price);
+            }
             Event::Tags { source, tags } => {
                 if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
                     s.tags.extend(tags);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::{Command, Event, Folders, Outbox};
 use crate::backend::local::store::Store;
 use crate::backend::{BackendError, Connection, JobRef};
-use crate::job::JobSummary;
+use crate::job::{InstancePrice, JobSummary};
 use crate::request::TrainingJobRequest;
 
 /// The desktop side of the worker.
@@ -171,6 +171,33 @@ impl Desk {
         let (job, origin) = (key(job), key(origin));
         self.library(move |s| s.save_link(&job, &origin)).await;
         self.send_links().await;
+    }
+
+    /// The on-demand price of `instance_type` on `source`: the one kept from an earlier
+    /// read (with its date), else read from the Price List and kept.
+    pub(super) async fn price(
+        &self,
+        source: &Connection,
+        backend: &dyn crate::backend::Backend,
+        instance_type: &str,
+    ) -> Result<InstancePrice, String> {
+        let key = format!(
+            "{}\n{instance_type}",
+            serde_json::to_string(source).expect("a connection serializes")
+        );
+        let lookup = key.clone();
+        if let Some(Some(text)) = self.library(move |s| s.price(&lookup)).await
+            && let Ok(price) = serde_json::from_str::<InstancePrice>(&text)
+        {
+            return Ok(price);
+        }
+        let price = backend
+            .instance_price(instance_type)
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = serde_json::to_string(&price).expect("a price serializes");
+        self.library(move |s| s.save_price(&key, &text)).await;
+        Ok(price)
     }
 
     /// Keeps a remote source's list in the library, to paint at the next start.

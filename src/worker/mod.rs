@@ -277,6 +277,15 @@ pub enum Event {
     },
     /// Which job was made from which: `(job, origin)`.
     Links(Vec<(JobRef, JobRef)>),
+    /// The on-demand price of an instance type on a source, or why it is not known.
+    Price {
+        /// The source.
+        source: Connection,
+        /// The instance type.
+        instance_type: String,
+        /// The price, or the Price List's error.
+        price: Result<crate::job::InstancePrice, String>,
+    },
     /// Tags of some of a source's jobs, read for the first time.
     Tags {
         /// The source.

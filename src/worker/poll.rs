@@ -39,6 +39,8 @@ struct Poller {
     log_interval: Duration,
     /// When its next log read is due.
     logs_due: Instant,
+    /// Prices asked for this run, by source and instance type.
+    prices: std::collections::HashSet<(Connection, String)>,
 }
 
 /// Runs until the UI drops its command sender.
@@ -65,6 +67,7 @@ pub(super) async fn run(
         watch_tags: false,
         log_interval: LOG_INTERVAL,
         logs_due: Instant::now(),
+        prices: Default::default(),
     };
     poller.tick(0).await;
     poller.desk.send_library().await;
@@ -190,11 +193,41 @@ impl Poller {
         {
             self.selected = None;
         }
+        self.price_selected(backend.as_ref()).await;
         for followed in &mut self.compared {
             if followed.job.source == source && (followed.running() || followed.detail.is_none()) {
                 poll_compared(followed, backend.as_ref(), &self.out).await;
             }
         }
+    }
+
+    /// The on-demand price of the selected remote job's instance type, once a run per
+    /// source and type (the store keeps it between runs).
+    async fn price_selected(&mut self, backend: &dyn Backend) {
+        if !backend.is_remote() {
+            return;
+        }
+        let Some(selected) = self.selected.as_ref() else {
+            return;
+        };
+        let Some((instance_type, _)) = selected
+            .followed
+            .detail
+            .as_ref()
+            .and_then(|d| d.instances())
+        else {
+            return;
+        };
+        let source = selected.job().source.clone();
+        if !self.prices.insert((source.clone(), instance_type.clone())) {
+            return;
+        }
+        let price = self.desk.price(&source, backend, &instance_type).await;
+        self.out.send(Event::Price {
+            source,
+            instance_type,
+            price,
+        });
     }
 
     /// Ticks every source now.

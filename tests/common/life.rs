@@ -2,7 +2,8 @@
 //! relay rewrites `DescribeTrainingJob` and `ListTrainingJobs` answers for the jobs it is
 //! told about, moving them through InProgress (Starting, Downloading, Training, Uploading)
 //! to Completed, one stage every `stage` seconds, and answers `StopTrainingJob` for them
-//! (Stopping for a second, then Stopped).
+//! (Stopping for a second, then Stopped). A completed job reports two hours of training
+//! and one billed (`TrainingTimeInSeconds` 7200, `BillableTimeInSeconds` 3600).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -86,6 +87,10 @@ impl Life {
                 "TrainingEndTime".into(),
                 json!(self.started_epoch + stages.last().unwrap().2),
             );
+            if status == "Completed" && transitions {
+                object.insert("TrainingTimeInSeconds".into(), json!(7200));
+                object.insert("BillableTimeInSeconds".into(), json!(3600));
+            }
         } else {
             object.remove("TrainingEndTime");
             object.remove("FinalMetricDataList");

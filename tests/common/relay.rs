@@ -5,7 +5,8 @@
 //!   to CBOR, so moto still holds the data and computes the statistics;
 //! - the next `throttle` requests for a chosen JSON target, answered with ThrottlingException;
 //! - the jobs given a scripted life (`run_job`): their describe and list answers move through
-//!   the stages, and `StopTrainingJob` stops them (see `life.rs`).
+//!   the stages, and `StopTrainingJob` stops them (see `life.rs`);
+//! - the Price List's `GetProducts`, answered with the prices it is given (moto has none).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -56,6 +57,8 @@ struct Shared {
     throttled: AtomicUsize,
     /// Scripted lives, by job name.
     lives: Mutex<HashMap<String, Life>>,
+    /// On-demand training prices (USD an hour) by instance type, for `GetProducts`.
+    prices: Mutex<HashMap<String, f64>>,
 }
 
 /// A running relay.
@@ -110,6 +113,15 @@ impl Relay {
             .lock()
             .unwrap()
             .insert(name.to_string(), Life::new(stage));
+    }
+
+    /// Answers `GetProducts` for `instance_type` with an on-demand training price.
+    pub fn price(&self, instance_type: &str, usd_per_hour: f64) {
+        self.shared
+            .prices
+            .lock()
+            .unwrap()
+            .insert(instance_type.to_string(), usd_per_hour);
     }
 
     /// Operations seen so far.
@@ -246,6 +258,9 @@ fn write_response(w: &mut impl Write, r: &Response, head_only: bool) -> std::io:
 /// `StopTrainingJob` for them itself.
 fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response> {
     let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
+    if target.ends_with(".GetProducts") {
+        return price_list(&body, shared);
+    }
     if target.ends_with(".StopTrainingJob") {
         let name = body["TrainingJobName"].as_str().unwrap_or_default();
         if let Some(life) = shared.lives.lock().unwrap().get_mut(name) {
@@ -265,6 +280,46 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
         response.body = serde_json::to_vec(&answer).unwrap();
     }
     Some(response)
+}
+
+/// A `GetProducts` answer: the price given for the filter's `instanceName` as a Price List
+/// product (with a hosting product beside it that must not be taken), or
+/// `ValidationException` when there is none, as the service without products answers empty.
+fn price_list(body: &Json, shared: &Shared) -> Option<Response> {
+    let field = |name: &str| {
+        body["Filters"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["Field"] == name))
+            .and_then(|f| f["Value"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (instance, region) = (field("instanceName"), field("regionCode"));
+    let prices = shared.prices.lock().unwrap();
+    let Some(usd) = prices.get(&instance) else {
+        return Some(Response {
+            status: 400,
+            headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+            body: br#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: pricing:GetProducts"}"#.to_vec(),
+        });
+    };
+    let product = |usage: &str, usd: f64| {
+        serde_json::json!({
+            "product": {"attributes": {"usagetype": usage, "instanceName": instance, "regionCode": region}},
+            "terms": {"OnDemand": {"SKU.TERM": {"priceDimensions": {"SKU.TERM.RATE": {
+                "unit": "Hrs", "pricePerUnit": {"USD": format!("{usd:.10}")}}}}}}
+        })
+        .to_string()
+    };
+    let answer = serde_json::json!({
+        "FormatVersion": "aws_v1",
+        "PriceList": [product(&format!("USE1-Host:{instance}"), usd * 2.0), product(&format!("USE1-Train:{instance}"), *usd)],
+    });
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+        body: answer.to_string().into_bytes(),
+    })
 }
 
 /// Sends the request to moto as HTTP/1.0 and reads the whole answer; `None` when moto is not

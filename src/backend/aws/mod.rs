@@ -3,6 +3,7 @@
 
 pub mod logs;
 pub mod metrics;
+pub mod pricing;
 pub mod training;
 
 use std::collections::HashMap;
@@ -17,7 +18,8 @@ use super::s3::{self, S3Uri};
 use super::sdk::{AwsConnection, CallCounter, Clients, from_sdk};
 use super::{Backend, BackendError, Progress};
 use crate::job::{
-    ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
+    ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,
+    LogPage, MetricPage,
 };
 use crate::request::TrainingJobRequest;
 
@@ -274,6 +276,17 @@ impl Backend for AwsBackend {
 
     async fn stop_training_job(&self, name: &str) -> Result<(), BackendError> {
         training::stop(&self.clients.sagemaker, name).await
+    }
+
+    async fn instance_price(&self, instance_type: &str) -> Result<InstancePrice, BackendError> {
+        let usd_per_hour =
+            pricing::training_price(&self.clients.pricing, &self.region, instance_type).await?;
+        Ok(InstancePrice {
+            instance_type: instance_type.to_string(),
+            region: self.region.clone(),
+            usd_per_hour,
+            date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        })
     }
 
     async fn list_tags(&self, job: &JobSummary) -> Result<Vec<(String, String)>, BackendError> {

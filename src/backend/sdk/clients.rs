@@ -53,6 +53,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// The Price List Query API, which answers in us-east-1 for every region.
+    pub pricing: aws_sdk_pricing::Client,
 }
 
 impl Clients {
@@ -88,6 +90,12 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(sdk)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            pricing: aws_sdk_pricing::Client::from_conf(
+                aws_sdk_pricing::config::Builder::from(sdk)
+                    .region(aws_config::Region::new("us-east-1"))
                     .interceptor(counter.clone())
                     .build(),
             ),

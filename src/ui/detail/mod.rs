@@ -163,7 +163,7 @@ pub fn show(
     ui.separator();
     let tab_action = match state.tab {
         Tab::Overview => {
-            overview::show(ui, data);
+            overview::show(ui, data, &job);
             None
         }
         Tab::Logs => {

@@ -24,7 +24,7 @@ fn stage_color(status: SecondaryStatus) -> Color32 {
 }
 
 /// Draws the overview tab.
-pub fn show(ui: &mut egui::Ui, data: &Data) {
+pub fn show(ui: &mut egui::Ui, data: &Data, job: &crate::backend::JobRef) {
     let Some(detail) = data.detail.as_ref() else {
         return;
     };
@@ -71,6 +71,9 @@ pub fn show(ui: &mut egui::Ui, data: &Data) {
                             "Managed spot savings",
                             format!("{:.0} %", savings * 100.0),
                         );
+                    }
+                    if let Some(cost) = cost(data, detail, job) {
+                        fact(ui, "Estimated cost", cost);
                     }
                     if let Some(uri) = &detail.model_artifacts {
                         fact(ui, "ModelArtifacts", uri.clone());
@@ -181,4 +184,39 @@ fn tree(ui: &mut egui::Ui, name: &str, value: &Value, depth: usize) {
             });
         }
     }
+}
+
+/// What an AWS job costs: instance count × billable hours × the on-demand price of its
+/// instance type in its region, or why that is not known.
+fn cost(
+    data: &Data,
+    detail: &crate::job::JobDetail,
+    job: &crate::backend::JobRef,
+) -> Option<String> {
+    if !job.source.is_aws() {
+        return None;
+    }
+    let (instance_type, count) = detail.instances()?;
+    let price = match data
+        .prices
+        .get(&(job.source.clone(), instance_type.clone()))
+    {
+        None => return Some("reading the Price List…".into()),
+        Some(Err(why)) => return Some(format!("not known: the Price List answered {why}")),
+        Some(Ok(price)) => price,
+    };
+    Some(match detail.estimated_cost(price) {
+        Some(usd) => format!(
+            "${usd:.2} ({count} × {instance_type} × {:.2} h at ${}/h on demand in {}, Price \
+             List of {})",
+            detail.billable_time_seconds.unwrap_or_default() as f64 / 3600.0,
+            price.usd_per_hour,
+            price.region,
+            price.date
+        ),
+        None => format!(
+            "not known until the service reports the billable time (${}/h for {instance_type})",
+            price.usd_per_hour
+        ),
+    })
 }

@@ -1,6 +1,6 @@
 //! The window's library: the builder's named templates and the draft being edited, the
-//! links between a job and the job it was cloned from, and the last list of each remote
-//! source.
+//! links between a job and the job it was cloned from, the last list of each remote
+//! source, and the instance prices read from the AWS Price List.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -114,6 +114,25 @@ impl Store {
                 [source],
                 |r| r.get(0),
             )
+            .optional()?)
+    }
+
+    /// Keeps a price (JSON) under `key` (a connection and an instance type).
+    pub fn save_price(&self, key: &str, price: &str) -> Result<(), BackendError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO prices (key, price) VALUES (?1, ?2)",
+            params![key, price],
+        )?;
+        Ok(())
+    }
+
+    /// The price kept under `key`.
+    pub fn price(&self, key: &str) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .conn
+            .query_row("SELECT price FROM prices WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 }

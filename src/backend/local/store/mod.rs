@@ -81,6 +81,10 @@ CREATE TABLE IF NOT EXISTS drafts (
     request TEXT NOT NULL,
     updated INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS prices (
+    key TEXT PRIMARY KEY,
+    price TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS source_jobs (
     source TEXT PRIMARY KEY,
     jobs TEXT NOT NULL,
