@@ -529,17 +529,12 @@ fn an_aws_job_is_watched_through_its_stages_with_live_metrics_a_toast_and_stop()
     relay.run_job("live-job", Duration::from_secs(4));
     relay.run_job("long-job", Duration::from_secs(600));
     let sb = Sandbox::new();
-    let worker = common::window::worker(Arc::new(sb.backend()), &sb.home());
-    let mut options = common::window::options(None);
-    options.connection = Some(Connection::Aws(connection(&relay.endpoint())));
     let state = sagedesk::ui::state::State {
         list_interval_seconds: 1,
         log_interval_seconds: 1,
         ..Default::default()
     };
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state));
+    let mut h = common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
     wait_for(&mut h, "the jobs", |h| {
         has_text(h, "live-job") && has_text(h, "long-job")
     });
@@ -605,11 +600,7 @@ fn an_aws_selection_and_tab_come_back_after_a_restart() {
         }],
         ..Default::default()
     };
-    let worker = common::window::worker(Arc::new(sb.backend()), &sb.home());
-    let options = common::window::options(None);
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state));
+    let mut h = common::window::harness_with_aws_state(&sb, moto.connection(), state);
     wait_for(&mut h, "the job's logs", |h| {
         has_text(h, "a line of chosen-job") && has_text(h, "on default · us-east-1")
     });
@@ -624,16 +615,11 @@ fn an_aws_jobs_cost_is_estimated_from_the_price_list_or_says_why_not() {
     relay.run_job("priced-job", Duration::from_millis(200));
     relay.price("ml.m5.large", 0.25);
     let open = |relay: &Relay, sb: &Sandbox| {
-        let worker = common::window::worker(Arc::new(sb.backend()), &sb.home());
-        let mut options = common::window::options(None);
-        options.connection = Some(Connection::Aws(connection(&relay.endpoint())));
         let state = sagedesk::ui::state::State {
             list_interval_seconds: 1,
             ..Default::default()
         };
-        Harness::builder()
-            .with_size([1400.0, 900.0])
-            .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state))
+        common::window::harness_with_aws_state(sb, connection(&relay.endpoint()), state)
     };
     let sb = Sandbox::new();
     let mut h = open(&relay, &sb);

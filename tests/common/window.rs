@@ -44,12 +44,21 @@ pub fn harness<'a>(
 
 /// The app over the sandbox's data folder with the AWS connection `aws` added as a source.
 pub fn harness_with_aws<'a>(sb: &Sandbox, aws: AwsConnection) -> Harness<'a, SageDeskApp> {
+    harness_with_aws_state(sb, aws, State::default())
+}
+
+/// The same, starting from `state` (intervals, a selection, a tab).
+pub fn harness_with_aws_state<'a>(
+    sb: &Sandbox,
+    aws: AwsConnection,
+    state: State,
+) -> Harness<'a, SageDeskApp> {
     let worker = worker(Arc::new(sb.backend()), &sb.home());
     let mut options = options(None);
     options.connection = Some(Connection::Aws(aws));
     Harness::builder()
         .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| SageDeskApp::new(cc, worker, options))
+        .build_eframe(move |cc| SageDeskApp::with_state(&cc.egui_ctx, worker, options, state))
 }
 
 /// Replaces the text of the field labelled `field` with `text`, as a user selecting all of
