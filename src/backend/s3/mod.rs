@@ -274,22 +274,40 @@ pub async fn download_prefix(
     };
     let tally = Tally::new(bytes, progress);
     // Several objects in flight at once, as the service's own downloader does.
+    let downloads = jobs.into_iter().map(|(uri, path)| {
+        let (client, object) = (client.clone(), tally.object());
+        async move { download(&client, &uri, &path, &object).await }
+    });
+    in_parallel(downloads, PARALLEL_DOWNLOADS, "download").await?;
+    Ok(bytes)
+}
+
+/// Runs `tasks` with at most `limit` in flight and collects their results (in the order
+/// they finish); the first error ends the run, and dropping the rest cancels them.
+pub(crate) async fn in_parallel<T, F>(
+    tasks: impl IntoIterator<Item = F>,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<T>, BackendError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, BackendError>> + Send + 'static,
+{
     let mut running = tokio::task::JoinSet::new();
-    let mut queue = jobs.into_iter();
+    let mut queue = tasks.into_iter();
+    let mut done = Vec::new();
     loop {
-        while running.len() < PARALLEL_DOWNLOADS {
-            let Some((uri, path)) = queue.next() else {
+        while running.len() < limit {
+            let Some(task) = queue.next() else {
                 break;
             };
-            let client = client.clone();
-            let object = tally.object();
-            running.spawn(async move { download(&client, &uri, &path, &object).await });
+            running.spawn(task);
         }
         match running.join_next().await {
-            None => return Ok(bytes),
-            Some(Ok(Ok(()))) => {}
+            None => return Ok(done),
+            Some(Ok(Ok(value))) => done.push(value),
             Some(Ok(Err(e))) => return Err(e),
-            Some(Err(e)) => return Err(BackendError::internal(format!("download task: {e}"))),
+            Some(Err(e)) => return Err(BackendError::internal(format!("{what} task: {e}"))),
         }
     }
 }

@@ -8,7 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 use aws_smithy_types::byte_stream::Length;
 
-use super::{S3Uri, SharedProgress, Tally};
+use super::{S3Uri, SharedProgress, Tally, in_parallel};
 use crate::backend::BackendError;
 use crate::backend::sdk::from_sdk;
 
@@ -64,24 +64,12 @@ pub async fn upload_files(
         total += std::fs::metadata(path).map_err(io_error(path))?.len();
     }
     let tally = Tally::new(total, progress);
-    let mut running = tokio::task::JoinSet::new();
-    let mut queue = files.into_iter();
-    loop {
-        while running.len() < PARALLEL_UPLOADS {
-            let Some((path, uri)) = queue.next() else {
-                break;
-            };
-            let (client, encryption, tally) = (client.clone(), encryption.clone(), tally.clone());
-            running
-                .spawn(async move { upload_one(&client, &path, &uri, &encryption, &tally).await });
-        }
-        match running.join_next().await {
-            None => return Ok(total),
-            Some(Ok(Ok(()))) => {}
-            Some(Ok(Err(e))) => return Err(e),
-            Some(Err(e)) => return Err(BackendError::internal(format!("upload task: {e}"))),
-        }
-    }
+    let uploads = files.into_iter().map(|(path, uri)| {
+        let (client, encryption, tally) = (client.clone(), encryption.clone(), tally.clone());
+        async move { upload_one(&client, &path, &uri, &encryption, &tally).await }
+    });
+    in_parallel(uploads, PARALLEL_UPLOADS, "upload").await?;
+    Ok(total)
 }
 
 /// Every file under `dir` (from [`upload_files`]'s point of view: `(file, key under
@@ -200,53 +188,38 @@ async fn send_parts(
     tally: &Tally,
 ) -> Result<Vec<CompletedPart>, BackendError> {
     let count = len.div_ceil(PART_SIZE);
-    let mut parts = Vec::with_capacity(count as usize);
-    let mut running = tokio::task::JoinSet::new();
-    let mut next = 0u64;
-    loop {
-        while running.len() < PARALLEL_UPLOADS && next < count {
-            let offset = next * PART_SIZE;
-            let size = PART_SIZE.min(len - offset);
-            let number = next as i32 + 1;
-            next += 1;
-            let (client, path, object) = (client.clone(), path.to_path_buf(), object.clone());
-            let upload_id = upload_id.to_string();
-            running.spawn(async move {
-                let body = ByteStream::read_from()
-                    .path(&path)
-                    .offset(offset)
-                    .length(Length::Exact(size))
-                    .build()
-                    .await
-                    .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))?;
-                let part = client
-                    .upload_part()
-                    .bucket(&object.bucket)
-                    .key(&object.key)
-                    .upload_id(upload_id)
-                    .part_number(number)
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| named(from_sdk(e), &object.with_key(&object.key)))?;
-                Ok::<_, BackendError>((number, part.e_tag().map(str::to_string), size))
-            });
+    let sends = (0..count).map(|n| {
+        let offset = n * PART_SIZE;
+        let size = PART_SIZE.min(len - offset);
+        let number = n as i32 + 1;
+        let (client, path, object) = (client.clone(), path.to_path_buf(), object.clone());
+        let (upload_id, tally) = (upload_id.to_string(), tally.clone());
+        async move {
+            let body = ByteStream::read_from()
+                .path(&path)
+                .offset(offset)
+                .length(Length::Exact(size))
+                .build()
+                .await
+                .map_err(|e| BackendError::internal(format!("{}: {e}", path.display())))?;
+            let part = client
+                .upload_part()
+                .bucket(&object.bucket)
+                .key(&object.key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| named(from_sdk(e), &object.with_key(&object.key)))?;
+            tally.add(size);
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag().map(str::to_string))
+                .build())
         }
-        match running.join_next().await {
-            None => break,
-            Some(Ok(Ok((number, e_tag, size)))) => {
-                tally.add(size);
-                parts.push(
-                    CompletedPart::builder()
-                        .part_number(number)
-                        .set_e_tag(e_tag)
-                        .build(),
-                );
-            }
-            Some(Ok(Err(e))) => return Err(e),
-            Some(Err(e)) => return Err(BackendError::internal(format!("upload task: {e}"))),
-        }
-    }
+    });
+    let mut parts = in_parallel(sends, PARALLEL_UPLOADS, "upload").await?;
     parts.sort_by_key(|p| p.part_number());
     Ok(parts)
 }
