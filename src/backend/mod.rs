@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,
-    LogPage, MetricPage,
+    LogPage, MetricPage, MetricSeries,
 };
 
 /// Which backend the window and the CLI talk to.
@@ -113,6 +113,33 @@ pub async fn open(connection: &Connection) -> Result<Arc<dyn Backend>, BackendEr
         }
         Connection::Aws(aws) => Ok(Arc::new(aws::AwsBackend::connect(aws.clone()).await?)),
     }
+}
+
+/// Metric points of `job` after `cursor`, following up to `pages` pages (a page that comes
+/// back empty, or leaves the cursor where it was, is the end); `cursor` moves past them. A
+/// failure ends the read: the points read before it come back with the error.
+pub async fn read_metrics(
+    backend: &dyn Backend,
+    job: &str,
+    cursor: &mut Cursor,
+    pages: usize,
+) -> (Vec<MetricSeries>, Option<BackendError>) {
+    let mut all = Vec::new();
+    for _ in 0..pages {
+        match backend.get_metric_data(job, cursor).await {
+            Ok(page) if page.series.is_empty() => break,
+            Ok(page) => {
+                let moved = page.next_cursor != *cursor;
+                *cursor = page.next_cursor;
+                all.extend(page.series);
+                if !moved {
+                    break;
+                }
+            }
+            Err(e) => return (all, Some(e)),
+        }
+    }
+    (all, None)
 }
 
 /// A progress callback: bytes done and bytes in all.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{EXIT_BAD_INPUT, Failure};
 use crate::backend::sdk::AwsConnection;
-use crate::backend::{Backend, Connection};
+use crate::backend::{Backend, Connection, read_metrics};
 use crate::job::Cursor;
 use crate::job::compare::{ComparedJob, Comparison};
 
@@ -80,35 +80,19 @@ async fn compared(
     name: &str,
 ) -> Result<ComparedJob, Failure> {
     let detail = backend.describe_training_job(name).await?;
-    let mut last: BTreeMap<String, f64> = BTreeMap::new();
     let mut cursor = Cursor::default();
-    for _ in 0..METRIC_PAGES {
-        let page = match backend.get_metric_data(name, &cursor).await {
-            Ok(page) => page,
-            Err(e) => {
-                eprintln!(
-                    "warning: the metric series of {name} could not be read ({e}); final \
-                     values from DescribeTrainingJob"
-                );
-                break;
-            }
-        };
-        if page.series.is_empty() {
-            break;
-        }
-        for series in page.series {
-            if crate::job::parse_instance_series(&series.name).is_some() {
-                continue;
-            }
-            if let Some(point) = series.points.last() {
-                last.insert(series.name, point.value);
-            }
-        }
-        if page.next_cursor == cursor {
-            break;
-        }
-        cursor = page.next_cursor;
+    let (series, error) = read_metrics(backend, name, &mut cursor, METRIC_PAGES).await;
+    if let Some(e) = error {
+        eprintln!(
+            "warning: the metric series of {name} could not be read ({e}); final values from \
+             DescribeTrainingJob"
+        );
     }
+    let last: BTreeMap<String, f64> = series
+        .into_iter()
+        .filter(|s| crate::job::parse_instance_series(&s.name).is_none())
+        .filter_map(|s| Some((s.name, s.points.last()?.value)))
+        .collect();
     Ok(ComparedJob::new(source.source_label(), &detail, &last))
 }
 

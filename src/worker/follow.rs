@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::{Event, Outbox};
-use crate::backend::{Backend, BackendError, JobRef};
+use crate::backend::{Backend, BackendError, JobRef, read_metrics};
 use crate::job::{Cursor, JobDetail, LogLine, MetricPoint, MetricSeries};
 use crate::request::metrics::MetricExtractor;
 
@@ -67,29 +67,13 @@ impl Followed {
         out: &Outbox,
         pages: usize,
     ) -> Vec<MetricSeries> {
-        let mut all: Vec<MetricSeries> = Vec::new();
-        for _ in 0..pages {
-            match backend
-                .get_metric_data(&self.job.name, &self.metric_cursor)
-                .await
-            {
-                Ok(page) if page.series.is_empty() => break,
-                Ok(page) => {
-                    let moved = page.next_cursor != self.metric_cursor;
-                    self.metric_cursor = page.next_cursor;
-                    all.extend(page.series);
-                    if !moved {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let context = format!("Reading the metrics of {}", self.job);
-                    self.report(out, context, e);
-                    break;
-                }
-            }
+        let (series, error) =
+            read_metrics(backend, &self.job.name, &mut self.metric_cursor, pages).await;
+        if let Some(e) = error {
+            let context = format!("Reading the metrics of {}", self.job);
+            self.report(out, context, e);
         }
-        all
+        series
     }
 }
 
@@ -119,11 +103,6 @@ impl Selected {
     /// Whether the job still runs.
     pub fn running(&self) -> bool {
         self.followed.running()
-    }
-
-    /// Reads new log lines only (the fast poll of a running remote job).
-    pub async fn poll_logs(&mut self, backend: &dyn Backend, out: &Outbox) {
-        self.logs(backend, out).await;
     }
 
     /// The job.
@@ -178,7 +157,9 @@ impl Selected {
         true
     }
 
-    async fn logs(&mut self, backend: &dyn Backend, out: &Outbox) {
+    /// Reads the new log lines (and the metric points in them); alone, the fast poll of a
+    /// running remote job.
+    pub async fn logs(&mut self, backend: &dyn Backend, out: &Outbox) {
         let job = &self.followed.job;
         loop {
             match backend

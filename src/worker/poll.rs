@@ -136,7 +136,7 @@ impl Poller {
         if let Some(backend) = self.backend(&source)
             && let Some(selected) = self.selected.as_mut()
         {
-            selected.poll_logs(backend.as_ref(), &self.out).await;
+            selected.logs(backend.as_ref(), &self.out).await;
         }
     }
 
@@ -187,18 +187,31 @@ impl Poller {
     async fn follow(&mut self, i: usize) {
         let source = self.sources[i].connection.clone();
         let backend = self.sources[i].backend.clone();
-        if let Some(selected) = self.selected.as_mut()
-            && selected.job().source == source
-            && !selected.poll(backend.as_ref(), &self.out).await
+        if self
+            .selected
+            .as_ref()
+            .is_some_and(|s| s.job().source == source)
         {
-            self.selected = None;
+            self.poll_selected(backend.as_ref()).await;
         }
-        self.price_selected(backend.as_ref()).await;
         for followed in &mut self.compared {
             if followed.job.source == source && (followed.running() || followed.detail.is_none()) {
                 poll_compared(followed, backend.as_ref(), &self.out).await;
             }
         }
+    }
+
+    /// Polls the selected job on `backend` (its source's), dropping the selection when the
+    /// job cannot be described, then reads its price when it runs on AWS.
+    async fn poll_selected(&mut self, backend: &dyn Backend) {
+        let Some(selected) = self.selected.as_mut() else {
+            return;
+        };
+        if !selected.poll(backend, &self.out).await {
+            self.selected = None;
+            return;
+        }
+        self.price_selected(backend).await;
     }
 
     /// The on-demand price of the selected remote job's instance type, once a run per
@@ -374,24 +387,26 @@ impl Poller {
                 source,
                 dir,
                 prefix,
-            } => {
-                let task = format!("Uploading {}", dir.display());
-                match self.backend(&source) {
-                    Some(backend) => match backend.upload_code(&dir, &prefix).await {
-                        Ok(uri) => self.out.send(Event::CodeUploaded(Ok(uri))),
-                        Err(e) => {
-                            self.out.send(Event::CodeUploaded(Err(e.to_string())));
-                            self.out.error(task, e);
-                        }
-                    },
-                    None => {
-                        self.out
-                            .send(Event::CodeUploaded(Err(not_connected(&source))));
-                        self.no_source(&source, &task);
-                    }
-                }
-            }
+            } => self.upload_code(source, dir, prefix).await,
             other => self.desk.handle(other).await,
+        }
+    }
+
+    /// Packs and uploads a code folder with `source`'s connection; the builder hears the
+    /// URI or the failure, and a failure is also reported.
+    async fn upload_code(&mut self, source: Connection, dir: std::path::PathBuf, prefix: String) {
+        let task = format!("Uploading {}", dir.display());
+        let Some(backend) = self.backend(&source) else {
+            self.out
+                .send(Event::CodeUploaded(Err(not_connected(&source))));
+            return self.no_source(&source, &task);
+        };
+        match backend.upload_code(&dir, &prefix).await {
+            Ok(uri) => self.out.send(Event::CodeUploaded(Ok(uri))),
+            Err(e) => {
+                self.out.send(Event::CodeUploaded(Err(e.to_string())));
+                self.out.error(task, e);
+            }
         }
     }
 
@@ -413,27 +428,20 @@ impl Poller {
         };
         // A source still being added (at start) follows the job from its first tick.
         if let Some(backend) = self.backend(&source) {
-            let selected = self.selected.as_mut().expect("set above");
-            if !selected.poll(backend.as_ref(), &self.out).await {
-                self.selected = None;
-            }
+            self.poll_selected(backend.as_ref()).await;
         }
     }
 
     /// Follows `jobs` for the comparison (none: stop following).
     async fn compare(&mut self, jobs: Vec<JobRef>) {
-        self.compared = jobs.into_iter().map(Followed::new).collect();
-        for followed in &mut self.compared {
-            let Some(i) = self
-                .sources
-                .iter()
-                .position(|s| s.connection == followed.job.source)
-            else {
-                continue;
-            };
-            let backend = self.sources[i].backend.clone();
-            poll_compared(followed, backend.as_ref(), &self.out).await;
+        let mut compared: Vec<Followed> = jobs.into_iter().map(Followed::new).collect();
+        // A job of a source not connected yet is followed from that source's first tick.
+        for followed in &mut compared {
+            if let Some(backend) = self.backend(&followed.job.source) {
+                poll_compared(followed, backend.as_ref(), &self.out).await;
+            }
         }
+        self.compared = compared;
     }
 
     async fn list_archive(&mut self, source: Connection, uri: String) {

@@ -234,25 +234,19 @@ impl Source {
         self.backend.is_remote() && self.jobs.len() >= self.limit
     }
 
-    /// Sends the rows (an empty list when the source goes away).
-    pub fn send_jobs(&self, out: &Outbox) {
-        out.send(Event::Jobs {
-            source: self.connection.clone(),
-            jobs: self.jobs.clone(),
-        });
-    }
-
     fn update_jobs(&mut self, out: &Outbox, jobs: Vec<JobSummary>) -> bool {
         if jobs == self.jobs {
             return false;
         }
+        // Looked up by name: a list of 10,000 rows changes every tick while a job runs.
+        let running: std::collections::HashSet<&str> = self
+            .jobs
+            .iter()
+            .filter(|j| !j.status.is_terminal())
+            .map(|j| j.name.as_str())
+            .collect();
         for job in &jobs {
-            let was_running = self
-                .jobs
-                .iter()
-                .find(|j| j.name == job.name)
-                .is_some_and(|j| !j.status.is_terminal());
-            if was_running && job.status.is_terminal() {
+            if job.status.is_terminal() && running.contains(job.name.as_str()) {
                 out.send(Event::Finished {
                     job: self.job(&job.name),
                     status: job.status,
@@ -260,7 +254,10 @@ impl Source {
             }
         }
         self.jobs = jobs;
-        self.send_jobs(out);
+        out.send(Event::Jobs {
+            source: self.connection.clone(),
+            jobs: self.jobs.clone(),
+        });
         true
     }
 
