@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use crate::request::TrainingJobRequest;
 
 pub mod compare;
+mod cost;
 pub mod text;
+
+pub use cost::InstancePrice;
 
 /// `TrainingJobStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -196,19 +199,6 @@ pub struct StatusTransition {
     pub message: String,
 }
 
-/// The on-demand price of training on one instance type, as the AWS Price List gave it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstancePrice {
-    /// `ml.m5.xlarge`, ...
-    pub instance_type: String,
-    /// The region it is the price in.
-    pub region: String,
-    /// USD per instance-hour.
-    pub usd_per_hour: f64,
-    /// When it was read (`YYYY-MM-DD`).
-    pub date: String,
-}
-
 /// One entry of `FinalMetricDataList`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalMetric {
@@ -269,38 +259,6 @@ impl JobDetail {
             billable_time_seconds: None,
             service_response: None,
         }
-    }
-
-    /// The instance type and count the job is billed for (the first instance group's, for
-    /// heterogeneous clusters).
-    pub fn instances(&self) -> Option<(String, i64)> {
-        let resources = self.request.resource_config.as_ref()?;
-        match (&resources.instance_type, &resources.instance_groups) {
-            (Some(t), _) => Some((t.clone(), resources.instance_count.unwrap_or(1))),
-            (None, Some(groups)) => groups
-                .first()
-                .and_then(|g| Some((g.instance_type.clone()?, g.instance_count.unwrap_or(1)))),
-            _ => None,
-        }
-    }
-
-    /// Instance count × billable hours × the on-demand hourly price, in USD, once the
-    /// service reports the billable time.
-    pub fn estimated_cost(&self, price: &InstancePrice) -> Option<f64> {
-        let (_, count) = self.instances()?;
-        let billable = self.billable_time_seconds? as f64;
-        Some(count as f64 * billable / 3600.0 * price.usd_per_hour)
-    }
-
-    /// Managed spot training's savings, `1 − BillableTimeInSeconds / TrainingTimeInSeconds`,
-    /// as the service reports them; `None` for on-demand jobs and before both are known.
-    pub fn spot_savings(&self) -> Option<f64> {
-        if self.request.enable_managed_spot_training != Some(true) {
-            return None;
-        }
-        let training = self.training_time_seconds.filter(|t| *t > 0)? as f64;
-        let billable = self.billable_time_seconds? as f64;
-        Some((1.0 - billable / training).clamp(0.0, 1.0))
     }
 
     /// The job in `DescribeTrainingJob`'s JSON shape.

@@ -49,36 +49,16 @@ impl ComparedJob {
             duration_seconds: detail.summary.duration(chrono::Utc::now()).num_seconds(),
             billable_seconds: detail.billable_time_seconds,
             spot_savings: detail.spot_savings(),
-            instances: instances(&detail.request),
+            instances: detail
+                .instances()
+                .iter()
+                .map(|(t, n)| format!("{} × {n}", t.unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(" + "),
             metrics,
             hyperparameters: detail.request.hyper_parameters.clone().unwrap_or_default(),
         }
     }
-}
-
-/// `ml.m5.xlarge × 2`, or the instance groups joined with `+`.
-fn instances(request: &crate::request::TrainingJobRequest) -> String {
-    let Some(resources) = &request.resource_config else {
-        return String::new();
-    };
-    if let Some(groups) = resources.instance_groups.as_ref().filter(|g| !g.is_empty()) {
-        return groups
-            .iter()
-            .map(|g| {
-                format!(
-                    "{} × {}",
-                    g.instance_type.as_deref().unwrap_or("?"),
-                    g.instance_count.unwrap_or(0)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" + ");
-    }
-    format!(
-        "{} × {}",
-        resources.instance_type.as_deref().unwrap_or("?"),
-        resources.instance_count.unwrap_or(1)
-    )
 }
 
 /// The comparison: jobs in the order chosen, metric names, and hyperparameter names with

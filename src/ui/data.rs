@@ -186,6 +186,12 @@ impl Data {
         self.sources.iter().map(|s| s.jobs.len()).sum()
     }
 
+    /// Job `job` of source `source` (indices into `sources` and its jobs).
+    pub fn job_ref(&self, source: usize, job: usize) -> JobRef {
+        let source = &self.sources[source];
+        JobRef::new(source.connection.clone(), source.jobs[job].name.clone())
+    }
+
     /// The list row of `job`, if its source listed it.
     pub fn summary(&self, job: &JobRef) -> Option<&JobSummary> {
         self.source(&job.source)?

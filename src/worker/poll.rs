@@ -227,7 +227,8 @@ impl Poller {
             .followed
             .detail
             .as_ref()
-            .and_then(|d| d.instances())
+            .and_then(|d| d.billed_instances())
+            .map(|(t, n)| (t.to_string(), n))
         else {
             return;
         };

@@ -196,7 +196,8 @@ fn cost(
     if !job.source.is_aws() {
         return None;
     }
-    let (instance_type, count) = detail.instances()?;
+    let (instance_type, count) = detail.billed_instances()?;
+    let instance_type = instance_type.to_string();
     let price = match data
         .prices
         .get(&(job.source.clone(), instance_type.clone()))

@@ -1,0 +1,223 @@
+//! Which rows the job list shows and in which order: every source's jobs filtered by
+//! source, status and name, sorted by column, optionally grouped by name prefix or tag;
+//! recomputed only when its inputs change.
+
+use chrono::Utc;
+
+use super::super::actions::strip_stamp;
+use super::super::data::Data;
+use super::super::state::{GroupBy, SortColumn, State};
+use crate::backend::{Connection, JobRef};
+use crate::job::JobSummary;
+
+/// A row of the list: a group header or a job (source index, job index).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Row {
+    /// The header of group `i` of [`ListCache::groups`].
+    Group(usize),
+    /// Job `job` of source `source`.
+    Job {
+        /// Index into `Data::sources`.
+        source: u32,
+        /// Index into that source's jobs.
+        job: u32,
+    },
+}
+
+/// A group of rows and its jobs.
+#[derive(Debug, Clone, Default)]
+pub struct Group {
+    /// The shared name prefix.
+    pub key: String,
+    /// Its jobs, as rows.
+    pub jobs: Vec<(u32, u32)>,
+}
+
+type ListKey = (
+    u64,
+    Option<String>,
+    String,
+    SortColumn,
+    bool,
+    Option<Connection>,
+    GroupBy,
+);
+
+/// Which rows are shown, in which order; recomputed only when its inputs change.
+#[derive(Default)]
+pub struct ListCache {
+    key: Option<ListKey>,
+    /// The rows, in display order.
+    pub order: Vec<Row>,
+    /// The groups, when grouping.
+    pub groups: Vec<Group>,
+    /// Jobs the filters let through.
+    pub shown: usize,
+    /// Jobs of the rows drawn in the last frame.
+    pub visible: Vec<JobRef>,
+}
+
+impl ListCache {
+    /// Brings `order` up to date.
+    pub fn update(&mut self, data: &Data, state: &State) {
+        let key = (
+            data.jobs_version,
+            state.status_filter.clone(),
+            state.search.clone(),
+            state.sort,
+            state.ascending,
+            state.source_filter.clone(),
+            state.group_by.clone(),
+        );
+        if self.key.as_ref() == Some(&key) {
+            return;
+        }
+        let needle = state.search.to_lowercase();
+        let now = Utc::now();
+        let mut jobs: Vec<(u32, u32)> = Vec::new();
+        for (s, source) in data.sources.iter().enumerate() {
+            if state
+                .source_filter
+                .as_ref()
+                .is_some_and(|f| *f != source.connection)
+            {
+                continue;
+            }
+            jobs.extend(
+                source
+                    .jobs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, j)| {
+                        state
+                            .status_filter
+                            .as_deref()
+                            .is_none_or(|s| j.status.as_str() == s)
+                            && (needle.is_empty() || j.name.to_lowercase().contains(&needle))
+                    })
+                    .map(|(i, _)| (s as u32, i as u32)),
+            );
+        }
+        let get = |&(s, i): &(u32, u32)| &data.sources[s as usize].jobs[i as usize];
+        jobs.sort_by(|a, b| {
+            let (ja, jb) = (get(a), get(b));
+            let ord = match state.sort {
+                SortColumn::Name => ja.name.cmp(&jb.name),
+                SortColumn::Status => ja.status.as_str().cmp(jb.status.as_str()),
+                SortColumn::Created => ja.creation_time.cmp(&jb.creation_time),
+                SortColumn::Duration => ja.duration(now).cmp(&jb.duration(now)),
+            }
+            .then(a.cmp(b));
+            if state.ascending { ord } else { ord.reverse() }
+        });
+        self.shown = jobs.len();
+        self.groups.clear();
+        self.order = match state.group_by {
+            GroupBy::None => jobs
+                .into_iter()
+                .map(|(source, job)| Row::Job { source, job })
+                .collect(),
+            GroupBy::NamePrefix | GroupBy::Tag(_) => {
+                let mut index: std::collections::HashMap<String, usize> = Default::default();
+                for row in jobs {
+                    let key = group_key(data, &state.group_by, row, get(&row));
+                    let g = *index.entry(key.clone()).or_insert_with(|| {
+                        self.groups.push(Group {
+                            key,
+                            jobs: Vec::new(),
+                        });
+                        self.groups.len() - 1
+                    });
+                    self.groups[g].jobs.push(row);
+                }
+                let mut order = Vec::with_capacity(self.shown + self.groups.len());
+                for (g, group) in self.groups.iter().enumerate() {
+                    order.push(Row::Group(g));
+                    order.extend(
+                        group
+                            .jobs
+                            .iter()
+                            .map(|&(source, job)| Row::Job { source, job }),
+                    );
+                }
+                order
+            }
+        };
+        self.key = Some(key);
+    }
+
+    /// The job of row `row`, if it is a job.
+    pub(super) fn job_ref(&self, data: &Data, row: usize) -> Option<JobRef> {
+        match self.order.get(row)? {
+            Row::Job { source, job } => Some(data.job_ref(*source as usize, *job as usize)),
+            Row::Group(_) => None,
+        }
+    }
+
+    /// The jobs of group `g`.
+    pub(super) fn group_jobs(&self, data: &Data, g: usize) -> Vec<JobRef> {
+        self.groups[g]
+            .jobs
+            .iter()
+            .map(|&(s, i)| data.job_ref(s as usize, i as usize))
+            .collect()
+    }
+}
+
+/// The group of a job: its name prefix, or its value of the tag (saying when it has none
+/// or its tags are still being read).
+fn group_key(data: &Data, group_by: &GroupBy, (s, _): (u32, u32), job: &JobSummary) -> String {
+    match group_by {
+        GroupBy::Tag(key) => match data.sources[s as usize].tags.get(&job.name) {
+            Some(tags) => match tags.iter().find(|(k, _)| k == key) {
+                Some((_, value)) => format!("{key} = {value}"),
+                None => format!("no {key} tag"),
+            },
+            None => "tags being read…".to_string(),
+        },
+        _ => name_prefix(&job.name).to_string(),
+    }
+}
+
+/// Tag keys seen on the jobs whose tags were read, sorted.
+pub(super) fn tag_keys(data: &Data) -> Vec<String> {
+    let mut keys: Vec<String> = data
+        .sources
+        .iter()
+        .flat_map(|s| s.tags.values().flatten().map(|(k, _)| k.clone()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// A name without the time stamp SageDesk or the SageMaker SDK appends and without
+/// trailing all-digit parts: the runs of one experiment share it.
+pub fn name_prefix(name: &str) -> &str {
+    let mut base = strip_stamp(name);
+    while let Some((head, tail)) = base.rsplit_once('-') {
+        if !head.is_empty() && !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) {
+            base = head;
+        } else {
+            break;
+        }
+    }
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_prefix;
+
+    #[test]
+    fn prefixes_drop_stamps_and_run_numbers() {
+        assert_eq!(name_prefix("exp-lr-20261123-101112-123"), "exp-lr");
+        assert_eq!(
+            name_prefix("pytorch-training-2024-05-01-12-34-56-789"),
+            "pytorch-training"
+        );
+        assert_eq!(name_prefix("run-3"), "run");
+        assert_eq!(name_prefix("42"), "42");
+        assert_eq!(name_prefix("plain"), "plain");
+    }
+}

@@ -1,0 +1,296 @@
+//! The job list's virtualised table: sortable headers, job rows with their mark, status,
+//! name, source, creation time and duration, group headers, and the rows' menus.
+
+use chrono::{DateTime, Utc};
+use egui::RichText;
+use egui_extras::{Column, TableBuilder};
+
+use super::super::data::Data;
+use super::super::state::{SortColumn, State};
+use super::super::theme;
+use super::order::{ListCache, Row, name_prefix};
+use super::{ListAction, toggle_mark};
+use crate::backend::JobRef;
+use crate::job::JobSummary;
+use crate::job::{format_duration as duration, local_time};
+
+/// A sortable column header.
+fn header(ui: &mut egui::Ui, state: &mut State, label: &str, column: SortColumn) {
+    let arrow = if state.sort == column {
+        if state.ascending { " ⏶" } else { " ⏷" }
+    } else {
+        ""
+    };
+    if ui
+        .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+        .on_hover_text("Sort by this column")
+        .clicked()
+    {
+        if state.sort == column {
+            state.ascending = !state.ascending;
+        } else {
+            state.sort = column;
+            state.ascending = column == SortColumn::Name;
+        }
+    }
+}
+
+/// The virtualised table of jobs, scrolled to `scroll_to`; a row clicked, cloned or
+/// compared.
+pub(super) fn table(
+    ui: &mut egui::Ui,
+    data: &Data,
+    state: &mut State,
+    cache: &mut ListCache,
+    scroll_to: Option<usize>,
+) -> Option<ListAction> {
+    let mut action = None;
+    let now = Utc::now();
+    let several = data.sources.len() > 1;
+    let modifiers = ui.input(|i| i.modifiers);
+    let mut table = TableBuilder::new(ui)
+        .id_salt("jobs")
+        .striped(true)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(18.0))
+        .column(Column::exact(22.0))
+        .column(Column::remainder().at_least(120.0).clip(true));
+    if several {
+        table = table.column(Column::auto().at_least(50.0).clip(true));
+    }
+    table = table
+        .column(Column::auto().at_least(80.0))
+        .column(Column::auto().at_least(60.0))
+        .auto_shrink(false);
+    if let Some(row) = scroll_to {
+        table = table.scroll_to_row(row, None);
+    }
+    table
+        .header(22.0, |mut row| {
+            row.col(|ui| {
+                ui.label(RichText::new("⚖").weak())
+                    .on_hover_text("Marked for comparison: Ctrl+click or Shift+click rows");
+            });
+            row.col(|ui| header(ui, state, "", SortColumn::Status));
+            row.col(|ui| header(ui, state, "Name", SortColumn::Name));
+            if several {
+                row.col(|ui| {
+                    ui.label(RichText::new("Source").strong());
+                });
+            }
+            row.col(|ui| header(ui, state, "Created", SortColumn::Created));
+            row.col(|ui| header(ui, state, "Duration", SortColumn::Duration));
+        })
+        .body(|body| {
+            cache.visible.clear();
+            body.rows(36.0, cache.order.len(), |mut row| {
+                let index = row.index();
+                let (s, j) = match cache.order[index] {
+                    Row::Job { source, job } => (source as usize, job as usize),
+                    Row::Group(g) => {
+                        if let Some(a) = group_row(&mut row, cache, data, g, several) {
+                            action = Some(a);
+                        }
+                        return;
+                    }
+                };
+                let source = &data.sources[s];
+                let job: &JobSummary = &source.jobs[j];
+                let job_ref = data.job_ref(s, j);
+                let marked = state.compare.contains(&job_ref);
+                row.set_selected(state.selection.as_ref() == Some(&job_ref));
+                let mut toggled = false;
+                row.col(|ui| {
+                    toggled = ui
+                        .add(egui::Button::new(if marked { "☑" } else { "☐" }).frame(false))
+                        .on_hover_text("Mark for comparison")
+                        .clicked();
+                });
+                job_cells(&mut row, job, source.failing());
+                if several {
+                    row.col(|ui| {
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(source.connection.source_label()).small(),
+                            )
+                            .truncate(),
+                        );
+                    });
+                }
+                dates(&mut row, job, now);
+                let response = row.response();
+                if toggled || (response.clicked() && modifiers.command) {
+                    toggle_mark(state, &job_ref);
+                } else if response.clicked() && modifiers.shift {
+                    state.compare = range(cache, data, state.selection.as_ref(), index);
+                } else if response.clicked() {
+                    action = Some(ListAction::Select(job_ref.clone()));
+                }
+                cache.visible.push(job_ref.clone());
+                response.context_menu(|ui| {
+                    if let Some(a) = job_menu(ui, state, cache, data, &job_ref) {
+                        action = Some(a);
+                    }
+                });
+            });
+        });
+    action
+}
+
+/// The jobs between the selected row and row `to`, both included (or `to` alone).
+fn range(cache: &ListCache, data: &Data, from: Option<&JobRef>, to: usize) -> Vec<JobRef> {
+    let start = from
+        .and_then(|f| (0..cache.order.len()).find(|&r| cache.job_ref(data, r).as_ref() == Some(f)))
+        .unwrap_or(to);
+    let (lo, hi) = (start.min(to), start.max(to));
+    (lo..=hi).filter_map(|r| cache.job_ref(data, r)).collect()
+}
+
+/// A group's header row; its context menu compares the group's jobs.
+fn group_row(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    cache: &ListCache,
+    data: &Data,
+    g: usize,
+    several: bool,
+) -> Option<ListAction> {
+    let group = &cache.groups[g];
+    let mut action = None;
+    row.col(|_| {});
+    row.col(|ui| {
+        ui.label(RichText::new("⏷").weak());
+    });
+    row.col(|ui| {
+        ui.add(egui::Label::new(RichText::new(&group.key).strong()).truncate())
+            .on_hover_text(&group.key);
+    });
+    if several {
+        row.col(|_| {});
+    }
+    row.col(|ui| {
+        let count = match group.jobs.len() {
+            1 => "1 job".to_string(),
+            n => format!("{n} jobs"),
+        };
+        ui.label(RichText::new(count).weak());
+    });
+    row.col(|ui| {
+        if group.jobs.len() >= 2
+            && ui
+                .small_button("⚖")
+                .on_hover_text("Compare every job of this group")
+                .clicked()
+        {
+            action = Some(ListAction::Compare(cache.group_jobs(data, g)));
+        }
+    });
+    row.response().context_menu(|ui| {
+        if ui
+            .button(format!("Compare all {} jobs", group.jobs.len()))
+            .clicked()
+        {
+            action = Some(ListAction::Compare(cache.group_jobs(data, g)));
+            ui.close();
+        }
+    });
+    action
+}
+
+/// A job row's context menu.
+fn job_menu(
+    ui: &mut egui::Ui,
+    state: &mut State,
+    cache: &ListCache,
+    data: &Data,
+    job: &JobRef,
+) -> Option<ListAction> {
+    let mut action = None;
+    if ui.button("Clone into the builder").clicked() {
+        action = Some(ListAction::Clone(job.clone()));
+        ui.close();
+    }
+    let marked = state.compare.contains(job);
+    if ui
+        .button(if marked {
+            "Unmark for comparison"
+        } else {
+            "Mark for comparison"
+        })
+        .clicked()
+    {
+        toggle_mark(state, job);
+        ui.close();
+    }
+    ui.menu_button("Compare with…", |ui| {
+        let others: Vec<&JobRef> = state.compare.iter().filter(|j| *j != job).collect();
+        if !others.is_empty()
+            && ui
+                .button(format!("the {} marked jobs", others.len()))
+                .clicked()
+        {
+            let mut jobs = vec![job.clone()];
+            jobs.extend(others.into_iter().cloned());
+            action = Some(ListAction::Compare(jobs));
+            ui.close();
+        }
+        if let Some(selected) = state.selection.as_ref().filter(|s| *s != job)
+            && ui.button(format!("the selected job: {selected}")).clicked()
+        {
+            action = Some(ListAction::Compare(vec![job.clone(), selected.clone()]));
+            ui.close();
+        }
+        ui.separator();
+        let prefix = name_prefix(&job.name);
+        let similar: Vec<JobRef> = (0..cache.order.len())
+            .filter_map(|r| cache.job_ref(data, r))
+            .filter(|j| j != job && name_prefix(&j.name) == prefix)
+            .take(12)
+            .collect();
+        if similar.is_empty() {
+            ui.label(RichText::new("No other runs of this name").weak());
+        }
+        for other in similar {
+            if ui.button(other.to_string()).clicked() {
+                action = Some(ListAction::Compare(vec![job.clone(), other]));
+                ui.close();
+            }
+        }
+    });
+    action
+}
+
+/// A job's status icon and its name with its stage; a source that fails greys its rows.
+fn job_cells(row: &mut egui_extras::TableRow<'_, '_>, job: &JobSummary, source_failing: bool) {
+    row.col(|ui| {
+        ui.label(
+            RichText::new(theme::status_icon(job.status)).color(theme::status_color(job.status)),
+        )
+        .on_hover_text(job.status.as_str());
+    });
+    row.col(|ui| {
+        ui.vertical(|ui| {
+            ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate());
+            let status = match job.secondary_status {
+                Some(secondary) => format!("{} · {secondary}", job.status),
+                None => job.status.to_string(),
+            };
+            let line = if source_failing {
+                RichText::new(format!("{status} · source unreachable")).color(theme::WARNING)
+            } else {
+                RichText::new(status).color(theme::status_color(job.status))
+            };
+            ui.label(line.small());
+        });
+    });
+}
+
+/// A job's creation time and duration.
+fn dates(row: &mut egui_extras::TableRow<'_, '_>, job: &JobSummary, now: DateTime<Utc>) {
+    row.col(|ui| {
+        ui.label(RichText::new(local_time(job.creation_time)).small());
+    });
+    row.col(|ui| {
+        ui.label(duration(job.duration(now)));
+    });
+}
