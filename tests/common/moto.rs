@@ -9,7 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
+use sagedesk::backend::Backend;
+use sagedesk::backend::aws::AwsBackend;
 use sagedesk::backend::sdk::AwsConnection;
+use sagedesk::request::{TrainingJobRequest, request_from_value};
+use serde_json::json;
 
 /// The pinned emulator.
 const MOTO: &str = "moto[server]==5.2.5";
@@ -223,4 +227,52 @@ fn answers(port: u16) -> bool {
     stream.write_all(request.as_bytes()).is_ok()
         && stream.read_exact(&mut head).is_ok()
         && head.starts_with(b"HTTP/1.")
+}
+
+/// A minimal request for a job on AWS (ml.m5.large × 1), as the AWS tests create them.
+pub fn aws_request(name: &str) -> TrainingJobRequest {
+    request_from_value(
+        json!({
+            "TrainingJobName": name,
+            "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+            "AlgorithmSpecification": {"TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1", "TrainingInputMode": "File"},
+            "OutputDataConfig": {"S3OutputPath": "s3://app-bucket/output"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600}
+        }),
+        "test",
+    )
+    .unwrap()
+    .request
+}
+
+/// Creates jobs `names` on the server at `endpoint`.
+pub async fn seed(endpoint: &str, names: &[&str]) {
+    let aws = AwsBackend::connect(connection(endpoint))
+        .await
+        .expect("connect");
+    for name in names {
+        aws.create_training_job(aws_request(name))
+            .await
+            .expect("create");
+    }
+}
+
+/// Appends `lines` to the job's log stream in the server's CloudWatch Logs, stamped now.
+pub fn log_to_moto(moto: &Moto, job: &str, lines: &[&str]) {
+    let events: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{{'timestamp': int(time.time() * 1000), 'message': {l:?}}}"))
+        .collect();
+    moto.boto3(&format!(
+        "import boto3, time\n\
+         logs = boto3.client('logs')\n\
+         group, stream = '/aws/sagemaker/TrainingJobs', '{job}/algo-1-1700000000'\n\
+         try:\n    logs.create_log_group(logGroupName=group)\n\
+         except logs.exceptions.ResourceAlreadyExistsException:\n    pass\n\
+         try:\n    logs.create_log_stream(logGroupName=group, logStreamName=stream)\n\
+         except logs.exceptions.ResourceAlreadyExistsException:\n    pass\n\
+         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{}])\n",
+        events.join(", ")
+    ));
 }

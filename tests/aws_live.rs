@@ -1,0 +1,236 @@
+//! AWS jobs watched live in the window, against moto through the relay: jobs that move
+//! through their stages, metrics read from their logs, every job reachable by search and
+//! older pages, the list kept between runs, the selection restored, and their cost.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Sandbox;
+use common::moto::{Moto, connection, log_to_moto, seed};
+use common::relay::Relay;
+use common::window::{has_text, replace_text, wait_for};
+use egui_kittest::kittest::Queryable;
+use sagedesk::backend::Connection;
+
+#[test]
+fn an_aws_jobs_log_lines_chart_its_metrics_from_the_log() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["logged-job"]));
+    // moto gives every job one definition, test:dcg, matching these lines.
+    let point = |v: f64| format!("#quality_metric: host=algo-1, test dcg <score>={v}");
+    log_to_moto(
+        &moto,
+        "logged-job",
+        &["epoch 1", &point(0.5), "epoch 2", &point(0.75)],
+    );
+    let sb = Sandbox::new();
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    wait_for(&mut h, "the job", |h| has_text(h, "logged-job"));
+    h.get_by_label("logged-job").click();
+    wait_for(&mut h, "the detail", |h| has_text(h, "Metrics ("));
+    h.get_by_label_contains("Metrics (").click();
+    wait_for(&mut h, "the chart from the log", |h| {
+        has_text(h, "test:dcg") && has_text(h, "from the log") && has_text(h, "2 points")
+    });
+    assert!(has_text(&h, "last 0.75000"));
+    // A line logged later is read from the last token and charted.
+    log_to_moto(&moto, "logged-job", &[&point(0.875)]);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    wait_for(&mut h, "the new point", |h| has_text(h, "3 points"));
+    assert!(has_text(&h, "last 0.87500"));
+}
+
+#[test]
+fn every_aws_job_is_reachable_by_search_and_by_loading_older_pages() {
+    let moto = Moto::start();
+    moto.boto3(
+        "import boto3\n\
+         sm = boto3.client('sagemaker')\n\
+         for n in range(350):\n    sm.create_training_job(TrainingJobName=f'bulk-{n:03}', \
+         RoleArn='arn:aws:iam::123456789012:role/R', \
+         AlgorithmSpecification={'TrainingImage': 'i', 'TrainingInputMode': 'File'}, \
+         OutputDataConfig={'S3OutputPath': 's3://b/o'}, \
+         ResourceConfig={'InstanceType': 'ml.m5.large', 'InstanceCount': 1, 'VolumeSizeInGB': 1}, \
+         StoppingCondition={'MaxRuntimeInSeconds': 60})\n",
+    );
+    let sb = Sandbox::new();
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    // The newest page first.
+    wait_for(&mut h, "the newest page", |h| {
+        has_text(h, "100 of 100 jobs")
+    });
+    assert!(!has_text(&h, "bulk-012"));
+    // The search goes to the service (NameContains): an old job is found.
+    replace_text(&mut h, "Search", "bulk-012");
+    wait_for(&mut h, "the old job found", |h| {
+        has_text(h, "bulk-012") && has_text(h, "1 of 1 jobs")
+    });
+    replace_text(&mut h, "Search", "");
+    wait_for(&mut h, "the newest page again", |h| {
+        has_text(h, "100 of 100 jobs")
+    });
+    // Older pages, a hundred at a time, down to the oldest job.
+    for shown in ["200 of 200 jobs", "300 of 300 jobs", "350 of 350 jobs"] {
+        h.get_by_label_contains("Older jobs from default · us-east-1")
+            .click();
+        wait_for(&mut h, shown, |h| has_text(h, shown));
+    }
+    assert!(!has_text(&h, "Older jobs from"), "nothing older is left");
+}
+
+#[test]
+fn an_aws_list_paints_from_the_last_run_and_is_marked_when_its_connection_fails() {
+    let mut moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["kept-a", "kept-b"]));
+    let sb = Sandbox::new();
+    {
+        let mut h = common::window::harness_with_aws(&sb, moto.connection());
+        wait_for(&mut h, "the jobs", |h| {
+            has_text(h, "kept-a") && has_text(h, "kept-b")
+        });
+    }
+    // The next start cannot reach the service: the kept list paints, marked.
+    moto.kill();
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    wait_for(&mut h, "the kept rows", |h| {
+        has_text(h, "kept-a") && has_text(h, "kept-b")
+    });
+    wait_for(&mut h, "the rows marked", |h| {
+        has_text(h, "source unreachable")
+    });
+    // The Connections window offers to retry or forget it.
+    h.get_by_label_contains("🖧 local + default · us-east-1")
+        .click();
+    wait_for(&mut h, "the failed connection", |h| {
+        has_text(h, "not connected")
+    });
+    h.get_by_label("Remove").click();
+    wait_for(&mut h, "the rows gone", |h| !has_text(h, "kept-a"));
+}
+
+#[test]
+fn an_aws_job_is_watched_through_its_stages_with_live_metrics_a_toast_and_stop() {
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&relay.endpoint(), &["live-job", "long-job"]));
+    relay.run_job("live-job", Duration::from_secs(4));
+    relay.run_job("long-job", Duration::from_secs(600));
+    let sb = Sandbox::new();
+    let state = sagedesk::ui::state::State {
+        list_interval_seconds: 1,
+        log_interval_seconds: 1,
+        ..Default::default()
+    };
+    let mut h = common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
+    wait_for(&mut h, "the jobs", |h| {
+        has_text(h, "live-job") && has_text(h, "long-job")
+    });
+    h.get_by_label("live-job").click();
+    // The list and the detail follow the stages.
+    for stage in ["InProgress · Downloading", "InProgress · Training"] {
+        wait_for(&mut h, stage, |h| has_text(h, stage));
+    }
+    // A metric logged while it trains is charted from the log, before CloudWatch has it.
+    h.get_by_label_contains("Metrics (").click();
+    log_to_moto(
+        &moto,
+        "live-job",
+        &["#quality_metric: host=algo-1, test dcg <score>=0.25"],
+    );
+    wait_for(&mut h, "the point from the log", |h| {
+        has_text(h, "from the log") && has_text(h, "last 0.25000")
+    });
+    log_to_moto(
+        &moto,
+        "live-job",
+        &["#quality_metric: host=algo-1, test dcg <score>=0.5"],
+    );
+    wait_for(&mut h, "the second point", |h| has_text(h, "2 points"));
+    h.get_by_label_contains("Logs (").click();
+    wait_for(&mut h, "the lines", |h| has_text(h, "test dcg <score>=0.5"));
+    wait_for(&mut h, "the upload stage", |h| {
+        has_text(h, "InProgress · Uploading")
+    });
+    wait_for(&mut h, "the end", |h| has_text(h, "Completed · Completed"));
+    wait_for(&mut h, "the toast", |h| {
+        has_text(h, "live-job (default · us-east-1): Completed")
+    });
+
+    // Stop works on a job that runs.
+    h.get_by_label("long-job").click();
+    wait_for(&mut h, "its detail", |h| has_text(h, "⏹ Stop"));
+    h.get_by_label_contains("⏹ Stop").click();
+    wait_for(&mut h, "the confirmation", |h| has_text(h, "Stop long-job"));
+    h.get_by_label("Stop job").click();
+    wait_for(&mut h, "stopped", |h| has_text(h, "Stopped · Stopped"));
+    assert!(
+        relay.seen().iter().any(|t| t.ends_with(".StopTrainingJob")),
+        "StopTrainingJob was called"
+    );
+}
+
+#[test]
+fn an_aws_selection_and_tab_come_back_after_a_restart() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&moto.endpoint(), &["chosen-job"]));
+    log_to_moto(&moto, "chosen-job", &["a line of chosen-job"]);
+    let sb = Sandbox::new();
+    let source = Connection::Aws(moto.connection());
+    // What the window saved when it closed: the job selected on AWS, its Logs tab.
+    let state = sagedesk::ui::state::State {
+        selection: Some(sagedesk::backend::JobRef::new(source.clone(), "chosen-job")),
+        tab: sagedesk::ui::state::Tab::Logs,
+        sources: vec![sagedesk::ui::state::SavedSource {
+            connection: source,
+            polling: true,
+        }],
+        ..Default::default()
+    };
+    let mut h = common::window::harness_with_aws_state(&sb, moto.connection(), state);
+    wait_for(&mut h, "the job's logs", |h| {
+        has_text(h, "a line of chosen-job") && has_text(h, "on default · us-east-1")
+    });
+}
+
+#[test]
+fn an_aws_jobs_cost_is_estimated_from_the_price_list_or_says_why_not() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // With the Price List: one hour billed on one ml.m5.large at $0.25 an hour. Without
+    // access to it, the estimate says why instead of guessing.
+    let priced = Relay::start(moto.port);
+    priced.price("ml.m5.large", 0.25);
+    let denied = Relay::start(moto.port);
+    runtime.block_on(seed(&priced.endpoint(), &["priced-job"]));
+    for (relay, shown) in [
+        (
+            &priced,
+            "$0.25 (1 × ml.m5.large × 1.00 h at $0.25/h on demand in us-east-1",
+        ),
+        (
+            &denied,
+            "not known: the Price List answered AccessDeniedException",
+        ),
+    ] {
+        relay.run_job("priced-job", Duration::from_millis(200));
+        let sb = Sandbox::new();
+        let state = sagedesk::ui::state::State {
+            list_interval_seconds: 1,
+            ..Default::default()
+        };
+        let mut h =
+            common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
+        wait_for(&mut h, "the job", |h| has_text(h, "Completed · Completed"));
+        h.get_by_label("priced-job").click();
+        wait_for(&mut h, shown, |h| has_text(h, shown));
+        assert!(
+            relay.seen().iter().any(|t| t.ends_with(".GetProducts")),
+            "the Price List was asked"
+        );
+    }
+}
