@@ -181,6 +181,12 @@ impl Data {
         self.sources.iter().find(|s| &s.connection == connection)
     }
 
+    fn source_mut(&mut self, connection: &Connection) -> Option<&mut SourceData> {
+        self.sources
+            .iter_mut()
+            .find(|s| &s.connection == connection)
+    }
+
     /// Every job of every source.
     pub fn job_count(&self) -> usize {
         self.sources.iter().map(|s| s.jobs.len()).sum()
@@ -247,7 +253,7 @@ impl Data {
                     format!("Connecting to {}: {message}", connection.label()),
                 );
                 self.connecting = None;
-                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == connection) {
+                if let Some(s) = self.source_mut(&connection) {
                     s.activity.backing_off = true;
                     s.activity.last_error = Some(message.clone());
                 }
@@ -255,12 +261,12 @@ impl Data {
                 self.failed.push((connection, message));
             }
             Event::Activity { source, activity } => {
-                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
+                if let Some(s) = self.source_mut(&source) {
                     s.activity = activity;
                 }
             }
             Event::Jobs { source, jobs } => {
-                match self.sources.iter_mut().find(|s| s.connection == source) {
+                match self.source_mut(&source) {
                     Some(s) => s.jobs = jobs,
                     // The list kept from the last run, painted while the source connects.
                     None => {
@@ -291,7 +297,7 @@ impl Data {
                 self.prices.insert((source, instance_type), price);
             }
             Event::Tags { source, tags } => {
-                if let Some(s) = self.sources.iter_mut().find(|s| s.connection == source) {
+                if let Some(s) = self.source_mut(&source) {
                     s.tags.extend(tags);
                     self.jobs_version += 1;
                 }
@@ -373,7 +379,7 @@ impl Data {
 
     fn connected(&mut self, connection: Connection, label: String) {
         self.failed.retain(|(c, _)| *c != connection);
-        match self.sources.iter_mut().find(|s| s.connection == connection) {
+        match self.source_mut(&connection) {
             Some(source) => source.label = label.clone(),
             None => {
                 self.toasts

@@ -167,8 +167,7 @@ impl Desk {
 
     /// Records that `job` was made from `origin`, and sends the links.
     pub(super) async fn link(&self, job: &JobRef, origin: &JobRef) {
-        let key = |j: &JobRef| serde_json::to_string(j).expect("a job reference serializes");
-        let (job, origin) = (key(job), key(origin));
+        let (job, origin) = (json(job), json(origin));
         self.library(move |s| s.save_link(&job, &origin)).await;
         self.send_links().await;
     }
@@ -181,10 +180,7 @@ impl Desk {
         backend: &dyn crate::backend::Backend,
         instance_type: &str,
     ) -> Result<InstancePrice, String> {
-        let key = format!(
-            "{}\n{instance_type}",
-            serde_json::to_string(source).expect("a connection serializes")
-        );
+        let key = format!("{}\n{instance_type}", json(source));
         let lookup = key.clone();
         if let Some(Some(text)) = self.library(move |s| s.price(&lookup)).await
             && let Ok(price) = serde_json::from_str::<InstancePrice>(&text)
@@ -195,21 +191,20 @@ impl Desk {
             .instance_price(instance_type)
             .await
             .map_err(|e| e.to_string())?;
-        let text = serde_json::to_string(&price).expect("a price serializes");
+        let text = json(&price);
         self.library(move |s| s.save_price(&key, &text)).await;
         Ok(price)
     }
 
     /// Keeps a remote source's list in the library, to paint at the next start.
     pub(super) async fn cache_jobs(&self, source: &Connection, jobs: &[JobSummary]) {
-        let key = serde_json::to_string(source).expect("a connection serializes");
-        let jobs = serde_json::to_string(jobs).expect("job rows serialize");
+        let (key, jobs) = (json(source), json(jobs));
         self.library(move |s| s.save_source_jobs(&key, &jobs)).await;
     }
 
     /// The list kept for a remote source, if any.
     pub(super) async fn cached_jobs(&self, source: &Connection) -> Option<Vec<JobSummary>> {
-        let key = serde_json::to_string(source).expect("a connection serializes");
+        let key = json(source);
         let text = self.library(move |s| s.source_jobs(&key)).await??;
         serde_json::from_str(&text).ok()
     }
@@ -230,4 +225,9 @@ impl Desk {
             self.out.send(Event::Templates(templates));
         }
     }
+}
+
+/// Plain data as the library stores it (keys and values).
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
 }

@@ -144,7 +144,7 @@ impl Builder {
 }
 
 /// The request's `file://` locations, each with the member that holds it.
-pub fn local_locations(value: &Value) -> Vec<String> {
+fn local_locations(value: &Value) -> Vec<String> {
     let mut found = Vec::new();
     collect_file_uris(value, String::new(), &mut found);
     found
