@@ -168,6 +168,15 @@ fn the_runtime_table_maps_images_and_warns_with_both_versions() {
     );
 
     sb.script("train.py", "print('hi')\n");
+    let validate_locally = |request: &sagedesk::request::TrainingJobRequest| {
+        let file = common::cli::request_file(&sb, request);
+        let out = common::cli::sagedesk(&sb.home())
+            .args(["validate", "--target", "local"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        (out.status.success(), common::cli::text(&out.stdout))
+    };
     let mut request = sb.request("torch-check", "train.py", json!({}));
     request
         .algorithm_specification
@@ -176,14 +185,8 @@ fn the_runtime_table_maps_images_and_warns_with_both_versions() {
         .training_image = Some(
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-gpu-py311".into(),
     );
-    let file = common::cli::request_file(&sb, &request);
-    let out = common::cli::sagedesk(&sb.home())
-        .args(["validate", "--target", "local"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let report = common::cli::text(&out.stdout);
-    assert!(out.status.success(), "warnings only: {report}");
+    let (passed, report) = validate_locally(&request);
+    assert!(passed, "warnings only: {report}");
     let expected = format!(
         "image has torch 2.3.0, local interpreter {} has torch 2.5.1",
         fake.display()
@@ -196,17 +199,8 @@ fn the_runtime_table_maps_images_and_warns_with_both_versions() {
 
     // The demo job needs only the standard library, and says so: no warning.
     let demo = sagedesk::demo::demo_request(&sb.home(), Some(1)).unwrap();
-    let file = common::cli::request_file(&sb, &demo);
-    let out = common::cli::sagedesk(&sb.home())
-        .args(["validate", "--target", "local"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let report = common::cli::text(&out.stdout);
-    assert!(
-        out.status.success() && !report.contains("warning"),
-        "{report}"
-    );
+    let (passed, report) = validate_locally(&demo);
+    assert!(passed && !report.contains("warning"), "{report}");
 
     // Removing the row puts images back on the default interpreter.
     let out = common::cli::sagedesk(&sb.home())
