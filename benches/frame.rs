@@ -1,6 +1,7 @@
 //! One full frame of the window (logic, layout, tessellation; no GPU): 10,000 jobs in the
 //! list and an open chart of 1,000,000 points; 10,000 local and 10,000 AWS jobs filtered
-//! by source; and the Compare view of 20 jobs × 5 metrics × 100,000 points.
+//! by source; those AWS jobs with their cost column, sorted by cost; and the Compare view
+//! of 20 jobs × 5 metrics × 100,000 points.
 
 use std::sync::Arc;
 
@@ -10,9 +11,12 @@ use sagedesk::backend::local::store::Store;
 use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
 use sagedesk::backend::sdk::AwsConnection;
 use sagedesk::backend::{Backend, Connection, JobRef};
-use sagedesk::job::{JobDetail, JobSummary, MetricPoint, MetricSeries, SecondaryStatus, Status};
+use sagedesk::job::{
+    Billing, InstancePrice, JobDetail, JobSummary, MetricPoint, MetricSeries, SecondaryStatus,
+    Status,
+};
 use sagedesk::request::request_from_value;
-use sagedesk::ui::state::{State, Tab};
+use sagedesk::ui::state::{SortColumn, State, Tab};
 use sagedesk::ui::{AppOptions, SageDeskApp};
 use sagedesk::worker::{Event, Folders, Worker};
 use serde_json::json;
@@ -148,6 +152,50 @@ fn frame(c: &mut Criterion) {
         b.iter(|| run(&mut app).len())
     });
     group.finish();
+
+    // The cost column on, sorted by cost: every AWS job billed and priced, and the rows
+    // (with each job's estimate and the total) recomputed every frame as a list poll that
+    // changed them would.
+    app.apply(Event::Billing {
+        source: aws.clone(),
+        billing: (0..JOBS)
+            .map(|i| {
+                let billing = Billing {
+                    instances: vec![(Some("ml.m5.large".into()), 1 + (i % 4) as i64)],
+                    billable_time_seconds: Some(60 + i as i64),
+                    training_time_seconds: Some(120 + i as i64),
+                    spot: i % 2 == 0,
+                };
+                (format!("aws-job-{i:05}"), billing)
+            })
+            .collect(),
+    });
+    let price = || Event::Price {
+        source: aws.clone(),
+        instance_type: "ml.m5.large".into(),
+        price: Ok(InstancePrice {
+            instance_type: "ml.m5.large".into(),
+            region: "us-east-1".into(),
+            usd_per_hour: 0.115,
+            date: "2026-11-23".into(),
+        }),
+    };
+    app.apply(price());
+    app.state_mut().show_cost = true;
+    app.state_mut().sort = SortColumn::Cost;
+    for _ in 0..5 {
+        run(&mut app);
+    }
+    let mut group = c.benchmark_group("frame");
+    group.bench_function("10k_aws_jobs_by_cost_rows_recomputed_each_frame", |b| {
+        b.iter(|| {
+            app.apply(price());
+            run(&mut app).len()
+        })
+    });
+    group.finish();
+    app.state_mut().show_cost = false;
+    app.state_mut().sort = SortColumn::Created;
 
     // The Compare view: 20 jobs of that source, each with 5 metrics of 100,000 points.
     app.state_mut().source_filter = None;

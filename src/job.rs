@@ -13,7 +13,7 @@ pub mod compare;
 mod cost;
 pub mod text;
 
-pub use cost::InstancePrice;
+pub use cost::{Billing, InstancePrice};
 
 /// `TrainingJobStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -234,3 +234,110 @@ fn an_aws_jobs_cost_is_estimated_from_the_price_list_or_says_why_not() {
         );
     }
 }
+
+#[test]
+fn the_list_totals_the_cost_of_the_rows_shown_and_keeps_what_it_read() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let relay = Relay::start(moto.port);
+    relay.price("ml.m5.large", 0.25);
+    let names = ["cost-a-1", "cost-a-2", "cost-b-1"];
+    runtime.block_on(seed(&relay.endpoint(), &names));
+    for name in names {
+        relay.run_job(name, Duration::from_millis(100));
+    }
+    let sb = Sandbox::new();
+    let source = Connection::Aws(connection(&relay.endpoint()));
+    let state = sagedesk::ui::state::State {
+        list_interval_seconds: 1,
+        show_cost: true,
+        ..Default::default()
+    };
+    let describes = |relay: &Relay| {
+        relay
+            .seen()
+            .iter()
+            .filter(|t| t.ends_with(".DescribeTrainingJob"))
+            .count()
+    };
+    {
+        // Each finished job: one hour billed on one ml.m5.large at $0.25 an hour.
+        let mut h = common::window::harness_with_aws_state(
+            &sb,
+            connection(&relay.endpoint()),
+            state.clone(),
+        );
+        wait_for(&mut h, "the total of three jobs", |h| {
+            has_text(h, "$0.75 for 3 AWS jobs")
+        });
+        assert!(has_text(&h, "$0.25"), "each row shows its cost");
+        assert!(
+            relay.seen().iter().any(|t| t.ends_with(".Search")),
+            "billing is read a hundred jobs a call"
+        );
+        replace_text(&mut h, "Search", "cost-a");
+        wait_for(&mut h, "the total of the rows found", |h| {
+            has_text(h, "$0.50 for 2 AWS jobs")
+        });
+    }
+    // Billing never changes once a job ends: the next start reads it from the store.
+    let before = describes(&relay);
+    let lists = |relay: &Relay| {
+        relay
+            .seen()
+            .iter()
+            .filter(|t| t.ends_with(".ListTrainingJobs"))
+            .count()
+    };
+    {
+        let mut h = common::window::harness_with_aws_state(
+            &sb,
+            connection(&relay.endpoint()),
+            state.clone(),
+        );
+        wait_for(&mut h, "the total from the store", |h| {
+            has_text(h, "$0.75 for 3 AWS jobs")
+        });
+        let listed = lists(&relay);
+        wait_for(&mut h, "two more list calls", |_| {
+            lists(&relay) >= listed + 2
+        });
+        assert_eq!(describes(&relay), before, "no job is described again");
+    }
+    let state = sagedesk::ui::state::State {
+        compare: vec![
+            sagedesk::backend::JobRef::new(source.clone(), "cost-a-1"),
+            sagedesk::backend::JobRef::new(source, "cost-b-1"),
+        ],
+        comparing: true,
+        ..state
+    };
+    let mut h = common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
+    wait_for(&mut h, "the Compare table's cost column", |h| {
+        has_text(h, "Estimated cost (USD)") && has_text(h, "0.25")
+    });
+}
+
+#[test]
+fn without_search_the_cost_column_describes_the_finished_jobs() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let relay = Relay::start(moto.port);
+    relay.price("ml.m5.large", 0.5);
+    relay.throttle(".Search", 1000);
+    runtime.block_on(seed(&relay.endpoint(), &["nosearch-1", "nosearch-2"]));
+    for name in ["nosearch-1", "nosearch-2"] {
+        relay.run_job(name, Duration::from_millis(100));
+    }
+    let sb = Sandbox::new();
+    let state = sagedesk::ui::state::State {
+        list_interval_seconds: 1,
+        show_cost: true,
+        ..Default::default()
+    };
+    let mut h = common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
+    wait_for(&mut h, "the total from describes", |h| {
+        has_text(h, "$1.00 for 2 AWS jobs")
+    });
+    assert!(relay.throttled() > 0, "Search was refused");
+}

@@ -258,6 +258,8 @@ fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() 
         err.contains("warning: the metric series of moto-origin"),
         "{err}"
     );
+    // Nor a Price List: the estimate is left out with why.
+    assert!(err.contains("warning: no price for ml."), "{err}");
 
     // The AWS connection dies: its rows say so, and local rows keep updating.
     moto.kill();

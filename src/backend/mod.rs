@@ -335,6 +335,19 @@ pub trait Backend: Send + Sync {
         ))
     }
 
+    /// A page of every training job's description, newest first (`Search`): what the
+    /// list's cost column reads, a hundred jobs a call. Not offered locally.
+    async fn search_training_jobs(
+        &self,
+        next_token: Option<String>,
+    ) -> Result<(Vec<JobDetail>, Option<String>), BackendError> {
+        let _ = next_token;
+        Err(BackendError::new(
+            UNSUPPORTED_LOCALLY,
+            "local jobs are listed with their details",
+        ))
+    }
+
     /// The job's tags, `(key, value)`: `ListTags` on AWS, the request's `Tags` locally.
     async fn list_tags(&self, job: &JobSummary) -> Result<Vec<(String, String)>, BackendError> {
         let detail = self.describe_training_job(&job.name).await?;

@@ -93,7 +93,28 @@ async fn compared(
         .filter(|s| crate::job::parse_instance_series(&s.name).is_none())
         .filter_map(|s| Some((s.name, s.points.last()?.value)))
         .collect();
-    Ok(ComparedJob::new(source.source_label(), &detail, &last))
+    let cost = estimated_cost(backend, &detail).await;
+    Ok(ComparedJob::new(source.source_label(), &detail, &last).with_cost(cost))
+}
+
+/// A remote job's estimated cost from the Price List; a price that cannot be read is a
+/// warning on stderr.
+async fn estimated_cost(backend: &dyn Backend, detail: &crate::job::JobDetail) -> Option<f64> {
+    if !backend.is_remote() {
+        return None;
+    }
+    let billing = detail.billing();
+    let (instance_type, _) = billing.billed_instances()?;
+    match backend.instance_price(instance_type).await {
+        Ok(price) => billing.estimated_cost(&price),
+        Err(e) => {
+            eprintln!(
+                "warning: no price for {instance_type} ({e}); {} has no estimated cost",
+                detail.summary.name
+            );
+            None
+        }
+    }
 }
 
 /// Prints the comparison of `jobs` (or of the one exported file given).

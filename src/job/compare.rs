@@ -26,6 +26,9 @@ pub struct ComparedJob {
     /// Managed spot training's savings (0 to 1), for spot jobs.
     #[serde(default)]
     pub spot_savings: Option<f64>,
+    /// Estimated cost in USD: instance count × billable hours × the on-demand price.
+    #[serde(default)]
+    pub estimated_cost: Option<f64>,
     /// `InstanceType × InstanceCount` (or the instance groups').
     pub instances: String,
     /// Final value of each metric: `FinalMetricDataList`, else the last point seen.
@@ -48,7 +51,8 @@ impl ComparedJob {
             status: detail.summary.status.to_string(),
             duration_seconds: detail.summary.duration(chrono::Utc::now()).num_seconds(),
             billable_seconds: detail.billable_time_seconds,
-            spot_savings: detail.spot_savings(),
+            spot_savings: detail.billing().spot_savings(),
+            estimated_cost: None,
             instances: detail
                 .instances()
                 .iter()
@@ -57,6 +61,14 @@ impl ComparedJob {
                 .join(" + "),
             metrics,
             hyperparameters: detail.request.hyper_parameters.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The row with its estimated cost, when known.
+    pub fn with_cost(self, estimated_cost: Option<f64>) -> Self {
+        Self {
+            estimated_cost,
+            ..self
         }
     }
 }
@@ -96,6 +108,8 @@ pub enum Column {
     Billable,
     /// Managed spot savings, in percent.
     SpotSavings,
+    /// Estimated cost, in USD.
+    Cost,
     /// Instance type × count.
     Instances,
 }
@@ -161,6 +175,9 @@ impl Comparison {
         if self.jobs.iter().any(|j| j.spot_savings.is_some()) {
             columns.push(Column::SpotSavings);
         }
+        if self.jobs.iter().any(|j| j.estimated_cost.is_some()) {
+            columns.push(Column::Cost);
+        }
         columns.push(Column::Instances);
         columns.extend((self.differing..self.hyperparameters.len()).map(Column::Hyperparameter));
         columns
@@ -177,6 +194,7 @@ impl Comparison {
             Column::Duration => "Duration (s)",
             Column::Billable => "Billable (s)",
             Column::SpotSavings => "Spot savings (%)",
+            Column::Cost => "Estimated cost (USD)",
             Column::Instances => "Instances",
         }
     }
@@ -206,6 +224,10 @@ impl Comparison {
             Column::SpotSavings => job
                 .spot_savings
                 .map(|s| format!("{:.0}", s * 100.0))
+                .unwrap_or_default(),
+            Column::Cost => job
+                .estimated_cost
+                .map(|c| format!("{c:.2}"))
                 .unwrap_or_default(),
             Column::Instances => job.instances.clone(),
         }
@@ -331,6 +353,7 @@ mod tests {
             duration_seconds: 10,
             billable_seconds: None,
             spot_savings: None,
+            estimated_cost: None,
             instances: "ml.m5.xlarge × 1".into(),
             metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             hyperparameters: hps
@@ -390,10 +413,14 @@ mod tests {
         .unwrap()
         .request;
         let mut detail = JobDetail::from_request(request, chrono::Utc::now());
-        assert_eq!(detail.spot_savings(), None, "unknown before the times are");
+        assert_eq!(
+            detail.billing().spot_savings(),
+            None,
+            "unknown before the times are"
+        );
         detail.training_time_seconds = Some(1000);
         detail.billable_time_seconds = Some(400);
-        assert!((detail.spot_savings().unwrap() - 0.6).abs() < 1e-9);
+        assert!((detail.billing().spot_savings().unwrap() - 0.6).abs() < 1e-9);
         let c = Comparison::new(vec![
             ComparedJob::new("local".into(), &detail, &Default::default()),
             job("b", &[], &[]),

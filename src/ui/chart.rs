@@ -1,4 +1,7 @@
-//! Chart helpers: per-pixel min/max decimation and exponential smoothing.
+//! Chart helpers: per-pixel min/max decimation, exponential smoothing and the charts'
+//! shared controls.
+
+use super::state::State;
 
 /// Points per block of the min/max summary.
 const BLOCK: usize = 64;
@@ -138,6 +141,19 @@ impl Columns {
         self.flush();
         self.out
     }
+}
+
+/// The charts' controls: smoothing, log scale and reset zoom. Returns whether the zoom
+/// was reset.
+pub fn controls(ui: &mut egui::Ui, state: &mut State) -> bool {
+    let label = ui.label("Smoothing");
+    ui.add(egui::Slider::new(&mut state.smoothing, 0.0..=0.99).fixed_decimals(2))
+        .labelled_by(label.id)
+        .on_hover_text("Exponential moving average of each series (0 = raw points)");
+    ui.checkbox(&mut state.log_scale, "Log scale");
+    ui.button("⟲ Reset zoom")
+        .on_hover_text("Fit every chart to its data")
+        .clicked()
 }
 
 /// Exponential moving average with weight `alpha` in [0, 1) on the previous value

@@ -63,6 +63,8 @@ pub struct SourceData {
     pub activity: Activity,
     /// Tags read so far, by job name (while the list groups by a tag).
     pub tags: HashMap<String, Vec<(String, String)>>,
+    /// What finished jobs are billed for, by job name (while the list shows costs).
+    pub billing: HashMap<String, crate::job::Billing>,
 }
 
 impl SourceData {
@@ -76,6 +78,7 @@ impl SourceData {
                 ..Activity::default()
             },
             tags: HashMap::new(),
+            billing: HashMap::new(),
         }
     }
 
@@ -295,6 +298,13 @@ impl Data {
                 price,
             } => {
                 self.prices.insert((source, instance_type), price);
+                self.jobs_version += 1;
+            }
+            Event::Billing { source, billing } => {
+                if let Some(s) = self.source_mut(&source) {
+                    s.billing.extend(billing);
+                    self.jobs_version += 1;
+                }
             }
             Event::Tags { source, tags } => {
                 if let Some(s) = self.source_mut(&source) {

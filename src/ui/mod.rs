@@ -7,6 +7,7 @@ pub mod builder;
 pub mod chart;
 pub mod compare;
 pub mod connection;
+pub mod cost;
 pub mod data;
 pub mod detail;
 pub mod jobs;
@@ -69,6 +70,8 @@ pub struct SageDeskApp {
     compare: compare::CompareCache,
     /// Whether the worker was asked to read tags (the list groups by a tag).
     tags_watched: bool,
+    /// Whether the worker reads the listed jobs' billing (the cost column is shown).
+    costs_watched: bool,
     /// Whether the window was last told to be in the background (minimised or unfocused).
     background: bool,
     /// The search and status filter last sent to the worker.
@@ -144,6 +147,7 @@ impl SageDeskApp {
             clone_pending: None,
             compare: compare::CompareCache::default(),
             tags_watched: false,
+            costs_watched: false,
             query_sent: None,
             background: false,
             started_here: HashSet::new(),

@@ -47,6 +47,10 @@ impl SageDeskApp {
             self.tags_watched = watch_tags;
             self.worker.send(Command::WatchTags(watch_tags));
         }
+        if self.state.show_cost != self.costs_watched {
+            self.costs_watched = self.state.show_cost;
+            self.worker.send(Command::WatchCosts(self.costs_watched));
+        }
         if let Some(job) = &self.clone_pending
             && let Some(detail) = &self.data.detail
             && self.state.selection.as_ref() == Some(job)

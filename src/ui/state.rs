@@ -15,6 +15,8 @@ pub enum SortColumn {
     Created,
     /// Duration.
     Duration,
+    /// Estimated cost.
+    Cost,
 }
 
 /// How the job list groups its rows.
@@ -90,6 +92,8 @@ pub struct State {
     pub source_filter: Option<Connection>,
     /// How the list groups its rows.
     pub group_by: GroupBy,
+    /// Whether the list shows each AWS job's estimated cost and the rows' total.
+    pub show_cost: bool,
     /// Status filter (API name), or all.
     pub status_filter: Option<String>,
     /// Name search.
@@ -127,6 +131,7 @@ impl Default for State {
             compare_axis: CompareAxis::SinceStart,
             source_filter: None,
             group_by: GroupBy::None,
+            show_cost: false,
             status_filter: None,
             search: String::new(),
             sort: SortColumn::Created,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::{Command, Event, Folders, Outbox};
 use crate::backend::local::store::Store;
 use crate::backend::{BackendError, Connection, JobRef};
-use crate::job::{InstancePrice, JobSummary};
+use crate::job::{Billing, InstancePrice, JobSummary};
 use crate::request::TrainingJobRequest;
 
 /// The desktop side of the worker.
@@ -207,6 +207,23 @@ impl Desk {
         let key = json(source);
         let text = self.library(move |s| s.source_jobs(&key)).await??;
         serde_json::from_str(&text).ok()
+    }
+
+    /// Keeps what a finished job of a remote source is billed for.
+    pub(super) async fn keep_billing(&self, job: &JobRef, billing: &Billing) {
+        let (source, name, billing) = (json(&job.source), job.name.clone(), json(billing));
+        self.library(move |s| s.save_billing(&source, &name, &billing))
+            .await;
+    }
+
+    /// The billing kept for a remote source's finished jobs, by job name.
+    pub(super) async fn kept_billing(&self, source: &Connection) -> Vec<(String, Billing)> {
+        let key = json(source);
+        let rows = self.library(move |s| s.billing(&key)).await;
+        rows.unwrap_or_default()
+            .into_iter()
+            .filter_map(|(job, text)| Some((job, serde_json::from_str(&text).ok()?)))
+            .collect()
     }
 
     async fn send_links(&self) {

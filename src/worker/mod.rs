@@ -50,6 +50,9 @@ pub enum Command {
     Refresh,
     /// Read the listed jobs' tags (the list groups by a tag), or stop reading them.
     WatchTags(bool),
+    /// Read what the listed finished AWS jobs are billed for (the list shows their cost),
+    /// or stop reading it.
+    WatchCosts(bool),
     /// The list's search and status filter, sent to remote sources with their list call
     /// (`NameContains`, `StatusEquals`) so that jobs beyond the newest are found.
     SetQuery {
@@ -180,6 +183,7 @@ impl Command {
             Command::SetLogInterval(d) => format!("read logs every {} s", d.as_secs()),
             Command::Refresh => "refresh".into(),
             Command::WatchTags(watch) => format!("watch tags: {watch}"),
+            Command::WatchCosts(watch) => format!("watch costs: {watch}"),
             Command::SetQuery { status, .. } => format!("query, status {status:?}"),
             Command::LoadMore(source) => format!("load more of {}", source.label()),
             Command::SetVisible(visible) => format!("window visible: {visible}"),
@@ -285,6 +289,13 @@ pub enum Event {
         instance_type: String,
         /// The price, or the Price List's error.
         price: Result<crate::job::InstancePrice, String>,
+    },
+    /// What some of a source's finished jobs are billed for, read for the first time.
+    Billing {
+        /// The source.
+        source: Connection,
+        /// `(job name, billing)`.
+        billing: Vec<(String, crate::job::Billing)>,
     },
     /// Tags of some of a source's jobs, read for the first time.
     Tags {

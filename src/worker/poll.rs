@@ -9,6 +9,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+mod costs;
+
 use super::desk::Desk;
 use super::follow::{Followed, Selected, poll_compared};
 use super::source::{Pace, Source};
@@ -35,6 +37,10 @@ struct Poller {
     visible: bool,
     /// Whether the list groups by a tag: the sources read their jobs' tags.
     watch_tags: bool,
+    /// Whether the list shows costs: the AWS sources read their finished jobs' billing.
+    watch_costs: bool,
+    /// How far each AWS source's `Search` for billing has gone.
+    sweeps: std::collections::HashMap<Connection, costs::Sweep>,
     /// Between log reads of a running remote selected job.
     log_interval: Duration,
     /// When its next log read is due.
@@ -65,6 +71,8 @@ pub(super) async fn run(
         compared: Vec::new(),
         visible: true,
         watch_tags: false,
+        watch_costs: false,
+        sweeps: Default::default(),
         log_interval: LOG_INTERVAL,
         logs_due: Instant::now(),
         prices: Default::default(),
@@ -176,6 +184,9 @@ impl Poller {
             if self.watch_tags {
                 self.sources[i].fetch_tags(&self.out).await;
             }
+            if self.watch_costs {
+                self.fetch_costs(i).await;
+            }
         }
         let pace = self.pace(i);
         let source = &mut self.sources[i];
@@ -199,49 +210,35 @@ impl Poller {
                 poll_compared(followed, backend.as_ref(), &self.out).await;
             }
         }
+        self.price_followed(&source, backend.as_ref()).await;
     }
 
     /// Polls the selected job on `backend` (its source's), dropping the selection when the
-    /// job cannot be described, then reads its price when it runs on AWS.
+    /// job cannot be described.
     async fn poll_selected(&mut self, backend: &dyn Backend) {
         let Some(selected) = self.selected.as_mut() else {
             return;
         };
         if !selected.poll(backend, &self.out).await {
             self.selected = None;
-            return;
         }
-        self.price_selected(backend).await;
     }
 
-    /// The on-demand price of the selected remote job's instance type, once a run per
-    /// source and type (the store keeps it between runs).
-    async fn price_selected(&mut self, backend: &dyn Backend) {
-        if !backend.is_remote() {
-            return;
-        }
-        let Some(selected) = self.selected.as_ref() else {
-            return;
-        };
-        let Some((instance_type, _)) = selected
-            .followed
-            .detail
+    /// The on-demand price of the selected and compared jobs' instance types.
+    async fn price_followed(&mut self, source: &Connection, backend: &dyn Backend) {
+        let types: Vec<String> = self
+            .selected
             .as_ref()
-            .and_then(|d| d.billed_instances())
-            .map(|(t, n)| (t.to_string(), n))
-        else {
-            return;
-        };
-        let source = selected.job().source.clone();
-        if !self.prices.insert((source.clone(), instance_type.clone())) {
-            return;
+            .map(|s| &s.followed)
+            .into_iter()
+            .chain(&self.compared)
+            .filter(|f| &f.job.source == source)
+            .filter_map(|f| f.detail.as_ref())
+            .filter_map(|d| d.billing().billed_instances().map(|(t, _)| t.to_string()))
+            .collect();
+        for instance_type in types {
+            self.ensure_price(source, backend, &instance_type).await;
         }
-        let price = self.desk.price(&source, backend, &instance_type).await;
-        self.out.send(Event::Price {
-            source,
-            instance_type,
-            price,
-        });
     }
 
     /// Ticks every source now.
@@ -350,6 +347,14 @@ impl Poller {
                 if watch {
                     for source in &mut self.sources {
                         source.fetch_tags(&self.out).await;
+                    }
+                }
+            }
+            Command::WatchCosts(watch) => {
+                self.watch_costs = watch;
+                if watch {
+                    for i in 0..self.sources.len() {
+                        self.fetch_costs(i).await;
                     }
                 }
             }

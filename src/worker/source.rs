@@ -57,6 +57,10 @@ pub(super) struct Source {
     pub visible_jobs: Vec<String>,
     /// Tags read so far, by job name.
     tags: HashMap<String, Vec<(String, String)>>,
+    /// Finished jobs whose billing was read (or kept from an earlier run).
+    pub billed: std::collections::HashSet<String>,
+    /// Whether the billing kept in the store was read.
+    pub billing_loaded: bool,
     /// On a remote backend: the search and status filter, sent with the list call.
     query: ListFilter,
     /// On a remote backend: how many of the newest matching jobs are listed.
@@ -80,6 +84,8 @@ impl Source {
             jobs: Vec::new(),
             visible_jobs: Vec::new(),
             tags: HashMap::new(),
+            billed: Default::default(),
+            billing_loaded: false,
             query: ListFilter::default(),
             limit: REMOTE_PAGE,
             due: Instant::now(),
@@ -171,18 +177,7 @@ impl Source {
         } else {
             TAGS_PER_TICK_LOCAL
         };
-        let visible: Vec<&JobSummary> = self
-            .visible_jobs
-            .iter()
-            .filter_map(|name| self.jobs.iter().find(|j| &j.name == name))
-            .collect();
-        let wanted: Vec<JobSummary> = visible
-            .into_iter()
-            .chain(self.jobs.iter())
-            .filter(|j| !self.tags.contains_key(&j.name))
-            .take(limit)
-            .cloned()
-            .collect();
+        let wanted = self.wanted(limit, |j| !self.tags.contains_key(&j.name));
         let mut read = Vec::new();
         for job in wanted {
             match self.backend.list_tags(&job).await {
@@ -203,6 +198,21 @@ impl Source {
                 tags: read,
             });
         }
+    }
+
+    /// Up to `limit` listed jobs that `keep` lets through, visible rows first.
+    pub fn wanted(&self, limit: usize, keep: impl Fn(&JobSummary) -> bool) -> Vec<JobSummary> {
+        let visible = self
+            .visible_jobs
+            .iter()
+            .filter_map(|name| self.jobs.iter().find(|j| &j.name == name));
+        let mut seen = std::collections::HashSet::new();
+        visible
+            .chain(self.jobs.iter())
+            .filter(|j| keep(j) && seen.insert(j.name.as_str()))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// Sets the search and status filter of a remote source; a change lists again from the

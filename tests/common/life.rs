@@ -1,6 +1,6 @@
 //! Scripted lives of training jobs for the relay: moto's jobs are born Completed, so the
-//! relay rewrites `DescribeTrainingJob` and `ListTrainingJobs` answers for the jobs it is
-//! told about, moving them through InProgress (Starting, Downloading, Training, Uploading)
+//! relay rewrites `DescribeTrainingJob`, `ListTrainingJobs` and `Search` answers for the
+//! jobs it is told about, moving them through InProgress (Starting, Downloading, Training, Uploading)
 //! to Completed, one stage every `stage` seconds, and answers `StopTrainingJob` for them
 //! (Stopping for a second, then Stopped). A completed job reports two hours of training
 //! and one billed (`TrainingTimeInSeconds` 7200, `BillableTimeInSeconds` 3600).
@@ -140,21 +140,35 @@ pub fn rewrite(lives: &HashMap<String, Life>, target: &str, body: &mut Json) -> 
             life.apply(body, true);
             return true;
         }
+    } else if target.ends_with(".Search")
+        && let Some(results) = body["Results"].as_array_mut()
+    {
+        let jobs = results.iter_mut().filter_map(|r| r.get_mut("TrainingJob"));
+        return apply_each(lives, jobs, true);
     } else if target.ends_with(".ListTrainingJobs")
         && let Some(summaries) = body["TrainingJobSummaries"].as_array_mut()
     {
-        let mut changed = false;
-        for summary in summaries {
-            let name = summary["TrainingJobName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if let Some(life) = lives.get(&name) {
-                life.apply(summary, false);
-                changed = true;
-            }
-        }
-        return changed;
+        return apply_each(lives, summaries.iter_mut(), false);
     }
     false
+}
+
+/// Rewrites the scripted ones of `jobs`; true when any changed.
+fn apply_each<'a>(
+    lives: &HashMap<String, Life>,
+    jobs: impl Iterator<Item = &'a mut Json>,
+    transitions: bool,
+) -> bool {
+    let mut changed = false;
+    for job in jobs {
+        let name = job["TrainingJobName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if let Some(life) = lives.get(&name) {
+            life.apply(job, transitions);
+            changed = true;
+        }
+    }
+    changed
 }

@@ -289,6 +289,13 @@ impl Backend for AwsBackend {
         })
     }
 
+    async fn search_training_jobs(
+        &self,
+        next_token: Option<String>,
+    ) -> Result<(Vec<JobDetail>, Option<String>), BackendError> {
+        training::search(&self.clients.sagemaker, next_token).await
+    }
+
     async fn list_tags(&self, job: &JobSummary) -> Result<Vec<(String, String)>, BackendError> {
         training::tags(&self.clients.sagemaker, &job.arn).await
     }

@@ -112,15 +112,44 @@ pub async fn describe(client: &Client, name: &str) -> Result<JobDetail, BackendE
         .send()
         .await
         .map_err(from_sdk)?;
-    let bytes = body
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
-        .ok_or_else(|| BackendError::internal("DescribeTrainingJob answered without a body"))?;
-    let value: Value = serde_json::from_slice(&bytes)
+    let value: Value = serde_json::from_slice(&body.take("DescribeTrainingJob")?)
         .map_err(|e| BackendError::internal(format!("DescribeTrainingJob: {e}")))?;
     detail_from_describe(value)
+}
+
+/// One page of `Search` over training jobs, newest first: each job's full description
+/// (as `DescribeTrainingJob` gives it) and the token of the next page.
+pub async fn search(
+    client: &Client,
+    next_token: Option<String>,
+) -> Result<(Vec<JobDetail>, Option<String>), BackendError> {
+    let body = ResponseBody::default();
+    client
+        .search()
+        .resource(aws_sdk_sagemaker::types::ResourceType::TrainingJob)
+        .sort_by("CreationTime")
+        .sort_order(aws_sdk_sagemaker::types::SearchSortOrder::Descending)
+        .max_results(PAGE_SIZE as i32)
+        .set_next_token(next_token)
+        .customize()
+        .interceptor(body.clone())
+        .send()
+        .await
+        .map_err(from_sdk)?;
+    let value: Value = serde_json::from_slice(&body.take("Search")?)
+        .map_err(|e| BackendError::internal(format!("Search: {e}")))?;
+    let jobs = value["Results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("TrainingJob"))
+        .filter_map(|job| detail_from_describe(job.clone()).ok())
+        .collect();
+    let next = value["NextToken"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    Ok((jobs, next))
 }
 
 /// `ListTags` of a job (pages followed): `(key, value)` pairs.
@@ -162,6 +191,17 @@ pub async fn stop(client: &Client, name: &str) -> Result<(), BackendError> {
 /// Keeps the body of a successful response.
 #[derive(Debug, Clone, Default)]
 struct ResponseBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl ResponseBody {
+    /// The body kept from `operation`'s answer.
+    fn take(&self, operation: &str) -> Result<Vec<u8>, BackendError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| BackendError::internal(format!("{operation} answered without a body")))
+    }
+}
 
 impl Intercept for ResponseBody {
     fn name(&self) -> &'static str {

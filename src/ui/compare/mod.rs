@@ -55,7 +55,10 @@ pub fn comparison(data: &Data, jobs: &[JobRef]) -> Comparison {
                 .filter(|(name, _)| crate::job::parse_instance_series(name).is_none())
                 .filter_map(|(name, s)| Some((name.clone(), s.points.points().last()?[1])))
                 .collect();
-            Some(ComparedJob::new(job.source.source_label(), detail, &last))
+            let cost = data
+                .estimate(job, detail.summary.status, None)
+                .and_then(|e| e.usd());
+            Some(ComparedJob::new(job.source.source_label(), detail, &last).with_cost(cost))
         })
         .collect();
     Comparison::new(rows)
@@ -116,10 +119,7 @@ pub fn show(
             "Wall clock",
         );
         ui.separator();
-        ui.label("Smoothing");
-        ui.add(egui::Slider::new(&mut state.smoothing, 0.0..=0.99).fixed_decimals(2));
-        ui.checkbox(&mut state.log_scale, "Log scale");
-        reset = ui.button("⟲ Reset zoom").clicked();
+        reset = super::chart::controls(ui, state);
     });
     ui.separator();
     // The table scrolls sideways on its own; the charts keep the panel's width.

@@ -14,15 +14,7 @@ const CHART_HEIGHT: f32 = 220.0;
 /// Draws the metrics tab.
 pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
     let mut reset = false;
-    ui.horizontal(|ui| {
-        ui.label("Smoothing");
-        ui.add(egui::Slider::new(&mut state.smoothing, 0.0..=0.99).fixed_decimals(2));
-        ui.checkbox(&mut state.log_scale, "Log scale");
-        reset = ui
-            .button("⟲ Reset zoom")
-            .on_hover_text("Fit every chart to its data")
-            .clicked();
-    });
+    ui.horizontal(|ui| reset = super::super::chart::controls(ui, state));
     ui.separator();
     if count(data) == 0 {
         let defined = data

@@ -65,7 +65,7 @@ pub fn show(ui: &mut egui::Ui, data: &Data, job: &crate::backend::JobRef) {
                     if let Some(secs) = detail.billable_time_seconds {
                         fact(ui, "BillableTimeInSeconds", secs.to_string());
                     }
-                    if let Some(savings) = detail.spot_savings() {
+                    if let Some(savings) = detail.billing().spot_savings() {
                         fact(
                             ui,
                             "Managed spot savings",
@@ -196,7 +196,8 @@ fn cost(
     if !job.source.is_aws() {
         return None;
     }
-    let (instance_type, count) = detail.billed_instances()?;
+    let billing = detail.billing();
+    let (instance_type, count) = billing.billed_instances()?;
     let instance_type = instance_type.to_string();
     let price = match data
         .prices
@@ -206,7 +207,7 @@ fn cost(
         Some(Err(why)) => return Some(format!("not known: the Price List answered {why}")),
         Some(Ok(price)) => price,
     };
-    Some(match detail.estimated_cost(price) {
+    Some(match billing.estimated_cost(price) {
         Some(usd) => format!(
             "${usd:.2} ({count} × {instance_type} × {:.2} h at ${}/h on demand in {}, Price \
              List of {})",

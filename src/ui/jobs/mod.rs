@@ -11,6 +11,7 @@ use egui::{Key, RichText};
 
 use self::order::tag_keys;
 pub use self::order::{Group, ListCache, Row, name_prefix};
+use super::cost::Total;
 use super::data::Data;
 use super::state::{GroupBy, State};
 use super::theme;
@@ -49,6 +50,22 @@ pub fn show(
                 .small()
                 .weak(),
         );
+        let aws = data.sources.iter().any(|s| s.connection.is_aws());
+        ui.add_enabled_ui(aws || state.show_cost, |ui| {
+            ui.toggle_value(&mut state.show_cost, RichText::new("$ Cost").small())
+                .on_hover_text(
+                    "Each AWS job's estimated cost (instance count × billable hours × the \
+                     on-demand price) and the total of the rows shown",
+                )
+                .on_disabled_hover_text("Local jobs cost nothing: connect an AWS account");
+        });
+        if state.show_cost && cache.total != Total::default() {
+            ui.label(RichText::new(cache.total.text()).small())
+                .on_hover_text(
+                    "Finished jobs' estimates; running jobs and jobs whose billing or price is \
+                     still being read wait",
+                );
+        }
         if !state.compare.is_empty() {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui

@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use super::super::actions::strip_stamp;
+use super::super::cost::{Estimate, Total};
 use super::super::data::Data;
 use super::super::state::{GroupBy, SortColumn, State};
 use crate::backend::{Connection, JobRef};
@@ -53,6 +54,8 @@ pub struct ListCache {
     pub groups: Vec<Group>,
     /// Jobs the filters let through.
     pub shown: usize,
+    /// The estimated cost of the jobs the filters let through.
+    pub total: Total,
     /// Jobs of the rows drawn in the last frame.
     pub visible: Vec<JobRef>,
 }
@@ -99,6 +102,40 @@ impl ListCache {
             );
         }
         let get = |&(s, i): &(u32, u32)| &data.sources[s as usize].jobs[i as usize];
+        let selected = state.selection.as_ref();
+        let estimates: Vec<Option<Estimate>> = jobs
+            .iter()
+            .map(|&(s, i)| {
+                data.estimate(
+                    &data.job_ref(s as usize, i as usize),
+                    get(&(s, i)).status,
+                    selected,
+                )
+            })
+            .collect();
+        self.total = Total::default();
+        for estimate in estimates.iter().flatten() {
+            self.total.add(estimate);
+        }
+        if state.sort == SortColumn::Cost {
+            // Known costs by amount, then what waits, then the rest (local jobs).
+            let key = |e: &Option<Estimate>| match e {
+                Some(Estimate::Usd(usd)) => (0, *usd),
+                Some(_) => (1, 0.0),
+                None => (2, 0.0),
+            };
+            let mut keyed: Vec<((u32, u32), (u8, f64))> = jobs
+                .iter()
+                .copied()
+                .zip(estimates.iter().map(key))
+                .collect();
+            keyed.sort_by(|(a, ka), (b, kb)| {
+                let ord = ka.1.total_cmp(&kb.1).then(a.cmp(b));
+                let ord = if state.ascending { ord } else { ord.reverse() };
+                ka.0.cmp(&kb.0).then(ord)
+            });
+            jobs = keyed.into_iter().map(|(row, _)| row).collect();
+        }
         jobs.sort_by(|a, b| {
             let (ja, jb) = (get(a), get(b));
             let ord = match state.sort {
@@ -106,6 +143,7 @@ impl ListCache {
                 SortColumn::Status => ja.status.as_str().cmp(jb.status.as_str()),
                 SortColumn::Created => ja.creation_time.cmp(&jb.creation_time),
                 SortColumn::Duration => ja.duration(now).cmp(&jb.duration(now)),
+                SortColumn::Cost => return std::cmp::Ordering::Equal,
             }
             .then(a.cmp(b));
             if state.ascending { ord } else { ord.reverse() }

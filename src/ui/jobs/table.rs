@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 
+use super::super::cost::{Estimate, Total, format_usd};
 use super::super::data::Data;
 use super::super::state::{SortColumn, State};
 use super::super::theme;
@@ -61,8 +62,11 @@ pub(super) fn table(
     }
     table = table
         .column(Column::auto().at_least(80.0))
-        .column(Column::auto().at_least(60.0))
-        .auto_shrink(false);
+        .column(Column::auto().at_least(60.0));
+    if state.show_cost {
+        table = table.column(Column::auto().at_least(64.0));
+    }
+    table = table.auto_shrink(false);
     if let Some(row) = scroll_to {
         table = table.scroll_to_row(row, None);
     }
@@ -81,6 +85,9 @@ pub(super) fn table(
             }
             row.col(|ui| header(ui, state, "Created", SortColumn::Created));
             row.col(|ui| header(ui, state, "Duration", SortColumn::Duration));
+            if state.show_cost {
+                row.col(|ui| header(ui, state, "Cost", SortColumn::Cost));
+            }
         })
         .body(|body| {
             cache.visible.clear();
@@ -89,7 +96,7 @@ pub(super) fn table(
                 let (s, j) = match cache.order[index] {
                     Row::Job { source, job } => (source as usize, job as usize),
                     Row::Group(g) => {
-                        if let Some(a) = group_row(&mut row, cache, data, g, several) {
+                        if let Some(a) = group_row(&mut row, cache, data, state, g) {
                             action = Some(a);
                         }
                         return;
@@ -119,6 +126,10 @@ pub(super) fn table(
                     });
                 }
                 dates(&mut row, job, now);
+                if state.show_cost {
+                    let estimate = data.estimate(&job_ref, job.status, state.selection.as_ref());
+                    row.col(|ui| cost_cell(ui, estimate));
+                }
                 let response = row.response();
                 if toggled || (response.clicked() && modifiers.command) {
                     toggle_mark(state, &job_ref);
@@ -152,9 +163,10 @@ fn group_row(
     row: &mut egui_extras::TableRow<'_, '_>,
     cache: &ListCache,
     data: &Data,
+    state: &State,
     g: usize,
-    several: bool,
 ) -> Option<ListAction> {
+    let several = data.sources.len() > 1;
     let group = &cache.groups[g];
     let mut action = None;
     row.col(|_| {});
@@ -185,6 +197,22 @@ fn group_row(
             action = Some(ListAction::Compare(cache.group_jobs(data, g)));
         }
     });
+    if state.show_cost {
+        let mut total = Total::default();
+        for &(s, j) in &group.jobs {
+            let job = data.job_ref(s as usize, j as usize);
+            let status = data.sources[s as usize].jobs[j as usize].status;
+            if let Some(estimate) = data.estimate(&job, status, state.selection.as_ref()) {
+                total.add(&estimate);
+            }
+        }
+        row.col(|ui| {
+            if total.priced > 0 {
+                ui.label(RichText::new(format_usd(total.usd)).strong())
+                    .on_hover_text(total.text());
+            }
+        });
+    }
     row.response().context_menu(|ui| {
         if ui
             .button(format!("Compare all {} jobs", group.jobs.len()))
@@ -293,4 +321,26 @@ fn dates(row: &mut egui_extras::TableRow<'_, '_>, job: &JobSummary, now: DateTim
     row.col(|ui| {
         ui.label(duration(job.duration(now)));
     });
+}
+
+/// A job's estimated cost; what it waits for or why it is not known shows on hover.
+fn cost_cell(ui: &mut egui::Ui, estimate: Option<Estimate>) {
+    match estimate {
+        None => {
+            ui.label(RichText::new("—").weak())
+                .on_hover_text("Runs on this machine");
+        }
+        Some(Estimate::Usd(usd)) => {
+            ui.label(format_usd(usd)).on_hover_text(
+                "Instance count × billable hours × the on-demand price (AWS Price List)",
+            );
+        }
+        Some(Estimate::Waiting(what)) => {
+            ui.label(RichText::new(what).small().weak());
+        }
+        Some(Estimate::Unknown(why)) => {
+            ui.label(RichText::new("not known").small().color(theme::WARNING))
+                .on_hover_text(why);
+        }
+    }
 }

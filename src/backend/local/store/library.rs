@@ -135,4 +135,22 @@ impl Store {
             })
             .optional()?)
     }
+
+    /// Keeps what a finished job of a remote source is billed for (JSON).
+    pub fn save_billing(&self, source: &str, job: &str, billing: &str) -> Result<(), BackendError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO billing (source, job, billing) VALUES (?1, ?2, ?3)",
+            params![source, job, billing],
+        )?;
+        Ok(())
+    }
+
+    /// Every billing kept for a remote source, `(job, billing)`.
+    pub fn billing(&self, source: &str) -> Result<Vec<(String, String)>, BackendError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT job, billing FROM billing WHERE source = ?1")?;
+        let rows = stmt.query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }

@@ -85,6 +85,12 @@ CREATE TABLE IF NOT EXISTS prices (
     key TEXT PRIMARY KEY,
     price TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS billing (
+    source TEXT NOT NULL,
+    job TEXT NOT NULL,
+    billing TEXT NOT NULL,
+    PRIMARY KEY (source, job)
+);
 CREATE TABLE IF NOT EXISTS source_jobs (
     source TEXT PRIMARY KEY,
     jobs TEXT NOT NULL,

@@ -1,0 +1,195 @@
+//! Estimated costs of AWS jobs as the window shows them: a job's cost (list column,
+//! Compare table), or what the estimate waits for, or why there is none; and the total
+//! of a set of rows.
+
+use super::data::Data;
+use crate::backend::JobRef;
+use crate::job::{Billing, Status};
+
+/// A job's estimated cost.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Estimate {
+    /// Instance count × billable hours × on-demand price, in USD.
+    Usd(f64),
+    /// Not known yet: what it waits for.
+    Waiting(&'static str),
+    /// Cannot be estimated: why.
+    Unknown(String),
+}
+
+impl Estimate {
+    /// The amount, when known.
+    pub fn usd(&self) -> Option<f64> {
+        match self {
+            Self::Usd(usd) => Some(*usd),
+            _ => None,
+        }
+    }
+
+    /// The list cell's text.
+    pub fn short(&self) -> String {
+        match self {
+            Self::Usd(usd) => format_usd(*usd),
+            Self::Waiting(what) => (*what).to_string(),
+            Self::Unknown(_) => "not known".into(),
+        }
+    }
+}
+
+/// `$0.42`, `$12.30`, `$1,234`.
+pub fn format_usd(usd: f64) -> String {
+    if usd < 1000.0 {
+        return format!("${usd:.2}");
+    }
+    let whole = format!("{:.0}", usd);
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("${out}")
+}
+
+/// The cost of a set of jobs: what is known and how many are not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Total {
+    /// Sum of the known estimates, in USD.
+    pub usd: f64,
+    /// Jobs in the sum.
+    pub priced: usize,
+    /// Jobs whose estimate waits (running, billing or price being read).
+    pub waiting: usize,
+    /// Jobs that cannot be estimated.
+    pub unknown: usize,
+}
+
+impl Total {
+    /// Adds one job's estimate.
+    pub fn add(&mut self, estimate: &Estimate) {
+        match estimate {
+            Estimate::Usd(usd) => {
+                self.usd += usd;
+                self.priced += 1;
+            }
+            Estimate::Waiting(_) => self.waiting += 1,
+            Estimate::Unknown(_) => self.unknown += 1,
+        }
+    }
+
+    /// `$12.30 for 4 AWS jobs · 1 waiting · 1 not known`, or `Cost: 2 waiting` before
+    /// any is known.
+    pub fn text(&self) -> String {
+        let mut parts = Vec::new();
+        if self.priced > 0 {
+            let plural = if self.priced == 1 { "" } else { "s" };
+            parts.push(format!(
+                "{} for {} AWS job{plural}",
+                format_usd(self.usd),
+                self.priced
+            ));
+        }
+        if self.waiting > 0 {
+            parts.push(format!("{} waiting", self.waiting));
+        }
+        if self.unknown > 0 {
+            parts.push(format!("{} not known", self.unknown));
+        }
+        let text = parts.join(" · ");
+        if self.priced == 0 {
+            format!("Cost: {text}")
+        } else {
+            text
+        }
+    }
+}
+
+impl Data {
+    /// What `job` is billed for, as last read: the selected or compared job's detail,
+    /// else the list's billing read for the cost column.
+    pub fn billing(&self, job: &JobRef, selected: Option<&JobRef>) -> Option<Billing> {
+        if selected == Some(job)
+            && let Some(detail) = &self.detail
+            && detail.summary.name == job.name
+        {
+            return Some(detail.billing());
+        }
+        if let Some(detail) = self.compared.get(job).and_then(|c| c.detail.as_ref()) {
+            return Some(detail.billing());
+        }
+        self.source(&job.source)?.billing.get(&job.name).cloned()
+    }
+
+    /// The estimated cost of `job` (in `status`); `None` for jobs that run on this
+    /// machine.
+    pub fn estimate(
+        &self,
+        job: &JobRef,
+        status: Status,
+        selected: Option<&JobRef>,
+    ) -> Option<Estimate> {
+        if !job.source.is_aws() {
+            return None;
+        }
+        let running = !status.is_terminal();
+        let Some(billing) = self.billing(job, selected) else {
+            return Some(Estimate::Waiting(if running {
+                "running"
+            } else {
+                "reading…"
+            }));
+        };
+        let Some((instance_type, _)) = billing.billed_instances() else {
+            return Some(Estimate::Unknown(
+                "runs on several instance types (or none is set)".into(),
+            ));
+        };
+        let price = match self
+            .prices
+            .get(&(job.source.clone(), instance_type.to_string()))
+        {
+            None => return Some(Estimate::Waiting("reading price…")),
+            Some(Err(why)) => {
+                return Some(Estimate::Unknown(format!("the Price List answered {why}")));
+            }
+            Some(Ok(price)) => price,
+        };
+        Some(match billing.estimated_cost(price) {
+            Some(usd) => Estimate::Usd(usd),
+            None if running => Estimate::Waiting("running"),
+            None => Estimate::Unknown("the service reports no billable time".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_like_money() {
+        assert_eq!(format_usd(0.4231), "$0.42");
+        assert_eq!(format_usd(999.994), "$999.99");
+        assert_eq!(format_usd(1234.4), "$1,234");
+        assert_eq!(format_usd(1_234_567.0), "$1,234,567");
+    }
+
+    #[test]
+    fn a_total_counts_what_it_leaves_out() {
+        let mut total = Total::default();
+        total.add(&Estimate::Usd(1.5));
+        total.add(&Estimate::Usd(2.0));
+        total.add(&Estimate::Waiting("running"));
+        total.add(&Estimate::Unknown("no price".into()));
+        assert_eq!(
+            total.text(),
+            "$3.50 for 2 AWS jobs · 1 waiting · 1 not known"
+        );
+        let unpriced = Total {
+            waiting: 2,
+            ..Total::default()
+        };
+        assert_eq!(unpriced.text(), "Cost: 2 waiting");
+    }
+}
