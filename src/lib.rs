@@ -6,6 +6,7 @@ pub mod cli;
 pub mod crash;
 pub mod demo;
 pub mod job;
+pub mod preflight;
 pub mod request;
 pub mod ui;
 pub mod worker;

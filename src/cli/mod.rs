@@ -6,6 +6,7 @@ mod compare;
 mod follow;
 mod format;
 mod local;
+mod preflight;
 mod report;
 
 use std::path::PathBuf;
@@ -100,6 +101,9 @@ pub enum Command {
         /// Append a timestamp to the name, as the SageMaker Python SDK does.
         #[arg(long)]
         unique_name: bool,
+        /// On AWS, submit without the preflight checks.
+        #[arg(long)]
+        no_preflight: bool,
     },
     /// Check a CreateTrainingJob request against the API model and local mode, listing every
     /// problem. Exit 0 when there are no errors, 1 when there are, 2 when the file is unreadable.
@@ -110,6 +114,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Target::Aws)]
         target: Target,
         /// Print a JSON array of {path, severity, code, message}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a request against the AWS account with read-only calls (role and trust,
+    /// buckets and their regions, input objects, image, subnets, quota, job name), listing
+    /// each check and the call it made. Exit 0 without errors, 1 with, 2 when the file is
+    /// unreadable.
+    Preflight {
+        /// The request file.
+        file: PathBuf,
+        /// Print a JSON array of {path, severity, code, message}, as `validate --json`.
         #[arg(long)]
         json: bool,
     },
@@ -387,6 +402,9 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         };
         return compare::compare(jobs, connection, output).await;
     }
+    if let Command::Preflight { file, json } = &command {
+        return preflight::preflight_file(file, connection, *json).await;
+    }
     if let Command::Run {
         from_aws: Some(name),
         follow,
@@ -399,11 +417,14 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         Some(Connection::Aws(_)) => Target::Aws,
         _ => Target::Local,
     };
-    let backend = crate::backend::open(&connection.unwrap_or_default()).await?;
+    let backend = crate::backend::open(&connection.clone().unwrap_or_default()).await?;
     let stop_grace = backend.stop_grace();
     let backend = backend.as_ref();
     match command {
-        Command::Validate { .. } | Command::Runtimes { .. } | Command::Compare { .. } => {
+        Command::Validate { .. }
+        | Command::Runtimes { .. }
+        | Command::Compare { .. }
+        | Command::Preflight { .. } => {
             unreachable!("handled above")
         }
         Command::Run {
@@ -411,10 +432,15 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
             follow,
             name,
             unique_name,
+            no_preflight,
             ..
         } => {
             let file = file.unwrap_or_default();
             let request = read_for_run(&file, target, name, unique_name)?;
+            if target == Target::Aws && !no_preflight {
+                let origin = file.display().to_string();
+                preflight::before_submit(&request, connection.clone(), &origin).await?;
+            }
             follow::run_and_wait(backend, request, follow, stop_grace).await
         }
         Command::Jobs {

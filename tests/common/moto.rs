@@ -54,7 +54,7 @@ pub fn child_env(endpoint: &str) -> Vec<(&'static str, String)> {
 
 /// The venv's Python, made on first use; a file lock keeps parallel test binaries from
 /// building it twice.
-fn python() -> &'static Path {
+pub fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
         let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");

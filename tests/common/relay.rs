@@ -59,6 +59,8 @@ struct Shared {
     lives: Mutex<HashMap<String, Life>>,
     /// On-demand training prices (USD an hour) by instance type, for `GetProducts`.
     prices: Mutex<HashMap<String, f64>>,
+    /// Training quotas by instance type, for `ListServiceQuotas`.
+    quotas: Mutex<HashMap<String, f64>>,
 }
 
 /// A running relay.
@@ -124,6 +126,16 @@ impl Relay {
             .insert(instance_type.to_string(), usd_per_hour);
     }
 
+    /// Answers `ListServiceQuotas` with a training quota of `value` instances of
+    /// `instance_type`.
+    pub fn quota(&self, instance_type: &str, value: f64) {
+        self.shared
+            .quotas
+            .lock()
+            .unwrap()
+            .insert(instance_type.to_string(), value);
+    }
+
     /// Operations seen so far.
     pub fn seen(&self) -> Vec<String> {
         self.shared.seen.lock().unwrap().clone()
@@ -137,6 +149,7 @@ impl Drop for Relay {
     }
 }
 
+#[derive(Clone)]
 struct Request {
     method: String,
     path: String,
@@ -261,6 +274,9 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
     if target.ends_with(".GetProducts") {
         return price_list(&body, shared);
     }
+    if target.ends_with(".ListServiceQuotas") {
+        return service_quotas(shared);
+    }
     if target.ends_with(".StopTrainingJob") {
         let name = body["TrainingJobName"].as_str().unwrap_or_default();
         if let Some(life) = shared.lives.lock().unwrap().get_mut(name) {
@@ -272,12 +288,38 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
             });
         }
     }
-    let mut response = forward(request, shared)?;
+    // A status filter is applied after the scripted jobs' statuses are: moto's own are not
+    // theirs.
+    let status = body["StatusEquals"].as_str().map(str::to_string);
+    let forwarded = match &status {
+        Some(_) if target.ends_with(".ListTrainingJobs") => {
+            let mut unfiltered = body.clone();
+            unfiltered.as_object_mut().unwrap().remove("StatusEquals");
+            let mut copy = request.clone();
+            copy.body = serde_json::to_vec(&unfiltered).unwrap();
+            for (k, v) in &mut copy.headers {
+                if k.eq_ignore_ascii_case("content-length") {
+                    *v = copy.body.len().to_string();
+                }
+            }
+            copy
+        }
+        _ => request.clone(),
+    };
+    let mut response = forward(&forwarded, shared)?;
     if response.status == 200
         && let Ok(mut answer) = serde_json::from_slice::<Json>(&response.body)
-        && life::rewrite(&shared.lives.lock().unwrap(), target, &mut answer)
     {
-        response.body = serde_json::to_vec(&answer).unwrap();
+        let mut changed = life::rewrite(&shared.lives.lock().unwrap(), target, &mut answer);
+        if let (Some(status), Some(list)) =
+            (&status, answer["TrainingJobSummaries"].as_array_mut())
+        {
+            list.retain(|j| j["TrainingJobStatus"] == status.as_str());
+            changed = true;
+        }
+        if changed {
+            response.body = serde_json::to_vec(&answer).unwrap();
+        }
     }
     Some(response)
 }
@@ -315,6 +357,30 @@ fn price_list(body: &Json, shared: &Shared) -> Option<Response> {
         "FormatVersion": "aws_v1",
         "PriceList": [product(&format!("USE1-Host:{instance}"), usd * 2.0), product(&format!("USE1-Train:{instance}"), *usd)],
     });
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+        body: answer.to_string().into_bytes(),
+    })
+}
+
+/// A `ListServiceQuotas` answer for SageMaker: the training quotas given, on two pages (the
+/// first with an unrelated quota only), as the service pages its many quotas.
+fn service_quotas(shared: &Shared) -> Option<Response> {
+    let quotas: Vec<Json> = shared
+        .quotas
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(t, v)| serde_json::json!({"QuotaName": format!("{t} for training job usage"), "Value": v}))
+        .collect();
+    let seen = shared.seen.lock().unwrap();
+    let page = seen.iter().filter(|t| t.ends_with(".ListServiceQuotas")).count();
+    let answer = if page % 2 == 1 {
+        serde_json::json!({"Quotas": [{"QuotaName": "Number of endpoints", "Value": 10.0}], "NextToken": "page-2"})
+    } else {
+        serde_json::json!({"Quotas": quotas})
+    };
     Some(Response {
         status: 200,
         headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],

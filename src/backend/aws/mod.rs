@@ -76,6 +76,15 @@ impl AwsBackend {
         })
     }
 
+    /// What preflight's checks need: the clients, region and account.
+    pub fn preflight_context(&self) -> crate::preflight::Context {
+        crate::preflight::Context {
+            clients: self.clients.clone(),
+            region: self.region.clone(),
+            account: self.identity.account.clone(),
+        }
+    }
+
     /// The caller identity found at connection time.
     pub fn identity(&self) -> &CallerIdentity {
         &self.identity

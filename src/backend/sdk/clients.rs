@@ -22,6 +22,11 @@ impl CallCounter {
     pub fn count(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Counts a request sent outside the SDK clients.
+    pub fn add(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Intercept for CallCounter {
@@ -55,10 +60,12 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// The Price List Query API, which answers in us-east-1 for every region.
     pub pricing: aws_sdk_pricing::Client,
+    /// IAM, EC2, ECR and Service Quotas, for preflight's few read-only calls.
+    pub lean: super::lean::LeanClient,
 }
 
 impl Clients {
-    fn new(sdk: &SdkConfig, counter: &CallCounter) -> Self {
+    fn new(sdk: &SdkConfig, counter: &CallCounter) -> Result<Self, BackendError> {
         let custom_endpoint = sdk.endpoint_url().is_some();
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(custom_endpoint)
@@ -71,7 +78,8 @@ impl Clients {
         } else {
             s3
         };
-        Self {
+        Ok(Self {
+            lean: super::lean::LeanClient::new(sdk, counter)?,
             sagemaker: aws_sdk_sagemaker::Client::from_conf(
                 aws_sdk_sagemaker::config::Builder::from(sdk)
                     .interceptor(counter.clone())
@@ -99,7 +107,7 @@ impl Clients {
                     .interceptor(counter.clone())
                     .build(),
             ),
-        }
+        })
     }
 
     /// The clients of `connection`, without calling anything.
@@ -116,7 +124,7 @@ impl Clients {
         let sdk = connection::load(connection).await;
         check_region(&sdk, connection)?;
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        Ok((Self::new(&sdk, counter), region))
+        Ok((Self::new(&sdk, counter)?, region))
     }
 }
 

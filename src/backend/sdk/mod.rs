@@ -6,6 +6,7 @@
 mod clients;
 mod connection;
 mod error;
+pub mod lean;
 
 pub use clients::{CallCounter, Clients};
 pub use connection::{AwsConnection, REGIONS, endpoint_from_env, load, profiles};

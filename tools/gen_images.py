@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Generates src/preflight/registries.json: the ECR registry account of each AWS Deep
+Learning Container and built-in algorithm repository, per region.
+
+The data is the SageMaker Python SDK's published image URI table
+(`sagemaker/image_uri_config/*.json`), read straight from the pinned wheel on PyPI
+(downloaded with pip into a cache folder; nothing is installed).
+
+    python3 tools/gen_images.py            # rewrite the committed table
+    python3 tools/gen_images.py --check    # exit 1 when it differs from a fresh run
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+SDK = "2.257.7"
+PREFIX = "sagemaker/image_uri_config/"
+HERE = os.path.dirname(os.path.abspath(__file__))
+TABLE = os.path.join(HERE, "..", "src", "preflight", "registries.json")
+
+
+def wheel(cache):
+    pattern = os.path.join(cache, f"sagemaker-{SDK}-*.whl")
+    found = glob.glob(pattern)
+    if not found:
+        os.makedirs(cache, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--only-binary=:all:", "-d", cache, f"sagemaker=={SDK}"],
+            check=True,
+        )
+        found = glob.glob(pattern)
+    return found[0]
+
+
+def walk(node, repository, out):
+    """Collects (repository, region, account) from every entry with registries."""
+    if isinstance(node, dict):
+        repository = node.get("repository", repository)
+        registries = node.get("registries")
+        if isinstance(registries, dict) and repository:
+            for region, account in registries.items():
+                out.setdefault(repository, {}).setdefault(region, set()).add(account)
+        for key, value in node.items():
+            if key != "registries":
+                walk(value, repository, out)
+    elif isinstance(node, list):
+        for value in node:
+            walk(value, repository, out)
+
+
+def table(path):
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for name in sorted(z.namelist()):
+            if name.startswith(PREFIX) and name.endswith(".json"):
+                walk(json.loads(z.read(name)), None, out)
+    return {
+        "source": f"sagemaker {SDK} (PyPI), {PREFIX}",
+        "repositories": {
+            repo: {region: sorted(accounts) for region, accounts in sorted(regions.items())}
+            for repo, regions in sorted(out.items())
+        },
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--cache", default=os.path.join(HERE, "..", "target", "sagemaker-sdk"))
+    args = parser.parse_args()
+    text = json.dumps(table(wheel(args.cache)), indent=1, sort_keys=True) + "\n"
+    if args.check:
+        with open(TABLE) as f:
+            if f.read() != text:
+                print(f"{TABLE} differs from a fresh generation: run tools/gen_images.py")
+                return 1
+        return 0
+    with open(TABLE, "w") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
