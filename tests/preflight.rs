@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::Sandbox;
 use common::moto::{Moto, child_env, connection, seed};
 use common::relay::Relay;
+use common::window::{has_text, wait_for};
 use sagedesk::backend::Backend;
 use sagedesk::backend::aws::AwsBackend;
 use sagedesk::preflight::{self, Cache, Outcome};
@@ -88,12 +89,23 @@ fn cli(sb: &Sandbox, endpoint: &str, file: &std::path::Path) -> (Option<i32>, Ve
     let out = Command::new(env!("CARGO_BIN_EXE_sagedesk"))
         .env("SAGEDESK_HOME", sb.home())
         .envs(child_env(endpoint))
-        .args(["preflight", "--json", "--region", "us-east-1", "--endpoint-url", endpoint])
+        .args([
+            "preflight",
+            "--json",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            endpoint,
+        ])
         .arg(file)
         .output()
         .unwrap();
     let json: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     (out.status.code(), json)
 }
@@ -127,12 +139,14 @@ fn each_account_problem_is_named_on_its_member_and_the_fixed_request_passes() {
     let mut bad = good(&subnet);
     bad["TrainingJobName"] = json!("used-name");
     bad["RoleArn"] = json!("arn:aws:iam::123456789012:role/Ec2Only");
-    bad["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = json!("s3://data-bucket/trian/");
+    bad["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] =
+        json!("s3://data-bucket/trian/");
     bad["OutputDataConfig"]["S3OutputPath"] = json!("s3://eu-bucket/output");
     bad["AlgorithmSpecification"]["TrainingImage"] =
         json!("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/train:v2");
     bad["VpcConfig"]["Subnets"] = json!(["subnet-0123456789abcdef0"]);
-    bad["HyperParameters"]["sagemaker_submit_directory"] = json!("s3://data-bucket/code/missing.tar.gz");
+    bad["HyperParameters"]["sagemaker_submit_directory"] =
+        json!("s3://data-bucket/code/missing.tar.gz");
     let bad_file = sb.home().join("bad.json");
     std::fs::write(&bad_file, bad.to_string()).unwrap();
     let (code, diagnostics) = cli(&sb, &moto.endpoint(), &bad_file);
@@ -141,11 +155,17 @@ fn each_account_problem_is_named_on_its_member_and_the_fixed_request_passes() {
     for (path, code) in [
         ("TrainingJobName", "job_name_in_use"),
         ("RoleArn", "role_trust"),
-        ("InputDataConfig[0].DataSource.S3DataSource.S3Uri", "prefix_empty"),
+        (
+            "InputDataConfig[0].DataSource.S3DataSource.S3Uri",
+            "prefix_empty",
+        ),
         ("OutputDataConfig.S3OutputPath", "bucket_region"),
         ("AlgorithmSpecification.TrainingImage", "image_not_found"),
         ("VpcConfig.Subnets", "vpc_not_found"),
-        ("HyperParameters.sagemaker_submit_directory", "object_not_found"),
+        (
+            "HyperParameters.sagemaker_submit_directory",
+            "object_not_found",
+        ),
     ] {
         assert!(
             found.contains(&(path.into(), "error".into(), code.into())),
@@ -163,7 +183,7 @@ fn each_account_problem_is_named_on_its_member_and_the_fixed_request_passes() {
     let request = request_from_value(good(&subnet), "test").unwrap().request;
     let report = runtime.block_on(async {
         let backend = AwsBackend::connect(moto.connection()).await.unwrap();
-        let context = Arc::new(backend.preflight_context());
+        let context = Arc::new(backend.preflight_context().expect("AWS has an account"));
         let mut cache = Cache::default();
         let first = preflight::run(context.clone(), &request, &mut cache, false).await;
         let calls = backend.calls();
@@ -173,11 +193,17 @@ fn each_account_problem_is_named_on_its_member_and_the_fixed_request_passes() {
         assert_eq!(first.checks, again.checks);
         first
     });
-    assert!(report.summary().starts_with("Preflight: "), "{}", report.summary());
-    assert!(report
-        .checks
-        .iter()
-        .any(|c| c.call == "iam:GetRole" && matches!(c.outcome, Outcome::Passed(_))));
+    assert!(
+        report.summary().starts_with("Preflight: "),
+        "{}",
+        report.summary()
+    );
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.call == "iam:GetRole" && matches!(c.outcome, Outcome::Passed(_)))
+    );
 }
 
 #[test]
@@ -198,8 +224,10 @@ fn the_instance_quota_counts_the_instances_running_jobs_hold() {
         .unwrap()
         .request;
         runtime.block_on(async {
-            let backend = AwsBackend::connect(connection(&relay.endpoint())).await.unwrap();
-            let context = Arc::new(backend.preflight_context());
+            let backend = AwsBackend::connect(connection(&relay.endpoint()))
+                .await
+                .unwrap();
+            let context = Arc::new(backend.preflight_context().expect("AWS has an account"));
             preflight::run(context, &request, &mut Cache::default(), true).await
         })
     };
@@ -220,7 +248,45 @@ fn the_instance_quota_counts_the_instances_running_jobs_hold() {
     assert!(
         room.checks
             .iter()
-            .any(|c| c.path == "ResourceConfig.InstanceType" && matches!(c.outcome, Outcome::Passed(_))),
+            .any(|c| c.path == "ResourceConfig.InstanceType"
+                && matches!(c.outcome, Outcome::Passed(_))),
         "{room:#?}"
     );
+}
+
+#[test]
+fn the_builder_checks_the_request_against_the_account_and_submit_waits_for_it() {
+    let moto = Moto::start();
+    let subnet = account(&moto);
+    let sb = Sandbox::new();
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    wait_for(&mut h, "the AWS source", |h| {
+        has_text(h, "default · us-east-1")
+    });
+    h.state_mut().new_job();
+    let mut request = good(&subnet);
+    request["RoleArn"] = json!("arn:aws:iam::123456789012:role/Ec2Only");
+    {
+        let builder = h.state_mut().builder_mut().unwrap();
+        builder.source = sagedesk::backend::Connection::Aws(moto.connection());
+        builder.set_value(request);
+    }
+    // Once the form settles, the checks run and their problem lands on its member.
+    wait_for(&mut h, "the preflight summary", |h| {
+        has_text(h, "Preflight: ") && has_text(h, "1 error (")
+    });
+    assert!(has_text(
+        &h,
+        "does not let sagemaker.amazonaws.com assume it"
+    ));
+    assert!(has_text(&h, "iam:GetRole"), "each check names its call");
+    assert!(has_text(&h, "Submit anyway"), "Submit waits for a decision");
+
+    // Fixed, the request passes.
+    let fixed = good(&subnet);
+    h.state_mut().builder_mut().unwrap().set_value(fixed);
+    wait_for(&mut h, "the fixed request's preflight", |h| {
+        has_text(h, "0 errors (")
+    });
+    assert!(!has_text(&h, "Submit anyway"));
 }

@@ -348,6 +348,11 @@ pub trait Backend: Send + Sync {
         ))
     }
 
+    /// What preflight's account checks need, on a backend that has an account (AWS).
+    fn preflight_context(&self) -> Option<crate::preflight::Context> {
+        None
+    }
+
     /// The job's tags, `(key, value)`: `ListTags` on AWS, the request's `Tags` locally.
     async fn list_tags(&self, job: &JobSummary) -> Result<Vec<(String, String)>, BackendError> {
         let detail = self.describe_training_job(&job.name).await?;

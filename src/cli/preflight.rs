@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, Failure, report};
-use crate::backend::Connection;
 use crate::backend::aws::AwsBackend;
+use crate::backend::{Backend, Connection};
 use crate::preflight::{self, Cache, Outcome, Report};
 use crate::request::TrainingJobRequest;
 
@@ -21,7 +21,11 @@ pub async fn check(
         _ => Default::default(),
     };
     let backend = AwsBackend::connect(aws).await?;
-    let context = Arc::new(backend.preflight_context());
+    let context = Arc::new(
+        backend
+            .preflight_context()
+            .expect("an AWS connection has an account"),
+    );
     Ok(preflight::run(context, request, &mut Cache::default(), true).await)
 }
 

@@ -100,10 +100,7 @@ fn published(
             PATH,
             CALL,
             "image_registry",
-            format!(
-                "{} is not published in {}",
-                ecr.repository, context.region
-            ),
+            format!("{} is not published in {}", ecr.repository, context.region),
         ),
         Some(accounts) if accounts.iter().any(|a| a == ecr.account) => Check::passed(
             PATH,
@@ -188,7 +185,10 @@ mod tests {
         );
         let digest = parse("1.dkr.ecr.us-east-1.amazonaws.com/r@sha256:ab").unwrap();
         assert_eq!(digest.id, ("imageDigest", "sha256:ab"));
-        assert_eq!(parse("1.dkr.ecr.us-east-1.amazonaws.com/r").unwrap().id.1, "latest");
+        assert_eq!(
+            parse("1.dkr.ecr.us-east-1.amazonaws.com/r").unwrap().id.1,
+            "latest"
+        );
         assert_eq!(parse("public.ecr.aws/docker/library/python:3"), None);
     }
 

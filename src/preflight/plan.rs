@@ -120,21 +120,26 @@ pub fn plans(request: &TrainingJobRequest, _context: &Context) -> Vec<Plan> {
     let instances: Vec<(String, i64)> = request
         .resource_config
         .as_ref()
-        .map(|r| match r.instance_groups.as_ref().filter(|g| !g.is_empty()) {
-            Some(groups) => groups
-                .iter()
-                .filter_map(|g| Some((g.instance_type.clone()?, g.instance_count.unwrap_or(1))))
-                .collect(),
-            None => r
-                .instance_type
-                .clone()
-                .map(|t| vec![(t, r.instance_count.unwrap_or(1))])
-                .unwrap_or_default(),
-        })
+        .map(
+            |r| match r.instance_groups.as_ref().filter(|g| !g.is_empty()) {
+                Some(groups) => groups
+                    .iter()
+                    .filter_map(|g| Some((g.instance_type.clone()?, g.instance_count.unwrap_or(1))))
+                    .collect(),
+                None => r
+                    .instance_type
+                    .clone()
+                    .map(|t| vec![(t, r.instance_count.unwrap_or(1))])
+                    .unwrap_or_default(),
+            },
+        )
         .unwrap_or_default();
     let instance_total: i64 = instances.iter().map(|(_, n)| n).sum();
     for (i, channel) in request.input_data_config.iter().flatten().enumerate() {
-        let Some(s3) = channel.data_source.as_ref().and_then(|d| d.s3_data_source.as_ref())
+        let Some(s3) = channel
+            .data_source
+            .as_ref()
+            .and_then(|d| d.s3_data_source.as_ref())
         else {
             continue;
         };

@@ -81,7 +81,10 @@ async fn quota_value(context: &Context, instance_type: &str) -> Result<Option<f6
 
 /// Instances of `instance_type` held by the account's in-progress jobs (up to the first
 /// fifty jobs), for this connection.
-async fn in_use(context: &Context, instance_type: &str) -> Result<i64, crate::backend::BackendError> {
+async fn in_use(
+    context: &Context,
+    instance_type: &str,
+) -> Result<i64, crate::backend::BackendError> {
     let running = context
         .clients
         .sagemaker
@@ -92,7 +95,11 @@ async fn in_use(context: &Context, instance_type: &str) -> Result<i64, crate::ba
         .await
         .map_err(from_sdk)?;
     let mut used = 0;
-    for summary in running.training_job_summaries().iter().take(RUNNING_DESCRIBED) {
+    for summary in running
+        .training_job_summaries()
+        .iter()
+        .take(RUNNING_DESCRIBED)
+    {
         let Some(name) = summary.training_job_name() else {
             continue;
         };
@@ -132,7 +139,9 @@ pub async fn quota(context: &Context, path: &str, instance_type: &str, count: i6
             return vec![Check::new_not_verified(
                 path,
                 CALL,
-                format!("not verified: Service Quotas has no training quota named for {instance_type}"),
+                format!(
+                    "not verified: Service Quotas has no training quota named for {instance_type}"
+                ),
             )];
         }
         Err(check) => return vec![check],

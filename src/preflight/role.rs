@@ -26,7 +26,12 @@ pub async fn role(context: &Context, arn: &str) -> Vec<Check> {
         )];
     };
     let params = [("RoleName".to_string(), name.to_string())];
-    let xml = match context.clients.lean.query(Service::Iam, "GetRole", &params).await {
+    let xml = match context
+        .clients
+        .lean
+        .query(Service::Iam, "GetRole", &params)
+        .await
+    {
         Ok(xml) => xml,
         Err(e) if e.code == "NoSuchEntity" => {
             return vec![Check::error(
@@ -116,11 +121,20 @@ pub async fn permissions(
     };
     let mut asks: Vec<(&str, Vec<String>)> = Vec::new();
     if !reads.is_empty() {
-        asks.push(("s3:GetObject", reads.iter().map(|u| object_arn(u)).collect()));
-        asks.push(("s3:ListBucket", reads.iter().map(|u| bucket_arn(u)).collect()));
+        asks.push((
+            "s3:GetObject",
+            reads.iter().map(|u| object_arn(u)).collect(),
+        ));
+        asks.push((
+            "s3:ListBucket",
+            reads.iter().map(|u| bucket_arn(u)).collect(),
+        ));
     }
     if !writes.is_empty() {
-        asks.push(("s3:PutObject", writes.iter().map(|u| object_arn(u)).collect()));
+        asks.push((
+            "s3:PutObject",
+            writes.iter().map(|u| object_arn(u)).collect(),
+        ));
     }
     asks.push(("logs:PutLogEvents", vec!["*".into()]));
     asks.push(("ecr:BatchGetImage", vec!["*".into()]));
@@ -183,7 +197,10 @@ mod tests {
 
     #[test]
     fn role_names_come_from_the_arn_path() {
-        assert_eq!(role_name("arn:aws:iam::1:role/service-role/Exec"), Some("Exec"));
+        assert_eq!(
+            role_name("arn:aws:iam::1:role/service-role/Exec"),
+            Some("Exec")
+        );
         assert_eq!(role_name("arn:aws:iam::1:role/r"), Some("r"));
         assert_eq!(role_name("arn:aws:iam::1:user/u"), None);
     }
@@ -196,8 +213,10 @@ mod tests {
         assert!(policy(serde_json::json!({"Statement": {"Effect": "Allow",
             "Principal": {"Service": ["ec2.amazonaws.com", "sagemaker.amazonaws.com"]},
             "Action": ["sts:AssumeRole"]}})));
-        assert!(!policy(serde_json::json!({"Statement": [{"Effect": "Allow",
-            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})));
+        assert!(!policy(
+            serde_json::json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        ));
         assert!(!policy(serde_json::json!({"Statement": [{"Effect": "Deny",
             "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})));
     }

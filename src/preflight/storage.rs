@@ -30,11 +30,7 @@ async fn check_bucket(context: &Context, path: &str, uri: &S3Uri) -> (Check, boo
     const CALL: &str = "s3:GetBucketLocation";
     match bucket_region(context, &uri.bucket).await {
         Ok(region) if region == context.region => (
-            Check::passed(
-                path,
-                CALL,
-                format!("bucket {} is in {region}", uri.bucket),
-            ),
+            Check::passed(path, CALL, format!("bucket {} is in {region}", uri.bucket)),
             true,
         ),
         Ok(region) => (
@@ -102,7 +98,10 @@ pub async fn object(context: &Context, path: &str, uri: &str) -> Vec<Check> {
         Ok(answer) => Check::passed(
             path,
             CALL,
-            format!("{uri} exists ({} bytes)", answer.content_length().unwrap_or(0)),
+            format!(
+                "{uri} exists ({} bytes)",
+                answer.content_length().unwrap_or(0)
+            ),
         ),
         Err(e) if e.code == "NotFound" || e.code == "NoSuchKey" => Check::error(
             path,

@@ -24,7 +24,12 @@ async fn describe(
         .enumerate()
         .map(|(i, id)| (format!("{param}.{}", i + 1), id.clone()))
         .collect();
-    match context.clients.lean.query(Service::Ec2, action, &params).await {
+    match context
+        .clients
+        .lean
+        .query(Service::Ec2, action, &params)
+        .await
+    {
         Ok(xml) => Ok(xml_all(&xml, "vpcId").into_iter().collect()),
         Err(e) if e.code.ends_with(".NotFound") || e.code.ends_with(".Malformed") => {
             Err(Check::error(
@@ -46,7 +51,16 @@ pub async fn vpc(context: &Context, subnets: &[String], groups: &[String]) -> Ve
     let mut checks = Vec::new();
     let mut vpcs = BTreeSet::new();
     if !subnets.is_empty() {
-        match describe(context, SUBNETS, "DescribeSubnets", "SubnetId", subnets, "subnet").await {
+        match describe(
+            context,
+            SUBNETS,
+            "DescribeSubnets",
+            "SubnetId",
+            subnets,
+            "subnet",
+        )
+        .await
+        {
             Ok(found) if found.len() > 1 => checks.push(Check::error(
                 SUBNETS,
                 "ec2:DescribeSubnets",
@@ -74,8 +88,15 @@ pub async fn vpc(context: &Context, subnets: &[String], groups: &[String]) -> Ve
     }
     if !groups.is_empty() {
         let call = "ec2:DescribeSecurityGroups";
-        match describe(context, GROUPS, "DescribeSecurityGroups", "GroupId", groups, "security group")
-            .await
+        match describe(
+            context,
+            GROUPS,
+            "DescribeSecurityGroups",
+            "GroupId",
+            groups,
+            "security group",
+        )
+        .await
         {
             Ok(found) if !vpcs.is_empty() && !found.is_subset(&vpcs) => checks.push(Check::error(
                 GROUPS,

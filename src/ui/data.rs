@@ -383,6 +383,7 @@ impl Data {
             | Event::RequestLoaded { .. }
             | Event::RequestUnreadable(_)
             | Event::CodeUploaded(_)
+            | Event::Preflight { .. }
             | Event::Profiles(_) => {}
         }
     }

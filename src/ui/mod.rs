@@ -289,6 +289,11 @@ impl SageDeskApp {
                         .toasts
                         .push(toasts::ToastKind::Success, format!("Uploaded {uri}"));
                 }
+                Event::Preflight { request, report } => {
+                    if let Some(builder) = &mut self.builder {
+                        builder.preflight_done(&request, report);
+                    }
+                }
                 Event::CodeUploaded(Err(_)) => {
                     if let Some(builder) = &mut self.builder {
                         builder.code_upload_failed();

@@ -50,6 +50,16 @@ pub enum Command {
     Refresh,
     /// Read the listed jobs' tags (the list groups by a tag), or stop reading them.
     WatchTags(bool),
+    /// Check a request against a source's account before it is submitted (preflight);
+    /// `fresh` makes every call again instead of reusing results for unchanged values.
+    Preflight {
+        /// The source it would be created on.
+        source: Connection,
+        /// The request.
+        request: Box<crate::request::TrainingJobRequest>,
+        /// Whether to skip the cache.
+        fresh: bool,
+    },
     /// Read what the listed finished AWS jobs are billed for (the list shows their cost),
     /// or stop reading it.
     WatchCosts(bool),
@@ -184,6 +194,7 @@ impl Command {
             Command::Refresh => "refresh".into(),
             Command::WatchTags(watch) => format!("watch tags: {watch}"),
             Command::WatchCosts(watch) => format!("watch costs: {watch}"),
+            Command::Preflight { source, .. } => format!("preflight on {source:?}"),
             Command::SetQuery { status, .. } => format!("query, status {status:?}"),
             Command::LoadMore(source) => format!("load more of {}", source.label()),
             Command::SetVisible(visible) => format!("window visible: {visible}"),
@@ -289,6 +300,13 @@ pub enum Event {
         instance_type: String,
         /// The price, or the Price List's error.
         price: Result<crate::job::InstancePrice, String>,
+    },
+    /// What preflight found for a request.
+    Preflight {
+        /// The request checked.
+        request: Box<crate::request::TrainingJobRequest>,
+        /// The checks.
+        report: crate::preflight::Report,
     },
     /// What some of a source's finished jobs are billed for, read for the first time.
     Billing {

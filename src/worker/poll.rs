@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 mod costs;
+mod preflight;
 
 use super::desk::Desk;
 use super::follow::{Followed, Selected, poll_compared};
@@ -39,6 +40,8 @@ struct Poller {
     watch_tags: bool,
     /// Whether the list shows costs: the AWS sources read their finished jobs' billing.
     watch_costs: bool,
+    /// Preflight results by source, reused while the values they looked at are unchanged.
+    preflight: std::collections::HashMap<Connection, preflight::SharedCache>,
     /// How far each AWS source's `Search` for billing has gone.
     sweeps: std::collections::HashMap<Connection, costs::Sweep>,
     /// Between log reads of a running remote selected job.
@@ -73,6 +76,7 @@ pub(super) async fn run(
         watch_tags: false,
         watch_costs: false,
         sweeps: Default::default(),
+        preflight: Default::default(),
         log_interval: LOG_INTERVAL,
         logs_due: Instant::now(),
         prices: Default::default(),
@@ -358,6 +362,11 @@ impl Poller {
                     }
                 }
             }
+            Command::Preflight {
+                source,
+                request,
+                fresh,
+            } => self.preflight(source, request, fresh),
             Command::Select(job) => self.select(job).await,
             Command::Compare(jobs) => self.compare(jobs).await,
             Command::Stop(job) => match self.backend(&job.source) {

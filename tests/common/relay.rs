@@ -311,8 +311,7 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
         && let Ok(mut answer) = serde_json::from_slice::<Json>(&response.body)
     {
         let mut changed = life::rewrite(&shared.lives.lock().unwrap(), target, &mut answer);
-        if let (Some(status), Some(list)) =
-            (&status, answer["TrainingJobSummaries"].as_array_mut())
+        if let (Some(status), Some(list)) = (&status, answer["TrainingJobSummaries"].as_array_mut())
         {
             list.retain(|j| j["TrainingJobStatus"] == status.as_str());
             changed = true;
@@ -375,7 +374,10 @@ fn service_quotas(shared: &Shared) -> Option<Response> {
         .map(|(t, v)| serde_json::json!({"QuotaName": format!("{t} for training job usage"), "Value": v}))
         .collect();
     let seen = shared.seen.lock().unwrap();
-    let page = seen.iter().filter(|t| t.ends_with(".ListServiceQuotas")).count();
+    let page = seen
+        .iter()
+        .filter(|t| t.ends_with(".ListServiceQuotas"))
+        .count();
     let answer = if page % 2 == 1 {
         serde_json::json!({"Quotas": [{"QuotaName": "Number of endpoints", "Value": 10.0}], "NextToken": "page-2"})
     } else {

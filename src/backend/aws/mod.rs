@@ -76,15 +76,6 @@ impl AwsBackend {
         })
     }
 
-    /// What preflight's checks need: the clients, region and account.
-    pub fn preflight_context(&self) -> crate::preflight::Context {
-        crate::preflight::Context {
-            clients: self.clients.clone(),
-            region: self.region.clone(),
-            account: self.identity.account.clone(),
-        }
-    }
-
     /// The caller identity found at connection time.
     pub fn identity(&self) -> &CallerIdentity {
         &self.identity
@@ -295,6 +286,14 @@ impl Backend for AwsBackend {
             region: self.region.clone(),
             usd_per_hour,
             date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        })
+    }
+
+    fn preflight_context(&self) -> Option<crate::preflight::Context> {
+        Some(crate::preflight::Context {
+            clients: self.clients.clone(),
+            region: self.region.clone(),
+            account: self.identity.account.clone(),
         })
     }
 

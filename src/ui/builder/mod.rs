@@ -4,6 +4,7 @@
 
 pub mod code;
 pub mod form;
+mod preflight;
 pub mod templates;
 mod toolbar;
 
@@ -94,6 +95,8 @@ pub struct Builder {
     focus: Option<String>,
     template_name: String,
     regex_tester: RegexTester,
+    /// What preflight said, and when it runs next.
+    preflight: preflight::Preflight,
 }
 
 impl Builder {
@@ -114,6 +117,7 @@ impl Builder {
             focus: None,
             template_name: String::new(),
             regex_tester: RegexTester::default(),
+            preflight: preflight::Preflight::default(),
         };
         builder.set_value(value);
         builder
@@ -148,6 +152,7 @@ impl Builder {
     fn revalidate(&mut self) {
         self.diagnostics =
             validate::validate_value(&self.value, self.target, self.runtime.as_deref());
+        self.diagnostics.extend(self.preflight_diagnostics());
     }
 
     /// Validates for `target` from now on: the local runner or the service.
@@ -175,7 +180,15 @@ impl Builder {
     }
 
     fn submit(&mut self) -> Option<BuilderAction> {
-        if self.errors() > 0 {
+        if self.preflight_blocks() {
+            return None;
+        }
+        let preflight_errors = if self.preflight.overridden {
+            validate::error_count(&self.preflight_diagnostics())
+        } else {
+            0
+        };
+        if self.errors() > preflight_errors {
             return None;
         }
         match request_from_value(self.value.clone(), "builder") {
@@ -206,6 +219,7 @@ impl Builder {
             });
         }
         actions.extend(self.code_row(ui));
+        actions.extend(self.preflight_row(ui));
         self.summary(ui);
         ui.separator();
         let (form, json_changed) = self.panes(ui);
@@ -218,9 +232,17 @@ impl Builder {
             self.json = pretty(&self.value);
             self.json_error = None;
             self.revalidate();
+            self.preflight_changed();
             actions.push(BuilderAction::Send(Command::SaveDraft(self.json.clone())));
         } else if json_changed {
             actions.extend(self.json_edited());
+            self.preflight_changed();
+        }
+        actions.extend(self.preflight_request(false));
+        if self.preflight.settling() {
+            // Settling: come back when preflight may run.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(500));
         }
         actions
     }
