@@ -183,7 +183,7 @@ fn each_account_problem_is_named_on_its_member_and_the_fixed_request_passes() {
     let request = request_from_value(good(&subnet), "test").unwrap().request;
     let report = runtime.block_on(async {
         let backend = AwsBackend::connect(moto.connection()).await.unwrap();
-        let context = Arc::new(backend.preflight_context().expect("AWS has an account"));
+        let context = Arc::new(backend.account().expect("AWS has an account"));
         let mut cache = Cache::default();
         let first = preflight::run(context.clone(), &request, &mut cache, false).await;
         let calls = backend.calls();
@@ -227,7 +227,7 @@ fn the_instance_quota_counts_the_instances_running_jobs_hold() {
             let backend = AwsBackend::connect(connection(&relay.endpoint()))
                 .await
                 .unwrap();
-            let context = Arc::new(backend.preflight_context().expect("AWS has an account"));
+            let context = Arc::new(backend.account().expect("AWS has an account"));
             preflight::run(context, &request, &mut Cache::default(), true).await
         })
     };

@@ -348,8 +348,9 @@ pub trait Backend: Send + Sync {
         ))
     }
 
-    /// What preflight's account checks need, on a backend that has an account (AWS).
-    fn preflight_context(&self) -> Option<crate::preflight::Context> {
+    /// The clients, region and account of a backend that has an account (AWS), for
+    /// preflight's checks.
+    fn account(&self) -> Option<sdk::Account> {
         None
     }
 

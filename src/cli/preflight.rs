@@ -21,11 +21,7 @@ pub async fn check(
         _ => Default::default(),
     };
     let backend = AwsBackend::connect(aws).await?;
-    let context = Arc::new(
-        backend
-            .preflight_context()
-            .expect("an AWS connection has an account"),
-    );
+    let context = Arc::new(backend.account().expect("an AWS connection has an account"));
     Ok(preflight::run(context, request, &mut Cache::default(), true).await)
 }
 

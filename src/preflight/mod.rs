@@ -21,7 +21,6 @@ use serde::Serialize;
 
 pub use self::plan::Plan;
 use crate::backend::BackendError;
-use crate::backend::sdk::Clients;
 use crate::request::TrainingJobRequest;
 use crate::request::validate::{Diagnostic, Severity};
 
@@ -162,15 +161,7 @@ impl Report {
 }
 
 /// What the checks need: the connection's clients, region and account.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// The connection's SDK clients and lean path.
-    pub clients: Clients,
-    /// The connection's region.
-    pub region: String,
-    /// The caller's account.
-    pub account: String,
-}
+pub use crate::backend::sdk::Account as Context;
 
 /// Results of checks already made, by the values they looked at.
 #[derive(Debug, Default)]

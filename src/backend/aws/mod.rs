@@ -289,8 +289,8 @@ impl Backend for AwsBackend {
         })
     }
 
-    fn preflight_context(&self) -> Option<crate::preflight::Context> {
-        Some(crate::preflight::Context {
+    fn account(&self) -> Option<crate::backend::sdk::Account> {
+        Some(crate::backend::sdk::Account {
             clients: self.clients.clone(),
             region: self.region.clone(),
             account: self.identity.account.clone(),

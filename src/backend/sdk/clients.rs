@@ -45,6 +45,17 @@ impl Intercept for CallCounter {
     }
 }
 
+/// A connection's clients with the region and account they act in.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The SDK clients and the lean path.
+    pub clients: Clients,
+    /// The connection's region.
+    pub region: String,
+    /// The caller's account ID.
+    pub account: String,
+}
+
 /// The SDK clients of one connection.
 #[derive(Debug, Clone)]
 pub struct Clients {

@@ -8,6 +8,6 @@ mod connection;
 mod error;
 pub mod lean;
 
-pub use clients::{CallCounter, Clients};
+pub use clients::{Account, CallCounter, Clients};
 pub use connection::{AwsConnection, REGIONS, endpoint_from_env, load, profiles};
 pub use error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, explain, from_sdk};

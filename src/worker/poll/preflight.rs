@@ -20,10 +20,7 @@ impl Poller {
         request: Box<TrainingJobRequest>,
         fresh: bool,
     ) {
-        let Some(context) = self
-            .backend(&source)
-            .and_then(|backend| backend.preflight_context())
-        else {
+        let Some(context) = self.backend(&source).and_then(|backend| backend.account()) else {
             return;
         };
         let cache = self.preflight.entry(source).or_default().clone();
