@@ -355,13 +355,7 @@ fn each_connection_costs_one_list_call_per_tick() {
         }
         listed.len() == 2
     });
-    let lists = || {
-        relay
-            .seen()
-            .iter()
-            .filter(|target| target.ends_with(".ListTrainingJobs"))
-            .count()
-    };
+    let lists = || relay.count("ListTrainingJobs");
     // One list call each when added.
     assert_eq!(lists(), 2);
     for _ in 0..3 {

@@ -3,12 +3,12 @@
 
 use std::process::Command;
 
-#[test]
-fn committed_constraints_match_a_fresh_generation() {
+/// Runs `tools/<script> --check` with its download cache under the test's temp folder.
+fn check_generator(script: &str, cache: &str) {
     let root = env!("CARGO_MANIFEST_DIR");
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("botocore");
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(cache);
     let out = Command::new("python3")
-        .arg(format!("{root}/tools/gen_constraints.py"))
+        .arg(format!("{root}/tools/{script}"))
         .arg("--check")
         .arg("--cache")
         .arg(&cache)
@@ -23,20 +23,11 @@ fn committed_constraints_match_a_fresh_generation() {
 }
 
 #[test]
+fn committed_constraints_match_a_fresh_generation() {
+    check_generator("gen_constraints.py", "botocore");
+}
+
+#[test]
 fn committed_image_registries_match_a_fresh_generation() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sagemaker-sdk");
-    let out = Command::new("python3")
-        .arg(format!("{root}/tools/gen_images.py"))
-        .arg("--check")
-        .arg("--cache")
-        .arg(&cache)
-        .output()
-        .expect("python3 runs the generator");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    check_generator("gen_images.py", "sagemaker-sdk");
 }

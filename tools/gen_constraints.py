@@ -10,13 +10,13 @@ required members, min/max (length, value or entry count), pattern and enum value
     python3 tools/gen_constraints.py --check    # exit 1 when it differs from a fresh run
 """
 import argparse
-import glob
 import gzip
 import json
 import os
-import subprocess
 import sys
 import zipfile
+
+from pypi import wheel
 
 BOTOCORE = "1.44.5"
 MODEL = "botocore/data/sagemaker/2017-07-24/service-2.json"
@@ -24,19 +24,6 @@ ROOT = "CreateTrainingJobRequest"
 HERE = os.path.dirname(os.path.abspath(__file__))
 TABLE = os.path.join(HERE, "..", "src", "request", "constraints.json")
 KEEP = ("type", "min", "max", "pattern", "enum", "required")
-
-
-def wheel(cache):
-    found = glob.glob(os.path.join(cache, f"botocore-{BOTOCORE}-*.whl"))
-    if not found:
-        os.makedirs(cache, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary=:all:", "-d", cache, f"botocore=={BOTOCORE}"],
-            check=True,
-        )
-        found = glob.glob(os.path.join(cache, f"botocore-{BOTOCORE}-*.whl"))
-    return found[0]
 
 
 def load_model(path):
@@ -91,7 +78,7 @@ def main():
                         help="folder for the downloaded wheel")
     parser.add_argument("--output", default=TABLE)
     args = parser.parse_args()
-    fresh = render(table(load_model(wheel(args.cache))))
+    fresh = render(table(load_model(wheel(args.cache, "botocore", BOTOCORE))))
     if args.check:
         with open(args.output) as f:
             committed = f.read()

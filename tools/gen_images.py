@@ -10,31 +10,17 @@ The data is the SageMaker Python SDK's published image URI table
     python3 tools/gen_images.py --check    # exit 1 when it differs from a fresh run
 """
 import argparse
-import glob
 import json
 import os
-import subprocess
 import sys
 import zipfile
+
+from pypi import wheel
 
 SDK = "2.257.7"
 PREFIX = "sagemaker/image_uri_config/"
 HERE = os.path.dirname(os.path.abspath(__file__))
 TABLE = os.path.join(HERE, "..", "src", "preflight", "registries.json")
-
-
-def wheel(cache):
-    pattern = os.path.join(cache, f"sagemaker-{SDK}-*.whl")
-    found = glob.glob(pattern)
-    if not found:
-        os.makedirs(cache, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary=:all:", "-d", cache, f"sagemaker=={SDK}"],
-            check=True,
-        )
-        found = glob.glob(pattern)
-    return found[0]
 
 
 def walk(node, repository, out):
@@ -73,7 +59,7 @@ def main():
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--cache", default=os.path.join(HERE, "..", "target", "sagemaker-sdk"))
     args = parser.parse_args()
-    text = json.dumps(table(wheel(args.cache)), indent=1, sort_keys=True) + "\n"
+    text = json.dumps(table(wheel(args.cache, "sagemaker", SDK)), indent=1, sort_keys=True) + "\n"
     if args.check:
         with open(TABLE) as f:
             if f.read() != text:

@@ -178,7 +178,7 @@ pub async fn run(
     fresh: bool,
 ) -> Report {
     let started = Instant::now();
-    let plans = plan::plans(request, &context);
+    let plans = plan::plans(request);
     let mut results: Vec<Option<Vec<Check>>> = vec![None; plans.len()];
     let mut tasks = tokio::task::JoinSet::new();
     let mut cached = 0;

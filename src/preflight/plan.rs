@@ -110,7 +110,7 @@ impl Plan {
 }
 
 /// The checks `request` needs (members not set are the validator's business).
-pub fn plans(request: &TrainingJobRequest, _context: &Context) -> Vec<Plan> {
+pub fn plans(request: &TrainingJobRequest) -> Vec<Plan> {
     let mut plans = Vec::new();
     if let Some(name) = request.training_job_name.clone().filter(|n| !n.is_empty()) {
         plans.push(Plan::JobName { name });

@@ -2,7 +2,7 @@
 //! (`s3:GetBucketLocation`), each input prefix or manifest has objects (`s3:ListObjectsV2`
 //! with a small `MaxKeys`, `s3:HeadObject`), and the code tarball exists.
 
-use super::{Check, Context};
+use super::{Check, Context, Outcome};
 use crate::backend::BackendError;
 use crate::backend::s3::S3Uri;
 use crate::backend::sdk::from_sdk;
@@ -25,51 +25,52 @@ async fn bucket_region(context: &Context, bucket: &str) -> Result<String, Backen
     })
 }
 
-/// The bucket exists and is in the connection's region; `None` when it may be used.
-async fn check_bucket(context: &Context, path: &str, uri: &S3Uri) -> (Check, bool) {
+/// The bucket exists and is in the connection's region.
+async fn check_bucket(context: &Context, path: &str, uri: &S3Uri) -> Check {
     const CALL: &str = "s3:GetBucketLocation";
     match bucket_region(context, &uri.bucket).await {
-        Ok(region) if region == context.region => (
-            Check::passed(path, CALL, format!("bucket {} is in {region}", uri.bucket)),
-            true,
-        ),
-        Ok(region) => (
-            Check::error(
-                path,
-                CALL,
-                "bucket_region",
-                format!(
-                    "bucket {} is in {region}, but the job runs in {}: SageMaker needs its \
+        Ok(region) if region == context.region => {
+            Check::passed(path, CALL, format!("bucket {} is in {region}", uri.bucket))
+        }
+        Ok(region) => Check::error(
+            path,
+            CALL,
+            "bucket_region",
+            format!(
+                "bucket {} is in {region}, but the job runs in {}: SageMaker needs its \
                      buckets in the job's region; use a bucket in {} or connect to {region}",
-                    uri.bucket, context.region, context.region
-                ),
+                uri.bucket, context.region, context.region
             ),
-            false,
         ),
-        Err(e) if e.code == "NoSuchBucket" => (
-            Check::error(
-                path,
-                CALL,
-                "bucket_not_found",
-                format!(
-                    "bucket {} does not exist: check the name, or create it in {}",
-                    uri.bucket, context.region
-                ),
+        Err(e) if e.code == "NoSuchBucket" => Check::error(
+            path,
+            CALL,
+            "bucket_not_found",
+            format!(
+                "bucket {} does not exist: check the name, or create it in {}",
+                uri.bucket, context.region
             ),
-            false,
         ),
-        Err(e) => (Check::not_verified(path, CALL, &e), false),
+        Err(e) => Check::not_verified(path, CALL, &e),
     }
 }
 
-fn parse(path: &str, uri: &str) -> Result<S3Uri, Vec<Check>> {
-    S3Uri::parse(uri, path).map_err(|e| vec![Check::error(path, "", "s3_uri", e.message)])
+/// The location parsed and its bucket's check, when the bucket may be used; else the
+/// checks that say why not.
+async fn located(context: &Context, path: &str, uri: &str) -> Result<(S3Uri, Check), Vec<Check>> {
+    let parsed =
+        S3Uri::parse(uri, path).map_err(|e| vec![Check::error(path, "", "s3_uri", e.message)])?;
+    let bucket = check_bucket(context, path, &parsed).await;
+    match bucket.outcome {
+        Outcome::Passed(_) => Ok((parsed, bucket)),
+        _ => Err(vec![bucket]),
+    }
 }
 
 /// An output location: the bucket exists in the connection's region.
 pub async fn bucket(context: &Context, path: &str, uri: &str) -> Vec<Check> {
-    match parse(path, uri) {
-        Ok(uri) => vec![check_bucket(context, path, &uri).await.0],
+    match located(context, path, uri).await {
+        Ok((_, bucket)) => vec![bucket],
         Err(checks) => checks,
     }
 }
@@ -77,14 +78,10 @@ pub async fn bucket(context: &Context, path: &str, uri: &str) -> Vec<Check> {
 /// An object that must exist (the code tarball).
 pub async fn object(context: &Context, path: &str, uri: &str) -> Vec<Check> {
     const CALL: &str = "s3:HeadObject";
-    let parsed = match parse(path, uri) {
-        Ok(uri) => uri,
+    let (parsed, bucket) = match located(context, path, uri).await {
+        Ok(located) => located,
         Err(checks) => return checks,
     };
-    let (bucket, usable) = check_bucket(context, path, &parsed).await;
-    if !usable {
-        return vec![bucket];
-    }
     let head = context
         .clients
         .s3
@@ -129,14 +126,10 @@ pub async fn input(
         return object(context, path, uri).await;
     }
     const CALL: &str = "s3:ListObjectsV2";
-    let parsed = match parse(path, uri) {
-        Ok(uri) => uri,
+    let (parsed, bucket) = match located(context, path, uri).await {
+        Ok(located) => located,
         Err(checks) => return checks,
     };
-    let (bucket, usable) = check_bucket(context, path, &parsed).await;
-    if !usable {
-        return vec![bucket];
-    }
     let wanted = if sharded { instances.clamp(1, 1000) } else { 1 };
     let listed = context
         .clients

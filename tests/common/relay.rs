@@ -136,6 +136,15 @@ impl Relay {
             .insert(instance_type.to_string(), value);
     }
 
+    /// How many requests of `operation` (`ListTrainingJobs`, ...) were seen so far.
+    pub fn count(&self, operation: &str) -> usize {
+        let suffix = format!(".{operation}");
+        self.seen()
+            .iter()
+            .filter(|t| *t == operation || t.ends_with(&suffix))
+            .count()
+    }
+
     /// Operations seen so far.
     pub fn seen(&self) -> Vec<String> {
         self.shared.seen.lock().unwrap().clone()

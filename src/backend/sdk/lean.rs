@@ -143,10 +143,8 @@ impl LeanClient {
             "content-type",
             "application/x-www-form-urlencoded; charset=utf-8".to_string(),
         )];
-        let text = self
-            .send(service, action, &headers, body.into_bytes())
-            .await?;
-        Ok(text)
+        self.send(service, action, &headers, body.into_bytes())
+            .await
     }
 
     /// A JSON 1.1 call of `operation` with `input`; the JSON answer.
@@ -173,6 +171,7 @@ impl LeanClient {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<String, BackendError> {
+        let body = Bytes::from(body);
         let endpoint = match &self.endpoint_url {
             Some(url) => url.trim_end_matches('/').to_string() + "/",
             None => service.endpoint(&self.region) + "/",
@@ -188,7 +187,7 @@ impl LeanClient {
             .unwrap_or_default();
         let mut request = request
             .header("host", host)
-            .body(Full::new(Bytes::from(body.clone())))
+            .body(Full::new(body.clone()))
             .map_err(|e| BackendError::internal(format!("{operation}: {e}")))?;
         self.sign(service, &mut request, &body).await?;
         self.counter.add();

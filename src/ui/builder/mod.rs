@@ -239,7 +239,7 @@ impl Builder {
             self.preflight_changed();
         }
         actions.extend(self.preflight_request(false));
-        if self.preflight.settling() {
+        if self.preflight_waiting() {
             // Settling: come back when preflight may run.
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(500));

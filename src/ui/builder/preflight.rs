@@ -47,7 +47,9 @@ impl Preflight {
 
     /// Whether a check of `value` is under way.
     fn running(&self, value: &Value) -> bool {
-        self.asked.as_ref() == Some(value) && self.current(value).is_none()
+        self.asked.as_ref() == Some(value)
+            && self.asked_request.is_some()
+            && self.current(value).is_none()
     }
 }
 
@@ -76,23 +78,24 @@ impl Builder {
 
     /// Asks for a check of the request: at once when `now`, else once the form settles.
     pub(super) fn preflight_request(&mut self, now: bool) -> Option<BuilderAction> {
-        if self.target != Target::Aws || !self.source.is_aws() {
+        if !self.checks_account() {
             return None;
         }
-        if self.preflight.asked.as_ref() != Some(&self.value) && !now {
+        if !now {
+            if self.preflight.asked.as_ref() == Some(&self.value) {
+                return None;
+            }
             let changed = *self.preflight.changed.get_or_insert_with(Instant::now);
             if changed.elapsed() < SETTLE {
                 return None;
             }
-        } else if !now {
-            return None;
         }
-        let request = request_from_value(self.value.clone(), "builder")
-            .ok()?
-            .request;
+        // Asked once per value: a request that does not parse waits for the next change.
         self.preflight.asked = Some(self.value.clone());
-        self.preflight.asked_request = Some(request.to_value());
         self.preflight.changed = None;
+        let request = request_from_value(self.value.clone(), "builder").ok();
+        self.preflight.asked_request = request.as_ref().map(|r| r.request.to_value());
+        let request = request?.request;
         if now {
             self.preflight.report = None;
         }
@@ -101,6 +104,16 @@ impl Builder {
             request: Box::new(request),
             fresh: now,
         }))
+    }
+
+    /// Whether preflight applies: the job would run on an AWS connection.
+    fn checks_account(&self) -> bool {
+        self.target == Target::Aws && self.source.is_aws()
+    }
+
+    /// Whether preflight waits for the form to settle (the window must come back then).
+    pub(super) fn preflight_waiting(&self) -> bool {
+        self.checks_account() && self.preflight.settling()
     }
 
     /// Notes that the request changed (preflight waits for it to settle).
@@ -121,7 +134,7 @@ impl Builder {
 
     /// The summary line, the checks, and the buttons; returns a check asked for.
     pub(super) fn preflight_row(&mut self, ui: &mut egui::Ui) -> Option<BuilderAction> {
-        if self.target != Target::Aws || !self.source.is_aws() {
+        if !self.checks_account() {
             return None;
         }
         let mut action = None;

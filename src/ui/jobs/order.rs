@@ -2,6 +2,8 @@
 //! source, status and name, sorted by column, optionally grouped by name prefix or tag;
 //! recomputed only when its inputs change.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 
 use super::super::actions::strip_stamp;
@@ -32,6 +34,8 @@ pub struct Group {
     pub key: String,
     /// Its jobs, as rows.
     pub jobs: Vec<(u32, u32)>,
+    /// The estimated cost of its jobs (while the cost column is shown).
+    pub total: Total,
 }
 
 type ListKey = (
@@ -42,6 +46,7 @@ type ListKey = (
     bool,
     Option<Connection>,
     GroupBy,
+    bool,
 );
 
 /// Which rows are shown, in which order; recomputed only when its inputs change.
@@ -71,6 +76,7 @@ impl ListCache {
             state.ascending,
             state.source_filter.clone(),
             state.group_by.clone(),
+            state.show_cost,
         );
         if self.key.as_ref() == Some(&key) {
             return;
@@ -102,40 +108,29 @@ impl ListCache {
             );
         }
         let get = |&(s, i): &(u32, u32)| &data.sources[s as usize].jobs[i as usize];
+        // Estimates only while the cost column is shown or sorts the list.
         let selected = state.selection.as_ref();
-        let estimates: Vec<Option<Estimate>> = jobs
-            .iter()
-            .map(|&(s, i)| {
-                data.estimate(
-                    &data.job_ref(s as usize, i as usize),
-                    get(&(s, i)).status,
-                    selected,
-                )
-            })
-            .collect();
+        let costs: HashMap<(u32, u32), Estimate> =
+            if state.show_cost || state.sort == SortColumn::Cost {
+                jobs.iter()
+                    .filter_map(|&row| {
+                        let job = data.job_ref(row.0 as usize, row.1 as usize);
+                        Some((row, data.estimate(&job, get(&row).status, selected)?))
+                    })
+                    .collect()
+            } else {
+                HashMap::new()
+            };
         self.total = Total::default();
-        for estimate in estimates.iter().flatten() {
+        for estimate in costs.values() {
             self.total.add(estimate);
         }
-        if state.sort == SortColumn::Cost {
-            // Known costs by amount, then what waits, then the rest (local jobs).
-            let key = |e: &Option<Estimate>| match e {
-                Some(Estimate::Usd(usd)) => (0, *usd),
-                Some(_) => (1, 0.0),
-                None => (2, 0.0),
-            };
-            let mut keyed: Vec<((u32, u32), (u8, f64))> = jobs
-                .iter()
-                .copied()
-                .zip(estimates.iter().map(key))
-                .collect();
-            keyed.sort_by(|(a, ka), (b, kb)| {
-                let ord = ka.1.total_cmp(&kb.1).then(a.cmp(b));
-                let ord = if state.ascending { ord } else { ord.reverse() };
-                ka.0.cmp(&kb.0).then(ord)
-            });
-            jobs = keyed.into_iter().map(|(row, _)| row).collect();
-        }
+        // Known costs by amount, then what waits, then the rest (local jobs).
+        let cost = |row: &(u32, u32)| match costs.get(row) {
+            Some(Estimate::Usd(usd)) => (0, *usd),
+            Some(_) => (1, 0.0),
+            None => (2, 0.0),
+        };
         jobs.sort_by(|a, b| {
             let (ja, jb) = (get(a), get(b));
             let ord = match state.sort {
@@ -143,10 +138,16 @@ impl ListCache {
                 SortColumn::Status => ja.status.as_str().cmp(jb.status.as_str()),
                 SortColumn::Created => ja.creation_time.cmp(&jb.creation_time),
                 SortColumn::Duration => ja.duration(now).cmp(&jb.duration(now)),
-                SortColumn::Cost => return std::cmp::Ordering::Equal,
+                SortColumn::Cost => cost(a).1.total_cmp(&cost(b).1),
             }
             .then(a.cmp(b));
-            if state.ascending { ord } else { ord.reverse() }
+            let ord = if state.ascending { ord } else { ord.reverse() };
+            // Whatever the direction, jobs without a known cost come after those with one.
+            let rank = match state.sort {
+                SortColumn::Cost => cost(a).0.cmp(&cost(b).0),
+                _ => std::cmp::Ordering::Equal,
+            };
+            rank.then(ord)
         });
         self.shown = jobs.len();
         self.groups.clear();
@@ -156,17 +157,20 @@ impl ListCache {
                 .map(|(source, job)| Row::Job { source, job })
                 .collect(),
             GroupBy::NamePrefix | GroupBy::Tag(_) => {
-                let mut index: std::collections::HashMap<String, usize> = Default::default();
+                let mut index: HashMap<String, usize> = Default::default();
                 for row in jobs {
                     let key = group_key(data, &state.group_by, row, get(&row));
                     let g = *index.entry(key.clone()).or_insert_with(|| {
                         self.groups.push(Group {
                             key,
-                            jobs: Vec::new(),
+                            ..Group::default()
                         });
                         self.groups.len() - 1
                     });
                     self.groups[g].jobs.push(row);
+                    if let Some(estimate) = costs.get(&row) {
+                        self.groups[g].total.add(estimate);
+                    }
                 }
                 let mut order = Vec::with_capacity(self.shown + self.groups.len());
                 for (g, group) in self.groups.iter().enumerate() {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 
-use super::super::cost::{Estimate, Total, format_usd};
+use super::super::cost::{Estimate, format_usd};
 use super::super::data::Data;
 use super::super::state::{SortColumn, State};
 use super::super::theme;
@@ -198,18 +198,10 @@ fn group_row(
         }
     });
     if state.show_cost {
-        let mut total = Total::default();
-        for &(s, j) in &group.jobs {
-            let job = data.job_ref(s as usize, j as usize);
-            let status = data.sources[s as usize].jobs[j as usize].status;
-            if let Some(estimate) = data.estimate(&job, status, state.selection.as_ref()) {
-                total.add(&estimate);
-            }
-        }
         row.col(|ui| {
-            if total.priced > 0 {
-                ui.label(RichText::new(format_usd(total.usd)).strong())
-                    .on_hover_text(total.text());
+            if group.total.priced > 0 {
+                ui.label(RichText::new(format_usd(group.total.usd)).strong())
+                    .on_hover_text(group.total.text());
             }
         });
     }
