@@ -43,15 +43,71 @@ fn parent(module: &str) -> Module {
         .map_or(String::new(), |(p, _)| p.to_string())
 }
 
-/// The code of a file without comments (doc links name paths too, but use nothing).
+/// The code of a file without comments and without the text of string and char literals
+/// (doc links name paths, and messages say "use", but neither imports anything). Quotes and
+/// line breaks stay.
 fn code(text: &str) -> String {
-    text.lines()
-        .map(|l| match l.find("//") {
-            Some(i) => &l[..i],
-            None => l,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let at = |i: usize, s: &str| {
+        s.chars()
+            .enumerate()
+            .all(|(k, c)| chars.get(i + k) == Some(&c))
+    };
+    let ident = |i: usize| i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+    while i < chars.len() {
+        if at(i, "//") {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if !ident(i) && chars[i] == 'r' && raw_hashes(&chars[i + 1..]).is_some() {
+            // A raw string: r"…", r#"…"#, … (not a raw identifier such as r#type)
+            let hashes = raw_hashes(&chars[i + 1..]).unwrap_or(0);
+            let close: String = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            i += 2 + hashes;
+            while i < chars.len() && !at(i, &close) {
+                if chars[i] == '\n' {
+                    out.push('\n');
+                }
+                i += 1;
+            }
+            out.push_str("\"\"");
+            i += close.len();
+        } else if chars[i] == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                match chars[i] {
+                    '\\' => i += 1,
+                    '\n' => out.push('\n'),
+                    _ => {}
+                }
+                i += 1;
+            }
+            out.push_str("\"\"");
+            i += 1;
+        } else if chars[i] == '\'' && (at(i + 2, "'") || at(i + 1, "\\")) {
+            // A char literal ('x', '\n', '\u{..}'); a lifetime has no closing quote.
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            out.push_str("' '");
+            i += 1;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// How many `#` open a raw string that starts after its `r`, if one does.
+fn raw_hashes(rest: &[char]) -> Option<usize> {
+    let hashes = rest.iter().take_while(|c| **c == '#').count();
+    (rest.get(hashes) == Some(&'"')).then_some(hashes)
 }
 
 /// Expands `a::{b, c::{d, e}}` into `a::b`, `a::c::d`, `a::c::e`.
