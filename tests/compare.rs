@@ -215,9 +215,16 @@ fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() 
     // The copy and its origin compare across sources.
     let origin = h.state().state().selection.clone().unwrap();
     h.state_mut().compare(vec![origin, copy.clone()]);
-    wait_for(&mut h, "the cross-source comparison", |h| {
-        h.state().comparison().jobs.len() == 2
-    });
+    // The list's "Completed · Completed" above may be the origin's row: the copy can still
+    // be running here, and the comparison follows it to its end.
+    wait_for(
+        &mut h,
+        "the cross-source comparison, the copy completed",
+        |h| {
+            let table = h.state().comparison();
+            table.jobs.len() == 2 && table.jobs[1].status == "Completed"
+        },
+    );
     let table = h.state().comparison();
     assert_eq!(table.jobs[0].source, "default · us-east-1");
     assert_eq!(table.jobs[1].source, "local");
