@@ -73,6 +73,7 @@ fn job(home: &Path, out: &Path, name: &str, archive: Option<&str>, lines: usize)
             host: "algo-1".into(),
             stream: Stream::Stdout,
             line: format!("step {i:07} loss=0.{i:06} {}", "w".repeat(60)),
+            open: false,
             points: Vec::new(),
         });
         if batch.len() == 10_000 {

@@ -37,6 +37,7 @@ fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item = S
             host: "algo-1".into(),
             stream: Stream::Stdout,
             line,
+            open: false,
             points: Vec::new(),
         })
         .collect();

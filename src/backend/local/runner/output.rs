@@ -1,8 +1,12 @@
-//! The job's output: stdout and stderr read in bounded chunks into lines, and a recorder
-//! thread that extracts metrics and stores lines in batches without ever holding up the job.
+//! The job's output: stdout and stderr read in bounded chunks into lines, sent in batches
+//! to a recorder thread that extracts metrics and stores lines in blocks without ever
+//! holding up the job. A line still being redrawn (a progress bar's carriage returns) is
+//! stored as it stands every quarter second and replaced when it ends.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
@@ -17,7 +21,14 @@ const MAX_LINE: usize = 256 * 1024;
 /// Of a cut line, the bytes kept from its end (where a progress bar's last values are).
 const LINE_TAIL: usize = 4 * 1024;
 /// How many lines the recorder stores in one transaction at most.
-const BATCH: usize = 2048;
+const BATCH: usize = 8192;
+/// A line without its end is stored as it stands this often while it changes.
+const OPEN_EVERY: Duration = Duration::from_millis(250);
+/// Batches of lines waiting for the recorder (each at most one 64 KiB read).
+pub(super) const QUEUE: usize = 1024;
+
+/// Lines on their way to the recorder.
+pub(super) type Lines = mpsc::Sender<Vec<Record>>;
 
 /// One line as it is read: the first bytes up to [`MAX_LINE`] (less a tail), the last
 /// [`LINE_TAIL`] bytes, and how many in between were dropped. Memory stays bounded however
@@ -53,76 +64,151 @@ impl LineBuffer {
         self.head.is_empty() && self.tail.is_empty() && self.dropped == 0
     }
 
-    /// The line as text, with a marker where bytes were dropped; the buffer is emptied.
-    fn take(&mut self) -> String {
-        let mut tail = std::mem::take(&mut self.tail);
-        while matches!(tail.last().or(self.head.last()), Some(b'\r')) {
-            if tail.pop().is_none() {
-                self.head.pop();
-            }
-        }
+    /// The line so far as text, with a marker where bytes were dropped.
+    fn text(&self) -> String {
+        let mut tail: &[u8] = &self.tail;
+        let mut dropped = self.dropped;
         if self.head.len() + tail.len() > MAX_LINE {
             let cut = self.head.len() + tail.len() - MAX_LINE;
-            self.dropped += cut as u64;
-            tail.drain(..cut);
+            dropped += cut as u64;
+            tail = &tail[cut..];
         }
         let mut line = String::from_utf8_lossy(&self.head).into_owned();
-        if self.dropped > 0 {
+        if dropped > 0 {
             line.push_str(&format!(
-                " […{} bytes of this line not kept: lines keep their first and last bytes, \
-                 {} KiB in all…] ",
-                self.dropped,
+                " […{dropped} bytes of this line not kept: lines keep their first and last \
+                 bytes, {} KiB in all…] ",
                 MAX_LINE / 1024
             ));
         }
-        line.push_str(&String::from_utf8_lossy(&tail));
+        line.push_str(&String::from_utf8_lossy(tail));
+        line
+    }
+
+    /// The ended line as text (a `\r` before its end dropped); the buffer is emptied.
+    fn take(&mut self) -> String {
+        while matches!(self.tail.last().or(self.head.last()), Some(b'\r')) {
+            if self.tail.pop().is_none() {
+                self.head.pop();
+            }
+        }
+        let line = self.text();
         self.head.clear();
+        self.tail.clear();
         self.dropped = 0;
         line
     }
 }
 
+/// Text of an ended line read whole in one chunk (the common case: no copy into a buffer).
+fn whole_line(mut bytes: &[u8]) -> String {
+    while let [rest @ .., b'\r'] = bytes {
+        bytes = rest;
+    }
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Reads one stream of one host into batches of records, one batch per chunk read.
 pub(super) async fn read_lines(
     stream: impl AsyncRead + Unpin,
     host: String,
     kind: Stream,
-    tx: mpsc::Sender<Record>,
+    tx: Lines,
 ) {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut line = LineBuffer::default();
+    // The unended line: stored as it stands when it changed since, at most every OPEN_EVERY.
+    let mut changed = false;
+    let mut shown = Instant::now();
+    let record = |line: String, open: bool| Record {
+        ts: now_ms(),
+        host: host.clone(),
+        stream: kind,
+        line,
+        open,
+        points: Vec::new(),
+    };
     loop {
-        let (used, complete) = match reader.fill_buf().await {
-            Ok([]) | Err(_) => break,
-            Ok(chunk) => match chunk.iter().position(|&b| b == b'\n') {
-                Some(end) => {
-                    line.push(&chunk[..end]);
-                    (end + 1, true)
+        let mut batch = Vec::new();
+        let read = tokio::time::timeout(OPEN_EVERY, reader.fill_buf()).await;
+        let used = match read {
+            Err(_) => 0,
+            Ok(Ok([]) | Err(_)) => break,
+            Ok(Ok(chunk)) => {
+                let mut rest = chunk;
+                while let Some(end) = memchr::memchr(b'\n', rest) {
+                    let text = if line.is_empty() && end <= MAX_LINE {
+                        whole_line(&rest[..end])
+                    } else {
+                        line.push(&rest[..end]);
+                        line.take()
+                    };
+                    batch.push(record(text, false));
+                    changed = false;
+                    rest = &rest[end + 1..];
                 }
-                None => {
-                    line.push(chunk);
-                    (chunk.len(), false)
+                if !rest.is_empty() {
+                    if line.is_empty() {
+                        shown = Instant::now();
+                    }
+                    line.push(rest);
+                    changed = true;
                 }
-            },
+                chunk.len()
+            }
         };
         reader.consume(used);
-        if complete && !send_line(&tx, &host, kind, line.take()).await {
+        if changed && shown.elapsed() >= OPEN_EVERY {
+            batch.push(record(line.text(), true));
+            changed = false;
+            shown = Instant::now();
+        }
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
             return;
         }
     }
     if !line.is_empty() {
-        send_line(&tx, &host, kind, line.take()).await;
+        let _ = tx.send(vec![record(line.take(), false)]).await;
     }
 }
 
-async fn send_line(tx: &mpsc::Sender<Record>, host: &str, stream: Stream, line: String) -> bool {
-    let record = Record {
-        ts: now_ms(),
-        host: host.to_string(),
-        stream,
-        line,
-        points: Vec::new(),
-    };
-    tx.send(record).await.is_ok()
+/// Finds the metric points of each record; a line redrawn with carriage returns gives the
+/// points of every state it was drawn in, each once, however often it was stored open.
+#[derive(Default)]
+struct Points {
+    /// Of the open line of a host and stream, the bytes whose states were looked at.
+    seen: HashMap<(String, Stream), usize>,
+}
+
+impl Points {
+    fn find(&mut self, extractor: &MetricExtractor, record: &mut Record) {
+        if extractor.is_empty() {
+            return;
+        }
+        let key = (record.host.clone(), record.stream);
+        let text = record.line.as_str();
+        let from = self
+            .seen
+            .remove(&key)
+            .filter(|&at| at <= text.len() && text.is_char_boundary(at))
+            .unwrap_or(0);
+        // An open line's last state may still be being drawn: it is read when it ends.
+        let upto = if record.open {
+            match text[from..].rfind('\r') {
+                Some(at) => from + at + 1,
+                None => from,
+            }
+        } else {
+            text.len()
+        };
+        let points = &mut record.points;
+        for state in text[from..upto].split('\r').filter(|s| !s.is_empty()) {
+            extractor.extract(state, |i, v| points.push((i, v)));
+        }
+        if record.open {
+            self.seen.insert(key, upto);
+        }
+    }
 }
 
 /// A thread with its own connection that extracts metrics and stores lines in batches.
@@ -132,37 +218,38 @@ pub(super) fn spawn_recorder(
     database: PathBuf,
     job: String,
     extractor: MetricExtractor,
-    mut rx: mpsc::Receiver<Record>,
+    mut rx: mpsc::Receiver<Vec<Record>>,
     fault: Arc<StorageFault>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let store = match Store::open(&database) {
-            Ok(store) => store,
+        let opened = Store::open(&database).and_then(|s| Ok((s.log_writer(&job)?, s)));
+        let (mut writer, store) = match opened {
+            Ok(opened) => opened,
             Err(e) => {
                 tracing::error!("recorder for {job}: {e}");
                 let mut lines = 0;
-                while rx.blocking_recv().is_some() {
-                    lines += 1;
+                while let Some(batch) = rx.blocking_recv() {
+                    lines += batch.len();
                 }
                 fault.record(e, lines);
                 return;
             }
         };
         let names = extractor.names().to_vec();
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut points = Points::default();
+        let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
         while let Some(first) = rx.blocking_recv() {
-            batch.push(first);
+            batch.extend(first);
             while batch.len() < BATCH {
                 match rx.try_recv() {
-                    Ok(record) => batch.push(record),
+                    Ok(more) => batch.extend(more),
                     Err(_) => break,
                 }
             }
             for record in &mut batch {
-                let points = &mut record.points;
-                extractor.extract(&record.line, |i, v| points.push((i, v)));
+                points.find(&extractor, record);
             }
-            if let Err(e) = store.append(&job, &names, &batch)
+            if let Err(e) = store.write_log(&mut writer, &job, &names, &batch)
                 && fault.record(e.clone(), batch.len())
             {
                 tracing::error!("recorder for {job}: {e}; later failures are counted");

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use super::output::read_lines;
+use super::output::{Lines, read_lines};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan};
@@ -41,7 +41,7 @@ pub(super) async fn prepare(
     layout: &HostLayout,
     python: &Path,
     store: &mut Store,
-    tx: &mpsc::Sender<Record>,
+    tx: &Lines,
 ) -> Result<Prepared, BackendError> {
     let file = layout.code().join(REQUIREMENTS);
     if !plan.program.ends_with(".py") || !file.is_file() {
@@ -161,15 +161,16 @@ impl Fnv {
 }
 
 /// Writes a line of SageDesk's own into the job's log.
-async fn say(tx: &mpsc::Sender<Record>, host: &str, line: String) {
+async fn say(tx: &Lines, host: &str, line: String) {
     let _ = tx
-        .send(Record {
+        .send(vec![Record {
             ts: now_ms(),
             host: host.to_string(),
             stream: Stream::Stdout,
             line,
+            open: false,
             points: Vec::new(),
-        })
+        }])
         .await;
 }
 
@@ -195,7 +196,7 @@ impl Step<'_> {
         store: &mut Store,
         job: &str,
         host: &str,
-        tx: &mpsc::Sender<Record>,
+        tx: &Lines,
     ) -> Result<StepEnd, BackendError> {
         let spawned = Command::new(self.program)
             .args(self.args)
@@ -225,7 +226,7 @@ impl Step<'_> {
             )));
         }
         // stderr goes to the log through a tee that keeps its last lines.
-        let (err_tx, mut err_rx) = mpsc::channel::<Record>(256);
+        let (err_tx, mut err_rx) = mpsc::channel::<Vec<Record>>(256);
         if let Some(err) = child.stderr.take() {
             readers.push(tokio::spawn(read_lines(
                 err,
@@ -237,12 +238,14 @@ impl Step<'_> {
         let forward = tx.clone();
         let tee = tokio::spawn(async move {
             let mut tail = VecDeque::with_capacity(TAIL);
-            while let Some(record) = err_rx.recv().await {
-                if tail.len() == TAIL {
-                    tail.pop_front();
+            while let Some(batch) = err_rx.recv().await {
+                for record in batch.iter().filter(|r| !r.open) {
+                    if tail.len() == TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(record.line.clone());
                 }
-                tail.push_back(record.line.clone());
-                let _ = forward.send(record).await;
+                let _ = forward.send(batch).await;
             }
             tail.into_iter().collect::<Vec<_>>()
         });

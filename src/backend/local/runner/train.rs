@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::groups::ProcessGroups;
-use super::output::{read_lines, spawn_recorder};
+use super::output::{Lines, QUEUE, read_lines, spawn_recorder};
 use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
@@ -71,7 +71,7 @@ pub(super) async fn train(
     store: &mut Store,
     fault: &Arc<StorageFault>,
 ) -> Result<Outcome, BackendError> {
-    let (tx, rx) = mpsc::channel::<Record>(8192);
+    let (tx, rx) = mpsc::channel::<Vec<Record>>(QUEUE);
     let recorder = spawn_recorder(
         config.database(),
         plan.job.clone(),
@@ -123,7 +123,7 @@ fn spawn_hosts(
     layouts: &[HostLayout],
     python: &std::path::Path,
     store: &Store,
-    tx: mpsc::Sender<Record>,
+    tx: Lines,
 ) -> Result<Hosts, BackendError> {
     let num_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut hosts = Hosts {

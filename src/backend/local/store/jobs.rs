@@ -91,6 +91,8 @@ impl Store {
         if inserted == 0 {
             return Err(BackendError::in_use(name));
         }
+        // Lines kept from a deleted job of the same name are not this job's.
+        Store::clear_log(&self.conn, name)?;
         Ok(())
     }
 

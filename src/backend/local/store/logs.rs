@@ -1,11 +1,19 @@
-//! Log lines and metric points: stored in batches as a job prints them, read back a page at
-//! a time.
+//! Log lines: kept in compressed blocks of one host's lines (`block`), written in batches
+//! as a job prints them, read back by row range, counted exactly and searched whole.
+//!
+//! Rows: with no host chosen, row `r` is the job's line `r + 1` (lines are numbered from 1
+//! across hosts, in the order they were read); with a host, row `r` is that host's line
+//! `r` (counted from 0).
 
-use rusqlite::params;
+use std::collections::HashMap;
+use std::ops::Range;
 
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::block::Block;
 use super::{Store, to_time};
 use crate::backend::BackendError;
-use crate::job::{Cursor, LogLine, LogPage, MetricPage, MetricPoint, MetricSeries, Stream};
+use crate::job::{Cursor, LogLine, LogPage, Stream};
 
 /// A line and the metric points found in it, ready to be stored.
 #[derive(Debug, Clone)]
@@ -16,38 +24,387 @@ pub struct Record {
     pub host: String,
     /// Which stream.
     pub stream: Stream,
-    /// The text.
+    /// The text, as printed (carriage returns kept).
     pub line: String,
+    /// The line has no end yet: this is its text so far, and the next record of the same
+    /// host and stream replaces it.
+    pub open: bool,
     /// `(metric name index, value)` pairs found in the line.
     pub points: Vec<(usize, f64)>,
 }
 
+/// Search hits: the rows of matching lines (at most the cap asked for) and how many lines
+/// match in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hits {
+    pub rows: Vec<u64>,
+    pub total: u64,
+}
+
+/// The block a host is filling.
+struct Tail {
+    /// Its row once stored.
+    id: Option<i64>,
+    block: Block,
+    /// The host's line number (from 0) of the block's first line.
+    ord: u64,
+}
+
+/// Where a job's log goes on: the next line number, each host's block being filled and the
+/// lines still open (progress bars). Kept by the one process that writes a job's log.
+pub struct LogWriter {
+    key: i64,
+    next_seq: u64,
+    tails: HashMap<String, Tail>,
+    open: HashMap<(String, Stream), u64>,
+}
+
+impl LogWriter {
+    /// Picks up after what the store holds.
+    pub(super) fn load(conn: &Connection, key: i64) -> rusqlite::Result<Self> {
+        let last: Option<i64> = conn.query_row(
+            "SELECT max(last) FROM log_blocks WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )?;
+        Ok(Self {
+            key,
+            next_seq: last.unwrap_or(0) as u64 + 1,
+            tails: HashMap::new(),
+            open: HashMap::new(),
+        })
+    }
+
+    /// The block `host` fills, started after its stored lines when new.
+    fn tail(&mut self, conn: &Connection, host: &str) -> rusqlite::Result<&mut Tail> {
+        if !self.tails.contains_key(host) {
+            let ord = host_count(conn, self.key, host)?;
+            self.tails.insert(
+                host.to_string(),
+                Tail {
+                    id: None,
+                    block: Block::default(),
+                    ord,
+                },
+            );
+        }
+        Ok(self.tails.get_mut(host).expect("just inserted"))
+    }
+
+    /// Adds the lines of `records` inside the caller's transaction.
+    pub(super) fn write_lines(
+        &mut self,
+        conn: &Connection,
+        records: &[Record],
+    ) -> rusqlite::Result<()> {
+        let mut dirty: Vec<String> = Vec::new();
+        for r in records {
+            let key = (r.host.clone(), r.stream);
+            let text = r.line.as_bytes();
+            if let Some(seq) = self.open.get(&key).copied() {
+                if !r.open {
+                    self.open.remove(&key);
+                }
+                let tail = self.tail(conn, &r.host)?;
+                if !tail.block.replace(seq, r.ts, r.open, text) {
+                    replace_stored(conn, self.key, &r.host, seq, r.ts, r.open, text)?;
+                } else if !dirty.contains(&r.host) {
+                    dirty.push(r.host.clone());
+                }
+            } else {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                if r.open {
+                    self.open.insert(key, seq);
+                }
+                let writer_key = self.key;
+                let tail = self.tail(conn, &r.host)?;
+                if tail.block.is_full() {
+                    store_tail(conn, writer_key, &r.host, tail)?;
+                    let ord = tail.ord + tail.block.heads.len() as u64;
+                    *tail = Tail {
+                        id: None,
+                        block: Block::default(),
+                        ord,
+                    };
+                }
+                tail.block.push(seq, r.ts, r.stream, r.open, text);
+                if !dirty.contains(&r.host) {
+                    dirty.push(r.host.clone());
+                }
+            }
+        }
+        for host in dirty {
+            let key = self.key;
+            if let Some(tail) = self.tails.get_mut(&host) {
+                store_tail(conn, key, &host, tail)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a host's block being filled (a new row the first time).
+fn store_tail(conn: &Connection, key: i64, host: &str, tail: &mut Tail) -> rusqlite::Result<()> {
+    if tail.block.is_empty() {
+        return Ok(());
+    }
+    let data = tail.block.encode();
+    let (first, last, count) = (
+        tail.block.first() as i64,
+        tail.block.last() as i64,
+        tail.block.heads.len() as i64,
+    );
+    match tail.id {
+        Some(id) => {
+            conn.prepare_cached(
+                "UPDATE log_blocks SET last = ?2, count = ?3, data = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, last, count, data])?;
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO log_blocks (key, host, first, last, ord, count, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                key,
+                host,
+                first,
+                last,
+                tail.ord as i64,
+                count,
+                data
+            ])?;
+            tail.id = Some(conn.last_insert_rowid());
+        }
+    }
+    Ok(())
+}
+
+/// Gives a line of an already stored block (no longer the one being filled) its new text.
+fn replace_stored(
+    conn: &Connection,
+    key: i64,
+    host: &str,
+    seq: u64,
+    ts: i64,
+    open: bool,
+    text: &[u8],
+) -> rusqlite::Result<()> {
+    let found: Option<(i64, i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT id, first, data FROM log_blocks WHERE key = ?1 AND host = ?2 AND first <= ?3
+             ORDER BY first DESC LIMIT 1",
+            params![key, host, seq as i64],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((id, first, data)) = found else {
+        return Ok(());
+    };
+    let Ok(mut block) = Block::decode(&data, first as u64) else {
+        return Ok(());
+    };
+    if block.replace(seq, ts, open, text) {
+        conn.execute(
+            "UPDATE log_blocks SET data = ?2 WHERE id = ?1",
+            params![id, block.encode()],
+        )?;
+    }
+    Ok(())
+}
+
+/// How many lines `host` has stored.
+fn host_count(conn: &Connection, key: i64, host: &str) -> rusqlite::Result<u64> {
+    let n: Option<i64> = conn
+        .query_row(
+            "SELECT ord + count FROM log_blocks WHERE key = ?1 AND host = ?2
+             ORDER BY ord DESC LIMIT 1",
+            params![key, host],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(n.unwrap_or(0) as u64)
+}
+
+fn damaged(job: &str, e: String) -> BackendError {
+    BackendError::internal(format!("the log of {job}: {e}"))
+}
+
 impl Store {
-    /// Stores log lines and their metric points in one transaction.
+    fn log_key(&self, job: &str) -> rusqlite::Result<Option<i64>> {
+        self.conn
+            .prepare_cached("SELECT key FROM log_keys WHERE job = ?1")?
+            .query_row([job], |r| r.get(0))
+            .optional()
+    }
+
+    /// A writer for `job`'s log, after the lines already stored.
+    pub fn log_writer(&self, job: &str) -> Result<LogWriter, BackendError> {
+        self.conn
+            .execute("INSERT OR IGNORE INTO log_keys (job) VALUES (?1)", [job])?;
+        let key = self.log_key(job)?.expect("just inserted");
+        Ok(LogWriter::load(&self.conn, key)?)
+    }
+
+    /// Stores log lines and their metric points in one transaction. On an error nothing of
+    /// the batch is kept and the writer starts over from what the store holds.
+    pub fn write_log(
+        &self,
+        writer: &mut LogWriter,
+        job: &str,
+        metric_names: &[String],
+        records: &[Record],
+    ) -> Result<(), BackendError> {
+        let written = self.write().and_then(|tx| {
+            writer.write_lines(&tx, records)?;
+            let mut metric = tx.prepare_cached(
+                "INSERT INTO metrics (job, name, ts, value) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for r in records {
+                for (index, value) in &r.points {
+                    metric.execute(params![job, metric_names[*index], r.ts, value])?;
+                }
+            }
+            drop(metric);
+            tx.commit()
+        });
+        if let Err(e) = written {
+            if let Ok(fresh) = LogWriter::load(&self.conn, writer.key) {
+                *writer = fresh;
+            }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Stores log lines after the job's others, with a writer of its own.
     pub fn append(
         &self,
         job: &str,
         metric_names: &[String],
         records: &[Record],
     ) -> Result<(), BackendError> {
-        let tx = self.write()?;
-        {
-            let mut log = tx.prepare_cached(
-                "INSERT INTO logs (job, ts, host, stream, line) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut metric = tx.prepare_cached(
-                "INSERT INTO metrics (job, name, ts, value) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for r in records {
-                let stream = matches!(r.stream, Stream::Stderr) as i64;
-                log.execute(params![job, r.ts, r.host, stream, r.line])?;
-                for (index, value) in &r.points {
-                    metric.execute(params![job, metric_names[*index], r.ts, value])?;
+        let mut writer = self.log_writer(job)?;
+        self.write_log(&mut writer, job, metric_names, records)
+    }
+
+    /// Forgets a job's log (a new job takes the name of a deleted one).
+    pub(super) fn clear_log(conn: &Connection, job: &str) -> rusqlite::Result<()> {
+        conn.execute(
+            "DELETE FROM log_blocks WHERE key IN (SELECT key FROM log_keys WHERE job = ?1)",
+            [job],
+        )?;
+        conn.execute("DELETE FROM metrics WHERE job = ?1", [job])?;
+        Ok(())
+    }
+
+    /// How many rows the log has: all lines, or one host's.
+    pub fn log_count(&self, job: &str, host: Option<&str>) -> Result<u64, BackendError> {
+        let Some(key) = self.log_key(job)? else {
+            return Ok(0);
+        };
+        Ok(match host {
+            Some(host) => host_count(&self.conn, key, host)?,
+            None => self
+                .conn
+                .query_row(
+                    "SELECT max(last) FROM log_blocks WHERE key = ?1",
+                    [key],
+                    |r| r.get::<_, Option<i64>>(0),
+                )?
+                .unwrap_or(0) as u64,
+        })
+    }
+
+    /// The hosts that have logged, in name order.
+    pub fn log_hosts(&self, job: &str) -> Result<Vec<String>, BackendError> {
+        let Some(key) = self.log_key(job)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT host FROM log_blocks WHERE key = ?1 ORDER BY host")?;
+        let hosts = stmt
+            .query_map([key], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(hosts)
+    }
+
+    /// The blocks holding rows `rows` (see the module's note on rows).
+    fn blocks_for(
+        &self,
+        key: i64,
+        host: Option<&str>,
+        rows: &Range<u64>,
+    ) -> rusqlite::Result<Vec<(String, u64, u64, Vec<u8>)>> {
+        let map = |r: &rusqlite::Row| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        };
+        match host {
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT host, first, ord, data FROM log_blocks
+                     WHERE key = ?1 AND last > ?2 AND first <= ?3 ORDER BY first",
+                )?
+                .query_map(params![key, rows.start as i64, rows.end as i64], map)?
+                .collect(),
+            Some(host) => {
+                let mut found: Vec<_> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT host, first, ord, data FROM log_blocks
+                         WHERE key = ?1 AND host = ?2 AND ord <= ?3 ORDER BY ord DESC LIMIT 1",
+                    )?
+                    .query_map(params![key, host, rows.start as i64], map)?
+                    .collect::<Result<_, _>>()?;
+                found.extend(
+                    self.conn
+                        .prepare_cached(
+                            "SELECT host, first, ord, data FROM log_blocks
+                             WHERE key = ?1 AND host = ?2 AND ord > ?3 AND ord < ?4 ORDER BY ord",
+                        )?
+                        .query_map(params![key, host, rows.start as i64, rows.end as i64], map)?
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+                Ok(found)
+            }
+        }
+    }
+
+    /// The lines at rows `rows`, in order (fewer at the end of the log).
+    pub fn log_rows(
+        &self,
+        job: &str,
+        host: Option<&str>,
+        rows: Range<u64>,
+    ) -> Result<Vec<LogLine>, BackendError> {
+        let Some(key) = self.log_key(job)? else {
+            return Ok(Vec::new());
+        };
+        let mut lines: Vec<(u64, LogLine)> = Vec::new();
+        for (block_host, first, ord, data) in self.blocks_for(key, host, &rows)? {
+            let block = Block::decode(&data, first).map_err(|e| damaged(job, e))?;
+            for (i, h) in block.heads.iter().enumerate() {
+                let row = if host.is_some() {
+                    ord + i as u64
+                } else {
+                    h.seq - 1
+                };
+                if rows.contains(&row) {
+                    lines.push((row, line(&block_host, &block, h)));
                 }
             }
         }
-        tx.commit()?;
-        Ok(())
+        lines.sort_by_key(|(row, _)| *row);
+        Ok(lines.into_iter().map(|(_, l)| l).collect())
     }
 
     /// The last `n` stderr lines of a host, oldest first.
@@ -57,43 +414,35 @@ impl Store {
         host: &str,
         n: usize,
     ) -> Result<Vec<String>, BackendError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT line FROM logs WHERE job = ?1 AND host = ?2 AND stream = 1
-             ORDER BY id DESC LIMIT ?3",
-        )?;
-        let mut lines: Vec<String> = stmt
-            .query_map(params![job, host, n as i64], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        lines.reverse();
-        Ok(lines)
+        let count = self.log_count(job, Some(host))?;
+        let mut lines = Vec::new();
+        let mut end = count;
+        // Read back a block's worth at a time until enough stderr lines are found.
+        while end > 0 && lines.len() < n {
+            let start = end.saturating_sub(super::block::BLOCK_LINES as u64);
+            let page = self.log_rows(job, Some(host), start..end)?;
+            let mut found: Vec<String> = page
+                .into_iter()
+                .filter(|l| l.stream == Stream::Stderr)
+                .map(|l| l.text)
+                .collect();
+            found.append(&mut lines);
+            lines = found;
+            end = start;
+        }
+        let cut = lines.len().saturating_sub(n);
+        Ok(lines.split_off(cut))
     }
 
-    /// Log lines after `cursor`, at most `limit`.
+    /// Log lines after `cursor` (a line number), at most `limit`.
     pub fn logs_after(
         &self,
         job: &str,
         cursor: i64,
         limit: usize,
     ) -> Result<LogPage, BackendError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, ts, host, stream, line FROM logs WHERE job = ?1 AND id > ?2
-             ORDER BY id LIMIT ?3",
-        )?;
-        let lines = stmt
-            .query_map(params![job, cursor, limit as i64], |r| {
-                Ok(LogLine {
-                    id: r.get(0)?,
-                    timestamp: to_time(r.get(1)?),
-                    host: r.get(2)?,
-                    stream: if r.get::<_, i64>(3)? == 1 {
-                        Stream::Stderr
-                    } else {
-                        Stream::Stdout
-                    },
-                    text: r.get(4)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let start = cursor.max(0) as u64;
+        let lines = self.log_rows(job, None, start..start + limit as u64)?;
         let next_cursor = lines.last().map(|l| l.id).unwrap_or(cursor);
         Ok(LogPage {
             lines,
@@ -101,32 +450,123 @@ impl Store {
         })
     }
 
-    /// Metric points stored after row `cursor`, grouped by metric name.
-    pub fn metrics_after(&self, job: &str, cursor: i64) -> Result<MetricPage, BackendError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT name, ts, value, id FROM metrics WHERE job = ?1 AND id > ?2 ORDER BY name, ts, id",
-        )?;
-        let mut series: Vec<MetricSeries> = Vec::new();
-        let mut next_cursor = cursor;
-        let mut rows = stmt.query(params![job, cursor])?;
-        while let Some(r) = rows.next()? {
-            next_cursor = next_cursor.max(r.get(3)?);
-            let name: String = r.get(0)?;
-            let point = MetricPoint {
-                timestamp: to_time(r.get(1)?),
-                value: r.get(2)?,
-            };
-            match series.last_mut() {
-                Some(s) if s.name == name => s.points.push(point),
-                _ => series.push(MetricSeries {
-                    name,
-                    points: vec![point],
-                }),
-            }
+    /// The rows of lines holding `needle` (ignoring case), every block of the log read and
+    /// scanned on all cores; at most `cap` rows are returned, all are counted.
+    pub fn search_log(
+        &self,
+        job: &str,
+        host: Option<&str>,
+        needle: &str,
+        cap: usize,
+    ) -> Result<Hits, BackendError> {
+        let Some(key) = self.log_key(job)? else {
+            return Ok(Hits::default());
+        };
+        if needle.is_empty() {
+            return Ok(Hits::default());
         }
-        Ok(MetricPage {
-            series,
-            next_cursor: Cursor::at(next_cursor),
-        })
+        let pattern = regex::bytes::RegexBuilder::new(&regex::escape(needle))
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| BackendError::validation(format!("search text: {e}")))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT first, ord, data FROM log_blocks
+             WHERE key = ?1 AND (?2 IS NULL OR host = ?2) ORDER BY first",
+        )?;
+        let mut rows = stmt.query(params![key, host])?;
+        let by_host = host.is_some();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(u64, u64, Vec<u8>)>(64);
+        let work_rx = std::sync::Mutex::new(work_rx);
+        let found = std::thread::scope(|scope| -> Result<Vec<Vec<u64>>, BackendError> {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (rx, pattern) = (&work_rx, &pattern);
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        loop {
+                            let item = rx.lock().ok().and_then(|rx| rx.recv().ok());
+                            let Some((first, ord, data)) = item else {
+                                break;
+                            };
+                            let block = Block::decode(&data, first)?;
+                            let base = if by_host { ord } else { first - 1 };
+                            out.push(matching_rows(&block, pattern, by_host, base));
+                        }
+                        Ok::<_, String>(out)
+                    })
+                })
+                .collect();
+            let mut read = || -> rusqlite::Result<()> {
+                while let Some(r) = rows.next()? {
+                    let item = (
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, Vec<u8>>(2)?,
+                    );
+                    if work_tx.send(item).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            };
+            let read = read();
+            drop(work_tx);
+            let mut found = Vec::new();
+            for worker in workers {
+                let part = worker
+                    .join()
+                    .map_err(|_| BackendError::internal("log search thread failed"))?;
+                found.extend(part.map_err(|e| damaged(job, e))?);
+            }
+            read?;
+            Ok(found)
+        })?;
+        // Blocks of several hosts interleave: the rows are put in order once all are in.
+        let mut rows: Vec<u64> = found.into_iter().flatten().collect();
+        rows.sort_unstable();
+        let total = rows.len() as u64;
+        rows.truncate(cap);
+        Ok(Hits { rows, total })
+    }
+}
+
+/// The rows of a block's lines that `pattern` matches; `base` is the row of its first line.
+fn matching_rows(
+    block: &Block,
+    pattern: &regex::bytes::Regex,
+    by_host: bool,
+    base: u64,
+) -> Vec<u64> {
+    let mut rows = Vec::new();
+    let mut from = 0;
+    while from < block.texts.len() {
+        let Some(m) = pattern.find_at(&block.texts, from) else {
+            break;
+        };
+        let i = block
+            .heads
+            .partition_point(|h| h.start <= m.start())
+            .saturating_sub(1);
+        let Some(head) = block.heads.get(i) else {
+            break;
+        };
+        rows.push(if by_host {
+            base + i as u64
+        } else {
+            head.seq - 1
+        });
+        from = head.end + 1;
+    }
+    rows
+}
+
+fn line(host: &str, block: &Block, head: &super::block::Head) -> LogLine {
+    LogLine {
+        id: head.seq as i64,
+        timestamp: to_time(head.ts),
+        host: host.to_string(),
+        stream: head.stream,
+        text: String::from_utf8_lossy(block.text(head)).into_owned(),
     }
 }

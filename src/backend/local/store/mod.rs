@@ -3,9 +3,12 @@
 //! `jobs` holds job rows and their statuses, `logs` the lines and metric points, `library`
 //! the builder's templates and draft. It imports the job views and the request model only.
 
+mod block;
 mod jobs;
 mod library;
 mod logs;
+mod metrics;
+mod migrate;
 mod runtimes;
 
 use std::path::Path;
@@ -15,7 +18,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use jobs::{Ending, Supervised};
-pub use logs::Record;
+pub use logs::{Hits, LogWriter, Record};
 
 use crate::backend::BackendError;
 use crate::job::Status;
@@ -54,15 +57,22 @@ CREATE TABLE IF NOT EXISTS processes (
     start INTEGER NOT NULL,
     PRIMARY KEY (job, host)
 );
-CREATE TABLE IF NOT EXISTS logs (
-    id INTEGER PRIMARY KEY,
-    job TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    stream INTEGER NOT NULL,
-    line TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS log_keys (
+    key INTEGER PRIMARY KEY,
+    job TEXT NOT NULL UNIQUE
 );
-CREATE INDEX IF NOT EXISTS logs_by_job ON logs(job, id);
+CREATE TABLE IF NOT EXISTS log_blocks (
+    id INTEGER PRIMARY KEY,
+    key INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_blocks_by_host ON log_blocks(key, host, ord);
+CREATE INDEX IF NOT EXISTS log_blocks_by_last ON log_blocks(key, last, first);
 CREATE TABLE IF NOT EXISTS metrics (
     id INTEGER PRIMARY KEY,
     job TEXT NOT NULL,
@@ -229,10 +239,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Some(Store {
+        let store = Store {
             conn,
             read_only: false,
-        }))
+        };
+        migrate::line_rows_to_blocks(&store)?;
+        Ok(Some(store))
     }
 
     /// Opens the store for reading only; with no `-wal`/`-shm` files beside it (a clean

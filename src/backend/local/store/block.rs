@@ -1,0 +1,256 @@
+//! A block of one host's log lines as the store keeps it: a small header per line (its
+//! number, time, stream) followed by the texts, each ended by `\n`, compressed with LZ4.
+//! Texts sit together so a search scans them in one pass; the header costs a few bytes a
+//! line where a row per line cost its job name, host and index entries.
+
+use crate::job::Stream;
+
+/// A block holding this many bytes of text is full: the next line starts another.
+pub(super) const BLOCK_BYTES: usize = 64 * 1024;
+/// Or this many lines.
+pub(super) const BLOCK_LINES: usize = 2048;
+/// The most a block may claim to hold once uncompressed: a damaged size is refused, not
+/// allocated.
+const MAX_PAYLOAD: usize = 256 << 20;
+
+/// Flag: the line came from stderr.
+const STDERR: u8 = 1;
+/// Flag: the line has no line end yet (a progress bar being redrawn); a later text of the
+/// same host and stream replaces it.
+const OPEN: u8 = 2;
+
+/// One line's header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Head {
+    /// Position in the job's log, from 1.
+    pub seq: u64,
+    /// Epoch milliseconds.
+    pub ts: i64,
+    /// Which stream.
+    pub stream: Stream,
+    /// No line end yet.
+    pub open: bool,
+    /// Byte range of the text in [`Block::texts`].
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A block being built or read: headers and texts apart.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Block {
+    pub heads: Vec<Head>,
+    /// Every line's text followed by `\n`.
+    pub texts: Vec<u8>,
+}
+
+impl Block {
+    /// Adds a line after the others.
+    pub fn push(&mut self, seq: u64, ts: i64, stream: Stream, open: bool, text: &[u8]) {
+        let start = self.texts.len();
+        self.texts.extend_from_slice(text);
+        self.heads.push(Head {
+            seq,
+            ts,
+            stream,
+            open,
+            start,
+            end: self.texts.len(),
+        });
+        self.texts.push(b'\n');
+    }
+
+    /// Gives line `seq` a new text, time and state; false when the block does not hold it.
+    pub fn replace(&mut self, seq: u64, ts: i64, open: bool, text: &[u8]) -> bool {
+        let Some(i) = self.heads.iter().position(|h| h.seq == seq) else {
+            return false;
+        };
+        let head = self.heads[i];
+        let old = head.end - head.start;
+        self.texts
+            .splice(head.start..head.end, text.iter().copied());
+        let shift = text.len() as isize - old as isize;
+        self.heads[i] = Head {
+            ts,
+            open,
+            end: head.start + text.len(),
+            ..head
+        };
+        for h in &mut self.heads[i + 1..] {
+            h.start = (h.start as isize + shift) as usize;
+            h.end = (h.end as isize + shift) as usize;
+        }
+        true
+    }
+
+    /// Whether another line would make it too big.
+    pub fn is_full(&self) -> bool {
+        self.heads.len() >= BLOCK_LINES || self.texts.len() >= BLOCK_BYTES
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    pub fn first(&self) -> u64 {
+        self.heads.first().map_or(0, |h| h.seq)
+    }
+
+    pub fn last(&self) -> u64 {
+        self.heads.last().map_or(0, |h| h.seq)
+    }
+
+    /// The text of a line, as stored.
+    pub fn text(&self, head: &Head) -> &[u8] {
+        &self.texts[head.start..head.end]
+    }
+
+    /// The compressed form.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut payload = Vec::with_capacity(self.texts.len() + self.heads.len() * 6 + 8);
+        put_varint(&mut payload, self.heads.len() as u64);
+        let (mut seq, mut ts) = (self.first().saturating_sub(1), 0i64);
+        for h in &self.heads {
+            put_varint(&mut payload, h.seq - seq - 1);
+            put_varint(&mut payload, zigzag(h.ts.wrapping_sub(ts)));
+            let flags = u8::from(h.stream == Stream::Stderr) * STDERR + u8::from(h.open) * OPEN;
+            payload.push(flags);
+            put_varint(&mut payload, (h.end - h.start) as u64);
+            (seq, ts) = (h.seq, h.ts);
+        }
+        payload.extend_from_slice(&self.texts);
+        lz4_flex::compress_prepend_size(&payload)
+    }
+
+    /// Reads a block whose first line is `first`; an error names what is damaged.
+    pub fn decode(data: &[u8], first: u64) -> Result<Block, String> {
+        let size = data
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or("log block too short")?;
+        if size > MAX_PAYLOAD {
+            return Err(format!("log block claims {size} bytes"));
+        }
+        let payload =
+            lz4_flex::decompress_size_prepended(data).map_err(|e| format!("log block: {e}"))?;
+        let mut at = 0;
+        let count = get_varint(&payload, &mut at)? as usize;
+        let mut heads = Vec::with_capacity(count.min(BLOCK_LINES * 4));
+        let (mut seq, mut ts, mut start) = (first.saturating_sub(1), 0i64, 0usize);
+        let mut lens = Vec::with_capacity(heads.capacity());
+        for _ in 0..count {
+            seq = seq
+                .checked_add(get_varint(&payload, &mut at)? + 1)
+                .ok_or("log block: line number overflows")?;
+            ts = ts.wrapping_add(unzigzag(get_varint(&payload, &mut at)?));
+            let flags = *payload.get(at).ok_or("log block: header cut short")?;
+            at += 1;
+            let len = get_varint(&payload, &mut at)? as usize;
+            lens.push(len);
+            heads.push(Head {
+                seq,
+                ts,
+                stream: if flags & STDERR != 0 {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                },
+                open: flags & OPEN != 0,
+                start,
+                end: 0,
+            });
+            start = start
+                .checked_add(len + 1)
+                .ok_or("log block: text length overflows")?;
+        }
+        if start != payload.len() - at {
+            return Err("log block: texts do not match their headers".into());
+        }
+        for (h, len) in heads.iter_mut().zip(lens) {
+            h.end = h.start + len;
+        }
+        let texts = payload[at..].to_vec();
+        Ok(Block { heads, texts })
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(data: &[u8], at: &mut usize) -> Result<u64, String> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *data.get(*at).ok_or("log block: header cut short")?;
+        *at += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Ok(v);
+        }
+    }
+    Err("log block: a number runs too long".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_reads_back_as_written_and_lines_can_be_replaced() {
+        let mut block = Block::default();
+        block.push(
+            5,
+            1_700_000_000_000,
+            Stream::Stdout,
+            false,
+            b"epoch 1 loss=0.5",
+        );
+        block.push(
+            7,
+            1_700_000_000_010,
+            Stream::Stderr,
+            true,
+            b"10%|#  |\r20%|##",
+        );
+        block.push(8, 1_699_999_999_990, Stream::Stdout, false, b"");
+        assert!(block.replace(7, 1_700_000_000_020, false, b"\r100%|###|"));
+        assert!(!block.replace(6, 0, false, b"x"));
+        let back = Block::decode(&block.encode(), 5).unwrap();
+        assert_eq!(back.heads, block.heads);
+        assert_eq!(back.texts, block.texts);
+        let texts: Vec<&[u8]> = back.heads.iter().map(|h| back.text(h)).collect();
+        assert_eq!(
+            texts,
+            [&b"epoch 1 loss=0.5"[..], b"\r100%|###|", b""],
+            "{texts:?}"
+        );
+        assert_eq!(back.heads[1].stream, Stream::Stderr);
+        assert_eq!((back.first(), back.last()), (5, 8));
+    }
+
+    #[test]
+    fn damaged_blocks_are_refused_not_trusted() {
+        let mut block = Block::default();
+        block.push(1, 0, Stream::Stdout, false, b"hello");
+        let mut data = block.encode();
+        assert!(Block::decode(&data[..3], 1).is_err());
+        data[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Block::decode(&data, 1).unwrap_err().contains("claims"));
+        let mut data = block.encode();
+        let last = data.len() - 1;
+        data[last] ^= 0xff;
+        let _ = Block::decode(&data, 1);
+        assert!(Block::decode(&[0, 0, 0, 0], 1).is_err());
+    }
+}

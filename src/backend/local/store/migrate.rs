@@ -1,0 +1,73 @@
+//! Stores made before logs were kept in blocks had a row per line (`logs`): their lines are
+//! moved into blocks once, in one transaction, when the store is first opened for writing.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+use super::logs::Record;
+use crate::job::Stream;
+
+/// Lines moved per batch.
+const BATCH: i64 = 20_000;
+
+/// Moves the rows of an old `logs` table into blocks, then drops the table.
+pub(super) fn line_rows_to_blocks(store: &Store) -> rusqlite::Result<()> {
+    let old: Option<String> = store
+        .conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'logs'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if old.is_none() {
+        return Ok(());
+    }
+    let tx = store.write()?;
+    let jobs: Vec<String> = tx
+        .prepare("SELECT DISTINCT job FROM logs")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for job in jobs {
+        tx.execute("INSERT OR IGNORE INTO log_keys (job) VALUES (?1)", [&job])?;
+        let key: i64 = tx.query_row("SELECT key FROM log_keys WHERE job = ?1", [&job], |r| {
+            r.get(0)
+        })?;
+        tx.execute("DELETE FROM log_blocks WHERE key = ?1", [key])?;
+        let mut writer = super::logs::LogWriter::load(&tx, key)?;
+        let mut after = 0i64;
+        loop {
+            let records: Vec<(i64, Record)> = tx
+                .prepare_cached(
+                    "SELECT id, ts, host, stream, line FROM logs WHERE job = ?1 AND id > ?2
+                     ORDER BY id LIMIT ?3",
+                )?
+                .query_map(params![job, after, BATCH], |r| {
+                    Ok((
+                        r.get(0)?,
+                        Record {
+                            ts: r.get(1)?,
+                            host: r.get(2)?,
+                            stream: if r.get::<_, i64>(3)? == 1 {
+                                Stream::Stderr
+                            } else {
+                                Stream::Stdout
+                            },
+                            line: r.get(4)?,
+                            open: false,
+                            points: Vec::new(),
+                        },
+                    ))
+                })?
+                .collect::<Result<_, _>>()?;
+            let Some((last, _)) = records.last() else {
+                break;
+            };
+            after = *last;
+            let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
+            writer.write_lines(&tx, &records)?;
+        }
+    }
+    tx.execute_batch("DROP INDEX IF EXISTS logs_by_job; DROP TABLE logs;")?;
+    tx.commit()
+}
