@@ -235,8 +235,14 @@ async fn a_job_whose_supervisor_died_is_marked_interrupted_at_the_next_start() {
     assert_eq!(detail.summary.status, sagedesk::job::Status::InProgress);
     drop(other);
 
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // The job's own supervisor process is killed (by the OS, say); the `run` that started
+    // it notices and ends.
+    let store = sagedesk::backend::local::store::Store::open(&sb.config().database()).unwrap();
+    let supervised = store.unfinished().unwrap();
+    let pid = supervised[0].pid.unwrap();
+    assert_ne!(pid, i64::from(child.id()), "a process of its own");
+    sagedesk::backend::local::process::signal_group(pid, libc::SIGKILL);
+    wait_exit(&mut child);
 
     let backend = sb.backend();
     let detail = backend.describe_training_job("orphan").await.unwrap();

@@ -96,7 +96,7 @@ fn a_running_job_is_stopped_from_the_window_after_confirmation() {
 }
 
 #[test]
-fn closing_while_a_job_runs_asks_first() {
+fn closing_while_a_job_runs_closes_and_the_job_goes_on() {
     let sb = Sandbox::new();
     let mut h = harness(&sb, [1280.0, 800.0], Some(200));
     h.run_steps(2);
@@ -104,6 +104,7 @@ fn closing_while_a_job_runs_asks_first() {
     wait_for(&mut h, "the demo job to run", |h| {
         has_text(h, "InProgress · Training")
     });
+    let job = h.state().state().selection.clone().unwrap().name;
     h.input_mut()
         .viewports
         .entry(egui::ViewportId::ROOT)
@@ -111,16 +112,79 @@ fn closing_while_a_job_runs_asks_first() {
         .events
         .push(egui::ViewportEvent::Close);
     h.run_steps(2);
-    assert!(has_text(&h, "Jobs are still running"));
-    h.get_by_label("Keep the window open").click();
-    h.run_steps(2);
     assert!(!has_text(&h, "Jobs are still running"));
-    // Leave nothing running behind the test.
-    h.get_by_label_contains("⏹ Stop").click();
-    wait_for(&mut h, "the stop confirmation", |h| has_text(h, "Stop job"));
-    h.get_by_label("Stop job").click();
-    wait_for(&mut h, "the job to stop", |h| {
-        has_text(h, "Stopped · Stopped")
+    drop(h);
+    // The window and its worker are gone; the job's own supervisor goes on.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let backend = sb.backend();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let detail = runtime
+        .block_on(backend.describe_training_job(&job))
+        .unwrap();
+    assert_eq!(detail.summary.status, sagedesk::job::Status::InProgress);
+    runtime.block_on(backend.stop_training_job(&job)).unwrap();
+    let detail = runtime.block_on(wait_for_end(&backend, &job, LIMIT));
+    assert_eq!(detail.summary.status, sagedesk::job::Status::Stopped);
+}
+
+#[test]
+fn a_job_outlives_the_run_that_started_it_and_a_new_window_follows_it_live() {
+    let sb = Sandbox::new();
+    let go = sb.path().join("go");
+    sb.script(
+        "waits.py",
+        &format!(
+            "import os, time\nprint('ready', flush=True)\n\
+             while not os.path.exists({go:?}):\n    time.sleep(0.05)\n\
+             for i in range(3):\n    print(f'after the go {{i}}', flush=True)\n",
+            go = go.display().to_string()
+        ),
+    );
+    let request = sb.request("outlives", "waits.py", json!({}));
+    let file = common::cli::request_file(&sb, &request);
+    let mut run = common::cli::sagedesk(&sb.home())
+        .args(["run", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let backend = sb.backend();
+    let deadline = std::time::Instant::now() + LIMIT;
+    let ready = || {
+        runtime
+            .block_on(backend.get_log_events("outlives", &Default::default(), 100))
+            .is_ok_and(|page| page.lines.iter().any(|l| l.text == "ready"))
+    };
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "the job never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The terminal's process dies (closed terminal, kill -9): the job does not.
+    run.kill().unwrap();
+    run.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let detail = runtime
+        .block_on(backend.describe_training_job("outlives"))
+        .unwrap();
+    assert_eq!(detail.summary.status, sagedesk::job::Status::InProgress);
+
+    // A window opened now shows it running, and follows it to its end.
+    let mut h = common::window::harness_with_state(
+        std::sync::Arc::new(sb.backend()),
+        sb.home(),
+        sagedesk::ui::state::State {
+            selection: Some(sagedesk::backend::JobRef::local("outlives")),
+            tab: sagedesk::ui::state::Tab::Logs,
+            ..Default::default()
+        },
+    );
+    wait_for(&mut h, "the running job", |h| {
+        has_text(h, "InProgress · Training") && has_text(h, "ready")
+    });
+    std::fs::write(&go, "").unwrap();
+    wait_for(&mut h, "its last lines and its end", |h| {
+        has_text(h, "after the go 2") && has_text(h, "Completed · Completed")
     });
 }
 

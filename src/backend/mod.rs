@@ -396,6 +396,11 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Whether jobs it starts are supervised inside this process (and end with it).
+    fn supervises_here(&self) -> bool {
+        false
+    }
+
     /// Whether calls go to a rate-limited service, so pollers must space them out.
     fn is_remote(&self) -> bool {
         false

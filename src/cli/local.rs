@@ -10,7 +10,8 @@ use crate::backend::local::{LocalBackend, LocalConfig, runtimes};
 use crate::backend::{Backend, Connection};
 use crate::request::validate::Target;
 
-fn config() -> Result<LocalConfig, Failure> {
+/// Local mode's configuration from the environment.
+pub(super) fn config() -> Result<LocalConfig, Failure> {
     LocalConfig::from_env().map_err(|message| Failure {
         message,
         code: EXIT_BAD_INPUT,

@@ -186,6 +186,13 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Supervise a local job already in the store until it ends (started by SageDesk in a
+    /// session of its own for each job).
+    #[command(hide = true)]
+    Supervise {
+        /// The job name.
+        name: String,
+    },
 }
 
 /// Changes to the runtime table.
@@ -241,12 +248,19 @@ impl Cli {
     /// Whether this command supervises jobs (the window, `run`): such a process must not
     /// die of SIGPIPE when a reader of its output goes away.
     pub fn supervises(&self) -> bool {
-        matches!(self.command, None | Some(Command::Run { .. }))
+        matches!(
+            self.command,
+            None | Some(Command::Run { .. } | Command::Supervise { .. })
+        )
     }
 }
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    // Each local job is supervised by this program in a process of its own.
+    if let Ok(program) = std::env::current_exe() {
+        crate::backend::local::supervise_with(program);
+    }
     if let Ok(config) = LocalConfig::from_env() {
         crate::crash::install(&config.home);
     }
@@ -402,6 +416,15 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         };
         return compare::compare(jobs, connection, output).await;
     }
+    if let Command::Supervise { name } = &command {
+        let aws = match connection {
+            Some(Connection::Aws(aws)) => aws,
+            _ => AwsConnection::default(),
+        };
+        let config = local::config()?;
+        crate::backend::local::detach::supervise(config, name, aws).await?;
+        return Ok(0);
+    }
     if let Command::Preflight { file, json } = &command {
         return preflight::preflight_file(file, connection, *json).await;
     }
@@ -424,7 +447,8 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         Command::Validate { .. }
         | Command::Runtimes { .. }
         | Command::Compare { .. }
-        | Command::Preflight { .. } => {
+        | Command::Preflight { .. }
+        | Command::Supervise { .. } => {
             unreachable!("handled above")
         }
         Command::Run {

@@ -346,7 +346,7 @@ impl Data {
             Event::Archive { uri, listing } => {
                 self.archives.insert(uri, listing);
             }
-            Event::Submitted { job } => {
+            Event::Submitted { job, .. } => {
                 self.toasts.push(ToastKind::Info, format!("Started {job}"));
                 self.submitted = Some(job);
             }

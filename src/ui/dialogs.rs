@@ -104,7 +104,8 @@ impl SageDeskApp {
             .collect()
     }
 
-    /// Closing the window ends the supervision of the jobs it started: ask first.
+    /// Closing the window ends the supervision of jobs it supervises itself (where jobs have
+    /// no supervisor process of their own): ask first.
     pub(super) fn guard_close(&mut self, ctx: &egui::Context) {
         if ctx.input(|i| i.viewport().close_requested())
             && !self.closing

@@ -300,8 +300,10 @@ impl SageDeskApp {
                     }
                 }
                 event => {
-                    if let Event::Submitted { job } = &event
-                        && job.source == Connection::Local
+                    if let Event::Submitted {
+                        job,
+                        supervised_here: true,
+                    } = &event
                     {
                         self.started_here.insert(job.name.clone());
                     }

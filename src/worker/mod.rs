@@ -362,6 +362,8 @@ pub enum Event {
     Submitted {
         /// The job.
         job: JobRef,
+        /// Its supervision lives in this process: closing the window ends it.
+        supervised_here: bool,
     },
     /// `CreateTrainingJob` was refused.
     SubmitFailed {

@@ -516,7 +516,10 @@ impl Poller {
         match self.local().create_training_job_with_s3(request, aws).await {
             Ok(_) => {
                 self.desk.link(&local, &job).await;
-                self.out.send(Event::Submitted { job: local.clone() });
+                self.out.send(Event::Submitted {
+                    job: local.clone(),
+                    supervised_here: self.local().supervises_here(),
+                });
                 self.tick(0).await;
                 self.out.send(Event::JobStarted { job: local });
             }
@@ -539,7 +542,10 @@ impl Poller {
         };
         match backend.create_training_job(request).await {
             Ok(_) => {
-                self.out.send(Event::Submitted { job: job.clone() });
+                self.out.send(Event::Submitted {
+                    job: job.clone(),
+                    supervised_here: backend.supervises_here(),
+                });
                 self.tick_source(&source).await;
                 Some(job)
             }

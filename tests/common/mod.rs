@@ -41,6 +41,7 @@ impl Sandbox {
     pub fn config(&self) -> LocalConfig {
         let mut config = LocalConfig::new(self.home());
         config.stop_grace = Duration::from_secs(10);
+        config.supervisor = Some(PathBuf::from(env!("CARGO_BIN_EXE_sagedesk")));
         config
     }
 

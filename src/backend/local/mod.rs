@@ -2,6 +2,7 @@
 //! training-container contract, and keeps their history in SQLite.
 
 pub mod contract;
+pub mod detach;
 pub mod process;
 pub mod pyvalue;
 mod remote;
@@ -52,6 +53,20 @@ pub struct LocalConfig {
     /// Where `s3://` input channels are read from (the environment's profile and region
     /// unless set).
     pub aws: crate::backend::sdk::AwsConnection,
+    /// The program that supervises each job in a process of its own (`PROGRAM supervise
+    /// JOB`), so jobs outlive the window or terminal that started them; without one, jobs
+    /// are supervised inside this process.
+    pub supervisor: Option<PathBuf>,
+}
+
+/// The program [`LocalConfig::from_env`] names as the supervisor: set once by the
+/// `sagedesk` program itself.
+static SUPERVISOR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes `program` (`sagedesk`) the supervisor of jobs started through configurations read
+/// from the environment.
+pub fn supervise_with(program: PathBuf) {
+    let _ = SUPERVISOR.set(program);
 }
 
 impl LocalConfig {
@@ -62,6 +77,7 @@ impl LocalConfig {
             python: PathBuf::from("python3"),
             stop_grace: DEFAULT_STOP_GRACE,
             aws: Default::default(),
+            supervisor: None,
         }
     }
 
@@ -75,6 +91,7 @@ impl LocalConfig {
                 .ok_or("no home folder: set SAGEDESK_HOME to a folder for SageDesk's data")?,
         };
         let mut config = Self::new(home);
+        config.supervisor = SUPERVISOR.get().cloned();
         if let Some(python) = std::env::var_os("SAGEDESK_PYTHON").filter(|p| !p.is_empty()) {
             config.python = PathBuf::from(python);
         }
@@ -158,6 +175,17 @@ impl LocalBackend {
             recover_interrupted(&store)?;
             config.keep_reserve();
         }
+        Self::with_store(config, store)
+    }
+
+    /// Opens the store as a job's supervisor does: its job is not yet known to be supervised,
+    /// so nothing is recovered.
+    fn attach(config: LocalConfig) -> Result<Self, BackendError> {
+        let store = Store::open(&config.database())?;
+        Self::with_store(config, store)
+    }
+
+    fn with_store(config: LocalConfig, store: Store) -> Result<Self, BackendError> {
         Ok(Self {
             remote: remote::Remote::new(config.aws.clone()),
             config: Arc::new(config),
@@ -198,13 +226,13 @@ impl LocalBackend {
 }
 
 impl LocalBackend {
-    /// `CreateTrainingJob`, with `s3://` locations reached through `aws`.
-    async fn create(
+    /// How local mode runs `request`: its plan (with the interpreter the runtime table
+    /// picks for its image) and its metric extractor.
+    async fn plan(
         &self,
-        request: TrainingJobRequest,
-        aws: crate::backend::sdk::AwsConnection,
-    ) -> Result<String, BackendError> {
-        let mut plan = LocalPlan::from_request(&request, &self.config.default_output())?;
+        request: &TrainingJobRequest,
+    ) -> Result<(LocalPlan, MetricExtractor), BackendError> {
+        let mut plan = LocalPlan::from_request(request, &self.config.default_output())?;
         let image = request
             .algorithm_specification
             .as_ref()
@@ -220,25 +248,46 @@ impl LocalBackend {
             .await?;
         let extractor = MetricExtractor::new(request.metric_definitions())
             .map_err(|e| BackendError::validation(e.to_string()))?;
+        Ok((plan, extractor))
+    }
+
+    /// `CreateTrainingJob`, with `s3://` locations reached through `aws`.
+    async fn create(
+        &self,
+        request: TrainingJobRequest,
+        aws: crate::backend::sdk::AwsConnection,
+    ) -> Result<String, BackendError> {
+        let (plan, extractor) = self.plan(&request).await?;
         let job_dir = self.config.job_dir(&plan.job);
         let arn = arn(&plan.job);
         let arn_out = arn.clone();
+        let config = self.config.clone();
+        let detached_aws = aws.clone();
         self.blocking(move |store| {
             store.insert_job(&request, &arn, now_ms(), process::current())?;
             // A stale tree from a job of the same name that was deleted from the store.
             if job_dir.exists() {
                 std::fs::remove_dir_all(&job_dir)?;
             }
+            if let Some(program) = &config.supervisor
+                && let Err(e) = detach::launch(&config, program, store, request.name(), &detached_aws)
+            {
+                let ending = Ending::failed(format!("InternalFailure: {}", e.message));
+                store.finish(request.name(), &ending, now_ms())?;
+                return Err(e);
+            }
             Ok(())
         })
         .await?;
-        tokio::spawn(runner::supervise(
-            self.config.clone(),
-            plan,
-            extractor,
-            self.unrecorded.clone(),
-            aws,
-        ));
+        if self.config.supervisor.is_none() {
+            tokio::spawn(runner::supervise(
+                self.config.clone(),
+                plan,
+                extractor,
+                self.unrecorded.clone(),
+                aws,
+            ));
+        }
         Ok(arn_out)
     }
 }
@@ -293,6 +342,10 @@ impl Backend for LocalBackend {
         Some(self.config.stop_grace)
     }
 
+    fn supervises_here(&self) -> bool {
+        self.config.supervisor.is_none()
+    }
+
     fn notice(&self) -> Option<String> {
         self.is_read_only().then(|| {
             format!(
@@ -330,15 +383,22 @@ impl Backend for LocalBackend {
     async fn describe_training_job(&self, name: &str) -> Result<JobDetail, BackendError> {
         let name = name.to_string();
         let unrecorded = self.unrecorded.clone();
+        let config = self.config.clone();
         self.blocking(move |store| {
             let mut detail = store.detail(&name)?;
-            // An ending this process could not store (a full disk) is still the truth.
-            if !detail.summary.status.is_terminal()
-                && let Some((status, reason)) =
-                    unrecorded.lock().ok().and_then(|m| m.get(&name).cloned())
+            if detail.summary.status.is_terminal() {
+                return Ok(detail);
+            }
+            // An ending the supervisor could not store (a full disk) is still the truth.
+            let kept = unrecorded.lock().ok().and_then(|m| m.get(&name).cloned());
+            if let Some((status, reason)) =
+                kept.or_else(|| runner::unrecorded_ending(&config, &name))
             {
                 detail.summary.status = status;
                 detail.failure_reason = Some(reason);
+            } else if !store.is_read_only() && recover_interrupted(store)?.contains(&name) {
+                // Its supervisor is gone (killed by the OS, or its machine restarted).
+                detail = store.detail(&name)?;
             }
             Ok(detail)
         })

@@ -73,7 +73,7 @@ pub async fn supervise(
             match Store::open(&config2.database()) {
                 Ok(store) => record_end(&store, &config2, &job, &ending, &unrecorded),
                 Err(e) => {
-                    remember(&unrecorded, &job, &ending);
+                    remember(&unrecorded, &config2, &job, &ending);
                     Err(e)
                 }
             }
@@ -98,21 +98,36 @@ fn record_end(
         Err(e) if e.kind == ErrorKind::StorageFull => {
             config.release_reserve();
             store.finish(name, ending, now_ms()).inspect_err(|_| {
-                remember(unrecorded, name, ending);
+                remember(unrecorded, config, name, ending);
             })
         }
         other => other,
     }
 }
 
-fn remember(unrecorded: &Unrecorded, name: &str, ending: &Ending) {
+/// Keeps an ending the store could not take: in memory for this process, and in the job's
+/// folder (on the space the reserve gave back) for the others.
+fn remember(unrecorded: &Unrecorded, config: &LocalConfig, name: &str, ending: &Ending) {
+    let reason = ending
+        .failure_reason
+        .clone()
+        .unwrap_or_else(|| ending.message.clone());
+    let kept = serde_json::json!({"status": ending.status.as_str(), "reason": reason});
+    let _ = std::fs::write(config.job_dir(name).join(UNRECORDED), kept.to_string());
     if let Ok(mut map) = unrecorded.lock() {
-        let reason = ending
-            .failure_reason
-            .clone()
-            .unwrap_or_else(|| ending.message.clone());
         map.insert(name.to_string(), (ending.status, reason));
     }
+}
+
+/// The file in a job's folder holding an ending the store could not take.
+pub const UNRECORDED: &str = "unrecorded-ending.json";
+
+/// The ending kept in a job's folder, if the store could not take it.
+pub fn unrecorded_ending(config: &LocalConfig, name: &str) -> Option<(Status, String)> {
+    let text = std::fs::read_to_string(config.job_dir(name).join(UNRECORDED)).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let status = value["status"].as_str()?.parse().ok()?;
+    Some((status, value["reason"].as_str()?.to_string()))
 }
 
 /// What went wrong storing a job's lines: the first error and how many lines were dropped.

@@ -96,6 +96,15 @@ impl Store {
         Ok(())
     }
 
+    /// Records the process that supervises a job (pid and start time).
+    pub fn set_supervisor(&self, name: &str, supervisor: (i64, i64)) -> Result<(), BackendError> {
+        self.conn.execute(
+            "UPDATE jobs SET supervisor_pid = ?2, supervisor_start = ?3 WHERE name = ?1",
+            params![name, supervisor.0, supervisor.1],
+        )?;
+        Ok(())
+    }
+
     /// Records a host's process so that an orphan can be found after a crash.
     pub fn add_process(
         &self,

@@ -1,0 +1,108 @@
+//! Jobs supervised by processes of their own: `sagedesk supervise JOB` started in a new
+//! session, detached from the window or terminal that asked for the job, so closing either
+//! never stops or orphans it. The launcher and the supervisor both record the supervisor's
+//! pid, so the job is never seen unsupervised between the two.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::store::Store;
+use super::{LocalConfig, process};
+use crate::backend::BackendError;
+use crate::backend::sdk::AwsConnection;
+
+/// The file in the job's folder that receives the supervisor's own messages.
+pub const SUPERVISOR_LOG: &str = "supervisor.log";
+
+/// Starts `program supervise JOB` for a job already in the store.
+pub(super) fn launch(
+    config: &LocalConfig,
+    program: &Path,
+    store: &Store,
+    job: &str,
+    aws: &AwsConnection,
+) -> Result<(), BackendError> {
+    let job_dir = config.job_dir(job);
+    std::fs::create_dir_all(&job_dir)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(job_dir.join(SUPERVISOR_LOG))?;
+    let mut command = Command::new(program);
+    command
+        .arg("supervise")
+        .arg(job)
+        .env("SAGEDESK_HOME", &config.home)
+        .env("SAGEDESK_PYTHON", &config.python)
+        .env(
+            "SAGEDESK_STOP_GRACE_SECONDS",
+            config.stop_grace.as_secs_f64().to_string(),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    for (flag, value) in [
+        ("--profile", &aws.profile),
+        ("--region", &aws.region),
+        ("--endpoint-url", &aws.endpoint_url),
+    ] {
+        if let Some(value) = value {
+            command.arg(flag).arg(value);
+        }
+    }
+    // SAFETY: `setsid` is async-signal-safe and touches no memory of this process.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|e| {
+        BackendError::internal(format!(
+            "cannot start the supervisor {} for {job}: {e}",
+            program.display()
+        ))
+    })?;
+    let pid = i64::from(child.id());
+    store.set_supervisor(job, (pid, process::start_time(pid).unwrap_or(0)))?;
+    // Reaped here when it ends while this process runs; adopted by init otherwise.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
+/// The body of `sagedesk supervise JOB`: records this process as the job's supervisor and
+/// runs the job to its end.
+pub async fn supervise(
+    config: LocalConfig,
+    job: &str,
+    aws: AwsConnection,
+) -> Result<(), BackendError> {
+    let backend = super::LocalBackend::attach(config)?;
+    let name = job.to_string();
+    let request = backend
+        .blocking(move |store| {
+            store.set_supervisor(&name, process::current())?;
+            let detail = store.detail(&name)?;
+            if detail.summary.status.is_terminal() {
+                return Err(BackendError::validation(format!(
+                    "{name} has already ended ({})",
+                    detail.summary.status
+                )));
+            }
+            Ok(detail.request)
+        })
+        .await?;
+    let (plan, extractor) = backend.plan(&request).await?;
+    super::runner::supervise(
+        backend.config.clone(),
+        plan,
+        extractor,
+        backend.unrecorded.clone(),
+        aws,
+    )
+    .await;
+    Ok(())
+}
