@@ -46,8 +46,13 @@ pub fn install(home: &Path) {
     std::panic::set_hook(Box::new(move |info| {
         if let Some(dir) = FOLDER.get() {
             match write_report(dir, info) {
-                Ok(path) => eprintln!("SageDesk crashed; a report is in {}", path.display()),
-                Err(e) => eprintln!("SageDesk crashed and could not write a report: {e}"),
+                Ok(path) => say(format_args!(
+                    "SageDesk crashed; a report is in {}",
+                    path.display()
+                )),
+                Err(e) => say(format_args!(
+                    "SageDesk crashed and could not write a report: {e}"
+                )),
             }
         }
         previous(info);
@@ -141,4 +146,10 @@ mod tests {
         acknowledge(&newest).unwrap();
         assert_eq!(unseen(home.path()), None);
     }
+}
+
+/// Writes a line to stderr, ignoring failure (a full disk must not panic inside the hook).
+fn say(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

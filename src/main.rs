@@ -19,6 +19,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // A job's supervisor writes on a disk that may be full: a message that cannot be
+        // written is dropped, never a panic.
+        .log_internal_errors(false)
         .init();
     sagedesk::cli::run(cli)
 }

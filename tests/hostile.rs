@@ -399,8 +399,11 @@ fn the_jobs_processes_die_with_a_killed_supervisor() {
         assert!(Instant::now() < deadline, "the job never started");
         std::thread::sleep(Duration::from_millis(50));
     };
-    run.kill().unwrap();
-    run.wait().unwrap();
+    // The job's supervisor (a process of its own) is killed.
+    let store = sagedesk::backend::local::store::Store::open(&sb.config().database()).unwrap();
+    let supervisor = store.unfinished().unwrap()[0].pid.unwrap();
+    sagedesk::backend::local::process::signal_group(supervisor, libc::SIGKILL);
+    let _ = run.wait();
     let alive = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .is_ok_and(|s| !s[s.rfind(')').unwrap() + 2..].starts_with('Z'))

@@ -157,7 +157,10 @@ fn a_job_outlives_the_run_that_started_it_and_a_new_window_follows_it_live() {
             .is_ok_and(|page| page.lines.iter().any(|l| l.text == "ready"))
     };
     while !ready() {
-        assert!(std::time::Instant::now() < deadline, "the job never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // The terminal's process dies (closed terminal, kill -9): the job does not.

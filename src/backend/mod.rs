@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,
-    LogPage, MetricPage, MetricSeries,
+    LogHits, LogLine, LogPage, LogSize, MetricPage, MetricSeries,
 };
 
 /// Which backend the window and the CLI talk to.
@@ -442,6 +442,38 @@ pub trait Backend: Send + Sync {
         cursor: &Cursor,
         limit: usize,
     ) -> Result<LogPage, BackendError>;
+
+    /// How many lines the job's log has, where this backend keeps logs to page through
+    /// (local mode's store); `None` where logs can only be read forward (CloudWatch Logs):
+    /// the reader keeps what it read.
+    async fn log_size(&self, _name: &str) -> Result<Option<LogSize>, BackendError> {
+        Ok(None)
+    }
+
+    /// The job's log lines at `rows` (with `host`, that host's rows), where kept.
+    async fn log_rows(
+        &self,
+        name: &str,
+        _host: Option<&str>,
+        _rows: std::ops::Range<u64>,
+    ) -> Result<Vec<LogLine>, BackendError> {
+        Err(BackendError::internal(format!(
+            "the log of {name} is not kept here: read it forward"
+        )))
+    }
+
+    /// The rows of the job's lines holding `text` (ignoring case), at most `cap`, where kept.
+    async fn search_log(
+        &self,
+        name: &str,
+        _host: Option<&str>,
+        _text: &str,
+        _cap: usize,
+    ) -> Result<LogHits, BackendError> {
+        Err(BackendError::internal(format!(
+            "the log of {name} is not kept here: read it forward"
+        )))
+    }
 
     /// Metric points of the job's metric definitions after `cursor` (the default cursor for all).
     async fn get_metric_data(

@@ -71,6 +71,24 @@ impl Needle {
     }
 }
 
+/// What a terminal shows of a line redrawn with carriage returns (tqdm, Keras): each `\r`
+/// goes back to the line's start and the text after it overwrites what was there.
+pub fn terminal_view(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\r') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown: Vec<char> = Vec::new();
+    for state in text.split('\r') {
+        for (i, c) in state.chars().enumerate() {
+            match shown.get_mut(i) {
+                Some(slot) => *slot = c,
+                None => shown.push(c),
+            }
+        }
+    }
+    std::borrow::Cow::Owned(shown.into_iter().collect())
+}
+
 fn lower(text: &str) -> String {
     text.chars().flat_map(char::to_lowercase).collect()
 }
@@ -99,6 +117,19 @@ mod tests {
             .into_iter()
             .map(|r| &hay[r])
             .collect()
+    }
+
+    #[test]
+    fn carriage_returns_redraw_the_line_as_a_terminal_does() {
+        assert_eq!(terminal_view("plain"), "plain");
+        assert_eq!(
+            terminal_view("\r 10%|#     | 1/10\r 50%|###   | 5/10\r100%|######| 10/10"),
+            "100%|######| 10/10"
+        );
+        // A shorter state leaves the end of a longer one, as on a terminal.
+        assert_eq!(terminal_view("loss=0.123456\rloss=0.5"), "loss=0.523456");
+        assert_eq!(terminal_view("épo\rÉ"), "Épo");
+        assert_eq!(terminal_view("done\r"), "done");
     }
 
     #[test]

@@ -218,6 +218,11 @@ impl SageDeskApp {
             DetailAction::RunLocally(job) => self.worker.send(Command::RunLocally(job)),
             DetailAction::RunOnAws(job, request) => self.run_on_aws(job, *request),
             DetailAction::Select(job) => self.select(Some(job)),
+            DetailAction::Log(ask) => {
+                if let Some(job) = self.state.selection.clone() {
+                    self.worker.send(Command::Log { job, ask });
+                }
+            }
             DetailAction::OpenFolder(uri) => {
                 let path = uri.strip_prefix("file://").unwrap_or(&uri);
                 let folder = std::path::Path::new(path)

@@ -4,11 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use super::log_pages::LogPages;
 use super::toasts::{ToastKind, Toasts};
 use crate::backend::{Connection, JobRef};
-use crate::job::{
-    ArchiveListing, ArtifactEntry, JobDetail, JobSummary, LogLine, MetricSeries, Status,
-};
+use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, MetricSeries, Status};
 use crate::worker::{Activity, Event};
 
 /// One metric's points and the last decimation drawn from them.
@@ -107,10 +106,8 @@ pub struct Data {
     pub detail: Option<JobDetail>,
     /// `detail` as DescribeTrainingJob JSON.
     pub describe: Option<Value>,
-    /// The selected job's log lines.
-    pub logs: Vec<LogLine>,
-    /// Hosts seen in the logs.
-    pub hosts: Vec<String>,
+    /// The selected job's log: its size and the rows around the screen.
+    pub log: LogPages,
     /// The selected job's metrics by name (CloudWatch's on AWS).
     pub metrics: BTreeMap<String, Series>,
     /// The selected remote job's metrics read from its log lines, by name: finer and
@@ -155,8 +152,7 @@ impl Default for Data {
             jobs_version: 0,
             detail: None,
             describe: None,
-            logs: Vec::new(),
-            hosts: Vec::new(),
+            log: LogPages::default(),
             metrics: BTreeMap::new(),
             log_metrics: BTreeMap::new(),
             artifacts: Vec::new(),
@@ -227,8 +223,7 @@ impl Data {
     pub fn clear_selection(&mut self) {
         self.detail = None;
         self.describe = None;
-        self.logs.clear();
-        self.hosts.clear();
+        self.log = LogPages::default();
         self.metrics.clear();
         self.log_metrics.clear();
         self.artifacts.clear();
@@ -318,9 +313,9 @@ impl Data {
                     self.detail = Some(*detail);
                 }
             }
-            Event::Logs { job, lines } => {
+            Event::Log { job, news } => {
                 if self.is_selected(&job, selected) {
-                    self.add_logs(lines);
+                    self.log.apply(news);
                 }
             }
             Event::Metrics { job, series } => {
@@ -399,16 +394,6 @@ impl Data {
             }
         }
         self.connecting = None;
-    }
-
-    fn add_logs(&mut self, lines: Vec<LogLine>) {
-        for line in &lines {
-            if !self.hosts.contains(&line.host) {
-                self.hosts.push(line.host.clone());
-                self.hosts.sort();
-            }
-        }
-        self.logs.extend(lines);
     }
 
     fn add_metrics(&mut self, series: Vec<MetricSeries>) {

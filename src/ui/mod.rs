@@ -11,6 +11,7 @@ pub mod cost;
 pub mod data;
 pub mod detail;
 pub mod jobs;
+pub mod log_pages;
 pub mod state;
 pub mod theme;
 pub mod toasts;

@@ -4,9 +4,10 @@
 
 use std::collections::HashSet;
 
+use super::logbook::{HITS_KEPT, LogAsk, LogNews, MemoryLog};
 use super::{Event, Outbox};
 use crate::backend::{Backend, BackendError, JobRef, read_metrics};
-use crate::job::{Cursor, JobDetail, LogLine, MetricPoint, MetricSeries};
+use crate::job::{Cursor, JobDetail, LogLine, LogSize, MetricPoint, MetricSeries};
 use crate::request::metrics::MetricExtractor;
 
 /// Log lines fetched per call.
@@ -82,6 +83,10 @@ pub(super) struct Selected {
     /// Detail and metrics.
     pub followed: Followed,
     log_cursor: Cursor,
+    /// A remote job's lines read so far (a local job's are in the store).
+    read: MemoryLog,
+    /// The log's size last sent.
+    size: Option<LogSize>,
     artifacts_loaded: bool,
     /// On a remote source, the job's `MetricDefinitions` matched against the log lines as
     /// they are read: points seconds after they are logged, where CloudWatch has one a
@@ -95,6 +100,8 @@ impl Selected {
         Self {
             followed: Followed::new(job),
             log_cursor: Cursor::default(),
+            read: MemoryLog::default(),
+            size: None,
             artifacts_loaded: false,
             log_metrics: None,
         }
@@ -133,8 +140,15 @@ impl Selected {
             }
         }
         let finished = !self.followed.running();
-        let first = self.log_cursor.is_start();
-        self.logs(backend, out).await;
+        let first = self.size.is_none();
+        match backend.log_size(&job.name).await {
+            Ok(Some(size)) => self.send_size(size, out),
+            Ok(None) => self.logs(backend, out).await,
+            Err(e) => {
+                let context = format!("Reading the logs of {job}");
+                self.followed.report(out, context, e);
+            }
+        }
         let series = self.followed.metrics(backend, out, 1).await;
         if !series.is_empty() {
             out.send(Event::Metrics {
@@ -183,10 +197,7 @@ impl Selected {
                             });
                         }
                     }
-                    out.send(Event::Logs {
-                        job: job.clone(),
-                        lines: page.lines,
-                    });
+                    self.read.extend(page.lines);
                     if !full {
                         break;
                     }
@@ -196,6 +207,53 @@ impl Selected {
                     self.followed.report(out, context, e);
                     break;
                 }
+            }
+        }
+        self.send_size(self.read.size(), out);
+    }
+
+    /// Tells the window the log's size when it changed.
+    fn send_size(&mut self, size: LogSize, out: &Outbox) {
+        if self.size.as_ref() != Some(&size) {
+            self.size = Some(size.clone());
+            out.send(Event::Log {
+                job: self.followed.job.clone(),
+                news: LogNews::Size(size),
+            });
+        }
+    }
+
+    /// Answers the window's read or search of the log: from the store where the backend
+    /// keeps the log, else from the lines read so far.
+    pub async fn answer(&mut self, backend: &dyn Backend, ask: LogAsk, out: &Outbox) {
+        let job = self.followed.job.clone();
+        let stored = !backend.is_remote();
+        let news = match ask {
+            LogAsk::Rows { host, rows } => {
+                let start = rows.start;
+                let lines = if stored {
+                    backend.log_rows(&job.name, host.as_deref(), rows).await
+                } else {
+                    Ok(self.read.rows(host.as_deref(), rows))
+                };
+                lines.map(|lines| LogNews::Rows { host, start, lines })
+            }
+            LogAsk::Find { host, text } => {
+                let hits = if stored {
+                    backend
+                        .search_log(&job.name, host.as_deref(), &text, HITS_KEPT)
+                        .await
+                } else {
+                    Ok(self.read.search(host.as_deref(), &text, HITS_KEPT))
+                };
+                hits.map(|hits| LogNews::Hits { host, text, hits })
+            }
+        };
+        match news {
+            Ok(news) => out.send(Event::Log { job, news }),
+            Err(e) => {
+                let context = format!("Reading the logs of {job}");
+                self.followed.report(out, context, e);
             }
         }
     }

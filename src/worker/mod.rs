@@ -6,10 +6,12 @@
 
 mod desk;
 mod follow;
+mod logbook;
 mod notify;
 mod poll;
 mod source;
 
+pub use logbook::{LogAsk, LogNews};
 pub use poll::{LOG_INTERVAL, REMOTE_INTERVAL};
 
 use std::path::PathBuf;
@@ -20,9 +22,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::backend::{Backend, Connection, JobRef};
-use crate::job::{
-    ArchiveListing, ArtifactEntry, JobDetail, JobSummary, LogLine, MetricSeries, Status,
-};
+use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, MetricSeries, Status};
 use crate::request::TrainingJobRequest;
 
 /// What the UI asks of the worker.
@@ -75,6 +75,13 @@ pub enum Command {
     LoadMore(Connection),
     /// Follow this job's detail, logs, metrics and artifacts (or none).
     Select(Option<JobRef>),
+    /// Read or search the selected job's log.
+    Log {
+        /// The job.
+        job: JobRef,
+        /// What to do.
+        ask: LogAsk,
+    },
     /// Follow these jobs' details and metrics for a comparison (none: stop).
     Compare(Vec<JobRef>),
     /// `CreateTrainingJob` on a source.
@@ -178,6 +185,7 @@ impl Command {
             }
             Command::Select(Some(job)) => format!("select {job}"),
             Command::Select(None) => "select nothing".into(),
+            Command::Log { job, ask } => format!("log of {job}: {}", ask.label()),
             Command::Compare(jobs) => format!("compare {} jobs", jobs.len()),
             Command::Submit {
                 source, request, ..
@@ -322,12 +330,12 @@ pub enum Event {
         /// `(job name, (key, value) pairs)`.
         tags: Vec<(String, Vec<(String, String)>)>,
     },
-    /// New log lines of the selected job.
-    Logs {
+    /// News of the selected job's log: its size, rows asked for, search hits.
+    Log {
         /// The job.
         job: JobRef,
-        /// Lines after those already sent.
-        lines: Vec<LogLine>,
+        /// What is new.
+        news: LogNews,
     },
     /// Metric points of the selected (remote) job read from its new log lines with its
     /// `MetricDefinitions`, as local mode and the service do.

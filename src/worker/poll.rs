@@ -368,6 +368,13 @@ impl Poller {
                 fresh,
             } => self.preflight(source, request, fresh),
             Command::Select(job) => self.select(job).await,
+            Command::Log { job, ask } => {
+                if let Some(backend) = self.backend(&job.source)
+                    && let Some(selected) = self.selected.as_mut().filter(|s| s.job() == &job)
+                {
+                    selected.answer(backend.as_ref(), ask, &self.out).await;
+                }
+            }
             Command::Compare(jobs) => self.compare(jobs).await,
             Command::Stop(job) => match self.backend(&job.source) {
                 Some(backend) => match backend.stop_training_job(&job.name).await {

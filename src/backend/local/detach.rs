@@ -22,6 +22,7 @@ pub(super) fn launch(
     store: &Store,
     job: &str,
     aws: &AwsConnection,
+    unrecorded: &super::runner::Unrecorded,
 ) -> Result<(), BackendError> {
     let job_dir = config.job_dir(job);
     std::fs::create_dir_all(&job_dir)?;
@@ -40,7 +41,7 @@ pub(super) fn launch(
             config.stop_grace.as_secs_f64().to_string(),
         )
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(log);
     for (flag, value) in [
         ("--profile", &aws.profile),
@@ -68,8 +69,26 @@ pub(super) fn launch(
     })?;
     let pid = i64::from(child.id());
     store.set_supervisor(job, (pid, process::start_time(pid).unwrap_or(0)))?;
-    // Reaped here when it ends while this process runs; adopted by init otherwise.
-    std::thread::spawn(move || child.wait());
+    // Endings it could not store (a full disk) come back on its output; it is reaped here
+    // when it ends while this process runs, and adopted by init otherwise.
+    let output = child.stdout.take();
+    let unrecorded = unrecorded.clone();
+    std::thread::spawn(move || {
+        if let Some(output) = output {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(output)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some((job, status, reason)) = super::runner::parse_unrecorded(&line)
+                    && let Ok(mut map) = unrecorded.lock()
+                {
+                    map.insert(job, (status, reason));
+                }
+            }
+        }
+        child.wait()
+    });
     Ok(())
 }
 
@@ -80,7 +99,10 @@ pub async fn supervise(
     job: &str,
     aws: AwsConnection,
 ) -> Result<(), BackendError> {
-    let backend = super::LocalBackend::attach(config)?;
+    let backend = super::LocalBackend::attach(LocalConfig {
+        detached: true,
+        ..config
+    })?;
     let name = job.to_string();
     let request = backend
         .blocking(move |store| {

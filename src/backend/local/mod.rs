@@ -21,8 +21,8 @@ use self::store::{Ending, Store, now_ms};
 use super::partial::PartialFile;
 use super::{Backend, BackendError, ErrorKind, Progress, archive};
 use crate::job::{
-    ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogPage, MetricPage,
-    Status,
+    ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogHits, LogLine,
+    LogPage, LogSize, MetricPage, Status,
 };
 use crate::request::TrainingJobRequest;
 use crate::request::metrics::MetricExtractor;
@@ -57,6 +57,9 @@ pub struct LocalConfig {
     /// JOB`), so jobs outlive the window or terminal that started them; without one, jobs
     /// are supervised inside this process.
     pub supervisor: Option<PathBuf>,
+    /// This process is a job's own supervisor: endings it cannot store are also written to
+    /// its standard output, read by the process that started it.
+    pub detached: bool,
 }
 
 /// The program [`LocalConfig::from_env`] names as the supervisor: set once by the
@@ -78,6 +81,7 @@ impl LocalConfig {
             stop_grace: DEFAULT_STOP_GRACE,
             aws: Default::default(),
             supervisor: None,
+            detached: false,
         }
     }
 
@@ -263,6 +267,7 @@ impl LocalBackend {
         let arn_out = arn.clone();
         let config = self.config.clone();
         let detached_aws = aws.clone();
+        let unrecorded = self.unrecorded.clone();
         self.blocking(move |store| {
             store.insert_job(&request, &arn, now_ms(), process::current())?;
             // A stale tree from a job of the same name that was deleted from the store.
@@ -270,7 +275,14 @@ impl LocalBackend {
                 std::fs::remove_dir_all(&job_dir)?;
             }
             if let Some(program) = &config.supervisor
-                && let Err(e) = detach::launch(&config, program, store, request.name(), &detached_aws)
+                && let Err(e) = detach::launch(
+                    &config,
+                    program,
+                    store,
+                    request.name(),
+                    &detached_aws,
+                    &unrecorded,
+                )
             {
                 let ending = Ending::failed(format!("InternalFailure: {}", e.message));
                 store.finish(request.name(), &ending, now_ms())?;
@@ -396,9 +408,13 @@ impl Backend for LocalBackend {
             {
                 detail.summary.status = status;
                 detail.failure_reason = Some(reason);
-            } else if !store.is_read_only() && recover_interrupted(store)?.contains(&name) {
-                // Its supervisor is gone (killed by the OS, or its machine restarted).
-                detail = store.detail(&name)?;
+            } else if !store.is_read_only() {
+                // Its supervisor may be gone (killed by the OS, or its machine restarted).
+                match recover_interrupted(store) {
+                    Ok(recovered) if recovered.contains(&name) => detail = store.detail(&name)?,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("marking interrupted jobs: {e}"),
+                }
             }
             Ok(detail)
         })
@@ -438,6 +454,35 @@ impl Backend for LocalBackend {
             store.logs_after(&name, cursor, limit)
         })
         .await
+    }
+
+    async fn log_size(&self, name: &str) -> Result<Option<LogSize>, BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| store.log_size(&name).map(Some))
+            .await
+    }
+
+    async fn log_rows(
+        &self,
+        name: &str,
+        host: Option<&str>,
+        rows: std::ops::Range<u64>,
+    ) -> Result<Vec<LogLine>, BackendError> {
+        let (name, host) = (name.to_string(), host.map(str::to_string));
+        self.blocking(move |store| store.log_rows(&name, host.as_deref(), rows))
+            .await
+    }
+
+    async fn search_log(
+        &self,
+        name: &str,
+        host: Option<&str>,
+        text: &str,
+        cap: usize,
+    ) -> Result<LogHits, BackendError> {
+        let (name, host, text) = (name.to_string(), host.map(str::to_string), text.to_string());
+        self.blocking(move |store| store.search_log(&name, host.as_deref(), &text, cap))
+            .await
     }
 
     async fn get_metric_data(

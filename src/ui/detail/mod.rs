@@ -30,6 +30,8 @@ pub enum DetailAction {
     RunOnAws(JobRef, Box<crate::request::TrainingJobRequest>),
     /// Show another job (the origin or a copy of this one).
     Select(JobRef),
+    /// Read or search the selected job's log.
+    Log(crate::worker::LogAsk),
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.
@@ -152,7 +154,7 @@ pub fn show(
     ui.horizontal(|ui| {
         for tab in Tab::ALL {
             let label = match tab {
-                Tab::Logs => format!("{} ({})", tab.label(), data.logs.len()),
+                Tab::Logs => format!("{} ({})", tab.label(), data.log.size.total),
                 Tab::Metrics => format!("{} ({})", tab.label(), metrics::count(data)),
                 Tab::Artifacts => format!("{} ({})", tab.label(), data.artifacts.len()),
                 Tab::Overview => tab.label().to_string(),
@@ -166,10 +168,7 @@ pub fn show(
             overview::show(ui, data, &job);
             None
         }
-        Tab::Logs => {
-            logs::show(ui, data, state, &mut cache.logs);
-            None
-        }
+        Tab::Logs => logs::show(ui, data, state, &mut cache.logs),
         Tab::Metrics => {
             metrics::show(ui, data, state);
             None

@@ -112,8 +112,14 @@ fn remember(unrecorded: &Unrecorded, config: &LocalConfig, name: &str, ending: &
         .failure_reason
         .clone()
         .unwrap_or_else(|| ending.message.clone());
-    let kept = serde_json::json!({"status": ending.status.as_str(), "reason": reason});
+    let kept = serde_json::json!({"job": name, "status": ending.status.as_str(), "reason": reason});
     let _ = std::fs::write(config.job_dir(name).join(UNRECORDED), kept.to_string());
+    // A supervisor of its own process also tells the process that started it, through its
+    // standard output: a full disk may take the file too.
+    if config.detached {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{kept}");
+    }
     if let Ok(mut map) = unrecorded.lock() {
         map.insert(name.to_string(), (ending.status, reason));
     }
@@ -125,9 +131,18 @@ pub const UNRECORDED: &str = "unrecorded-ending.json";
 /// The ending kept in a job's folder, if the store could not take it.
 pub fn unrecorded_ending(config: &LocalConfig, name: &str) -> Option<(Status, String)> {
     let text = std::fs::read_to_string(config.job_dir(name).join(UNRECORDED)).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    parse_unrecorded(&text).map(|(_, status, reason)| (status, reason))
+}
+
+/// A kept ending as written: job, status and reason.
+pub fn parse_unrecorded(text: &str) -> Option<(String, Status, String)> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
     let status = value["status"].as_str()?.parse().ok()?;
-    Some((status, value["reason"].as_str()?.to_string()))
+    Some((
+        value["job"].as_str()?.to_string(),
+        status,
+        value["reason"].as_str()?.to_string(),
+    ))
 }
 
 /// What went wrong storing a job's lines: the first error and how many lines were dropped.

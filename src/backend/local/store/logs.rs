@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::block::Block;
 use super::{Store, to_time};
 use crate::backend::BackendError;
-use crate::job::{Cursor, LogLine, LogPage, Stream};
+use crate::job::{Cursor, LogHits, LogLine, LogPage, LogSize, Stream};
 
 /// A line and the metric points found in it, ready to be stored.
 #[derive(Debug, Clone)]
@@ -31,14 +31,6 @@ pub struct Record {
     pub open: bool,
     /// `(metric name index, value)` pairs found in the line.
     pub points: Vec<(usize, f64)>,
-}
-
-/// Search hits: the rows of matching lines (at most the cap asked for) and how many lines
-/// match in all.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Hits {
-    pub rows: Vec<u64>,
-    pub total: u64,
 }
 
 /// The block a host is filling.
@@ -318,6 +310,33 @@ impl Store {
         })
     }
 
+    /// How many lines the log has, in all and by host.
+    pub fn log_size(&self, job: &str) -> Result<LogSize, BackendError> {
+        let Some(key) = self.log_key(job)? else {
+            return Ok(LogSize::default());
+        };
+        let mut hosts = Vec::new();
+        let mut stamp = 0u64;
+        for host in self.log_hosts(job)? {
+            let (count, tail): (i64, i64) = self.conn.query_row(
+                "SELECT ord + count, length(data) FROM log_blocks WHERE key = ?1 AND host = ?2
+                 ORDER BY ord DESC LIMIT 1",
+                params![key, host],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            // The block being filled is rewritten whenever a line is added or redrawn.
+            stamp = stamp
+                .wrapping_mul(31)
+                .wrapping_add((count as u64) << 20 ^ tail as u64);
+            hosts.push((host, count as u64));
+        }
+        Ok(LogSize {
+            total: self.log_count(job, None)?,
+            hosts,
+            stamp,
+        })
+    }
+
     /// The hosts that have logged, in name order.
     pub fn log_hosts(&self, job: &str) -> Result<Vec<String>, BackendError> {
         let Some(key) = self.log_key(job)? else {
@@ -458,12 +477,12 @@ impl Store {
         host: Option<&str>,
         needle: &str,
         cap: usize,
-    ) -> Result<Hits, BackendError> {
+    ) -> Result<LogHits, BackendError> {
         let Some(key) = self.log_key(job)? else {
-            return Ok(Hits::default());
+            return Ok(LogHits::default());
         };
         if needle.is_empty() {
-            return Ok(Hits::default());
+            return Ok(LogHits::default());
         }
         let pattern = regex::bytes::RegexBuilder::new(&regex::escape(needle))
             .case_insensitive(true)
@@ -527,7 +546,7 @@ impl Store {
         rows.sort_unstable();
         let total = rows.len() as u64;
         rows.truncate(cap);
-        Ok(Hits { rows, total })
+        Ok(LogHits { rows, total })
     }
 }
 

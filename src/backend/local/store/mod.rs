@@ -18,7 +18,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use jobs::{Ending, Supervised};
-pub use logs::{Hits, LogWriter, Record};
+pub use logs::{LogWriter, Record};
 
 use crate::backend::BackendError;
 use crate::job::Status;
