@@ -150,7 +150,7 @@ fn case(name: &str, dir: &Path) {
         "window-2m-line-log-wrapped" => {
             job(&home, &out, "j", None, 2_000_000);
             let mut h = window(&home, "j", Tab::Logs, true);
-            until(&mut h, "2000000 lines");
+            until(&mut h, "2,000,000 lines");
         }
         other => panic!("no case {other}"),
     }

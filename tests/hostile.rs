@@ -107,6 +107,58 @@ async fn a_gigabyte_line_keeps_its_head_and_tail_and_its_metric() {
     assert!(grown < 400 << 20, "peak memory grew by {grown} bytes");
 }
 
+#[tokio::test]
+async fn binary_output_nul_bytes_a_closed_stdout_and_an_endless_last_line_are_stored_safely() {
+    let sb = Sandbox::new();
+    sb.script(
+        "hostile_output.py",
+        "import os, sys\nout = sys.stdout.buffer\n\
+         out.write(b'bin \\xff\\xfe\\x00 nul\\x00end\\n')\n\
+         out.write(b'progress\\r 50%\\r100%\\n')\nout.flush()\n\
+         os.close(1)\n\
+         try:\n    os.write(1, b'lost')\nexcept OSError:\n    pass\n\
+         sys.stdout = open(os.devnull, 'w')\n\
+         sys.stderr.write('stderr goes on\\n')\n\
+         chunk = 'y' * (1 << 20)\nfor _ in range(100):\n    sys.stderr.write(chunk)\n",
+    );
+    let backend = sb.backend();
+    backend
+        .create_training_job(sb.request("hostile-output", "hostile_output.py", json!({})))
+        .await
+        .unwrap();
+    let detail = wait_for_end(&backend, "hostile-output", Duration::from_secs(120)).await;
+    assert_eq!(detail.summary.status, Status::Completed, "{detail:?}");
+    let lines = log_text(&backend, "hostile-output").await;
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], "bin \u{fffd}\u{fffd}\0 nul\0end");
+    assert_eq!(lines[1], "progress\r 50%\r100%");
+    assert_eq!(lines[2], "stderr goes on");
+    // 100 MiB without a line end: its head and tail kept, with how much was cut.
+    assert!(lines[3].len() <= 256 * 1024 + 200, "{}", lines[3].len());
+    assert!(
+        lines[3].contains("bytes of this line not kept"),
+        "{}",
+        &lines[3][..300]
+    );
+    // `logs` shows a redrawn line at its last state, `logs --raw` as printed.
+    let shown = sagedesk(&sb.home())
+        .args(["logs", "hostile-output"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&shown.stdout).contains("algo-1 100%ress"),
+        "{}",
+        text(&shown.stdout)
+    );
+    let raw = sagedesk(&sb.home())
+        .args(["logs", "hostile-output", "--raw"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&raw.stdout).starts_with("bin \u{fffd}\u{fffd}\0 nul\0end\nprogress\r 50%\r100%\n")
+    );
+}
+
 /// Writes a `.tar.gz` built by Python's `tarfile` (C zlib, fast) from `script`.
 fn python_archive(dir: &Path, name: &str, script: &str) -> PathBuf {
     let path = dir.join(name);

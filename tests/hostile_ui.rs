@@ -85,14 +85,41 @@ fn find_works_on_text_whose_case_changes_byte_lengths() {
         .find(|n| n.is_focused())
         .expect("the Find field")
         .type_text("k");
-    h.run_steps(3);
-    assert!(has_text(&h, "2 lines"), "the count of matching lines");
+    // The whole log is searched once typing pauses: the count, and the first match.
+    wait_for(&mut h, "the count of matching lines", |h| {
+        has_text(h, "1 of 2 lines")
+    });
     assert!(has_text(&h, "marker line"));
-    assert!(!has_text(&h, "plain line"));
+    h.get_by_label("⏷").click();
+    h.run_steps(2);
+    assert!(has_text(&h, "2 of 2 lines"));
+    h.get_by_label("⏷").click();
+    h.run_steps(2);
+    assert!(has_text(&h, "1 of 2 lines"), "wraps around");
     // Wrapped, too.
     h.get_by_label("Wrap").click();
     h.run_steps(3);
     assert!(has_text(&h, "marker line"));
+}
+
+#[test]
+fn a_finished_log_opens_at_its_end_with_progress_bars_at_their_last_state() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("out");
+    let bar = (0..=10)
+        .map(|k| format!("\rEpoch 1: {:3}%|{:<10}|", k * 10, "#".repeat(k)))
+        .collect::<String>();
+    let lines = (0..5_000)
+        .map(|i| format!("line {i:04}"))
+        .chain([bar, "done".to_string()]);
+    stored_job(&sb.home(), &out, "bars", lines);
+    let mut h = open(&sb, "bars", Tab::Logs, false);
+    wait_for(&mut h, "the end of the log", |h| has_text(h, "done"));
+    assert!(has_text(&h, "Epoch 1: 100%|##########|"));
+    assert!(!has_text(&h, "Epoch 1:  10%"), "earlier states are overwritten");
+    assert!(has_text(&h, "line 4999"));
+    assert!(!has_text(&h, "line 0000"), "the view holds the end, not the start");
+    assert!(has_text(&h, "5,002 lines"));
 }
 
 #[test]
@@ -130,7 +157,7 @@ fn a_huge_archive_and_a_long_wrapped_log_draw_only_what_is_in_view() {
     assert!((1..200).contains(&drawn), "{drawn} archive rows drawn");
 
     h.get_by_label_contains("Logs (").click();
-    wait_for(&mut h, "the log", |h| has_text(h, "200000 lines"));
+    wait_for(&mut h, "the log", |h| has_text(h, "200,000 lines"));
     let drawn = h.query_all_by_label_contains("step 1").count()
         + h.query_all_by_label_contains("step 0").count();
     assert!(drawn < 300, "{drawn} wrapped rows drawn");

@@ -38,9 +38,15 @@ fn say_err(text: String) {
     say(Stream::Stderr, &text);
 }
 
-fn emit(bar: &ProgressBar, line: &LogLine) {
-    let text = format::log_line(line);
-    bar.suspend(|| say(line.stream, &text));
+/// Prints a line: with its time and host, a redrawn line at its last state; or `raw`, its
+/// text exactly as the job printed it.
+fn emit(bar: &ProgressBar, line: &LogLine, raw: bool) {
+    if raw {
+        bar.suspend(|| say(line.stream, &line.text));
+    } else {
+        let text = format::log_line(line);
+        bar.suspend(|| say(line.stream, &text));
+    }
 }
 
 /// Prints new log lines after `cursor`; returns the new cursor.
@@ -49,11 +55,12 @@ async fn drain_logs(
     name: &str,
     mut cursor: Cursor,
     bar: &ProgressBar,
+    raw: bool,
 ) -> Result<Cursor, Failure> {
     loop {
         let page = backend.get_log_events(name, &cursor, PAGE).await?;
         for line in &page.lines {
-            emit(bar, line);
+            emit(bar, line, raw);
         }
         cursor = page.next_cursor;
         if page.lines.len() < PAGE {
@@ -112,7 +119,14 @@ pub async fn run_and_wait(
         }
     };
     if follow {
-        drain_logs(backend, &watch.name, watch.cursor.clone(), &watch.bar).await?;
+        drain_logs(
+            backend,
+            &watch.name,
+            watch.cursor.clone(),
+            &watch.bar,
+            false,
+        )
+        .await?;
     }
     watch.bar.finish_and_clear();
     say_err(format::describe(&detail).trim_end().to_string());
@@ -155,8 +169,14 @@ impl Watch<'_> {
     /// Prints what is new; the job's detail once it has ended.
     async fn poll(&mut self) -> Result<Option<JobDetail>, Failure> {
         if self.follow {
-            self.cursor =
-                drain_logs(self.backend, &self.name, self.cursor.clone(), &self.bar).await?;
+            self.cursor = drain_logs(
+                self.backend,
+                &self.name,
+                self.cursor.clone(),
+                &self.bar,
+                false,
+            )
+            .await?;
         }
         self.read_metrics().await;
         let detail = self.backend.describe_training_job(&self.name).await?;
@@ -241,15 +261,20 @@ fn stage(detail: &JobDetail) -> String {
 }
 
 /// `sagedesk logs`: prints what is stored, and with `follow` keeps going until the job ends.
-pub async fn print_logs(backend: &dyn Backend, name: &str, follow: bool) -> Result<u8, Failure> {
+pub async fn print_logs(
+    backend: &dyn Backend,
+    name: &str,
+    follow: bool,
+    raw: bool,
+) -> Result<u8, Failure> {
     let bar = ProgressBar::hidden();
-    let mut cursor = drain_logs(backend, name, Cursor::default(), &bar).await?;
+    let mut cursor = drain_logs(backend, name, Cursor::default(), &bar, raw).await?;
     if !follow {
         return Ok(0);
     }
     loop {
         let status = backend.describe_training_job(name).await?.summary.status;
-        cursor = drain_logs(backend, name, cursor, &bar).await?;
+        cursor = drain_logs(backend, name, cursor, &bar, raw).await?;
         if status.is_terminal() {
             return Ok(0);
         }

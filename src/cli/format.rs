@@ -121,7 +121,8 @@ pub fn describe(d: &JobDetail) -> String {
 
 /// One log line: `timestamp host text`.
 pub fn log_line(line: &LogLine) -> String {
-    format!("{} {} {}", timestamp(line.timestamp), line.host, line.text)
+    let text = crate::job::text::terminal_view(&line.text);
+    format!("{} {} {text}", timestamp(line.timestamp), line.host)
 }
 
 /// Metric summary: name, number of points, last, min and max.

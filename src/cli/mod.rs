@@ -157,6 +157,10 @@ pub enum Command {
         /// Keep printing new lines until the job ends.
         #[arg(long)]
         follow: bool,
+        /// Each line's text exactly as the job printed it (carriage returns of progress
+        /// bars kept), without time or host.
+        #[arg(long)]
+        raw: bool,
     },
     /// Show or edit the runtime table: which local interpreter runs which container image.
     Runtimes {
@@ -497,7 +501,9 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
             println!("{name}: {}", detail.summary.status);
             Ok(0)
         }
-        Command::Logs { name, follow } => follow::print_logs(backend, &name, follow).await,
+        Command::Logs { name, follow, raw } => {
+            follow::print_logs(backend, &name, follow, raw).await
+        }
         Command::Metrics { name, csv } => {
             let series = backend
                 .get_metric_data(&name, &Cursor::default())

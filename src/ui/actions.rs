@@ -218,9 +218,12 @@ impl SageDeskApp {
             DetailAction::RunLocally(job) => self.worker.send(Command::RunLocally(job)),
             DetailAction::RunOnAws(job, request) => self.run_on_aws(job, *request),
             DetailAction::Select(job) => self.select(Some(job)),
-            DetailAction::Log(ask) => {
-                if let Some(job) = self.state.selection.clone() {
-                    self.worker.send(Command::Log { job, ask });
+            DetailAction::Log(asks) => {
+                if let Some(job) = &self.state.selection {
+                    for ask in asks {
+                        let job = job.clone();
+                        self.worker.send(Command::Log { job, ask });
+                    }
                 }
             }
             DetailAction::OpenFolder(uri) => {

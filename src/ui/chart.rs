@@ -5,6 +5,10 @@ use super::state::State;
 
 /// Points per block of the min/max summary.
 const BLOCK: usize = 64;
+/// Points a series keeps; beyond, its points are thinned to each block's lowest and
+/// highest (what a chart column shows), so memory stays flat however long a job logs. The
+/// store keeps every point.
+const KEEP: usize = 1 << 18;
 
 /// The lowest and highest point of a run of `BLOCK` points, kept as points arrive, so that
 /// decimation visits blocks instead of points when a block fits in one pixel column.
@@ -25,6 +29,8 @@ pub struct Block {
 pub struct Summarised {
     points: Vec<[f64; 2]>,
     blocks: Vec<Block>,
+    /// Points received, thinned ones included.
+    received: usize,
 }
 
 impl Summarised {
@@ -33,28 +39,67 @@ impl Summarised {
         &self.points
     }
 
-    /// Appends points (in x order after the existing ones), updating only the last blocks.
+    /// Points received in all (more than [`Summarised::points`] once thinned).
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Appends points (in x order after the existing ones), updating only the last blocks;
+    /// past [`KEEP`] points, thins them.
     pub fn extend(&mut self, new: impl IntoIterator<Item = [f64; 2]>) {
         for p in new {
-            let i = self.points.len();
-            self.points.push(p);
-            if i.is_multiple_of(BLOCK) {
-                self.blocks.push(Block {
-                    lo: p,
-                    hi: p,
-                    x_first: p[0],
-                    x_last: p[0],
-                });
-            } else {
-                let b = self.blocks.last_mut().expect("a block per BLOCK points");
-                if p[1] < b.lo[1] {
-                    b.lo = p;
-                }
-                if p[1] > b.hi[1] {
-                    b.hi = p;
-                }
-                b.x_last = p[0];
+            self.push(p);
+            if self.points.len() > KEEP {
+                self.thin();
             }
+        }
+    }
+
+    /// Keeps of each full block its lowest and highest point, in x order.
+    fn thin(&mut self) {
+        let full = self.points.len() / BLOCK;
+        let mut kept = Vec::with_capacity(full * 2 + BLOCK);
+        for block in &self.blocks[..full] {
+            let (a, b) = if block.lo[0] <= block.hi[0] {
+                (block.lo, block.hi)
+            } else {
+                (block.hi, block.lo)
+            };
+            kept.push(a);
+            if b != a {
+                kept.push(b);
+            }
+        }
+        kept.extend_from_slice(&self.points[full * BLOCK..]);
+        let received = self.received;
+        self.points.clear();
+        self.blocks.clear();
+        for p in kept {
+            self.push(p);
+        }
+        self.received = received;
+    }
+
+    fn push(&mut self, p: [f64; 2]) {
+        self.received += 1;
+        let i = self.points.len();
+        self.points.push(p);
+        if i.is_multiple_of(BLOCK) {
+            self.blocks.push(Block {
+                lo: p,
+                hi: p,
+                x_first: p[0],
+                x_last: p[0],
+            });
+        } else {
+            let b = self.blocks.last_mut().expect("a block per BLOCK points");
+            if p[1] < b.lo[1] {
+                b.lo = p;
+            }
+            if p[1] > b.hi[1] {
+                b.hi = p;
+            }
+            b.x_last = p[0];
         }
     }
 
@@ -206,6 +251,24 @@ mod tests {
         assert!(d.iter().any(|p| p[1] == 9.0));
         assert!(d.iter().any(|p| p[1] == 0.0));
         assert!(d.windows(2).all(|w| w[0][0] <= w[1][0]));
+    }
+
+    #[test]
+    fn a_long_series_is_thinned_keeping_its_extremes() {
+        let mut s = Summarised::default();
+        let n = 3_600_000;
+        s.extend((0..n).map(|i| [i as f64, ((i * 7919) % 10_007) as f64]));
+        assert_eq!(s.received(), n);
+        assert!(s.points().len() <= KEEP, "{}", s.points().len());
+        let (lo, hi) = s.points().iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+            (lo.min(p[1]), hi.max(p[1]))
+        });
+        assert_eq!((lo, hi), (0.0, 10_006.0));
+        assert!(
+            s.points().windows(2).all(|w| w[0][0] < w[1][0]),
+            "x order kept"
+        );
+        assert_eq!(s.points().last().unwrap()[0], (n - 1) as f64);
     }
 
     #[test]

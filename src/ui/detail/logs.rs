@@ -80,7 +80,7 @@ pub fn show(
     ui.separator();
     if total == 0 {
         ui.label(RichText::new("No log lines yet.").weak());
-        return asks.pop().map(DetailAction::Log);
+        return (!asks.is_empty()).then_some(DetailAction::Log(asks));
     }
     let style = LineStyle {
         font,
@@ -91,7 +91,13 @@ pub fn show(
     let area = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(area, Sense::hover());
     let text_rect = egui::Rect::from_min_max(area.min, egui::pos2(area.max.x - BAR, area.max.y));
-    let fit = ((area.height() / row_height).floor() as u64).max(1);
+    // Unwrapped lines scroll sideways: their scroll bar takes the bottom of the area.
+    let sideways = if state.wrap_logs {
+        0.0
+    } else {
+        ui.spacing().scroll.allocated_width()
+    };
+    let fit = (((area.height() - sideways) / row_height).floor() as u64).max(1);
     let max_top = total.saturating_sub(fit);
     scroll_input(ui, &response, state, cache, fit, max_top, row_height);
     let bar = egui::Rect::from_min_max(egui::pos2(area.max.x - BAR, area.min.y), area.max);
@@ -129,7 +135,7 @@ pub fn show(
             .auto_shrink(false)
             .show(&mut child, |ui| lines.rows(ui, need, row_height));
     }
-    asks.pop().map(DetailAction::Log)
+    (!asks.is_empty()).then_some(DetailAction::Log(asks))
 }
 
 /// Follow, timestamps, wrap, host, Find with its count and jumps, copy, the line count.
@@ -441,7 +447,7 @@ fn display_text(line: &LogLine, timestamps: bool) -> String {
 }
 
 /// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

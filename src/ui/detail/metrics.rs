@@ -104,7 +104,7 @@ pub fn chart(
         if let Some(v) = last {
             ui.label(RichText::new(format!("last {v:.5}")).weak());
         }
-        ui.label(RichText::new(format!("{} points", series.points.points().len())).weak());
+        ui.label(RichText::new(format!("{} points", series.points.received())).weak());
         if source == Source::Log {
             ui.label(RichText::new("from the log").weak())
                 .on_hover_text("Read from the job's log lines with its MetricDefinitions as they arrive; CloudWatch has one point a minute");

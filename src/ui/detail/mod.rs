@@ -31,7 +31,7 @@ pub enum DetailAction {
     /// Show another job (the origin or a copy of this one).
     Select(JobRef),
     /// Read or search the selected job's log.
-    Log(crate::worker::LogAsk),
+    Log(Vec<crate::worker::LogAsk>),
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.
@@ -154,7 +154,7 @@ pub fn show(
     ui.horizontal(|ui| {
         for tab in Tab::ALL {
             let label = match tab {
-                Tab::Logs => format!("{} ({})", tab.label(), data.log.size.total),
+                Tab::Logs => format!("{} ({})", tab.label(), logs::thousands(data.log.size.total)),
                 Tab::Metrics => format!("{} ({})", tab.label(), metrics::count(data)),
                 Tab::Artifacts => format!("{} ({})", tab.label(), data.artifacts.len()),
                 Tab::Overview => tab.label().to_string(),
