@@ -19,12 +19,14 @@ use sagedesk::ui::{AppOptions, SageDeskApp};
 use sagedesk::worker::{Folders, Worker};
 use serde_json::json;
 
-const CASES: [&str; 5] = [
+const CASES: [&str; 7] = [
     "baseline-window",
     "list-long-name-archive",
     "window-long-name-archive",
     "window-300k-entry-archive",
     "window-2m-line-log-wrapped",
+    "window-10m-line-log",
+    "window-3.6m-metric-points",
 ];
 
 fn peak_rss_mib() -> f64 {
@@ -53,8 +55,20 @@ const MANY: &str = "import sys, tarfile, io\nt = tarfile.open(sys.argv[1], 'w:gz
     for n in range(300_000):\n    i = tarfile.TarInfo(f'entry-{n:06d}')\n    t.addfile(i, io.BytesIO(b''))\nt.close()\n";
 
 /// A completed job `name` whose output folder holds `archive` as `model.tar.gz` and whose
-/// log has `lines` lines.
+/// log has `lines` lines (each with a `loss` point when `points`).
 fn job(home: &Path, out: &Path, name: &str, archive: Option<&str>, lines: usize) {
+    job_with_points(home, out, name, archive, lines, false)
+}
+
+fn job_with_points(
+    home: &Path,
+    out: &Path,
+    name: &str,
+    archive: Option<&str>,
+    lines: usize,
+    points: bool,
+) {
+    let names = ["loss".to_string()];
     let store = Store::open(&LocalConfig::new(home).database()).unwrap();
     let request = sagedesk::request::request_from_value(
         json!({"TrainingJobName": name,
@@ -74,14 +88,18 @@ fn job(home: &Path, out: &Path, name: &str, archive: Option<&str>, lines: usize)
             stream: Stream::Stdout,
             line: format!("step {i:07} loss=0.{i:06} {}", "w".repeat(60)),
             open: false,
-            points: Vec::new(),
+            points: if points {
+                vec![(0, 1.0 / (i as f64 + 1.0))]
+            } else {
+                Vec::new()
+            },
         });
         if batch.len() == 10_000 {
-            store.append(name, &[], &batch).unwrap();
+            store.append(name, &names, &batch).unwrap();
             batch.clear();
         }
     }
-    store.append(name, &[], &batch).unwrap();
+    store.append(name, &names, &batch).unwrap();
     let ending = Ending::completed();
     store.finish(name, &ending, 1_790_000_100_000).unwrap();
     if let Some(script) = archive {
@@ -151,6 +169,18 @@ fn case(name: &str, dir: &Path) {
             job(&home, &out, "j", None, 2_000_000);
             let mut h = window(&home, "j", Tab::Logs, true);
             until(&mut h, "2,000,000 lines");
+        }
+        "window-10m-line-log" => {
+            job(&home, &out, "j", None, 10_000_000);
+            let mut h = window(&home, "j", Tab::Logs, false);
+            until(&mut h, "10,000,000 lines");
+            until(&mut h, "step 9999999");
+        }
+        "window-3.6m-metric-points" => {
+            // An hour of 1,000 points a second.
+            job_with_points(&home, &out, "j", None, 3_600_000, true);
+            let mut h = window(&home, "j", Tab::Metrics, false);
+            until(&mut h, "3600000 points");
         }
         other => panic!("no case {other}"),
     }

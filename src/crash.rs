@@ -129,6 +129,12 @@ pub fn acknowledge(report: &Path) -> std::io::Result<()> {
     std::fs::write(dir.join(SEEN), name.as_encoded_bytes())
 }
 
+/// Writes a line to stderr, ignoring failure (a full disk must not panic inside the hook).
+fn say(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,10 +152,4 @@ mod tests {
         acknowledge(&newest).unwrap();
         assert_eq!(unseen(home.path()), None);
     }
-}
-
-/// Writes a line to stderr, ignoring failure (a full disk must not panic inside the hook).
-fn say(text: std::fmt::Arguments) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

@@ -255,7 +255,7 @@ fn archives_built_to_exhaust_memory_are_listed_within_bounds() {
 }
 
 #[test]
-fn a_full_disk_fails_the_job_and_run_exits() {
+fn a_full_disk_drops_log_lines_and_the_job_goes_on() {
     let Some(disk) = SmallDisk::mount("3m") else {
         eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
         return;
@@ -286,9 +286,10 @@ fn a_full_disk_fails_the_job_and_run_exits() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The script ran to its end, as on SageMaker when logs cannot be shipped.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("no space left on device at"), "{stderr}");
-    assert!(stderr.contains("log lines dropped"), "{stderr}");
+    assert!(stderr.contains("log lines were dropped"), "{stderr}");
     // Reported once, not once per batch.
     assert!(
         stderr.matches("database or disk is full").count() <= 2,
@@ -298,11 +299,11 @@ fn a_full_disk_fails_the_job_and_run_exits() {
     let out = sagedesk(&home).args(["describe", "full"]).output().unwrap();
     let described = text(&out.stdout);
     assert!(
-        described.contains("Failed"),
+        described.contains("Completed"),
         "{described}{}",
         text(&out.stderr)
     );
-    assert!(described.contains("no space left on device"), "{described}");
+    assert!(described.contains("log lines were dropped"), "{described}");
 }
 
 #[tokio::test]

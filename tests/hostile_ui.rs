@@ -116,9 +116,15 @@ fn a_finished_log_opens_at_its_end_with_progress_bars_at_their_last_state() {
     let mut h = open(&sb, "bars", Tab::Logs, false);
     wait_for(&mut h, "the end of the log", |h| has_text(h, "done"));
     assert!(has_text(&h, "Epoch 1: 100%|##########|"));
-    assert!(!has_text(&h, "Epoch 1:  10%"), "earlier states are overwritten");
+    assert!(
+        !has_text(&h, "Epoch 1:  10%"),
+        "earlier states are overwritten"
+    );
     assert!(has_text(&h, "line 4999"));
-    assert!(!has_text(&h, "line 0000"), "the view holds the end, not the start");
+    assert!(
+        !has_text(&h, "line 0000"),
+        "the view holds the end, not the start"
+    );
     assert!(has_text(&h, "5,002 lines"));
 }
 

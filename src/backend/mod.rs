@@ -131,7 +131,15 @@ pub async fn read_metrics(
             Ok(page) => {
                 let moved = page.next_cursor != *cursor;
                 *cursor = page.next_cursor;
-                all.extend(page.series);
+                for series in page.series {
+                    match all
+                        .iter_mut()
+                        .find(|s: &&mut MetricSeries| s.name == series.name)
+                    {
+                        Some(known) => known.points.extend(series.points),
+                        None => all.push(series),
+                    }
+                }
                 if !moved {
                     break;
                 }

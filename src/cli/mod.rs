@@ -505,10 +505,13 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
             follow::print_logs(backend, &name, follow, raw).await
         }
         Command::Metrics { name, csv } => {
-            let series = backend
-                .get_metric_data(&name, &Cursor::default())
-                .await?
-                .series;
+            // Every page: a long job's points come a page at a time.
+            let mut cursor = Cursor::default();
+            let (series, error) =
+                crate::backend::read_metrics(backend, &name, &mut cursor, usize::MAX).await;
+            if let Some(e) = error {
+                return Err(e.into());
+            }
             if csv {
                 print!("{}", format::metrics_csv(&series));
             } else {

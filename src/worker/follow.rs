@@ -14,6 +14,8 @@ use crate::request::metrics::MetricExtractor;
 const LOG_PAGE: usize = 20_000;
 /// Metric pages read in one go when a comparison opens.
 const METRIC_PAGES: usize = 50;
+/// Metric pages of the selected job read per poll (a local page is 100,000 points).
+const SELECTED_METRIC_PAGES: usize = 10;
 
 /// A job whose detail and metrics are followed.
 pub(super) struct Followed {
@@ -149,7 +151,13 @@ impl Selected {
                 self.followed.report(out, context, e);
             }
         }
-        let series = self.followed.metrics(backend, out, 1).await;
+        // A rate-limited service is asked once a poll; the local store pages on.
+        let pages = if backend.is_remote() {
+            1
+        } else {
+            SELECTED_METRIC_PAGES
+        };
+        let series = self.followed.metrics(backend, out, pages).await;
         if !series.is_empty() {
             out.send(Event::Metrics {
                 job: job.clone(),

@@ -330,7 +330,7 @@ fn scroll_bar(
     let handle_h = (bar.height() * fit as f32 / total as f32).clamp(24.0, bar.height());
     let room = bar.height() - handle_h;
     if let Some(pos) = response.interact_pointer_pos()
-        && (response.dragged() || response.clicked())
+        && (response.dragged() || response.clicked() || response.drag_stopped())
     {
         let frac = ((pos.y - bar.top() - handle_h / 2.0) / room.max(1.0)).clamp(0.0, 1.0);
         cache.top = (frac as f64 * max_top as f64).round() as u64;
@@ -451,7 +451,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -184,6 +184,20 @@ impl StorageFault {
         }
     }
 
+    /// What the job's end says about lines that could not be stored, if any were not.
+    fn note(&self, config: &LocalConfig) -> Option<String> {
+        let first = self.first.lock().ok().and_then(|f| f.clone())?;
+        Some(if first.kind == ErrorKind::StorageFull {
+            format!(
+                "{} log lines were dropped: no space left on device at {}",
+                self.dropped(),
+                config.home.display()
+            )
+        } else {
+            format!("{} log lines could not be stored: {first}", self.dropped())
+        })
+    }
+
     /// `FailureReason` for a job ended by a full disk.
     pub(super) fn reason(&self, config: &LocalConfig) -> String {
         format!(
@@ -269,10 +283,13 @@ impl Supervision<'_> {
         let Some(model_artifacts) = self.pack(&mut store, &outcome).await? else {
             return Ok(());
         };
-        let ending = Ending {
+        let mut ending = Ending {
             model_artifacts,
             ..outcome.ending
         };
+        if let Some(note) = self.fault.note(self.config) {
+            ending.message = format!("{} ({note})", ending.message);
+        }
         self.fault.report(&self.plan.job);
         record_end(
             &store,
@@ -283,20 +300,28 @@ impl Supervision<'_> {
         )
     }
 
-    /// Moves the job to `secondary` (still InProgress).
+    /// Moves the job to `secondary` (still InProgress). On a full disk the job goes on
+    /// without the transition recorded.
     fn enter(
         &self,
         store: &Store,
         secondary: SecondaryStatus,
         message: &str,
     ) -> Result<(), BackendError> {
-        store.transition(
+        let entered = store.transition(
             &self.plan.job,
             Status::InProgress,
             secondary,
             message,
             now_ms(),
-        )
+        );
+        match entered {
+            Err(e) if e.kind == ErrorKind::StorageFull => {
+                tracing::warn!("job {}: {secondary:?} not recorded: {e}", self.plan.job);
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Fails the job with `reason` (cut to the service's limit).

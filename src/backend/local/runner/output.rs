@@ -12,6 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 
 use super::StorageFault;
+use crate::backend::BackendError;
 use crate::backend::local::store::{Record, Store, now_ms};
 use crate::job::Stream;
 use crate::request::metrics::MetricExtractor;
@@ -108,20 +109,29 @@ fn whole_line(mut bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Reads one stream of one host into batches of records, one batch per chunk read.
+/// After a read that found little, how long a reader of a widened pipe waits before the
+/// next: the job writes on into the pipe's room instead of waking the reader for every
+/// few lines.
+const NAP: Duration = Duration::from_millis(5);
+/// A read smaller than this found little.
+const SMALL_READ: usize = 32 * 1024;
+
+/// Reads one stream of one host into batches of records, one batch per chunk read. `nap`
+/// when the pipe has room for more than a nap's output (see `train::widen`).
 pub(super) async fn read_lines(
     stream: impl AsyncRead + Unpin,
     host: String,
     kind: Stream,
     tx: Lines,
+    nap: bool,
 ) {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut line = LineBuffer::default();
     // The unended line: stored as it stands when it changed since, at most every OPEN_EVERY.
     let mut changed = false;
     let mut shown = Instant::now();
-    let record = |line: String, open: bool| Record {
-        ts: now_ms(),
+    let record = |ts: i64, line: String, open: bool| Record {
+        ts,
         host: host.clone(),
         stream: kind,
         line,
@@ -131,6 +141,7 @@ pub(super) async fn read_lines(
     loop {
         let mut batch = Vec::new();
         let read = tokio::time::timeout(OPEN_EVERY, reader.fill_buf()).await;
+        let ts = now_ms();
         let used = match read {
             Err(_) => 0,
             Ok(Ok([]) | Err(_)) => break,
@@ -143,7 +154,7 @@ pub(super) async fn read_lines(
                         line.push(&rest[..end]);
                         line.take()
                     };
-                    batch.push(record(text, false));
+                    batch.push(record(ts, text, false));
                     changed = false;
                     rest = &rest[end + 1..];
                 }
@@ -159,16 +170,19 @@ pub(super) async fn read_lines(
         };
         reader.consume(used);
         if changed && shown.elapsed() >= OPEN_EVERY {
-            batch.push(record(line.text(), true));
+            batch.push(record(ts, line.text(), true));
             changed = false;
             shown = Instant::now();
         }
         if !batch.is_empty() && tx.send(batch).await.is_err() {
             return;
         }
+        if nap && used > 0 && used < SMALL_READ {
+            tokio::time::sleep(NAP).await;
+        }
     }
     if !line.is_empty() {
-        let _ = tx.send(vec![record(line.take(), false)]).await;
+        let _ = tx.send(vec![record(now_ms(), line.take(), false)]).await;
     }
 }
 
@@ -185,8 +199,14 @@ impl Points {
         if extractor.is_empty() {
             return;
         }
-        let key = (record.host.clone(), record.stream);
         let text = record.line.as_str();
+        // Most lines end at once: no state to look up or keep.
+        if !record.open && self.seen.is_empty() && !text.contains('\r') {
+            let points = &mut record.points;
+            extractor.extract(text, |i, v| points.push((i, v)));
+            return;
+        }
+        let key = (record.host.clone(), record.stream);
         let from = self
             .seen
             .remove(&key)
@@ -209,6 +229,27 @@ impl Points {
             self.seen.insert(key, upto);
         }
     }
+}
+
+/// After a failed write, how long lines are dropped before the store is tried again.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Says once, in the job's status message, that its lines are being dropped (if even that
+/// can be written); the job goes on.
+fn say_dropping(store: &Store, job: &str, error: &BackendError) {
+    let why = if error.kind == crate::backend::ErrorKind::StorageFull {
+        "no space left on device".to_string()
+    } else {
+        error.to_string()
+    };
+    let message = format!("Training in progress; log lines are being dropped: {why}");
+    let _ = store.transition(
+        job,
+        crate::job::Status::InProgress,
+        crate::job::SecondaryStatus::Training,
+        &message,
+        now_ms(),
+    );
 }
 
 /// A thread with its own connection that extracts metrics and stores lines in batches.
@@ -238,6 +279,8 @@ pub(super) fn spawn_recorder(
         let names = extractor.names().to_vec();
         let mut points = Points::default();
         let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
+        // After a failed write, lines are dropped (and counted) until the next try.
+        let mut failed_at: Option<Instant> = None;
         while let Some(first) = rx.blocking_recv() {
             batch.extend(first);
             while batch.len() < BATCH {
@@ -249,10 +292,20 @@ pub(super) fn spawn_recorder(
             for record in &mut batch {
                 points.find(&extractor, record);
             }
-            if let Err(e) = store.write_log(&mut writer, &job, &names, &batch)
-                && fault.record(e.clone(), batch.len())
-            {
-                tracing::error!("recorder for {job}: {e}; later failures are counted");
+            if failed_at.is_some_and(|at| at.elapsed() < RETRY) {
+                fault.record(BackendError::internal("dropped"), batch.len());
+                batch.clear();
+                continue;
+            }
+            match store.write_log(&mut writer, &job, &names, &batch) {
+                Ok(()) => failed_at = None,
+                Err(e) => {
+                    failed_at = Some(Instant::now());
+                    if fault.record(e.clone(), batch.len()) {
+                        tracing::error!("recorder for {job}: {e}; later failures are counted");
+                        say_dropping(&store, &job, &e);
+                    }
+                }
             }
             batch.clear();
         }

@@ -223,6 +223,7 @@ impl Step<'_> {
                 host.to_string(),
                 Stream::Stdout,
                 tx.clone(),
+                false,
             )));
         }
         // stderr goes to the log through a tee that keeps its last lines.
@@ -233,6 +234,7 @@ impl Step<'_> {
                 host.to_string(),
                 Stream::Stderr,
                 err_tx,
+                false,
             )));
         }
         let forward = tx.clone();

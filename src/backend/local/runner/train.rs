@@ -1,6 +1,7 @@
 //! Training: one process per host, watched until all have exited, with SIGTERM then
-//! SIGKILL on a stop, on MaxRuntimeInSeconds, when a host fails or the disk fills; then the
-//! outcome, as the service reports it.
+//! SIGKILL on a stop, on MaxRuntimeInSeconds or when a host fails; then the outcome, as the
+//! service reports it. A full disk does not end the job: its log lines are dropped and
+//! counted, as the service's log agent would.
 
 use std::process::ExitStatus;
 use std::sync::Arc;
@@ -34,7 +35,6 @@ enum Termination {
     Stop,
     MaxRuntime,
     HostFailed,
-    StorageFull,
 }
 
 /// The hosts' processes as started.
@@ -95,7 +95,7 @@ pub(super) async fn train(
         }
     };
     let mut hosts = spawn_hosts(plan, layouts, &python, store, tx)?;
-    let watched = watch(config, plan, store, fault, &mut hosts).await?;
+    let watched = watch(config, plan, store, &mut hosts).await?;
     let Hosts {
         procs,
         readers,
@@ -114,7 +114,7 @@ pub(super) async fn train(
         spawn_error,
         watched,
     };
-    outcome(config, plan, layouts, store, fault, ended)
+    outcome(plan, layouts, store, ended)
 }
 
 /// Starts one process per host, each in its own process group, its output read into `tx`.
@@ -157,11 +157,13 @@ fn spawn_hosts(
         let pid = child.id().map(i64::from).unwrap_or(0);
         hosts.groups.add(pid);
         if let Some(out) = child.stdout.take() {
-            let reader = read_lines(out, host.clone(), Stream::Stdout, tx.clone());
+            let nap = widen(&out);
+            let reader = read_lines(out, host.clone(), Stream::Stdout, tx.clone(), nap);
             hosts.readers.push(tokio::spawn(reader));
         }
         if let Some(err) = child.stderr.take() {
-            let reader = read_lines(err, host.clone(), Stream::Stderr, tx.clone());
+            let nap = widen(&err);
+            let reader = read_lines(err, host.clone(), Stream::Stderr, tx.clone(), nap);
             hosts.readers.push(tokio::spawn(reader));
         }
         hosts.procs.push((host.clone(), pid));
@@ -173,13 +175,20 @@ fn spawn_hosts(
     Ok(hosts)
 }
 
+/// Gives a pipe from the job 1 MiB of room (64 KiB by default): a chatty script writes on
+/// while the reader is between reads, with fewer wake-ups on both sides. False when the
+/// system refused.
+fn widen(pipe: &impl std::os::fd::AsRawFd) -> bool {
+    // SAFETY: F_SETPIPE_SZ on a pipe this process owns; a refusal leaves the default size.
+    unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) >= 1 << 20 }
+}
+
 /// Waits for every process to exit, sending SIGTERM when the job must end and SIGKILL
 /// after the grace period.
 async fn watch(
     config: &LocalConfig,
     plan: &LocalPlan,
     store: &mut Store,
-    fault: &StorageFault,
     hosts: &mut Hosts,
 ) -> Result<Watched, BackendError> {
     let started = Instant::now();
@@ -205,7 +214,7 @@ async fn watch(
     }
     while !w.statuses.iter().all(Option::is_some) {
         if w.termination.is_none() {
-            if let Some(reason) = must_end(plan, store, fault, &w.statuses, started)? {
+            if let Some(reason) = must_end(plan, store, &w.statuses, started)? {
                 if reason == Termination::MaxRuntime {
                     store.transition(
                         &plan.job,
@@ -238,13 +247,10 @@ async fn watch(
 fn must_end(
     plan: &LocalPlan,
     store: &Store,
-    fault: &StorageFault,
     statuses: &[Option<ExitStatus>],
     started: Instant,
 ) -> Result<Option<Termination>, BackendError> {
-    Ok(if fault.is_full() {
-        Some(Termination::StorageFull)
-    } else if store.stop_requested(&plan.job)? {
+    Ok(if store.stop_requested(&plan.job)? {
         Some(Termination::Stop)
     } else if plan.max_runtime.is_some_and(|max| started.elapsed() >= max) {
         Some(Termination::MaxRuntime)
@@ -257,11 +263,9 @@ fn must_end(
 
 /// The outcome the service would report for how the processes ended.
 fn outcome(
-    config: &LocalConfig,
     plan: &LocalPlan,
     layouts: &[HostLayout],
     store: &Store,
-    fault: &StorageFault,
     ended: Ended,
 ) -> Result<Outcome, BackendError> {
     let watched = ended.watched;
@@ -270,7 +274,6 @@ fn outcome(
         pack: !watched.killed,
     };
     Ok(match watched.termination {
-        Some(Termination::StorageFull) => failure(fault.reason(config)),
         Some(Termination::Stop) => stopped(SecondaryStatus::Stopped, "Training job stopped".into()),
         Some(Termination::MaxRuntime) => stopped(
             SecondaryStatus::MaxRuntimeExceeded,

@@ -292,9 +292,7 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.name, m.value, m.ts FROM metrics m
-             JOIN (SELECT name, MAX(id) AS id FROM metrics WHERE job = ?1 GROUP BY name) last
-             ON m.id = last.id ORDER BY m.name",
+            "SELECT name, value, ts FROM last_metrics WHERE job = ?1 ORDER BY name",
         )?;
         let final_metrics = stmt
             .query_map([name], |r| {

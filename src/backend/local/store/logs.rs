@@ -91,11 +91,16 @@ impl LogWriter {
     ) -> rusqlite::Result<()> {
         let mut dirty: Vec<String> = Vec::new();
         for r in records {
-            let key = (r.host.clone(), r.stream);
             let text = r.line.as_bytes();
-            if let Some(seq) = self.open.get(&key).copied() {
+            // Most lines end at once and no line is open: nothing to look up.
+            let open_seq = if self.open.is_empty() {
+                None
+            } else {
+                self.open.get(&(r.host.clone(), r.stream)).copied()
+            };
+            if let Some(seq) = open_seq {
                 if !r.open {
-                    self.open.remove(&key);
+                    self.open.remove(&(r.host.clone(), r.stream));
                 }
                 let tail = self.tail(conn, &r.host)?;
                 if !tail.block.replace(seq, r.ts, r.open, text) {
@@ -107,7 +112,7 @@ impl LogWriter {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 if r.open {
-                    self.open.insert(key, seq);
+                    self.open.insert((r.host.clone(), r.stream), seq);
                 }
                 let writer_key = self.key;
                 let tail = self.tail(conn, &r.host)?;
@@ -220,6 +225,9 @@ fn host_count(conn: &Connection, key: i64, host: &str) -> rusqlite::Result<u64> 
     Ok(n.unwrap_or(0) as u64)
 }
 
+/// A stored block as read: its host, first line, the host's row of its first line, data.
+type StoredBlock = (String, u64, u64, Vec<u8>);
+
 fn damaged(job: &str, e: String) -> BackendError {
     BackendError::internal(format!("the log of {job}: {e}"))
 }
@@ -251,15 +259,15 @@ impl Store {
     ) -> Result<(), BackendError> {
         let written = self.write().and_then(|tx| {
             writer.write_lines(&tx, records)?;
-            let mut metric = tx.prepare_cached(
-                "INSERT INTO metrics (job, name, ts, value) VALUES (?1, ?2, ?3, ?4)",
-            )?;
+            let mut points: Vec<Vec<(i64, f64)>> = vec![Vec::new(); metric_names.len()];
             for r in records {
                 for (index, value) in &r.points {
-                    metric.execute(params![job, metric_names[*index], r.ts, value])?;
+                    points[*index].push((r.ts, *value));
                 }
             }
-            drop(metric);
+            for (name, points) in metric_names.iter().zip(points) {
+                super::metrics::append_points(&tx, job, name, &points)?;
+            }
             tx.commit()
         });
         if let Err(e) = written {
@@ -288,7 +296,8 @@ impl Store {
             "DELETE FROM log_blocks WHERE key IN (SELECT key FROM log_keys WHERE job = ?1)",
             [job],
         )?;
-        conn.execute("DELETE FROM metrics WHERE job = ?1", [job])?;
+        conn.execute("DELETE FROM metric_points WHERE job = ?1", [job])?;
+        conn.execute("DELETE FROM last_metrics WHERE job = ?1", [job])?;
         Ok(())
     }
 
@@ -357,7 +366,7 @@ impl Store {
         key: i64,
         host: Option<&str>,
         rows: &Range<u64>,
-    ) -> rusqlite::Result<Vec<(String, u64, u64, Vec<u8>)>> {
+    ) -> rusqlite::Result<Vec<StoredBlock>> {
         let map = |r: &rusqlite::Row| {
             Ok((
                 r.get::<_, String>(0)?,

@@ -1,5 +1,5 @@
-//! Stores made before logs were kept in blocks had a row per line (`logs`): their lines are
-//! moved into blocks once, in one transaction, when the store is first opened for writing.
+//! What stores made by earlier versions need once, when first opened for writing: lines
+//! kept as a row each (`logs`) moved into blocks, and each metric's last value kept apart.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -69,5 +69,42 @@ pub(super) fn line_rows_to_blocks(store: &Store) -> rusqlite::Result<()> {
         }
     }
     tx.execute_batch("DROP INDEX IF EXISTS logs_by_job; DROP TABLE logs;")?;
+    tx.commit()
+}
+
+/// Points per row when points kept a row each are moved.
+const RUN: usize = 4096;
+
+/// Moves the points of an old `metrics` table (a row per point) into rows of many points
+/// and keeps each metric's last value, then drops the table.
+pub(super) fn metric_rows_to_runs(store: &Store) -> rusqlite::Result<()> {
+    let old: Option<String> = store
+        .conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'metrics'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if old.is_none() {
+        return Ok(());
+    }
+    let tx = store.write()?;
+    let series: Vec<(String, String)> = tx
+        .prepare("SELECT DISTINCT job, name FROM metrics")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (job, name) in series {
+        let points: Vec<(i64, f64)> = tx
+            .prepare_cached(
+                "SELECT ts, value FROM metrics WHERE job = ?1 AND name = ?2 ORDER BY id",
+            )?
+            .query_map(params![job, name], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for run in points.chunks(RUN) {
+            super::metrics::append_points(&tx, &job, &name, run)?;
+        }
+    }
+    tx.execute_batch("DROP INDEX IF EXISTS metrics_by_job; DROP TABLE metrics;")?;
     tx.commit()
 }

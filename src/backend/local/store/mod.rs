@@ -73,14 +73,21 @@ CREATE TABLE IF NOT EXISTS log_blocks (
 );
 CREATE INDEX IF NOT EXISTS log_blocks_by_host ON log_blocks(key, host, ord);
 CREATE INDEX IF NOT EXISTS log_blocks_by_last ON log_blocks(key, last, first);
-CREATE TABLE IF NOT EXISTS metrics (
+CREATE TABLE IF NOT EXISTS metric_points (
     id INTEGER PRIMARY KEY,
     job TEXT NOT NULL,
     name TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    value REAL NOT NULL
+    count INTEGER NOT NULL,
+    data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job, ts);
+CREATE INDEX IF NOT EXISTS metric_points_by_job ON metric_points(job, id);
+CREATE TABLE IF NOT EXISTS last_metrics (
+    job TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (job, name)
+);
 CREATE TABLE IF NOT EXISTS templates (
     name TEXT PRIMARY KEY,
     request TEXT NOT NULL,
@@ -244,6 +251,7 @@ impl Store {
             read_only: false,
         };
         migrate::line_rows_to_blocks(&store)?;
+        migrate::metric_rows_to_runs(&store)?;
         Ok(Some(store))
     }
 
