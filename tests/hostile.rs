@@ -128,17 +128,32 @@ async fn binary_output_nul_bytes_a_closed_stdout_and_an_endless_last_line_are_st
         .unwrap();
     let detail = wait_for_end(&backend, "hostile-output", Duration::from_secs(120)).await;
     assert_eq!(detail.summary.status, Status::Completed, "{detail:?}");
-    let lines = log_text(&backend, "hostile-output").await;
-    assert_eq!(lines.len(), 4, "{lines:?}");
-    assert_eq!(lines[0], "bin \u{fffd}\u{fffd}\0 nul\0end");
-    assert_eq!(lines[1], "progress\r 50%\r100%");
-    assert_eq!(lines[2], "stderr goes on");
+    let page = backend
+        .get_log_events("hostile-output", &Cursor::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!(page.lines.len(), 4);
+    // Each stream in its order (the two are read apart, as the service's agent does).
+    let of = |stream: sagedesk::job::Stream| -> Vec<String> {
+        page.lines
+            .iter()
+            .filter(|l| l.stream == stream)
+            .map(|l| l.text.clone())
+            .collect()
+    };
+    let out = of(sagedesk::job::Stream::Stdout);
+    let err = of(sagedesk::job::Stream::Stderr);
+    assert_eq!(
+        out,
+        ["bin \u{fffd}\u{fffd}\0 nul\0end", "progress\r 50%\r100%"]
+    );
+    assert_eq!(err[0], "stderr goes on");
     // 100 MiB without a line end: its head and tail kept, with how much was cut.
-    assert!(lines[3].len() <= 256 * 1024 + 200, "{}", lines[3].len());
+    assert!(err[1].len() <= 256 * 1024 + 200, "{}", err[1].len());
     assert!(
-        lines[3].contains("bytes of this line not kept"),
+        err[1].contains("bytes of this line not kept"),
         "{}",
-        &lines[3][..300]
+        &err[1][..300]
     );
     // `logs` shows a redrawn line at its last state, `logs --raw` as printed.
     let shown = sagedesk(&sb.home())
