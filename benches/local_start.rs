@@ -8,7 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sagedesk::backend::Backend;
+
+mod common;
 use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::request::request_from_value;
 use serde_json::json;
@@ -26,17 +27,7 @@ fn local_start(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    // The interpreter itself, not a launcher shim, so both sides start the same program.
-    let python = String::from_utf8(
-        Command::new("python3")
-            .args(["-c", "import sys; print(sys.executable)"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let python = common::python();
     let mut config = LocalConfig::new(dir.path().join("home"));
     config.python = python.clone().into();
     let backend = runtime
@@ -165,15 +156,7 @@ async fn run_job(backend: &LocalBackend, code: &Path, root: &Path, name: &str) {
     )
     .unwrap()
     .request;
-    backend.create_training_job(request).await.unwrap();
-    loop {
-        let detail = backend.describe_training_job(name).await.unwrap();
-        if detail.summary.status.is_terminal() {
-            assert_eq!(detail.summary.status, sagedesk::job::Status::Completed);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    common::run_to_completion(backend, request, Duration::from_millis(2)).await;
 }
 
 criterion_group!(benches, local_start);

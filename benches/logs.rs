@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sagedesk::backend::Backend;
+
+mod common;
 use sagedesk::backend::local::store::{Record, Store};
 use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::job::Stream;
@@ -19,14 +20,6 @@ use serde_json::json;
 /// About 90 bytes a line, with a loss the metric definition finds.
 const CHATTY: &str = "import sys\nw = sys.stdout.write\nfor i in range(1_000_000):\n    \
     w(f'[step {i:>8}] epoch {i // 10000:>3} loss={1 / (i + 1):.6f} acc=0.9123 lr=3.0e-04 tok/s=41234\\n')\n";
-
-fn python() -> String {
-    let out = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 async fn run_job(backend: &LocalBackend, code: &Path, root: &Path, name: &str) {
     let request = request_from_value(
@@ -46,15 +39,7 @@ async fn run_job(backend: &LocalBackend, code: &Path, root: &Path, name: &str) {
     )
     .unwrap()
     .request;
-    backend.create_training_job(request).await.unwrap();
-    loop {
-        let detail = backend.describe_training_job(name).await.unwrap();
-        if detail.summary.status.is_terminal() {
-            assert_eq!(detail.summary.status, sagedesk::job::Status::Completed);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    common::run_to_completion(backend, request, Duration::from_millis(5)).await;
 }
 
 fn ingestion(c: &mut Criterion) {
@@ -67,7 +52,7 @@ fn ingestion(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let python = python();
+    let python = common::python();
     let mut config = LocalConfig::new(dir.path().join("home"));
     config.python = python.clone().into();
     config.supervisor = Some(env!("CARGO_BIN_EXE_sagedesk").into());

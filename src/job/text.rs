@@ -89,6 +89,23 @@ pub fn terminal_view(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(shown.into_iter().collect())
 }
 
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+/// A run of digits with a comma every three from the right.
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn lower(text: &str) -> String {
     text.chars().flat_map(char::to_lowercase).collect()
 }
@@ -130,6 +147,14 @@ mod tests {
         assert_eq!(terminal_view("loss=0.123456\rloss=0.5"), "loss=0.523456");
         assert_eq!(terminal_view("épo\rÉ"), "Épo");
         assert_eq!(terminal_view("done\r"), "done");
+    }
+
+    #[test]
+    fn counts_read_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(10_000_000), "10,000,000");
     }
 
     #[test]

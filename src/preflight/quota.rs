@@ -11,19 +11,29 @@ use crate::backend::sdk::lean::Service;
 /// In-progress jobs described to count the instances they hold.
 const RUNNING_DESCRIBED: usize = 50;
 
-/// The job name is not used by a job of the account.
-pub async fn job_name(context: &Context, name: &str) -> Vec<Check> {
-    const PATH: &str = "TrainingJobName";
-    const CALL: &str = "sagemaker:DescribeTrainingJob";
-    let answer = context
+/// `DescribeTrainingJob` of `name`.
+async fn describe(
+    context: &Context,
+    name: &str,
+) -> Result<
+    aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput,
+    crate::backend::BackendError,
+> {
+    context
         .clients
         .sagemaker
         .describe_training_job()
         .training_job_name(name)
         .send()
         .await
-        .map_err(from_sdk);
-    vec![match answer {
+        .map_err(from_sdk)
+}
+
+/// The job name is not used by a job of the account.
+pub async fn job_name(context: &Context, name: &str) -> Vec<Check> {
+    const PATH: &str = "TrainingJobName";
+    const CALL: &str = "sagemaker:DescribeTrainingJob";
+    vec![match describe(context, name).await {
         Ok(job) => Check::error(
             PATH,
             CALL,
@@ -103,14 +113,7 @@ async fn in_use(
         let Some(name) = summary.training_job_name() else {
             continue;
         };
-        let job = context
-            .clients
-            .sagemaker
-            .describe_training_job()
-            .training_job_name(name)
-            .send()
-            .await
-            .map_err(from_sdk)?;
+        let job = describe(context, name).await?;
         let Some(resources) = job.resource_config() else {
             continue;
         };

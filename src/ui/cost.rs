@@ -4,6 +4,7 @@
 
 use super::data::Data;
 use crate::backend::JobRef;
+use crate::job::text::group_digits;
 use crate::job::{Billing, Status};
 
 /// A job's estimated cost.
@@ -41,15 +42,7 @@ pub fn format_usd(usd: f64) -> String {
     if usd < 1000.0 {
         return format!("${usd:.2}");
     }
-    let whole = format!("{:.0}", usd);
-    let mut out = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("${out}")
+    format!("${}", group_digits(&format!("{usd:.0}")))
 }
 
 /// The cost of a set of jobs: what is known and how many are not.

@@ -14,7 +14,7 @@ use super::super::data::Data;
 use super::super::state::State;
 use super::DetailAction;
 use crate::backend::JobRef;
-use crate::job::text::{Needle, terminal_view};
+use crate::job::text::{Needle, terminal_view, thousands};
 use crate::job::{LogLine, Stream, timestamp};
 use crate::worker::LogAsk;
 
@@ -114,13 +114,11 @@ pub fn show(
     let mut child = ui.new_child(egui::UiBuilder::new().max_rect(text_rect));
     child.set_clip_rect(text_rect.intersect(ui.clip_rect()));
     child.spacing_mut().item_spacing.y = 0.0;
-    let hits = data
+    let current = data
         .log
         .hits(host.as_deref(), &cache.search)
-        .map(|h| (cache.hit, h.rows.clone()));
-    let current = hits
-        .as_ref()
-        .and_then(|(i, rows)| i.and_then(|i| rows.get(i).copied()));
+        .zip(cache.hit)
+        .and_then(|(hits, i)| hits.rows.get(i).copied());
     let lines = Lines {
         data,
         host: host.as_deref(),
@@ -186,7 +184,7 @@ fn toolbar(
         }
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
         let back = ui.input(|i| i.modifiers.shift);
-        let hits = data.log.hits(host.as_deref(), &cache.search).cloned();
+        let hits = data.log.hits(host.as_deref(), &cache.search);
         let mut step = None;
         ui.add_enabled_ui(hits.as_ref().is_some_and(|h| !h.rows.is_empty()), |ui| {
             if ui
@@ -204,7 +202,7 @@ fn toolbar(
             step = Some(!back);
             edit.request_focus();
         }
-        match &hits {
+        match hits {
             Some(hits) if !cache.search.is_empty() => {
                 // The first answer for a text jumps to the first match after the screen's top.
                 if cache.jumped.as_deref() != Some(cache.search.as_str()) && !hits.rows.is_empty() {
@@ -446,19 +444,6 @@ fn display_text(line: &LogLine, timestamps: bool) -> String {
     }
 }
 
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// How lines are drawn.
 struct LineStyle {
     font: FontId,
@@ -512,18 +497,5 @@ impl LineStyle {
             job.append(&text[a..b], 0.0, format);
         }
         job
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_read_with_thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(10_000_000), "10,000,000");
     }
 }

@@ -154,7 +154,11 @@ pub fn show(
     ui.horizontal(|ui| {
         for tab in Tab::ALL {
             let label = match tab {
-                Tab::Logs => format!("{} ({})", tab.label(), logs::thousands(data.log.size.total)),
+                Tab::Logs => format!(
+                    "{} ({})",
+                    tab.label(),
+                    crate::job::text::thousands(data.log.size.total)
+                ),
                 Tab::Metrics => format!("{} ({})", tab.label(), metrics::count(data)),
                 Tab::Artifacts => format!("{} ({})", tab.label(), data.artifacts.len()),
                 Tab::Overview => tab.label().to_string(),

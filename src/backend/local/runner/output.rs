@@ -200,18 +200,15 @@ impl Points {
             return;
         }
         let text = record.line.as_str();
-        // Most lines end at once: no state to look up or keep.
-        if !record.open && self.seen.is_empty() && !text.contains('\r') {
-            let points = &mut record.points;
-            extractor.extract(text, |i, v| points.push((i, v)));
-            return;
-        }
-        let key = (record.host.clone(), record.stream);
-        let from = self
-            .seen
-            .remove(&key)
-            .filter(|&at| at <= text.len() && text.is_char_boundary(at))
-            .unwrap_or(0);
+        // Most lines end at once with no line open: no state to look up.
+        let from = if self.seen.is_empty() {
+            0
+        } else {
+            self.seen
+                .remove(&(record.host.clone(), record.stream))
+                .filter(|&at| at <= text.len() && text.is_char_boundary(at))
+                .unwrap_or(0)
+        };
         // An open line's last state may still be being drawn: it is read when it ends.
         let upto = if record.open {
             match text[from..].rfind('\r') {
@@ -226,7 +223,7 @@ impl Points {
             extractor.extract(state, |i, v| points.push((i, v)));
         }
         if record.open {
-            self.seen.insert(key, upto);
+            self.seen.insert((record.host.clone(), record.stream), upto);
         }
     }
 }

@@ -136,7 +136,6 @@ impl Block {
         let count = get_varint(&payload, &mut at)? as usize;
         let mut heads = Vec::with_capacity(count.min(BLOCK_LINES * 4));
         let (mut seq, mut ts, mut start) = (first.saturating_sub(1), 0i64, 0usize);
-        let mut lens = Vec::with_capacity(heads.capacity());
         for _ in 0..count {
             seq = seq
                 .checked_add(get_varint(&payload, &mut at)? + 1)
@@ -145,7 +144,9 @@ impl Block {
             let flags = *payload.get(at).ok_or("log block: header cut short")?;
             at += 1;
             let len = get_varint(&payload, &mut at)? as usize;
-            lens.push(len);
+            let end = start
+                .checked_add(len)
+                .ok_or("log block: text length overflows")?;
             heads.push(Head {
                 seq,
                 ts,
@@ -156,17 +157,12 @@ impl Block {
                 },
                 open: flags & OPEN != 0,
                 start,
-                end: 0,
+                end,
             });
-            start = start
-                .checked_add(len + 1)
-                .ok_or("log block: text length overflows")?;
+            start = end + 1;
         }
         if start != payload.len() - at {
             return Err("log block: texts do not match their headers".into());
-        }
-        for (h, len) in heads.iter_mut().zip(lens) {
-            h.end = h.start + len;
         }
         let texts = payload[at..].to_vec();
         Ok(Block { heads, texts })

@@ -54,14 +54,9 @@ pub struct LogWriter {
 impl LogWriter {
     /// Picks up after what the store holds.
     pub(super) fn load(conn: &Connection, key: i64) -> rusqlite::Result<Self> {
-        let last: Option<i64> = conn.query_row(
-            "SELECT max(last) FROM log_blocks WHERE key = ?1",
-            [key],
-            |r| r.get(0),
-        )?;
         Ok(Self {
             key,
-            next_seq: last.unwrap_or(0) as u64 + 1,
+            next_seq: line_count(conn, key)? + 1,
             tails: HashMap::new(),
             open: HashMap::new(),
         })
@@ -212,6 +207,21 @@ fn replace_stored(
     Ok(())
 }
 
+/// How many lines the log has stored (the number of its last line).
+fn line_count(conn: &Connection, key: i64) -> rusqlite::Result<u64> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT max(last) FROM log_blocks WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))?;
+    Ok(last.unwrap_or(0) as u64)
+}
+
+/// The hosts that have logged, in name order.
+fn host_names(conn: &Connection, key: i64) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached("SELECT DISTINCT host FROM log_blocks WHERE key = ?1 ORDER BY host")?
+        .query_map([key], |r| r.get(0))?
+        .collect()
+}
+
 /// How many lines `host` has stored.
 fn host_count(conn: &Connection, key: i64, host: &str) -> rusqlite::Result<u64> {
     let n: Option<i64> = conn
@@ -308,14 +318,7 @@ impl Store {
         };
         Ok(match host {
             Some(host) => host_count(&self.conn, key, host)?,
-            None => self
-                .conn
-                .query_row(
-                    "SELECT max(last) FROM log_blocks WHERE key = ?1",
-                    [key],
-                    |r| r.get::<_, Option<i64>>(0),
-                )?
-                .unwrap_or(0) as u64,
+            None => line_count(&self.conn, key)?,
         })
     }
 
@@ -326,7 +329,7 @@ impl Store {
         };
         let mut hosts = Vec::new();
         let mut stamp = 0u64;
-        for host in self.log_hosts(job)? {
+        for host in host_names(&self.conn, key)? {
             let (count, tail): (i64, i64) = self.conn.query_row(
                 "SELECT ord + count, length(data) FROM log_blocks WHERE key = ?1 AND host = ?2
                  ORDER BY ord DESC LIMIT 1",
@@ -340,7 +343,7 @@ impl Store {
             hosts.push((host, count as u64));
         }
         Ok(LogSize {
-            total: self.log_count(job, None)?,
+            total: line_count(&self.conn, key)?,
             hosts,
             stamp,
         })
@@ -348,16 +351,10 @@ impl Store {
 
     /// The hosts that have logged, in name order.
     pub fn log_hosts(&self, job: &str) -> Result<Vec<String>, BackendError> {
-        let Some(key) = self.log_key(job)? else {
-            return Ok(Vec::new());
-        };
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT DISTINCT host FROM log_blocks WHERE key = ?1 ORDER BY host")?;
-        let hosts = stmt
-            .query_map([key], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(hosts)
+        match self.log_key(job)? {
+            Some(key) => Ok(host_names(&self.conn, key)?),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The blocks holding rows `rows` (see the module's note on rows).

@@ -1,26 +1,27 @@
 //! What stores made by earlier versions need once, when first opened for writing: lines
 //! kept as a row each (`logs`) moved into blocks, and each metric's last value kept apart.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::Store;
 use super::logs::Record;
 use crate::job::Stream;
+
+/// Whether the store has a table of that name (one an earlier version made).
+fn has_table(store: &Store, name: &str) -> rusqlite::Result<bool> {
+    store.conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+}
 
 /// Lines moved per batch.
 const BATCH: i64 = 20_000;
 
 /// Moves the rows of an old `logs` table into blocks, then drops the table.
 pub(super) fn line_rows_to_blocks(store: &Store) -> rusqlite::Result<()> {
-    let old: Option<String> = store
-        .conn
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'logs'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if old.is_none() {
+    if !has_table(store, "logs")? {
         return Ok(());
     }
     let tx = store.write()?;
@@ -78,15 +79,7 @@ const RUN: usize = 4096;
 /// Moves the points of an old `metrics` table (a row per point) into rows of many points
 /// and keeps each metric's last value, then drops the table.
 pub(super) fn metric_rows_to_runs(store: &Store) -> rusqlite::Result<()> {
-    let old: Option<String> = store
-        .conn
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'metrics'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if old.is_none() {
+    if !has_table(store, "metrics")? {
         return Ok(());
     }
     let tx = store.write()?;
