@@ -40,6 +40,20 @@ fn an_aws_jobs_log_lines_chart_its_metrics_from_the_log() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
     wait_for(&mut h, "the new point", |h| has_text(h, "3 points"));
     assert!(has_text(&h, "last 0.87500"));
+    // The lines read are paged and searched like a local job's.
+    h.get_by_label_contains("Logs (").click();
+    wait_for(&mut h, "the log", |h| {
+        has_text(h, "5 lines") && has_text(h, "epoch 2")
+    });
+    h.get_by_label("Find").focus();
+    h.step();
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.is_focused())
+        .expect("the Find field")
+        .type_text("EPOCH");
+    wait_for(&mut h, "the count of matching lines", |h| {
+        has_text(h, "1 of 2 lines")
+    });
 }
 
 #[test]

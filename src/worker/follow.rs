@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::logbook::{HITS_KEPT, LogAsk, LogNews, MemoryLog};
+use super::logbook::{HITS_KEPT, LogAsk, LogNews, RemoteLog};
 use super::{Event, Outbox};
 use crate::backend::{Backend, BackendError, JobRef, read_metrics};
 use crate::job::{Cursor, JobDetail, LogLine, LogSize, MetricPoint, MetricSeries};
@@ -86,7 +86,7 @@ pub(super) struct Selected {
     pub followed: Followed,
     log_cursor: Cursor,
     /// A remote job's lines read so far (a local job's are in the store).
-    read: MemoryLog,
+    read: RemoteLog,
     /// The log's size last sent.
     size: Option<LogSize>,
     artifacts_loaded: bool,
@@ -102,7 +102,7 @@ impl Selected {
         Self {
             followed: Followed::new(job),
             log_cursor: Cursor::default(),
-            read: MemoryLog::default(),
+            read: RemoteLog::default(),
             size: None,
             artifacts_loaded: false,
             log_metrics: None,
@@ -205,7 +205,11 @@ impl Selected {
                             });
                         }
                     }
-                    self.read.extend(page.lines);
+                    if let Err(e) = self.read.extend(page.lines) {
+                        let context = format!("Keeping the logs of {job}");
+                        self.followed.report(out, context, e);
+                        break;
+                    }
                     if !full {
                         break;
                     }
@@ -217,7 +221,13 @@ impl Selected {
                 }
             }
         }
-        self.send_size(self.read.size(), out);
+        match self.read.size() {
+            Ok(size) => self.send_size(size, out),
+            Err(e) => {
+                let context = format!("Keeping the logs of {}", self.followed.job);
+                self.followed.report(out, context, e);
+            }
+        }
     }
 
     /// Tells the window the log's size when it changed.
@@ -242,7 +252,7 @@ impl Selected {
                 let lines = if stored {
                     backend.log_rows(&job.name, host.as_deref(), rows).await
                 } else {
-                    Ok(self.read.rows(host.as_deref(), rows))
+                    self.read.rows(host.as_deref(), rows)
                 };
                 lines.map(|lines| LogNews::Rows { host, start, lines })
             }
@@ -252,7 +262,7 @@ impl Selected {
                         .search_log(&job.name, host.as_deref(), &text, HITS_KEPT)
                         .await
                 } else {
-                    Ok(self.read.search(host.as_deref(), &text, HITS_KEPT))
+                    self.read.search(host.as_deref(), &text, HITS_KEPT)
                 };
                 hits.map(|hits| LogNews::Hits { host, text, hits })
             }

@@ -1,12 +1,12 @@
 //! The selected job's log as the window pages through it. Local mode keeps logs in its
 //! store, read by row range and searched there; a remote job's log can only be read
-//! forward (CloudWatch Logs), so the lines read so far are kept here, in the worker, and
-//! the window holds only the rows on its screen either way.
+//! forward (CloudWatch Logs), so the lines read so far are kept by the worker in a scratch
+//! store of the same kind, and the window holds only the rows on its screen either way.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::job::text::Needle;
+use crate::backend::BackendError;
+use crate::backend::local::store::{LogWriter, Record, Store};
 use crate::job::{LogHits, LogLine, LogSize};
 
 /// Search hits kept at most (all are counted).
@@ -53,74 +53,71 @@ pub enum LogNews {
     },
 }
 
-/// A remote job's lines read so far, with each host's rows.
-#[derive(Debug, Default)]
-pub struct MemoryLog {
-    lines: Vec<LogLine>,
-    by_host: BTreeMap<String, Vec<u32>>,
+/// The one log in a remote job's scratch store.
+const REMOTE: &str = "remote";
+
+/// A remote job's lines read so far, kept in a scratch store of their own (opened with the
+/// first lines, gone with this value) and paged and searched there as a local job's are.
+#[derive(Default)]
+pub struct RemoteLog {
+    kept: Option<(Store, LogWriter)>,
 }
 
-impl MemoryLog {
+impl RemoteLog {
     /// Adds lines read after the others.
-    pub fn extend(&mut self, lines: Vec<LogLine>) {
-        for line in lines {
-            let index = self.lines.len() as u32;
-            self.by_host
-                .entry(line.host.clone())
-                .or_default()
-                .push(index);
-            self.lines.push(line);
+    pub fn extend(&mut self, lines: Vec<LogLine>) -> Result<(), BackendError> {
+        if lines.is_empty() {
+            return Ok(());
         }
+        let (store, writer) = match &mut self.kept {
+            Some(kept) => kept,
+            empty => {
+                let store = Store::scratch()?;
+                let writer = store.log_writer(REMOTE)?;
+                empty.insert((store, writer))
+            }
+        };
+        let records: Vec<Record> = lines
+            .into_iter()
+            .map(|line| Record {
+                ts: line.timestamp.timestamp_millis(),
+                host: line.host,
+                stream: line.stream,
+                line: line.text,
+                open: false,
+                points: Vec::new(),
+            })
+            .collect();
+        store.write_log(writer, REMOTE, &[], &records)
     }
 
     /// How many lines there are, in all and by host.
-    pub fn size(&self) -> LogSize {
-        LogSize {
-            total: self.lines.len() as u64,
-            hosts: self
-                .by_host
-                .iter()
-                .map(|(host, rows)| (host.clone(), rows.len() as u64))
-                .collect(),
-            stamp: self.lines.len() as u64,
-        }
-    }
-
-    /// Index into `lines` of each row shown with `host`.
-    fn row(&self, host: Option<&str>, row: u64) -> Option<usize> {
-        match host {
-            None => ((row as usize) < self.lines.len()).then_some(row as usize),
-            Some(host) => self
-                .by_host
-                .get(host)?
-                .get(row as usize)
-                .map(|&i| i as usize),
+    pub fn size(&self) -> Result<LogSize, BackendError> {
+        match &self.kept {
+            Some((store, _)) => store.log_size(REMOTE),
+            None => Ok(LogSize::default()),
         }
     }
 
     /// The lines at `rows`.
-    pub fn rows(&self, host: Option<&str>, rows: Range<u64>) -> Vec<LogLine> {
-        rows.map_while(|r| self.row(host, r).map(|i| self.lines[i].clone()))
-            .collect()
+    pub fn rows(&self, host: Option<&str>, rows: Range<u64>) -> Result<Vec<LogLine>, BackendError> {
+        match &self.kept {
+            Some((store, _)) => store.log_rows(REMOTE, host, rows),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The rows of lines holding `text`, ignoring case.
-    pub fn search(&self, host: Option<&str>, text: &str, cap: usize) -> LogHits {
-        let needle = Needle::new(text);
-        let mut hits = LogHits::default();
-        let count = self.size().rows(host);
-        for row in 0..count {
-            let Some(i) = self.row(host, row) else {
-                break;
-            };
-            if needle.is_in(&self.lines[i].text) {
-                hits.total += 1;
-                if hits.rows.len() < cap {
-                    hits.rows.push(row);
-                }
-            }
+    pub fn search(
+        &self,
+        host: Option<&str>,
+        text: &str,
+        cap: usize,
+    ) -> Result<LogHits, BackendError> {
+        match &self.kept {
+            Some((store, _)) => store.search_log(REMOTE, host, text, cap),
+            None => Ok(LogHits::default()),
         }
-        hits
     }
 }
 
@@ -140,20 +137,29 @@ mod tests {
     }
 
     #[test]
-    fn rows_and_hits_by_host_or_all() {
-        let mut log = MemoryLog::default();
-        log.extend(vec![
-            line("algo-1", "a Loss"),
-            line("algo-2", "b"),
-            line("algo-1", "c loss"),
-        ]);
-        assert_eq!(log.size().total, 3);
-        assert_eq!(log.size().rows(Some("algo-1")), 2);
+    fn rows_and_hits_by_host_or_all_from_the_scratch_store() {
+        let mut log = RemoteLog::default();
+        assert_eq!(log.size().unwrap().total, 0);
+        assert!(log.rows(None, 0..9).unwrap().is_empty());
+        log.extend(vec![line("algo-1", "a Loss"), line("algo-2", "b")])
+            .unwrap();
+        log.extend(vec![line("algo-1", "c loss\nwith a traceback")])
+            .unwrap();
+        let size = log.size().unwrap();
+        assert_eq!(size.total, 3);
+        assert_eq!(size.rows(Some("algo-1")), 2);
         let texts = |lines: Vec<LogLine>| lines.into_iter().map(|l| l.text).collect::<Vec<_>>();
-        assert_eq!(texts(log.rows(None, 1..9)), ["b", "c loss"]);
-        assert_eq!(texts(log.rows(Some("algo-1"), 1..2)), ["c loss"]);
-        let hits = log.search(None, "LOSS", 1);
+        assert_eq!(
+            texts(log.rows(None, 1..9).unwrap()),
+            ["b", "c loss\nwith a traceback"]
+        );
+        assert_eq!(
+            texts(log.rows(Some("algo-1"), 1..2).unwrap()),
+            ["c loss\nwith a traceback"]
+        );
+        let hits = log.search(None, "LOSS", 1).unwrap();
         assert_eq!((hits.rows, hits.total), (vec![0], 2));
-        assert_eq!(log.search(Some("algo-1"), "loss", 9).rows, [0, 1]);
+        assert_eq!(log.search(Some("algo-1"), "loss", 9).unwrap().rows, [0, 1]);
+        assert_eq!(log.search(None, "TRACEBACK", 9).unwrap().rows, [2]);
     }
 }

@@ -4,11 +4,13 @@
 //! stored as it stands every quarter second and replaced when it ends.
 
 use std::collections::HashMap;
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 
 use super::StorageFault;
@@ -25,8 +27,12 @@ const LINE_TAIL: usize = 4 * 1024;
 const BATCH: usize = 8192;
 /// A line without its end is stored as it stands this often while it changes.
 const OPEN_EVERY: Duration = Duration::from_millis(250);
-/// Batches of lines waiting for the recorder (each at most one 64 KiB read).
-pub(super) const QUEUE: usize = 1024;
+/// Batches of lines waiting for the recorder (each at most one read of [`CHUNK`] bytes).
+pub(super) const QUEUE: usize = 256;
+
+/// How long a stream is read after its process has exited: a leftover process that still
+/// holds the pipe open does not keep the job alive.
+pub(super) const READERS_GRACE: Duration = Duration::from_secs(5);
 
 /// Lines on their way to the recorder.
 pub(super) type Lines = mpsc::Sender<Vec<Record>>;
@@ -115,74 +121,122 @@ fn whole_line(mut bytes: &[u8]) -> String {
 const NAP: Duration = Duration::from_millis(5);
 /// A read smaller than this found little.
 const SMALL_READ: usize = 32 * 1024;
+/// The most read from a pipe at once (one batch of records).
+const CHUNK: usize = 256 * 1024;
 
-/// Reads one stream of one host into batches of records, one batch per chunk read. `nap`
-/// when the pipe has room for more than a nap's output (see `train::widen`).
-pub(super) async fn read_lines(
-    stream: impl AsyncRead + Unpin,
-    host: String,
-    kind: Stream,
-    tx: Lines,
-    nap: bool,
-) {
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+/// One stream of one host read on a thread of its own: blocking reads sleep in the kernel
+/// and a nap wakes nobody, where a reader on the async runtime is woken by every write a
+/// script makes unbuffered.
+pub(super) struct Reader {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Reader {
+    /// Starts reading `pipe` into batches of records, one batch per read. `nap` when the
+    /// pipe has room for more than a nap's output (see `train::widen`).
+    pub(super) fn spawn(
+        pipe: impl Into<OwnedFd>,
+        host: String,
+        kind: Stream,
+        tx: Lines,
+        nap: bool,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let pipe = pipe.into();
+        let thread = std::thread::spawn(move || {
+            read_lines(pipe, &host, kind, &tx, nap, &stopped);
+        });
+        Self { stop, thread }
+    }
+
+    /// Waits for the stream's end until `until`, then stops reading it (a leftover process
+    /// may hold the pipe open).
+    pub(super) async fn finish(self, until: Instant) {
+        while !self.thread.is_finished() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || self.thread.join()).await;
+    }
+}
+
+/// Whether `pipe` has something to read (or has ended) within `wait`.
+fn readable(pipe: &impl AsRawFd, wait: Duration) -> bool {
+    let mut poll = libc::pollfd {
+        fd: pipe.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let millis = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for a descriptor this thread owns.
+    unsafe { libc::poll(&mut poll, 1, millis) > 0 }
+}
+
+/// Reads `pipe` until it ends, a read fails, the recorder is gone or `stop` is set.
+fn read_lines(pipe: OwnedFd, host: &str, kind: Stream, tx: &Lines, nap: bool, stop: &AtomicBool) {
+    let mut chunk = vec![0u8; CHUNK];
+    let mut pipe = std::fs::File::from(pipe);
     let mut line = LineBuffer::default();
     // The unended line: stored as it stands when it changed since, at most every OPEN_EVERY.
     let mut changed = false;
     let mut shown = Instant::now();
     let record = |ts: i64, line: String, open: bool| Record {
         ts,
-        host: host.clone(),
+        host: host.to_string(),
         stream: kind,
         line,
         open,
         points: Vec::new(),
     };
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         let mut batch = Vec::new();
-        let read = tokio::time::timeout(OPEN_EVERY, reader.fill_buf()).await;
-        let ts = now_ms();
-        let used = match read {
-            Err(_) => 0,
-            Ok(Ok([]) | Err(_)) => break,
-            Ok(Ok(chunk)) => {
-                let mut rest = chunk;
-                while let Some(end) = memchr::memchr(b'\n', rest) {
-                    let text = if line.is_empty() && end <= MAX_LINE {
-                        whole_line(&rest[..end])
-                    } else {
-                        line.push(&rest[..end]);
-                        line.take()
-                    };
-                    batch.push(record(ts, text, false));
-                    changed = false;
-                    rest = &rest[end + 1..];
-                }
-                if !rest.is_empty() {
-                    if line.is_empty() {
-                        shown = Instant::now();
-                    }
-                    line.push(rest);
-                    changed = true;
-                }
-                chunk.len()
+        let used = if readable(&pipe, OPEN_EVERY) {
+            match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(_) => break,
             }
+        } else {
+            0
         };
-        reader.consume(used);
+        let ts = now_ms();
+        let mut rest = &chunk[..used];
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let text = if line.is_empty() && end <= MAX_LINE {
+                whole_line(&rest[..end])
+            } else {
+                line.push(&rest[..end]);
+                line.take()
+            };
+            batch.push(record(ts, text, false));
+            changed = false;
+            rest = &rest[end + 1..];
+        }
+        if !rest.is_empty() {
+            if line.is_empty() {
+                shown = Instant::now();
+            }
+            line.push(rest);
+            changed = true;
+        }
         if changed && shown.elapsed() >= OPEN_EVERY {
             batch.push(record(ts, line.text(), true));
             changed = false;
             shown = Instant::now();
         }
-        if !batch.is_empty() && tx.send(batch).await.is_err() {
+        if !batch.is_empty() && tx.blocking_send(batch).is_err() {
             return;
         }
         if nap && used > 0 && used < SMALL_READ {
-            tokio::time::sleep(NAP).await;
+            std::thread::sleep(NAP);
         }
     }
     if !line.is_empty() {
-        let _ = tx.send(vec![record(now_ms(), line.take(), false)]).await;
+        let _ = tx.blocking_send(vec![record(now_ms(), line.take(), false)]);
     }
 }
 

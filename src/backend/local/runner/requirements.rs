@@ -6,11 +6,12 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Instant;
 
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use super::output::{Lines, read_lines};
+use super::output::{Lines, READERS_GRACE, Reader};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan};
@@ -217,25 +218,25 @@ impl Step<'_> {
         };
         let pid = child.id().map(i64::from).unwrap_or(0);
         let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            readers.push(tokio::spawn(read_lines(
+        if let Some(Ok(out)) = child.stdout.take().map(|p| p.into_owned_fd()) {
+            readers.push(Reader::spawn(
                 out,
                 host.to_string(),
                 Stream::Stdout,
                 tx.clone(),
                 false,
-            )));
+            ));
         }
         // stderr goes to the log through a tee that keeps its last lines.
         let (err_tx, mut err_rx) = mpsc::channel::<Vec<Record>>(256);
-        if let Some(err) = child.stderr.take() {
-            readers.push(tokio::spawn(read_lines(
+        if let Some(Ok(err)) = child.stderr.take().map(|p| p.into_owned_fd()) {
+            readers.push(Reader::spawn(
                 err,
                 host.to_string(),
                 Stream::Stderr,
                 err_tx,
                 false,
-            )));
+            ));
         }
         let forward = tx.clone();
         let tee = tokio::spawn(async move {
@@ -263,8 +264,9 @@ impl Step<'_> {
                 }
             }
         };
+        let until = Instant::now() + READERS_GRACE;
         for reader in readers {
-            let _ = reader.await;
+            reader.finish(until).await;
         }
         let tail = tee.await.unwrap_or_default();
         Ok(match status {

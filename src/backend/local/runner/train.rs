@@ -5,14 +5,13 @@
 
 use std::process::ExitStatus;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::groups::ProcessGroups;
-use super::output::{Lines, QUEUE, read_lines, spawn_recorder};
+use super::output::{Lines, QUEUE, READERS_GRACE, Reader, spawn_recorder};
 use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
@@ -42,7 +41,7 @@ struct Hosts {
     /// `(host, pid)` of each process started.
     procs: Vec<(String, i64)>,
     children: Vec<Child>,
-    readers: Vec<JoinHandle<()>>,
+    readers: Vec<Reader>,
     groups: ProcessGroups,
     /// Why a host could not be started, if one could not.
     spawn_error: Option<String>,
@@ -105,8 +104,9 @@ pub(super) async fn train(
     } = hosts;
     // Leftover grandchildren that still hold the pipes open must not keep the job alive.
     groups.finish().await;
+    let until = Instant::now() + READERS_GRACE;
     for reader in readers {
-        let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        reader.finish(until).await;
     }
     let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
     let ended = Ended {
@@ -156,15 +156,23 @@ fn spawn_hosts(
         };
         let pid = child.id().map(i64::from).unwrap_or(0);
         hosts.groups.add(pid);
-        if let Some(out) = child.stdout.take() {
-            let nap = widen(&out);
-            let reader = read_lines(out, host.clone(), Stream::Stdout, tx.clone(), nap);
-            hosts.readers.push(tokio::spawn(reader));
-        }
-        if let Some(err) = child.stderr.take() {
-            let nap = widen(&err);
-            let reader = read_lines(err, host.clone(), Stream::Stderr, tx.clone(), nap);
-            hosts.readers.push(tokio::spawn(reader));
+        let out = child
+            .stdout
+            .take()
+            .map(|pipe| (pipe.into_owned_fd(), Stream::Stdout));
+        let err = child
+            .stderr
+            .take()
+            .map(|pipe| (pipe.into_owned_fd(), Stream::Stderr));
+        for (pipe, kind) in out.into_iter().chain(err) {
+            match pipe {
+                Ok(pipe) => {
+                    let nap = widen(&pipe);
+                    let reader = Reader::spawn(pipe, host.clone(), kind, tx.clone(), nap);
+                    hosts.readers.push(reader);
+                }
+                Err(e) => tracing::error!("{host}'s {kind:?} cannot be read: {e}"),
+            }
         }
         hosts.procs.push((host.clone(), pid));
         hosts.children.push(child);

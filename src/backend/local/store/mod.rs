@@ -235,6 +235,18 @@ impl Store {
         }
     }
 
+    /// A private store that lives as long as this value (SQLite's temporary database: in
+    /// memory until it outgrows its cache, then in an unlinked file), for lines read from
+    /// elsewhere that are paged and searched like a local job's.
+    pub fn scratch() -> Result<Store, BackendError> {
+        let conn = Connection::open("")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store {
+            conn,
+            read_only: false,
+        })
+    }
+
     /// The store opened for writing; `None` when SQLite could only open it for reading.
     fn open_writable(path: &Path) -> rusqlite::Result<Option<Store>> {
         let conn = Connection::open(path)?;
