@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use crate::request::TrainingJobRequest;
 
 pub mod compare;
+pub mod console;
 mod cost;
 mod log;
+pub mod secret;
 pub mod text;
 
 pub use cost::{Billing, InstancePrice};

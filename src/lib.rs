@@ -5,6 +5,7 @@ pub mod backend;
 pub mod cli;
 pub mod crash;
 pub mod demo;
+pub mod diagnostics;
 pub mod job;
 pub mod preflight;
 pub mod request;

@@ -13,15 +13,6 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SAGEDESK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        // A job's supervisor writes on a disk that may be full: a message that cannot be
-        // written is dropped, never a panic.
-        .log_internal_errors(false)
-        .init();
+    sagedesk::diagnostics::init();
     sagedesk::cli::run(cli)
 }

@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::primitives::DateTime as CwTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use chrono::Utc;
-use common::moto::{Moto, connection};
+use common::moto::{Moto, child_env, connection};
 use common::relay::Relay;
 use sagedesk::backend::Backend;
 use sagedesk::backend::aws::AwsBackend;
@@ -612,4 +612,46 @@ async fn a_prefix_of_12000_objects_and_folder_markers_is_listed_and_downloaded_w
         lines.contains(&format!("sum {}", (0..300).sum::<u64>())),
         "{lines:?}"
     );
+}
+
+#[test]
+fn trace_diagnostics_never_print_credentials_or_signatures() {
+    let moto = Moto::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut env = child_env(&moto.endpoint());
+    env.retain(|(k, _)| !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sagedesk"))
+        .args(["--aws", "--region", "us-east-1", "jobs"])
+        .envs(env)
+        .env("SAGEDESK_HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIAZZZZSAGEDESKTEST")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "sEcReTkEyOfTheTestThatMustNeverBePrinted",
+        )
+        .env(
+            "AWS_SESSION_TOKEN",
+            "SeSsIoNtOkEnOfTheTestThatMustNeverBePrinted",
+        )
+        .env("SAGEDESK_LOG", "trace")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The calls were traced (the SDK signs them), so there was something to hide.
+    assert!(stderr.lines().count() > 50, "{stderr}");
+    assert!(stderr.contains("ListTrainingJobs"), "{stderr}");
+    assert!(
+        stderr.contains("<redacted>"),
+        "nothing was masked: {stderr}"
+    );
+    for secret in [
+        "ZZZZSAGEDESKTEST",
+        "sEcReTkEyOfTheTest",
+        "SeSsIoNtOkEnOfTheTest",
+    ] {
+        assert!(!stderr.contains(secret), "{secret} printed");
+    }
+    let signature = regex::Regex::new(r"(?i)signature\W{1,3}[0-9a-f]{64}").unwrap();
+    assert!(!signature.is_match(&stderr), "a signature printed");
 }

@@ -351,3 +351,58 @@ fn run_refuses_what_local_mode_cannot_run_with_the_same_report() {
     let out = run(&sb.home(), &["jobs"]);
     assert_eq!(text(&out.stdout), "no jobs\n");
 }
+
+#[test]
+fn a_job_gets_its_own_environment_not_sagedesks_aws_keys_and_describe_masks_secrets() {
+    let sb = Sandbox::new();
+    sb.script(
+        "train.py",
+        "import os\n\
+         for k in ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', \
+         'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'HF_TOKEN']:\n\
+         \x20   print(k, '=', os.environ.get(k, '<unset>'))\n",
+    );
+    let request = sb.request(
+        "env-job",
+        "train.py",
+        json!({"Environment": {"HF_TOKEN": "hf_from_the_job", "AWS_SESSION_TOKEN": "job-session"},
+               "HyperParameters": {"wandb_api_key": "wandb-from-the-job"}}),
+    );
+    let job = request_file(&sb, &request);
+    let out = sagedesk(&sb.home())
+        .args(["run", job.to_str().unwrap()])
+        .env("AWS_ACCESS_KEY_ID", "AKIASAGEDESKOWNKEY01")
+        .env("AWS_SECRET_ACCESS_KEY", "sagedesk-own-secret")
+        .env("AWS_SESSION_TOKEN", "sagedesk-own-session")
+        .env("AWS_PROFILE", "sagedesk-profile")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let logs = text(&run(&sb.home(), &["logs", "env-job"]).stdout);
+    for expected in [
+        "AWS_ACCESS_KEY_ID = <unset>",
+        "AWS_SECRET_ACCESS_KEY = <unset>",
+        "AWS_PROFILE = <unset>",
+        "AWS_SHARED_CREDENTIALS_FILE = /dev/null",
+        // What the job's Environment sets, it gets.
+        "AWS_SESSION_TOKEN = job-session",
+        "HF_TOKEN = hf_from_the_job",
+    ] {
+        assert!(logs.contains(expected), "{expected} not in\n{logs}");
+    }
+    assert!(!logs.contains("sagedesk-own"), "{logs}");
+
+    let described = text(&run(&sb.home(), &["describe", "env-job"]).stdout);
+    assert!(described.contains("HF_TOKEN"), "{described}");
+    assert!(described.contains("••••••••"), "{described}");
+    assert!(!described.contains("hf_from_the_job"), "{described}");
+    assert!(!described.contains("wandb-from-the-job"), "{described}");
+    let json: Value =
+        serde_json::from_slice(&run(&sb.home(), &["describe", "env-job", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(json["Environment"]["HF_TOKEN"], "hf_from_the_job");
+    assert_eq!(
+        json["HyperParameters"]["wandb_api_key"],
+        "wandb-from-the-job"
+    );
+}

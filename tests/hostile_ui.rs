@@ -3,50 +3,14 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use common::window::{harness_with_state, has_text, wait_for};
 use common::*;
 use egui_kittest::kittest::Queryable;
-use sagedesk::backend::local::store::{Ending, Record, Store};
-use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
+use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::backend::{Backend, JobRef};
-use sagedesk::job::Stream;
 use sagedesk::ui::state::{State, Tab};
-use serde_json::json;
-
-/// A completed job named `name` in the store at `home`, its output under `out`, with
-/// `lines` as its log.
-fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item = String>) {
-    let config = LocalConfig::new(home);
-    let store = Store::open(&config.database()).unwrap();
-    let request = sagedesk::request::request_from_value(
-        json!({"TrainingJobName": name,
-               "OutputDataConfig": {"S3OutputPath": format!("file://{}", out.display())}}),
-        "test",
-    )
-    .unwrap()
-    .request;
-    store
-        .insert_job(&request, "arn:test", 0, process::current())
-        .unwrap();
-    let records: Vec<Record> = lines
-        .map(|line| Record {
-            ts: 1_790_000_000_000,
-            host: "algo-1".into(),
-            stream: Stream::Stdout,
-            line,
-            open: false,
-            points: Vec::new(),
-        })
-        .collect();
-    for batch in records.chunks(10_000) {
-        store.append(name, &[], batch).unwrap();
-    }
-    let ending = Ending::completed();
-    store.finish(name, &ending, 1_790_000_001_000).unwrap();
-}
 
 fn open(
     sb: &Sandbox,

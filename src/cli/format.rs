@@ -110,6 +110,29 @@ pub fn describe(d: &JobDetail) -> String {
             );
         }
     }
+    let request = d.request.to_value();
+    for member in crate::job::secret::MEMBERS {
+        let Some(map) = request.get(member).and_then(|v| v.as_object()) else {
+            continue;
+        };
+        if map.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{member}:");
+        for (key, value) in map {
+            let text = match value.as_str() {
+                Some(_) if crate::job::secret::is_secret_key(key) => {
+                    format!(
+                        "{} (secret; describe --json shows it)",
+                        crate::job::secret::MASK
+                    )
+                }
+                Some(text) => text.to_string(),
+                None => value.to_string(),
+            };
+            let _ = writeln!(out, "  {key:<24} {text}");
+        }
+    }
     if !d.final_metrics.is_empty() {
         let _ = writeln!(out, "\nFinalMetricDataList:");
         for m in &d.final_metrics {

@@ -1,7 +1,5 @@
 //! What the views' actions do: commands to the worker, selection, the builder's requests.
 
-use egui::{Key, Modifiers};
-
 use super::builder::{self, Builder, BuilderAction};
 use super::compare::CompareAction;
 use super::connection::ConnectionAction;
@@ -124,9 +122,9 @@ impl SageDeskApp {
             None => self.builder = Some(Builder::new(value, Connection::Local)),
         }
         if let Some(b) = &self.builder {
-            self.worker.send(Command::SaveDraft(
-                serde_json::to_string_pretty(b.value()).expect("JSON serializes"),
-            ));
+            let json = serde_json::to_string_pretty(b.value()).expect("JSON serializes");
+            self.data.draft = Some(json.clone());
+            self.worker.send(Command::SaveDraft(json));
         }
     }
 
@@ -134,10 +132,14 @@ impl SageDeskApp {
         for action in actions {
             match action {
                 BuilderAction::Send(command) => {
-                    if let Command::SaveTemplate { name, .. } = &command {
-                        self.data
+                    match &command {
+                        Command::SaveTemplate { name, .. } => self
+                            .data
                             .toasts
-                            .push(ToastKind::Success, format!("Saved template {name}"));
+                            .push(ToastKind::Success, format!("Saved template {name}")),
+                        // The builder opens on it again after the window showed a job.
+                        Command::SaveDraft(json) => self.data.draft = Some(json.clone()),
+                        _ => {}
                     }
                     self.worker.send(command);
                 }
@@ -154,6 +156,7 @@ impl SageDeskApp {
                     Purpose::Export("training-job.json".into(), json.into_bytes()),
                 ),
                 BuilderAction::Browse(pointer) => self.open_dialog(ctx, Purpose::Browse(pointer)),
+                BuilderAction::Copy(clip) => self.copy(ctx, clip),
                 BuilderAction::Submit(request) => {
                     if let Some(builder) = &self.builder {
                         self.worker.send(Command::Submit {
@@ -226,6 +229,8 @@ impl SageDeskApp {
                     }
                 }
             }
+            DetailAction::Copy(clip) => self.copy(ctx, clip),
+            DetailAction::OpenUrl(url) => self.worker.send(Command::OpenPath(url.into())),
             DetailAction::OpenFolder(uri) => {
                 let path = uri.strip_prefix("file://").unwrap_or(&uri);
                 let folder = std::path::Path::new(path)
@@ -235,29 +240,6 @@ impl SageDeskApp {
                 self.worker.send(Command::OpenPath(folder));
             }
         }
-    }
-
-    pub(super) fn shortcuts(&mut self, ctx: &egui::Context) -> bool {
-        let typing = ctx.egui_wants_keyboard_input();
-        let (refresh, slash, stop) = ctx.input_mut(|i| {
-            (
-                i.consume_key(Modifiers::COMMAND, Key::R),
-                !typing && i.consume_key(Modifiers::NONE, Key::Slash),
-                (!typing && i.consume_key(Modifiers::NONE, Key::Delete))
-                    || i.consume_key(Modifiers::COMMAND, Key::Period),
-            )
-        });
-        if refresh {
-            self.worker.send(Command::Refresh);
-        }
-        if stop
-            && let Some(detail) = &self.data.detail
-            && let Some(job) = &self.state.selection
-            && !detail.summary.status.is_terminal()
-        {
-            self.confirm_stop = Some(job.clone());
-        }
-        slash
     }
 }
 

@@ -307,6 +307,8 @@ impl Data {
                     self.jobs_version += 1;
                 }
             }
+            // The window lets the selection go (it owns the selection).
+            Event::Gone(_) => {}
             Event::Detail { job, detail } => {
                 if self.is_selected(&job, selected) {
                     self.describe = Some(detail.to_describe_json());

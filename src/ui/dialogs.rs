@@ -6,6 +6,7 @@ use std::sync::mpsc;
 
 use egui::{Key, RichText};
 
+use super::toasts::ToastKind;
 use super::{Command, SageDeskApp, theme};
 
 /// What a file dialog was opened for.
@@ -208,6 +209,52 @@ impl SageDeskApp {
         });
         if close || response.should_close() {
             self.confirm_stop = None;
+        }
+    }
+
+    /// Copies `clip`, or asks first when it holds secrets in clear.
+    pub(super) fn copy(&mut self, ctx: &egui::Context, clip: super::Clip) {
+        if clip.secrets.is_empty() {
+            ctx.copy_text(clip.text);
+            self.data
+                .toasts
+                .push(ToastKind::Info, format!("{} copied", clip.what));
+        } else {
+            self.confirm_copy = Some(clip);
+        }
+    }
+
+    /// Says which secrets a copy would hold in clear, and copies only if told to.
+    pub(super) fn copy_dialog(&mut self, ctx: &egui::Context) {
+        let Some(clip) = &self.confirm_copy else {
+            return;
+        };
+        let mut close = false;
+        let response = egui::Modal::new(egui::Id::unique("sagedesk-confirm-copy")).show(ctx, |ui| {
+            ui.set_max_width(520.0);
+            ui.heading(format!("Copy {} with its secrets?", clip.what));
+            ui.label(format!(
+                "It holds {} in clear, as the service needs them to run the job: {}.                  Anything you paste it into can read them.",
+                if clip.secrets.len() == 1 {
+                    "a secret value".to_string()
+                } else {
+                    format!("{} secret values", clip.secrets.len())
+                },
+                clip.secrets.join(", ")
+            ));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button(RichText::new("Copy with secrets").strong()).clicked() {
+                    ctx.copy_text(clip.text.clone());
+                    close = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    close = true;
+                }
+            });
+        });
+        if close || response.should_close() {
+            self.confirm_copy = None;
         }
     }
 

@@ -12,17 +12,23 @@ pub mod data;
 pub mod detail;
 pub mod jobs;
 pub mod log_pages;
+pub mod palette;
 pub mod state;
 pub mod theme;
 pub mod toasts;
 
 mod actions;
 mod budget;
+mod clip;
+mod commands;
 mod dialogs;
+mod masked;
 mod shell;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+
+pub use self::clip::Clip;
 
 use self::actions::strip_stamp;
 use self::builder::Builder;
@@ -83,6 +89,14 @@ pub struct SageDeskApp {
     confirm_close: bool,
     /// The user confirmed closing.
     closing: bool,
+    /// Text that holds secrets in clear, waiting for the user to say copy.
+    confirm_copy: Option<Clip>,
+    /// The command palette.
+    palette: palette::Palette,
+    /// Whether the Keyboard window shows.
+    keyboard_open: bool,
+    /// The list's search takes the focus next frame.
+    focus_search: bool,
 }
 
 impl SageDeskApp {
@@ -154,6 +168,10 @@ impl SageDeskApp {
             started_here: HashSet::new(),
             confirm_close: false,
             closing: false,
+            confirm_copy: None,
+            palette: palette::Palette::default(),
+            keyboard_open: false,
+            focus_search: false,
             state,
         };
         for job in &app.state.compare {
@@ -281,6 +299,11 @@ impl SageDeskApp {
                     self.select(Some(job));
                     self.state.tab = state::Tab::Metrics;
                 }
+                Event::Gone(job) => {
+                    if self.state.selection.as_ref() == Some(&job) {
+                        self.select(None);
+                    }
+                }
                 Event::Profiles(profiles) => self.connection_form.set_profiles(profiles),
                 Event::CodeUploaded(Ok(uri)) => {
                     if let Some(json) = self.builder.as_mut().and_then(|b| b.set_code_uri(&uri)) {
@@ -335,6 +358,8 @@ pub fn run(worker: Worker, home: &std::path::Path, options: AppOptions) -> efram
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([820.0, 520.0]),
         renderer: eframe::Renderer::Glow,
+        // Kept with the data folder: a selection belongs to the store it was made in.
+        persistence_path: Some(home.join("window.ron")),
         ..Default::default()
     };
     crate::crash::install(home);

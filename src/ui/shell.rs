@@ -74,10 +74,30 @@ impl SageDeskApp {
             }
             self.guard_close(&ctx);
             self.stop_dialog(&ctx);
+            self.copy_dialog(&ctx);
+            self.palette_windows(&ctx);
             self.import_dialog(&ctx);
             self.crash_notice(&ctx);
-            self.data.toasts.show(&ctx);
+            let secrets = if self.data.toasts.items().is_empty() {
+                Vec::new()
+            } else {
+                self.secret_values()
+            };
+            self.data.toasts.show(&ctx, &secrets);
         });
+    }
+
+    /// The secret values on screen (the selected job's and the builder's), masked in
+    /// notifications.
+    fn secret_values(&self) -> Vec<String> {
+        let detail = self.data.detail.as_ref().map(|d| d.request.to_value());
+        let builder = self.builder.as_ref().map(|b| b.value());
+        detail
+            .iter()
+            .chain(builder)
+            .flat_map(|value| crate::job::secret::secrets(value))
+            .map(|(_, _, text)| text.to_string())
+            .collect()
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
@@ -111,16 +131,18 @@ impl SageDeskApp {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if connection::summary(ui, &self.data) {
-                        if self.connection_form.open {
-                            self.connection_form.open = false;
-                        } else {
-                            self.connection_form.open(
-                                self.state.list_interval_seconds,
-                                self.state.log_interval_seconds,
-                            );
-                            self.worker.send(Command::LoadProfiles);
-                        }
+                        self.toggle_connections();
                     }
+                    ui.menu_button("Help", |ui| {
+                        if ui.button("Command palette…  Ctrl+K").clicked() {
+                            self.palette.open();
+                            ui.close();
+                        }
+                        if ui.button("Keyboard shortcuts  F1").clicked() {
+                            self.keyboard_open = true;
+                            ui.close();
+                        }
+                    });
                 });
             });
         });

@@ -51,9 +51,9 @@ impl Toasts {
         &self.items
     }
 
-    /// Draws the notifications and drops expired ones; asks for a repaint only when the
-    /// next one expires.
-    pub fn show(&mut self, ctx: &egui::Context) {
+    /// Draws the notifications, each of `secrets` masked in them, and drops expired ones;
+    /// asks for a repaint only when the next one expires.
+    pub fn show(&mut self, ctx: &egui::Context, secrets: &[String]) {
         let now = Instant::now();
         self.items.retain(|t| now - t.born < lifetime(t.kind));
         if self.items.is_empty() {
@@ -77,7 +77,8 @@ impl Toasts {
                             ui.horizontal_top(|ui| {
                                 super::theme::dot(ui, color);
                                 ui.allocate_ui(egui::vec2(380.0, 0.0), |ui| {
-                                    ui.add(egui::Label::new(&toast.text).wrap());
+                                    let text = crate::job::secret::redact(&toast.text, secrets);
+                                    ui.add(egui::Label::new(text.as_ref()).wrap());
                                 });
                                 if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                                     dismissed = Some(i);

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::logbook::{HITS_KEPT, LogAsk, LogNews, RemoteLog};
 use super::{Event, Outbox};
-use crate::backend::{Backend, BackendError, JobRef, read_metrics};
+use crate::backend::{Backend, BackendError, ErrorKind, JobRef, read_metrics};
 use crate::job::{Cursor, JobDetail, LogLine, LogSize, MetricPoint, MetricSeries};
 use crate::request::metrics::MetricExtractor;
 
@@ -120,7 +120,7 @@ impl Selected {
     }
 
     /// Polls detail, new log lines, new metric points and (once) the artifacts. False when
-    /// the job cannot be described: the selection should be dropped.
+    /// the job does not exist: the selection should be dropped.
     pub async fn poll(&mut self, backend: &dyn Backend, out: &Outbox) -> bool {
         let job = self.followed.job.clone();
         match self.followed.describe(backend).await {
@@ -136,9 +136,14 @@ impl Selected {
                 });
             }
             Ok(None) => {}
-            Err(e) => {
-                out.error(format!("Describing {job}"), e);
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                out.send(Event::Gone(job));
                 return false;
+            }
+            Err(e) => {
+                // Kept: the source may answer again (a network failure, throttling).
+                self.followed.report(out, format!("Describing {job}"), e);
+                return true;
             }
         }
         let finished = !self.followed.running();

@@ -156,7 +156,7 @@ pub enum Command {
     LoadProfiles,
     /// The user has seen this crash report.
     AcknowledgeCrash(PathBuf),
-    /// Open a file or folder with the desktop's default program.
+    /// Open a file, a folder or an address with the desktop's handler (xdg-open).
     OpenPath(PathBuf),
     /// Pack a code folder as `sourcedir.tar.gz` and upload it under an `s3://` prefix with
     /// an AWS source's connection.
@@ -277,6 +277,9 @@ pub enum Event {
         /// Its jobs, newest first.
         jobs: Vec<JobSummary>,
     },
+    /// The selected job no longer exists (or a remembered selection never did here): the
+    /// worker has let it go.
+    Gone(JobRef),
     /// The selected job's detail, when it changed.
     Detail {
         /// The job.

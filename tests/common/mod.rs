@@ -168,3 +168,40 @@ pub fn unpack(archive: &Path, into: &Path) -> PathBuf {
 }
 
 pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// A completed job named `name` in the store at `home`, its output under `out`, with
+/// `lines` as its log.
+pub fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item = String>) {
+    let request = json!({"TrainingJobName": name,
+        "OutputDataConfig": {"S3OutputPath": format!("file://{}", out.display())}});
+    stored_request_job(home, request, lines);
+}
+
+/// A completed job of `request` (JSON) in the store at `home`, with `lines` as its log.
+pub fn stored_request_job(home: &Path, request: Value, lines: impl Iterator<Item = String>) {
+    use sagedesk::backend::local::process;
+    use sagedesk::backend::local::store::{Ending, Record, Store};
+    let config = LocalConfig::new(home);
+    let store = Store::open(&config.database()).unwrap();
+    let request = request_from_value(request, "test").unwrap().request;
+    let name = request.name().to_string();
+    store
+        .insert_job(&request, "arn:test", 0, process::current())
+        .unwrap();
+    let records: Vec<Record> = lines
+        .map(|line| Record {
+            ts: 1_790_000_000_000,
+            host: "algo-1".into(),
+            stream: sagedesk::job::Stream::Stdout,
+            line,
+            open: false,
+            points: Vec::new(),
+        })
+        .collect();
+    for batch in records.chunks(10_000) {
+        store.append(&name, &[], batch).unwrap();
+    }
+    store
+        .finish(&name, &Ending::completed(), 1_790_000_001_000)
+        .unwrap();
+}

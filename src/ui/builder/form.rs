@@ -5,8 +5,10 @@
 use egui::{Color32, RichText};
 use serde_json::{Map, Value};
 
+use crate::job::secret;
 use crate::request::validate::model::{Kind, MODEL, Shape};
 use crate::request::validate::{Diagnostic, Severity, join, join_key};
+use crate::ui::masked;
 
 /// Enums longer than this get a search field.
 const SEARCHABLE: usize = 12;
@@ -261,10 +263,15 @@ impl Form<'_> {
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| value.to_string());
+                // Tokens stay masked while a demo is on screen, each revealed on request.
+                let secret = secret::MEMBERS.contains(&path) && secret::is_secret_key(key);
+                let revealed =
+                    secret && masked::reveal_toggle(ui, ui.make_persistent_id(("reveal", path, i)));
                 if ui
                     .add(
                         egui::TextEdit::singleline(&mut text)
                             .id_salt(("map_value", path, i))
+                            .password(secret && !revealed)
                             .desired_width(ui.available_width() - 40.0)
                             .hint_text("value"),
                     )

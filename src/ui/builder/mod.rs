@@ -58,6 +58,8 @@ pub enum BuilderAction {
     Import,
     /// Save the request JSON to a file.
     Export(String),
+    /// Copy text (asking first when it holds secrets in clear).
+    Copy(crate::ui::Clip),
     /// Pick a local path for the field at this JSON pointer.
     Browse(String),
     /// Pack this folder as `sourcedir.tar.gz` and upload it under this `s3://` prefix with

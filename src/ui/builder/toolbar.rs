@@ -81,8 +81,9 @@ impl Builder {
                 .clicked()
                 && let Ok(imported) = request_from_value(self.value.clone(), "builder")
             {
-                ui.ctx()
-                    .copy_text(crate::request::aws_cli_command(&imported.request));
+                actions.push(BuilderAction::Copy(crate::ui::Clip::cli_command(
+                    &imported.request,
+                )));
             }
             if ui
                 .button("Close")

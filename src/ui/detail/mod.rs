@@ -1,6 +1,7 @@
 //! The job detail: a header and four tabs.
 
 pub mod artifacts;
+mod header;
 pub mod logs;
 pub mod metrics;
 pub mod overview;
@@ -9,7 +10,6 @@ use egui::RichText;
 
 use super::data::Data;
 use super::state::{State, Tab};
-use super::theme;
 use crate::backend::JobRef;
 
 /// What the detail asks the app to do.
@@ -32,6 +32,10 @@ pub enum DetailAction {
     Select(JobRef),
     /// Read or search the selected job's log.
     Log(Vec<crate::worker::LogAsk>),
+    /// Copy text (asking first when it holds secrets in clear).
+    Copy(super::Clip),
+    /// Open an address with the desktop's browser.
+    OpenUrl(String),
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.
@@ -79,78 +83,9 @@ pub fn show(
         });
         return None;
     };
-    let summary = &detail.summary;
-    let mut action = None;
-    ui.horizontal(|ui| {
-        ui.heading(RichText::new(&summary.name).strong());
-        ui.label(theme::status_text(summary.status).size(16.0));
-        if let Some(s) = summary.secondary_status {
-            ui.label(RichText::new(format!("({s})")).weak());
-        }
-    });
-    action = action.or(lineage(ui, data, &job));
-    ui.horizontal(|ui| {
-        let running = !summary.status.is_terminal();
-        if ui
-            .add_enabled(running, egui::Button::new("⏹ Stop"))
-            .on_hover_text("Stop the job (Del or Ctrl+.)")
-            .on_disabled_hover_text("The job has ended")
-            .clicked()
-        {
-            action = Some(DetailAction::ConfirmStop(job.clone()));
-        }
-        if ui
-            .button("⎘ Clone")
-            .on_hover_text("Open the builder on a copy of this job's request, with a new name")
-            .clicked()
-        {
-            action = Some(DetailAction::Clone(
-                job.clone(),
-                Box::new(detail.request.clone()),
-            ));
-        }
-        if job.source.is_aws() {
-            if ui
-                .button("▶ Run locally")
-                .on_hover_text(
-                    "Run this job's request on this machine (code, data and checkpoints read \
-                     from S3 with this job's connection), linked to this job",
-                )
-                .clicked()
-            {
-                action = Some(DetailAction::RunLocally(job.clone()));
-            }
-        } else {
-            let aws = data.sources.iter().any(|s| s.connection.is_aws());
-            if ui
-                .add_enabled(aws, egui::Button::new("☁ Run on AWS…"))
-                .on_hover_text(
-                    "Open the builder on a copy of this request for an AWS connection, \
-                     validated for the service; file:// locations are listed for upload",
-                )
-                .on_disabled_hover_text("Add an AWS connection first")
-                .clicked()
-            {
-                action = Some(DetailAction::RunOnAws(
-                    job.clone(),
-                    Box::new(detail.request.clone()),
-                ));
-            }
-        }
-        {
-            if ui
-                .button("📋 Copy request JSON")
-                .on_hover_text("The CreateTrainingJob request, for aws sagemaker create-training-job --cli-input-json")
-                .clicked()
-            {
-                ui.ctx().copy_text(crate::request::to_cli_input_json(&detail.request));
-                data.toasts.push(
-                    super::toasts::ToastKind::Info,
-                    "Request JSON copied".to_string(),
-                );
-            }
-        }
-    });
+    header::title(ui, detail);
+    let mut action = lineage(ui, data, &job);
+    action = action.or(header::buttons(ui, data, detail, &job));
     ui.horizontal(|ui| {
         for tab in Tab::ALL {
             let label = match tab {

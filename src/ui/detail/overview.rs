@@ -5,8 +5,9 @@ use egui::{Color32, RichText, Sense, Stroke, vec2};
 use serde_json::Value;
 
 use super::super::data::Data;
+use super::super::masked;
 use super::super::theme;
-use crate::job::{SecondaryStatus, format_duration, local_time};
+use crate::job::{SecondaryStatus, format_duration, local_time, secret};
 
 fn stage_color(status: SecondaryStatus) -> Color32 {
     match status {
@@ -88,7 +89,7 @@ pub fn show(ui: &mut egui::Ui, data: &Data, job: &crate::backend::JobRef) {
             ui.add_space(12.0);
             ui.label(RichText::new("DescribeTrainingJob").strong());
             if let Some(describe) = &data.describe {
-                tree(ui, "", describe, 0);
+                tree(ui, "", "", describe, 0);
             }
         });
 }
@@ -143,13 +144,14 @@ fn timeline(ui: &mut egui::Ui, data: &Data, now: chrono::DateTime<chrono::Utc>) 
         });
 }
 
-/// Every member of a JSON value, objects and arrays as collapsible sections.
-fn tree(ui: &mut egui::Ui, name: &str, value: &Value, depth: usize) {
+/// Every member of a JSON value, objects and arrays as collapsible sections; secret values
+/// of `Environment` and `HyperParameters` (the `parent`) masked until clicked.
+fn tree(ui: &mut egui::Ui, parent: &str, name: &str, value: &Value, depth: usize) {
     match value {
         Value::Object(map) => {
             let body = |ui: &mut egui::Ui| {
                 for (k, v) in map {
-                    tree(ui, k, v, depth + 1);
+                    tree(ui, name, k, v, depth + 1);
                 }
             };
             if depth == 0 {
@@ -169,7 +171,7 @@ fn tree(ui: &mut egui::Ui, name: &str, value: &Value, depth: usize) {
             .default_open(depth < 2 && items.len() <= 8)
             .show(ui, |ui| {
                 for (i, item) in items.iter().enumerate() {
-                    tree(ui, &format!("[{i}]"), item, depth + 1);
+                    tree(ui, name, &format!("[{i}]"), item, depth + 1);
                 }
             });
         }
@@ -180,7 +182,12 @@ fn tree(ui: &mut egui::Ui, name: &str, value: &Value, depth: usize) {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                ui.add(egui::Label::new(RichText::new(text).monospace()).selectable(true));
+                if depth == 2 && secret::MEMBERS.contains(&parent) && secret::is_secret_key(name) {
+                    let id = ui.make_persistent_id(("reveal", parent, name));
+                    masked::secret_label(ui, id, &text);
+                } else {
+                    ui.add(egui::Label::new(RichText::new(text).monospace()).selectable(true));
+                }
             });
         }
     }

@@ -231,3 +231,42 @@ impl LocalPlan {
 fn path(p: PathBuf) -> String {
     p.display().to_string()
 }
+
+/// The variables through which SageDesk's own AWS credentials reach a process. A job does
+/// not inherit them (the service's containers get the job's role, never the submitter's
+/// keys) unless its `Environment` sets them; SageDesk itself still reads S3 channels with
+/// them.
+const CREDENTIALS: [&str; 13] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
+/// The files where the SDKs look for keys, profiles, SSO and credential processes.
+const CREDENTIAL_FILES: [&str; 2] = ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"];
+
+/// Keeps SageDesk's AWS credentials from a job's process: their variables removed and the
+/// SDKs' credential and config files pointed at nothing, each unless `environment` (the
+/// process's own variables) sets it.
+pub fn withhold_credentials(
+    command: &mut tokio::process::Command,
+    environment: &[(String, String)],
+) {
+    let set = |key: &str| environment.iter().any(|(k, _)| k == key);
+    for key in CREDENTIALS.iter().filter(|k| !set(k)) {
+        command.env_remove(key);
+    }
+    for key in CREDENTIAL_FILES.iter().filter(|k| !set(k)) {
+        command.env(key, "/dev/null");
+    }
+}

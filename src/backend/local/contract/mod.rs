@@ -14,6 +14,7 @@ mod staging;
 mod uri;
 
 pub use checks::LocalChecks;
+pub use environment::withhold_credentials;
 pub use layout::HostLayout;
 pub use runtime::{
     ImageRuntime, InterpreterInfo, RuntimeEntry, Runtimes, compare, interpreter_for, probe,

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::output::{Lines, READERS_GRACE, Reader};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
-use crate::backend::local::contract::{HostLayout, LocalPlan};
+use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
 use crate::backend::local::process;
 use crate::backend::local::store::{Record, Store, now_ms};
 use crate::job::Stream;
@@ -199,7 +199,9 @@ impl Step<'_> {
         host: &str,
         tx: &Lines,
     ) -> Result<StepEnd, BackendError> {
-        let spawned = Command::new(self.program)
+        let mut command = Command::new(self.program);
+        withhold_credentials(&mut command, self.environment);
+        let spawned = command
             .args(self.args)
             .current_dir(self.cwd)
             .envs(self.environment.iter().cloned())

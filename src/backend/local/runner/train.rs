@@ -15,7 +15,7 @@ use super::output::{Lines, QUEUE, READERS_GRACE, Reader, spawn_recorder};
 use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
-use crate::backend::local::contract::{HostLayout, LocalPlan};
+use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
 use crate::backend::local::process;
 use crate::backend::local::store::{Ending, Record, Store, now_ms};
 use crate::job::{SecondaryStatus, Status, Stream};
@@ -135,10 +135,13 @@ fn spawn_hosts(
     };
     for (layout, host) in layouts.iter().zip(&plan.hosts) {
         let (program, args) = plan.command(layout, python);
-        let spawned = Command::new(&program)
+        let environment = plan.environment(layout, host, num_cpus);
+        let mut command = Command::new(&program);
+        withhold_credentials(&mut command, &environment);
+        let spawned = command
             .args(&args)
             .current_dir(layout.code())
-            .envs(plan.environment(layout, host, num_cpus))
+            .envs(environment)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

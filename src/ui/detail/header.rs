@@ -1,0 +1,128 @@
+//! The detail's header: the job's name and status, wrapped at any width, and its actions
+//! (stop, clone, run elsewhere, copy the request, the AWS console).
+
+use egui::RichText;
+
+use super::DetailAction;
+use crate::backend::JobRef;
+use crate::job::JobDetail;
+use crate::job::console::ConsoleLinks;
+use crate::ui::data::Data;
+use crate::ui::{Clip, theme};
+
+/// The name, status and secondary status, wrapping onto more lines when narrow.
+pub(super) fn title(ui: &mut egui::Ui, detail: &JobDetail) {
+    let summary = &detail.summary;
+    ui.horizontal_wrapped(|ui| {
+        ui.add(egui::Label::new(RichText::new(&summary.name).heading().strong()).wrap());
+        ui.label(theme::status_text(summary.status).size(16.0));
+        if let Some(s) = summary.secondary_status {
+            ui.label(RichText::new(format!("({s})")).weak());
+        }
+    });
+}
+
+/// The job's buttons, wrapping onto more lines when narrow.
+pub(super) fn buttons(
+    ui: &mut egui::Ui,
+    data: &Data,
+    detail: &JobDetail,
+    job: &JobRef,
+) -> Option<DetailAction> {
+    let mut action = None;
+    ui.horizontal_wrapped(|ui| {
+        let running = !detail.summary.status.is_terminal();
+        if ui
+            .add_enabled(running, egui::Button::new("⏹ Stop"))
+            .on_hover_text("Stop the job (Del or Ctrl+.)")
+            .on_disabled_hover_text("The job has ended")
+            .clicked()
+        {
+            action = Some(DetailAction::ConfirmStop(job.clone()));
+        }
+        if ui
+            .button("⎘ Clone")
+            .on_hover_text("Open the builder on a copy of this job's request, with a new name")
+            .clicked()
+        {
+            action = Some(DetailAction::Clone(
+                job.clone(),
+                Box::new(detail.request.clone()),
+            ));
+        }
+        if job.source.is_aws() {
+            if ui
+                .button("▶ Run locally")
+                .on_hover_text(
+                    "Run this job's request on this machine (code, data and checkpoints read \
+                     from S3 with this job's connection), linked to this job",
+                )
+                .clicked()
+            {
+                action = Some(DetailAction::RunLocally(job.clone()));
+            }
+        } else {
+            let aws = data.sources.iter().any(|s| s.connection.is_aws());
+            if ui
+                .add_enabled(aws, egui::Button::new("☁ Run on AWS…"))
+                .on_hover_text(
+                    "Open the builder on a copy of this request for an AWS connection, \
+                     validated for the service; file:// locations are listed for upload",
+                )
+                .on_disabled_hover_text("Add an AWS connection first")
+                .clicked()
+            {
+                action = Some(DetailAction::RunOnAws(
+                    job.clone(),
+                    Box::new(detail.request.clone()),
+                ));
+            }
+        }
+        if ui
+            .button("📋 Copy request JSON")
+            .on_hover_text(
+                "The CreateTrainingJob request, for aws sagemaker create-training-job \
+                 --cli-input-json",
+            )
+            .clicked()
+        {
+            action = Some(DetailAction::Copy(Clip::request_json(&detail.request)));
+        }
+        if job.source.is_aws()
+            && let Some(links) = crate::job::console::links(&detail.summary.arn)
+            && let Some(chosen) = console_menu(ui, &links)
+        {
+            action = Some(chosen);
+        }
+    });
+    action
+}
+
+/// "AWS console ▾": open or copy the job's page, its logs and its metrics.
+fn console_menu(ui: &mut egui::Ui, links: &ConsoleLinks) -> Option<DetailAction> {
+    let mut action = None;
+    ui.menu_button("🔗 AWS console", |ui| {
+        let entries = [
+            ("Open in AWS console", "job page", &links.job),
+            ("Open logs in CloudWatch", "logs", &links.logs),
+            ("Open metrics", "metrics", &links.metrics),
+        ];
+        for (label, _, url) in entries {
+            if ui.button(label).on_hover_text(url.as_str()).clicked() {
+                action = Some(DetailAction::OpenUrl(url.clone()));
+                ui.close();
+            }
+        }
+        ui.separator();
+        for (_, what, url) in entries {
+            if ui.button(format!("Copy link: {what}")).clicked() {
+                action = Some(DetailAction::Copy(Clip::plain(
+                    format!("Link to the {what}"),
+                    url.clone(),
+                )));
+                ui.close();
+            }
+        }
+    });
+    action
+}
