@@ -328,7 +328,7 @@ async fn prefix_objects(
     let mut bytes = 0;
     let mut jobs = Vec::with_capacity(objects.len());
     for object in objects {
-        let relative = safe_relative(&object.key).ok_or_else(|| {
+        let relative = key_path(&object.key).ok_or_else(|| {
             BackendError::validation(format!(
                 "{field}: object key {:?} leaves the folder it is copied to",
                 object.key
@@ -343,8 +343,9 @@ async fn prefix_objects(
 /// Objects of a channel downloaded at once.
 const PARALLEL_DOWNLOADS: usize = 16;
 
-/// A key as a relative path, refusing `..` and absolute parts.
-fn safe_relative(key: &str) -> Option<PathBuf> {
+/// Where an object lands under a download folder: its key as a relative path (leading `/`
+/// dropped); `None` for a key that could leave the folder (a `..` part) or names it (`./`).
+pub fn key_path(key: &str) -> Option<PathBuf> {
     let path = PathBuf::from(key.trim_start_matches('/'));
     path.components()
         .all(|c| matches!(c, std::path::Component::Normal(_)))
@@ -368,8 +369,8 @@ mod tests {
 
     #[test]
     fn keys_stay_inside() {
-        assert_eq!(safe_relative("a/b.csv"), Some(PathBuf::from("a/b.csv")));
-        assert_eq!(safe_relative("../etc/passwd"), None);
-        assert_eq!(safe_relative("a/./b"), Some(PathBuf::from("a/b")));
+        assert_eq!(key_path("a/b.csv"), Some(PathBuf::from("a/b.csv")));
+        assert_eq!(key_path("../etc/passwd"), None);
+        assert_eq!(key_path("a/./b"), Some(PathBuf::from("a/b")));
     }
 }
