@@ -303,3 +303,13 @@ fn the_palette_filters_every_action_and_runs_the_chosen_one() {
     assert!(has_text(&h, "Ctrl+K, Ctrl+Shift+P"));
     assert!(has_text(&h, "Stop selected job") && has_text(&h, "Del / Ctrl+."));
 }
+
+#[test]
+fn the_window_icon_is_the_rendered_svg() {
+    let icon = sagedesk::ui::icon().expect("the icon decodes");
+    assert_eq!((icon.width, icon.height), (256, 256));
+    assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+    let pixel = |x: usize, y: usize| &icon.rgba[(y * 256 + x) * 4..][..4];
+    assert_eq!(pixel(0, 0)[3], 0, "transparent corner");
+    assert_eq!(pixel(128, 30)[3], 255, "opaque tile");
+}

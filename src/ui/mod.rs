@@ -354,6 +354,7 @@ pub fn run(worker: Worker, home: &std::path::Path, options: AppOptions) -> efram
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("SageDesk")
+            .with_icon(icon().unwrap_or_default())
             .with_app_id("sagedesk")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([820.0, 520.0]),
@@ -367,5 +368,23 @@ pub fn run(worker: Worker, home: &std::path::Path, options: AppOptions) -> efram
         "SageDesk",
         native,
         Box::new(move |cc| Ok(Box::new(SageDeskApp::new(cc, worker, options)))),
+    )
+}
+
+/// The window's icon (taskbar, Alt+Tab): `assets/icon.svg` rendered at 256 px by
+/// `packaging/icons.sh --window`.
+pub fn icon() -> Option<egui::IconData> {
+    let png = include_bytes!("../../assets/icon-256.png");
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(&png[..]));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+    let mut reader = decoder.read_info().ok()?;
+    let mut rgba = vec![0; reader.output_buffer_size()?];
+    let frame = reader.next_frame(&mut rgba).ok()?;
+    (frame.color_type == png::ColorType::Rgba && frame.bit_depth == png::BitDepth::Eight).then(
+        || egui::IconData {
+            rgba,
+            width: frame.width,
+            height: frame.height,
+        },
     )
 }
