@@ -380,8 +380,8 @@ pub fn icon() -> Option<egui::IconData> {
     let mut reader = decoder.read_info().ok()?;
     let mut rgba = vec![0; reader.output_buffer_size()?];
     let frame = reader.next_frame(&mut rgba).ok()?;
-    (frame.color_type == png::ColorType::Rgba && frame.bit_depth == png::BitDepth::Eight).then(
-        || egui::IconData {
+    (frame.color_type == png::ColorType::Rgba && frame.bit_depth == png::BitDepth::Eight).then_some(
+        egui::IconData {
             rgba,
             width: frame.width,
             height: frame.height,
