@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::Sandbox;
@@ -341,4 +342,60 @@ fn without_search_the_cost_column_describes_the_finished_jobs() {
         has_text(h, "$1.00 for 2 AWS jobs")
     });
     assert!(relay.throttled() > 0, "Search was refused");
+}
+
+/// The AWS side of the README's screenshots: moto behind the relay, with three jobs whose
+/// logs and CloudWatch metrics draw curves. Run by hand (`cargo test --test aws_live --
+/// --ignored readme_fixture --nocapture`, with `SAGEDESK_FIXTURE` naming a file): the
+/// endpoint is written into that file, and the fixture serves until the file is removed.
+#[test]
+#[ignore = "serves the README's screenshot fixture until its file is removed"]
+fn readme_fixture() {
+    let Ok(marker) = std::env::var("SAGEDESK_FIXTURE") else {
+        panic!("set SAGEDESK_FIXTURE to a file for the endpoint");
+    };
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    moto.boto3(
+        "import boto3, time, math, io, tarfile\n\
+         sm = boto3.client('sagemaker'); logs = boto3.client('logs'); cw = boto3.client('cloudwatch')\n\
+         s3 = boto3.client('s3'); s3.create_bucket(Bucket='ml-artifacts-123456789012')\n\
+         logs.create_log_group(logGroupName='/aws/sagemaker/TrainingJobs')\n\
+         for name, lr in [('resnet50-cifar10-lr3e-4', 3e-4), ('resnet50-cifar10-lr1e-3', 1e-3), ('bert-base-sst2-ft', 2e-5)]:\n\
+         \x20   sm.create_training_job(TrainingJobName=name,\n\
+         \x20       AlgorithmSpecification={'TrainingImage': '763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-gpu-py311', 'TrainingInputMode': 'File'},\n\
+         \x20       RoleArn='arn:aws:iam::123456789012:role/SageMakerRole',\n\
+         \x20       HyperParameters={'epochs': '60', 'lr': str(lr), 'batch-size': '128'},\n\
+         \x20       Environment={'WANDB_API_KEY': 'wandb-9f8e7d6c5b4a', 'NCCL_DEBUG': 'WARN'},\n\
+         \x20       OutputDataConfig={'S3OutputPath': 's3://ml-artifacts-123456789012/cifar10'},\n\
+         \x20       ResourceConfig={'InstanceType': 'ml.g5.2xlarge', 'InstanceCount': 1, 'VolumeSizeInGB': 50},\n\
+         \x20       StoppingCondition={'MaxRuntimeInSeconds': 86400})\n\
+         \x20   model = io.BytesIO()\n\
+         \x20   with tarfile.open(fileobj=model, mode='w:gz') as t:\n\
+         \x20       info = tarfile.TarInfo('model.pth'); info.size = 7000; t.addfile(info, io.BytesIO(b'weights' * 1000))\n\
+         \x20   s3.put_object(Bucket='ml-artifacts-123456789012', Key=f'cifar10/{name}/output/model.tar.gz', Body=model.getvalue())\n\
+         \x20   stream = name + '/algo-1-1732300000'\n\
+         \x20   logs.create_log_stream(logGroupName='/aws/sagemaker/TrainingJobs', logStreamName=stream)\n\
+         \x20   start = int(time.time()) - 3600\n\
+         \x20   events, data = [], []\n\
+         \x20   for step in range(60):\n\
+         \x20       t = start + step * 60\n\
+         \x20       dcg = 0.95 - 0.6 * math.exp(-step / (12 if lr > 1e-4 else 25)) + 0.01 * math.sin(step)\n\
+         \x20       events.append({'timestamp': t * 1000, 'message': f'[epoch {step:3d}] train_loss={1.2 * math.exp(-step / 15):.4f}'})\n\
+         \x20       events.append({'timestamp': t * 1000 + 1, 'message': f'#quality_metric: host=algo-1, test dcg <score>={dcg:.4f}'})\n\
+         \x20       for metric, value in [('CPUUtilization', 60 + 30 * math.sin(step / 5)), ('GPUUtilization', 85 + 10 * math.cos(step / 7))]:\n\
+         \x20           data.append({'MetricName': metric, 'Dimensions': [{'Name': 'Host', 'Value': name + '/algo-1'}], 'Timestamp': t, 'Value': value})\n\
+         \x20   logs.put_log_events(logGroupName='/aws/sagemaker/TrainingJobs', logStreamName=stream, logEvents=events)\n\
+         \x20   for i in range(0, len(data), 20):\n\
+         \x20       cw.put_metric_data(Namespace='/aws/sagemaker/TrainingJobs', MetricData=data[i:i + 20])\n",
+    );
+    std::fs::write(&marker, relay.endpoint()).unwrap();
+    eprintln!("serving {} until {marker} is removed", relay.endpoint());
+    while Path::new(&marker).exists() {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        relay.count("ListTrainingJobs") > 0,
+        "a window listed the jobs through the relay"
+    );
 }
