@@ -244,6 +244,48 @@ fn an_aws_job_links_to_its_console_pages() {
 }
 
 #[test]
+fn a_job_in_cn_north_1_links_to_the_china_console() {
+    use common::moto::Moto;
+    let moto = Moto::start();
+    moto.boto3(
+        "import boto3\n\
+         boto3.client('sagemaker', region_name='cn-north-1').create_training_job(\n\
+         \x20   TrainingJobName='beijing-job',\n\
+         \x20   AlgorithmSpecification={'TrainingImage': 'img', 'TrainingInputMode': 'File'},\n\
+         \x20   RoleArn='arn:aws-cn:iam::123456789012:role/r',\n\
+         \x20   OutputDataConfig={'S3OutputPath': 's3://b/o'},\n\
+         \x20   ResourceConfig={'InstanceType': 'ml.m5.large', 'InstanceCount': 1, 'VolumeSizeInGB': 1},\n\
+         \x20   StoppingCondition={'MaxRuntimeInSeconds': 60})\n",
+    );
+    let mut aws = moto.connection();
+    aws.region = Some("cn-north-1".into());
+    let sb = Sandbox::new();
+    let mut h = common::window::harness_with_aws(&sb, aws);
+    wait_for(&mut h, "the job", |h| has_text(h, "beijing-job"));
+    h.get_by_label("beijing-job").click();
+    // The emulator names the job with the aws-cn partition, as the service does there.
+    wait_for(&mut h, "its detail", |h| {
+        has_text(h, "arn:aws-cn:sagemaker:cn-north-1")
+    });
+    wait_for(&mut h, "the console menu", |h| {
+        has_text(h, "🔗 AWS console")
+    });
+    h.get_by_label("🔗 AWS console").click();
+    h.run_steps(2);
+    h.get_by_label("Copy link: job page").hover();
+    h.step();
+    h.get_by_label("Copy link: job page").click();
+    h.step();
+    assert_eq!(
+        copied(&h).as_deref(),
+        Some(
+            "https://cn-north-1.console.amazonaws.cn/sagemaker/home?region=cn-north-1\
+             #/jobs/beijing-job"
+        )
+    );
+}
+
+#[test]
 fn the_palette_filters_every_action_and_runs_the_chosen_one() {
     let sb = Sandbox::new();
     job(&sb, "palette-job", json!({}));
