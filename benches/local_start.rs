@@ -18,18 +18,13 @@ const SCRIPT: &str =
     "import os\nopen(os.path.join(os.environ.get('SM_MODEL_DIR', '.'), 'm.txt'), 'w').write('1')\n";
 
 fn local_start(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let code = dir.path().join("code");
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::write(code.join("train.py"), SCRIPT).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let python = common::python();
-    let mut config = LocalConfig::new(dir.path().join("home"));
-    config.python = python.clone().into();
+    let common::Scratch {
+        dir,
+        code,
+        runtime,
+        python,
+        config,
+    } = common::scratch("train.py", SCRIPT);
     let backend = runtime
         .block_on(async { LocalBackend::open(config) })
         .unwrap();

@@ -11,8 +11,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
+use sagedesk::backend::local::LocalBackend;
 use sagedesk::backend::local::store::{Record, Store};
-use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::job::Stream;
 use sagedesk::request::request_from_value;
 use serde_json::json;
@@ -43,18 +43,13 @@ async fn run_job(backend: &LocalBackend, code: &Path, root: &Path, name: &str) {
 }
 
 fn ingestion(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let code = dir.path().join("code");
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::write(code.join("chatty.py"), CHATTY).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let python = common::python();
-    let mut config = LocalConfig::new(dir.path().join("home"));
-    config.python = python.clone().into();
+    let common::Scratch {
+        dir,
+        code,
+        runtime,
+        python,
+        mut config,
+    } = common::scratch("chatty.py", CHATTY);
     config.supervisor = Some(env!("CARGO_BIN_EXE_sagedesk").into());
     let database = config.database();
     let backend = runtime

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::Sandbox;
 use common::moto::{Moto, connection, log_to_moto, seed};
 use common::relay::Relay;
-use common::window::{has_text, replace_text, wait_for};
+use common::window::{has_text, replace_text, type_into_focused, wait_for};
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Connection;
 
@@ -48,10 +48,7 @@ fn an_aws_jobs_log_lines_chart_its_metrics_from_the_log() {
     });
     h.get_by_label("Find").focus();
     h.step();
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .expect("the Find field")
-        .type_text("EPOCH");
+    type_into_focused(&h, "the Find field", "EPOCH");
     wait_for(&mut h, "the count of matching lines", |h| {
         has_text(h, "1 of 2 lines")
     });

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::window::{harness, has_text, wait_for};
+use common::window::{harness, has_text, retype_field, type_into_focused, wait_for};
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -49,18 +49,7 @@ fn an_invalid_name_shows_its_error_until_fixed() {
     h.run_steps(2);
     h.get_by_label_contains("New job").click();
     h.run_steps(3);
-    let field = h
-        .get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.value().is_some_and(|v| v.starts_with("training-job-")));
-    let field = field.expect("the name field");
-    field.focus();
-    h.step();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .unwrap()
-        .type_text("my_job");
-    h.run_steps(3);
+    retype_field(&mut h, "training-job-", "my_job");
     assert_eq!(builder_value(&h)["TrainingJobName"], "my_job");
     assert!(
         has_text(&h, "must be letters, digits and hyphens"),
@@ -75,10 +64,7 @@ fn an_invalid_name_shows_its_error_until_fixed() {
     h.key_press(egui::Key::Backspace);
     h.key_press(egui::Key::Backspace);
     h.key_press(egui::Key::Backspace);
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .unwrap()
-        .type_text("-job");
+    type_into_focused(&h, "the field", "-job");
     h.run_steps(3);
     assert_eq!(builder_value(&h)["TrainingJobName"], "my-job");
     assert!(!has_text(&h, "must be letters, digits and hyphens"));
@@ -122,10 +108,7 @@ fn a_full_request_goes_through_json_and_form_unchanged() {
     field.focus();
     h.step();
     h.key_press(egui::Key::End);
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .unwrap()
-        .type_text("b");
+    type_into_focused(&h, "the field", "b");
     h.run_steps(3);
     let mut expected = full.clone();
     expected["TrainingJobName"] = json!("full-request-2026-11-01b");

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::window::{harness_with_state, has_text, wait_for};
+use common::window::{harness_with_state, has_text, retype_field, type_into_focused, wait_for};
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -60,18 +60,7 @@ fn clicking_a_job_with_the_builder_open_shows_it_and_keeps_the_draft() {
     wait_for(&mut h, "the list", |h| has_text(h, "listed-job"));
     h.get_by_label_contains("New job").click();
     h.run_steps(3);
-    let field = h
-        .get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.value().is_some_and(|v| v.starts_with("training-job-")))
-        .expect("the name field");
-    field.focus();
-    h.step();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .unwrap()
-        .type_text("draft-kept");
-    h.run_steps(3);
+    retype_field(&mut h, "training-job-", "draft-kept");
     h.get_by_label("listed-job").click();
     wait_for(&mut h, "the job's detail", |h| {
         h.state().builder().is_none() && has_text(h, "Overview") && has_text(h, "⎘ Clone")
@@ -142,6 +131,16 @@ fn the_header_wraps_instead_of_overlapping_at_1024_pixels() {
             ],
         );
     }
+}
+
+/// Clicks the widget labelled `label` as a pointer does, over it for a frame first (a
+/// popup's entry that appeared this frame takes a click only once hovered), then steps
+/// once.
+fn point_and_click(h: &mut Harness<'_, SageDeskApp>, label: &str) {
+    h.get_by_label(label).hover();
+    h.step();
+    h.get_by_label(label).click();
+    h.step();
 }
 
 /// The text the last frame put on the clipboard.
@@ -272,10 +271,7 @@ fn a_job_in_cn_north_1_links_to_the_china_console() {
     });
     h.get_by_label("🔗 AWS console").click();
     h.run_steps(2);
-    h.get_by_label("Copy link: job page").hover();
-    h.step();
-    h.get_by_label("Copy link: job page").click();
-    h.step();
+    point_and_click(&mut h, "Copy link: job page");
     assert_eq!(
         copied(&h).as_deref(),
         Some(
@@ -304,10 +300,7 @@ fn the_palette_filters_every_action_and_runs_the_chosen_one() {
         !has_text(&h, "Open in AWS console"),
         "a local job has no console page"
     );
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .expect("the palette's search is focused")
-        .type_text("tab lg");
+    type_into_focused(&h, "the palette's search is focused", "tab lg");
     h.run_steps(2);
     assert!(entry(&h, "Open tab: Logs"));
     assert!(!entry(&h, "Run demo job"), "filtered out");
@@ -323,24 +316,16 @@ fn the_palette_filters_every_action_and_runs_the_chosen_one() {
     );
     h.run_steps(2);
     let wrap = h.state().state().wrap_logs;
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .expect("the palette's search is focused")
-        .type_text("wrap");
+    type_into_focused(&h, "the palette's search is focused", "wrap");
     h.run_steps(2);
-    // As a pointer does: over the entry first, then the click.
-    h.get_by_label("Toggle log wrap").hover();
+    point_and_click(&mut h, "Toggle log wrap");
     h.step();
-    h.get_by_label("Toggle log wrap").click();
-    h.run_steps(2);
     assert_eq!(h.state().state().wrap_logs, !wrap);
 
     // Help → Keyboard lists every shortcut.
     for item in ["Help", "Keyboard shortcuts  F1"] {
-        h.get_by_label(item).hover();
+        point_and_click(&mut h, item);
         h.step();
-        h.get_by_label(item).click();
-        h.run_steps(2);
     }
     assert!(has_text(&h, "Ctrl+K, Ctrl+Shift+P"));
     assert!(has_text(&h, "Stop selected job") && has_text(&h, "Del / Ctrl+."));

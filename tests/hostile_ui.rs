@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::window::{harness_with_state, has_text, wait_for};
+use common::window::{harness_with_state, has_text, type_into_focused, wait_for};
 use common::*;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::local::{LocalBackend, LocalConfig};
@@ -45,10 +45,7 @@ fn find_works_on_text_whose_case_changes_byte_lengths() {
     wait_for(&mut h, "the log", |h| has_text(h, "plain line"));
     h.get_by_label("Find").focus();
     h.step();
-    h.get_all_by_role(egui::accesskit::Role::TextInput)
-        .find(|n| n.is_focused())
-        .expect("the Find field")
-        .type_text("k");
+    type_into_focused(&h, "the Find field", "k");
     // The whole log is searched once typing pauses: the count, and the first match.
     wait_for(&mut h, "the count of matching lines", |h| {
         has_text(h, "1 of 2 lines")

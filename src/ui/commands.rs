@@ -3,6 +3,7 @@
 
 use egui::{Key, Modifiers};
 
+use super::detail::DetailAction;
 use super::dialogs::Purpose;
 use super::palette::{Action, ENTRIES, keyboard_window};
 use super::state::Tab;
@@ -118,18 +119,22 @@ impl SageDeskApp {
             Action::Refresh => self.worker.send(Command::Refresh),
             Action::Connections => self.toggle_connections(),
             Action::Compare => self.compare(self.state.compare.clone()),
-            Action::Stop => self.confirm_stop = self.state.selection.clone(),
-            Action::Clone => {
-                if let (Some(job), Some(detail)) = (&self.state.selection, &self.data.detail) {
-                    let (job, request) = (job.clone(), detail.request.clone());
-                    let source = job.source.clone();
-                    self.clone_job(job, request, source);
+            Action::Stop => {
+                if let Some(job) = self.state.selection.clone() {
+                    self.handle_detail(ctx, DetailAction::ConfirmStop(job));
                 }
             }
-            Action::CopyRequest => {
-                if let Some(detail) = &self.data.detail {
-                    let clip = Clip::request_json(&detail.request);
-                    self.copy(ctx, clip);
+            // As the header's buttons: through the detail's own actions.
+            Action::Clone | Action::CopyRequest => {
+                if let (Some(job), Some(detail)) = (&self.state.selection, &self.data.detail) {
+                    let request = &detail.request;
+                    let chosen = match action {
+                        Action::Clone => {
+                            DetailAction::Clone(job.clone(), Box::new(request.clone()))
+                        }
+                        _ => DetailAction::Copy(Clip::request_json(request)),
+                    };
+                    self.handle_detail(ctx, chosen);
                 }
             }
             Action::OpenConsole | Action::OpenLogs | Action::OpenMetrics => {
@@ -139,12 +144,13 @@ impl SageDeskApp {
                         Action::OpenLogs => links.logs,
                         _ => links.metrics,
                     };
-                    self.worker.send(Command::OpenPath(url.into()));
+                    self.handle_detail(ctx, DetailAction::OpenUrl(url));
                 }
             }
             Action::CopyConsoleLink => {
                 if let Some(links) = self.console_links() {
-                    self.copy(ctx, Clip::plain("Link to the job page", links.job));
+                    let clip = Clip::plain("Link to the job page", links.job);
+                    self.handle_detail(ctx, DetailAction::Copy(clip));
                 }
             }
             Action::Tab(tab) => {

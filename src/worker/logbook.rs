@@ -91,20 +91,21 @@ impl RemoteLog {
         store.write_log(writer, REMOTE, &[], &records)
     }
 
+    /// The scratch store, once lines were kept.
+    fn store(&self) -> Option<&Store> {
+        self.kept.as_ref().map(|(store, _)| store)
+    }
+
     /// How many lines there are, in all and by host.
     pub fn size(&self) -> Result<LogSize, BackendError> {
-        match &self.kept {
-            Some((store, _)) => store.log_size(REMOTE),
-            None => Ok(LogSize::default()),
-        }
+        self.store()
+            .map_or(Ok(LogSize::default()), |s| s.log_size(REMOTE))
     }
 
     /// The lines at `rows`.
     pub fn rows(&self, host: Option<&str>, rows: Range<u64>) -> Result<Vec<LogLine>, BackendError> {
-        match &self.kept {
-            Some((store, _)) => store.log_rows(REMOTE, host, rows),
-            None => Ok(Vec::new()),
-        }
+        self.store()
+            .map_or(Ok(Vec::new()), |s| s.log_rows(REMOTE, host, rows))
     }
 
     /// The rows of lines holding `text`, ignoring case.
@@ -114,10 +115,9 @@ impl RemoteLog {
         text: &str,
         cap: usize,
     ) -> Result<LogHits, BackendError> {
-        match &self.kept {
-            Some((store, _)) => store.search_log(REMOTE, host, text, cap),
-            None => Ok(LogHits::default()),
-        }
+        self.store().map_or(Ok(LogHits::default()), |s| {
+            s.search_log(REMOTE, host, text, cap)
+        })
     }
 }
 

@@ -78,6 +78,27 @@ pub fn replace_text(h: &mut Harness<'_, SageDeskApp>, field: &str, text: &str) {
     }
 }
 
+/// Types `text` into the field that has the keyboard focus (`what`, for the failure).
+pub fn type_into_focused(h: &Harness<'_, SageDeskApp>, what: &str, text: &str) {
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.is_focused())
+        .unwrap_or_else(|| panic!("{what} is not focused"))
+        .type_text(text);
+}
+
+/// Replaces the text of the field whose value starts with `start` (a new job's generated
+/// name, say) with `text`, as a user selecting all of it and typing.
+pub fn retype_field(h: &mut Harness<'_, SageDeskApp>, start: &str, text: &str) {
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.value().is_some_and(|v| v.starts_with(start)))
+        .unwrap_or_else(|| panic!("no field starts with {start}"))
+        .focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    type_into_focused(h, "the field", text);
+    h.run_steps(3);
+}
+
 /// The app over `backend` and data folder `home`, starting from `state`.
 pub fn harness_with_state<'a>(
     backend: Arc<dyn Backend>,

@@ -162,6 +162,29 @@ impl Reader {
     }
 }
 
+/// A child's stdout and stderr, taken from the async runtime for reader threads; a pipe
+/// the runtime cannot give up is logged and left unread.
+pub(super) fn child_pipes(child: &mut tokio::process::Child, host: &str) -> Vec<(OwnedFd, Stream)> {
+    let out = child
+        .stdout
+        .take()
+        .map(|p| (p.into_owned_fd(), Stream::Stdout));
+    let err = child
+        .stderr
+        .take()
+        .map(|p| (p.into_owned_fd(), Stream::Stderr));
+    out.into_iter()
+        .chain(err)
+        .filter_map(|(pipe, kind)| match pipe {
+            Ok(pipe) => Some((pipe, kind)),
+            Err(e) => {
+                tracing::error!("{host}'s {kind:?} cannot be read: {e}");
+                None
+            }
+        })
+        .collect()
+}
+
 /// Whether `pipe` has something to read (or has ended) within `wait`.
 fn readable(pipe: &impl AsRawFd, wait: Duration) -> bool {
     let mut poll = libc::pollfd {
@@ -196,8 +219,14 @@ fn read_lines(pipe: OwnedFd, host: &str, kind: Stream, tx: &Lines, nap: bool, st
             match pipe.read(&mut chunk) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                    ) =>
+                {
+                    0
+                }
                 Err(_) => break,
             }
         } else {

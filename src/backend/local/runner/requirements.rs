@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use super::output::{Lines, READERS_GRACE, Reader};
+use super::output::{Lines, READERS_GRACE, Reader, child_pipes};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
@@ -220,26 +220,16 @@ impl Step<'_> {
         };
         let pid = child.id().map(i64::from).unwrap_or(0);
         let mut readers = Vec::new();
-        if let Some(Ok(out)) = child.stdout.take().map(|p| p.into_owned_fd()) {
-            readers.push(Reader::spawn(
-                out,
-                host.to_string(),
-                Stream::Stdout,
-                tx.clone(),
-                false,
-            ));
-        }
         // stderr goes to the log through a tee that keeps its last lines.
         let (err_tx, mut err_rx) = mpsc::channel::<Vec<Record>>(256);
-        if let Some(Ok(err)) = child.stderr.take().map(|p| p.into_owned_fd()) {
-            readers.push(Reader::spawn(
-                err,
-                host.to_string(),
-                Stream::Stderr,
-                err_tx,
-                false,
-            ));
+        for (pipe, kind) in child_pipes(&mut child, host) {
+            let lines = match kind {
+                Stream::Stdout => tx.clone(),
+                Stream::Stderr => err_tx.clone(),
+            };
+            readers.push(Reader::spawn(pipe, host.to_string(), kind, lines, false));
         }
+        drop(err_tx);
         let forward = tx.clone();
         let tee = tokio::spawn(async move {
             let mut tail = VecDeque::with_capacity(TAIL);

@@ -11,14 +11,14 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use super::groups::ProcessGroups;
-use super::output::{Lines, QUEUE, READERS_GRACE, Reader, spawn_recorder};
+use super::output::{Lines, QUEUE, READERS_GRACE, Reader, child_pipes, spawn_recorder};
 use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
 use crate::backend::local::process;
 use crate::backend::local::store::{Ending, Record, Store, now_ms};
-use crate::job::{SecondaryStatus, Status, Stream};
+use crate::job::{SecondaryStatus, Status};
 use crate::request::metrics::MetricExtractor;
 
 /// How training ended, before the artifacts are packed and the end recorded.
@@ -159,23 +159,10 @@ fn spawn_hosts(
         };
         let pid = child.id().map(i64::from).unwrap_or(0);
         hosts.groups.add(pid);
-        let out = child
-            .stdout
-            .take()
-            .map(|pipe| (pipe.into_owned_fd(), Stream::Stdout));
-        let err = child
-            .stderr
-            .take()
-            .map(|pipe| (pipe.into_owned_fd(), Stream::Stderr));
-        for (pipe, kind) in out.into_iter().chain(err) {
-            match pipe {
-                Ok(pipe) => {
-                    let nap = widen(&pipe);
-                    let reader = Reader::spawn(pipe, host.clone(), kind, tx.clone(), nap);
-                    hosts.readers.push(reader);
-                }
-                Err(e) => tracing::error!("{host}'s {kind:?} cannot be read: {e}"),
-            }
+        for (pipe, kind) in child_pipes(&mut child, host) {
+            let nap = widen(&pipe);
+            let reader = Reader::spawn(pipe, host.clone(), kind, tx.clone(), nap);
+            hosts.readers.push(reader);
         }
         hosts.procs.push((host.clone(), pid));
         hosts.children.push(child);
