@@ -487,6 +487,39 @@ async fn unreachable_endpoint_is_explained() {
         .unwrap();
 }
 
+/// An `https://` endpoint is reached through TLS (ring as the crypto provider): the client
+/// sends a TLS handshake, and a server that answers in plain HTTP is reported as a failed
+/// connection in one line, not a panic or a debug dump.
+#[tokio::test(flavor = "multi_thread")]
+async fn https_endpoints_are_reached_through_tls() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (first_bytes, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut head = [0u8; 3];
+            if stream.read_exact(&mut head).is_ok() {
+                let _ = first_bytes.send(head);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let err = match AwsBackend::connect(connection(&format!("https://127.0.0.1:{port}"))).await {
+        Ok(_) => panic!("a plain HTTP server cannot complete a TLS handshake"),
+        Err(e) => e,
+    };
+    // A TLS record (22 = handshake) of version 3.x: a ClientHello.
+    let head = seen
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(&head[..2], &[22, 3], "{head:?}");
+    assert_eq!(err.code, "NetworkError", "{err:?}");
+    assert!(!err.message.contains('\n'), "{err:?}");
+    assert!(!err.message.contains("DispatchFailure"), "{err:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn local_jobs_read_s3_channels() {
     let moto = Moto::start();

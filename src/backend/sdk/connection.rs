@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use serde::{Deserialize, Serialize};
 
 /// One AWS connection. Empty members fall back to the environment and the shared config
@@ -83,6 +86,7 @@ pub const REGIONS: &[&str] = &[
 /// Resolves credentials, region and endpoint for `connection`. Nothing is called yet.
 pub async fn load(connection: &AwsConnection) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(3));
     if let Some(profile) = &connection.profile {
         loader = loader.profile_name(profile);
@@ -94,6 +98,22 @@ pub async fn load(connection: &AwsConnection) -> SdkConfig {
         loader = loader.endpoint_url(url);
     }
     loader.load().await
+}
+
+/// The SDK's own HTTPS client (hyper, rustls, the proxy from `HTTPS_PROXY`/`NO_PROXY`, the
+/// SDK's connect and read timeouts) with ring as the TLS crypto provider.
+fn https_client() -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The endpoint AWS_ENDPOINT_URL names, for the connection form.

@@ -3,7 +3,6 @@
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::backend::BackendError;
@@ -36,7 +35,7 @@ where
                         "the endpoint answered HTTP {} in a form this service does not use; is \
                          the endpoint URL right? ({})",
                         service.raw().status().as_u16(),
-                        DisplayErrorContext(e)
+                        causes(e)
                     ),
                 ),
             }
@@ -45,8 +44,27 @@ where
             NETWORK_ERROR,
             "the request timed out; the network or the endpoint is slow or unreachable",
         ),
-        _ => explain(&DisplayErrorContext(&err).to_string()),
+        _ => {
+            tracing::debug!(error = ?err, "request failed before an answer");
+            explain(&causes(&err))
+        }
     }
+}
+
+/// An error and its sources as one line, outermost first ("dispatch failure: io error:
+/// tcp connect error: Connection refused (os error 111)"). A cause that repeats the text
+/// before it is left out, and no debug dump is added: that goes to the log.
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Turns the text of a failure that never reached the service into a code and advice.
@@ -120,5 +138,42 @@ mod tests {
         let e = explain("dispatch failure: io error: Connection refused (os error 111)");
         assert_eq!(e.code, NETWORK_ERROR);
         assert!(explain("something else").code == "ClientError");
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn causes_are_one_line_without_repeats_or_debug_text() {
+        let err = Layer(
+            "dispatch failure",
+            Some(Box::new(Layer(
+                "io error",
+                Some(Box::new(Layer(
+                    "client error (Connect): tcp connect error: Connection refused (os error 111)",
+                    Some(Box::new(Layer("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        let text = causes(&err);
+        assert_eq!(
+            text,
+            "dispatch failure: io error: client error (Connect): tcp connect error: Connection \
+             refused (os error 111)"
+        );
+        assert!(!text.contains("Layer"));
+        assert_eq!(explain(&text).code, NETWORK_ERROR);
     }
 }

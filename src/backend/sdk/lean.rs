@@ -107,7 +107,7 @@ impl LeanClient {
     /// A client with the connection's credentials, region and endpoint, counting its
     /// requests with the SDK clients'.
     pub fn new(sdk: &SdkConfig, counter: &CallCounter) -> Result<Self, BackendError> {
-        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let provider = rustls::crypto::ring::default_provider();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(provider)
             .map_err(|e| BackendError::internal(format!("TLS roots: {e}")))?
