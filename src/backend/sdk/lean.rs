@@ -194,7 +194,10 @@ impl LeanClient {
         let response = self.http.request(request).await.map_err(|e| {
             BackendError::new(
                 NETWORK_ERROR,
-                format!("{operation}: {endpoint} could not be reached ({e})"),
+                format!(
+                    "{operation}: {endpoint} could not be reached ({})",
+                    super::error::causes(&e)
+                ),
             )
         })?;
         let status = response.status();
