@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the .deb: the binary (profile `dist` by default: stripped, fat LTO), the desktop
+# Builds the .deb: the binary (profile `dist` by default: debug info stripped by the
+# profile, symbol names kept so crash reports say where, fat LTO), the desktop
 # entry, the AppStream metainfo and the icons (scalable SVG and PNG sizes rendered from
 # it). cargo-deb is installed from crates.io under ~/.cache/sagedesk/tools when missing.
 #
@@ -31,5 +32,11 @@ fi
 
 bash packaging/icons.sh packaging/build/icons
 mkdir -p "$output"
-cargo deb --profile "$profile" --strip --quiet --output "$output" "${deb_args[@]}" \
+# The release profiles strip debug info and keep symbol names; other profiles (a test
+# build) are stripped here, symbols and all, as they carry full debug info.
+case "$profile" in
+    release|dist) strip=--no-strip ;;
+    *) strip=--strip ;;
+esac
+cargo deb --profile "$profile" "$strip" --quiet --output "$output" "${deb_args[@]}" \
     | tail -n 1

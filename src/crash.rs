@@ -14,6 +14,14 @@ const SEEN: &str = "seen";
 
 static ACTIONS: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
 static FOLDER: OnceLock<PathBuf> = OnceLock::new();
+/// The report this process wrote last, for a part that recovers from its panic.
+static LAST: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// The report written for the last panic of this process, taken: a part that recovered
+/// from the panic (the worker restarts) says so with it, and marks it seen.
+pub fn take_last() -> Option<PathBuf> {
+    LAST.lock().ok().and_then(|mut last| last.take())
+}
 
 /// The folder of crash reports under a data folder.
 pub fn folder(home: &Path) -> PathBuf {
@@ -46,10 +54,15 @@ pub fn install(home: &Path) {
     std::panic::set_hook(Box::new(move |info| {
         if let Some(dir) = FOLDER.get() {
             match write_report(dir, info) {
-                Ok(path) => say(format_args!(
-                    "SageDesk crashed; a report is in {}",
-                    path.display()
-                )),
+                Ok(path) => {
+                    say(format_args!(
+                        "SageDesk crashed; a report is in {}",
+                        path.display()
+                    ));
+                    if let Ok(mut last) = LAST.lock() {
+                        *last = Some(path);
+                    }
+                }
                 Err(e) => say(format_args!(
                     "SageDesk crashed and could not write a report: {e}"
                 )),
@@ -60,7 +73,13 @@ pub fn install(home: &Path) {
 }
 
 fn write_report(dir: &Path, info: &std::panic::PanicHookInfo<'_>) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    // Reports name files, jobs and the last actions: readable by their owner only.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     let now = chrono::Utc::now();
     let path = dir.join(format!(
         "crash-{}-{}.txt",
@@ -81,7 +100,11 @@ fn write_report(dir: &Path, info: &std::panic::PanicHookInfo<'_>) -> std::io::Re
         .try_lock()
         .map(|a| a.iter().cloned().collect())
         .unwrap_or_default();
-    let mut file = std::fs::File::create(&path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
     writeln!(file, "SageDesk {} crash report", env!("CARGO_PKG_VERSION"))?;
     writeln!(file, "time: {}", crate::job::timestamp(now))?;
     writeln!(

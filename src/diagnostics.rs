@@ -34,13 +34,33 @@ static PATTERNS: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| {
     .collect()
 });
 
-/// `text` with every credential and signature masked.
+/// A JSON member with a string value, as written in a request or answer body (quotes
+/// escaped or not, as a body shows inside a debug string).
+static JSON_PAIRS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(\\?"([^"\\\s]{1,200})\\?"\s*:\s*\\?")((?:[^"\\]|\\[^"])*)"#)
+        .expect("a valid pattern")
+});
+
+/// `text` with every credential and signature masked, and the value of every JSON member
+/// whose name the window's rule calls a secret (`hf_token`, `WANDB_API_KEY`,
+/// `openai-api-key`: [`crate::job::secret::is_secret_key`]).
 pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     let mut out = std::borrow::Cow::Borrowed(text);
     for (pattern, to) in PATTERNS.iter() {
         if pattern.is_match(&out) {
             out = std::borrow::Cow::Owned(pattern.replace_all(&out, to.as_str()).into_owned());
         }
+    }
+    let secret_pair = |c: &regex::Captures<'_>| crate::job::secret::is_secret_key(&c[2]);
+    if JSON_PAIRS.captures_iter(&out).any(|c| secret_pair(&c)) {
+        let replaced = JSON_PAIRS.replace_all(&out, |c: &regex::Captures<'_>| {
+            if secret_pair(c) {
+                format!("{}{MASKED}", &c[1])
+            } else {
+                c[0].to_string()
+            }
+        });
+        out = std::borrow::Cow::Owned(replaced.into_owned());
     }
     out
 }
@@ -95,6 +115,12 @@ mod tests {
             assert!(!masked.contains(secret), "{secret} in {masked}");
         }
         assert!(masked.contains("SignedHeaders=host;x-amz-date"), "{masked}");
+        let body = r#"body: b"{\"HyperParameters\":{\"hf_token\":\"hf_abcdef123\",\"epochs\":\"3\"},"Environment": {"WANDB_API_KEY": "wandb-secret-1", "openai-api-key":"sk-xyz987"}}""#;
+        let masked = redact(body);
+        for secret in ["hf_abcdef123", "wandb-secret-1", "sk-xyz987"] {
+            assert!(!masked.contains(secret), "{secret} in {masked}");
+        }
+        assert!(masked.contains(r#"\"epochs\":\"3\""#), "{masked}");
         assert_eq!(redact("nothing to hide"), "nothing to hide");
     }
 }

@@ -282,7 +282,7 @@ fn validate_reports_every_problem_with_exit_codes() {
 
     // The demo reads file:// data, which the service would refuse: two errors, by member.
     let out = run(&home, &["validate", demo]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let report = text(&out.stdout);
     assert!(report.contains("errors"), "{report}");
     assert!(
@@ -298,7 +298,7 @@ fn validate_reports_every_problem_with_exit_codes() {
     )
     .unwrap();
     let out = run(&home, &["validate", bad.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let diags: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let find = |path: &str, code: &str| {
         diags

@@ -503,7 +503,7 @@ fn validate_and_run_agree_on_type_errors_and_huge_requests() {
         );
         assert_eq!(
             out.status.code(),
-            Some(1),
+            Some(2),
             "--target {target}: {}",
             text(&out.stdout)
         );
@@ -558,7 +558,7 @@ fn a_bare_file_name_resolves_relative_paths_and_huge_hyperparameters_are_refused
         &["validate", "--target", "local", "many.json"],
     );
     let report = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(out.status.code(), Some(2), "{report}");
     assert!(report.contains("10002 hyperparameters"), "{report}");
     let out = run_in(sb.path(), &sb.home(), &["run", "many.json"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));

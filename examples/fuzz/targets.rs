@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use sagedesk::backend::archive::{list_tar_gz, unpack_tar_gz};
+use sagedesk::backend::archive::{list_tar_gz, resolve_beneath, unpack_tar_gz};
 use sagedesk::backend::aws::logs::host_of;
 use sagedesk::backend::aws::training::detail_from_describe;
 use sagedesk::backend::local::contract::LocalChecks;
@@ -21,6 +21,7 @@ use sagedesk::backend::sdk::lean::{xml_all, xml_text};
 use sagedesk::request::metrics::MetricExtractor;
 use sagedesk::request::validate::{Target, validate_value};
 use sagedesk::request::{MetricDefinition, parse_request, request_from_value, to_cli_input_json};
+use sagedesk::ui::state::State;
 
 /// A small, fast generator (splitmix64): the same seed gives the same cases.
 pub struct Rng(u64);
@@ -461,7 +462,7 @@ fn tar_unpack(rng: &mut Rng, _: &Seeds, scratch: &Path) -> Result<(), String> {
     std::fs::create_dir_all(&case).map_err(|e| e.to_string())?;
     let archive = case.join("crafted.tar.gz");
     std::fs::write(&archive, crafted_archive(rng)).map_err(|e| e.to_string())?;
-    let _ = unpack_tar_gz(&archive, &dest);
+    let _ = unpack_tar_gz(&archive, &dest, 1 << 30);
     let mut found = Vec::new();
     walk(&case, &mut found);
     let outside: Vec<_> = found
@@ -475,6 +476,108 @@ fn tar_unpack(rng: &mut Rng, _: &Seeds, scratch: &Path) -> Result<(), String> {
     };
     let _ = std::fs::remove_dir_all(&case);
     result
+}
+
+/// An archive of chained relative links (`s2 → .`, `s1 → s2/..`, …) and files written
+/// through them: nothing lands outside the chosen folder, and every link left there resolves
+/// inside it.
+fn tar_link_chain(rng: &mut Rng, _: &Seeds, scratch: &Path) -> Result<(), String> {
+    let case = scratch.join(format!("chain-{}", rng.next()));
+    let dest = case.join("chosen");
+    std::fs::create_dir_all(&case).map_err(|e| e.to_string())?;
+    let archive = case.join("chain.tar.gz");
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(&archive).map_err(|e| e.to_string())?,
+        flate2::Compression::fast(),
+    ));
+    let targets = [".", "..", "../..", "x", "/tmp", "d", "d/.."];
+    for _ in 0..=rng.below(10) {
+        let n = rng.below(6);
+        let target = if rng.chance(2) {
+            format!("s{}/{}", rng.below(6), rng.pick(&["..", ".", "../..", ""]))
+        } else {
+            rng.pick(&targets).to_string()
+        };
+        let mut header = tar::Header::new_gnu();
+        if rng.chance(3) {
+            let body = b"through a link\n";
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            let name = format!("s{n}/{}", rng.pick(&["f.txt", "../f.txt", "d/f.txt"]));
+            let _ = builder.append_data(&mut header, &name, &body[..]);
+        } else {
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            let _ = builder.append_link(&mut header, format!("s{n}"), &target);
+        }
+    }
+    builder
+        .into_inner()
+        .and_then(|gz| gz.finish())
+        .map_err(|e| e.to_string())?;
+    let _ = unpack_tar_gz(&archive, &dest, 1 << 20);
+    let mut found = Vec::new();
+    walk(&case, &mut found);
+    let mut broken: Vec<String> = found
+        .iter()
+        .filter(|p| !p.starts_with(&dest) && **p != archive && **p != dest)
+        .map(|p| format!("written outside: {}", p.display()))
+        .collect();
+    for path in found.iter().filter(|p| p.starts_with(&dest)) {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let rel = path.strip_prefix(&dest).unwrap_or(path);
+        if is_link && resolve_beneath(&dest, rel).is_none() {
+            broken.push(format!("a link leads out: {}", rel.display()));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&case);
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(broken.join("; "))
+    }
+}
+
+/// The window's persisted state from any JSON: it loads or is refused, and once loaded
+/// every value is within its range.
+fn window_state(rng: &mut Rng, _: &Seeds, _: &Path) -> Result<(), String> {
+    const FIELDS: &[&str] = &[
+        "list_interval_seconds",
+        "log_interval_seconds",
+        "smoothing",
+        "search",
+        "compare",
+        "sources",
+        "selection",
+        "tab",
+    ];
+    let mut state = Map::new();
+    for _ in 0..rng.below(6) {
+        let value = match rng.below(6) {
+            0 => json!(u64::MAX),
+            1 => json!(rng.next()),
+            2 => json!(f64::MAX),
+            3 => json!(-1e300),
+            4 => json!(nasty_string(rng)),
+            _ => random_json(rng, 2),
+        };
+        state.insert(rng.pick(FIELDS).to_string(), value);
+    }
+    let Ok(loaded) = serde_json::from_value::<State>(Value::Object(state)) else {
+        return Ok(());
+    };
+    let state = loaded.sanitized();
+    let ok = (1..=3600).contains(&state.list_interval_seconds)
+        && (1..=3600).contains(&state.log_interval_seconds)
+        && state.smoothing.is_finite()
+        && (0.0..1.0).contains(&state.smoothing)
+        && state.search.chars().count() <= 1000;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("out of range after loading: {state:?}"))
+    }
 }
 
 fn argv(rng: &mut Rng, _: &Seeds, _: &Path) -> Result<(), String> {
@@ -619,6 +722,16 @@ pub const TARGETS: &[FuzzTarget] = &[
         name: "tar.gz unpack (writes stay inside)",
         weight: 1,
         case: tar_unpack,
+    },
+    FuzzTarget {
+        name: "tar.gz link chains (links resolve inside)",
+        weight: 1,
+        case: tar_link_chain,
+    },
+    FuzzTarget {
+        name: "persisted window state (values in range)",
+        weight: 5,
+        case: window_state,
     },
     FuzzTarget {
         name: "hyperparameter argv renderer",

@@ -259,10 +259,12 @@ pub fn list_tar_gz_file(path: &Path) -> std::io::Result<ArchiveListing> {
     Ok(list_tar_gz(BufReader::new(File::open(path)?)))
 }
 
-/// Unpacks a `.tar.gz` file into `dest`. An entry that would land outside `dest` (a `..` or
-/// absolute path, a link pointing out of it) is refused with its name before any of it is
-/// written; device files and pipes are skipped.
-pub fn unpack_tar_gz(archive: &Path, dest: &Path) -> std::io::Result<()> {
+/// Unpacks a `.tar.gz` file into `dest`. Every entry's path and every link's target is
+/// resolved against what is already on disk, links included (as `openat2` with
+/// `RESOLVE_BENEATH` would): an entry that would land outside `dest`, or a link that leads
+/// out of it by any chain of links, is refused with its name before any of it is written.
+/// Device files and pipes are skipped. `budget` caps the bytes written (the job's volume).
+pub fn unpack_tar_gz(archive: &Path, dest: &Path, budget: u64) -> std::io::Result<u64> {
     use tar::EntryType;
     std::fs::create_dir_all(dest)?;
     let name = archive.file_name().map_or_else(
@@ -275,26 +277,41 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path) -> std::io::Result<()> {
             format!("{name}: entry {:?} {what}", entry.display().to_string()),
         )
     };
+    let mut written = 0u64;
     let mut tar = tar::Archive::new(GzDecoder::new(BufReader::new(File::open(archive)?)));
     for entry in tar.entries()? {
         let mut entry = entry.map_err(|e| std::io::Error::new(e.kind(), format!("{name}: {e}")))?;
         let path = entry.path()?.into_owned();
-        if !inside(Path::new(""), &path) {
-            return Err(refuse(&path, "would be written outside the folder".into()));
-        }
         let kind = entry.header().entry_type();
+        if matches!(kind, EntryType::Char | EntryType::Block | EntryType::Fifo) {
+            continue;
+        }
+        let outside = || refuse(&path, "would be written outside the folder".into());
+        // The entry's folder as it resolves on disk now; the entry itself is replaced.
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let file_name = match path.components().next_back() {
+            Some(std::path::Component::Normal(n)) => n.to_owned(),
+            Some(std::path::Component::CurDir) | None if kind.is_dir() => continue,
+            _ => return Err(outside()),
+        };
+        let Some(folder) = resolve_beneath(dest, parent) else {
+            return Err(outside());
+        };
+        let target_path = dest.join(&folder).join(&file_name);
         if matches!(kind, EntryType::Symlink | EntryType::Link) {
             let target = entry
                 .link_name()?
                 .map(|t| t.into_owned())
                 .unwrap_or_default();
             // A symlink's target is relative to its folder; a hard link's to the archive root.
-            let base = if kind == EntryType::Symlink {
-                path.parent().unwrap_or(Path::new(""))
+            // Every step but the last must exist now: a step made later (a link) could
+            // change where this one leads.
+            let resolved = if kind == EntryType::Symlink {
+                resolve(dest, &folder.join(&target), Strict::Existing)
             } else {
-                Path::new("")
+                resolve(dest, &target, Strict::Existing)
             };
-            if !inside(base, &target) {
+            let Some(resolved) = resolved else {
                 return Err(refuse(
                     &path,
                     format!(
@@ -302,30 +319,177 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path) -> std::io::Result<()> {
                         target.display().to_string()
                     ),
                 ));
+            };
+            // Links already made resolved inside: replacing a folder or link they pass
+            // through by a link could send them elsewhere.
+            if kind == EntryType::Symlink
+                && std::fs::symlink_metadata(&target_path)
+                    .is_ok_and(|m| m.is_dir() || m.file_type().is_symlink())
+            {
+                return Err(refuse(
+                    &path,
+                    "would replace the folder or link of that name".into(),
+                ));
             }
-        }
-        if matches!(kind, EntryType::Char | EntryType::Block | EntryType::Fifo) {
+            remove_existing(&target_path)?;
+            if kind == EntryType::Symlink {
+                std::os::unix::fs::symlink(&target, &target_path)?;
+                // A link that leads to itself (`a → a`) resolves nowhere.
+                if resolve_beneath(dest, &folder.join(&file_name)).is_none() {
+                    std::fs::remove_file(&target_path)?;
+                    return Err(refuse(
+                        &path,
+                        format!("links to {:?}, in a loop", target.display().to_string()),
+                    ));
+                }
+            } else {
+                std::fs::hard_link(dest.join(resolved), &target_path)?;
+            }
             continue;
         }
-        entry.unpack_in(dest)?;
+        if kind.is_dir() {
+            match std::fs::symlink_metadata(&target_path) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(refuse(&path, "would replace the link of that name".into()));
+                }
+                Ok(_) => {
+                    remove_existing(&target_path)?;
+                    std::fs::create_dir(&target_path)?;
+                }
+                Err(_) => std::fs::create_dir_all(&target_path)?,
+            }
+            set_mode(&target_path, entry.header().mode().unwrap_or(0o755) | 0o700)?;
+            continue;
+        }
+        if !(kind.is_file() || kind.is_contiguous() || kind == EntryType::GNUSparse) {
+            continue;
+        }
+        let size = entry.size();
+        if written.saturating_add(size) > budget {
+            return Err(no_space(&name, budget));
+        }
+        remove_existing(&target_path)?;
+        // The cause first (a full disk says "No space left on device"), then the entry.
+        let failed = |e: std::io::Error| {
+            std::io::Error::new(
+                e.kind(),
+                format!("{name}: {e} (writing {})", path.display()),
+            )
+        };
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target_path)
+            .map_err(failed)?;
+        let copied = std::io::copy(&mut (&mut entry).take(size), &mut out).map_err(failed)?;
+        written += copied;
+        set_mode(&target_path, entry.header().mode().unwrap_or(0o644) & 0o777)?;
     }
-    Ok(())
+    Ok(written)
 }
 
-/// Whether `path`, taken from the folder `base` (relative to the root), stays under the root.
-fn inside(base: &Path, path: &Path) -> bool {
+/// The error for an archive that unpacks to more than the volume holds.
+fn no_space(name: &str, budget: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "{name}: no space left on device: it unpacks to more than the {} the job's volume \
+             has left (ResourceConfig.VolumeSizeInGB)",
+            crate::job::bytes(budget)
+        ),
+    )
+}
+
+/// Sets `path`'s mode without following a link (the path has none: it was resolved).
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// Removes a file or link at `path` (not a folder's contents), so an entry replaces it.
+fn remove_existing(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Most links followed while resolving one path (the kernel's own limit).
+const MAX_LINKS: usize = 40;
+
+/// Resolves `path` (relative to `root`) component by component against what is on disk
+/// now, following every symbolic link it meets as the kernel would. The resolved path
+/// relative to `root`, with no link left in it, or `None` when it leaves `root` at any step
+/// (a `..` above it, an absolute link, a chain of links) or loops. Components that do not
+/// exist yet are taken as plain names.
+pub fn resolve_beneath(root: &Path, path: &Path) -> Option<PathBuf> {
+    resolve(root, path, Strict::Lenient)
+}
+
+/// Whether a path being resolved may pass through steps that do not exist yet.
+#[derive(Clone, Copy, PartialEq)]
+enum Strict {
+    /// Missing steps are plain names.
+    Lenient,
+    /// Every step but the last must exist (a folder, or a link to one).
+    Existing,
+}
+
+fn resolve(root: &Path, path: &Path, strict: Strict) -> Option<PathBuf> {
+    use std::collections::VecDeque;
     use std::path::Component;
-    let mut depth = base
-        .components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .count();
+    let mut queue: VecDeque<std::ffi::OsString> = VecDeque::new();
     for component in path.components() {
         match component {
-            Component::Normal(_) => depth += 1,
+            Component::Normal(n) => queue.push_back(n.to_owned()),
+            Component::ParentDir => queue.push_back("..".into()),
             Component::CurDir => {}
-            Component::ParentDir if depth > 0 => depth -= 1,
-            _ => return false,
+            Component::RootDir | Component::Prefix(_) => return None,
         }
     }
-    true
+    let mut resolved = PathBuf::new();
+    let mut links = 0;
+    while let Some(part) = queue.pop_front() {
+        if part == ".." {
+            if !resolved.pop() {
+                return None;
+            }
+            continue;
+        }
+        resolved.push(&part);
+        let here = root.join(&resolved);
+        let Ok(meta) = std::fs::symlink_metadata(&here) else {
+            if strict == Strict::Existing && !queue.is_empty() {
+                return None;
+            }
+            continue;
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return None;
+        }
+        let target = std::fs::read_link(&here).ok()?;
+        resolved.pop();
+        let mut ahead = Vec::new();
+        for component in target.components() {
+            match component {
+                Component::Normal(n) => ahead.push(n.to_owned()),
+                Component::ParentDir => ahead.push("..".into()),
+                Component::CurDir => {}
+                Component::RootDir | Component::Prefix(_) => return None,
+            }
+        }
+        for part in ahead.into_iter().rev() {
+            queue.push_front(part);
+        }
+    }
+    Some(resolved)
 }

@@ -314,6 +314,13 @@ impl From<rusqlite::Error> for BackendError {
                      but not change them: make it writable or set SAGEDESK_HOME to another folder"
                 ),
             ),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                Self::internal(format!(
+                    "job store: the file is damaged ({e}): keep a copy (move sagedesk.db in the \
+                     data folder to sagedesk.db.damaged), then start SageDesk again to begin \
+                     with an empty store"
+                ))
+            }
             _ => Self::internal(format!("job store: {e}")),
         }
     }

@@ -58,10 +58,20 @@ pub fn parse_job(
     Ok((source, name.to_string()))
 }
 
+/// The largest comparison file read: far above what the window exports.
+const MAX_COMPARISON_BYTES: u64 = 64 << 20;
+
 /// Reads a comparison exported by the window.
 fn read_file(path: &Path) -> Result<Comparison, Failure> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    let text = crate::request::read_limited(path, MAX_COMPARISON_BYTES)
+        .map_err(|e| bad_input(format!("{}: {e}", path.display())))?
+        .map_err(|size| {
+            bad_input(format!(
+                "{}: {size} bytes or more is too large for a comparison (the limit is {} bytes)",
+                path.display(),
+                MAX_COMPARISON_BYTES
+            ))
+        })?;
     serde_json::from_str(&text).map_err(|e| {
         bad_input(format!(
             "{}: not a SageDesk comparison (line {}, column {}): {e}",

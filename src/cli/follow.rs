@@ -69,26 +69,57 @@ async fn drain_logs(
     }
 }
 
-/// Creates the job, shows its progress until it ends and returns the exit code.
-/// Ctrl+C stops the job gracefully (`stop_grace` is the local SIGTERM-to-SIGKILL time, none
-/// on AWS); a second Ctrl+C leaves at once.
+/// How a job's name is chosen when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// The request's name as it is: a taken name is refused.
+    AsGiven,
+    /// A time-stamped name (`--unique-name`): a name another run took in the same
+    /// millisecond is replaced by a new one, so every run is kept.
+    Unique,
+}
+
+/// Most names tried for a `--unique-name` run before giving up.
+const NAME_TRIES: usize = 200;
+
+/// Creates the job (under a new name while a unique name is taken), shows its progress
+/// until it ends and returns the exit code. Ctrl+C stops the job gracefully (`stop_grace`
+/// is the local SIGTERM-to-SIGKILL time, none on AWS); a second Ctrl+C leaves at once.
 pub async fn run_and_wait(
     backend: &dyn Backend,
-    request: TrainingJobRequest,
+    mut request: TrainingJobRequest,
+    naming: Naming,
     follow: bool,
     stop_grace: Option<Duration>,
 ) -> Result<u8, Failure> {
-    let name = request.name().to_string();
-    backend.create_training_job(request).await.map_err(|e| {
-        let taken = e.kind == ErrorKind::Conflict;
-        let mut failure = Failure::from(e);
-        if taken {
-            failure
-                .message
-                .push_str("; pass --name NAME or --unique-name to run it again under a new name");
+    let base = crate::request::strip_stamp(request.name()).to_string();
+    let mut tries = 0;
+    let name = loop {
+        let name = request.name().to_string();
+        match backend.create_training_job(request.clone()).await {
+            Ok(_) => break name,
+            Err(e) if e.kind == ErrorKind::Conflict && naming == Naming::Unique => {
+                tries += 1;
+                if tries == NAME_TRIES {
+                    return Err(Failure::from(e));
+                }
+                // Runs started together take turns at random.
+                let pause = 1 + crate::request::random_below(5);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                request.training_job_name = Some(crate::request::unique_name(&base));
+            }
+            Err(e) => {
+                let taken = e.kind == ErrorKind::Conflict;
+                let mut failure = Failure::from(e);
+                if taken {
+                    failure.message.push_str(
+                        "; pass --name NAME or --unique-name to run it again under a new name",
+                    );
+                }
+                return Err(failure);
+            }
         }
-        failure
-    })?;
+    };
     say_err(format!("started {name} ({})", backend.label()));
     let mut watch = Watch {
         backend,

@@ -140,5 +140,12 @@ pub async fn run_from_aws(
     let local = LocalBackend::open(config)?;
     let local: &dyn Backend = &local;
     eprintln!("running {name} here as {}", request.name());
-    follow::run_and_wait(local, request, follow_lines, stop_grace).await
+    follow::run_and_wait(
+        local,
+        request,
+        follow::Naming::Unique,
+        follow_lines,
+        stop_grace,
+    )
+    .await
 }

@@ -25,7 +25,8 @@ use crate::worker::{Folders, Worker};
 
 /// Exit code: the job or command failed.
 pub const EXIT_FAILED: u8 = 1;
-/// Exit code: the input could not be read or is not acceptable.
+/// Exit code: the input could not be read or is not acceptable: an unreadable file, or a
+/// request that is not valid (`validate` and `run` alike).
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code: the job was stopped.
 pub const EXIT_STOPPED: u8 = 3;
@@ -82,7 +83,9 @@ impl AwsArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a CreateTrainingJob request (JSON) on this machine and wait for it to end.
+    /// Run a CreateTrainingJob request (JSON) on this machine and wait for it to end. Exit 0
+    /// when it completed, 1 when it failed or could not be created, 2 when the request is
+    /// unreadable or not valid (as `validate`), 3 when it was stopped.
     Run {
         /// The request: an `aws sagemaker create-training-job --cli-input-json` file.
         #[arg(required_unless_present = "from_aws", conflicts_with = "from_aws")]
@@ -106,7 +109,8 @@ pub enum Command {
         no_preflight: bool,
     },
     /// Check a CreateTrainingJob request against the API model and local mode, listing every
-    /// problem. Exit 0 when there are no errors, 1 when there are, 2 when the file is unreadable.
+    /// problem. Exit 0 when there are no errors, 2 when there are or the file is unreadable
+    /// (as `run` exits for a request it refuses).
     Validate {
         /// The request file.
         file: PathBuf,
@@ -307,7 +311,7 @@ fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u
         );
     }
     Ok(if validate::error_count(&diagnostics) > 0 {
-        EXIT_FAILED
+        EXIT_BAD_INPUT
     } else {
         0
     })
@@ -469,7 +473,12 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
                 let origin = file.display().to_string();
                 preflight::before_submit(&request, connection.clone(), &origin).await?;
             }
-            follow::run_and_wait(backend, request, follow, stop_grace).await
+            let naming = if unique_name {
+                follow::Naming::Unique
+            } else {
+                follow::Naming::AsGiven
+            };
+            follow::run_and_wait(backend, request, naming, follow, stop_grace).await
         }
         Command::Jobs {
             status,

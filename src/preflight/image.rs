@@ -143,7 +143,14 @@ async fn own_image(context: &Context, image: &str, ecr: &EcrImage<'_>) -> Vec<Ch
         .json(Service::Ecr, "DescribeImages", &input)
         .await;
     vec![match answer {
-        Ok(_) => Check::passed(PATH, CALL, format!("{image} exists")),
+        Ok(answer)
+            if answer["imageDetails"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty()) =>
+        {
+            Check::passed(PATH, CALL, format!("{image} exists"))
+        }
+        Ok(_) => Check::malformed(PATH, CALL, "the image's details"),
         Err(e) if e.code == "RepositoryNotFoundException" => Check::error(
             PATH,
             CALL,

@@ -87,6 +87,18 @@ impl Check {
         Self::new_not_verified(path, call, why)
     }
 
+    /// A check whose answer came back in a form that says nothing: never a pass.
+    pub fn malformed(path: &str, call: &str, missing: &str) -> Self {
+        Self::new_not_verified(
+            path,
+            call,
+            format!(
+                "not verified: {call} answered without {missing}; the endpoint is not \
+                 answering as AWS does"
+            ),
+        )
+    }
+
     /// A check that could not be made, with why.
     pub fn new_not_verified(path: &str, call: &str, why: String) -> Self {
         Self::new(path, call, Outcome::NotVerified(why))

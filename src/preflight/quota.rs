@@ -73,13 +73,22 @@ async fn quota_value(context: &Context, instance_type: &str) -> Result<Option<f6
             .json(Service::ServiceQuotas, "ListServiceQuotas", &input)
             .await
             .map_err(|e| Check::not_verified("ResourceConfig.InstanceType", CALL, &e))?;
-        if let Some(q) = page["Quotas"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|q| q["QuotaName"] == wanted.as_str())
-        {
-            return Ok(q["Value"].as_f64());
+        let Some(quotas) = page["Quotas"].as_array() else {
+            return Err(Check::malformed(
+                "ResourceConfig.InstanceType",
+                CALL,
+                "a list of quotas",
+            ));
+        };
+        if let Some(q) = quotas.iter().find(|q| q["QuotaName"] == wanted.as_str()) {
+            return match q["Value"].as_f64() {
+                Some(value) => Ok(Some(value)),
+                None => Err(Check::malformed(
+                    "ResourceConfig.InstanceType",
+                    CALL,
+                    "the quota's value",
+                )),
+            };
         }
         match page["NextToken"].as_str().filter(|t| !t.is_empty()) {
             Some(next) => token = Some(next.to_string()),

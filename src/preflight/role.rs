@@ -46,7 +46,12 @@ pub async fn role(context: &Context, arn: &str) -> Vec<Check> {
         }
         Err(e) => return vec![Check::not_verified(PATH, CALL, &e)],
     };
-    let document = xml_text(&xml, "AssumeRolePolicyDocument").unwrap_or_default();
+    if xml_text(&xml, "RoleName").is_none() {
+        return vec![Check::malformed(PATH, CALL, "a role")];
+    }
+    let Some(document) = xml_text(&xml, "AssumeRolePolicyDocument") else {
+        return vec![Check::malformed(PATH, CALL, "the role's trust policy")];
+    };
     let decoded = percent_encoding::percent_decode_str(&document)
         .decode_utf8_lossy()
         .into_owned();
@@ -69,10 +74,10 @@ pub async fn role(context: &Context, arn: &str) -> Vec<Check> {
                  \"sagemaker.amazonaws.com\"}} and Action sts:AssumeRole"
             ),
         )],
-        None => vec![Check::passed(
+        None => vec![Check::new_not_verified(
             PATH,
             CALL,
-            format!("{name} exists (its trust policy could not be read)"),
+            format!("not verified: {name} exists, but its trust policy could not be read"),
         )],
     }
 }
@@ -159,14 +164,22 @@ pub async fn permissions(
                 return vec![Check::not_verified(PATH, CALL, &e)];
             }
         };
-        let denied: Vec<(String, String)> = xml
+        let decisions: Vec<(String, String)> = xml
             .split("<EvalActionName>")
             .skip(1)
             .filter_map(|part| {
                 let decision = xml_text(part, "EvalDecision")?;
                 let resource = xml_text(part, "EvalResourceName").unwrap_or_default();
-                (decision != "allowed").then_some((resource, decision))
+                Some((resource, decision))
             })
+            .collect();
+        // Every resource asked about gets a decision; fewer means the answer is not one.
+        if decisions.len() < resources.len() {
+            return vec![Check::malformed(PATH, CALL, "a decision for each resource")];
+        }
+        let denied: Vec<(String, String)> = decisions
+            .into_iter()
+            .filter(|(_, decision)| decision != "allowed")
             .collect();
         if denied.is_empty() {
             checks.push(Check::passed(

@@ -9,12 +9,13 @@ use crate::backend::sdk::lean::{Service, xml_all};
 const SUBNETS: &str = "VpcConfig.Subnets";
 const GROUPS: &str = "VpcConfig.SecurityGroupIds";
 
-/// Describes `ids` with `action`; the VPC of each found, or the check that failed.
+/// Describes `ids` with `action`; the VPC of each found, or the check that failed. An
+/// answer that does not name every ID asked for, each with a VPC, verifies nothing.
 async fn describe(
     context: &Context,
     path: &str,
     action: &str,
-    param: &str,
+    (param, tag): (&str, &str),
     ids: &[String],
     what: &str,
 ) -> Result<BTreeSet<String>, Check> {
@@ -30,7 +31,21 @@ async fn describe(
         .query(Service::Ec2, action, &params)
         .await
     {
-        Ok(xml) => Ok(xml_all(&xml, "vpcId").into_iter().collect()),
+        Ok(xml) => {
+            let named: BTreeSet<String> = xml_all(&xml, tag).into_iter().collect();
+            let vpcs: BTreeSet<String> = xml_all(&xml, "vpcId")
+                .into_iter()
+                .filter(|v| !v.is_empty())
+                .collect();
+            if vpcs.is_empty() || !ids.iter().all(|id| named.contains(id)) {
+                return Err(Check::malformed(
+                    path,
+                    &call,
+                    &format!("each {what} and its VPC"),
+                ));
+            }
+            Ok(vpcs)
+        }
         Err(e) if e.code.ends_with(".NotFound") || e.code.ends_with(".Malformed") => {
             Err(Check::error(
                 path,
@@ -55,7 +70,7 @@ pub async fn vpc(context: &Context, subnets: &[String], groups: &[String]) -> Ve
             context,
             SUBNETS,
             "DescribeSubnets",
-            "SubnetId",
+            ("SubnetId", "subnetId"),
             subnets,
             "subnet",
         )
@@ -92,7 +107,7 @@ pub async fn vpc(context: &Context, subnets: &[String], groups: &[String]) -> Ve
             context,
             GROUPS,
             "DescribeSecurityGroups",
-            "GroupId",
+            ("GroupId", "groupId"),
             groups,
             "security group",
         )

@@ -70,7 +70,7 @@ pub enum RequestError {
     },
     /// The file is far larger than any job definition.
     #[error(
-        "{origin}: {size} bytes is too large for a job definition (the limit is {} bytes; \
+        "{origin}: {size} bytes or more is too large for a job definition (the limit is {} bytes; \
          the service's own limits keep requests under 100 KB)",
         MAX_REQUEST_BYTES
     )]
@@ -144,14 +144,30 @@ fn read_text(path: &Path) -> Result<String, RequestError> {
         path: path.to_path_buf(),
         source,
     };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_REQUEST_BYTES {
-        return Err(RequestError::TooLarge {
+    match read_limited(path, MAX_REQUEST_BYTES).map_err(io)? {
+        Ok(text) => Ok(text),
+        Err(size) => Err(RequestError::TooLarge {
             origin: path.display().to_string(),
             size,
-        });
+        }),
     }
-    std::fs::read_to_string(path).map_err(io)
+}
+
+/// Reads at most `limit` bytes of text from `path`, whatever it is (a file, a pipe, a
+/// device that never ends): `Err(size)` with the size seen (at least `limit + 1`) when
+/// there is more. What `stat` says is not trusted.
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Result<String, u64>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let stated = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Err(stated.max(bytes.len() as u64)));
+    }
+    String::from_utf8(bytes)
+        .map(Ok)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
 }
 
 /// Parses JSON text, pointing at the line and column of a syntax error.

@@ -9,8 +9,9 @@ mod shapes;
 pub mod validate;
 
 pub use import::{
-    Imported, OUTPUT_ONLY_MEMBERS, RequestError, aws_cli_command, parse_request, read_request_file,
-    read_value_file, request_from_value, resolve_file_uris, shell_quote, to_cli_input_json,
+    Imported, OUTPUT_ONLY_MEMBERS, RequestError, aws_cli_command, parse_request, read_limited,
+    read_request_file, read_value_file, request_from_value, resolve_file_uris, shell_quote,
+    to_cli_input_json,
 };
 pub use shapes::*;
 
@@ -27,6 +28,27 @@ pub fn unique_name(base: &str) -> String {
     let keep = 63 - stamp.len() - 1;
     let base: String = base.chars().take(keep).collect();
     format!("{}-{stamp}", base.trim_end_matches('-'))
+}
+
+/// `name` without the `-YYYYMMDD-HHMMSS-mmm` that [`unique_name`] appends.
+pub fn strip_stamp(name: &str) -> &str {
+    if name.len() > 20 && name.is_char_boundary(name.len() - 20) {
+        let (base, stamp) = name.split_at(name.len() - 20);
+        let shape = stamp.bytes().enumerate().all(|(i, b)| match i {
+            0 | 9 | 16 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+        if shape && !base.is_empty() {
+            return base;
+        }
+    }
+    name
+}
+
+/// A number below `n` (at least 1) that differs between calls and processes.
+pub fn random_below(n: u64) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one((std::process::id(), std::time::Instant::now())) % n.max(1)
 }
 
 /// The API's pattern for `TrainingJobName`: 1 to 63 characters, letters, digits and inner hyphens.

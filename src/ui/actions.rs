@@ -324,18 +324,3 @@ impl SageDeskApp {
         self.clone_job(origin, request, source);
     }
 }
-
-/// `name` without the `-YYYYMMDD-HHMMSS-mmm` that [`crate::request::unique_name`] appends.
-pub(super) fn strip_stamp(name: &str) -> &str {
-    if name.len() > 20 && name.is_char_boundary(name.len() - 20) {
-        let (base, stamp) = name.split_at(name.len() - 20);
-        let shape = stamp.bytes().enumerate().all(|(i, b)| match i {
-            0 | 9 | 16 => b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-        if shape && !base.is_empty() {
-            return base;
-        }
-    }
-    name
-}

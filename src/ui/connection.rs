@@ -245,6 +245,8 @@ fn source_panel(ui: &mut egui::Ui, source: &SourceData) -> Option<ConnectionActi
     ui.horizontal(|ui| {
         let mark = if source.failing() {
             RichText::new("✖").color(theme::ERROR)
+        } else if a.waiting_since.is_some() {
+            RichText::new("…").color(theme::WARNING)
         } else {
             RichText::new("✔").color(theme::SUCCESS)
         };
@@ -285,6 +287,14 @@ fn source_panel(ui: &mut egui::Ui, source: &SourceData) -> Option<ConnectionActi
             ui.label("Failed polls");
             ui.label(a.errors.to_string());
             ui.end_row();
+            if let Some(since) = a.waiting_since {
+                ui.label("Waiting");
+                ui.label(format!(
+                    "for an answer since {}",
+                    crate::job::timestamp(since.into())
+                ));
+                ui.end_row();
+            }
             ui.label("Next poll");
             ui.label(if !a.polling {
                 "paused".to_string()
@@ -351,6 +361,24 @@ pub fn summary(ui: &mut egui::Ui, data: &Data) -> bool {
         clicked |= ui
             .label(RichText::new(format!("✖ {} backing off", failing.len())).color(theme::ERROR))
             .on_hover_text(failing.join("\n"))
+            .clicked();
+    }
+    let waiting: Vec<String> = data
+        .sources
+        .iter()
+        .filter_map(|s| {
+            let since = s.activity.waiting_since?;
+            Some(format!(
+                "{}: no answer since {}",
+                s.connection.source_label(),
+                crate::job::timestamp(since.into())
+            ))
+        })
+        .collect();
+    if !waiting.is_empty() {
+        clicked |= ui
+            .label(RichText::new(format!("… {} waiting", waiting.len())).color(theme::WARNING))
+            .on_hover_text(waiting.join("\n"))
             .clicked();
     }
     let calls: u64 = data.sources.iter().map(|s| s.activity.calls).sum();

@@ -381,7 +381,8 @@ impl Data {
             | Event::RequestUnreadable(_)
             | Event::CodeUploaded(_)
             | Event::Preflight { .. }
-            | Event::Profiles(_) => {}
+            | Event::Profiles(_)
+            | Event::WorkerFailed { .. } => {}
         }
     }
 

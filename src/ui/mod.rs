@@ -30,7 +30,6 @@ use std::sync::Arc;
 
 pub use self::clip::Clip;
 
-use self::actions::strip_stamp;
 use self::builder::Builder;
 use self::connection::ConnectionForm;
 use self::data::Data;
@@ -39,6 +38,7 @@ use self::dialogs::Dialog;
 use self::jobs::ListCache;
 use self::state::State;
 use crate::backend::{Connection, JobRef};
+use crate::request::strip_stamp;
 use crate::request::validate::Target;
 use crate::worker::{Command, Event, Worker};
 
@@ -126,25 +126,8 @@ impl SageDeskApp {
         }
         let repaint_ctx = ctx.clone();
         worker.set_repaint(move || repaint_ctx.request_repaint());
-        worker.send(Command::SetListInterval(std::time::Duration::from_secs(
-            state.list_interval_seconds,
-        )));
-        worker.send(Command::SetLogInterval(std::time::Duration::from_secs(
-            state.log_interval_seconds,
-        )));
-        for saved in &state.sources {
-            worker.send(Command::Connect(saved.connection.clone()));
-            if !saved.polling {
-                worker.send(Command::SetPolling {
-                    source: saved.connection.clone(),
-                    polling: false,
-                });
-            }
-        }
-        worker.send(Command::Select(state.selection.clone()));
-        if state.comparing {
-            worker.send(Command::Compare(state.compare.clone()));
-        }
+        let state = state.sanitized();
+        subscribe(&worker, &state);
         let mut app = Self {
             data: Data::default(),
             worker,
@@ -179,6 +162,29 @@ impl SageDeskApp {
         }
         app.drain();
         app
+    }
+
+    /// Says the worker failed, with its report; after a restart sends it again all the
+    /// window follows.
+    fn worker_failed(&mut self, message: &str, report: Option<&std::path::Path>, restarted: bool) {
+        let report =
+            report.map_or_else(String::new, |r| format!("; a report is in {}", r.display()));
+        let what = if restarted {
+            "it was restarted"
+        } else {
+            "it failed again and again and was not restarted: save your work and restart SageDesk"
+        };
+        self.data.toasts.push(
+            toasts::ToastKind::Error,
+            format!("The background worker failed ({message}); {what}{report}"),
+        );
+        if restarted {
+            subscribe(&self.worker, &self.state);
+            self.visible_sent.clear();
+            self.tags_watched = false;
+            self.costs_watched = false;
+            self.query_sent = None;
+        }
     }
 
     /// The builder, when open.
@@ -305,6 +311,11 @@ impl SageDeskApp {
                     }
                 }
                 Event::Profiles(profiles) => self.connection_form.set_profiles(profiles),
+                Event::WorkerFailed {
+                    message,
+                    report,
+                    restarted,
+                } => self.worker_failed(&message, report.as_deref(), restarted),
                 Event::CodeUploaded(Ok(uri)) => {
                     if let Some(json) = self.builder.as_mut().and_then(|b| b.set_code_uri(&uri)) {
                         self.worker.send(Command::SaveDraft(json));
@@ -387,4 +398,29 @@ pub fn icon() -> Option<egui::IconData> {
             height: frame.height,
         },
     )
+}
+
+/// Tells the worker what the window follows: the poll intervals, the AWS sources (and which
+/// are paused), the selection and the compared jobs. Sent at start and again after the
+/// worker restarted.
+fn subscribe(worker: &Worker, state: &State) {
+    worker.send(Command::SetListInterval(std::time::Duration::from_secs(
+        state.list_interval_seconds,
+    )));
+    worker.send(Command::SetLogInterval(std::time::Duration::from_secs(
+        state.log_interval_seconds,
+    )));
+    for saved in &state.sources {
+        worker.send(Command::Connect(saved.connection.clone()));
+        if !saved.polling {
+            worker.send(Command::SetPolling {
+                source: saved.connection.clone(),
+                polling: false,
+            });
+        }
+    }
+    worker.send(Command::Select(state.selection.clone()));
+    if state.comparing {
+        worker.send(Command::Compare(state.compare.clone()));
+    }
 }

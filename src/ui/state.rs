@@ -122,6 +122,44 @@ pub struct State {
     pub log_interval_seconds: u64,
 }
 
+/// Most characters of a search kept from the state file.
+const MAX_SEARCH: usize = 1000;
+/// Most jobs compared, and AWS sources, kept from the state file.
+const MAX_KEPT: usize = 100;
+
+impl State {
+    /// The state with every value in its range, whatever the file held: intervals within
+    /// what the worker accepts, a finite smoothing weight, bounded lists and search. A state
+    /// file edited by hand or written by another version never stops the window.
+    pub fn sanitized(mut self) -> Self {
+        let seconds = |s: u64| {
+            s.clamp(
+                crate::worker::MIN_INTERVAL.as_secs(),
+                crate::worker::MAX_INTERVAL.as_secs(),
+            )
+        };
+        self.list_interval_seconds = seconds(self.list_interval_seconds);
+        self.log_interval_seconds = seconds(self.log_interval_seconds);
+        self.smoothing = if self.smoothing.is_finite() {
+            self.smoothing.clamp(0.0, 0.99)
+        } else {
+            0.0
+        };
+        if self.search.chars().count() > MAX_SEARCH {
+            self.search = self.search.chars().take(MAX_SEARCH).collect();
+        }
+        self.compare.truncate(MAX_KEPT);
+        let mut seen = Vec::new();
+        self.sources.retain(|s| {
+            let new = !seen.contains(&s.connection) && s.connection.is_aws();
+            seen.push(s.connection.clone());
+            new
+        });
+        self.sources.truncate(MAX_KEPT);
+        self
+    }
+}
+
 impl Default for State {
     fn default() -> Self {
         Self {

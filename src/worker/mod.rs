@@ -12,7 +12,7 @@ mod poll;
 mod source;
 
 pub use logbook::{LogAsk, LogNews};
-pub use poll::{LOG_INTERVAL, REMOTE_INTERVAL};
+pub use poll::{LOG_INTERVAL, MAX_INTERVAL, MIN_INTERVAL, REMOTE_INTERVAL};
 
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
@@ -242,11 +242,24 @@ pub struct Activity {
     pub polling: bool,
     /// Whether the source has older jobs than it listed ("load more").
     pub more: bool,
+    /// When the list call still unanswered was sent, once it has waited a while.
+    pub waiting_since: Option<std::time::SystemTime>,
 }
 
 /// What the worker tells the UI.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// The worker panicked: `message` is the panic's, `report` the crash report written for
+    /// it. When `restarted`, it runs again with no sources but Local: the window sends what
+    /// it follows again.
+    WorkerFailed {
+        /// The panic's message.
+        message: String,
+        /// The crash report, if one was written.
+        report: Option<PathBuf>,
+        /// Whether it runs again (not after too many panics in a row).
+        restarted: bool,
+    },
     /// `connection` is a source now (or again).
     Connected {
         /// The connection.
@@ -521,6 +534,58 @@ impl Outbox {
     }
 }
 
+/// Restarts of the worker within [`RESTART_WINDOW`] after which it stays down.
+const MAX_RESTARTS: usize = 5;
+const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs the poller until the window drops its command sender. A panic in it is reported to
+/// the window as what it is (with the crash report written for it) and the poller starts
+/// again on the same command queue; the window then sends what it follows again.
+async fn supervise(
+    backend: Arc<dyn Backend>,
+    folders: Option<Folders>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    out: Outbox,
+) {
+    let commands = Arc::new(tokio::sync::Mutex::new(commands));
+    let mut restarts: Vec<std::time::Instant> = Vec::new();
+    loop {
+        let run = tokio::spawn(poll::run(
+            backend.clone(),
+            folders.clone(),
+            commands.clone(),
+            out.clone(),
+        ));
+        let panic = match run.await {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => e.into_panic(),
+            Err(_) => return,
+        };
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        restarts.retain(|t| t.elapsed() < RESTART_WINDOW);
+        restarts.push(std::time::Instant::now());
+        let restarted = restarts.len() <= MAX_RESTARTS;
+        let report = crate::crash::take_last();
+        if let Some(report) = &report {
+            // The window stayed up: the next start must not say it closed.
+            let _ = crate::crash::acknowledge(report);
+        }
+        out.send(Event::WorkerFailed {
+            message,
+            report,
+            restarted,
+        });
+        out.flush();
+        if !restarted {
+            return;
+        }
+    }
+}
+
 impl Worker {
     /// Starts the worker thread over the local `backend` (and the data folder's `folders`);
     /// AWS sources are added with [`Command::Connect`]. It loads the job list, templates
@@ -544,9 +609,7 @@ impl Worker {
             .build()?;
         std::thread::Builder::new()
             .name("sagedesk-worker".into())
-            .spawn(move || {
-                runtime.block_on(poll::run(backend, folders, command_rx, outbox));
-            })?;
+            .spawn(move || runtime.block_on(supervise(backend, folders, command_rx, outbox)))?;
         Ok(Worker {
             commands,
             events,

@@ -52,13 +52,19 @@ struct Poller {
     prices: std::collections::HashSet<(Connection, String)>,
 }
 
+/// The shortest and longest poll intervals the window may ask for.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// Runs until the UI drops its command sender.
 pub(super) async fn run(
     local: Arc<dyn Backend>,
     folders: Option<Folders>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
     out: Outbox,
 ) {
+    // Held for the whole run; a panic drops it, so a restarted run takes the same queue.
+    let mut commands = commands.lock().await;
     out.send(Event::Opened {
         label: local.label(),
         notice: local.notice(),
@@ -316,10 +322,10 @@ impl Poller {
                 }
             }
             Command::SetListInterval(interval) => {
-                self.remote_interval = interval.max(Duration::from_secs(1));
+                self.remote_interval = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
             }
             Command::SetLogInterval(interval) => {
-                self.log_interval = interval.max(Duration::from_secs(1));
+                self.log_interval = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
                 self.logs_due = Instant::now() + self.log_interval;
             }
             Command::SetVisibleJobs(jobs) => {

@@ -28,6 +28,8 @@ const DESCRIBES_PER_TICK: usize = 3;
 pub const REMOTE_PAGE: usize = 100;
 /// A new search waits this long for the next keystroke before it is sent.
 const QUERY_DEBOUNCE: Duration = Duration::from_millis(400);
+/// A list call unanswered this long shows its source as waiting.
+const WAITING_AFTER: Duration = Duration::from_secs(2);
 /// Jobs whose tags are read per tick: one `ListTags` each on AWS, a store read locally.
 const TAGS_PER_TICK_REMOTE: usize = 5;
 const TAGS_PER_TICK_LOCAL: usize = 500;
@@ -158,7 +160,25 @@ impl Source {
         } else {
             ListFilter::default()
         };
-        let (changed, result) = match self.backend.list_training_jobs(&filter).await {
+        let backend = self.backend.clone();
+        let call = backend.list_training_jobs(&filter);
+        tokio::pin!(call);
+        // A call that takes long shows the source as waiting, with since when.
+        let listed = tokio::select! {
+            listed = &mut call => listed,
+            () = tokio::time::sleep(WAITING_AFTER) => {
+                self.activity.waiting_since =
+                    Some(std::time::SystemTime::now() - WAITING_AFTER);
+                out.send(Event::Activity {
+                    source: self.connection.clone(),
+                    activity: self.activity.clone(),
+                });
+                out.flush();
+                call.await
+            }
+        };
+        self.activity.waiting_since = None;
+        let (changed, result) = match listed {
             Ok(jobs) => {
                 let jobs = self.describe_in_progress(jobs, selected).await;
                 (self.update_jobs(out, jobs), Ok(()))

@@ -163,7 +163,7 @@ pub async fn log_text(backend: &impl Backend, name: &str) -> Vec<String> {
 
 /// Unpacks a `.tar.gz` into a fresh folder and returns it.
 pub fn unpack(archive: &Path, into: &Path) -> PathBuf {
-    sagedesk::backend::archive::unpack_tar_gz(archive, into).expect("unpack");
+    sagedesk::backend::archive::unpack_tar_gz(archive, into, u64::MAX).expect("unpack");
     into.to_path_buf()
 }
 

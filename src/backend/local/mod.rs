@@ -176,7 +176,7 @@ impl LocalBackend {
     pub fn open(config: LocalConfig) -> Result<Self, BackendError> {
         let store = Store::open(&config.database())?;
         if !store.is_read_only() {
-            recover_interrupted(&store)?;
+            recover_interrupted(&store, &config)?;
             config.keep_reserve();
         }
         Self::with_store(config, store)
@@ -314,7 +314,7 @@ pub(crate) async fn off_thread<T: Send + 'static>(
 }
 
 /// Fails every unfinished job whose supervisor is gone, killing its leftover processes.
-fn recover_interrupted(store: &Store) -> Result<Vec<String>, BackendError> {
+fn recover_interrupted(store: &Store, config: &LocalConfig) -> Result<Vec<String>, BackendError> {
     let mut recovered = Vec::new();
     for job in store.unfinished()? {
         let alive = match (job.pid, job.start) {
@@ -329,6 +329,7 @@ fn recover_interrupted(store: &Store) -> Result<Vec<String>, BackendError> {
                 process::signal_group(pid, process::SIGKILL);
             }
         }
+        process::kill_marked(&config.job_dir(&job.name).display().to_string());
         let reason = format!(
             "Interrupted: the SageDesk process that supervised this job (pid {}) exited before \
              the job ended; logs and metrics up to then are kept",
@@ -410,7 +411,7 @@ impl Backend for LocalBackend {
                 detail.failure_reason = Some(reason);
             } else if !store.is_read_only() {
                 // Its supervisor may be gone (killed by the OS, or its machine restarted).
-                match recover_interrupted(store) {
+                match recover_interrupted(store, &config) {
                     Ok(recovered) if recovered.contains(&name) => detail = store.detail(&name)?,
                     Ok(_) => {}
                     Err(e) => tracing::warn!("marking interrupted jobs: {e}"),
@@ -423,12 +424,13 @@ impl Backend for LocalBackend {
 
     async fn stop_training_job(&self, name: &str) -> Result<(), BackendError> {
         let name = name.to_string();
+        let config = self.config.clone();
         self.blocking(move |store| {
             let status = store.request_stop(&name, now_ms())?;
             match status {
                 Status::InProgress | Status::Stopping => {
                     // A job nobody supervises any more cannot stop by itself.
-                    recover_interrupted(store)?;
+                    recover_interrupted(store, &config)?;
                     Ok(())
                 }
                 other => Err(BackendError::validation(format!(

@@ -41,6 +41,51 @@ pub fn signal_group(pgid: i64, signal: i32) -> bool {
     unsafe { libc::kill(-(pgid as libc::pid_t), signal) == 0 }
 }
 
+/// The environment variable every process of a local job carries, set to the job's folder:
+/// how the job's processes are found when they left its process groups.
+pub const JOB_MARK: &str = "SAGEDESK_JOB";
+
+/// Kills every process (but this one) whose environment holds `JOB_MARK=mark`, passing
+/// over `/proc` until a pass finds none (at most a few: a process may fork meanwhile).
+/// Returns how many were killed.
+pub fn kill_marked(mark: &str) -> usize {
+    let entry = format!("{JOB_MARK}={mark}");
+    let own = std::process::id();
+    let mut killed = 0;
+    for _ in 0..4 {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return killed;
+        };
+        let mut found = 0;
+        for proc in dir.flatten() {
+            let Some(pid) = proc
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid == own {
+                continue;
+            }
+            let Ok(environ) = std::fs::read(proc.path().join("environ")) else {
+                continue;
+            };
+            if environ.split(|b| *b == 0).any(|e| e == entry.as_bytes()) {
+                // SAFETY: kill takes a pid and a signal and touches no memory of ours.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                found += 1;
+            }
+        }
+        killed += found;
+        if found == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    killed
+}
+
 /// `SIGTERM`.
 pub const SIGTERM: i32 = libc::SIGTERM;
 /// `SIGKILL`.

@@ -110,9 +110,53 @@ pub async fn list_tree(
     list_objects(client, prefix, Some(LIST_LIMIT)).await
 }
 
-/// Every object under `prefix`, however many: channels are downloaded whole or not at all.
+/// Every object under `prefix`, however many, in one flat listing (no delimiter), as the
+/// service lists a channel: channels are downloaded whole or not at all.
 pub async fn list_all(client: &Client, prefix: &S3Uri) -> Result<Vec<ArtifactEntry>, BackendError> {
-    list_objects(client, prefix, None).await
+    let root = prefix.folder();
+    let mut entries = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&root)));
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(&prefix.bucket)
+            .prefix(&root)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .map_err(from_sdk)?;
+        for object in page.contents() {
+            if let Some(entry) = entry(prefix, &root, object) {
+                entries.push(entry);
+            }
+        }
+        let next = page
+            .next_continuation_token()
+            .filter(|_| page.is_truncated() == Some(true));
+        token = pager.next(next)?;
+        if token.is_none() {
+            return Ok(sorted(entries));
+        }
+    }
+}
+
+/// An object of a listing under `root` as an entry with its key relative to `root`; none
+/// for folder markers and keys outside `root`.
+fn entry(prefix: &S3Uri, root: &str, object: &aws_sdk_s3::types::Object) -> Option<ArtifactEntry> {
+    let key = object.key()?;
+    let relative = key.strip_prefix(root)?;
+    if relative.is_empty() || key.ends_with('/') {
+        return None;
+    }
+    Some(ArtifactEntry {
+        key: relative.to_string(),
+        uri: prefix.with_key(key),
+        size: object.size().unwrap_or(0).max(0) as u64,
+        last_modified: object
+            .last_modified()
+            .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?)),
+    })
 }
 
 async fn list_objects(
@@ -122,6 +166,7 @@ async fn list_objects(
 ) -> Result<Vec<ArtifactEntry>, BackendError> {
     let root = prefix.folder();
     let mut folders = vec![root.clone()];
+    let mut visited = std::collections::HashSet::from([root.clone()]);
     let mut entries = Vec::new();
     while let Some(folder) = folders.pop() {
         let mut token: Option<String> = None;
@@ -136,27 +181,27 @@ async fn list_objects(
                 .send()
                 .await
                 .map_err(from_sdk)?;
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
-                let relative = key.strip_prefix(&root).unwrap_or(key);
-                if relative.is_empty() || key.ends_with('/') {
+            entries.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| entry(prefix, &root, o)),
+            );
+            for sub in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
+                // A folder lies strictly below the one listed; one seen before means the
+                // service's answers go round in a circle.
+                if !sub.starts_with(&folder) || sub == folder {
                     continue;
                 }
-                entries.push(ArtifactEntry {
-                    key: relative.to_string(),
-                    uri: prefix.with_key(key),
-                    size: object.size().unwrap_or(0).max(0) as u64,
-                    last_modified: object
-                        .last_modified()
-                        .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?)),
-                });
+                if !visited.insert(sub.to_string()) {
+                    return Err(BackendError::internal(format!(
+                        "ListObjectsV2 {}: the service listed the folder {} again; the \
+                         listing stopped there",
+                        prefix.with_key(&root),
+                        shorten(sub, 120)
+                    )));
+                }
+                folders.push(sub.to_string());
             }
-            folders.extend(
-                page.common_prefixes()
-                    .iter()
-                    .filter_map(|p| p.prefix().map(str::to_string))
-                    .filter(|p| p != &folder),
-            );
             if let Some(limit) = limit
                 && entries.len() >= limit
             {
@@ -204,22 +249,56 @@ pub async fn download(
     dest: &Path,
     progress: &Progress,
 ) -> Result<(), BackendError> {
+    download_within(client, uri, dest, progress, u64::MAX).await
+}
+
+/// [`download`], refused with "no space" once the object is past `limit` bytes (a job's
+/// volume), whatever its `Content-Length` said.
+pub async fn download_within(
+    client: &Client,
+    uri: &str,
+    dest: &Path,
+    progress: &Progress,
+    limit: u64,
+) -> Result<(), BackendError> {
     let response = get_object(client, uri, "artifact").await?;
     let total = response.content_length().unwrap_or(0).max(0) as u64;
+    let too_big = || {
+        BackendError::from(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!(
+                "no space left on device: {} is larger than the job's volume of {} \
+                 (ResourceConfig.VolumeSizeInGB)",
+                shorten(uri, 200),
+                crate::job::bytes(limit)
+            ),
+        ))
+    };
+    if total > limit {
+        return Err(too_big());
+    }
     let mut body = response.body;
-    let io = |e: std::io::Error| BackendError::internal(format!("{}: {e}", dest.display()));
+    // The cause first: a long key must not push it out of a FailureReason.
+    let io = |e: std::io::Error| {
+        let place = shorten(&dest.display().to_string(), 200);
+        BackendError::from(std::io::Error::new(e.kind(), format!("{e}: {place}")))
+    };
     // Removed if this returns early or the download is cancelled (dropped) midway.
     let partial = PartialFile::new(dest).map_err(io)?;
     let mut file = tokio::fs::File::create(partial.path()).await.map_err(io)?;
     let mut done = 0u64;
     progress(0, total);
-    while let Some(chunk) = body
-        .try_next()
-        .await
-        .map_err(|e| BackendError::new(super::sdk::NETWORK_ERROR, format!("{uri}: {e}")))?
-    {
-        file.write_all(&chunk).await.map_err(io)?;
+    while let Some(chunk) = body.try_next().await.map_err(|e| {
+        BackendError::new(
+            super::sdk::NETWORK_ERROR,
+            format!("{e}: {}", shorten(uri, 200)),
+        )
+    })? {
         done += chunk.len() as u64;
+        if done > limit {
+            return Err(too_big());
+        }
+        file.write_all(&chunk).await.map_err(io)?;
         progress(done, total.max(done));
     }
     file.flush().await.map_err(io)?;
@@ -241,45 +320,142 @@ pub async fn list_tar_gz(client: &Client, uri: &str) -> Result<ArchiveListing, B
     .map_err(|e| BackendError::internal(e.to_string()))?
 }
 
+/// What a prefix download copied.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// Bytes copied.
+    pub bytes: u64,
+    /// Keys left out because another key takes their place on disk, each with why.
+    pub skipped: Vec<String>,
+}
+
 /// Copies every object under `prefix` into `dest`, keeping the key paths below the prefix
 /// (File mode channels, code prefixes, checkpoints), several at a time; a prefix that names
-/// one object rather than a folder gives that object. `progress` gets the bytes of all
-/// objects together. Returns the number of bytes copied.
+/// one object rather than a folder gives that object. Keys that land on the same file
+/// (`a//b` and `a/b`) or on a file and a folder at once (`x` and `x/y`) are decided as
+/// [`place_keys`] says. More than `limit` bytes in all is refused before anything is
+/// copied. `progress` gets the bytes of all objects together.
 pub async fn download_prefix(
     client: &Client,
     prefix: &str,
     dest: &Path,
     field: &str,
+    limit: u64,
     progress: SharedProgress,
-) -> Result<u64, BackendError> {
-    let (jobs, bytes) = match prefix_objects(client, prefix, dest, field).await? {
-        Some(found) => found,
-        None => {
-            // A prefix may name one object rather than a folder.
-            let root = S3Uri::parse(prefix, field)?;
-            let name = root.key.rsplit('/').next().unwrap_or_default();
-            let missing =
-                || BackendError::validation(format!("{field}: no objects under {prefix}"));
-            if name.is_empty() {
-                return Err(missing());
-            }
-            let path = dest.join(name);
-            let tally = Tally::new(0, progress);
-            return match download(client, prefix, &path, &tally.object()).await {
-                Ok(()) => Ok(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)),
-                Err(e) if e.kind == ErrorKind::NotFound => Err(missing()),
-                Err(e) => Err(e),
-            };
+) -> Result<Fetched, BackendError> {
+    let root = S3Uri::parse(prefix, field)?;
+    let objects = list_all(client, &root).await?;
+    if objects.is_empty() {
+        // A prefix may name one object rather than a folder.
+        let name = root.key.rsplit('/').next().unwrap_or_default();
+        let missing = || BackendError::validation(format!("{field}: no objects under {prefix}"));
+        if name.is_empty() {
+            return Err(missing());
         }
-    };
+        let path = dest.join(name);
+        let tally = Tally::new(0, progress);
+        return match download_within(client, prefix, &path, &tally.object(), limit).await {
+            Ok(()) => Ok(Fetched {
+                bytes: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                skipped: Vec::new(),
+            }),
+            Err(e) if e.kind == ErrorKind::NotFound => Err(missing()),
+            Err(e) => Err(e),
+        };
+    }
+    let placed = place_keys(objects, field)?;
+    let bytes: u64 = placed.kept.iter().map(|(o, _)| o.size).sum();
+    if bytes > limit {
+        return Err(BackendError::from(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!(
+                "no space left on device: {field}: {prefix} holds {} in {} objects, more than \
+                 the job's volume of {} (ResourceConfig.VolumeSizeInGB)",
+                crate::job::bytes(bytes),
+                placed.kept.len(),
+                crate::job::bytes(limit)
+            ),
+        )));
+    }
     let tally = Tally::new(bytes, progress);
     // Several objects in flight at once, as the service's own downloader does.
-    let downloads = jobs.into_iter().map(|(uri, path)| {
-        let (client, object) = (client.clone(), tally.object());
-        async move { download(&client, &uri, &path, &object).await }
+    let downloads = placed.kept.into_iter().map(|(object, path)| {
+        let (client, progress, path) = (client.clone(), tally.object(), dest.join(path));
+        async move { download_within(&client, &object.uri, &path, &progress, object.size).await }
     });
     in_parallel(downloads, PARALLEL_DOWNLOADS, "download").await?;
-    Ok(bytes)
+    Ok(Fetched {
+        bytes,
+        skipped: placed.skipped,
+    })
+}
+
+/// Objects with the relative file each lands on, and the keys left out.
+pub struct Placed {
+    /// Each object kept and its path below the download folder.
+    pub kept: Vec<(ArtifactEntry, PathBuf)>,
+    /// The keys left out, each with why.
+    pub skipped: Vec<String>,
+}
+
+/// Decides where each object of a listing lands, the same way every time: keys are taken in
+/// S3's order (by their bytes); a key whose file another key already took (`a//b` after
+/// `a/b`, `a/./b`) is left out; a key that is a file where other keys need a folder (`x`
+/// beside `x/y`) is left out, as a folder cannot also be a file. A key that would leave
+/// the folder (`..`) is refused.
+pub fn place_keys(mut objects: Vec<ArtifactEntry>, field: &str) -> Result<Placed, BackendError> {
+    use std::collections::{BTreeMap, BTreeSet};
+    objects.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+    let mut by_path: BTreeMap<PathBuf, ArtifactEntry> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for object in objects {
+        let Some(path) = key_path(&object.key) else {
+            return Err(BackendError::validation(format!(
+                "{field}: object key {:?} leaves the folder it is copied to",
+                shorten(&object.key, 200)
+            )));
+        };
+        if let Some(first) = by_path.get(&path) {
+            skipped.push(format!(
+                "{} (the same file as {})",
+                shorten(&object.key, 120),
+                shorten(&first.key, 120)
+            ));
+            continue;
+        }
+        by_path.insert(path, object);
+    }
+    let folders: BTreeSet<PathBuf> = by_path
+        .keys()
+        .flat_map(|p| p.ancestors().skip(1).map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
+    let mut kept = Vec::with_capacity(by_path.len());
+    for (path, object) in by_path {
+        if folders.contains(&path) {
+            skipped.push(format!(
+                "{} (other keys need {} as a folder)",
+                shorten(&object.key, 120),
+                shorten(&path.display().to_string(), 120)
+            ));
+            continue;
+        }
+        kept.push((object, path));
+    }
+    Ok(Placed { kept, skipped })
+}
+
+/// `text` cut in its middle to at most about `max` characters, so a long key or path in a
+/// message leaves room for the cause.
+pub fn shorten(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let half = max / 2;
+    let head: String = text.chars().take(half).collect();
+    let tail: String = text.chars().skip(count - half).collect();
+    format!("{head}…{tail}")
 }
 
 /// Runs `tasks` with at most `limit` in flight and collects their results (in the order
@@ -312,44 +488,22 @@ where
     }
 }
 
-/// Every object under `prefix` with the file it goes to under `dest`, and their bytes;
-/// `None` when there is none.
-async fn prefix_objects(
-    client: &Client,
-    prefix: &str,
-    dest: &Path,
-    field: &str,
-) -> Result<Option<(Vec<(String, PathBuf)>, u64)>, BackendError> {
-    let root = S3Uri::parse(prefix, field)?;
-    let objects = list_all(client, &root).await?;
-    if objects.is_empty() {
-        return Ok(None);
-    }
-    let mut bytes = 0;
-    let mut jobs = Vec::with_capacity(objects.len());
-    for object in objects {
-        let relative = key_path(&object.key).ok_or_else(|| {
-            BackendError::validation(format!(
-                "{field}: object key {:?} leaves the folder it is copied to",
-                object.key
-            ))
-        })?;
-        bytes += object.size;
-        jobs.push((object.uri, dest.join(relative)));
-    }
-    Ok(Some((jobs, bytes)))
-}
-
 /// Objects of a channel downloaded at once.
 const PARALLEL_DOWNLOADS: usize = 16;
 
-/// Where an object lands under a download folder: its key as a relative path (leading `/`
-/// dropped); `None` for a key that could leave the folder (a `..` part) or names it (`./`).
+/// Where an object lands under a download folder: its key as a relative path, empty and
+/// `.` parts dropped (`a//./b` lands on `a/b`); `None` for a key with a `..` part, which
+/// could leave the folder, or with no name at all.
 pub fn key_path(key: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(key.trim_start_matches('/'));
-    path.components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)))
-        .then_some(path)
+    let mut path = PathBuf::new();
+    for part in key.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            name => path.push(name),
+        }
+    }
+    (!path.as_os_str().is_empty()).then_some(path)
 }
 
 #[cfg(test)]
@@ -372,5 +526,44 @@ mod tests {
         assert_eq!(key_path("a/b.csv"), Some(PathBuf::from("a/b.csv")));
         assert_eq!(key_path("../etc/passwd"), None);
         assert_eq!(key_path("a/./b"), Some(PathBuf::from("a/b")));
+        assert_eq!(key_path("./a//b"), Some(PathBuf::from("a/b")));
+        assert_eq!(key_path("/."), None);
+    }
+
+    fn object(key: &str) -> ArtifactEntry {
+        ArtifactEntry {
+            key: key.into(),
+            uri: format!("s3://b/{key}"),
+            size: 1,
+            last_modified: None,
+        }
+    }
+
+    #[test]
+    fn clashing_keys_are_decided_the_same_way_whatever_the_order() {
+        let keys = ["dup//a", "dup/a", "clash/x/y", "clash/x", "dot/./x", "ok"];
+        for reversed in [false, true] {
+            let mut objects: Vec<_> = keys.iter().map(|k| object(k)).collect();
+            if reversed {
+                objects.reverse();
+            }
+            let placed = place_keys(objects, "channel train").unwrap();
+            let kept: Vec<_> = placed.kept.iter().map(|(o, _)| o.key.as_str()).collect();
+            assert_eq!(kept, ["clash/x/y", "dot/./x", "dup//a", "ok"]);
+            assert_eq!(placed.skipped.len(), 2, "{:?}", placed.skipped);
+            assert!(placed.skipped[0].starts_with("dup/a (the same file as dup//a)"));
+            assert!(placed.skipped[1].contains("other keys need clash/x as a folder"));
+        }
+        assert!(place_keys(vec![object("a/../../x")], "f").is_err());
+    }
+
+    #[test]
+    fn long_texts_keep_both_ends() {
+        let key = "k".repeat(1024) + "/end";
+        let short = shorten(&key, 100);
+        assert!(
+            short.chars().count() <= 101 && short.ends_with("/end"),
+            "{short}"
+        );
     }
 }

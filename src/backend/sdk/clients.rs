@@ -11,6 +11,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use super::connection::{self, AwsConnection};
+use super::limits;
 use crate::backend::BackendError;
 
 /// Counts every request sent (retries included) across the backend's clients.
@@ -80,6 +81,8 @@ impl Clients {
         let custom_endpoint = sdk.endpoint_url().is_some();
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(custom_endpoint)
+            .timeout_config(limits::s3())
+            .interceptor(limits::AnswerLimit)
             .interceptor(counter.clone());
         let s3 = if custom_endpoint {
             // S3-compatible servers do not all accept streamed checksum trailers.
@@ -93,28 +96,33 @@ impl Clients {
             lean: super::lean::LeanClient::new(sdk, counter)?,
             sagemaker: aws_sdk_sagemaker::Client::from_conf(
                 aws_sdk_sagemaker::config::Builder::from(sdk)
+                    .interceptor(limits::AnswerLimit)
                     .interceptor(counter.clone())
                     .build(),
             ),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(sdk)
+                    .interceptor(limits::AnswerLimit)
                     .interceptor(counter.clone())
                     .build(),
             ),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                    .interceptor(limits::AnswerLimit)
                     .interceptor(counter.clone())
                     .build(),
             ),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(sdk)
+                    .interceptor(limits::AnswerLimit)
                     .interceptor(counter.clone())
                     .build(),
             ),
             pricing: aws_sdk_pricing::Client::from_conf(
                 aws_sdk_pricing::config::Builder::from(sdk)
                     .region(aws_config::Region::new("us-east-1"))
+                    .interceptor(limits::AnswerLimit)
                     .interceptor(counter.clone())
                     .build(),
             ),

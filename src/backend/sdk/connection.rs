@@ -87,6 +87,7 @@ pub const REGIONS: &[&str] = &[
 pub async fn load(connection: &AwsConnection) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
+        .timeout_config(super::limits::control_plane())
         .retry_config(RetryConfig::standard().with_max_attempts(3));
     if let Some(profile) = &connection.profile {
         loader = loader.profile_name(profile);

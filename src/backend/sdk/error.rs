@@ -13,6 +13,8 @@ pub const NETWORK_ERROR: &str = "NetworkError";
 pub const NO_CREDENTIALS: &str = "NoCredentials";
 /// The SSO session behind the profile has ended.
 pub const SSO_EXPIRED: &str = "SsoSessionExpired";
+/// An answer larger than any real answer of its call.
+pub const TOO_LARGE: &str = "AnswerTooLarge";
 
 /// Converts an SDK error, keeping the service's code and message.
 pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> BackendError
@@ -42,7 +44,11 @@ where
         }
         SdkError::TimeoutError(_) => BackendError::new(
             NETWORK_ERROR,
-            "the request timed out; the network or the endpoint is slow or unreachable",
+            format!(
+                "no answer within {} s (the call's time limit); the network or the endpoint is \
+                 slow or unreachable",
+                super::limits::OPERATION.as_secs()
+            ),
         ),
         _ => {
             tracing::debug!(error = ?err, "request failed before an answer");
@@ -70,7 +76,12 @@ pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
 /// Turns the text of a failure that never reached the service into a code and advice.
 pub fn explain(detail: &str) -> BackendError {
     let lower = detail.to_lowercase();
-    if lower.contains("sso") && lower.contains("expired") {
+    if lower.contains("length limit exceeded") {
+        BackendError::new(
+            TOO_LARGE,
+            super::limits::too_large(None, super::limits::MAX_ANSWER as u64 + 1),
+        )
+    } else if lower.contains("sso") && lower.contains("expired") {
         BackendError::new(
             SSO_EXPIRED,
             format!(

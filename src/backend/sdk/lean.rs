@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::clients::CallCounter;
 use super::error::NETWORK_ERROR;
+use super::limits::MAX_ANSWER;
 use crate::backend::BackendError;
 
 /// A service reached through the lean path.
@@ -113,7 +114,12 @@ impl LeanClient {
             .map_err(|e| BackendError::internal(format!("TLS roots: {e}")))?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector({
+                let mut http = HttpConnector::new();
+                http.enforce_http(false);
+                http.set_connect_timeout(Some(super::limits::CONNECT));
+                http
+            });
         Ok(Self {
             http: Client::builder(TokioExecutor::new()).build(https),
             credentials: sdk.credentials_provider(),
@@ -191,22 +197,42 @@ impl LeanClient {
             .map_err(|e| BackendError::internal(format!("{operation}: {e}")))?;
         self.sign(service, &mut request, &body).await?;
         self.counter.add();
-        let response = self.http.request(request).await.map_err(|e| {
-            BackendError::new(
-                NETWORK_ERROR,
-                format!(
-                    "{operation}: {endpoint} could not be reached ({})",
-                    super::error::causes(&e)
-                ),
-            )
-        })?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
+        // The whole call, answer read, within one attempt's time, and the answer capped.
+        let call = async {
+            let response = self.http.request(request).await.map_err(|e| {
+                BackendError::new(
+                    NETWORK_ERROR,
+                    format!(
+                        "{operation}: {endpoint} could not be reached ({})",
+                        super::error::causes(&e)
+                    ),
+                )
+            })?;
+            let status = response.status();
+            let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER);
+            let bytes = limited.collect().await.map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    BackendError::new(
+                        super::error::TOO_LARGE,
+                        super::limits::too_large(Some(operation), MAX_ANSWER as u64 + 1),
+                    )
+                } else {
+                    BackendError::new(NETWORK_ERROR, format!("{operation}: {e}"))
+                }
+            })?;
+            Ok::<_, BackendError>((status, bytes.to_bytes()))
+        };
+        let (status, bytes) = tokio::time::timeout(super::limits::ATTEMPT, call)
             .await
-            .map_err(|e| BackendError::new(NETWORK_ERROR, format!("{operation}: {e}")))?
-            .to_bytes();
+            .map_err(|_| {
+                BackendError::new(
+                    NETWORK_ERROR,
+                    format!(
+                        "{operation}: {endpoint} gave no whole answer within {} s",
+                        super::limits::ATTEMPT.as_secs()
+                    ),
+                )
+            })??;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if status.is_success() {
             Ok(text)

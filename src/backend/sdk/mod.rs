@@ -7,7 +7,8 @@ mod clients;
 mod connection;
 mod error;
 pub mod lean;
+pub mod limits;
 
 pub use clients::{Account, CallCounter, Clients};
 pub use connection::{AwsConnection, REGIONS, endpoint_from_env, load, profiles};
-pub use error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, explain, from_sdk};
+pub use error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, TOO_LARGE, explain, from_sdk};

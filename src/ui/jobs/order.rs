@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 
-use super::super::actions::strip_stamp;
 use super::super::cost::{Estimate, Total};
 use super::super::data::Data;
 use super::super::state::{GroupBy, SortColumn, State};
 use crate::backend::{Connection, JobRef};
 use crate::job::JobSummary;
+use crate::request::strip_stamp;
 
 /// A row of the list: a group header or a job (source index, job index).
 #[derive(Debug, Clone, Copy, PartialEq)]

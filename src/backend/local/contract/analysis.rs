@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::uri::{Problems, writable};
 use super::{
-    ChannelPlan, CheckpointPlan, DEFAULT_INSTANCE_TYPE, LOCAL_MODE_NEEDS, LocalPlan, RESERVED,
-    UNSUPPORTED, unquoted,
+    ChannelPlan, CheckpointPlan, DEFAULT_INSTANCE_TYPE, DEFAULT_VOLUME_GB, LOCAL_MODE_NEEDS,
+    LocalPlan, RESERVED, UNSUPPORTED, unquoted,
 };
 use crate::backend::local::pyvalue::PyValue;
 use crate::request::validate::Diagnostic;
@@ -106,6 +106,13 @@ impl LocalPlan {
                 .filter(|s| *s > 0)
                 .map(|s| Duration::from_secs(s as u64)),
             interpreter: None,
+            volume_bytes: request
+                .resource_config
+                .as_ref()
+                .and_then(|r| r.volume_size_in_gb)
+                .filter(|gb| *gb > 0)
+                .unwrap_or(DEFAULT_VOLUME_GB) as u64
+                * (1 << 30),
         };
         problems.extend(plan.exec_size_problem());
         (Some(plan), problems)

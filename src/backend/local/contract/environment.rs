@@ -52,17 +52,18 @@ impl LocalPlan {
             .iter()
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
-        std::fs::write(
-            dir.join("hyperparameters.json"),
-            Value::Object(hps).to_string(),
+        // Hyperparameters may hold tokens: readable by their owner only.
+        super::layout::write_private(
+            &dir.join("hyperparameters.json"),
+            Value::Object(hps).to_string().as_bytes(),
         )?;
-        std::fs::write(
-            dir.join("resourceconfig.json"),
-            self.resource_config(host).to_string(),
+        super::layout::write_private(
+            &dir.join("resourceconfig.json"),
+            self.resource_config(host).to_string().as_bytes(),
         )?;
-        std::fs::write(
-            dir.join("inputdataconfig.json"),
-            self.input_data_config().to_string(),
+        super::layout::write_private(
+            &dir.join("inputdataconfig.json"),
+            self.input_data_config().to_string().as_bytes(),
         )?;
         Ok(())
     }
@@ -236,9 +237,12 @@ fn path(p: PathBuf) -> String {
 /// not inherit them (the service's containers get the job's role, never the submitter's
 /// keys) unless its `Environment` sets them; SageDesk itself still reads S3 channels with
 /// them.
-const CREDENTIALS: [&str; 13] = [
+const CREDENTIALS: [&str; 15] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
+    // The older names some SDKs and tools still read.
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION",

@@ -1,6 +1,6 @@
 //! The `/opt/ml` tree of one host, as a folder in the job's folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The `/opt/ml` tree of one host.
 #[derive(Debug, Clone)]
@@ -70,4 +70,26 @@ impl HostLayout {
         }
         Ok(())
     }
+}
+
+/// Makes `path` (and any missing parents) a folder only its owner can enter, whatever the
+/// umask and whatever mode it had: a job's tree holds its hyperparameters and environment.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Writes `bytes` to a new or replaced file only its owner can read.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)
 }

@@ -15,7 +15,7 @@ mod uri;
 
 pub use checks::LocalChecks;
 pub use environment::withhold_credentials;
-pub use layout::HostLayout;
+pub use layout::{HostLayout, private_dir};
 pub use runtime::{
     ImageRuntime, InterpreterInfo, RuntimeEntry, Runtimes, compare, interpreter_for, probe,
 };
@@ -46,6 +46,8 @@ const RESERVED: &[&str] = &[
 
 pub(crate) const GROUP: &str = "homogeneousCluster";
 const DEFAULT_INSTANCE_TYPE: &str = "local";
+/// The volume a request without `ResourceConfig.VolumeSizeInGB` gets, in GB.
+const DEFAULT_VOLUME_GB: i64 = 30;
 
 /// What local mode needs to know to run a request, checked before anything starts.
 #[derive(Debug, Clone)]
@@ -91,6 +93,9 @@ pub struct LocalPlan {
     pub max_runtime: Option<Duration>,
     /// The interpreter the runtime table gives the job's image, if a row matches.
     pub interpreter: Option<PathBuf>,
+    /// `ResourceConfig.VolumeSizeInGB` in bytes: what each host's code, data and
+    /// checkpoints may take on this machine, as on the service's volume.
+    pub volume_bytes: u64,
 }
 
 /// One input channel read from a `file://` URI.

@@ -2,6 +2,7 @@
 //! unpacked into `code/`, and each channel's files copied into `input/data/<channel>/`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{HostLayout, LocalPlan};
 
@@ -12,6 +13,7 @@ use super::{HostLayout, LocalPlan};
 pub fn stage_channels(
     plan: &LocalPlan,
     layouts: &[HostLayout],
+    cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<u64> {
     let mut copies = Vec::new();
@@ -32,12 +34,26 @@ pub fn stage_channels(
         }
     }
     let mut total = 0;
-    for (src, _) in &copies {
-        total += std::fs::metadata(src)?.len();
+    let mut per_host = vec![0u64; layouts.len()];
+    for (src, dest) in &copies {
+        let len = std::fs::metadata(src)?.len();
+        total += len;
+        if let Some(i) = layouts.iter().position(|l| dest.starts_with(&l.root)) {
+            per_host[i] += len;
+            if per_host[i] > plan.volume_bytes {
+                return Err(volume_full(src, plan.volume_bytes));
+            }
+        }
     }
     let mut done = 0;
     progress(0, total);
     for (src, dest) in &copies {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "stopped while copying the input data",
+            ));
+        }
         copy_file(src, dest, &mut |n| {
             done += n;
             progress(done, total.max(done));
@@ -46,22 +62,30 @@ pub fn stage_channels(
     Ok(done)
 }
 
-/// Puts the submit folder (copied) or archive (unpacked) into `layout`'s `code/`.
-pub fn stage_code(plan: &LocalPlan, layout: &HostLayout) -> std::io::Result<()> {
+/// Puts the submit folder (copied) or archive (unpacked) into the first host's `code/`,
+/// within the job's volume (`plan.volume_bytes`), and shares it with the other hosts (hard
+/// links: the code takes its space once, as the service's hosts each read the same
+/// archive). The entry point must resolve inside `code/` through whatever links the code
+/// holds; its mode is set on the file itself, never through a link.
+pub fn stage_code(plan: &LocalPlan, layouts: &[HostLayout]) -> std::io::Result<()> {
+    let Some((first, others)) = layouts.split_first() else {
+        return Ok(());
+    };
+    let code = first.code();
     if plan.submit_path.is_dir() {
+        let mut written = 0u64;
         for (abs, rel) in list_files(&plan.submit_path)? {
-            let dest = layout.code().join(rel);
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent)?;
+            written += std::fs::metadata(&abs)?.len();
+            if written > plan.volume_bytes {
+                return Err(volume_full(&plan.submit_path, plan.volume_bytes));
             }
-            std::fs::copy(&abs, &dest)?;
+            copy_file(&abs, &code.join(rel), &mut |_| {})?;
         }
     } else {
-        crate::backend::archive::unpack_tar_gz(&plan.submit_path, &layout.code())?;
+        crate::backend::archive::unpack_tar_gz(&plan.submit_path, &code, plan.volume_bytes)?;
     }
-    let entry = layout.code().join(&plan.program);
-    if !entry.is_file() {
-        return Err(std::io::Error::new(
+    let not_there = || {
+        std::io::Error::new(
             std::io::ErrorKind::NotFound,
             format!(
                 "HyperParameters.{}: {:?} is not in {}",
@@ -69,13 +93,69 @@ pub fn stage_code(plan: &LocalPlan, layout: &HostLayout) -> std::io::Result<()> 
                 plan.program,
                 plan.submit_path.display()
             ),
-        ));
+        )
+    };
+    let entry = crate::backend::archive::resolve_beneath(&code, Path::new(&plan.program))
+        .map(|rel| code.join(rel))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "HyperParameters.{}: {:?} leads outside the code folder through a link",
+                    crate::request::PROGRAM,
+                    plan.program
+                ),
+            )
+        })?;
+    let meta = std::fs::symlink_metadata(&entry).map_err(|_| not_there())?;
+    if !meta.is_file() {
+        return Err(not_there());
     }
     if !plan.program.ends_with(".py") && !plan.program.ends_with(".sh") {
         use std::os::unix::fs::PermissionsExt;
-        let mut perms = std::fs::metadata(&entry)?.permissions();
+        let mut perms = meta.permissions();
         perms.set_mode(perms.mode() | 0o755);
         std::fs::set_permissions(&entry, perms)?;
+    }
+    for layout in others {
+        share_tree(&code, &layout.code())?;
+    }
+    Ok(())
+}
+
+/// The error for files that do not fit in the job's volume.
+pub(crate) fn volume_full(what: &Path, volume: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "no space left on device: {} needs more than the job's volume of {} \
+             (ResourceConfig.VolumeSizeInGB)",
+            what.display(),
+            crate::job::bytes(volume)
+        ),
+    )
+}
+
+/// Gives `to` the tree of `from`: folders made, files hard-linked (copied where a link
+/// cannot be made), symbolic links re-made as they are.
+fn share_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut stack = vec![PathBuf::new()];
+    std::fs::create_dir_all(to)?;
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(from.join(&rel))? {
+            let entry = entry?;
+            let rel = rel.join(entry.file_name());
+            let (src, dest) = (from.join(&rel), to.join(&rel));
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                std::fs::create_dir_all(&dest)?;
+                stack.push(rel);
+            } else if kind.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dest)?;
+            } else if kind.is_file() && std::fs::hard_link(&src, &dest).is_err() {
+                copy_file(&src, &dest, &mut |_| {})?;
+            }
+        }
     }
     Ok(())
 }

@@ -57,7 +57,11 @@ impl Checkpoints {
     }
 
     /// Copies the kept checkpoints into every host's folder; nothing kept yet is fine.
-    pub(super) async fn restore(&mut self, progress: SharedProgress) -> Result<(), BackendError> {
+    pub(super) async fn restore(
+        &mut self,
+        progress: SharedProgress,
+        limit: u64,
+    ) -> Result<(), BackendError> {
         let first = self.dirs[0].clone();
         for dir in &self.dirs {
             std::fs::create_dir_all(dir)?;
@@ -66,8 +70,12 @@ impl Checkpoints {
             let client = self.remote.s3().await?;
             let root = s3::S3Uri::parse(uri, "CheckpointConfig.S3Uri")?;
             if !s3::list_all(client, &root).await?.is_empty() {
-                s3::download_prefix(client, uri, &first, "CheckpointConfig.S3Uri", progress)
-                    .await?;
+                let field = "CheckpointConfig.S3Uri";
+                let fetched =
+                    s3::download_prefix(client, uri, &first, field, limit, progress).await?;
+                for skipped in fetched.skipped {
+                    tracing::warn!("{field}: {skipped} was left out");
+                }
             }
         } else if let Some(folder) = self.plan.folder.clone().filter(|f| f.is_dir()) {
             let target = first.clone();
@@ -85,8 +93,10 @@ impl Checkpoints {
         let dirs = self.dirs.clone();
         Ok(off_thread(move || -> std::io::Result<_> {
             let mut out = HashMap::new();
+            // Links are not followed: a link to a file outside the folder (a credentials
+            // file, /etc/passwd) is not a checkpoint, and neither is what it points to.
             for (rel, source) in archive::merge(&dirs)? {
-                if let Ok(meta) = std::fs::metadata(&source.path)
+                if let Ok(meta) = std::fs::symlink_metadata(&source.path)
                     && meta.is_file()
                 {
                     out.insert(rel, (meta.len(), meta.modified().ok()));
@@ -129,7 +139,10 @@ impl Checkpoints {
         ready
             .iter()
             .filter_map(|(rel, _)| {
-                let dir = self.dirs.iter().rev().find(|d| d.join(rel).is_file())?;
+                let dir =
+                    self.dirs.iter().rev().find(|d| {
+                        std::fs::symlink_metadata(d.join(rel)).is_ok_and(|m| m.is_file())
+                    })?;
                 Some((dir.join(rel), rel.clone()))
             })
             .collect()
@@ -137,6 +150,16 @@ impl Checkpoints {
 
     async fn send(&self, files: Vec<(PathBuf, PathBuf)>) -> Result<(), BackendError> {
         let place = self.place();
+        // Each file is opened without following a link and read through its descriptor, so
+        // a file swapped for a link after it was listed is not read either.
+        let opened: Vec<(std::fs::File, PathBuf)> = files
+            .into_iter()
+            .filter_map(|(path, rel)| Some((open_no_follow(&path)?, rel)))
+            .collect();
+        let files: Vec<(PathBuf, PathBuf)> = opened
+            .iter()
+            .map(|(file, rel)| (descriptor_path(file), rel.clone()))
+            .collect();
         let named = |mut e: BackendError| {
             e.message = format!("checkpoints to {place}: {}", e.message);
             e
@@ -181,6 +204,23 @@ impl Checkpoints {
             self.sync(true).await.map(|_| ())
         })
     }
+}
+
+/// `path` opened for reading if it is a regular file reached through no link at its end.
+fn open_no_follow(path: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
+/// A path that opens the very file `file` holds open (`/proc/self/fd/N`).
+fn descriptor_path(file: &std::fs::File) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
 /// Copies every file under `from` into `to`, keeping relative paths.

@@ -12,16 +12,16 @@ mod train;
 mod transfer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use self::checkpoints::Checkpoints;
 use self::meter::Meter;
 use self::train::{Outcome, train};
-use super::contract::{HostLayout, LocalPlan, stage_channels, stage_code};
+use super::contract::{HostLayout, LocalPlan, private_dir, stage_channels, stage_code};
 use super::remote::Remote;
-use super::store::{Ending, Store, now_ms};
+use super::store::{Ending, Record, Store, now_ms};
 use super::{LocalConfig, off_thread};
 use crate::backend::BackendError;
 use crate::backend::ErrorKind;
@@ -208,6 +208,20 @@ impl StorageFault {
     }
 }
 
+/// Returns once a stop of `job` has been asked for (looked for every [`POLL`]); never
+/// returns when the store cannot be read.
+async fn stop_request(database: std::path::PathBuf, job: String) {
+    let Ok(store) = Store::open(&database) else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(POLL).await;
+        if store.stop_requested(&job).unwrap_or(false) {
+            return;
+        }
+    }
+}
+
 /// Whether a job goes on to its next stage or has ended (its end recorded). Stages take the
 /// store as `&mut` so that the supervision future stays `Send` (a connection is not `Sync`).
 #[derive(PartialEq)]
@@ -251,8 +265,18 @@ impl Supervision<'_> {
             SecondaryStatus::Downloading,
             "Downloading input data",
         )?;
-        if self.download(&mut store).await? == Stage::Ended || self.stopped(&store)? == Stage::Ended
-        {
+        // A stop during the downloads ends them at once: transfers are cancelled (dropped)
+        // and copies stop at their next chunk.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = stop_request(self.config.database(), self.plan.job.clone());
+        let downloaded = tokio::select! {
+            stage = self.download(&mut store, &cancel) => Some(stage?),
+            () = stop => None,
+        };
+        if downloaded.is_none() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        if downloaded == Some(Stage::Ended) || self.stopped(&store)? == Stage::Ended {
             return Ok(());
         }
         self.enter(
@@ -346,7 +370,12 @@ impl Supervision<'_> {
     async fn prepare(&self, store: &mut Store) -> Result<Stage, BackendError> {
         let plan = self.plan.clone();
         let layouts = self.layouts.clone();
+        let job_dir = self.config.job_dir(&self.plan.job);
         let prepared = off_thread(move || -> std::io::Result<()> {
+            if let Some(jobs) = job_dir.parent() {
+                private_dir(jobs)?;
+            }
+            private_dir(&job_dir)?;
             for (layout, host) in layouts.iter().zip(&plan.hosts) {
                 layout.create()?;
                 plan.write_config(layout, host)?;
@@ -383,8 +412,13 @@ impl Supervision<'_> {
 
     /// Puts the code in place (downloaded first when it is in S3), downloads `s3://`
     /// channels and kept checkpoints, then copies every channel into the hosts' trees,
-    /// reporting progress in the Downloading status.
-    async fn download(&mut self, store: &mut Store) -> Result<Stage, BackendError> {
+    /// reporting progress in the Downloading status. Everything stays within the job's
+    /// volume; `cancel` stops the copying when a stop ends the stage.
+    async fn download(
+        &mut self,
+        store: &mut Store,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<Stage, BackendError> {
         let job_dir = self.config.job_dir(&self.plan.job);
         let meter = self.meter("Downloading the code");
         let fetched = transfer::fetch_code(
@@ -395,13 +429,13 @@ impl Supervision<'_> {
         )
         .await;
         meter.finish().await;
-        if let Err(e) = fetched {
-            return self.fail(store, format!("ClientError: code: {e}"));
+        match fetched {
+            Ok(skipped) => self.note_skipped(store, &skipped),
+            Err(e) => return self.fail(store, format!("ClientError: code: {e}")),
         }
         let plan = self.plan.clone();
         let layouts = self.layouts.clone();
-        let staged =
-            off_thread(move || layouts.iter().try_for_each(|l| stage_code(&plan, l))).await?;
+        let staged = off_thread(move || stage_code(&plan, &layouts)).await?;
         if let Err(e) = staged {
             return self.fail(store, format!("ClientError: code: {e}"));
         }
@@ -414,12 +448,15 @@ impl Supervision<'_> {
         )
         .await;
         meter.finish().await;
-        if let Err(e) = fetched {
-            return self.fail(store, format!("ClientError: input data: {e}"));
+        match fetched {
+            Ok(skipped) => self.note_skipped(store, &skipped),
+            Err(e) => return self.fail(store, format!("ClientError: input data: {e}")),
         }
         if let Some(mut checkpoints) = self.checkpoints() {
             let meter = self.meter("Downloading checkpoints");
-            let restored = checkpoints.restore(meter.progress()).await;
+            let restored = checkpoints
+                .restore(meter.progress(), self.plan.volume_bytes)
+                .await;
             meter.finish().await;
             if let Err(e) = restored {
                 return self.fail(store, format!("ClientError: CheckpointConfig.S3Uri: {e}"));
@@ -428,14 +465,44 @@ impl Supervision<'_> {
         let (plan, layouts) = (self.plan.clone(), self.layouts.clone());
         let meter = self.meter("Downloading input data");
         let progress = meter.progress();
+        let cancel = cancel.clone();
         let staged = off_thread(move || {
-            stage_channels(&plan, &layouts, &mut |done, total| progress(done, total))
+            stage_channels(&plan, &layouts, &cancel, &mut |done, total| {
+                progress(done, total)
+            })
         })
         .await?;
         meter.finish().await;
         match staged {
             Ok(_) => Ok(Stage::Next),
             Err(e) => self.fail(store, format!("ClientError: input data: {e}")),
+        }
+    }
+
+    /// Says in the job's log which S3 keys were left out of a download, and why.
+    fn note_skipped(&self, store: &Store, skipped: &[String]) {
+        if skipped.is_empty() {
+            return;
+        }
+        let host = self.plan.hosts.first().cloned().unwrap_or_default();
+        let mut lines = vec![format!(
+            "{} S3 keys were left out: each lands on a file another key already takes",
+            skipped.len()
+        )];
+        lines.extend(skipped.iter().map(|s| format!("  left out: {s}")));
+        let records: Vec<Record> = lines
+            .into_iter()
+            .map(|line| Record {
+                ts: now_ms(),
+                host: host.clone(),
+                stream: crate::job::Stream::Stderr,
+                line,
+                open: false,
+                points: Vec::new(),
+            })
+            .collect();
+        if let Err(e) = store.append(&self.plan.job, &[], &records) {
+            tracing::warn!("job {}: {e}", self.plan.job);
         }
     }
 

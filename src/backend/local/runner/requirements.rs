@@ -11,6 +11,7 @@ use std::time::Instant;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
+use super::groups::ProcessGroups;
 use super::output::{Lines, READERS_GRACE, Reader, child_pipes};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
@@ -43,6 +44,7 @@ pub(super) async fn prepare(
     python: &Path,
     store: &mut Store,
     tx: &Lines,
+    groups: &mut ProcessGroups,
 ) -> Result<Prepared, BackendError> {
     let file = layout.code().join(REQUIREMENTS);
     if !plan.program.ends_with(".py") || !file.is_file() {
@@ -62,6 +64,7 @@ pub(super) async fn prepare(
     }
     let partial = env.with_extension(format!("{}.partial", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
+    remove_abandoned(&config.home.join("envs"));
     let venv = partial.display().to_string();
     say(
         tx,
@@ -105,7 +108,7 @@ pub(super) async fn prepare(
             cwd: &layout.code(),
             environment: &environment,
         };
-        match run.run(store, &plan.job, host, tx).await? {
+        match run.run(store, &plan.job, host, tx, groups).await? {
             StepEnd::Done => {}
             StepEnd::Stopped => {
                 let _ = std::fs::remove_dir_all(&partial);
@@ -127,6 +130,28 @@ pub(super) async fn prepare(
         let _ = std::fs::remove_dir_all(&partial);
     }
     Ok(Prepared::Ready(env_python))
+}
+
+/// Removes environments left half-made by an installation whose process is gone (killed
+/// mid-way): `<hash>.<pid>.partial` folders whose pid no longer runs.
+fn remove_abandoned(envs: &Path) {
+    let Ok(entries) = std::fs::read_dir(envs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".partial"))
+            .and_then(|n| n.rsplit('.').next())
+            .and_then(|p| p.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        if process::start_time(pid).is_none() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The file that marks a finished environment.
@@ -198,13 +223,16 @@ impl Step<'_> {
         job: &str,
         host: &str,
         tx: &Lines,
+        groups: &mut ProcessGroups,
     ) -> Result<StepEnd, BackendError> {
         let mut command = Command::new(self.program);
         withhold_credentials(&mut command, self.environment);
+        let (mark, job_mark) = groups.mark();
         let spawned = command
             .args(self.args)
             .current_dir(self.cwd)
             .envs(self.environment.iter().cloned())
+            .env(mark, job_mark)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -219,6 +247,7 @@ impl Step<'_> {
             }
         };
         let pid = child.id().map(i64::from).unwrap_or(0);
+        groups.add(pid);
         let mut readers = Vec::new();
         // stderr goes to the log through a tee that keeps its last lines.
         let (err_tx, mut err_rx) = mpsc::channel::<Vec<Record>>(256);

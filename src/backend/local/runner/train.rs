@@ -78,10 +78,16 @@ pub(super) async fn train(
         rx,
         fault.clone(),
     );
+    // Every process of the job, the installation of its requirements included, carries the
+    // job's mark and is watched from here on.
+    let mut groups = ProcessGroups::new(config.job_dir(&plan.job).display().to_string());
+    groups.arm();
     let python = plan.interpreter.as_ref().unwrap_or(&config.python);
-    let python = match prepare(config, plan, &layouts[0], python, store, &tx).await? {
+    let prepared = prepare(config, plan, &layouts[0], python, store, &tx, &mut groups).await?;
+    let python = match prepared {
         Prepared::Ready(python) => python,
         ended => {
+            groups.finish().await;
             drop(tx);
             let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
             return Ok(match ended {
@@ -93,7 +99,7 @@ pub(super) async fn train(
             });
         }
     };
-    let mut hosts = spawn_hosts(plan, layouts, &python, store, tx)?;
+    let mut hosts = spawn_hosts(plan, layouts, &python, store, tx, groups)?;
     let watched = watch(config, plan, store, &mut hosts).await?;
     let Hosts {
         procs,
@@ -124,13 +130,14 @@ fn spawn_hosts(
     python: &std::path::Path,
     store: &Store,
     tx: Lines,
+    groups: ProcessGroups,
 ) -> Result<Hosts, BackendError> {
     let num_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut hosts = Hosts {
         procs: Vec::new(),
         children: Vec::new(),
         readers: Vec::new(),
-        groups: ProcessGroups::new(),
+        groups,
         spawn_error: None,
     };
     for (layout, host) in layouts.iter().zip(&plan.hosts) {
@@ -138,10 +145,12 @@ fn spawn_hosts(
         let environment = plan.environment(layout, host, num_cpus);
         let mut command = Command::new(&program);
         withhold_credentials(&mut command, &environment);
+        let (mark, job) = hosts.groups.mark();
         let spawned = command
             .args(&args)
             .current_dir(layout.code())
             .envs(environment)
+            .env(mark, job)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -169,7 +178,6 @@ fn spawn_hosts(
         let start = process::start_time(pid).unwrap_or(0);
         store.add_process(&plan.job, host, pid, start)?;
     }
-    hosts.groups.arm();
     Ok(hosts)
 }
 
@@ -316,9 +324,14 @@ fn failure_reason(
     layout: &HostLayout,
     status: ExitStatus,
 ) -> Result<String, BackendError> {
-    if let Ok(text) = std::fs::read_to_string(layout.failure_file())
-        && !text.trim().is_empty()
-    {
+    // Only the start is read: the file is the script's, and may be of any size.
+    let mut head = Vec::new();
+    if let Ok(file) = std::fs::File::open(layout.failure_file()) {
+        use std::io::Read;
+        let _ = file.take(4 * REASON_LIMIT as u64).read_to_end(&mut head);
+    }
+    let text = String::from_utf8_lossy(&head);
+    if !text.trim().is_empty() {
         return Ok(text.chars().take(REASON_LIMIT).collect());
     }
     let how = match status.code() {

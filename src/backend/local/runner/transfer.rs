@@ -9,16 +9,16 @@ use crate::backend::local::remote::Remote;
 use crate::backend::s3::{self, Encryption, SharedProgress};
 use crate::backend::{BackendError, archive};
 
-/// Downloads code in S3 (a `.tar.gz` object, or a prefix of files) into `root` and points
-/// the plan at it.
+/// Downloads code in S3 (a `.tar.gz` object, or a prefix of files) into `root`, within
+/// the job's volume, and points the plan at it. Returns the keys left out, each with why.
 pub(super) async fn fetch_code(
     remote: &Remote,
     plan: &mut LocalPlan,
     root: &Path,
     progress: SharedProgress,
-) -> Result<(), BackendError> {
+) -> Result<Vec<String>, BackendError> {
     let Some(uri) = plan.submit_s3.clone() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let field = format!("HyperParameters.{}", crate::request::SUBMIT_DIRECTORY);
     let client = remote.s3().await?;
@@ -26,37 +26,45 @@ pub(super) async fn fetch_code(
         let name = uri.rsplit('/').next().unwrap_or("sourcedir.tar.gz");
         let dest = root.join(name);
         let progress: crate::backend::Progress = Box::new(move |done, total| progress(done, total));
-        s3::download(client, &uri, &dest, &progress)
+        s3::download_within(client, &uri, &dest, &progress, plan.volume_bytes)
             .await
             .map_err(|mut e| {
                 e.message = format!("{field}: {uri}: {}", e.message);
                 e
             })?;
         plan.submit_path = dest;
+        Ok(Vec::new())
     } else {
         let dest = root.join("code");
-        s3::download_prefix(client, &uri, &dest, &field, progress).await?;
+        let fetched =
+            s3::download_prefix(client, &uri, &dest, &field, plan.volume_bytes, progress).await?;
         plan.submit_path = dest;
+        Ok(fetched.skipped)
     }
-    Ok(())
 }
 
-/// Downloads the `s3://` channels into `root` and points the plan at the copies.
+/// Downloads the `s3://` channels into `root`, together within the job's volume, and points
+/// the plan at the copies. Returns the keys left out, each with why.
 pub(super) async fn fetch_channels(
     remote: &Remote,
     plan: &mut LocalPlan,
     root: &Path,
     progress: SharedProgress,
-) -> Result<(), BackendError> {
+) -> Result<Vec<String>, BackendError> {
+    let mut left = plan.volume_bytes;
+    let mut skipped = Vec::new();
     for channel in &mut plan.channels {
         let Some(uri) = &channel.s3_uri else { continue };
         let dest = root.join(&channel.name);
         let field = format!("channel {}", channel.name);
         let client = remote.s3().await?;
-        s3::download_prefix(client, uri, &dest, &field, progress.clone()).await?;
+        let fetched =
+            s3::download_prefix(client, uri, &dest, &field, left, progress.clone()).await?;
+        left = left.saturating_sub(fetched.bytes);
+        skipped.extend(fetched.skipped.into_iter().map(|s| format!("{field}: {s}")));
         channel.source = dest;
     }
-    Ok(())
+    Ok(skipped)
 }
 
 /// Writes the artifacts of every host into the job's artifact folder: `model.tar.gz` (or,

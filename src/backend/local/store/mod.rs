@@ -214,6 +214,13 @@ impl Store {
     /// Opens (and creates, if needed) the database at `path`. A store on a read-only file
     /// system or folder opens read-only (see [`Store::is_read_only`]).
     pub fn open(path: &Path) -> Result<Store, BackendError> {
+        if path.is_dir() {
+            let shown = path.display();
+            return Err(BackendError::internal(format!(
+                "{shown} is a folder, not the job store: move it aside (mv {shown} \
+                 {shown}.folder) or set SAGEDESK_HOME to another data folder"
+            )));
+        }
         match create_private(path) {
             Ok(()) => {}
             Err(e)
