@@ -81,24 +81,12 @@ async fn tarball_entries_that_escape_the_code_folder_fail_the_job_naming_them() 
         assert!(reason.contains(&format!("{job}.tar.gz")), "{job}: {reason}");
     }
     // Nothing landed outside the job's folders.
-    let found: Vec<PathBuf> = walk(sb.path())
+    let found: Vec<PathBuf> = common::walk(sb.path())
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n == "escaped.py"))
         .collect();
     assert!(found.is_empty(), "{found:?}");
     assert!(!sb.home().join("jobs/escaped.py").exists());
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            out.extend(walk(&path));
-        }
-        out.push(path);
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -148,25 +148,13 @@ async fn checkpoints_keep_links_as_links_and_never_copy_what_they_point_to() {
             "{name} was copied"
         );
     }
-    let everything: String = walk(&kept)
+    let everything: String = common::walk(&kept)
         .iter()
         .filter(|p| p.is_file())
         .map(|p| std::fs::read_to_string(p).unwrap_or_default())
         .collect();
     assert!(!everything.contains("TOP-SECRET-VALUE"));
     assert!(!everything.contains("root:"));
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            out.extend(walk(&path));
-        }
-        out.push(path);
-    }
-    out
 }
 
 /// How a fake endpoint answers every request.
@@ -856,7 +844,7 @@ async fn clashing_s3_keys_are_decided_and_named_and_a_stop_ends_a_download_at_on
     let took = stopped_at.elapsed();
     assert_eq!(detail.summary.status, Status::Stopped, "{detail:?}");
     assert!(took < Duration::from_secs(5), "the stop took {took:?}");
-    let staged = walk(&sb.home().join("jobs/stop-downloading/s3-input"))
+    let staged = common::walk(&sb.home().join("jobs/stop-downloading/s3-input"))
         .iter()
         .filter(|p| p.is_file())
         .count();

@@ -442,16 +442,7 @@ enum Strict {
 
 fn resolve(root: &Path, path: &Path, strict: Strict) -> Option<PathBuf> {
     use std::collections::VecDeque;
-    use std::path::Component;
-    let mut queue: VecDeque<std::ffi::OsString> = VecDeque::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(n) => queue.push_back(n.to_owned()),
-            Component::ParentDir => queue.push_back("..".into()),
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
+    let mut queue: VecDeque<std::ffi::OsString> = steps(path)?.into();
     let mut resolved = PathBuf::new();
     let mut links = 0;
     while let Some(part) = queue.pop_front() {
@@ -478,18 +469,24 @@ fn resolve(root: &Path, path: &Path, strict: Strict) -> Option<PathBuf> {
         }
         let target = std::fs::read_link(&here).ok()?;
         resolved.pop();
-        let mut ahead = Vec::new();
-        for component in target.components() {
-            match component {
-                Component::Normal(n) => ahead.push(n.to_owned()),
-                Component::ParentDir => ahead.push("..".into()),
-                Component::CurDir => {}
-                Component::RootDir | Component::Prefix(_) => return None,
-            }
-        }
-        for part in ahead.into_iter().rev() {
+        for part in steps(&target)?.into_iter().rev() {
             queue.push_front(part);
         }
     }
     Some(resolved)
+}
+
+/// A relative path's names and `..` steps, `.` left out; `None` for an absolute path.
+fn steps(path: &Path) -> Option<Vec<std::ffi::OsString>> {
+    use std::path::Component;
+    let mut out = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(n) => out.push(n.to_owned()),
+            Component::ParentDir => out.push("..".into()),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
 }

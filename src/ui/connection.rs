@@ -289,14 +289,13 @@ fn source_panel(ui: &mut egui::Ui, source: &SourceData) -> Option<ConnectionActi
             ui.end_row();
             if let Some(since) = a.waiting_since {
                 ui.label("Waiting");
-                ui.label(format!(
-                    "for an answer since {}",
-                    crate::job::timestamp(since.into())
-                ));
+                ui.label(format!("for an answer since {}", clock(since)));
                 ui.end_row();
             }
             ui.label("Next poll");
-            ui.label(if !a.polling {
+            ui.label(if a.waiting_since.is_some() {
+                "after the answer".to_string()
+            } else if !a.polling {
                 "paused".to_string()
             } else if a.backing_off {
                 format!("in {:.0} s (backing off)", a.next_poll.as_secs_f64())
@@ -341,44 +340,44 @@ fn failed_panel(
     action
 }
 
+/// The local time of day of `t`, as a clock shows it.
+fn clock(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Local>::from(t)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+/// `source: note` for each source `note` has something to say of.
+fn notes(data: &Data, note: impl Fn(&SourceData) -> Option<String>) -> Vec<String> {
+    data.sources
+        .iter()
+        .filter_map(|s| Some(format!("{}: {}", s.connection.source_label(), note(s)?)))
+        .collect()
+}
+
 /// The top bar's summary: the sources, the calls made on AWS, and a mark when a source's
 /// last poll failed. True when clicked.
 pub fn summary(ui: &mut egui::Ui, data: &Data) -> bool {
     let mut clicked = false;
-    let failing: Vec<String> = data
-        .sources
-        .iter()
-        .filter(|s| s.failing())
-        .map(|s| {
-            format!(
-                "{}: {}",
-                s.connection.source_label(),
-                s.activity.last_error.as_deref().unwrap_or("")
-            )
-        })
-        .collect();
-    if !failing.is_empty() {
+    let failing = notes(data, |s| {
+        s.failing()
+            .then(|| s.activity.last_error.clone().unwrap_or_default())
+    });
+    let waiting = notes(data, |s| {
+        let since = s.activity.waiting_since?;
+        Some(format!("no answer since {}", clock(since)))
+    });
+    for (notes, what, color) in [
+        (failing, "backing off", theme::ERROR),
+        (waiting, "waiting", theme::WARNING),
+    ] {
+        if notes.is_empty() {
+            continue;
+        }
+        let mark = if color == theme::ERROR { "✖" } else { "…" };
         clicked |= ui
-            .label(RichText::new(format!("✖ {} backing off", failing.len())).color(theme::ERROR))
-            .on_hover_text(failing.join("\n"))
-            .clicked();
-    }
-    let waiting: Vec<String> = data
-        .sources
-        .iter()
-        .filter_map(|s| {
-            let since = s.activity.waiting_since?;
-            Some(format!(
-                "{}: no answer since {}",
-                s.connection.source_label(),
-                crate::job::timestamp(since.into())
-            ))
-        })
-        .collect();
-    if !waiting.is_empty() {
-        clicked |= ui
-            .label(RichText::new(format!("… {} waiting", waiting.len())).color(theme::WARNING))
-            .on_hover_text(waiting.join("\n"))
+            .label(RichText::new(format!("{mark} {} {what}", notes.len())).color(color))
+            .on_hover_text(notes.join("\n"))
             .clicked();
     }
     let calls: u64 = data.sources.iter().map(|s| s.activity.calls).sum();

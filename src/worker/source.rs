@@ -169,6 +169,7 @@ impl Source {
             () = tokio::time::sleep(WAITING_AFTER) => {
                 self.activity.waiting_since =
                     Some(std::time::SystemTime::now() - WAITING_AFTER);
+                self.activity.calls = self.backend.calls();
                 out.send(Event::Activity {
                     source: self.connection.clone(),
                     activity: self.activity.clone(),

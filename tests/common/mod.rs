@@ -205,3 +205,16 @@ pub fn stored_request_job(home: &Path, request: Value, lines: impl Iterator<Item
         .finish(&name, &Ending::completed(), 1_790_000_001_000)
         .unwrap();
 }
+
+/// Every path under `dir`, in no set order (links not followed).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}

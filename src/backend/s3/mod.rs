@@ -118,14 +118,7 @@ pub async fn list_all(client: &Client, prefix: &S3Uri) -> Result<Vec<ArtifactEnt
     let mut token: Option<String> = None;
     let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&root)));
     loop {
-        let page = client
-            .list_objects_v2()
-            .bucket(&prefix.bucket)
-            .prefix(&root)
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .map_err(from_sdk)?;
+        let page = list_page(client, &prefix.bucket, &root, None, token.clone()).await?;
         for object in page.contents() {
             if let Some(entry) = entry(prefix, &root, object) {
                 entries.push(entry);
@@ -139,6 +132,25 @@ pub async fn list_all(client: &Client, prefix: &S3Uri) -> Result<Vec<ArtifactEnt
             return Ok(sorted(entries));
         }
     }
+}
+
+/// One page of `ListObjectsV2`.
+async fn list_page(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    token: Option<String>,
+) -> Result<aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output, BackendError> {
+    client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_delimiter(delimiter.map(str::to_string))
+        .set_continuation_token(token)
+        .send()
+        .await
+        .map_err(from_sdk)
 }
 
 /// An object of a listing under `root` as an entry with its key relative to `root`; none
@@ -172,15 +184,7 @@ async fn list_objects(
         let mut token: Option<String> = None;
         let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&folder)));
         loop {
-            let page = client
-                .list_objects_v2()
-                .bucket(&prefix.bucket)
-                .prefix(&folder)
-                .delimiter("/")
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .map_err(from_sdk)?;
+            let page = list_page(client, &prefix.bucket, &folder, Some("/"), token.clone()).await?;
             entries.extend(
                 page.contents()
                     .iter()

@@ -76,7 +76,13 @@ pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
 /// Turns the text of a failure that never reached the service into a code and advice.
 pub fn explain(detail: &str) -> BackendError {
     let lower = detail.to_lowercase();
-    if lower.contains("length limit exceeded") {
+    if let Some(at) = detail.find(super::limits::TOO_LARGE_MARK) {
+        // The cap's own message, without the SDK's wrapping around it.
+        let start = detail[..at]
+            .rfind("error: ")
+            .map_or(0, |i| i + "error: ".len());
+        BackendError::new(TOO_LARGE, detail[start..].to_string())
+    } else if lower.contains("length limit exceeded") {
         BackendError::new(
             TOO_LARGE,
             super::limits::too_large(None, super::limits::MAX_ANSWER as u64 + 1),

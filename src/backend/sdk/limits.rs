@@ -88,13 +88,15 @@ impl Intercept for AnswerLimit {
     }
 }
 
+/// What every message of an answer past the cap says.
+pub const TOO_LARGE_MARK: &str = " bytes, more than the ";
+
 /// The message for an answer past the cap.
 pub fn too_large(operation: Option<&str>, length: u64) -> String {
     format!(
-        "{} answered with {} bytes, more than the {} MB any answer of it needs: the endpoint \
+        "{} answered with {length}{TOO_LARGE_MARK}{} MB any answer of it needs: the endpoint \
          is not behaving as AWS does",
         operation.unwrap_or("the service"),
-        length,
         MAX_ANSWER >> 20
     )
 }

@@ -157,9 +157,19 @@ impl Store {
         Ok(())
     }
 
-    /// Ends the job: final status, reason, artifacts and end time, in one transaction.
+    /// Ends the job: final status, reason, artifacts and end time, in one transaction. A job
+    /// that has ended already keeps its ending: another process that found its supervisor
+    /// gone a moment after it finished must not overwrite it.
     pub fn finish(&self, name: &str, ending: &Ending, now: i64) -> Result<(), BackendError> {
         let tx = self.write()?;
+        let status: Option<String> = tx
+            .query_row("SELECT status FROM jobs WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if status.is_some_and(|s| parse_status(&s).is_terminal()) {
+            return Ok(());
+        }
         transition_in(
             &tx,
             name,
