@@ -7,15 +7,16 @@ use std::sync::Arc;
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use sagedesk::backend::local::store::Store;
-use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
+use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::backend::sdk::AwsConnection;
 use sagedesk::backend::{Backend, Connection, JobRef};
 use sagedesk::job::{
     Billing, InstancePrice, JobDetail, JobSummary, MetricPoint, MetricSeries, SecondaryStatus,
     Status,
 };
+use sagedesk::process;
 use sagedesk::request::request_from_value;
+use sagedesk::store::Store;
 use sagedesk::ui::state::{SortColumn, State, Tab};
 use sagedesk::ui::{AppOptions, SageDeskApp};
 use sagedesk::worker::{Event, Folders, Worker};
@@ -61,7 +62,7 @@ fn frame(c: &mut Criterion) {
         ..State::default()
     };
     let options = AppOptions::default();
-    let worker = Worker::spawn(backend, Some(Folders::of(&config))).unwrap();
+    let worker = Worker::spawn(backend, Some(Folders::at(&config.home))).unwrap();
     // The worker loads the store's own list on its thread: let it arrive first, so that it
     // does not replace the synthetic list below.
     let mut early = Vec::new();

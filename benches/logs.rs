@@ -15,9 +15,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
 use sagedesk::backend::local::LocalBackend;
-use sagedesk::backend::local::store::{Record, Store};
 use sagedesk::job::Stream;
 use sagedesk::request::request_from_value;
+use sagedesk::store::{Record, Store};
 use serde_json::json;
 
 /// About 90 bytes a line, with a loss the metric definition finds.

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
-use sagedesk::backend::local::store::{Ending, Record, Store};
-use sagedesk::backend::local::{LocalBackend, LocalConfig, process};
+use sagedesk::backend::local::{LocalBackend, LocalConfig};
 use sagedesk::job::Stream;
+use sagedesk::process;
+use sagedesk::store::{Ending, Record, Store};
 use sagedesk::ui::state::{State, Tab};
 use sagedesk::ui::{AppOptions, SageDeskApp};
 use sagedesk::worker::{Folders, Worker};
@@ -112,7 +113,7 @@ fn job_with_points(
 fn window(home: &Path, name: &str, tab: Tab, wrap: bool) -> Harness<'static, SageDeskApp> {
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(LocalConfig::new(home)).unwrap());
     let options = AppOptions::default();
-    let worker = Worker::spawn(backend, Some(Folders::of(&LocalConfig::new(home)))).unwrap();
+    let worker = Worker::spawn(backend, Some(Folders::at(home))).unwrap();
     let state = State {
         selection: Some(sagedesk::backend::JobRef::local(name)),
         tab,

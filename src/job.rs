@@ -1,5 +1,5 @@
-//! Backend-neutral view types: what the UI and the CLI show of a training job, with the
-//! small formatting helpers both use. It imports only the request model.
+//! Backend-neutral view types: who holds a job and what the UI and the CLI show of it, with
+//! the small formatting helpers both use. It imports only the request model.
 
 use std::fmt;
 
@@ -12,12 +12,17 @@ use crate::request::TrainingJobRequest;
 pub mod compare;
 pub mod console;
 mod cost;
+mod identity;
 mod log;
 pub mod secret;
 pub mod text;
 
 pub use cost::{Billing, InstancePrice};
+pub use identity::{AwsConnection, Connection, JobRef, REGIONS, endpoint_from_env};
 pub use log::{LogHits, LogSize};
+
+/// Most entries an archive listing keeps.
+pub const MAX_ARCHIVE_ENTRIES: usize = 100_000;
 
 /// `TrainingJobStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

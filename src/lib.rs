@@ -8,6 +8,8 @@ pub mod demo;
 pub mod diagnostics;
 pub mod job;
 pub mod preflight;
+pub mod process;
 pub mod request;
+pub mod store;
 pub mod ui;
 pub mod worker;

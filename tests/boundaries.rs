@@ -235,7 +235,7 @@ fn edges() -> BTreeSet<(Module, Module)> {
 fn the_reader_finds_the_edges_it_should() {
     let edges = edges();
     for (from, to) in [
-        ("backend::local::runner", "backend::local::store"),
+        ("backend::local::runner", "store"),
         ("ui", "worker"),
         ("backend::aws", "backend::sdk"),
         ("cli", "backend::local"),
@@ -252,14 +252,28 @@ fn no_forbidden_edge() {
     let rules: &[(&str, &str, &str)] = &[
         (
             "ui",
-            "backend::local",
-            "the window talks to local mode through the worker",
+            "backend",
+            "the window imports no backend: it talks to them through the worker, and job \
+             identity lives in job",
         ),
         (
-            "ui",
+            "worker",
             "backend::aws",
-            "the window talks to AWS through the worker",
+            "the worker talks to AWS through the Backend trait",
         ),
+        (
+            "worker",
+            "backend::local",
+            "the worker talks to local mode through the Backend trait, and keeps the \
+             window's things in the store",
+        ),
+        (
+            "store",
+            "backend::local",
+            "the store is the application's, not local mode's",
+        ),
+        ("store", "worker", "the store knows no worker"),
+        ("store", "ui", "the store knows no view"),
         (
             "backend::local",
             "backend::aws",
@@ -290,6 +304,13 @@ fn no_forbidden_edge() {
         ("request", "ui", "the request model knows no view"),
         ("request", "worker", "the request model knows no worker"),
         ("job", "backend", "the view types know no backend"),
+        ("job", "worker", "the view types know no worker"),
+        ("job", "ui", "the view types know no view"),
+        ("job", "cli", "the view types know no command line"),
+        ("request", "cli", "the request model knows no command line"),
+        ("backend", "worker", "backends know no worker"),
+        ("backend", "preflight", "backends know no preflight"),
+        ("backend", "cli", "backends know no command line"),
         ("backend", "ui", "backends know no view"),
         ("worker", "ui", "the worker knows no view"),
     ];

@@ -216,10 +216,7 @@ fn the_draft_survives_a_restart() {
         let deadline = Instant::now() + LIMIT;
         loop {
             h.step();
-            let saved = sagedesk::backend::local::store::Store::open(&db)
-                .unwrap()
-                .draft()
-                .unwrap();
+            let saved = sagedesk::store::Store::open(&db).unwrap().draft().unwrap();
             if saved.is_some_and(|d| d.contains("unsaved-work")) {
                 break;
             }

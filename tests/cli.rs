@@ -237,11 +237,11 @@ async fn a_job_whose_supervisor_died_is_marked_interrupted_at_the_next_start() {
 
     // The job's own supervisor process is killed (by the OS, say); the `run` that started
     // it notices and ends.
-    let store = sagedesk::backend::local::store::Store::open(&sb.config().database()).unwrap();
+    let store = sagedesk::store::Store::open(&sb.config().database()).unwrap();
     let supervised = store.unfinished().unwrap();
     let pid = supervised[0].pid.unwrap();
     assert_ne!(pid, i64::from(child.id()), "a process of its own");
-    sagedesk::backend::local::process::signal_group(pid, libc::SIGKILL);
+    sagedesk::process::signal_group(pid, libc::SIGKILL);
     wait_exit(&mut child);
 
     let backend = sb.backend();
@@ -258,7 +258,7 @@ async fn a_job_whose_supervisor_died_is_marked_interrupted_at_the_next_start() {
     // The orphaned training process was killed with its supervisor's job.
     let deadline = Instant::now() + LIMIT;
     while Path::new(&format!("/proc/{script_pid}")).exists()
-        && sagedesk::backend::local::process::start_time(script_pid).is_some()
+        && sagedesk::process::start_time(script_pid).is_some()
     {
         let stat = std::fs::read_to_string(format!("/proc/{script_pid}/stat")).unwrap_or_default();
         if stat.contains(") Z") {

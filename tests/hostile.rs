@@ -468,9 +468,9 @@ fn the_jobs_processes_die_with_a_killed_supervisor() {
         std::thread::sleep(Duration::from_millis(50));
     };
     // The job's supervisor (a process of its own) is killed.
-    let store = sagedesk::backend::local::store::Store::open(&sb.config().database()).unwrap();
+    let store = sagedesk::store::Store::open(&sb.config().database()).unwrap();
     let supervisor = store.unfinished().unwrap()[0].pid.unwrap();
-    sagedesk::backend::local::process::signal_group(supervisor, libc::SIGKILL);
+    sagedesk::process::signal_group(supervisor, libc::SIGKILL);
     let _ = run.wait();
     let alive = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -1,6 +1,6 @@
 //! Builder templates and the draft, kept in the real SQLite store.
 
-use sagedesk::backend::local::store::Store;
+use sagedesk::store::Store;
 
 #[test]
 fn templates_are_saved_renamed_and_deleted() {

@@ -2,8 +2,8 @@
 //! counts, searches over the whole log, lines redrawn in place, stores of the old
 //! row-per-line layout moved over, and the bytes a chatty job's lines cost.
 
-use sagedesk::backend::local::store::{Record, Store};
 use sagedesk::job::Stream;
+use sagedesk::store::{Record, Store};
 
 fn record(host: &str, stream: Stream, line: impl Into<String>, open: bool) -> Record {
     Record {

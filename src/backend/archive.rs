@@ -89,7 +89,7 @@ pub fn merge(dirs: &[PathBuf]) -> std::io::Result<BTreeMap<PathBuf, Source>> {
 }
 
 /// Most entries a listing keeps.
-pub const MAX_ENTRIES: usize = 100_000;
+pub const MAX_ENTRIES: usize = crate::job::MAX_ARCHIVE_ENTRIES;
 /// Longest entry name or link target kept, in bytes.
 pub const MAX_NAME: usize = 4096;
 /// Largest PAX extension header read.

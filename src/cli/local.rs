@@ -5,10 +5,10 @@ use std::sync::{Arc, RwLock};
 
 use super::{EXIT_BAD_INPUT, Failure, RuntimeAction, checked, follow};
 use crate::backend::local::contract::{LocalChecks, Runtimes};
-use crate::backend::local::store::Store;
 use crate::backend::local::{LocalBackend, LocalConfig, runtimes};
 use crate::backend::{Backend, Connection};
 use crate::request::validate::Target;
+use crate::store::Store;
 
 /// Local mode's configuration from the environment.
 pub(super) fn config() -> Result<LocalConfig, Failure> {

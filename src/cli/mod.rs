@@ -334,7 +334,7 @@ fn open_window(connection: Option<Connection>) -> ExitCode {
             code: EXIT_BAD_INPUT,
         })
         .and_then(|config| {
-            let folders = Folders::of(&config);
+            let folders = Folders::at(&config.home);
             let config_for_checks = config.clone();
             let backend: Arc<dyn Backend> = Arc::new(LocalBackend::open(config)?);
             let worker = Worker::spawn(backend, Some(folders.clone())).map_err(|e| Failure {

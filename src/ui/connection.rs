@@ -6,9 +6,9 @@ use egui::RichText;
 
 use super::data::{Data, SourceData};
 use super::theme;
-use crate::backend::Connection;
-use crate::backend::sdk::AwsConnection;
-use crate::backend::sdk::{REGIONS, endpoint_from_env};
+use crate::job::AwsConnection;
+use crate::job::Connection;
+use crate::job::{REGIONS, endpoint_from_env};
 
 /// What the user asked for in the window.
 #[derive(Debug, Clone, PartialEq)]

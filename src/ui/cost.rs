@@ -3,7 +3,7 @@
 //! of a set of rows.
 
 use super::data::Data;
-use crate::backend::JobRef;
+use crate::job::JobRef;
 use crate::job::text::group_digits;
 use crate::job::{Billing, Status};
 

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::log_pages::LogPages;
 use super::toasts::{ToastKind, Toasts};
-use crate::backend::{Connection, JobRef};
 use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, MetricSeries, Status};
+use crate::job::{Connection, JobRef};
 use crate::worker::{Activity, Event};
 
 /// One metric's points and the last decimation drawn from them.

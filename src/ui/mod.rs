@@ -37,7 +37,7 @@ use self::detail::DetailCache;
 use self::dialogs::Dialog;
 use self::jobs::ListCache;
 use self::state::State;
-use crate::backend::{Connection, JobRef};
+use crate::job::{Connection, JobRef};
 use crate::request::strip_stamp;
 use crate::request::validate::Target;
 use crate::worker::{Command, Event, Worker};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Connection, JobRef};
+use crate::job::{Connection, JobRef};
 
 /// A column of the job list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,12 +6,13 @@
 use std::path::PathBuf;
 
 use super::{Command, Event, Folders, Outbox};
-use crate::backend::local::store::Store;
 use crate::backend::{BackendError, Connection, JobRef};
 use crate::job::{Billing, InstancePrice, JobSummary};
 use crate::request::TrainingJobRequest;
+use crate::store::Store;
 
 /// The desktop side of the worker.
+#[derive(Clone)]
 pub(super) struct Desk {
     folders: Option<Folders>,
     out: Outbox,

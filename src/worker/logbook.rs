@@ -6,8 +6,8 @@
 use std::ops::Range;
 
 use crate::backend::BackendError;
-use crate::backend::local::store::{LogWriter, Record, Store};
 use crate::job::{LogHits, LogLine, LogSize};
+use crate::store::{LogWriter, Record, Store};
 
 /// Search hits kept at most (all are counted).
 pub const HITS_KEPT: usize = 1_000_000;

@@ -9,6 +9,7 @@ mod follow;
 mod logbook;
 mod notify;
 mod poll;
+mod restart;
 mod source;
 
 pub use logbook::{LogAsk, LogNews};
@@ -495,11 +496,11 @@ pub struct Folders {
 }
 
 impl Folders {
-    /// The folders of local mode's data folder.
-    pub fn of(config: &crate::backend::local::LocalConfig) -> Self {
+    /// The folders of the data folder `home`.
+    pub fn at(home: &std::path::Path) -> Self {
         Self {
-            home: config.home.clone(),
-            library: config.database(),
+            home: home.to_path_buf(),
+            library: crate::store::path_in(home),
         }
     }
 }
@@ -534,58 +535,6 @@ impl Outbox {
     }
 }
 
-/// Restarts of the worker within [`RESTART_WINDOW`] after which it stays down.
-const MAX_RESTARTS: usize = 5;
-const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Runs the poller until the window drops its command sender. A panic in it is reported to
-/// the window as what it is (with the crash report written for it) and the poller starts
-/// again on the same command queue; the window then sends what it follows again.
-async fn supervise(
-    backend: Arc<dyn Backend>,
-    folders: Option<Folders>,
-    commands: mpsc::UnboundedReceiver<Command>,
-    out: Outbox,
-) {
-    let commands = Arc::new(tokio::sync::Mutex::new(commands));
-    let mut restarts: Vec<std::time::Instant> = Vec::new();
-    loop {
-        let run = tokio::spawn(poll::run(
-            backend.clone(),
-            folders.clone(),
-            commands.clone(),
-            out.clone(),
-        ));
-        let panic = match run.await {
-            Ok(()) => return,
-            Err(e) if e.is_panic() => e.into_panic(),
-            Err(_) => return,
-        };
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".into());
-        restarts.retain(|t| t.elapsed() < RESTART_WINDOW);
-        restarts.push(std::time::Instant::now());
-        let restarted = restarts.len() <= MAX_RESTARTS;
-        let report = crate::crash::take_last();
-        if let Some(report) = &report {
-            // The window stayed up: the next start must not say it closed.
-            let _ = crate::crash::acknowledge(report);
-        }
-        out.send(Event::WorkerFailed {
-            message,
-            report,
-            restarted,
-        });
-        out.flush();
-        if !restarted {
-            return;
-        }
-    }
-}
-
 impl Worker {
     /// Starts the worker thread over the local `backend` (and the data folder's `folders`);
     /// AWS sources are added with [`Command::Connect`]. It loads the job list, templates
@@ -609,7 +558,9 @@ impl Worker {
             .build()?;
         std::thread::Builder::new()
             .name("sagedesk-worker".into())
-            .spawn(move || runtime.block_on(supervise(backend, folders, command_rx, outbox)))?;
+            .spawn(move || {
+                runtime.block_on(restart::supervise(backend, folders, command_rx, outbox))
+            })?;
         Ok(Worker {
             commands,
             events,

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::backend::JobRef;
-use crate::backend::local::process::which;
 use crate::job::Status;
+use crate::process::which;
 
 /// Sends a notification when a job ends while the window is in the background.
 #[derive(Debug, Default)]

@@ -11,14 +11,13 @@ use tokio::time::Instant;
 
 mod costs;
 mod preflight;
+mod tasks;
 
 use super::desk::Desk;
 use super::follow::{Followed, Selected, poll_compared};
 use super::source::{Pace, Source};
 use super::{Command, Event, Folders, Outbox};
 use crate::backend::{Backend, Connection, JobRef};
-use crate::job::ArchiveListing;
-use crate::request::TrainingJobRequest;
 
 /// List interval on a remote backend, unless the user sets another.
 pub const REMOTE_INTERVAL: Duration = Duration::from_secs(10);
@@ -50,6 +49,10 @@ struct Poller {
     logs_due: Instant,
     /// Prices asked for this run, by source and instance type.
     prices: std::collections::HashSet<(Connection, String)>,
+    /// Long one-shot commands under way, each on its own task (ended with the poller).
+    tasks: tokio::task::JoinSet<()>,
+    /// Where those tasks hand back what the poller must do after them.
+    followups: mpsc::UnboundedSender<tasks::Followup>,
 }
 
 /// The shortest and longest poll intervals the window may ask for.
@@ -71,6 +74,7 @@ pub(super) async fn run(
     });
     let desk = Desk::new(folders, out.clone());
     desk.start();
+    let (followups, mut followed_up) = mpsc::unbounded_channel();
     let mut poller = Poller {
         sources: vec![Source::new(Connection::Local, local)],
         remote_interval: REMOTE_INTERVAL,
@@ -86,6 +90,8 @@ pub(super) async fn run(
         log_interval: LOG_INTERVAL,
         logs_due: Instant::now(),
         prices: Default::default(),
+        tasks: tokio::task::JoinSet::new(),
+        followups,
     };
     poller.tick(0).await;
     poller.desk.send_library().await;
@@ -105,6 +111,11 @@ pub(super) async fn run(
                 Some(command) => poller.handle(command).await,
                 None => break,
             },
+            Some(followup) = followed_up.recv() => match followup {
+                tasks::Followup::Tick(source) => poller.tick_source(&source).await,
+            },
+            // Finished tasks are let go of as they end.
+            Some(_) = poller.tasks.join_next(), if !poller.tasks.is_empty() => {}
             _ = tokio::time::sleep_until(due) => {
                 let now = Instant::now();
                 for i in 0..poller.sources.len() {
@@ -311,6 +322,9 @@ impl Poller {
     }
 
     async fn handle(&mut self, command: Command) {
+        let Some(command) = self.spawn_task(command) else {
+            return;
+        };
         match command {
             Command::Connect(connection) => self.connect(connection).await,
             Command::Disconnect(connection) => self.disconnect(connection),
@@ -382,59 +396,8 @@ impl Poller {
                 }
             }
             Command::Compare(jobs) => self.compare(jobs).await,
-            Command::Stop(job) => match self.backend(&job.source) {
-                Some(backend) => match backend.stop_training_job(&job.name).await {
-                    Ok(()) => self.tick_source(&job.source).await,
-                    Err(e) => self.out.error(format!("Stopping {job}"), e),
-                },
-                None => self.no_source(&job.source, "Stopping a job"),
-            },
-            Command::ListArchive { source, uri } => self.list_archive(source, uri).await,
-            Command::Download { source, uri, dest } => self.download(source, uri, dest).await,
             Command::SetVisible(visible) => self.visible = visible,
-            Command::Submit {
-                source,
-                request,
-                origin,
-            } => {
-                if let Some(job) = self.submit(source, *request).await
-                    && let Some(origin) = origin
-                {
-                    self.desk.link(&job, &origin).await;
-                }
-            }
-            Command::RunDemo { epochs } => {
-                if let Some(request) = self.desk.demo_request(epochs).await
-                    && let Some(job) = self.submit(Connection::Local, request).await
-                {
-                    self.out.send(Event::JobStarted { job });
-                }
-            }
-            Command::RunLocally(job) => self.run_locally(job).await,
-            Command::UploadCode {
-                source,
-                dir,
-                prefix,
-            } => self.upload_code(source, dir, prefix).await,
             other => self.desk.handle(other).await,
-        }
-    }
-
-    /// Packs and uploads a code folder with `source`'s connection; the builder hears the
-    /// URI or the failure, and a failure is also reported.
-    async fn upload_code(&mut self, source: Connection, dir: std::path::PathBuf, prefix: String) {
-        let task = format!("Uploading {}", dir.display());
-        let Some(backend) = self.backend(&source) else {
-            self.out
-                .send(Event::CodeUploaded(Err(not_connected(&source))));
-            return self.no_source(&source, &task);
-        };
-        match backend.upload_code(&dir, &prefix).await {
-            Ok(uri) => self.out.send(Event::CodeUploaded(Ok(uri))),
-            Err(e) => {
-                self.out.send(Event::CodeUploaded(Err(e.to_string())));
-                self.out.error(task, e);
-            }
         }
     }
 
@@ -470,106 +433,6 @@ impl Poller {
             }
         }
         self.compared = compared;
-    }
-
-    async fn list_archive(&mut self, source: Connection, uri: String) {
-        let Some(backend) = self.backend(&source) else {
-            return self.no_source(&source, "Listing an archive");
-        };
-        let listing = match backend.list_archive(&uri).await {
-            Ok(listing) => listing,
-            Err(e) => ArchiveListing {
-                error: Some(e.to_string()),
-                ..Default::default()
-            },
-        };
-        self.out.send(Event::Archive { uri, listing });
-    }
-
-    async fn download(&mut self, source: Connection, uri: String, dest: std::path::PathBuf) {
-        let task = format!("Saving {}", dest.display());
-        let Some(backend) = self.backend(&source) else {
-            return self.no_source(&source, &task);
-        };
-        let out = self.out.clone();
-        let progress_task = task.clone();
-        let progress = Box::new(move |done, total| {
-            out.send(Event::Progress {
-                task: progress_task.clone(),
-                done,
-                total,
-            });
-            out.flush();
-        });
-        match backend.download_artifact(&uri, &dest, progress).await {
-            Ok(()) => self.out.send(Event::Saved { path: dest }),
-            Err(e) => self.out.error(task, e),
-        }
-    }
-
-    /// Runs `job` (of an AWS source) on the local backend as `<name>-local-<time>`, its S3
-    /// locations read and written with that source's connection, linked to it.
-    async fn run_locally(&mut self, job: JobRef) {
-        let task = format!("Running {job} locally");
-        let Some(backend) = self.backend(&job.source) else {
-            return self.no_source(&job.source, &task);
-        };
-        let detail = match backend.describe_training_job(&job.name).await {
-            Ok(detail) => detail,
-            Err(e) => return self.out.error(task, e),
-        };
-        let aws = match &job.source {
-            Connection::Aws(aws) => aws.clone(),
-            Connection::Local => Default::default(),
-        };
-        let mut request = detail.request;
-        let name = crate::request::unique_name(&format!("{}-local", job.name));
-        request.training_job_name = Some(name.clone());
-        let local = JobRef::local(name);
-        match self.local().create_training_job_with_s3(request, aws).await {
-            Ok(_) => {
-                self.desk.link(&local, &job).await;
-                self.out.send(Event::Submitted {
-                    job: local.clone(),
-                    supervised_here: self.local().supervises_here(),
-                });
-                self.tick(0).await;
-                self.out.send(Event::JobStarted { job: local });
-            }
-            Err(e) => self.out.send(Event::SubmitFailed {
-                job: local,
-                message: e.to_string(),
-            }),
-        }
-    }
-
-    /// `CreateTrainingJob` on `source`; the job when it was created.
-    async fn submit(&mut self, source: Connection, request: TrainingJobRequest) -> Option<JobRef> {
-        let job = JobRef::new(source.clone(), request.name());
-        let Some(backend) = self.backend(&source) else {
-            self.out.send(Event::SubmitFailed {
-                job,
-                message: not_connected(&source),
-            });
-            return None;
-        };
-        match backend.create_training_job(request).await {
-            Ok(_) => {
-                self.out.send(Event::Submitted {
-                    job: job.clone(),
-                    supervised_here: backend.supervises_here(),
-                });
-                self.tick_source(&source).await;
-                Some(job)
-            }
-            Err(e) => {
-                self.out.send(Event::SubmitFailed {
-                    job,
-                    message: e.to_string(),
-                });
-                None
-            }
-        }
     }
 }
 

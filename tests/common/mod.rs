@@ -179,8 +179,8 @@ pub fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item
 
 /// A completed job of `request` (JSON) in the store at `home`, with `lines` as its log.
 pub fn stored_request_job(home: &Path, request: Value, lines: impl Iterator<Item = String>) {
-    use sagedesk::backend::local::process;
-    use sagedesk::backend::local::store::{Ending, Record, Store};
+    use sagedesk::process;
+    use sagedesk::store::{Ending, Record, Store};
     let config = LocalConfig::new(home);
     let store = Store::open(&config.database()).unwrap();
     let request = request_from_value(request, "test").unwrap().request;

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use sagedesk::backend::local::LocalConfig;
 use sagedesk::backend::local::contract::LocalChecks;
 use sagedesk::backend::sdk::AwsConnection;
 use sagedesk::backend::{Backend, Connection};
@@ -17,7 +16,7 @@ use super::{LIMIT, Sandbox};
 
 /// A worker over `backend` and the data folder `home`.
 pub fn worker(backend: Arc<dyn Backend>, home: &std::path::Path) -> Worker {
-    Worker::spawn(backend, Some(Folders::of(&LocalConfig::new(home)))).expect("worker starts")
+    Worker::spawn(backend, Some(Folders::at(home))).expect("worker starts")
 }
 
 /// The window's options in tests: local mode's checks in the builder.

@@ -7,10 +7,10 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::store::Store;
 use super::{LocalConfig, process};
 use crate::backend::BackendError;
 use crate::backend::sdk::AwsConnection;
+use crate::store::Store;
 
 /// The file in the job's folder that receives the supervisor's own messages.
 pub const SUPERVISOR_LOG: &str = "supervisor.log";

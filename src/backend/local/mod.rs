@@ -3,12 +3,10 @@
 
 pub mod contract;
 pub mod detach;
-pub mod process;
 pub mod pyvalue;
 mod remote;
 pub mod runner;
 pub mod runtimes;
-pub mod store;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,15 +15,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use self::contract::LocalPlan;
-use self::store::{Ending, Store, now_ms};
 use super::partial::PartialFile;
 use super::{Backend, BackendError, ErrorKind, Progress, archive};
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogHits, LogLine,
     LogPage, LogSize, MetricPage, Status,
 };
-use crate::request::TrainingJobRequest;
-use crate::request::metrics::MetricExtractor;
+use crate::process;
+use crate::request::{TrainingJobRequest, metrics::MetricExtractor};
+use crate::store::{Ending, Store, now_ms};
 
 /// Size of the data folder's reserve: room for the last writes of jobs on a full disk.
 const RESERVE_BYTES: u64 = 2 << 20;
@@ -115,7 +113,7 @@ impl LocalConfig {
 
     /// The SQLite database.
     pub fn database(&self) -> PathBuf {
-        self.home.join("sagedesk.db")
+        crate::store::path_in(&self.home)
     }
 
     /// The `/opt/ml` trees of a job, one folder per host.

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::contract::{InterpreterInfo, Runtimes, probe};
-use super::process;
-use super::store::Store;
 use crate::backend::BackendError;
+use crate::process;
+use crate::store::Store;
 
 /// The table and every interpreter answer the store already has; nothing is probed.
 pub fn load(store: &Store, default: &Path) -> Result<Runtimes, BackendError> {

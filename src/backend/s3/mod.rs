@@ -292,12 +292,28 @@ pub async fn download_within(
     let mut file = tokio::fs::File::create(partial.path()).await.map_err(io)?;
     let mut done = 0u64;
     progress(0, total);
-    while let Some(chunk) = body.try_next().await.map_err(|e| {
+    let stall = super::sdk::limits::STALL;
+    let stalled = || {
         BackendError::new(
             super::sdk::NETWORK_ERROR,
-            format!("{e}: {}", shorten(uri, 200)),
+            format!(
+                "no byte arrived for {} s: {}",
+                stall.as_secs(),
+                shorten(uri, 200)
+            ),
         )
-    })? {
+    };
+    // A transfer runs as long as bytes move, and is given up when they stop.
+    while let Some(chunk) = tokio::time::timeout(stall, body.try_next())
+        .await
+        .map_err(|_| stalled())?
+        .map_err(|e| {
+            BackendError::new(
+                super::sdk::NETWORK_ERROR,
+                format!("{e}: {}", shorten(uri, 200)),
+            )
+        })?
+    {
         done += chunk.len() as u64;
         if done > limit {
             return Err(too_big());

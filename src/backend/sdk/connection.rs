@@ -1,87 +1,16 @@
-//! Where the AWS backend connects: a profile from the shared config files, a region and an
-//! optional endpoint, resolved through aws-config's provider chain (SSO included).
+//! Where the AWS backend connects: an [`AwsConnection`] (a profile from the shared config
+//! files, a region and an optional endpoint) resolved through aws-config's provider chain
+//! (SSO included).
 
 use std::path::PathBuf;
+
+use crate::job::AwsConnection;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use serde::{Deserialize, Serialize};
-
-/// One AWS connection. Empty members fall back to the environment and the shared config
-/// files, as the AWS CLI does (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct AwsConnection {
-    /// The profile name in `~/.aws/config` or `~/.aws/credentials`.
-    pub profile: Option<String>,
-    /// The region, such as `eu-west-1`.
-    pub region: Option<String>,
-    /// An endpoint override for every service, such as `http://127.0.0.1:5000`.
-    pub endpoint_url: Option<String>,
-}
-
-impl AwsConnection {
-    /// A short name: the profile (or `default`) and the region when set.
-    pub fn label(&self) -> String {
-        let profile = self.profile.as_deref().unwrap_or("default");
-        match &self.region {
-            Some(region) => format!("{profile} · {region}"),
-            None => profile.to_string(),
-        }
-    }
-
-    /// The same connection with blank members removed.
-    pub fn normalized(mut self) -> Self {
-        for member in [&mut self.profile, &mut self.region, &mut self.endpoint_url] {
-            if member.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                *member = None;
-            } else if let Some(v) = member {
-                *v = v.trim().to_string();
-            }
-        }
-        self
-    }
-}
-
-/// Regions where SageMaker training is offered.
-pub const REGIONS: &[&str] = &[
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "af-south-1",
-    "ap-east-1",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-7",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ca-central-1",
-    "ca-west-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "il-central-1",
-    "me-central-1",
-    "me-south-1",
-    "mx-central-1",
-    "sa-east-1",
-    "us-gov-east-1",
-    "us-gov-west-1",
-];
 
 /// Resolves credentials, region and endpoint for `connection`. Nothing is called yet.
 pub async fn load(connection: &AwsConnection) -> SdkConfig {
@@ -115,13 +44,6 @@ fn https_client() -> SharedHttpClient {
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
-}
-
-/// The endpoint AWS_ENDPOINT_URL names, for the connection form.
-pub fn endpoint_from_env() -> Option<String> {
-    std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
 }
 
 /// Profile names from the shared config and credentials files (`AWS_CONFIG_FILE` and
@@ -180,19 +102,5 @@ mod tests {
         );
         let credentials = "[default]\naws_access_key_id = x\n[ci]\n";
         assert_eq!(profile_sections(credentials, false), ["default", "ci"]);
-    }
-
-    #[test]
-    fn blank_members_are_unset() {
-        let c = AwsConnection {
-            profile: Some(" dev ".into()),
-            region: Some(String::new()),
-            endpoint_url: Some("  ".into()),
-        }
-        .normalized();
-        assert_eq!(c.profile.as_deref(), Some("dev"));
-        assert_eq!(c.region, None);
-        assert_eq!(c.endpoint_url, None);
-        assert_eq!(c.label(), "dev");
     }
 }

@@ -7,14 +7,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::backend::BackendError;
 
-/// The code of errors where no answer came back: refused, reset, unresolvable, timed out.
-pub const NETWORK_ERROR: &str = "NetworkError";
-/// No credentials anywhere in the provider chain.
-pub const NO_CREDENTIALS: &str = "NoCredentials";
-/// The SSO session behind the profile has ended.
-pub const SSO_EXPIRED: &str = "SsoSessionExpired";
-/// An answer larger than any real answer of its call.
-pub const TOO_LARGE: &str = "AnswerTooLarge";
+pub use crate::backend::error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, TOO_LARGE};
 
 /// Converts an SDK error, keeping the service's code and message.
 pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> BackendError

@@ -16,7 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use super::clients::CallCounter;
+use super::counter::CallCounter;
 use super::error::NETWORK_ERROR;
 use super::limits::MAX_ANSWER;
 use crate::backend::BackendError;

@@ -5,10 +5,13 @@
 
 mod clients;
 mod connection;
+mod counter;
 mod error;
 pub mod lean;
 pub mod limits;
 
-pub use clients::{Account, CallCounter, Clients};
-pub use connection::{AwsConnection, REGIONS, endpoint_from_env, load, profiles};
+pub use crate::job::{AwsConnection, REGIONS, endpoint_from_env};
+pub use clients::{Account, Clients};
+pub use connection::{load, profiles};
+pub use counter::CallCounter;
 pub use error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, TOO_LARGE, explain, from_sdk};

@@ -14,7 +14,7 @@ use egui::{Color32, RichText};
 use serde_json::Value;
 
 use self::form::{Form, FormAction, prune};
-use crate::backend::{Connection, JobRef};
+use crate::job::{Connection, JobRef};
 use crate::request::metrics::MetricExtractor;
 use crate::request::validate::model::MODEL;
 use crate::request::validate::{self, Diagnostic, RuntimeChecks, Severity, Target};

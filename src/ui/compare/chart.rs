@@ -10,7 +10,7 @@ use super::super::data::{Data, DecimationKey, Series};
 use super::super::state::{CompareAxis, State};
 use super::super::theme;
 use super::{CompareAction, CompareCache, legend_entry};
-use crate::backend::JobRef;
+use crate::job::JobRef;
 use crate::job::compare::format_value;
 
 const CHART_HEIGHT: f32 = 240.0;

@@ -13,7 +13,7 @@ use egui::RichText;
 use super::data::Data;
 use super::state::{CompareAxis, State};
 use super::theme;
-use crate::backend::JobRef;
+use crate::job::JobRef;
 use crate::job::compare::{ComparedJob, Comparison};
 
 /// A chart image taken from the frame, waiting for its file name: `(metric, PNG bytes)`.

@@ -8,7 +8,7 @@ use egui_extras::TableBuilder;
 
 use super::super::theme;
 use super::CompareCache;
-use crate::backend::JobRef;
+use crate::job::JobRef;
 use crate::job::compare::{Column, Comparison};
 
 /// Row order for the sort column: numbers by value, text by text; empty cells last.

@@ -6,7 +6,7 @@ use egui::RichText;
 use super::super::data::Data;
 use super::super::theme;
 use super::DetailAction;
-use crate::backend::archive::MAX_ENTRIES;
+use crate::job::MAX_ARCHIVE_ENTRIES;
 use crate::job::{ArchiveListing, EntryKind};
 
 /// Draws the artifacts tab.
@@ -91,7 +91,9 @@ fn archive_table(ui: &mut egui::Ui, uri: &str, listing: &ArchiveListing) {
             entries.len(),
             if entries.len() == 1 { "y" } else { "ies" },
             if listing.truncated {
-                format!(" shown: the listing stops at {MAX_ENTRIES}; the archive holds more")
+                format!(
+                    " shown: the listing stops at {MAX_ARCHIVE_ENTRIES}; the archive holds more"
+                )
             } else {
                 String::new()
             }

@@ -4,8 +4,8 @@
 use egui::RichText;
 
 use super::DetailAction;
-use crate::backend::JobRef;
 use crate::job::JobDetail;
+use crate::job::JobRef;
 use crate::job::console::ConsoleLinks;
 use crate::ui::data::Data;
 use crate::ui::{Clip, theme};

@@ -13,7 +13,7 @@ use egui::{Color32, FontId, Galley, Key, RichText, Sense};
 use super::super::data::Data;
 use super::super::state::State;
 use super::DetailAction;
-use crate::backend::JobRef;
+use crate::job::JobRef;
 use crate::job::text::{Needle, terminal_view, thousands};
 use crate::job::{LogLine, Stream, timestamp};
 use crate::worker::LogAsk;

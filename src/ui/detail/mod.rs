@@ -10,7 +10,7 @@ use egui::RichText;
 
 use super::data::Data;
 use super::state::{State, Tab};
-use crate::backend::JobRef;
+use crate::job::JobRef;
 
 /// What the detail asks the app to do.
 pub enum DetailAction {

@@ -25,7 +25,7 @@ fn stage_color(status: SecondaryStatus) -> Color32 {
 }
 
 /// Draws the overview tab.
-pub fn show(ui: &mut egui::Ui, data: &Data, job: &crate::backend::JobRef) {
+pub fn show(ui: &mut egui::Ui, data: &Data, job: &crate::job::JobRef) {
     let Some(detail) = data.detail.as_ref() else {
         return;
     };
@@ -195,11 +195,7 @@ fn tree(ui: &mut egui::Ui, parent: &str, name: &str, value: &Value, depth: usize
 
 /// What an AWS job costs: instance count × billable hours × the on-demand price of its
 /// instance type in its region, or why that is not known.
-fn cost(
-    data: &Data,
-    detail: &crate::job::JobDetail,
-    job: &crate::backend::JobRef,
-) -> Option<String> {
+fn cost(data: &Data, detail: &crate::job::JobDetail, job: &crate::job::JobRef) -> Option<String> {
     if !job.source.is_aws() {
         return None;
     }

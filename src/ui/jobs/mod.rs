@@ -15,8 +15,8 @@ use super::cost::Total;
 use super::data::Data;
 use super::state::{GroupBy, State};
 use super::theme;
-use crate::backend::{Connection, JobRef};
 use crate::job::Status;
+use crate::job::{Connection, JobRef};
 
 /// What the list asks the app to do.
 pub enum ListAction {

@@ -9,8 +9,8 @@ use chrono::Utc;
 use super::super::cost::{Estimate, Total};
 use super::super::data::Data;
 use super::super::state::{GroupBy, SortColumn, State};
-use crate::backend::{Connection, JobRef};
 use crate::job::JobSummary;
+use crate::job::{Connection, JobRef};
 use crate::request::strip_stamp;
 
 /// A row of the list: a group header or a job (source index, job index).

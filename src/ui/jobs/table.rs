@@ -11,7 +11,7 @@ use super::super::state::{SortColumn, State};
 use super::super::theme;
 use super::order::{ListCache, Row, name_prefix};
 use super::{ListAction, toggle_mark};
-use crate::backend::JobRef;
+use crate::job::JobRef;
 use crate::job::JobSummary;
 use crate::job::{format_duration as duration, local_time};
 

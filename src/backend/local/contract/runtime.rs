@@ -3,11 +3,10 @@
 //! local interpreter stands for it (the runtime table), and what that interpreter really
 //! has (asked once and cached).
 
-use std::collections::{BTreeMap, HashMap};
+pub use crate::store::{InterpreterInfo, RuntimeEntry};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use crate::request::TrainingJobRequest;
 use crate::request::validate::Diagnostic;
@@ -154,15 +153,6 @@ fn same_release(expected: &str, local: &str) -> bool {
         .all(|(a, b)| a.trim_start_matches('0') == b.trim_start_matches('0'))
 }
 
-/// What an interpreter has, as it answered the probe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct InterpreterInfo {
-    /// `3.11.7`.
-    pub python: String,
-    /// Installed versions of the probed packages, by distribution name.
-    pub packages: BTreeMap<String, String>,
-}
-
 const PROBE: &str = r#"import json, sys
 import importlib.metadata as m
 found = {}
@@ -202,16 +192,6 @@ pub fn probe(python: &Path) -> Result<InterpreterInfo, String> {
             String::from_utf8_lossy(&output.stderr).trim()
         )
     })
-}
-
-/// One row of the runtime table: images matching `pattern` (`*` stands for anything) run
-/// with `interpreter`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RuntimeEntry {
-    /// E.g. `*pytorch-training:2.3*`.
-    pub pattern: String,
-    /// A Python interpreter, or a virtual environment's `bin/python`.
-    pub interpreter: PathBuf,
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters.

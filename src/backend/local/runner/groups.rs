@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use crate::backend::local::process;
+use crate::process;
 
 /// The job's processes. Dropping this kills every group and marked process (an error
 /// path, a panic), and a watchdog process kills them if the supervisor itself dies

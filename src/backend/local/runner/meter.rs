@@ -9,9 +9,9 @@ use tokio::task::JoinHandle;
 
 use super::PROGRESS_EVERY;
 use crate::backend::local::off_thread;
-use crate::backend::local::store::{Store, now_ms};
 use crate::backend::s3::SharedProgress;
 use crate::job::{SecondaryStatus, Status};
+use crate::store::{Store, now_ms};
 
 /// Bytes done and in all, shared with the transfers that move them.
 #[derive(Default)]

@@ -21,13 +21,13 @@ use self::meter::Meter;
 use self::train::{Outcome, train};
 use super::contract::{HostLayout, LocalPlan, private_dir, stage_channels, stage_code};
 use super::remote::Remote;
-use super::store::{Ending, Record, Store, now_ms};
 use super::{LocalConfig, off_thread};
 use crate::backend::BackendError;
 use crate::backend::ErrorKind;
 use crate::backend::s3::SharedProgress;
 use crate::job::{SecondaryStatus, Status};
 use crate::request::metrics::MetricExtractor;
+use crate::store::{Ending, Record, Store, now_ms};
 
 /// How often the supervisor looks for stop requests from any process.
 const POLL: Duration = Duration::from_millis(100);

@@ -15,9 +15,9 @@ use tokio::sync::mpsc;
 
 use super::StorageFault;
 use crate::backend::BackendError;
-use crate::backend::local::store::{Record, Store, now_ms};
 use crate::job::Stream;
 use crate::request::metrics::MetricExtractor;
+use crate::store::{Record, Store, now_ms};
 
 /// The longest line stored; longer lines are cut, as CloudWatch cuts events at 256 KiB.
 const MAX_LINE: usize = 256 * 1024;

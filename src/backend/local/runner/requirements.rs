@@ -16,9 +16,9 @@ use super::output::{Lines, READERS_GRACE, Reader, child_pipes};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
-use crate::backend::local::process;
-use crate::backend::local::store::{Record, Store, now_ms};
 use crate::job::Stream;
+use crate::process;
+use crate::store::{Record, Store, now_ms};
 
 /// The name of the file the toolkit installs.
 pub const REQUIREMENTS: &str = "requirements.txt";

@@ -16,10 +16,10 @@ use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
 use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
-use crate::backend::local::process;
-use crate::backend::local::store::{Ending, Record, Store, now_ms};
 use crate::job::{SecondaryStatus, Status};
+use crate::process;
 use crate::request::metrics::MetricExtractor;
+use crate::store::{Ending, Record, Store, now_ms};
 
 /// How training ended, before the artifacts are packed and the end recorded.
 pub(super) struct Outcome {

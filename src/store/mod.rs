@@ -1,7 +1,9 @@
-//! The local job history: a SQLite database (WAL) shared by every SageDesk process. This
-//! file opens it (creating it private, falling back to read-only, naming a damaged file);
-//! `jobs` holds job rows and their statuses, `logs` the lines and metric points, `library`
-//! the builder's templates and draft. It imports the job views and the request model only.
+//! The application's persistence: a SQLite database (WAL) in the data folder, shared by
+//! every SageDesk process. This file opens it (creating it private, falling back to
+//! read-only, naming a damaged file); `jobs` holds local jobs and their statuses, `logs` the
+//! lines and metric points (a remote job's too, in a scratch store), `library` the window's
+//! templates, draft, links, cached lists and prices, `runtimes` local mode's runtime table.
+//! It imports the job views, the request model and the error vocabulary only.
 
 mod block;
 mod jobs;
@@ -10,6 +12,8 @@ mod logs;
 mod metrics;
 mod migrate;
 mod runtimes;
+
+pub use runtimes::{InterpreterInfo, RuntimeEntry};
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,7 +24,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 pub use jobs::{Ending, Supervised};
 pub use logs::{LogWriter, Record};
 
-use crate::backend::BackendError;
+use crate::backend::error::BackendError;
 use crate::job::Status;
 
 const SCHEMA: &str = "
@@ -149,10 +153,40 @@ pub(super) fn parse_status(s: &str) -> Status {
     s.parse().unwrap_or(Status::Failed)
 }
 
-/// Code of the error a write to a read-only store gives.
-pub const READ_ONLY: &str = "ReadOnlyStore";
-/// Code of the error a write gives when the disk is full.
-pub const STORAGE_FULL: &str = "StorageFull";
+pub use crate::backend::error::{READ_ONLY, STORAGE_FULL};
+
+/// The store's file in the data folder `home`.
+pub fn path_in(home: &Path) -> std::path::PathBuf {
+    home.join("sagedesk.db")
+}
+
+/// SQLite's errors in the shared vocabulary: a full disk, a read-only store and a damaged
+/// file each with their own code and what to do.
+impl From<rusqlite::Error> for BackendError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Self::new(
+                STORAGE_FULL,
+                format!("job store: no space left on device ({e})"),
+            ),
+            Some(rusqlite::ErrorCode::ReadOnly) => Self::new(
+                READ_ONLY,
+                format!(
+                    "job store: the data folder is read-only ({e}); SageDesk can show its jobs \
+                     but not change them: make it writable or set SAGEDESK_HOME to another folder"
+                ),
+            ),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                Self::internal(format!(
+                    "job store: the file is damaged ({e}): keep a copy (move sagedesk.db in the \
+                     data folder to sagedesk.db.damaged), then start SageDesk again to begin \
+                     with an empty store"
+                ))
+            }
+            _ => Self::internal(format!("job store: {e}")),
+        }
+    }
+}
 
 /// The data folder (and the store in it) are readable by their owner only: requests hold
 /// Environment values.

@@ -4,10 +4,30 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::Store;
-use crate::backend::BackendError;
-use crate::backend::local::contract::{InterpreterInfo, RuntimeEntry};
+use crate::backend::error::BackendError;
+
+/// What an interpreter has, as it answered the probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct InterpreterInfo {
+    /// `3.11.7`.
+    pub python: String,
+    /// Installed versions of the probed packages, by distribution name.
+    pub packages: BTreeMap<String, String>,
+}
+
+/// One row of the runtime table: images matching `pattern` (`*` stands for anything) run
+/// with `interpreter`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeEntry {
+    /// E.g. `*pytorch-training:2.3*`.
+    pub pattern: String,
+    /// A Python interpreter, or a virtual environment's `bin/python`.
+    pub interpreter: PathBuf,
+}
 
 impl Store {
     /// The runtime table, in the order it is matched. A store that has no table yet (opened

@@ -1,0 +1,243 @@
+//! Long one-shot commands, each on a task of its own so that no list, selection or log page
+//! waits behind them: downloads, archive listings, code uploads, stops, submits, the demo and
+//! local runs of AWS jobs. A task reports to the window itself and hands the poller what it
+//! must do after ([`Followup`]), which the poller's loop takes like a command.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::Poller;
+use crate::backend::{Backend, Connection, JobRef};
+use crate::job::ArchiveListing;
+use crate::request::TrainingJobRequest;
+use crate::worker::desk::Desk;
+use crate::worker::{Command, Event, Outbox};
+
+/// What a finished task asks of the poller.
+#[derive(Debug)]
+pub(super) enum Followup {
+    /// List this source now (a job was created or stopped on it).
+    Tick(Connection),
+}
+
+/// What a task needs: the window's outbox, the desk and the way back to the poller.
+#[derive(Clone)]
+struct Context {
+    out: Outbox,
+    desk: Desk,
+    followups: mpsc::UnboundedSender<Followup>,
+}
+
+impl Context {
+    fn tick(&self, source: &Connection) {
+        let _ = self.followups.send(Followup::Tick(source.clone()));
+    }
+}
+
+impl Poller {
+    /// Starts `command` on its own task when it is a one-shot one; gives it back otherwise.
+    pub(super) fn spawn_task(&mut self, command: Command) -> Option<Command> {
+        let cx = Context {
+            out: self.out.clone(),
+            desk: self.desk.clone(),
+            followups: self.followups.clone(),
+        };
+        let local = self.local();
+        let task = |poller: &Self, source: &Connection, what: &str| {
+            let backend = poller.backend(source);
+            if backend.is_none() {
+                poller.no_source(source, what);
+            }
+            backend
+        };
+        match command {
+            Command::Download { source, uri, dest } => {
+                let backend = task(self, &source, "Saving a file")?;
+                self.tasks.spawn(download(cx, backend, uri, dest));
+            }
+            Command::ListArchive { source, uri } => {
+                let backend = task(self, &source, "Listing an archive")?;
+                self.tasks.spawn(list_archive(cx, backend, uri));
+            }
+            Command::UploadCode {
+                source,
+                dir,
+                prefix,
+            } => match self.backend(&source) {
+                Some(backend) => {
+                    self.tasks.spawn(upload_code(cx, backend, dir, prefix));
+                }
+                None => {
+                    self.out
+                        .send(Event::CodeUploaded(Err(super::not_connected(&source))));
+                    self.no_source(&source, &format!("Uploading {}", dir.display()));
+                }
+            },
+            Command::Stop(job) => {
+                let backend = task(self, &job.source, "Stopping a job")?;
+                self.tasks.spawn(stop(cx, backend, job));
+            }
+            Command::Submit {
+                source,
+                request,
+                origin,
+            } => {
+                let backend = self.backend(&source);
+                self.tasks.spawn(async move {
+                    if let Some(job) = submit(&cx, backend, source, *request).await
+                        && let Some(origin) = origin
+                    {
+                        cx.desk.link(&job, &origin).await;
+                    }
+                });
+            }
+            Command::RunDemo { epochs } => {
+                self.tasks.spawn(async move {
+                    if let Some(request) = cx.desk.demo_request(epochs).await
+                        && let Some(job) =
+                            submit(&cx, Some(local), Connection::Local, request).await
+                    {
+                        cx.out.send(Event::JobStarted { job });
+                    }
+                });
+            }
+            Command::RunLocally(job) => {
+                let backend = task(self, &job.source, &format!("Running {job} locally"))?;
+                self.tasks.spawn(run_locally(cx, backend, local, job));
+            }
+            other => return Some(other),
+        }
+        None
+    }
+}
+
+/// Saves the object at `uri` to `dest`, with progress.
+async fn download(cx: Context, backend: Arc<dyn Backend>, uri: String, dest: PathBuf) {
+    let task = format!("Saving {}", dest.display());
+    let out = cx.out.clone();
+    let progress_task = task.clone();
+    let progress = Box::new(move |done, total| {
+        out.send(Event::Progress {
+            task: progress_task.clone(),
+            done,
+            total,
+        });
+        out.flush();
+    });
+    match backend.download_artifact(&uri, &dest, progress).await {
+        Ok(()) => cx.out.send(Event::Saved { path: dest }),
+        Err(e) => cx.out.error(task, e),
+    }
+    cx.out.flush();
+}
+
+/// Lists the entries of the archive at `uri`.
+async fn list_archive(cx: Context, backend: Arc<dyn Backend>, uri: String) {
+    let listing = match backend.list_archive(&uri).await {
+        Ok(listing) => listing,
+        Err(e) => ArchiveListing {
+            error: Some(e.to_string()),
+            ..Default::default()
+        },
+    };
+    cx.out.send(Event::Archive { uri, listing });
+    cx.out.flush();
+}
+
+/// Packs and uploads a code folder; the builder hears the URI or the failure, and a failure
+/// is also reported.
+async fn upload_code(cx: Context, backend: Arc<dyn Backend>, dir: PathBuf, prefix: String) {
+    match backend.upload_code(&dir, &prefix).await {
+        Ok(uri) => cx.out.send(Event::CodeUploaded(Ok(uri))),
+        Err(e) => {
+            cx.out.send(Event::CodeUploaded(Err(e.to_string())));
+            cx.out.error(format!("Uploading {}", dir.display()), e);
+        }
+    }
+    cx.out.flush();
+}
+
+/// `StopTrainingJob`, then a list of its source.
+async fn stop(cx: Context, backend: Arc<dyn Backend>, job: JobRef) {
+    match backend.stop_training_job(&job.name).await {
+        Ok(()) => cx.tick(&job.source),
+        Err(e) => cx.out.error(format!("Stopping {job}"), e),
+    }
+    cx.out.flush();
+}
+
+/// `CreateTrainingJob` on `source`; the job when it was created.
+async fn submit(
+    cx: &Context,
+    backend: Option<Arc<dyn Backend>>,
+    source: Connection,
+    request: TrainingJobRequest,
+) -> Option<JobRef> {
+    let job = JobRef::new(source.clone(), request.name());
+    let Some(backend) = backend else {
+        cx.out.send(Event::SubmitFailed {
+            job,
+            message: super::not_connected(&source),
+        });
+        cx.out.flush();
+        return None;
+    };
+    let created = backend.create_training_job(request).await;
+    let job = match created {
+        Ok(_) => {
+            cx.out.send(Event::Submitted {
+                job: job.clone(),
+                supervised_here: backend.supervises_here(),
+            });
+            cx.tick(&source);
+            Some(job)
+        }
+        Err(e) => {
+            cx.out.send(Event::SubmitFailed {
+                job,
+                message: e.to_string(),
+            });
+            None
+        }
+    };
+    cx.out.flush();
+    job
+}
+
+/// Runs `job` (of an AWS source) on the local backend as `<name>-local-<time>`, its S3
+/// locations read and written with that source's connection, linked to it.
+async fn run_locally(cx: Context, backend: Arc<dyn Backend>, local: Arc<dyn Backend>, job: JobRef) {
+    let detail = match backend.describe_training_job(&job.name).await {
+        Ok(detail) => detail,
+        Err(e) => {
+            cx.out.error(format!("Running {job} locally"), e);
+            return cx.out.flush();
+        }
+    };
+    let aws = match &job.source {
+        Connection::Aws(aws) => aws.clone(),
+        Connection::Local => Default::default(),
+    };
+    let mut request = detail.request;
+    let name = crate::request::unique_name(&format!("{}-local", job.name));
+    request.training_job_name = Some(name.clone());
+    let run = JobRef::local(name);
+    match local.create_training_job_with_s3(request, aws).await {
+        Ok(_) => {
+            cx.desk.link(&run, &job).await;
+            cx.out.send(Event::Submitted {
+                job: run.clone(),
+                supervised_here: local.supervises_here(),
+            });
+            cx.tick(&Connection::Local);
+            cx.out.send(Event::JobStarted { job: run });
+        }
+        Err(e) => cx.out.send(Event::SubmitFailed {
+            job: run,
+            message: e.to_string(),
+        }),
+    }
+    cx.out.flush();
+}

@@ -1,0 +1,208 @@
+//! The worker never waits on itself: while a 200 MB artifact downloads from an AWS source
+//! (a fake S3 on 127.0.0.1 that serves it slowly), the local list still refreshes and a log
+//! page of the selected job is answered, both before the download ends.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+use sagedesk::backend::sdk::AwsConnection;
+use sagedesk::backend::{Connection, JobRef};
+use sagedesk::worker::{Command, Event, LogAsk, LogNews};
+
+/// The object's size.
+const SIZE: u64 = 200 << 20;
+
+/// A fake AWS endpoint: STS says who the caller is, SageMaker lists no jobs, and
+/// `GET /big-bucket/big.bin` sends 200 MiB at about 40 MiB/s. Each connection is one request.
+fn fake_aws() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1000) {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    url
+}
+
+fn serve(stream: std::net::TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        head.push(line);
+    }
+    let length: usize = head
+        .iter()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let body = String::from_utf8_lossy(&body);
+    let request = head.first().cloned().unwrap_or_default();
+    let target = head
+        .iter()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-amz-target:")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    let mut out = stream;
+    let answer = |out: &mut std::net::TcpStream, kind: &str, text: &str| {
+        let _ = write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+    };
+    if body.contains("GetCallerIdentity") {
+        answer(
+            &mut out,
+            "text/xml",
+            "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/t</Arn>\
+             <UserId>AIDA</UserId><Account>111122223333</Account></GetCallerIdentityResult>\
+             <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+        );
+    } else if target.starts_with("sagemaker.") {
+        answer(
+            &mut out,
+            "application/x-amz-json-1.1",
+            r#"{"TrainingJobSummaries": []}"#,
+        );
+    } else if request.starts_with("GET /big-bucket/big.bin") {
+        let _ = write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {SIZE}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..(SIZE >> 20) {
+            if out.write_all(&chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    } else {
+        let text = r#"{"__type": "UnknownOperationException", "message": "not here"}"#;
+        let _ = write!(
+            out,
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{text}",
+            text.len()
+        );
+    }
+}
+
+#[test]
+fn a_long_download_leaves_the_list_and_the_log_answering() {
+    common::moto::aws_env();
+    let sb = Sandbox::new();
+    common::stored_job(
+        &sb.home(),
+        &sb.path().join("out"),
+        "before",
+        (0..50).map(|i| format!("line {i}")),
+    );
+    let worker = common::window::worker(std::sync::Arc::new(sb.backend()), &sb.home());
+    let aws = Connection::Aws(AwsConnection {
+        profile: None,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(fake_aws()),
+    });
+    worker.send(Command::Connect(aws.clone()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let next = |what: &str, mut wanted: Box<dyn FnMut(&Event) -> bool>| -> Vec<Event> {
+        let mut seen = Vec::new();
+        loop {
+            assert!(Instant::now() < deadline, "no {what}");
+            for event in worker.drain() {
+                let hit = wanted(&event);
+                seen.push(event);
+                if hit {
+                    return seen;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    next(
+        "connection",
+        Box::new(|e| matches!(e, Event::Connected { connection, .. } if connection.is_aws())),
+    );
+
+    let dest = sb.path().join("big.bin");
+    worker.send(Command::Download {
+        source: aws,
+        uri: "s3://big-bucket/big.bin".into(),
+        dest: dest.clone(),
+    });
+    next(
+        "progress",
+        Box::new(|e| matches!(e, Event::Progress { done, .. } if *done > 0)),
+    );
+
+    // While it downloads: a job appears in the local list, and a log page is asked for.
+    common::stored_job(
+        &sb.home(),
+        &sb.path().join("out"),
+        "during",
+        std::iter::once("hello".to_string()),
+    );
+    let before = JobRef::local("before");
+    worker.send(Command::Select(Some(before.clone())));
+    worker.send(Command::Log {
+        job: before,
+        ask: LogAsk::Rows {
+            host: None,
+            rows: 0..10,
+        },
+    });
+    let (mut listed, mut paged) = (false, false);
+    let seen = next(
+        "the list and the log page",
+        Box::new(move |e| {
+            match e {
+                Event::Jobs { source, jobs } if *source == Connection::Local => {
+                    listed |= jobs.iter().any(|j| j.name == "during");
+                }
+                Event::Log {
+                    news: LogNews::Rows { lines, .. },
+                    ..
+                } => paged |= lines.first().is_some_and(|l| l.text == "line 0"),
+                _ => {}
+            }
+            listed && paged
+        }),
+    );
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::Saved { .. })),
+        "the download ended first: the test proves nothing"
+    );
+    let progress: Vec<u64> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { done, .. } => Some(*done),
+            _ => None,
+        })
+        .collect();
+    assert!(progress.last().is_none_or(|d| *d < SIZE));
+
+    next(
+        "the saved file",
+        Box::new(|e| matches!(e, Event::Saved { .. })),
+    );
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), SIZE);
+}
