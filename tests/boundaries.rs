@@ -382,3 +382,35 @@ fn the_parts_import_each_other_without_cycles() {
         }
     }
 }
+
+#[test]
+fn the_window_does_no_file_process_or_database_work() {
+    // The window draws and sends commands; the worker does the rest.
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let mut files = Vec::new();
+    rust_files(&ui, &mut files);
+    assert!(files.len() > 10, "the reader found the window's files");
+    let forbidden = [
+        "std::fs",
+        "tokio::fs",
+        "fs::read",
+        "fs::write",
+        "File::",
+        "OpenOptions",
+        "std::process",
+        "Command::new",
+        "rusqlite",
+        "std::net",
+        "spawn_blocking",
+    ];
+    let mut found = Vec::new();
+    for file in &files {
+        let text = code(&std::fs::read_to_string(file).unwrap());
+        for word in forbidden {
+            if text.contains(word) {
+                found.push(format!("{}: {word}", file.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "I/O in the window:\n{}", found.join("\n"));
+}

@@ -210,7 +210,7 @@ impl Selected {
                             });
                         }
                     }
-                    if let Err(e) = self.read.extend(page.lines) {
+                    if let Err(e) = self.read.extend(page.lines).await {
                         let context = format!("Keeping the logs of {job}");
                         self.followed.report(out, context, e);
                         break;
@@ -226,7 +226,7 @@ impl Selected {
                 }
             }
         }
-        match self.read.size() {
+        match self.read.size().await {
             Ok(size) => self.send_size(size, out),
             Err(e) => {
                 let context = format!("Keeping the logs of {}", self.followed.job);
@@ -257,7 +257,7 @@ impl Selected {
                 let lines = if stored {
                     backend.log_rows(&job.name, host.as_deref(), rows).await
                 } else {
-                    self.read.rows(host.as_deref(), rows)
+                    self.read.rows(host.clone(), rows).await
                 };
                 lines.map(|lines| LogNews::Rows { host, start, lines })
             }
@@ -267,7 +267,9 @@ impl Selected {
                         .search_log(&job.name, host.as_deref(), &text, HITS_KEPT)
                         .await
                 } else {
-                    self.read.search(host.as_deref(), &text, HITS_KEPT)
+                    self.read
+                        .search(host.clone(), text.clone(), HITS_KEPT)
+                        .await
                 };
                 hits.map(|hits| LogNews::Hits { host, text, hits })
             }
