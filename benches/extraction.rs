@@ -1,5 +1,7 @@
 //! Metric extraction throughput: log lines per second with 40 metric definitions.
 
+#![allow(clippy::unwrap_used)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sagedesk::request::MetricDefinition;
 use sagedesk::request::metrics::MetricExtractor;

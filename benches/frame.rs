@@ -3,6 +3,8 @@
 //! by source; those AWS jobs with their cost column, sorted by cost; and the Compare view
 //! of 20 jobs × 5 metrics × 100,000 points.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};

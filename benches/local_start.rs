@@ -3,6 +3,8 @@
 //! the same script started directly; and the same job with a `requirements.txt`, on its
 //! first run (the environment made and the package installed) and after (reused).
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

@@ -7,6 +7,8 @@
 //! The job's supervisor is this build's `sagedesk`, or the binary `SAGEDESK_SUPERVISOR`
 //! names: a packaged build's ingestion is measured with the same harness.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;

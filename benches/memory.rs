@@ -3,6 +3,8 @@
 //! its own (this program re-run with the case's name) so that its peak resident size
 //! (`VmHWM`) is its own. Prints one line per case; the figures go to BENCHMARKS.md.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;

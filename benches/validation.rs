@@ -1,6 +1,8 @@
 //! Validation speed: a full request checked against the model and every rule, as on each
 //! keystroke in the builder.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};

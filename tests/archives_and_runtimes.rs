@@ -2,6 +2,8 @@
 //! folder are refused before anything is written, several hosts' artifacts are merged, and
 //! the runtime table maps container images to interpreters with their versions checked.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

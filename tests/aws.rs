@@ -1,6 +1,8 @@
 //! The AWS backend against a real moto server over 127.0.0.1 (CloudWatch through the CBOR
 //! relay, see `common/relay.rs`).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwTime;

@@ -1,5 +1,7 @@
 //! The worker, the window and the CLI on the AWS backend, against a real moto server.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command as Process;

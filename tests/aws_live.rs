@@ -2,6 +2,8 @@
 //! through their stages, metrics read from their logs, every job reachable by search and
 //! older pages, the list kept between runs, the selection restored, and their cost.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;

@@ -4,6 +4,8 @@
 //! import each other, the request model imports no backend or view, and the top-level
 //! parts import each other without cycles.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

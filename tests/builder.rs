@@ -1,6 +1,8 @@
 //! The job builder in the real window: live validation, JSON and form in step, import,
 //! clone, submit, and a draft that survives a restart.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;

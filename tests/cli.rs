@@ -1,5 +1,7 @@
 //! The `sagedesk` binary as users run it: separate processes sharing one data folder.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! demo runs with different hyperparameters compared, a moto job run locally and linked
 //! to it, the CLI's `compare`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command as Process;

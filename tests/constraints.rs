@@ -1,6 +1,8 @@
 //! The committed constraint table and image registry table are what their generators make
 //! from the pinned service model and SageMaker Python SDK.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 /// Runs `tools/<script> --check` with its download cache under the test's temp folder.

@@ -1,6 +1,8 @@
 //! A panic leaves a crash report in the data folder, and the next start of the window says
 //! so and offers to open it.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::window::{harness, has_text};

@@ -2,6 +2,8 @@
 //! data folder, the builder left by clicking a job, the header at narrow widths, secrets
 //! masked, console links, the command palette.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! CI's share of the fuzz runner (`examples/fuzz`): 10,000 hostile cases over every
 //! parser, with no panic and no broken property.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../examples/fuzz/targets.rs"]
 mod targets;
 

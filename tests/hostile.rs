@@ -2,6 +2,8 @@
 //! their input, endless lines, archives built to exhaust memory, a full or read-only disk,
 //! a damaged store, readers that go away, supervisors killed, and malformed requests.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Write};

@@ -1,6 +1,8 @@
 //! The window under hostile data: searching text whose case changes byte lengths, an
 //! archive of 100,000+ entries, a long log wrapped, a read-only data folder.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -1,5 +1,7 @@
 //! Builder templates and the draft, kept in the real SQLite store.
 
+#![allow(clippy::unwrap_used)]
+
 use sagedesk::store::Store;
 
 #[test]

@@ -1,5 +1,7 @@
 //! The local runner end to end: real child processes, a real SQLite store, real archives.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

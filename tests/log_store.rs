@@ -2,6 +2,8 @@
 //! counts, searches over the whole log, lines redrawn in place, stores of the old
 //! row-per-line layout moved over, and the bytes a chatty job's lines cost.
 
+#![allow(clippy::unwrap_used)]
+
 use sagedesk::job::Stream;
 use sagedesk::store::{Record, Store};
 

@@ -1,6 +1,8 @@
 //! Jobs that end while the window is in the background are announced by the desktop's
 //! notifications (here a `notify-send` stand-in that records its arguments).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

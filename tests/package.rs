@@ -3,6 +3,8 @@
 //! `dpkg-deb --contents`, unpacked with `dpkg-deb -x` into a temporary root and run from
 //! there; the desktop entry and metainfo validated where the validators are installed.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 

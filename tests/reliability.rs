@@ -4,6 +4,8 @@
 //! request files that never end, concurrent runs, stops while downloading, processes that
 //! leave their group, a volume's limits, private job trees and the store's own messages.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{Read, Write};

@@ -1,6 +1,8 @@
 //! The request model: imports keep every member, Describe responses become requests,
 //! and bad files get the line, column or member path.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use sagedesk::request::{

@@ -3,6 +3,8 @@
 //! a cached environment (unsafe tarballs, several hosts and the runtime table are in
 //! `archives_and_runtimes.rs`).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! The real window driven through egui_kittest: the demo job from one click to its charts
 //! and artifacts, stopping a job, filtering and searching the list.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::window::{harness, has_text, wait_for};

@@ -1,6 +1,8 @@
 //! Validation: every kind of model constraint, every cross-field rule, both targets, and
 //! property tests that it never panics and names members that are there.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use proptest::prelude::*;

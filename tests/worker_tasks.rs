@@ -2,6 +2,8 @@
 //! (a fake S3 on 127.0.0.1 that serves it slowly), the local list still refreshes and a log
 //! page of the selected job is answered, both before the download ends.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

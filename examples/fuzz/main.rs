@@ -2,6 +2,8 @@
 //!
 //! `cargo run --release --example fuzz -- --cases 1000000 [--seed N]`; exit 1 on any failure.
 
+#![allow(clippy::unwrap_used)]
+
 mod targets;
 
 fn main() -> std::process::ExitCode {
