@@ -1,6 +1,7 @@
 //! The worker never waits on itself: while a 200 MB artifact downloads from an AWS source
-//! (a fake S3 on 127.0.0.1 that serves it slowly), the local list still refreshes and a log
-//! page of the selected job is answered, both before the download ends.
+//! (a fake S3 on 127.0.0.1 that serves it slowly), or while an AWS source's list call goes
+//! unanswered, the local list still refreshes and a log page of the selected job is
+//! answered.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,26 +14,27 @@ use std::time::{Duration, Instant};
 use common::Sandbox;
 use sagedesk::backend::sdk::AwsConnection;
 use sagedesk::backend::{Connection, JobRef};
-use sagedesk::worker::{Command, Event, LogAsk, LogNews};
+use sagedesk::worker::{Command, Event, LogAsk, LogNews, Worker};
 
 /// The object's size.
 const SIZE: u64 = 200 << 20;
 
 /// A fake AWS endpoint: STS says who the caller is, SageMaker lists no jobs, and
 /// `GET /big-bucket/big.bin` sends 200 MiB at about 40 MiB/s. Each connection is one request.
-fn fake_aws() -> String {
+/// With `silent_list`, SageMaker's calls are read and never answered (for 90 s).
+fn fake_aws(silent_list: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming().take(1000) {
             let Ok(stream) = stream else { continue };
-            std::thread::spawn(move || serve(stream));
+            std::thread::spawn(move || serve(stream, silent_list));
         }
     });
     url
 }
 
-fn serve(stream: std::net::TcpStream) {
+fn serve(stream: std::net::TcpStream, silent_list: bool) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut head = Vec::new();
     loop {
@@ -78,6 +80,8 @@ fn serve(stream: std::net::TcpStream) {
              <UserId>AIDA</UserId><Account>111122223333</Account></GetCallerIdentityResult>\
              <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
         );
+    } else if target.starts_with("sagemaker.") && silent_list {
+        std::thread::sleep(Duration::from_secs(90));
     } else if target.starts_with("sagemaker.") {
         answer(
             &mut out,
@@ -108,8 +112,9 @@ fn serve(stream: std::net::TcpStream) {
     }
 }
 
-#[test]
-fn a_long_download_leaves_the_list_and_the_log_answering() {
+/// A worker over a data folder holding the job `before` (50 lines), with the fake AWS
+/// endpoint added as a source; the sandbox, the worker and the AWS source.
+fn scene(silent_list: bool) -> (Sandbox, Worker, Connection) {
     common::moto::aws_env();
     let sb = Sandbox::new();
     common::stored_job(
@@ -122,41 +127,36 @@ fn a_long_download_leaves_the_list_and_the_log_answering() {
     let aws = Connection::Aws(AwsConnection {
         profile: None,
         region: Some("us-east-1".into()),
-        endpoint_url: Some(fake_aws()),
+        endpoint_url: Some(fake_aws(silent_list)),
     });
     worker.send(Command::Connect(aws.clone()));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let next = |what: &str, mut wanted: Box<dyn FnMut(&Event) -> bool>| -> Vec<Event> {
-        let mut seen = Vec::new();
-        loop {
-            assert!(Instant::now() < deadline, "no {what}");
-            for event in worker.drain() {
-                let hit = wanted(&event);
-                seen.push(event);
-                if hit {
-                    return seen;
-                }
+    (sb, worker, aws)
+}
+
+/// The events up to the first one `wanted` takes (included); fails after `deadline`.
+fn until(
+    worker: &Worker,
+    deadline: Instant,
+    what: &str,
+    mut wanted: impl FnMut(&Event) -> bool,
+) -> Vec<Event> {
+    let mut seen = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "no {what}");
+        for event in worker.drain() {
+            let hit = wanted(&event);
+            seen.push(event);
+            if hit {
+                return seen;
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
-    };
-    next(
-        "connection",
-        Box::new(|e| matches!(e, Event::Connected { connection, .. } if connection.is_aws())),
-    );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
-    let dest = sb.path().join("big.bin");
-    worker.send(Command::Download {
-        source: aws,
-        uri: "s3://big-bucket/big.bin".into(),
-        dest: dest.clone(),
-    });
-    next(
-        "progress",
-        Box::new(|e| matches!(e, Event::Progress { done, .. } if *done > 0)),
-    );
-
-    // While it downloads: a job appears in the local list, and a log page is asked for.
+/// Adds the job `during` to the store, selects `before` and asks for its first rows; the
+/// events up to both answers.
+fn list_and_page(sb: &Sandbox, worker: &Worker, deadline: Instant) -> Vec<Event> {
     common::stored_job(
         &sb.home(),
         &sb.path().join("out"),
@@ -173,38 +173,70 @@ fn a_long_download_leaves_the_list_and_the_log_answering() {
         },
     });
     let (mut listed, mut paged) = (false, false);
-    let seen = next(
-        "the list and the log page",
-        Box::new(move |e| {
-            match e {
-                Event::Jobs { source, jobs } if *source == Connection::Local => {
-                    listed |= jobs.iter().any(|j| j.name == "during");
-                }
-                Event::Log {
-                    news: LogNews::Rows { lines, .. },
-                    ..
-                } => paged |= lines.first().is_some_and(|l| l.text == "line 0"),
-                _ => {}
+    until(worker, deadline, "the list and the log page", |e| {
+        match e {
+            Event::Jobs { source, jobs } if !source.is_aws() => {
+                listed |= jobs.iter().any(|j| j.name == "during");
             }
-            listed && paged
-        }),
+            Event::Log {
+                news: LogNews::Rows { lines, .. },
+                ..
+            } => paged |= lines.first().is_some_and(|l| l.text == "line 0"),
+            _ => {}
+        }
+        listed && paged
+    })
+}
+
+#[test]
+fn a_long_download_leaves_the_list_and_the_log_answering() {
+    let (sb, worker, aws) = scene(false);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    until(
+        &worker,
+        deadline,
+        "connection",
+        |e| matches!(e, Event::Connected { connection, .. } if connection.is_aws()),
     );
+    let dest = sb.path().join("big.bin");
+    worker.send(Command::Download {
+        source: aws,
+        uri: "s3://big-bucket/big.bin".into(),
+        dest: dest.clone(),
+    });
+    until(
+        &worker,
+        deadline,
+        "progress",
+        |e| matches!(e, Event::Progress { done, .. } if *done > 0),
+    );
+    // While it downloads: a job appears in the local list, and a log page is answered.
+    let seen = list_and_page(&sb, &worker, deadline);
     assert!(
         !seen.iter().any(|e| matches!(e, Event::Saved { .. })),
         "the download ended first: the test proves nothing"
     );
-    let progress: Vec<u64> = seen
-        .iter()
-        .filter_map(|e| match e {
-            Event::Progress { done, .. } => Some(*done),
-            _ => None,
-        })
-        .collect();
-    assert!(progress.last().is_none_or(|d| *d < SIZE));
-
-    next(
-        "the saved file",
-        Box::new(|e| matches!(e, Event::Saved { .. })),
-    );
+    until(&worker, deadline, "the saved file", |e| {
+        matches!(e, Event::Saved { .. })
+    });
     assert_eq!(std::fs::metadata(&dest).unwrap().len(), SIZE);
+}
+
+#[test]
+fn an_aws_source_that_never_answers_holds_up_nothing_else() {
+    let (sb, worker, aws) = scene(true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    until(&worker, deadline, "the source shown waiting", |e| {
+        matches!(e, Event::Activity { source, activity }
+            if *source == aws && activity.waiting_since.is_some())
+    });
+    // The AWS list call is still unanswered: the local list and a log page are not.
+    let seen = list_and_page(&sb, &worker, deadline);
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, Event::Activity { source, activity }
+            if *source == aws && activity.waiting_since.is_none())),
+        "the AWS call ended first: the test proves nothing"
+    );
 }

@@ -15,7 +15,7 @@ mod tasks;
 
 use super::desk::Desk;
 use super::follow::{Followed, Selected, poll_compared};
-use super::source::{Pace, Source};
+use super::source::{self, Pace, Source};
 use super::{Command, Event, Folders, Outbox};
 use crate::backend::{Backend, Connection, JobRef};
 
@@ -53,7 +53,13 @@ struct Poller {
     tasks: tokio::task::JoinSet<()>,
     /// Where those tasks hand back what the poller must do after them.
     followups: mpsc::UnboundedSender<tasks::Followup>,
+    /// Remote sources' list calls under way, each on its own task.
+    listings: tokio::task::JoinSet<source::Listed>,
 }
+
+/// When a source whose list call is under way is due at the latest: its answer sets the
+/// next time, and every call ends well before this (the SDK's own time limits).
+const UNDER_WAY: Duration = Duration::from_secs(3600);
 
 /// The shortest and longest poll intervals the window may ask for.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -92,6 +98,7 @@ pub(super) async fn run(
         prices: Default::default(),
         tasks: tokio::task::JoinSet::new(),
         followups,
+        listings: tokio::task::JoinSet::new(),
     };
     poller.tick(0).await;
     poller.desk.send_library().await;
@@ -114,6 +121,14 @@ pub(super) async fn run(
             Some(followup) = followed_up.recv() => match followup {
                 tasks::Followup::Tick(source) => poller.tick_source(&source).await,
             },
+            Some(listed) = poller.listings.join_next(), if !poller.listings.is_empty() => {
+                match listed {
+                    Ok(listed) => poller.listed(listed).await,
+                    // A panic in a list call is the worker's: it restarts.
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => {}
+                }
+            }
             // Finished tasks are let go of as they end.
             Some(_) = poller.tasks.join_next(), if !poller.tasks.is_empty() => {}
             _ = tokio::time::sleep_until(due) => {
@@ -187,14 +202,52 @@ impl Poller {
     }
 
     /// One tick of source `i`: its list, then the followed jobs it holds, then its next
-    /// due time.
+    /// due time. A remote source's list call runs on a task of its own: the rest of its tick
+    /// follows when the answer comes ([`Poller::listed`]), and nothing waits for it
+    /// meanwhile. A tick asked for while a call is under way lists again after it.
     async fn tick(&mut self, i: usize) {
         let selected = self
             .selected
             .as_ref()
             .filter(|s| s.job().source == self.sources[i].connection)
             .map(|s| s.job().name.clone());
-        let changed = self.sources[i].list(&self.out, selected.as_deref()).await;
+        if self.sources[i].listing_under_way {
+            self.sources[i].list_again = true;
+            return;
+        }
+        let Some(listing) = self.sources[i].listing(&self.out, selected.as_deref()) else {
+            return self.after_list(i, false).await;
+        };
+        if self.sources[i].backend.is_remote() {
+            let source = &mut self.sources[i];
+            source.listing_under_way = true;
+            source.due = Instant::now() + UNDER_WAY;
+            self.listings.spawn(listing);
+            return;
+        }
+        let listed = listing.await;
+        let changed = self.sources[i].finish_listing(&self.out, listed);
+        self.after_list(i, changed).await;
+    }
+
+    /// A remote source's list call came back: the rest of its tick.
+    async fn listed(&mut self, listed: source::Listed) {
+        let Some(i) = self.index(&listed.source) else {
+            return;
+        };
+        let source = &mut self.sources[i];
+        source.listing_under_way = false;
+        let again = std::mem::take(&mut source.list_again);
+        let changed = source.finish_listing(&self.out, listed);
+        self.after_list(i, changed).await;
+        if again {
+            self.sources[i].due = Instant::now();
+        }
+    }
+
+    /// What follows a source's list: its kept copy, the followed jobs it holds, tags and
+    /// costs, then its next due time.
+    async fn after_list(&mut self, i: usize, changed: bool) {
         // A remote source's unfiltered list is kept, to paint at the next start.
         if changed && self.sources[i].backend.is_remote() && !self.sources[i].filtered() {
             let source = &self.sources[i];

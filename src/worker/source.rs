@@ -3,6 +3,7 @@
 //! source marks only its own status; the others keep polling.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,6 +74,10 @@ pub(super) struct Source {
     describe_from: usize,
     /// Transient failures in a row.
     failures: u32,
+    /// Whether its list call is under way on a task of its own.
+    pub listing_under_way: bool,
+    /// Whether a tick was asked for meanwhile: it lists again once the call ends.
+    pub list_again: bool,
     activity: Activity,
 }
 
@@ -93,6 +98,8 @@ impl Source {
             due: Instant::now(),
             describe_from: 0,
             failures: 0,
+            listing_under_way: false,
+            list_again: false,
             activity: Activity {
                 polling: true,
                 ..Activity::default()
@@ -145,14 +152,19 @@ impl Source {
         }
     }
 
-    /// Lists the jobs (when polling), describing a few visible in-progress ones on a remote
-    /// backend; sends the rows when they changed and `Finished` for jobs that ended. True
-    /// when the rows changed.
-    pub async fn list(&mut self, out: &Outbox, selected: Option<&str>) -> bool {
+    /// The list call of this source (none when its list is not polled), ready to run on a
+    /// task of its own: `ListTrainingJobs`, then on a remote backend a few visible jobs still
+    /// in progress described (taking turns); a call that waits long tells the window so.
+    pub fn listing(
+        &self,
+        out: &Outbox,
+        selected: Option<&str>,
+    ) -> Option<impl Future<Output = Listed> + Send + 'static> {
         if !self.polling {
-            return false;
+            return None;
         }
-        let filter = if self.backend.is_remote() {
+        let remote = self.backend.is_remote();
+        let filter = if remote {
             ListFilter {
                 max_results: Some(self.limit),
                 ..self.query.clone()
@@ -161,29 +173,69 @@ impl Source {
             ListFilter::default()
         };
         let backend = self.backend.clone();
-        let call = backend.list_training_jobs(&filter);
-        tokio::pin!(call);
-        // A call that takes long shows the source as waiting, with since when.
-        let listed = tokio::select! {
-            listed = &mut call => listed,
-            () = tokio::time::sleep(WAITING_AFTER) => {
-                self.activity.waiting_since =
-                    Some(std::time::SystemTime::now() - WAITING_AFTER);
-                self.activity.calls = self.backend.calls();
-                out.send(Event::Activity {
-                    source: self.connection.clone(),
-                    activity: self.activity.clone(),
-                });
-                out.flush();
-                call.await
-            }
+        let out = out.clone();
+        let source = self.connection.clone();
+        let activity = self.activity.clone();
+        let visible = if remote {
+            self.visible_jobs.clone()
+        } else {
+            Vec::new()
         };
-        self.activity.waiting_since = None;
-        let (changed, result) = match listed {
-            Ok(jobs) => {
-                let jobs = self.describe_in_progress(jobs, selected).await;
-                (self.update_jobs(out, jobs), Ok(()))
+        let selected = selected.map(str::to_string);
+        let describe_from = self.describe_from;
+        Some(async move {
+            let call = backend.list_training_jobs(&filter);
+            tokio::pin!(call);
+            let mut waited = false;
+            let result = tokio::select! {
+                listed = &mut call => listed,
+                () = tokio::time::sleep(WAITING_AFTER) => {
+                    waited = true;
+                    out.send(Event::Activity {
+                        source: source.clone(),
+                        activity: Activity {
+                            waiting_since: Some(std::time::SystemTime::now() - WAITING_AFTER),
+                            calls: backend.calls(),
+                            ..activity
+                        },
+                    });
+                    out.flush();
+                    call.await
+                }
+            };
+            let (result, describe_from) = match result {
+                Ok(jobs) => {
+                    let (jobs, from) = describe_in_progress(
+                        backend.as_ref(),
+                        jobs,
+                        &visible,
+                        selected.as_deref(),
+                        describe_from,
+                    )
+                    .await;
+                    (Ok(jobs), from)
+                }
+                Err(e) => (Err(e), describe_from),
+            };
+            Listed {
+                source,
+                result,
+                describe_from,
+                waited,
             }
+        })
+    }
+
+    /// Takes what a list call came back with: sends the rows when they changed and
+    /// `Finished` for jobs that ended, and counts the outcome. True when the rows changed.
+    pub fn finish_listing(&mut self, out: &Outbox, listed: Listed) -> bool {
+        self.describe_from = listed.describe_from;
+        if listed.waited {
+            // The window was told the source waits: the next activity says it no longer does.
+            self.activity.waiting_since = Some(std::time::SystemTime::now());
+        }
+        let (changed, result) = match listed.result {
+            Ok(jobs) => (self.update_jobs(out, jobs), Ok(())),
             Err(e) => (false, Err(e)),
         };
         self.record(out, "Listing jobs", result);
@@ -292,42 +344,6 @@ impl Source {
         true
     }
 
-    /// On a remote backend, describes a few visible jobs still in progress (taking turns)
-    /// and takes their fresher status into the list rows.
-    async fn describe_in_progress(
-        &mut self,
-        mut jobs: Vec<JobSummary>,
-        selected: Option<&str>,
-    ) -> Vec<JobSummary> {
-        if !self.backend.is_remote() {
-            return jobs;
-        }
-        let candidates: Vec<String> = self
-            .visible_jobs
-            .iter()
-            .filter(|name| Some(name.as_str()) != selected)
-            .filter(|name| {
-                jobs.iter()
-                    .any(|j| &j.name == *name && !j.status.is_terminal())
-            })
-            .cloned()
-            .collect();
-        if candidates.is_empty() {
-            return jobs;
-        }
-        let take = candidates.len().min(DESCRIBES_PER_TICK);
-        for i in 0..take {
-            let name = &candidates[(self.describe_from + i) % candidates.len()];
-            if let Ok(detail) = self.backend.describe_training_job(name).await
-                && let Some(row) = jobs.iter_mut().find(|j| &j.name == name)
-            {
-                *row = detail.summary;
-            }
-        }
-        self.describe_from = (self.describe_from + take) % candidates.len();
-        jobs
-    }
-
     /// Counts a poll's outcome; the first error of a streak (or a new one) is reported.
     fn record(&mut self, out: &Outbox, context: &str, result: Result<(), BackendError>) {
         match result {
@@ -357,6 +373,7 @@ impl Source {
             backing_off: self.failures > 0,
             polling: self.polling,
             more: self.more(),
+            waiting_since: None,
             ..self.activity.clone()
         };
         if activity != self.activity {
@@ -367,6 +384,49 @@ impl Source {
             });
         }
     }
+}
+
+/// What a source's list call came back with, from its own task.
+pub(super) struct Listed {
+    /// The source listed.
+    pub source: Connection,
+    result: Result<Vec<JobSummary>, BackendError>,
+    describe_from: usize,
+    /// Whether the window was told the call waits.
+    waited: bool,
+}
+
+/// Describes a few of the `visible` jobs still in progress in `jobs` (taking turns from
+/// `from`) and takes their fresher status into the rows; the rows and where the next turn
+/// starts.
+async fn describe_in_progress(
+    backend: &dyn Backend,
+    mut jobs: Vec<JobSummary>,
+    visible: &[String],
+    selected: Option<&str>,
+    from: usize,
+) -> (Vec<JobSummary>, usize) {
+    let candidates: Vec<&String> = visible
+        .iter()
+        .filter(|name| Some(name.as_str()) != selected)
+        .filter(|name| {
+            jobs.iter()
+                .any(|j| &j.name == *name && !j.status.is_terminal())
+        })
+        .collect();
+    if candidates.is_empty() {
+        return (jobs, from);
+    }
+    let take = candidates.len().min(DESCRIBES_PER_TICK);
+    for i in 0..take {
+        let name = candidates[(from + i) % candidates.len()];
+        if let Ok(detail) = backend.describe_training_job(name).await
+            && let Some(row) = jobs.iter_mut().find(|j| &j.name == name)
+        {
+            *row = detail.summary;
+        }
+    }
+    (jobs, (from + take) % candidates.len())
 }
 
 /// A number in [0, 1) that differs between calls.
