@@ -6,6 +6,7 @@ pub mod cli;
 pub mod crash;
 pub mod demo;
 pub mod diagnostics;
+pub mod error;
 pub mod job;
 pub mod preflight;
 pub mod process;

@@ -1,8 +1,8 @@
 //! The house's boundaries, read from the source: every `use` and `crate::`/`super::` path
 //! in `src/` becomes an edge between modules, and the edges DESIGN.md forbids fail the
 //! test: the window never reaches into a backend, local mode and the AWS backend never
-//! import each other, the request model imports no backend or view, and the top-level
-//! parts import each other without cycles.
+//! import each other, the request model imports no backend or view, the window does no
+//! I/O, and neither the top-level parts nor any two modules import each other in a cycle.
 
 #![allow(clippy::unwrap_used)]
 
@@ -275,6 +275,8 @@ fn no_forbidden_edge() {
             "the store is the application's, not local mode's",
         ),
         ("store", "worker", "the store knows no worker"),
+        ("error", "backend", "the error vocabulary knows no backend"),
+        ("error", "store", "the error vocabulary knows no store"),
         ("store", "ui", "the store knows no view"),
         (
             "backend::local",
@@ -415,4 +417,53 @@ fn the_window_does_no_file_process_or_database_work() {
         }
     }
     assert!(found.is_empty(), "I/O in the window:\n{}", found.join("\n"));
+}
+
+#[test]
+fn modules_import_each_other_without_cycles() {
+    // A module and its own parent or children are one room; between other modules (two
+    // siblings, or cousins), imports go one way only.
+    let related = |a: &str, b: &str| within(a, b) || within(b, a);
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, to) in edges() {
+        if !related(&from, &to) {
+            graph.entry(from).or_default().insert(to);
+        }
+    }
+    // Each module's descendants' edges count as its own: `a::x -> b` and `b::y -> a` is a
+    // cycle between `a` and `b` when they are siblings.
+    let mut cycles = BTreeSet::new();
+    for (from, tos) in &graph {
+        for to in tos {
+            // Lift both ends to the children of their common ancestor.
+            let common: Vec<&str> = from
+                .split("::")
+                .zip(to.split("::"))
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect();
+            let lift = |m: &str| -> String {
+                m.split("::")
+                    .take(common.len() + 1)
+                    .collect::<Vec<_>>()
+                    .join("::")
+            };
+            let (a, b) = (lift(from), lift(to));
+            let back = graph
+                .iter()
+                .any(|(f, ts)| within(f, &b) && ts.iter().any(|t| within(t, &a) && !related(f, t)));
+            if back {
+                cycles.insert(if a < b { (a, b) } else { (b, a) });
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "modules that import each other:\n{}",
+        cycles
+            .iter()
+            .map(|(a, b)| format!("{a} <-> {b}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

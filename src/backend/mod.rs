@@ -6,7 +6,6 @@
 
 pub mod archive;
 pub mod aws;
-pub mod error;
 pub mod local;
 pub mod paging;
 pub mod partial;
@@ -17,8 +16,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use crate::error::{BackendError, ErrorKind, UNSUPPORTED_LOCALLY};
 pub use crate::job::{Connection, JobRef};
-pub use error::{BackendError, ErrorKind, UNSUPPORTED_LOCALLY};
 
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,

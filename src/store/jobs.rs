@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Store, parse_status, to_time};
-use crate::backend::error::BackendError;
+use crate::error::BackendError;
 use crate::job::{
     FinalMetric, JobDetail, JobSummary, ListFilter, SecondaryStatus, Status, StatusTransition,
 };

@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, now_ms};
-use crate::backend::error::BackendError;
+use crate::error::BackendError;
 
 impl Store {
     /// Saves (or replaces) a named template of the job builder.

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::block::Block;
 use super::{Store, to_time};
-use crate::backend::error::BackendError;
+use crate::error::BackendError;
 use crate::job::{Cursor, LogHits, LogLine, LogPage, LogSize, Stream};
 
 /// A line and the metric points found in it, ready to be stored.

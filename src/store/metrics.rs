@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 
 use super::block::{get_varint, put_varint, unzigzag, zigzag};
 use super::{Store, to_time};
-use crate::backend::error::BackendError;
+use crate::error::BackendError;
 use crate::job::{Cursor, MetricPage, MetricPoint, MetricSeries};
 
 /// Rows read in one page at most (each holds a batch's points of one metric).

@@ -24,7 +24,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 pub use jobs::{Ending, Supervised};
 pub use logs::{LogWriter, Record};
 
-use crate::backend::error::BackendError;
+use crate::error::BackendError;
 use crate::job::Status;
 
 const SCHEMA: &str = "
@@ -153,7 +153,7 @@ pub(super) fn parse_status(s: &str) -> Status {
     s.parse().unwrap_or(Status::Failed)
 }
 
-pub use crate::backend::error::{READ_ONLY, STORAGE_FULL};
+pub use crate::error::{READ_ONLY, STORAGE_FULL};
 
 /// The store's file in the data folder `home`.
 pub fn path_in(home: &Path) -> std::path::PathBuf {

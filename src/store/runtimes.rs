@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::Store;
-use crate::backend::error::BackendError;
+use crate::error::BackendError;
 
 /// What an interpreter has, as it answered the probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

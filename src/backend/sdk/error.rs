@@ -7,7 +7,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::backend::BackendError;
 
-pub use crate::backend::error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, TOO_LARGE};
+pub use crate::error::{NETWORK_ERROR, NO_CREDENTIALS, SSO_EXPIRED, TOO_LARGE};
 
 /// Converts an SDK error, keeping the service's code and message.
 pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> BackendError
