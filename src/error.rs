@@ -98,6 +98,20 @@ impl ErrorKind {
 /// The code of errors for requests local mode cannot run.
 pub const UNSUPPORTED_LOCALLY: &str = "UnsupportedLocally";
 
+/// The error for something that does not fit in a local job's volume: `what` (a file, an
+/// archive, a channel) needs more than its `volume` bytes. A full disk's kind, so it reads
+/// as one wherever it lands.
+pub fn volume_full(what: &str, volume: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "no space left on device: {what} needs more than the job's volume of {} \
+             (ResourceConfig.VolumeSizeInGB)",
+            crate::job::bytes(volume)
+        ),
+    )
+}
+
 /// An error from a backend: its kind, and the service's own code and message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]

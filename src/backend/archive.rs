@@ -367,7 +367,10 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, budget: u64) -> std::io::Resul
         }
         let size = entry.size();
         if written.saturating_add(size) > budget {
-            return Err(no_space(&name, budget));
+            return Err(crate::error::volume_full(
+                &format!("{name} unpacked"),
+                budget,
+            ));
         }
         remove_existing(&target_path)?;
         // The cause first (a full disk says "No space left on device"), then the entry.
@@ -387,18 +390,6 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, budget: u64) -> std::io::Resul
         set_mode(&target_path, entry.header().mode().unwrap_or(0o644) & 0o777)?;
     }
     Ok(written)
-}
-
-/// The error for an archive that unpacks to more than the volume holds.
-fn no_space(name: &str, budget: u64) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::StorageFull,
-        format!(
-            "{name}: no space left on device: it unpacks to more than the {} the job's volume \
-             has left (ResourceConfig.VolumeSizeInGB)",
-            crate::job::bytes(budget)
-        ),
-    )
 }
 
 /// Sets `path`'s mode without following a link (the path has none: it was resolved).

@@ -107,7 +107,50 @@ pub async fn list_tree(
     client: &Client,
     prefix: &S3Uri,
 ) -> Result<Vec<ArtifactEntry>, BackendError> {
-    list_objects(client, prefix, Some(LIST_LIMIT)).await
+    let root = prefix.folder();
+    let mut folders = vec![root.clone()];
+    let mut visited = std::collections::HashSet::from([root.clone()]);
+    let mut entries = Vec::new();
+    while let Some(folder) = folders.pop() {
+        let mut token: Option<String> = None;
+        let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&folder)));
+        loop {
+            let page = list_page(client, &prefix.bucket, &folder, Some("/"), token.clone()).await?;
+            entries.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| entry(prefix, &root, o)),
+            );
+            for sub in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
+                // A folder lies strictly below the one listed; one seen before means the
+                // service's answers go round in a circle.
+                if !sub.starts_with(&folder) || sub == folder {
+                    continue;
+                }
+                if !visited.insert(sub.to_string()) {
+                    return Err(BackendError::internal(format!(
+                        "ListObjectsV2 {}: the service listed the folder {} again; the \
+                         listing stopped there",
+                        prefix.with_key(&root),
+                        shorten(sub, 120)
+                    )));
+                }
+                folders.push(sub.to_string());
+            }
+            if entries.len() >= LIST_LIMIT {
+                entries.truncate(LIST_LIMIT);
+                return Ok(sorted(entries));
+            }
+            let next = page
+                .next_continuation_token()
+                .filter(|_| page.is_truncated() == Some(true));
+            token = pager.next(next)?;
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(sorted(entries))
 }
 
 /// Every object under `prefix`, however many, in one flat listing (no delimiter), as the
@@ -171,59 +214,6 @@ fn entry(prefix: &S3Uri, root: &str, object: &aws_sdk_s3::types::Object) -> Opti
     })
 }
 
-async fn list_objects(
-    client: &Client,
-    prefix: &S3Uri,
-    limit: Option<usize>,
-) -> Result<Vec<ArtifactEntry>, BackendError> {
-    let root = prefix.folder();
-    let mut folders = vec![root.clone()];
-    let mut visited = std::collections::HashSet::from([root.clone()]);
-    let mut entries = Vec::new();
-    while let Some(folder) = folders.pop() {
-        let mut token: Option<String> = None;
-        let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&folder)));
-        loop {
-            let page = list_page(client, &prefix.bucket, &folder, Some("/"), token.clone()).await?;
-            entries.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| entry(prefix, &root, o)),
-            );
-            for sub in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
-                // A folder lies strictly below the one listed; one seen before means the
-                // service's answers go round in a circle.
-                if !sub.starts_with(&folder) || sub == folder {
-                    continue;
-                }
-                if !visited.insert(sub.to_string()) {
-                    return Err(BackendError::internal(format!(
-                        "ListObjectsV2 {}: the service listed the folder {} again; the \
-                         listing stopped there",
-                        prefix.with_key(&root),
-                        shorten(sub, 120)
-                    )));
-                }
-                folders.push(sub.to_string());
-            }
-            if let Some(limit) = limit
-                && entries.len() >= limit
-            {
-                entries.truncate(limit);
-                return Ok(sorted(entries));
-            }
-            let next = page
-                .next_continuation_token()
-                .filter(|_| page.is_truncated() == Some(true));
-            token = pager.next(next)?;
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(sorted(entries))
-}
-
 fn sorted(mut entries: Vec<ArtifactEntry>) -> Vec<ArtifactEntry> {
     entries.sort_by(|a, b| a.key.cmp(&b.key));
     entries
@@ -267,17 +257,7 @@ pub async fn download_within(
 ) -> Result<(), BackendError> {
     let response = get_object(client, uri, "artifact").await?;
     let total = response.content_length().unwrap_or(0).max(0) as u64;
-    let too_big = || {
-        BackendError::from(std::io::Error::new(
-            std::io::ErrorKind::StorageFull,
-            format!(
-                "no space left on device: {} is larger than the job's volume of {} \
-                 (ResourceConfig.VolumeSizeInGB)",
-                shorten(uri, 200),
-                crate::job::bytes(limit)
-            ),
-        ))
-    };
+    let too_big = || BackendError::from(crate::error::volume_full(&shorten(uri, 200), limit));
     if total > limit {
         return Err(too_big());
     }
@@ -386,16 +366,12 @@ pub async fn download_prefix(
     let placed = place_keys(objects, field)?;
     let bytes: u64 = placed.kept.iter().map(|(o, _)| o.size).sum();
     if bytes > limit {
-        return Err(BackendError::from(std::io::Error::new(
-            std::io::ErrorKind::StorageFull,
-            format!(
-                "no space left on device: {field}: {prefix} holds {} in {} objects, more than \
-                 the job's volume of {} (ResourceConfig.VolumeSizeInGB)",
-                crate::job::bytes(bytes),
-                placed.kept.len(),
-                crate::job::bytes(limit)
-            ),
-        )));
+        let what = format!(
+            "{field}: {prefix} ({} in {} objects)",
+            crate::job::bytes(bytes),
+            placed.kept.len()
+        );
+        return Err(BackendError::from(crate::error::volume_full(&what, limit)));
     }
     let tally = Tally::new(bytes, progress);
     // Several objects in flight at once, as the service's own downloader does.

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::error::volume_full;
+
 use super::{HostLayout, LocalPlan};
 
 /// Copies the files of each channel into every host's `input/data/<channel>`, splitting
@@ -23,31 +25,30 @@ pub fn stage_channels(
             std::fs::create_dir_all(layout.channel(&channel.name))?;
         }
         for (i, (abs, rel)) in files.into_iter().enumerate() {
-            let targets: Vec<&HostLayout> = if channel.sharded {
-                vec![&layouts[i % layouts.len()]]
+            let targets: Vec<(usize, &HostLayout)> = if channel.sharded {
+                let host = i % layouts.len();
+                vec![(host, &layouts[host])]
             } else {
-                layouts.iter().collect()
+                layouts.iter().enumerate().collect()
             };
-            for layout in targets {
-                copies.push((abs.clone(), layout.channel(&channel.name).join(&rel)));
+            for (host, layout) in targets {
+                copies.push((abs.clone(), layout.channel(&channel.name).join(&rel), host));
             }
         }
     }
     let mut total = 0;
     let mut per_host = vec![0u64; layouts.len()];
-    for (src, dest) in &copies {
+    for (src, _, host) in &copies {
         let len = std::fs::metadata(src)?.len();
         total += len;
-        if let Some(i) = layouts.iter().position(|l| dest.starts_with(&l.root)) {
-            per_host[i] += len;
-            if per_host[i] > plan.volume_bytes {
-                return Err(volume_full(src, plan.volume_bytes));
-            }
+        per_host[*host] += len;
+        if per_host[*host] > plan.volume_bytes {
+            return Err(volume_full(&src.display().to_string(), plan.volume_bytes));
         }
     }
     let mut done = 0;
     progress(0, total);
-    for (src, dest) in &copies {
+    for (src, dest, _) in &copies {
         if cancel.load(Ordering::Relaxed) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::Interrupted,
@@ -77,7 +78,8 @@ pub fn stage_code(plan: &LocalPlan, layouts: &[HostLayout]) -> std::io::Result<(
         for (abs, rel) in list_files(&plan.submit_path)? {
             written += std::fs::metadata(&abs)?.len();
             if written > plan.volume_bytes {
-                return Err(volume_full(&plan.submit_path, plan.volume_bytes));
+                let what = plan.submit_path.display().to_string();
+                return Err(volume_full(&what, plan.volume_bytes));
             }
             copy_file(&abs, &code.join(rel), &mut |_| {})?;
         }
@@ -121,19 +123,6 @@ pub fn stage_code(plan: &LocalPlan, layouts: &[HostLayout]) -> std::io::Result<(
         share_tree(&code, &layout.code())?;
     }
     Ok(())
-}
-
-/// The error for files that do not fit in the job's volume.
-pub(crate) fn volume_full(what: &Path, volume: u64) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::StorageFull,
-        format!(
-            "no space left on device: {} needs more than the job's volume of {} \
-             (ResourceConfig.VolumeSizeInGB)",
-            what.display(),
-            crate::job::bytes(volume)
-        ),
-    )
 }
 
 /// Gives `to` the tree of `from`: folders made, files hard-linked (copied where a link

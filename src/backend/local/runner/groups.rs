@@ -89,23 +89,13 @@ impl ProcessGroups {
         }
     }
 
-    fn kill_all(&self) {
-        for pgid in &self.pgids {
-            process::signal_group(*pgid, process::SIGKILL);
-        }
-        process::kill_marked(&self.mark);
-    }
-
     /// Kills what is left of the job and tells the watchdog all is well.
     pub(super) async fn finish(mut self) {
         let mark = std::mem::take(&mut self.mark);
         let pgids = std::mem::take(&mut self.pgids);
         let watchdog = self.watchdog.take();
         let ended = tokio::task::spawn_blocking(move || {
-            for pgid in &pgids {
-                process::signal_group(*pgid, process::SIGKILL);
-            }
-            process::kill_marked(&mark);
+            kill_all(&pgids, &mark);
             if let Some((mut child, mut stdin)) = watchdog {
                 let _ = stdin.write_all(b"done\n");
                 drop(stdin);
@@ -120,7 +110,15 @@ impl Drop for ProcessGroups {
     fn drop(&mut self) {
         // An early return: the watchdog's stdin closes with it and it kills them too.
         if !self.mark.is_empty() {
-            self.kill_all();
+            kill_all(&self.pgids, &self.mark);
         }
     }
+}
+
+/// Kills the process groups `pgids`, then every process left that carries `mark`.
+fn kill_all(pgids: &[i64], mark: &str) {
+    for pgid in pgids {
+        process::signal_group(*pgid, process::SIGKILL);
+    }
+    process::kill_marked(mark);
 }
