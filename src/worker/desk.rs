@@ -5,11 +5,30 @@
 
 use std::path::PathBuf;
 
-use super::{Command, Event, Folders, Outbox};
+use super::{Command, Event, Outbox};
 use crate::backend::{BackendError, Connection, JobRef};
 use crate::job::{Billing, InstancePrice, JobSummary};
 use crate::request::TrainingJobRequest;
 use crate::store::Store;
+
+/// The folders of the data folder the worker looks after.
+#[derive(Debug, Clone)]
+pub struct Folders {
+    /// The data folder: demo files, crash reports.
+    pub home: PathBuf,
+    /// The store that holds templates and the builder's draft.
+    pub library: PathBuf,
+}
+
+impl Folders {
+    /// The folders of the data folder `home`.
+    pub fn at(home: &std::path::Path) -> Self {
+        Self {
+            home: home.to_path_buf(),
+            library: crate::store::path_in(home),
+        }
+    }
+}
 
 /// The desktop side of the worker.
 #[derive(Clone)]

@@ -12,6 +12,7 @@ mod poll;
 mod restart;
 mod source;
 
+pub use desk::Folders;
 pub use logbook::{LogAsk, LogNews};
 pub use poll::{LOG_INTERVAL, MAX_INTERVAL, MIN_INTERVAL, REMOTE_INTERVAL};
 
@@ -485,25 +486,6 @@ pub(crate) struct Outbox {
 
 /// How the worker asks the window to paint.
 type Repaint = Box<dyn Fn() + Send + Sync>;
-
-/// The folders of the data folder the worker looks after.
-#[derive(Debug, Clone)]
-pub struct Folders {
-    /// The data folder: demo files, crash reports.
-    pub home: PathBuf,
-    /// The store that holds templates and the builder's draft.
-    pub library: PathBuf,
-}
-
-impl Folders {
-    /// The folders of the data folder `home`.
-    pub fn at(home: &std::path::Path) -> Self {
-        Self {
-            home: home.to_path_buf(),
-            library: crate::store::path_in(home),
-        }
-    }
-}
 
 impl Outbox {
     pub(crate) fn send(&self, event: Event) {
