@@ -16,7 +16,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::{Backend, Connection};
 use sagedesk::ui::SageDeskApp;
-use sagedesk::worker::{Command, Event, Worker};
+use sagedesk::worker::{Event, FollowCommand, SourceCommand, TaskCommand, Worker};
 use serde_json::json;
 
 /// Drains events until one matches, failing after the test limit.
@@ -66,7 +66,7 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
 
     // A connection that cannot be reached is refused, and the local one stays.
     let dead = connection(&format!("http://127.0.0.1:{}", common::moto::free_port()));
-    worker.send(Command::Connect(Connection::Aws(dead)));
+    worker.send(SourceCommand::Connect(Connection::Aws(dead)));
     let failed = wait_event(&worker, "ConnectFailed", |e| {
         matches!(e, Event::ConnectFailed { .. })
     });
@@ -75,7 +75,7 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
     };
     assert!(message.starts_with("NetworkError"), "{message}");
 
-    worker.send(Command::Connect(Connection::Aws(moto.connection())));
+    worker.send(SourceCommand::Connect(Connection::Aws(moto.connection())));
     let connected = wait_event(&worker, "Connected", |e| {
         matches!(e, Event::Connected { .. })
     });
@@ -92,7 +92,7 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
 
     moto.kill();
     let started = Instant::now();
-    worker.send(Command::Refresh);
+    worker.send(SourceCommand::Refresh);
     let error = wait_event(&worker, "an error event", |e| {
         matches!(e, Event::Error { .. })
     });
@@ -112,11 +112,11 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
     assert!(activity.next_poll > Duration::from_secs(10), "{activity:?}");
     // The worker still answers commands while the service is down, and the local source
     // keeps updating: a local job runs to its end in the list.
-    worker.send(Command::Select(None));
-    worker.send(Command::SetVisible(true));
+    worker.send(FollowCommand::Select(None));
+    worker.send(FollowCommand::SetVisible(true));
     sb.script("quick.py", "print('local while AWS is down')\n");
     let local_job = sb.request("local-while-aws-down", "quick.py", json!({}));
-    worker.send(Command::Submit {
+    worker.send(TaskCommand::Submit {
         source: Connection::Local,
         request: Box::new(local_job),
         origin: None,
@@ -131,7 +131,7 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
     // moto forgets everything on restart: the new server holds only the new job.
     moto.restart();
     runtime.block_on(seed(&moto.endpoint(), &["after-restart"]));
-    worker.send(Command::Refresh);
+    worker.send(SourceCommand::Refresh);
     wait_event(&worker, "the job of the restarted server", |e| {
         jobs_named(e) == ["after-restart"]
     });
@@ -142,7 +142,9 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
     assert!(recovered.calls > activity.calls, "{recovered:?}");
 
     // Removing the connection drops its source; nothing local is touched.
-    worker.send(Command::Disconnect(Connection::Aws(moto.connection())));
+    worker.send(SourceCommand::Disconnect(Connection::Aws(
+        moto.connection(),
+    )));
     wait_event(&worker, "the source removed", |e| {
         matches!(e, Event::Disconnected(Connection::Aws(_)))
     });
@@ -161,13 +163,13 @@ fn throttled_lists_back_off() {
     runtime.block_on(seed(&relay.endpoint(), &["throttled"]));
     let sb = Sandbox::new();
     let worker = Worker::spawn(Arc::new(sb.backend()), None).unwrap();
-    worker.send(Command::Connect(Connection::Aws(connection(
+    worker.send(SourceCommand::Connect(Connection::Aws(connection(
         &relay.endpoint(),
     ))));
     wait_event(&worker, "the job", |e| jobs_named(e) == ["throttled"]);
 
     relay.throttle("ListTrainingJobs", 1000);
-    worker.send(Command::Refresh);
+    worker.send(SourceCommand::Refresh);
     let error = wait_event(&worker, "throttling", |e| matches!(e, Event::Error { .. }));
     let Event::Error { message, .. } = error else {
         unreachable!()
@@ -179,7 +181,7 @@ fn throttled_lists_back_off() {
         aws_activity(e).is_some_and(|a| a.backing_off)
     });
     let first = aws_activity(&first).unwrap().clone();
-    worker.send(Command::Refresh);
+    worker.send(SourceCommand::Refresh);
     let second = wait_event(&worker, "a longer backoff", |e| {
         aws_activity(e).is_some_and(|a| a.errors > first.errors)
     });
@@ -195,7 +197,7 @@ fn throttled_lists_back_off() {
     );
 
     relay.throttle("ListTrainingJobs", 0);
-    worker.send(Command::Refresh);
+    worker.send(SourceCommand::Refresh);
     wait_event(&worker, "recovery", |e| {
         aws_activity(e).is_some_and(|a| !a.backing_off)
     });
@@ -338,12 +340,12 @@ fn each_connection_costs_one_list_call_per_tick() {
     let sb = Sandbox::new();
     let worker = Worker::spawn(Arc::new(sb.backend()), None).unwrap();
     // A long interval: ticks come only from Refresh, so they can be counted.
-    worker.send(Command::SetListInterval(Duration::from_secs(600)));
+    worker.send(FollowCommand::SetListInterval(Duration::from_secs(600)));
     let regions = ["us-east-1", "eu-west-1"];
     for region in regions {
         let mut aws = connection(&relay.endpoint());
         aws.region = Some(region.into());
-        worker.send(Command::Connect(Connection::Aws(aws)));
+        worker.send(SourceCommand::Connect(Connection::Aws(aws)));
     }
     let mut listed = std::collections::HashSet::new();
     // Each source reports its calls at the end of its first tick.
@@ -364,7 +366,7 @@ fn each_connection_costs_one_list_call_per_tick() {
     // way lists once more after it, not once per click).
     let deadline = Instant::now() + LIMIT;
     for n in 1..=3 {
-        worker.send(Command::Refresh);
+        worker.send(SourceCommand::Refresh);
         while lists() < 2 + n * regions.len() {
             assert!(Instant::now() < deadline, "{} list calls", lists());
             std::thread::sleep(Duration::from_millis(20));
@@ -376,7 +378,7 @@ fn each_connection_costs_one_list_call_per_tick() {
     assert_eq!(lists(), 2 + 3 * regions.len());
     // Refreshes sent together while calls are under way are folded into one more each.
     for _ in 0..3 {
-        worker.send(Command::Refresh);
+        worker.send(SourceCommand::Refresh);
     }
     std::thread::sleep(Duration::from_millis(1500));
     let after = lists() - (2 + 3 * regions.len());

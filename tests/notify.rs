@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use common::{LIMIT, Sandbox};
 use sagedesk::backend::{Connection, JobRef};
 use sagedesk::job::Status;
-use sagedesk::worker::{Command, Event, Worker};
+use sagedesk::worker::{Event, TaskCommand, Worker};
 use serde_json::json;
 
 /// Runs `name` through the worker and waits for its `Finished` event.
 fn run(worker: &Worker, sb: &Sandbox, name: &str) {
-    worker.send(Command::Submit {
+    worker.send(TaskCommand::Submit {
         source: Connection::Local,
         request: Box::new(sb.request(name, "quick.py", json!({}))),
         origin: None,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::Sandbox;
 use sagedesk::backend::sdk::AwsConnection;
 use sagedesk::backend::{Connection, JobRef};
-use sagedesk::worker::{Command, Event, LogAsk, LogNews, Worker};
+use sagedesk::worker::{Event, FollowCommand, LogAsk, LogNews, SourceCommand, TaskCommand, Worker};
 
 /// The object's size.
 const SIZE: u64 = 200 << 20;
@@ -129,7 +129,7 @@ fn scene(silent_list: bool) -> (Sandbox, Worker, Connection) {
         region: Some("us-east-1".into()),
         endpoint_url: Some(fake_aws(silent_list)),
     });
-    worker.send(Command::Connect(aws.clone()));
+    worker.send(SourceCommand::Connect(aws.clone()));
     (sb, worker, aws)
 }
 
@@ -164,8 +164,8 @@ fn list_and_page(sb: &Sandbox, worker: &Worker, deadline: Instant) -> Vec<Event>
         std::iter::once("hello".to_string()),
     );
     let before = JobRef::local("before");
-    worker.send(Command::Select(Some(before.clone())));
-    worker.send(Command::Log {
+    worker.send(FollowCommand::Select(Some(before.clone())));
+    worker.send(FollowCommand::Log {
         job: before,
         ask: LogAsk::Rows {
             host: None,
@@ -199,7 +199,7 @@ fn a_long_download_leaves_the_list_and_the_log_answering() {
         |e| matches!(e, Event::Connected { connection, .. } if connection.is_aws()),
     );
     let dest = sb.path().join("big.bin");
-    worker.send(Command::Download {
+    worker.send(TaskCommand::Download {
         source: aws,
         uri: "s3://big-bucket/big.bin".into(),
         dest: dest.clone(),

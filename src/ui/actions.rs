@@ -6,14 +6,15 @@ use super::connection::ConnectionAction;
 use super::detail::{DetailAction, DetailCache};
 use super::dialogs::Purpose;
 use super::toasts::ToastKind;
-use super::{Command, Connection, JobRef, SageDeskApp};
+use super::{Connection, JobRef, SageDeskApp, Subscription};
+use crate::worker::{DeskCommand, FollowCommand, SourceCommand, TaskCommand};
 
 impl SageDeskApp {
     pub(super) fn handle_connection(&mut self, action: ConnectionAction) {
         match action {
             ConnectionAction::Connect(connection) => self.connect(connection),
             ConnectionAction::Remove(connection) => {
-                self.worker.send(Command::Disconnect(connection));
+                self.worker.send(SourceCommand::Disconnect(connection));
             }
             ConnectionAction::Forget(connection) => {
                 self.state.sources.retain(|s| s.connection != connection);
@@ -30,21 +31,12 @@ impl SageDeskApp {
                 {
                     saved.polling = polling;
                 }
-                self.worker.send(Command::SetPolling { source, polling });
-            }
-            ConnectionAction::SetLogInterval(seconds) => {
-                self.state.log_interval_seconds = seconds;
                 self.worker
-                    .send(Command::SetLogInterval(std::time::Duration::from_secs(
-                        seconds,
-                    )));
+                    .send(SourceCommand::SetPolling { source, polling });
             }
+            ConnectionAction::SetLogInterval(seconds) => self.state.log_interval_seconds = seconds,
             ConnectionAction::SetListInterval(seconds) => {
                 self.state.list_interval_seconds = seconds;
-                self.worker
-                    .send(Command::SetListInterval(std::time::Duration::from_secs(
-                        seconds,
-                    )));
             }
         }
     }
@@ -52,32 +44,32 @@ impl SageDeskApp {
     /// Selects a job (or none) and shows its detail.
     pub(super) fn select(&mut self, job: Option<JobRef>) {
         self.state.comparing = false;
-        if self.state.selection != job {
-            self.state.selection = job.clone();
-            self.data.clear_selection();
-            self.detail = DetailCache::default();
-            self.worker.send(Command::Select(job));
-        }
+        self.state.selection = job;
+        self.follow();
     }
 
-    /// Sends the search and status filter to the worker when they changed: remote sources
-    /// list with them, so jobs beyond the newest page are found.
-    pub(super) fn send_query(&mut self) {
-        let search = self.state.search.trim();
-        let query = (
-            (!search.is_empty()).then(|| search.to_string()),
-            self.state
-                .status_filter
-                .as_deref()
-                .and_then(|s| s.parse::<crate::job::Status>().ok()),
-        );
-        if self.query_sent.as_ref() != Some(&query) {
-            self.query_sent = Some(query.clone());
-            self.worker.send(Command::SetQuery {
-                name_contains: query.0,
-                status: query.1,
-            });
+    /// Tells the worker what changed in what the window follows. A new selection or
+    /// comparison starts from empty data: the worker sends all of it again.
+    pub(super) fn follow(&mut self) {
+        let now = Subscription::of(&self.state, &self.list.visible, self.visible);
+        for command in now.changes(&self.sent) {
+            match &command {
+                FollowCommand::Select(_) => {
+                    self.data.clear_selection();
+                    self.detail = DetailCache::default();
+                }
+                FollowCommand::Compare(jobs) => {
+                    self.data.compared = jobs
+                        .iter()
+                        .map(|j| (j.clone(), Default::default()))
+                        .collect();
+                    self.compare = Default::default();
+                }
+                _ => {}
+            }
+            self.worker.send(command);
         }
+        self.sent = now;
     }
 
     /// Opens the Compare view on `jobs` (in this order).
@@ -88,25 +80,20 @@ impl SageDeskApp {
                 unique.push(job);
             }
         }
-        self.data.compared.clear();
-        for job in &unique {
-            self.data.compared.entry(job.clone()).or_default();
-        }
-        self.state.compare = unique.clone();
+        self.state.compare = unique;
         self.state.comparing = true;
         self.builder = None;
-        self.compare = Default::default();
-        self.worker.send(Command::Compare(unique));
+        self.follow();
     }
 
     /// Closes the Compare view (the marks stay).
     pub fn close_compare(&mut self) {
         self.state.comparing = false;
-        self.worker.send(Command::Compare(Vec::new()));
+        self.follow();
     }
 
     pub(super) fn run_demo(&mut self) {
-        self.worker.send(Command::RunDemo {
+        self.worker.send(TaskCommand::RunDemo {
             epochs: self.options.demo_epochs,
         });
     }
@@ -124,21 +111,22 @@ impl SageDeskApp {
         if let Some(b) = &self.builder {
             let json = serde_json::to_string_pretty(b.value()).expect("JSON serializes");
             self.data.draft = Some(json.clone());
-            self.worker.send(Command::SaveDraft(json));
+            self.worker.send(DeskCommand::SaveDraft(json));
         }
     }
 
     pub(super) fn handle_builder(&mut self, ctx: &egui::Context, actions: Vec<BuilderAction>) {
         for action in actions {
             match action {
-                BuilderAction::Send(command) => {
+                BuilderAction::Task(command) => self.worker.send(command),
+                BuilderAction::Desk(command) => {
                     match &command {
-                        Command::SaveTemplate { name, .. } => self
+                        DeskCommand::SaveTemplate { name, .. } => self
                             .data
                             .toasts
                             .push(ToastKind::Success, format!("Saved template {name}")),
                         // The builder opens on it again after the window showed a job.
-                        Command::SaveDraft(json) => self.data.draft = Some(json.clone()),
+                        DeskCommand::SaveDraft(json) => self.data.draft = Some(json.clone()),
                         _ => {}
                     }
                     self.worker.send(command);
@@ -146,7 +134,7 @@ impl SageDeskApp {
                 BuilderAction::LoadBuiltin(id) => match id {
                     "pytorch" => self.load_request(builder::templates::pytorch(), Vec::new()),
                     "xgboost" => self.load_request(builder::templates::xgboost(), Vec::new()),
-                    _ => self.worker.send(Command::LoadDemoRequest {
+                    _ => self.worker.send(DeskCommand::LoadDemoRequest {
                         epochs: self.options.demo_epochs,
                     }),
                 },
@@ -159,7 +147,7 @@ impl SageDeskApp {
                 BuilderAction::Copy(clip) => self.copy(ctx, clip),
                 BuilderAction::Submit(request) => {
                     if let Some(builder) = &self.builder {
-                        self.worker.send(Command::Submit {
+                        self.worker.send(TaskCommand::Submit {
                             source: builder.source.clone(),
                             request,
                             origin: builder.origin.clone(),
@@ -168,7 +156,7 @@ impl SageDeskApp {
                 }
                 BuilderAction::UploadCode { dir, prefix } => {
                     if let Some(builder) = &self.builder {
-                        self.worker.send(Command::UploadCode {
+                        self.worker.send(TaskCommand::UploadCode {
                             source: builder.source.clone(),
                             dir,
                             prefix,
@@ -191,7 +179,7 @@ impl SageDeskApp {
         if self.data.submitted.as_ref() == Some(&pending) {
             self.builder = None;
             self.data.draft = None;
-            self.worker.send(Command::ClearDraft);
+            self.worker.send(DeskCommand::ClearDraft);
             self.select(Some(pending));
         } else if let Some((name, message)) = &self.data.submit_failed
             && *name == pending
@@ -210,7 +198,7 @@ impl SageDeskApp {
                     && self.requested_archives.insert(uri.clone())
                 {
                     let source = job.source.clone();
-                    self.worker.send(Command::ListArchive { source, uri });
+                    self.worker.send(TaskCommand::ListArchive { source, uri });
                 }
             }
             DetailAction::SaveAs(uri) => self.open_dialog(ctx, Purpose::Save(uri)),
@@ -218,26 +206,26 @@ impl SageDeskApp {
                 let source = job.source.clone();
                 self.clone_job(job, *request, source);
             }
-            DetailAction::RunLocally(job) => self.worker.send(Command::RunLocally(job)),
+            DetailAction::RunLocally(job) => self.worker.send(TaskCommand::RunLocally(job)),
             DetailAction::RunOnAws(job, request) => self.run_on_aws(job, *request),
             DetailAction::Select(job) => self.select(Some(job)),
-            DetailAction::Log(asks) => {
+            DetailAction::Log(needs) => {
                 if let Some(job) = &self.state.selection {
-                    for ask in asks {
+                    for ask in needs.into_iter().filter_map(|n| self.data.log.request(n)) {
                         let job = job.clone();
-                        self.worker.send(Command::Log { job, ask });
+                        self.worker.send(FollowCommand::Log { job, ask });
                     }
                 }
             }
             DetailAction::Copy(clip) => self.copy(ctx, clip),
-            DetailAction::OpenUrl(url) => self.worker.send(Command::OpenPath(url.into())),
+            DetailAction::OpenUrl(url) => self.worker.send(DeskCommand::OpenPath(url.into())),
             DetailAction::OpenFolder(uri) => {
                 let path = uri.strip_prefix("file://").unwrap_or(&uri);
                 let folder = std::path::Path::new(path)
                     .parent()
                     .map(|p| p.to_path_buf())
                     .unwrap_or_default();
-                self.worker.send(Command::OpenPath(folder));
+                self.worker.send(DeskCommand::OpenPath(folder));
             }
         }
     }

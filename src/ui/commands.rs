@@ -7,8 +7,9 @@ use super::detail::DetailAction;
 use super::dialogs::Purpose;
 use super::palette::{Action, ENTRIES, keyboard_window};
 use super::state::Tab;
-use super::{Clip, Command, SageDeskApp};
+use super::{Clip, SageDeskApp};
 use crate::job::console::{ConsoleLinks, links};
+use crate::worker::{DeskCommand, SourceCommand};
 
 impl SageDeskApp {
     /// Handles the window's shortcuts; true when the list's search should take the focus.
@@ -116,7 +117,7 @@ impl SageDeskApp {
             Action::NewJob => self.new_job(),
             Action::RunDemo => self.run_demo(),
             Action::Import => self.open_dialog(ctx, Purpose::Import),
-            Action::Refresh => self.worker.send(Command::Refresh),
+            Action::Refresh => self.worker.send(SourceCommand::Refresh),
             Action::Connections => self.toggle_connections(),
             Action::Compare => self.compare(self.state.compare.clone()),
             Action::Stop => {
@@ -176,7 +177,7 @@ impl SageDeskApp {
                 self.state.list_interval_seconds,
                 self.state.log_interval_seconds,
             );
-            self.worker.send(Command::LoadProfiles);
+            self.worker.send(DeskCommand::LoadProfiles);
         }
     }
 }

@@ -4,39 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use super::chart::Summarised;
 use super::log_pages::LogPages;
 use super::toasts::{ToastKind, Toasts};
-use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, MetricSeries, Status};
+use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, MetricSeries};
 use crate::job::{Connection, JobRef};
-use crate::worker::{Activity, Event};
-
-/// One metric's points and the last decimation drawn from them.
-#[derive(Debug, Default)]
-pub struct Series {
-    /// `[epoch seconds, value]` in time order, with its min/max summary.
-    pub points: super::chart::Summarised,
-    /// Key and result of the last decimation.
-    pub cache: Option<(DecimationKey, Vec<[f64; 2]>)>,
-}
-
-/// What a decimation depends on.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DecimationKey {
-    /// Points in the series.
-    pub len: usize,
-    /// Visible x range.
-    pub x_min: f64,
-    /// Visible x range.
-    pub x_max: f64,
-    /// Pixel columns.
-    pub columns: usize,
-    /// Smoothing weight.
-    pub smoothing: f32,
-    /// Log scale.
-    pub log_scale: bool,
-    /// Seconds subtracted from x (the Compare view's time since a job's start).
-    pub offset: f64,
-}
+use crate::worker::Activity;
 
 /// A download under way.
 #[derive(Debug, Clone)]
@@ -67,7 +40,7 @@ pub struct SourceData {
 }
 
 impl SourceData {
-    fn new(connection: Connection, label: String) -> Self {
+    pub(super) fn new(connection: Connection, label: String) -> Self {
         Self {
             connection,
             label,
@@ -93,7 +66,7 @@ pub struct ComparedData {
     /// Its detail, once described.
     pub detail: Option<JobDetail>,
     /// Its metrics by name.
-    pub metrics: BTreeMap<String, Series>,
+    pub metrics: BTreeMap<String, Summarised>,
 }
 
 /// Everything the worker has told the window.
@@ -109,10 +82,10 @@ pub struct Data {
     /// The selected job's log: its size and the rows around the screen.
     pub log: LogPages,
     /// The selected job's metrics by name (CloudWatch's on AWS).
-    pub metrics: BTreeMap<String, Series>,
+    pub metrics: BTreeMap<String, Summarised>,
     /// The selected remote job's metrics read from its log lines, by name: finer and
     /// sooner than CloudWatch's, drawn instead of them where both exist.
-    pub log_metrics: BTreeMap<String, Series>,
+    pub log_metrics: BTreeMap<String, Summarised>,
     /// The selected job's files.
     pub artifacts: Vec<ArtifactEntry>,
     /// Archive listings by URI.
@@ -180,7 +153,7 @@ impl Data {
         self.sources.iter().find(|s| &s.connection == connection)
     }
 
-    fn source_mut(&mut self, connection: &Connection) -> Option<&mut SourceData> {
+    pub(super) fn source_mut(&mut self, connection: &Connection) -> Option<&mut SourceData> {
         self.sources
             .iter_mut()
             .find(|s| &s.connection == connection)
@@ -229,164 +202,24 @@ impl Data {
         self.artifacts.clear();
     }
 
-    fn is_selected(&self, job: &JobRef, selected: Option<&JobRef>) -> bool {
-        selected == Some(job)
-    }
-
-    /// Applies one worker event. `selected` guards against late events of another job.
-    pub fn apply(&mut self, event: Event, selected: Option<&JobRef>) {
-        match event {
-            Event::Connected { connection, label } => self.connected(connection, label),
-            Event::Disconnected(connection) => {
-                self.sources.retain(|s| s.connection != connection);
-                self.compared.retain(|j, _| j.source != connection);
-                self.jobs_version += 1;
-            }
-            Event::ConnectFailed {
-                connection,
-                message,
-            } => {
-                self.toasts.push(
-                    ToastKind::Error,
-                    format!("Connecting to {}: {message}", connection.label()),
-                );
-                self.connecting = None;
-                if let Some(s) = self.source_mut(&connection) {
-                    s.activity.backing_off = true;
-                    s.activity.last_error = Some(message.clone());
-                }
-                self.failed.retain(|(c, _)| *c != connection);
-                self.failed.push((connection, message));
-            }
-            Event::Activity { source, activity } => {
-                if let Some(s) = self.source_mut(&source) {
-                    s.activity = activity;
-                }
-            }
-            Event::Jobs { source, jobs } => {
-                match self.source_mut(&source) {
-                    Some(s) => s.jobs = jobs,
-                    // The list kept from the last run, painted while the source connects.
-                    None => {
-                        let label = source.source_label();
-                        let mut s = SourceData::new(source, label);
-                        s.jobs = jobs;
-                        self.sources.push(s);
-                    }
-                }
-                self.jobs_version += 1;
-            }
-            Event::Compared { job, detail } => {
-                if let Some(c) = self.compared.get_mut(&job) {
-                    c.detail = Some(*detail);
-                }
-            }
-            Event::ComparedMetrics { job, series } => {
-                if let Some(c) = self.compared.get_mut(&job) {
-                    add_series(&mut c.metrics, series);
-                }
-            }
-            Event::Links(links) => self.links = links,
-            Event::Price {
-                source,
-                instance_type,
-                price,
-            } => {
-                self.prices.insert((source, instance_type), price);
-                self.jobs_version += 1;
-            }
-            Event::Billing { source, billing } => {
-                if let Some(s) = self.source_mut(&source) {
-                    s.billing.extend(billing);
-                    self.jobs_version += 1;
-                }
-            }
-            Event::Tags { source, tags } => {
-                if let Some(s) = self.source_mut(&source) {
-                    s.tags.extend(tags);
-                    self.jobs_version += 1;
-                }
-            }
-            // The window lets the selection go (it owns the selection).
-            Event::Gone(_) => {}
-            Event::Detail { job, detail } => {
-                if self.is_selected(&job, selected) {
-                    self.describe = Some(detail.to_describe_json());
-                    self.detail = Some(*detail);
-                }
-            }
-            Event::Log { job, news } => {
-                if self.is_selected(&job, selected) {
-                    self.log.apply(news);
-                }
-            }
-            Event::Metrics { job, series } => {
-                if self.is_selected(&job, selected) {
-                    self.add_metrics(series);
-                }
-            }
-            Event::LogMetrics { job, series } => {
-                if self.is_selected(&job, selected) {
-                    add_series(&mut self.log_metrics, series);
-                }
-            }
-            Event::Artifacts { job, entries } => {
-                if self.is_selected(&job, selected) {
-                    self.artifacts = entries;
-                }
-            }
-            Event::CrashReport(path) => self.crash_report = Some(path),
-            Event::Opened { label, notice } => {
-                self.sources[0].label = label;
-                self.notice = notice;
-            }
-            Event::Archive { uri, listing } => {
-                self.archives.insert(uri, listing);
-            }
-            Event::Submitted { job, .. } => {
-                self.toasts.push(ToastKind::Info, format!("Started {job}"));
-                self.submitted = Some(job);
-            }
-            Event::SubmitFailed { job, message } => {
-                self.toasts
-                    .push(ToastKind::Error, format!("Creating {job}: {message}"));
-                self.submit_failed = Some((job, message));
-            }
-            Event::Templates(templates) => self.templates = templates,
-            Event::Draft(draft) => self.draft = Some(draft),
-            Event::Finished { job, status } => {
-                let kind = match status {
-                    Status::Completed => ToastKind::Success,
-                    Status::Failed => ToastKind::Error,
-                    _ => ToastKind::Info,
-                };
-                self.toasts.push(kind, format!("{job}: {status}"));
-            }
-            Event::Progress { task, done, total } => {
-                self.progress = Some(Progress { task, done, total });
-            }
-            Event::Saved { path } => {
-                self.progress = None;
-                self.toasts
-                    .push(ToastKind::Success, format!("Saved {}", path.display()));
-            }
-            Event::Error { context, message } => {
-                self.progress = None;
-                self.toasts
-                    .push(ToastKind::Error, format!("{context}: {message}"));
-            }
-            // The app acts on these itself (the builder, the selection, the form).
-            Event::JobStarted { .. }
-            | Event::RequestLoaded { .. }
-            | Event::RequestUnreadable(_)
-            | Event::CodeUploaded(_)
-            | Event::Preflight { .. }
-            | Event::Profiles(_)
-            | Event::WorkerFailed { .. } => {}
+    /// Takes in a connection that could not be added: said in a toast and kept to retry
+    /// or remove.
+    pub(super) fn connect_failed(&mut self, connection: Connection, message: String) {
+        self.toasts.push(
+            ToastKind::Error,
+            format!("Connecting to {}: {message}", connection.label()),
+        );
+        self.connecting = None;
+        if let Some(s) = self.source_mut(&connection) {
+            s.activity.backing_off = true;
+            s.activity.last_error = Some(message.clone());
         }
+        self.failed.retain(|(c, _)| *c != connection);
+        self.failed.push((connection, message));
     }
 
-    fn connected(&mut self, connection: Connection, label: String) {
+    /// Takes in a connection that is a source now (or again).
+    pub(super) fn connected(&mut self, connection: Connection, label: String) {
         self.failed.retain(|(c, _)| *c != connection);
         match self.source_mut(&connection) {
             Some(source) => source.label = label.clone(),
@@ -398,21 +231,16 @@ impl Data {
         }
         self.connecting = None;
     }
-
-    fn add_metrics(&mut self, series: Vec<MetricSeries>) {
-        add_series(&mut self.metrics, series);
-    }
 }
 
 /// Appends new points to the series they belong to, as `[epoch seconds, value]`.
-pub fn add_series(metrics: &mut BTreeMap<String, Series>, series: Vec<MetricSeries>) {
+pub fn add_series(metrics: &mut BTreeMap<String, Summarised>, series: Vec<MetricSeries>) {
     for s in series {
         let entry = metrics.entry(s.name).or_default();
-        entry.points.extend(
+        entry.extend(
             s.points
                 .iter()
                 .map(|p| [p.timestamp.timestamp_millis() as f64 / 1000.0, p.value]),
         );
-        entry.cache = None;
     }
 }

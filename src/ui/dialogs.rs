@@ -7,7 +7,8 @@ use std::sync::mpsc;
 use egui::{Key, RichText};
 
 use super::toasts::ToastKind;
-use super::{Command, SageDeskApp, theme};
+use super::{SageDeskApp, theme};
+use crate::worker::{DeskCommand, TaskCommand};
 
 /// What a file dialog was opened for.
 pub(super) enum Purpose {
@@ -72,24 +73,26 @@ impl SageDeskApp {
             return;
         };
         match purpose {
-            Purpose::Import => self.worker.send(Command::ReadRequestFile(path)),
+            Purpose::Import => self.worker.send(DeskCommand::ReadRequestFile(path)),
             Purpose::Save(uri) => {
                 if let Some(job) = &self.state.selection {
                     let source = job.source.clone();
-                    self.worker.send(Command::Download {
+                    self.worker.send(TaskCommand::Download {
                         source,
                         uri,
                         dest: path,
                     });
                 }
             }
-            Purpose::Export(_, contents) => self.worker.send(Command::WriteFile { path, contents }),
+            Purpose::Export(_, contents) => {
+                self.worker.send(DeskCommand::WriteFile { path, contents })
+            }
             Purpose::Browse(pointer) => {
                 if let Some(builder) = &mut self.builder
                     && let Some(json) =
                         builder.set_at(&pointer, format!("file://{}", path.display()))
                 {
-                    self.worker.send(Command::SaveDraft(json));
+                    self.worker.send(DeskCommand::SaveDraft(json));
                 }
             }
         }
@@ -173,7 +176,7 @@ impl SageDeskApp {
             ui.add_space(8.0);
             ui.horizontal(|ui| {
                 if ui.button("Open report").clicked() {
-                    self.worker.send(Command::OpenPath(report.clone()));
+                    self.worker.send(DeskCommand::OpenPath(report.clone()));
                     done = true;
                 }
                 if ui.button("Dismiss").clicked() {
@@ -182,7 +185,7 @@ impl SageDeskApp {
             });
         });
         if done {
-            self.worker.send(Command::AcknowledgeCrash(report));
+            self.worker.send(DeskCommand::AcknowledgeCrash(report));
             self.data.crash_report = None;
         }
     }
@@ -199,7 +202,7 @@ impl SageDeskApp {
             ui.horizontal(|ui| {
                 let stop = ui.button(RichText::new("Stop job").strong());
                 if stop.clicked() || ui.input(|i| i.key_pressed(Key::Enter)) {
-                    self.worker.send(Command::Stop(name.clone()));
+                    self.worker.send(TaskCommand::Stop(name.clone()));
                     close = true;
                 }
                 if ui.button("Cancel").clicked() {

@@ -103,6 +103,15 @@ impl LogPages {
         self.start
     }
 
+    /// What to ask the worker for, given what a view needs (rows on screen, a search):
+    /// nothing when it is held or asked for already.
+    pub fn request(&mut self, need: LogAsk) -> Option<LogAsk> {
+        match need {
+            LogAsk::Rows { host, rows } => self.wants(host.as_deref(), rows),
+            LogAsk::Find { host, text } => self.find(host.as_deref(), &text),
+        }
+    }
+
     /// The read to ask for so that rows `need` of `host` are held, with a margin; none when
     /// they are held (and fresh) or already asked for.
     pub fn wants(&mut self, host: Option<&str>, need: Range<u64>) -> Option<LogAsk> {

@@ -22,8 +22,11 @@ mod budget;
 mod clip;
 mod commands;
 mod dialogs;
+mod drawn;
 mod masked;
+mod reduce;
 mod shell;
+mod subscription;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -37,10 +40,11 @@ use self::detail::DetailCache;
 use self::dialogs::Dialog;
 use self::jobs::ListCache;
 use self::state::State;
+use self::subscription::Subscription;
 use crate::job::{Connection, JobRef};
 use crate::request::strip_stamp;
 use crate::request::validate::Target;
-use crate::worker::{Command, Event, Worker};
+use crate::worker::{SourceCommand, Worker};
 
 /// Options of the window beyond the persisted state.
 #[derive(Debug, Clone, Default)]
@@ -59,8 +63,8 @@ pub struct SageDeskApp {
     data: Data,
     worker: Worker,
     connection_form: ConnectionForm,
-    /// The visible rows last told to the worker.
-    visible_sent: Vec<JobRef>,
+    /// What the worker was last told the window follows.
+    sent: Subscription,
     options: AppOptions,
     list: ListCache,
     detail: DetailCache,
@@ -75,14 +79,8 @@ pub struct SageDeskApp {
     clone_pending: Option<JobRef>,
     /// The Compare view's caches.
     compare: compare::CompareCache,
-    /// Whether the worker was asked to read tags (the list groups by a tag).
-    tags_watched: bool,
-    /// Whether the worker reads the listed jobs' billing (the cost column is shown).
-    costs_watched: bool,
     /// Whether the window was last told to be in the background (minimised or unfocused).
     background: bool,
-    /// The search and status filter last sent to the worker.
-    query_sent: Option<(Option<String>, Option<crate::job::Status>)>,
     /// Local jobs this window created: this process supervises them.
     started_here: HashSet<String>,
     /// The user asked to close while such jobs run; a confirmation is open.
@@ -127,12 +125,12 @@ impl SageDeskApp {
         let repaint_ctx = ctx.clone();
         worker.set_repaint(move || repaint_ctx.request_repaint());
         let state = state.sanitized();
-        subscribe(&worker, &state);
+        connect_sources(&worker, &state);
         let mut app = Self {
             data: Data::default(),
             worker,
             connection_form: ConnectionForm::default(),
-            visible_sent: Vec::new(),
+            sent: Subscription::worker_start(),
             options,
             list: ListCache::default(),
             detail: DetailCache::default(),
@@ -144,9 +142,6 @@ impl SageDeskApp {
             builder: None,
             clone_pending: None,
             compare: compare::CompareCache::default(),
-            tags_watched: false,
-            costs_watched: false,
-            query_sent: None,
             background: false,
             started_here: HashSet::new(),
             confirm_close: false,
@@ -157,9 +152,7 @@ impl SageDeskApp {
             focus_search: false,
             state,
         };
-        for job in &app.state.compare {
-            app.data.compared.entry(job.clone()).or_default();
-        }
+        app.follow();
         app.drain();
         app
     }
@@ -179,11 +172,9 @@ impl SageDeskApp {
             format!("The background worker failed ({message}); {what}{report}"),
         );
         if restarted {
-            subscribe(&self.worker, &self.state);
-            self.visible_sent.clear();
-            self.tags_watched = false;
-            self.costs_watched = false;
-            self.query_sent = None;
+            connect_sources(&self.worker, &self.state);
+            self.sent = Subscription::worker_start();
+            self.follow();
         }
     }
 
@@ -248,104 +239,15 @@ impl SageDeskApp {
         &mut self.state
     }
 
-    /// Applies an event as if the worker had sent it (benchmarks feed data this way).
-    pub fn apply(&mut self, event: Event) {
-        match &event {
-            Event::Connected { connection, .. }
-                if connection.is_aws()
-                    && !self
-                        .state
-                        .sources
-                        .iter()
-                        .any(|s| &s.connection == connection) =>
-            {
-                self.state.sources.push(state::SavedSource {
-                    connection: connection.clone(),
-                    polling: true,
-                });
-            }
-            Event::Disconnected(connection) => {
-                self.state.sources.retain(|s| &s.connection != connection);
-                self.state.compare.retain(|j| &j.source != connection);
-                if self.state.source_filter.as_ref() == Some(connection) {
-                    self.state.source_filter = None;
-                }
-                if self
-                    .state
-                    .selection
-                    .as_ref()
-                    .is_some_and(|j| &j.source == connection)
-                {
-                    self.select(None);
-                }
-            }
-            _ => {}
-        }
-        self.data.apply(event, self.state.selection.as_ref());
-    }
-
     /// Adds `connection` as a source; the others keep going while it connects.
     pub fn connect(&mut self, connection: Connection) {
         self.data.connecting = Some(connection.clone());
-        self.worker.send(Command::Connect(connection));
+        self.worker.send(SourceCommand::Connect(connection));
     }
 
     /// The connection window's form (tests drive it).
     pub fn connection_form(&mut self) -> &mut ConnectionForm {
         &mut self.connection_form
-    }
-
-    fn drain(&mut self) {
-        let events: Vec<Event> = self.worker.drain().collect();
-        for event in events {
-            match event {
-                Event::RequestLoaded { value, notices } => self.load_request(value, notices),
-                Event::RequestUnreadable(message) => self.import_error = Some(message),
-                Event::JobStarted { job } => {
-                    self.select(Some(job));
-                    self.state.tab = state::Tab::Metrics;
-                }
-                Event::Gone(job) => {
-                    if self.state.selection.as_ref() == Some(&job) {
-                        self.select(None);
-                    }
-                }
-                Event::Profiles(profiles) => self.connection_form.set_profiles(profiles),
-                Event::WorkerFailed {
-                    message,
-                    report,
-                    restarted,
-                } => self.worker_failed(&message, report.as_deref(), restarted),
-                Event::CodeUploaded(Ok(uri)) => {
-                    if let Some(json) = self.builder.as_mut().and_then(|b| b.set_code_uri(&uri)) {
-                        self.worker.send(Command::SaveDraft(json));
-                    }
-                    self.data
-                        .toasts
-                        .push(toasts::ToastKind::Success, format!("Uploaded {uri}"));
-                }
-                Event::Preflight { request, report } => {
-                    if let Some(builder) = &mut self.builder {
-                        builder.preflight_done(&request, report);
-                    }
-                }
-                Event::CodeUploaded(Err(_)) => {
-                    if let Some(builder) = &mut self.builder {
-                        builder.code_upload_failed();
-                    }
-                }
-                event => {
-                    if let Event::Submitted {
-                        job,
-                        supervised_here: true,
-                    } = &event
-                    {
-                        self.started_here.insert(job.name.clone());
-                    }
-                    self.apply(event);
-                }
-            }
-        }
     }
 }
 
@@ -400,27 +302,16 @@ pub fn icon() -> Option<egui::IconData> {
     )
 }
 
-/// Tells the worker what the window follows: the poll intervals, the AWS sources (and which
-/// are paused), the selection and the compared jobs. Sent at start and again after the
-/// worker restarted.
-fn subscribe(worker: &Worker, state: &State) {
-    worker.send(Command::SetListInterval(std::time::Duration::from_secs(
-        state.list_interval_seconds,
-    )));
-    worker.send(Command::SetLogInterval(std::time::Duration::from_secs(
-        state.log_interval_seconds,
-    )));
+/// Adds the saved AWS sources (and pauses those paused); sent at start and again after
+/// the worker restarted. What the window follows goes with [`Subscription`].
+fn connect_sources(worker: &Worker, state: &State) {
     for saved in &state.sources {
-        worker.send(Command::Connect(saved.connection.clone()));
+        worker.send(SourceCommand::Connect(saved.connection.clone()));
         if !saved.polling {
-            worker.send(Command::SetPolling {
+            worker.send(SourceCommand::SetPolling {
                 source: saved.connection.clone(),
                 polling: false,
             });
         }
-    }
-    worker.send(Command::Select(state.selection.clone()));
-    if state.comparing {
-        worker.send(Command::Compare(state.compare.clone()));
     }
 }

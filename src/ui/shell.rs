@@ -5,8 +5,9 @@ use egui::RichText;
 
 use super::dialogs::Purpose;
 use super::jobs::{self, ListAction};
-use super::{Command, Connection, Target, connection, detail, theme};
+use super::{Connection, Target, connection, detail, theme};
 use super::{SageDeskApp, budget};
+use crate::worker::SourceCommand;
 
 impl SageDeskApp {
     /// Draws one frame into `ui` (the whole window).
@@ -23,10 +24,7 @@ impl SageDeskApp {
                 viewport.focused.unwrap_or(true),
             )
         });
-        if hidden == self.visible {
-            self.visible = !hidden;
-            self.worker.send(Command::SetVisible(self.visible));
-        }
+        self.visible = !hidden;
         if (hidden || !focused) != self.background {
             self.background = hidden || !focused;
             self.worker.set_background(self.background);
@@ -35,22 +33,8 @@ impl SageDeskApp {
         budget::timed("top bar", || self.top_bar(ui, &ctx));
         self.notice_bar(ui);
         budget::timed("job list", || self.job_list(ui, focus_search));
-        if self.list.visible != self.visible_sent {
-            self.visible_sent = self.list.visible.clone();
-            self.worker
-                .send(Command::SetVisibleJobs(self.visible_sent.clone()));
-        }
         self.follow_submission();
-        self.send_query();
-        let watch_tags = matches!(self.state.group_by, super::state::GroupBy::Tag(_));
-        if watch_tags != self.tags_watched {
-            self.tags_watched = watch_tags;
-            self.worker.send(Command::WatchTags(watch_tags));
-        }
-        if self.state.show_cost != self.costs_watched {
-            self.costs_watched = self.state.show_cost;
-            self.worker.send(Command::WatchCosts(self.costs_watched));
-        }
+        self.follow();
         if let Some(job) = &self.clone_pending
             && let Some(detail) = &self.data.detail
             && self.state.selection.as_ref() == Some(job)
@@ -127,7 +111,7 @@ impl SageDeskApp {
                     self.open_dialog(ctx, Purpose::Import);
                 }
                 if ui.button("⟳ Refresh").on_hover_text("Ctrl+R").clicked() {
-                    self.worker.send(Command::Refresh);
+                    self.worker.send(SourceCommand::Refresh);
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if connection::summary(ui, &self.data) {
@@ -186,7 +170,7 @@ impl SageDeskApp {
                     }
                     Some(ListAction::Compare(jobs)) => self.compare(jobs),
                     Some(ListAction::LoadMore(source)) => {
-                        self.worker.send(Command::LoadMore(source));
+                        self.worker.send(SourceCommand::LoadMore(source));
                     }
                     None => {}
                 }
@@ -210,7 +194,7 @@ impl SageDeskApp {
             }
             if self.state.comparing {
                 let actions =
-                    super::compare::show(ui, &mut self.data, &mut self.state, &mut self.compare);
+                    super::compare::show(ui, &self.data, &mut self.state, &mut self.compare);
                 self.handle_compare(ctx, actions);
                 return;
             }
@@ -220,9 +204,7 @@ impl SageDeskApp {
                 }
                 return;
             }
-            if let Some(action) =
-                detail::show(ui, &mut self.data, &mut self.state, &mut self.detail)
-            {
+            if let Some(action) = detail::show(ui, &self.data, &mut self.state, &mut self.detail) {
                 self.handle_detail(ctx, action);
             }
         });

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::{Command, Event, Outbox};
+use super::{DeskCommand, Event, Outbox};
 use crate::backend::{BackendError, Connection, JobRef};
 use crate::job::{Billing, InstancePrice, JobSummary};
 use crate::request::TrainingJobRequest;
@@ -62,29 +62,39 @@ impl Desk {
         }
     }
 
-    /// Handles the commands that are the desk's.
-    pub(super) async fn handle(&self, command: Command) {
+    /// Does the desk's commands in the order they come, until the poller ends.
+    pub(super) async fn serve(
+        self,
+        mut commands: tokio::sync::mpsc::UnboundedReceiver<DeskCommand>,
+    ) {
+        while let Some(command) = commands.recv().await {
+            self.handle(command).await;
+            self.out.flush();
+        }
+    }
+
+    async fn handle(&self, command: DeskCommand) {
         match command {
-            Command::SaveDraft(request) => {
+            DeskCommand::SaveDraft(request) => {
                 self.library(move |s| s.save_draft(&request)).await;
             }
-            Command::ClearDraft => {
+            DeskCommand::ClearDraft => {
                 self.library(|s| s.clear_draft()).await;
             }
-            Command::SaveTemplate { name, request } => {
+            DeskCommand::SaveTemplate { name, request } => {
                 self.library(move |s| s.save_template(&name, &request))
                     .await;
                 self.send_templates().await;
             }
-            Command::DeleteTemplate(name) => {
+            DeskCommand::DeleteTemplate(name) => {
                 self.library(move |s| s.delete_template(&name)).await;
                 self.send_templates().await;
             }
-            Command::RenameTemplate { from, to } => {
+            DeskCommand::RenameTemplate { from, to } => {
                 self.library(move |s| s.rename_template(&from, &to)).await;
                 self.send_templates().await;
             }
-            Command::LoadDemoRequest { epochs } => {
+            DeskCommand::LoadDemoRequest { epochs } => {
                 if let Some(request) = self.demo_request(epochs).await {
                     self.out.send(Event::RequestLoaded {
                         value: request.to_value(),
@@ -92,26 +102,25 @@ impl Desk {
                     });
                 }
             }
-            Command::ReadRequestFile(path) => self.read_request(path).await,
-            Command::WriteFile { path, contents } => {
+            DeskCommand::ReadRequestFile(path) => self.read_request(path).await,
+            DeskCommand::WriteFile { path, contents } => {
                 let written = tokio::fs::write(&path, contents).await;
                 match written {
                     Ok(()) => self.out.send(Event::Saved { path }),
                     Err(e) => self.out.error(format!("Writing {}", path.display()), e),
                 }
             }
-            Command::LoadProfiles => {
+            DeskCommand::LoadProfiles => {
                 let profiles = tokio::task::spawn_blocking(crate::backend::sdk::profiles).await;
                 self.out.send(Event::Profiles(profiles.unwrap_or_default()));
             }
-            Command::AcknowledgeCrash(report) => {
+            DeskCommand::AcknowledgeCrash(report) => {
                 if let Err(e) = crate::crash::acknowledge(&report) {
                     self.out
                         .error(format!("Marking {} as seen", report.display()), e);
                 }
             }
-            Command::OpenPath(path) => self.open_path(path),
-            other => tracing::debug!("not a desk command: {}", other.label()),
+            DeskCommand::OpenPath(path) => self.open_path(path),
         }
     }
 

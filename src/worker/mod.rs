@@ -4,6 +4,7 @@
 //! the desktop (files, templates, the demo, profiles) is the `desk`'s. It imports the
 //! backends and the request model, never the window.
 
+mod command;
 mod desk;
 mod follow;
 mod logbook;
@@ -12,6 +13,7 @@ mod poll;
 mod restart;
 mod source;
 
+pub use command::{Command, DeskCommand, FollowCommand, SourceCommand, TaskCommand};
 pub use desk::Folders;
 pub use logbook::{LogAsk, LogNews};
 pub use poll::{LOG_INTERVAL, MAX_INTERVAL, MIN_INTERVAL, REMOTE_INTERVAL};
@@ -25,207 +27,6 @@ use tokio::sync::mpsc;
 
 use crate::backend::{Backend, Connection, JobRef};
 use crate::job::{ArchiveListing, ArtifactEntry, JobDetail, JobSummary, MetricSeries, Status};
-use crate::request::TrainingJobRequest;
-
-/// What the UI asks of the worker.
-#[derive(Debug, Clone)]
-pub enum Command {
-    /// Add an AWS connection as a source of jobs (or turn its polling back on); Local is
-    /// always one.
-    Connect(Connection),
-    /// Remove a source: its jobs leave the list, nothing is deleted.
-    Disconnect(Connection),
-    /// Turn a source's list calls on or off (its selected job is followed either way).
-    SetPolling {
-        /// The source.
-        source: Connection,
-        /// Whether its list is polled.
-        polling: bool,
-    },
-    /// Seconds between list calls on a remote backend.
-    SetListInterval(Duration),
-    /// Seconds between log reads of the selected job while it runs on a remote backend.
-    SetLogInterval(Duration),
-    /// The jobs the list shows now: in-progress ones among them are described, a few a tick.
-    SetVisibleJobs(Vec<JobRef>),
-    /// Reload the job list now.
-    Refresh,
-    /// Read the listed jobs' tags (the list groups by a tag), or stop reading them.
-    WatchTags(bool),
-    /// Check a request against a source's account before it is submitted (preflight);
-    /// `fresh` makes every call again instead of reusing results for unchanged values.
-    Preflight {
-        /// The source it would be created on.
-        source: Connection,
-        /// The request.
-        request: Box<crate::request::TrainingJobRequest>,
-        /// Whether to skip the cache.
-        fresh: bool,
-    },
-    /// Read what the listed finished AWS jobs are billed for (the list shows their cost),
-    /// or stop reading it.
-    WatchCosts(bool),
-    /// The list's search and status filter, sent to remote sources with their list call
-    /// (`NameContains`, `StatusEquals`) so that jobs beyond the newest are found.
-    SetQuery {
-        /// `NameContains`.
-        name_contains: Option<String>,
-        /// `StatusEquals`.
-        status: Option<Status>,
-    },
-    /// List a page more of this remote source's older jobs.
-    LoadMore(Connection),
-    /// Follow this job's detail, logs, metrics and artifacts (or none).
-    Select(Option<JobRef>),
-    /// Read or search the selected job's log.
-    Log {
-        /// The job.
-        job: JobRef,
-        /// What to do.
-        ask: LogAsk,
-    },
-    /// Follow these jobs' details and metrics for a comparison (none: stop).
-    Compare(Vec<JobRef>),
-    /// `CreateTrainingJob` on a source.
-    Submit {
-        /// Where the job runs.
-        source: Connection,
-        /// The request.
-        request: Box<TrainingJobRequest>,
-        /// The job it was made from, linked to it.
-        origin: Option<JobRef>,
-    },
-    /// `StopTrainingJob`.
-    Stop(JobRef),
-    /// List the entries of a `.tar.gz` artifact of a source's job.
-    ListArchive {
-        /// The source whose backend reads it.
-        source: Connection,
-        /// The archive.
-        uri: String,
-    },
-    /// Copy an artifact to `dest`, reporting progress.
-    Download {
-        /// The source whose backend reads it.
-        source: Connection,
-        /// The artifact.
-        uri: String,
-        /// Where to write it.
-        dest: PathBuf,
-    },
-    /// The window was hidden or shown; polling slows down while hidden.
-    SetVisible(bool),
-    /// Keep the builder's draft (request JSON).
-    SaveDraft(String),
-    /// Forget the draft.
-    ClearDraft,
-    /// Save a named template.
-    SaveTemplate {
-        /// Its name.
-        name: String,
-        /// The request JSON.
-        request: String,
-    },
-    /// Delete a template.
-    DeleteTemplate(String),
-    /// Rename a template.
-    RenameTemplate {
-        /// The current name.
-        from: String,
-        /// The new name.
-        to: String,
-    },
-    /// Write the demo job's files to the data folder and run it.
-    RunDemo {
-        /// Epochs, if not the demo's own.
-        epochs: Option<u32>,
-    },
-    /// Write the demo job's files and hand its request to the builder.
-    LoadDemoRequest {
-        /// Epochs, if not the demo's own.
-        epochs: Option<u32>,
-    },
-    /// Read a request file for the builder.
-    ReadRequestFile(PathBuf),
-    /// Write a file (an exported request, a comparison, a chart).
-    WriteFile {
-        /// Where.
-        path: PathBuf,
-        /// What.
-        contents: Vec<u8>,
-    },
-    /// List the AWS profiles of the shared config files.
-    LoadProfiles,
-    /// The user has seen this crash report.
-    AcknowledgeCrash(PathBuf),
-    /// Open a file, a folder or an address with the desktop's handler (xdg-open).
-    OpenPath(PathBuf),
-    /// Pack a code folder as `sourcedir.tar.gz` and upload it under an `s3://` prefix with
-    /// an AWS source's connection.
-    UploadCode {
-        /// The AWS source.
-        source: Connection,
-        /// The code folder.
-        dir: PathBuf,
-        /// The prefix.
-        prefix: String,
-    },
-    /// Run this AWS job on this machine, its S3 locations read and written with its
-    /// source's connection, linked to it, then show it.
-    RunLocally(JobRef),
-}
-
-impl Command {
-    /// A short description for crash reports (no request bodies or secrets, and nothing
-    /// formatted that is not shown).
-    pub fn label(&self) -> String {
-        match self {
-            Command::Connect(c) => format!("connect {}", c.label()),
-            Command::Disconnect(c) => format!("disconnect {}", c.label()),
-            Command::SetPolling { source, polling } => {
-                format!("polling {}: {polling}", source.label())
-            }
-            Command::Select(Some(job)) => format!("select {job}"),
-            Command::Select(None) => "select nothing".into(),
-            Command::Log { job, ask } => format!("log of {job}: {}", ask.label()),
-            Command::Compare(jobs) => format!("compare {} jobs", jobs.len()),
-            Command::Submit {
-                source, request, ..
-            } => format!("submit {} on {}", request.name(), source.label()),
-            Command::Stop(job) => format!("stop {job}"),
-            Command::ListArchive { uri, .. } => format!("list archive {uri}"),
-            Command::Download { uri, dest, .. } => {
-                format!("download {uri} to {}", dest.display())
-            }
-            Command::OpenPath(path) => format!("open {}", path.display()),
-            Command::SetVisibleJobs(jobs) => format!("{} jobs visible", jobs.len()),
-            Command::SetListInterval(d) => format!("list every {} s", d.as_secs()),
-            Command::SetLogInterval(d) => format!("read logs every {} s", d.as_secs()),
-            Command::Refresh => "refresh".into(),
-            Command::WatchTags(watch) => format!("watch tags: {watch}"),
-            Command::WatchCosts(watch) => format!("watch costs: {watch}"),
-            Command::Preflight { source, .. } => format!("preflight on {source:?}"),
-            Command::SetQuery { status, .. } => format!("query, status {status:?}"),
-            Command::LoadMore(source) => format!("load more of {}", source.label()),
-            Command::SetVisible(visible) => format!("window visible: {visible}"),
-            Command::SaveDraft(_) => "save draft".into(),
-            Command::ClearDraft => "clear draft".into(),
-            Command::SaveTemplate { name, .. } => format!("save template {name}"),
-            Command::DeleteTemplate(name) => format!("delete template {name}"),
-            Command::RenameTemplate { from, to } => format!("rename template {from} to {to}"),
-            Command::RunDemo { .. } => "run the demo job".into(),
-            Command::LoadDemoRequest { .. } => "load the demo request".into(),
-            Command::ReadRequestFile(path) => format!("read {}", path.display()),
-            Command::WriteFile { path, .. } => format!("write {}", path.display()),
-            Command::LoadProfiles => "load AWS profiles".into(),
-            Command::AcknowledgeCrash(path) => format!("seen {}", path.display()),
-            Command::RunLocally(job) => format!("run {job} locally"),
-            Command::UploadCode { dir, prefix, .. } => {
-                format!("upload {} to {prefix}", dir.display())
-            }
-        }
-    }
-}
 
 /// Calls made and errors seen on one source, for its status panel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -570,9 +371,10 @@ impl Worker {
     }
 
     /// Sends a command; never blocks.
-    pub fn send(&self, command: Command) {
-        if !matches!(command, Command::SetVisibleJobs(_) | Command::SaveDraft(_)) {
-            crate::crash::note(command.label());
+    pub fn send(&self, command: impl Into<Command>) {
+        let command = command.into();
+        if let Some(label) = command.label() {
+            crate::crash::note(label);
         }
         let _ = self.commands.send(command);
     }

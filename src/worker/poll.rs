@@ -16,7 +16,7 @@ mod tasks;
 use super::desk::Desk;
 use super::follow::{Followed, Selected, poll_compared};
 use super::source::{self, Pace, Source};
-use super::{Command, Event, Folders, Outbox};
+use super::{Command, DeskCommand, Event, Folders, FollowCommand, Outbox, SourceCommand};
 use crate::backend::{Backend, Connection, JobRef};
 
 /// List interval on a remote backend, unless the user sets another.
@@ -55,6 +55,8 @@ struct Poller {
     followups: mpsc::UnboundedSender<tasks::Followup>,
     /// Remote sources' list calls under way, each on its own task.
     listings: tokio::task::JoinSet<source::Listed>,
+    /// The desk's queue: its task does the desktop's work in the order asked.
+    desk_queue: mpsc::UnboundedSender<DeskCommand>,
 }
 
 /// When a source whose list call is under way is due at the latest: its answer sets the
@@ -81,6 +83,9 @@ pub(super) async fn run(
     let desk = Desk::new(folders, out.clone());
     desk.start();
     let (followups, mut followed_up) = mpsc::unbounded_channel();
+    let (desk_queue, desk_commands) = mpsc::unbounded_channel();
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(desk.clone().serve(desk_commands));
     let mut poller = Poller {
         sources: vec![Source::new(Connection::Local, local)],
         remote_interval: REMOTE_INTERVAL,
@@ -96,8 +101,9 @@ pub(super) async fn run(
         log_interval: LOG_INTERVAL,
         logs_due: Instant::now(),
         prices: Default::default(),
-        tasks: tokio::task::JoinSet::new(),
+        tasks,
         followups,
+        desk_queue,
         listings: tokio::task::JoinSet::new(),
     };
     poller.tick(0).await;
@@ -129,8 +135,14 @@ pub(super) async fn run(
                     Err(_) => {}
                 }
             }
-            // Finished tasks are let go of as they end.
-            Some(_) = poller.tasks.join_next(), if !poller.tasks.is_empty() => {}
+            // Finished tasks are let go of as they end; a panic in one is the worker's.
+            Some(ended) = poller.tasks.join_next(), if !poller.tasks.is_empty() => {
+                if let Err(e) = ended
+                    && e.is_panic()
+                {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
             _ = tokio::time::sleep_until(due) => {
                 let now = Instant::now();
                 for i in 0..poller.sources.len() {
@@ -375,27 +387,49 @@ impl Poller {
     }
 
     async fn handle(&mut self, command: Command) {
-        let Some(command) = self.spawn_task(command) else {
-            return;
-        };
         match command {
-            Command::Connect(connection) => self.connect(connection).await,
-            Command::Disconnect(connection) => self.disconnect(connection),
-            Command::SetPolling { source, polling } => {
+            Command::Source(command) => self.source_command(command).await,
+            Command::Follow(command) => self.follow_command(command).await,
+            Command::Task(command) => self.spawn_task(command),
+            Command::Desk(command) => {
+                // The desk works through its queue in order, on a task of its own.
+                let _ = self.desk_queue.send(command);
+            }
+        }
+    }
+
+    async fn source_command(&mut self, command: SourceCommand) {
+        match command {
+            SourceCommand::Connect(connection) => self.connect(connection).await,
+            SourceCommand::Disconnect(connection) => self.disconnect(connection),
+            SourceCommand::SetPolling { source, polling } => {
                 if let Some(i) = self.index(&source) {
                     self.sources[i].polling = polling;
                     let pace = self.pace(i);
                     self.sources[i].send_activity(&self.out, pace);
                 }
             }
-            Command::SetListInterval(interval) => {
+            SourceCommand::Refresh => self.refresh().await,
+            SourceCommand::LoadMore(source) => {
+                if let Some(i) = self.index(&source) {
+                    self.sources[i].load_more();
+                    self.tick(i).await;
+                }
+            }
+        }
+    }
+
+    async fn follow_command(&mut self, command: FollowCommand) {
+        match command {
+            FollowCommand::SetListInterval(interval) => {
                 self.remote_interval = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
             }
-            Command::SetLogInterval(interval) => {
+            FollowCommand::SetLogInterval(interval) => {
                 self.log_interval = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
                 self.logs_due = Instant::now() + self.log_interval;
             }
-            Command::SetVisibleJobs(jobs) => {
+            FollowCommand::SetVisible(visible) => self.visible = visible,
+            FollowCommand::SetVisibleJobs(jobs) => {
                 for source in &mut self.sources {
                     source.visible_jobs = jobs
                         .iter()
@@ -404,8 +438,7 @@ impl Poller {
                         .collect();
                 }
             }
-            Command::Refresh => self.refresh().await,
-            Command::SetQuery {
+            FollowCommand::SetQuery {
                 name_contains,
                 status,
             } => {
@@ -413,13 +446,7 @@ impl Poller {
                     source.set_query(name_contains.clone(), status);
                 }
             }
-            Command::LoadMore(source) => {
-                if let Some(i) = self.index(&source) {
-                    self.sources[i].load_more();
-                    self.tick(i).await;
-                }
-            }
-            Command::WatchTags(watch) => {
+            FollowCommand::WatchTags(watch) => {
                 self.watch_tags = watch;
                 if watch {
                     for source in &mut self.sources {
@@ -427,7 +454,7 @@ impl Poller {
                     }
                 }
             }
-            Command::WatchCosts(watch) => {
+            FollowCommand::WatchCosts(watch) => {
                 self.watch_costs = watch;
                 if watch {
                     for i in 0..self.sources.len() {
@@ -435,22 +462,15 @@ impl Poller {
                     }
                 }
             }
-            Command::Preflight {
-                source,
-                request,
-                fresh,
-            } => self.preflight(source, request, fresh),
-            Command::Select(job) => self.select(job).await,
-            Command::Log { job, ask } => {
+            FollowCommand::Select(job) => self.select(job).await,
+            FollowCommand::Compare(jobs) => self.compare(jobs).await,
+            FollowCommand::Log { job, ask } => {
                 if let Some(backend) = self.backend(&job.source)
                     && let Some(selected) = self.selected.as_mut().filter(|s| s.job() == &job)
                 {
                     selected.answer(backend.as_ref(), ask, &self.out).await;
                 }
             }
-            Command::Compare(jobs) => self.compare(jobs).await,
-            Command::SetVisible(visible) => self.visible = visible,
-            other => self.desk.handle(other).await,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::request::metrics::MetricExtractor;
 use crate::request::validate::model::MODEL;
 use crate::request::validate::{self, Diagnostic, RuntimeChecks, Severity, Target};
 use crate::request::{MetricDefinition, TrainingJobRequest, request_from_value};
-use crate::worker::Command;
+use crate::worker::{DeskCommand, TaskCommand};
 
 /// Top-level groups, as users think of a job; members not named here go to "Advanced".
 const GROUPS: &[(&str, &[&str])] = &[
@@ -47,9 +47,10 @@ const GROUPS: &[(&str, &[&str])] = &[
 
 /// What the builder asks the app to do.
 pub enum BuilderAction {
-    /// A command for the worker as it is: keep the draft, save, rename or delete a
-    /// template.
-    Send(Command),
+    /// Desk work as it is: keep the draft, save, rename or delete a template.
+    Desk(DeskCommand),
+    /// A task as it is: preflight the request.
+    Task(TaskCommand),
     /// Create the job on the builder's source.
     Submit(Box<TrainingJobRequest>),
     /// Load a built-in template.
@@ -235,7 +236,9 @@ impl Builder {
             self.json_error = None;
             self.revalidate();
             self.preflight_changed();
-            actions.push(BuilderAction::Send(Command::SaveDraft(self.json.clone())));
+            actions.push(BuilderAction::Desk(DeskCommand::SaveDraft(
+                self.json.clone(),
+            )));
         } else if json_changed {
             actions.extend(self.json_edited());
             self.preflight_changed();
@@ -301,7 +304,9 @@ impl Builder {
                 self.value = v;
                 self.json_error = None;
                 self.revalidate();
-                Some(BuilderAction::Send(Command::SaveDraft(self.json.clone())))
+                Some(BuilderAction::Desk(DeskCommand::SaveDraft(
+                    self.json.clone(),
+                )))
             }
             Ok(_) => {
                 self.json_error = Some("the request must be a JSON object".into());

@@ -12,7 +12,7 @@ use super::{Builder, BuilderAction};
 use crate::preflight::{Outcome, Report};
 use crate::request::request_from_value;
 use crate::request::validate::{Diagnostic, Severity, Target};
-use crate::worker::Command;
+use crate::worker::TaskCommand;
 
 /// How long the form must stay unchanged before preflight runs on its own.
 const SETTLE: Duration = Duration::from_millis(1500);
@@ -99,7 +99,7 @@ impl Builder {
         if now {
             self.preflight.report = None;
         }
-        Some(BuilderAction::Send(Command::Preflight {
+        Some(BuilderAction::Task(TaskCommand::Preflight {
             source: self.source.clone(),
             request: Box::new(request),
             fresh: now,

@@ -5,7 +5,7 @@ use egui::{Key, Modifiers, RichText};
 
 use super::{Builder, BuilderAction, pretty};
 use crate::request::request_from_value;
-use crate::worker::Command;
+use crate::worker::DeskCommand;
 
 impl Builder {
     /// Draws the toolbar; the actions asked for.
@@ -57,7 +57,7 @@ impl Builder {
                 .clicked()
                 || (save_key && can_save)
             {
-                actions.push(BuilderAction::Send(Command::SaveTemplate {
+                actions.push(BuilderAction::Desk(DeskCommand::SaveTemplate {
                     name: self.template_name.trim().to_string(),
                     request: pretty(&self.value),
                 }));
@@ -125,8 +125,9 @@ impl Builder {
                     if ui.button(name).on_hover_text("Load").clicked() {
                         if let Ok(v) = serde_json::from_str(request) {
                             self.set_value(v);
-                            actions
-                                .push(BuilderAction::Send(Command::SaveDraft(self.json.clone())));
+                            actions.push(BuilderAction::Desk(DeskCommand::SaveDraft(
+                                self.json.clone(),
+                            )));
                         }
                         ui.close();
                     }
@@ -139,13 +140,15 @@ impl Builder {
                         .on_hover_text("Rename to the name in the template field")
                         .clicked()
                     {
-                        actions.push(BuilderAction::Send(Command::RenameTemplate {
+                        actions.push(BuilderAction::Desk(DeskCommand::RenameTemplate {
                             from: name.clone(),
                             to: new_name,
                         }));
                     }
                     if ui.button("Delete").clicked() {
-                        actions.push(BuilderAction::Send(Command::DeleteTemplate(name.clone())));
+                        actions.push(BuilderAction::Desk(DeskCommand::DeleteTemplate(
+                            name.clone(),
+                        )));
                     }
                 });
             }

@@ -5,8 +5,9 @@
 use egui::RichText;
 use egui_plot::{Line, Plot, PlotPoints, VLine};
 
-use super::super::chart::smooth;
-use super::super::data::{Data, DecimationKey, Series};
+use super::super::chart::Summarised;
+use super::super::data::Data;
+use super::super::drawn::Look;
 use super::super::state::{CompareAxis, State};
 use super::super::theme;
 use super::{CompareAction, CompareCache, legend_entry};
@@ -60,50 +61,9 @@ fn wall_clock(seconds: f64, millis: bool) -> String {
         .unwrap_or_default()
 }
 
-/// The points of `series` to draw for the view `[x_min, x_max]` (in the chart's x),
-/// decimated to `columns`, smoothed and shifted by `-offset`; cached on the series.
-fn points(
-    series: &mut Series,
-    view: Option<(f64, f64)>,
-    offset: f64,
-    columns: usize,
-    state: &State,
-) -> Vec<[f64; 2]> {
-    let all = series.points.points();
-    let (x_min, x_max) = match (view, all.first(), all.last()) {
-        (Some((lo, hi)), _, _) => (lo + offset, hi + offset),
-        (None, Some(first), Some(last)) => (first[0], last[0]),
-        _ => return Vec::new(),
-    };
-    let key = DecimationKey {
-        len: all.len(),
-        x_min,
-        x_max,
-        columns,
-        smoothing: state.smoothing,
-        log_scale: state.log_scale,
-        offset,
-    };
-    if series.cache.as_ref().is_none_or(|(k, _)| *k != key) {
-        let mut points = series.points.decimate(x_min, x_max, columns);
-        points = smooth(&points, state.smoothing as f64);
-        if state.log_scale {
-            points.retain(|p| p[1] > 0.0);
-            for p in &mut points {
-                p[1] = p[1].log10();
-            }
-        }
-        for p in &mut points {
-            p[0] -= offset;
-        }
-        series.cache = Some((key, points));
-    }
-    series.cache.as_ref().expect("filled above").1.clone()
-}
-
 /// The raw value of `series` at or just before `x` (epoch seconds).
-fn value_at(series: &Series, x: f64) -> Option<f64> {
-    let all = series.points.points();
+fn value_at(series: &Summarised, x: f64) -> Option<f64> {
+    let all = series.points();
     let i = all.partition_point(|p| p[0] <= x);
     all.get(i.checked_sub(1)?).map(|p| p[1])
 }
@@ -111,7 +71,7 @@ fn value_at(series: &Series, x: f64) -> Option<f64> {
 /// Draws one metric's chart; an export asked for.
 pub fn show(
     ui: &mut egui::Ui,
-    data: &mut Data,
+    data: &Data,
     jobs: &[JobRef],
     metric: &str,
     state: &State,
@@ -137,7 +97,7 @@ pub fn show(
                 .compared
                 .get(job)
                 .and_then(|c| c.metrics.get(metric))
-                .is_some_and(|s| !s.points.points().is_empty());
+                .is_some_and(|s| !s.points().is_empty());
             legend_entry(ui, i, job, (!has).then_some("no points"));
         }
     });
@@ -162,14 +122,18 @@ pub fn show(
         let bounds = plot_ui.plot_bounds();
         let view = (!auto).then(|| (bounds.min()[0], bounds.max()[0]));
         for (i, job) in jobs.iter().enumerate() {
-            let Some(series) = data
-                .compared
-                .get_mut(job)
-                .and_then(|c| c.metrics.get_mut(metric))
-            else {
+            let Some(series) = data.compared.get(job).and_then(|c| c.metrics.get(metric)) else {
                 continue;
             };
-            let shown = points(series, view, offsets[i], columns, state);
+            let look = Look {
+                columns,
+                smoothing: state.smoothing,
+                log_scale: state.log_scale,
+                offset: offsets[i],
+            };
+            let range = view.map(|(lo, hi)| (lo + offsets[i], hi + offsets[i]));
+            let key = (job.clone(), metric.to_string());
+            let shown = cache.drawn.points(key, series, range, look);
             plot_ui.line(
                 Line::new(job.to_string(), PlotPoints::from(shown)).color(theme::series_color(i)),
             );

@@ -28,6 +28,8 @@ pub struct CompareCache {
     pub chart_rects: BTreeMap<String, egui::Rect>,
     /// A chart image on its way from the renderer.
     pub shot: Shot,
+    /// The charts' points as drawn, by job and metric.
+    pub drawn: super::drawn::Drawn<(JobRef, String)>,
 }
 
 /// What the view asks the app to do.
@@ -53,7 +55,7 @@ pub fn comparison(data: &Data, jobs: &[JobRef]) -> Comparison {
                 .metrics
                 .iter()
                 .filter(|(name, _)| crate::job::parse_instance_series(name).is_none())
-                .filter_map(|(name, s)| Some((name.clone(), s.points.points().last()?[1])))
+                .filter_map(|(name, s)| Some((name.clone(), s.points().last()?[1])))
                 .collect();
             let cost = data
                 .estimate(job, detail.summary.status, None)
@@ -67,7 +69,7 @@ pub fn comparison(data: &Data, jobs: &[JobRef]) -> Comparison {
 /// Draws the view.
 pub fn show(
     ui: &mut egui::Ui,
-    data: &mut Data,
+    data: &Data,
     state: &mut State,
     cache: &mut CompareCache,
 ) -> Vec<CompareAction> {

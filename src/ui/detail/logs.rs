@@ -65,7 +65,7 @@ impl LogCache {
 /// Draws the logs tab; what to ask the worker for.
 pub fn show(
     ui: &mut egui::Ui,
-    data: &mut Data,
+    data: &Data,
     state: &mut State,
     cache: &mut LogCache,
 ) -> Option<DetailAction> {
@@ -108,9 +108,10 @@ pub fn show(
     cache.top = cache.top.min(max_top);
     let host = cache.host.clone();
     let need = cache.top..(cache.top + fit + 1).min(total);
-    if let Some(ask) = data.log.wants(host.as_deref(), need.clone()) {
-        asks.push(ask);
-    }
+    asks.push(LogAsk::Rows {
+        host: host.clone(),
+        rows: need.clone(),
+    });
     let mut child = ui.new_child(egui::UiBuilder::new().max_rect(text_rect));
     child.set_clip_rect(text_rect.intersect(ui.clip_rect()));
     child.spacing_mut().item_spacing.y = 0.0;
@@ -139,7 +140,7 @@ pub fn show(
 /// Follow, timestamps, wrap, host, Find with its count and jumps, copy, the line count.
 fn toolbar(
     ui: &mut egui::Ui,
-    data: &mut Data,
+    data: &Data,
     state: &mut State,
     cache: &mut LogCache,
     fit: u64,
@@ -178,8 +179,11 @@ fn toolbar(
             if waited < FIND_PAUSE {
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_secs_f64(FIND_PAUSE - waited));
-            } else if let Some(ask) = data.log.find(host.as_deref(), &cache.search) {
-                asks.push(ask);
+            } else {
+                asks.push(LogAsk::Find {
+                    host: host.clone(),
+                    text: cache.search.clone(),
+                });
             }
         }
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));

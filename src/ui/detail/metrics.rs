@@ -4,15 +4,16 @@
 use egui::RichText;
 use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
 
-use super::super::chart::smooth;
-use super::super::data::{Data, DecimationKey, Series};
+use super::super::chart::Summarised;
+use super::super::data::Data;
+use super::super::drawn::{Drawn, Look};
 use super::super::state::State;
 use crate::job::parse_instance_series;
 
 const CHART_HEIGHT: f32 = 220.0;
 
 /// Draws the metrics tab.
-pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
+pub fn show(ui: &mut egui::Ui, data: &Data, state: &mut State, drawn: &mut Drawn<String>) {
     let mut reset = false;
     ui.horizontal(|ui| reset = super::super::chart::controls(ui, state));
     ui.separator();
@@ -40,20 +41,20 @@ pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
         .auto_shrink(false)
         .show(ui, |ui| {
             let mut instance = Vec::new();
-            let mut algorithm: Vec<(&String, &mut Series, Source)> = Vec::new();
-            for (name, series) in metrics.iter_mut() {
+            let mut algorithm: Vec<(&String, &Summarised, Source)> = Vec::new();
+            for (name, series) in metrics.iter() {
                 if parse_instance_series(name).is_some() {
                     instance.push((name, series));
                 } else if !log_metrics.contains_key(name) {
                     algorithm.push((name, series, Source::CloudWatch));
                 }
             }
-            for (name, series) in log_metrics.iter_mut() {
+            for (name, series) in log_metrics.iter() {
                 algorithm.push((name, series, Source::Log));
             }
             algorithm.sort_by(|a, b| a.0.cmp(b.0));
             for (name, series, source) in algorithm {
-                chart(ui, name, series, state, reset, source);
+                chart(ui, name, series, state, reset, source, drawn);
             }
             if !instance.is_empty() {
                 ui.add_space(8.0);
@@ -64,7 +65,7 @@ pub fn show(ui: &mut egui::Ui, data: &mut Data, state: &mut State) {
                 );
                 ui.add_space(4.0);
                 for (name, series) in instance {
-                    chart(ui, name, series, state, reset, Source::CloudWatch);
+                    chart(ui, name, series, state, reset, Source::CloudWatch, drawn);
                 }
             }
         });
@@ -93,18 +94,19 @@ pub enum Source {
 pub fn chart(
     ui: &mut egui::Ui,
     name: &str,
-    series: &mut Series,
+    series: &Summarised,
     state: &State,
     reset: bool,
     source: Source,
+    drawn: &mut Drawn<String>,
 ) {
-    let last = series.points.points().last().map(|p| p[1]);
+    let last = series.points().last().map(|p| p[1]);
     ui.horizontal(|ui| {
         ui.label(RichText::new(name).strong());
         if let Some(v) = last {
             ui.label(RichText::new(format!("last {v:.5}")).weak());
         }
-        ui.label(RichText::new(format!("{} points", series.points.received())).weak());
+        ui.label(RichText::new(format!("{} points", series.received())).weak());
         if source == Source::Log {
             ui.label(RichText::new("from the log").weak())
                 .on_hover_text("Read from the job's log lines with its MetricDefinitions as they arrive; CloudWatch has one point a minute");
@@ -150,39 +152,18 @@ pub fn chart(
     let width = ui.available_width().max(1.0) as usize;
     let smoothing = state.smoothing;
     plot.show(ui, |plot_ui| {
-        let auto = plot_ui.auto_bounds();
-        let bounds = plot_ui.plot_bounds();
-        let all = series.points.points();
-        let (x_min, x_max) = match (auto.x, all.first(), all.last()) {
-            (true, Some(first), Some(last)) => (first[0], last[0]),
-            _ => (bounds.min()[0], bounds.max()[0]),
-        };
-        let key = DecimationKey {
-            len: all.len(),
-            x_min,
-            x_max,
+        let view = (!plot_ui.auto_bounds().x).then(|| {
+            let bounds = plot_ui.plot_bounds();
+            (bounds.min()[0], bounds.max()[0])
+        });
+        let look = Look {
             columns: width,
             smoothing,
             log_scale,
             offset: 0.0,
         };
-        let fresh = match &series.cache {
-            Some((k, _)) => *k != key,
-            None => true,
-        };
-        if fresh {
-            let mut points = series.points.decimate(x_min, x_max, width);
-            points = smooth(&points, smoothing as f64);
-            if log_scale {
-                points.retain(|p| p[1] > 0.0);
-                for p in &mut points {
-                    p[1] = p[1].log10();
-                }
-            }
-            series.cache = Some((key, points));
-        }
-        let points = &series.cache.as_ref().expect("filled above").1;
-        plot_ui.line(Line::new(name, PlotPoints::from(points.clone())));
+        let points = drawn.points(name.to_string(), series, view, look);
+        plot_ui.line(Line::new(name, PlotPoints::from(points)));
     });
     ui.add_space(8.0);
 }

@@ -30,7 +30,8 @@ pub enum DetailAction {
     RunOnAws(JobRef, Box<crate::request::TrainingJobRequest>),
     /// Show another job (the origin or a copy of this one).
     Select(JobRef),
-    /// Read or search the selected job's log.
+    /// The selected job's log rows on screen, or a search in it: asked of the worker
+    /// unless held or asked already.
     Log(Vec<crate::worker::LogAsk>),
     /// Copy text (asking first when it holds secrets in clear).
     Copy(super::Clip),
@@ -68,12 +69,14 @@ fn lineage(ui: &mut egui::Ui, data: &Data, job: &JobRef) -> Option<DetailAction>
 pub struct DetailCache {
     /// Filtered log lines.
     pub logs: logs::LogCache,
+    /// The metric charts' points as drawn, by metric.
+    pub charts: super::drawn::Drawn<String>,
 }
 
 /// Draws the selected job.
 pub fn show(
     ui: &mut egui::Ui,
-    data: &mut Data,
+    data: &Data,
     state: &mut State,
     cache: &mut DetailCache,
 ) -> Option<DetailAction> {
@@ -109,7 +112,7 @@ pub fn show(
         }
         Tab::Logs => logs::show(ui, data, state, &mut cache.logs),
         Tab::Metrics => {
-            metrics::show(ui, data, state);
+            metrics::show(ui, data, state, &mut cache.charts);
             None
         }
         Tab::Artifacts => artifacts::show(ui, data),

@@ -13,7 +13,7 @@ use crate::backend::{Backend, Connection, JobRef};
 use crate::job::ArchiveListing;
 use crate::request::TrainingJobRequest;
 use crate::worker::desk::Desk;
-use crate::worker::{Command, Event, Outbox};
+use crate::worker::{Event, Outbox, TaskCommand};
 
 /// What a finished task asks of the poller.
 #[derive(Debug)]
@@ -37,8 +37,8 @@ impl Context {
 }
 
 impl Poller {
-    /// Starts `command` on its own task when it is a one-shot one; gives it back otherwise.
-    pub(super) fn spawn_task(&mut self, command: Command) -> Option<Command> {
+    /// Starts `command` on its own task.
+    pub(super) fn spawn_task(&mut self, command: TaskCommand) {
         let cx = Context {
             out: self.out.clone(),
             desk: self.desk.clone(),
@@ -53,15 +53,22 @@ impl Poller {
             backend
         };
         match command {
-            Command::Download { source, uri, dest } => {
-                let backend = task(self, &source, "Saving a file")?;
-                self.tasks.spawn(download(cx, backend, uri, dest));
+            TaskCommand::Preflight {
+                source,
+                request,
+                fresh,
+            } => self.preflight(source, request, fresh),
+            TaskCommand::Download { source, uri, dest } => {
+                if let Some(backend) = task(self, &source, "Saving a file") {
+                    self.tasks.spawn(download(cx, backend, uri, dest));
+                }
             }
-            Command::ListArchive { source, uri } => {
-                let backend = task(self, &source, "Listing an archive")?;
-                self.tasks.spawn(list_archive(cx, backend, uri));
+            TaskCommand::ListArchive { source, uri } => {
+                if let Some(backend) = task(self, &source, "Listing an archive") {
+                    self.tasks.spawn(list_archive(cx, backend, uri));
+                }
             }
-            Command::UploadCode {
+            TaskCommand::UploadCode {
                 source,
                 dir,
                 prefix,
@@ -75,11 +82,12 @@ impl Poller {
                     self.no_source(&source, &format!("Uploading {}", dir.display()));
                 }
             },
-            Command::Stop(job) => {
-                let backend = task(self, &job.source, "Stopping a job")?;
-                self.tasks.spawn(stop(cx, backend, job));
+            TaskCommand::Stop(job) => {
+                if let Some(backend) = task(self, &job.source, "Stopping a job") {
+                    self.tasks.spawn(stop(cx, backend, job));
+                }
             }
-            Command::Submit {
+            TaskCommand::Submit {
                 source,
                 request,
                 origin,
@@ -93,7 +101,7 @@ impl Poller {
                     }
                 });
             }
-            Command::RunDemo { epochs } => {
+            TaskCommand::RunDemo { epochs } => {
                 self.tasks.spawn(async move {
                     if let Some(request) = cx.desk.demo_request(epochs).await
                         && let Some(job) =
@@ -103,13 +111,12 @@ impl Poller {
                     }
                 });
             }
-            Command::RunLocally(job) => {
-                let backend = task(self, &job.source, &format!("Running {job} locally"))?;
-                self.tasks.spawn(run_locally(cx, backend, local, job));
+            TaskCommand::RunLocally(job) => {
+                if let Some(backend) = task(self, &job.source, &format!("Running {job} locally")) {
+                    self.tasks.spawn(run_locally(cx, backend, local, job));
+                }
             }
-            other => return Some(other),
         }
-        None
     }
 }
 
