@@ -466,7 +466,12 @@ print(json.dumps(env))
     let detail = wait_for_end(&backend, "env-job", LIMIT).await;
     assert_eq!(detail.summary.status, Status::Completed, "{detail:?}");
     let env: Value = serde_json::from_str(&log_text(&backend, "env-job").await[0]).unwrap();
-    let root = sb.home().join("jobs/env-job/algo-1");
+    // In a sandbox the host's tree is at the container's path; without one, at its own.
+    let root = if sagedesk::backend::local::sandbox::availability().available() {
+        std::path::PathBuf::from("/opt/ml")
+    } else {
+        sb.home().join("jobs/env-job/algo-1")
+    };
     let p = |rel: &str| root.join(rel).display().to_string();
     assert_eq!(env["SM_MODEL_DIR"], p("model"));
     assert_eq!(env["SM_CHANNELS"], "[\"train\"]");
@@ -514,7 +519,8 @@ print(json.dumps(env))
                          "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}})
     );
     assert_eq!(env["cwd"], p("code"));
-    assert!(root.join("input/data/train/x.csv").is_file());
+    let tree = sb.home().join("jobs/env-job/algo-1");
+    assert!(tree.join("input/data/train/x.csv").is_file());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,6 +53,7 @@ fn the_deb_holds_the_binary_desktop_entry_metainfo_and_icons_and_runs_unpacked()
         "./usr/share/applications/sagedesk.desktop".into(),
         "./usr/share/metainfo/io.github.sagedesk.SageDesk.metainfo.xml".into(),
         "./usr/share/icons/hicolor/scalable/apps/sagedesk.svg".into(),
+        "./etc/apparmor.d/sagedesk".into(),
     ];
     for size in [16, 32, 48, 64, 128, 256, 512] {
         expected.push(format!(
@@ -75,6 +76,8 @@ fn the_deb_holds_the_binary_desktop_entry_metainfo_and_icons_and_runs_unpacked()
         info.contains("Package: sagedesk") && info.contains("libgl1"),
         "{info}"
     );
+    // The sandbox's AppArmor profile is loaded when the package is configured.
+    assert!(info.contains("postinst"), "{info}");
 
     let unpacked = out.path().join("root");
     let status = Command::new("dpkg-deb")

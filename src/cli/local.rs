@@ -34,8 +34,8 @@ pub fn checks() -> LocalChecks {
     LocalChecks::with_runtimes(Arc::new(RwLock::new(runtimes)))
 }
 
-/// The window's local checks: what the store knows at once, the rest probed in the
-/// background and filled in as it answers.
+/// The window's local checks: what the store knows at once, the rest (interpreters and
+/// whether sandboxes can be made) probed in the background and filled in as it answers.
 pub fn window_checks(config: &LocalConfig) -> LocalChecks {
     let database = config.database();
     let store = Store::open(&database).ok();
@@ -51,6 +51,8 @@ pub fn window_checks(config: &LocalConfig) -> LocalChecks {
     let _ = std::thread::Builder::new()
         .name("runtime probe".into())
         .spawn(move || {
+            // Whether hosts get sandboxes: found here, not on the window's thread.
+            crate::backend::local::sandbox::availability();
             let Ok(store) = Store::open(&database) else {
                 return;
             };

@@ -27,3 +27,15 @@ pub fn request_file(sb: &Sandbox, request: &TrainingJobRequest) -> PathBuf {
     std::fs::write(&path, sagedesk::request::to_cli_input_json(request)).unwrap();
     path
 }
+
+/// Runs `command` to its end and fails the test, with its output, unless it succeeded.
+pub fn succeeded(command: &mut Command) -> std::process::Output {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?} failed\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}

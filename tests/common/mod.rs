@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod disk;
+pub mod fake_aws;
 pub mod life;
 pub mod moto;
 pub mod relay;
@@ -128,6 +129,25 @@ pub async fn wait_for_end(backend: &impl Backend, name: &str, limit: Duration) -
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits for job `name` to end and fails the test, with its reason and log, unless it
+/// completed; its detail and log lines.
+pub async fn completed(
+    backend: &impl Backend,
+    name: &str,
+    limit: Duration,
+) -> (JobDetail, Vec<String>) {
+    let detail = wait_for_end(backend, name, limit).await;
+    let log = log_text(backend, name).await;
+    assert_eq!(
+        detail.summary.status,
+        sagedesk::job::Status::Completed,
+        "{:?}\n{}",
+        detail.failure_reason,
+        log.join("\n")
+    );
+    (detail, log)
 }
 
 /// Polls until a log line containing `needle` has been stored.

@@ -56,35 +56,53 @@ pub fn child_env(endpoint: &str) -> Vec<(&'static str, String)> {
 /// building it twice.
 pub fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
-        let python = venv.join("bin").join("python");
-        let ready = venv.join(".sagedesk-ready");
-        std::fs::create_dir_all(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let lock = std::fs::File::create(venv.with_extension("lock")).expect("venv lock file");
-        // SAFETY: flock on a file descriptor this function owns.
-        assert_eq!(
-            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
-            0
+    PYTHON.get_or_init(|| venv("moto-venv", MOTO))
+}
+
+/// The SageMaker Python SDK v3's training package, pinned: the client most new users submit
+/// with (`sagemaker.train.ModelTrainer`).
+const SDK_V3: &str = "sagemaker-train==1.27.0";
+
+/// A venv's Python with the SageMaker Python SDK v3, made on first use.
+pub fn sdk_v3_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| venv("sdk-v3-venv", SDK_V3))
+}
+
+/// The Python of the venv `name` under the target folder with `requirement` installed,
+/// made once (a file lock keeps parallel test binaries from making it twice) and made
+/// again when the requirement changes.
+fn venv(name: &str, requirement: &str) -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = venv.join("bin").join("python");
+    let ready = venv.join(".sagedesk-ready");
+    std::fs::create_dir_all(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let lock = std::fs::File::create(venv.with_extension("lock")).expect("venv lock file");
+    // SAFETY: flock on a file descriptor this function owns.
+    assert_eq!(
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
+        0
+    );
+    if std::fs::read_to_string(&ready).ok().as_deref() != Some(requirement) {
+        let base = std::env::var("SAGEDESK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        eprintln!(
+            "creating {} with {requirement} (first run only)",
+            venv.display()
         );
-        if std::fs::read_to_string(&ready).ok().as_deref() != Some(MOTO) {
-            let base = std::env::var("SAGEDESK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-            eprintln!("creating {} with {MOTO} (first run only)", venv.display());
-            run(Command::new(&base)
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv));
-            run(Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                MOTO,
-            ]));
-            std::fs::write(&ready, MOTO).unwrap();
-        }
-        python
-    })
+        run(Command::new(&base)
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv));
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ]));
+        std::fs::write(&ready, requirement).unwrap();
+    }
+    python
 }
 
 fn run(command: &mut Command) {

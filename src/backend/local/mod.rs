@@ -1,5 +1,5 @@
 //! The local backend: runs training jobs on this machine under the SageMaker
-//! training-container contract, and keeps their history in SQLite.
+//! training-container contract, each host in its `sandbox`, and keeps their history in SQLite.
 
 pub mod contract;
 pub mod detach;
@@ -7,6 +7,7 @@ pub mod pyvalue;
 mod remote;
 pub mod runner;
 pub mod runtimes;
+pub mod sandbox;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -52,8 +53,7 @@ pub struct LocalConfig {
     /// unless set).
     pub aws: crate::backend::sdk::AwsConnection,
     /// The program that supervises each job in a process of its own (`PROGRAM supervise
-    /// JOB`), so jobs outlive the window or terminal that started them; without one, jobs
-    /// are supervised inside this process.
+    /// JOB`), so jobs outlive the window or terminal that started them (else: in this one).
     pub supervisor: Option<PathBuf>,
     /// This process is a job's own supervisor: endings it cannot store are also written to
     /// its standard output, read by the process that started it.

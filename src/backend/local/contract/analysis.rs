@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::entry::{EntryPoint, built_in_algorithm, container_command, entry_point};
 use super::uri::{Problems, writable};
 use super::{
-    ChannelPlan, CheckpointPlan, DEFAULT_INSTANCE_TYPE, DEFAULT_VOLUME_GB, LOCAL_MODE_NEEDS,
-    LocalPlan, RESERVED, UNSUPPORTED, unquoted,
+    ChannelPlan, CheckpointPlan, DEFAULT_INSTANCE_TYPE, DEFAULT_VOLUME_GB, LocalPlan, RESERVED,
+    UNSUPPORTED,
 };
 use crate::backend::local::pyvalue::PyValue;
 use crate::request::validate::Diagnostic;
@@ -20,14 +21,6 @@ use crate::request::{self, Channel, TrainingJobRequest};
 const MAX_EXEC_STRING: usize = 32 * 4096;
 /// Most hosts a local job runs.
 const MAX_HOSTS: i64 = 64;
-
-/// The entry point: its name, the submit directory as given, and where that is here.
-struct EntryPoint {
-    program: Option<String>,
-    submit_uri: Option<String>,
-    submit_path: Option<PathBuf>,
-    submit_s3: Option<String>,
-}
 
 /// Where the artifacts go: the folder they are written or packed in, and the `s3://` prefix
 /// they are uploaded to.
@@ -47,7 +40,17 @@ impl LocalPlan {
         let job = request.name().to_string();
         check_name(&mut p, &job);
         let hps = request.hyper_parameters.clone().unwrap_or_default();
-        let entry = entry_point(&mut p, &hps);
+        let container_command = container_command(&mut p, request);
+        let entry = match &container_command {
+            // The command replaces the image's entry point: no toolkit, no script mode.
+            Some(_) => EntryPoint {
+                program: Some(String::new()),
+                submit_uri: Some(String::new()),
+                submit_path: Some(PathBuf::new()),
+                submit_s3: None,
+            },
+            None => entry_point(&mut p, &hps),
+        };
         if entry.program.is_none() {
             built_in_algorithm(&mut p, request);
         }
@@ -81,6 +84,7 @@ impl LocalPlan {
                 .and_then(|r| r.instance_type.clone())
                 .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into()),
             program,
+            container_command,
             submit_uri,
             submit_path,
             submit_s3: entry.submit_s3,
@@ -190,127 +194,6 @@ fn check_name(p: &mut Problems, job: &str) {
         );
     }
 }
-
-/// `sagemaker_program` and `sagemaker_submit_directory`, checked.
-fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> EntryPoint {
-    let program_member = format!("HyperParameters.{}", request::PROGRAM);
-    let submit_member = format!("HyperParameters.{}", request::SUBMIT_DIRECTORY);
-    let program = hps
-        .get(request::PROGRAM)
-        .map(|v| unquoted(v))
-        .filter(|v| !v.is_empty());
-    let submit_uri = hps
-        .get(request::SUBMIT_DIRECTORY)
-        .map(|v| unquoted(v))
-        .filter(|v| !v.is_empty());
-    if program.is_none() {
-        p.error(&program_member, "local_script_mode", LOCAL_MODE_NEEDS);
-    } else if submit_uri.is_none() {
-        p.error(
-            &submit_member,
-            "local_script_mode",
-            "local mode needs the folder or .tar.gz that holds the entry point, as a file:// or \
-             s3:// URI",
-        );
-    }
-    let submit_s3 = submit_uri
-        .clone()
-        .filter(|uri| uri.starts_with("s3://"))
-        .filter(
-            |uri| match crate::backend::s3::S3Uri::parse(uri, &submit_member) {
-                Ok(_) => true,
-                Err(e) => {
-                    p.error(&submit_member, "local_uri", e.message);
-                    false
-                }
-            },
-        );
-    let submit_path = match (&submit_s3, &submit_uri) {
-        // Downloaded when the job starts.
-        (Some(_), _) => Some(PathBuf::new()),
-        (None, Some(uri)) if uri.starts_with("s3://") => None,
-        (None, uri) => uri
-            .as_deref()
-            .and_then(|uri| p.path(uri, &submit_member))
-            .and_then(|path| p.existing(path, &submit_member)),
-    };
-    if let Some(program) = &program
-        && Path::new(program)
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
-        p.error(
-            &program_member,
-            "local_program",
-            format!("{program:?} must be a path inside the submit directory"),
-        );
-    } else if let (Some(dir), Some(program)) = (&submit_path, &program)
-        && dir.is_dir()
-        && !dir.join(program).is_file()
-    {
-        p.error(
-            &program_member,
-            "local_program",
-            format!("{program:?} is not a file in {}", dir.display()),
-        );
-    }
-    EntryPoint {
-        program,
-        submit_uri,
-        submit_path,
-        submit_s3,
-    }
-}
-
-/// Says why a job without an entry point that names a built-in algorithm cannot run here.
-fn built_in_algorithm(p: &mut Problems, request: &TrainingJobRequest) {
-    let spec = request.algorithm_specification.clone().unwrap_or_default();
-    let why = "its code is inside the service's image, and local mode runs script-mode jobs \
-               only (your own entry point, with the framework on this machine)";
-    if let Some(name) = spec.algorithm_name.filter(|n| !n.is_empty()) {
-        p.error(
-            "AlgorithmSpecification.AlgorithmName",
-            UNSUPPORTED,
-            format!("{name} is an algorithm resource: {why}"),
-        );
-    } else if let Some(image) = spec.training_image
-        && let Some(algorithm) = BUILT_IN.iter().find(|a| {
-            let repo = image.rsplit('/').next().unwrap_or_default();
-            repo.split(':').next() == Some(**a)
-        })
-    {
-        p.error(
-            "AlgorithmSpecification.TrainingImage",
-            UNSUPPORTED,
-            format!(
-                "{algorithm} without sagemaker_program runs the built-in algorithm: {why}; \
-                 set HyperParameters.sagemaker_program to use the image in script mode"
-            ),
-        );
-    }
-}
-
-/// Image repositories of built-in algorithms.
-const BUILT_IN: &[&str] = &[
-    "sagemaker-xgboost",
-    "xgboost",
-    "linear-learner",
-    "kmeans",
-    "pca",
-    "factorization-machines",
-    "blazingtext",
-    "image-classification",
-    "object-detection",
-    "semantic-segmentation",
-    "seq2seq",
-    "forecasting-deepar",
-    "ntm",
-    "lda",
-    "randomcutforest",
-    "knn",
-    "object2vec",
-    "ipinsights",
-];
 
 /// The job's `TrainingInputMode` (File unless set); Pipe is refused.
 fn input_mode(p: &mut Problems, request: &TrainingJobRequest) -> String {

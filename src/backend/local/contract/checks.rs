@@ -28,13 +28,46 @@ impl LocalChecks {
 
 impl RuntimeChecks for LocalChecks {
     fn check(&self, request: &TrainingJobRequest) -> Vec<Diagnostic> {
-        let mut out = LocalPlan::analyze(request, None).1;
+        let (plan, mut out) = LocalPlan::analyze(request, None);
         out.extend(ignored_locally(request));
+        if let Some(plan) = plan
+            && let crate::backend::local::sandbox::Availability::Refused { reason } =
+                crate::backend::local::sandbox::availability()
+            && mentions_opt_ml(&plan.submit_path)
+        {
+            out.push(Diagnostic::warning(
+                format!("HyperParameters.{}", crate::request::SUBMIT_DIRECTORY),
+                "local_opt_ml",
+                format!(
+                    "the code uses /opt/ml paths, which are the job's only in a sandbox: {reason}"
+                ),
+            ));
+        }
         if let Some(runtimes) = self.runtimes.as_ref().and_then(|r| r.read().ok()) {
             out.extend(runtimes.check(request));
         }
         out
     }
+}
+
+/// Whether the `.py` and `.sh` files of the code folder `dir` mention `/opt/ml` (the first
+/// 200 files, 1 MB each, are read).
+fn mentions_opt_ml(dir: &std::path::Path) -> bool {
+    let Ok(files) = super::list_files(dir) else {
+        return false;
+    };
+    files
+        .iter()
+        .filter(|(abs, _)| abs.extension().is_some_and(|e| e == "py" || e == "sh"))
+        .take(200)
+        .any(|(abs, _)| {
+            use std::io::Read;
+            let mut text = Vec::new();
+            std::fs::File::open(abs)
+                .and_then(|f| f.take(1 << 20).read_to_end(&mut text))
+                .is_ok()
+                && memchr::memmem::find(&text, b"/opt/ml").is_some()
+        })
 }
 
 /// Members the service acts on that local mode leaves aside.
@@ -76,14 +109,6 @@ fn ignored_locally(request: &TrainingJobRequest) -> Vec<Diagnostic> {
         (
             "ResourceConfig.VolumeKmsKeyId",
             "there is no ML storage volume",
-        ),
-        (
-            "AlgorithmSpecification.ContainerEntrypoint",
-            "script mode starts the entry point itself",
-        ),
-        (
-            "AlgorithmSpecification.ContainerArguments",
-            "script mode passes hyperparameters as arguments",
         ),
         ("DebugHookConfig", "Debugger does not run locally"),
         (

@@ -68,8 +68,16 @@ impl LocalPlan {
         Ok(())
     }
 
-    /// The program and arguments that start the entry point in `layout`'s code folder.
+    /// The program and arguments that start the entry point in `layout`'s code folder: the
+    /// request's `ContainerEntrypoint` and `ContainerArguments` when it sets them.
     pub fn command(&self, layout: &HostLayout, python: &Path) -> (PathBuf, Vec<String>) {
+        if let Some((program, args)) = self
+            .container_command
+            .as_ref()
+            .and_then(|c| c.split_first())
+        {
+            return (PathBuf::from(program), args.to_vec());
+        }
         let entry = layout.code().join(&self.program);
         let entry_str = entry.display().to_string();
         let mut args = Vec::new();
@@ -258,6 +266,81 @@ const CREDENTIALS: [&str; 15] = [
 
 /// The files where the SDKs look for keys, profiles, SSO and credential processes.
 const CREDENTIAL_FILES: [&str; 2] = ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"];
+
+/// What a job keeps of the desktop's variables: who and where the user is, the locale,
+/// the GPU libraries and the way out to the network (proxies, certificates, package
+/// indexes), as a container's image would set them. Nothing else: not SageDesk's AWS
+/// credentials or settings, nor the user's own SDK settings, virtual environment or
+/// `PYTHONPATH`.
+const INHERITED: &[&str] = &[
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "LD_LIBRARY_PATH",
+    "CUDA_HOME",
+    "CUDA_PATH",
+    "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_TRUSTED_HOST",
+    "PIP_CERT",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+];
+
+/// The whole environment of a host's process: the desktop's [`INHERITED`] variables (and
+/// `LC_*`), `PATH` with the job's `bin` (its interpreter's shims) and the interpreter's own
+/// folder first, `LANG` when unset, the credential files pointed at nothing, then
+/// `environment` (the job's own variables), which wins.
+pub fn container_environment(
+    environment: &[(String, String)],
+    bin: &Path,
+    python: &Path,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| INHERITED.contains(&k.as_str()) || k.starts_with("LC_"))
+        .collect();
+    if !out.iter().any(|(k, _)| k == "LANG") {
+        out.push(("LANG".into(), "C.UTF-8".into()));
+    }
+    let mut path = vec![bin.to_path_buf()];
+    if let Some(dir) = crate::process::which(python).and_then(|p| p.parent().map(Path::to_path_buf))
+    {
+        path.push(dir);
+    }
+    let desktop = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    path.extend(std::env::split_paths(&desktop));
+    if let Ok(joined) = std::env::join_paths(path) {
+        out.push(("PATH".into(), joined.to_string_lossy().into_owned()));
+    }
+    for key in CREDENTIAL_FILES {
+        out.push((key.into(), "/dev/null".into()));
+    }
+    for (key, value) in environment {
+        out.retain(|(k, _)| k != key);
+        out.push((key.clone(), value.clone()));
+    }
+    out
+}
 
 /// Keeps SageDesk's AWS credentials from a job's process: their variables removed and the
 /// SDKs' credential and config files pointed at nothing, each unless `environment` (the

@@ -7,6 +7,7 @@
 
 mod analysis;
 mod checks;
+mod entry;
 mod environment;
 mod layout;
 mod runtime;
@@ -14,7 +15,7 @@ mod staging;
 mod uri;
 
 pub use checks::LocalChecks;
-pub use environment::withhold_credentials;
+pub use environment::{container_environment, withhold_credentials};
 pub use layout::{HostLayout, private_dir};
 pub use runtime::{
     ImageRuntime, InterpreterInfo, RuntimeEntry, Runtimes, compare, interpreter_for, probe,
@@ -58,8 +59,11 @@ pub struct LocalPlan {
     pub hosts: Vec<String>,
     /// `ResourceConfig.InstanceType`.
     pub instance_type: String,
-    /// The entry point, relative to the code folder.
+    /// The entry point, relative to the code folder (empty with a `container_command`).
     pub program: String,
+    /// `ContainerEntrypoint` then `ContainerArguments`: run instead of the toolkit's
+    /// script mode, as the service runs them instead of the image's entry point.
+    pub container_command: Option<Vec<String>>,
     /// The submit directory as given (for `SM_MODULE_DIR`).
     pub submit_uri: String,
     /// The submit folder or `.tar.gz` on this machine (for code in S3, where it is

@@ -5,6 +5,7 @@
 
 mod checkpoints;
 mod groups;
+mod hosts;
 mod meter;
 mod output;
 mod requirements;
@@ -435,7 +436,13 @@ impl Supervision<'_> {
         }
         let plan = self.plan.clone();
         let layouts = self.layouts.clone();
-        let staged = off_thread(move || stage_code(&plan, &layouts)).await?;
+        // With an entry point of the request's own, the toolkit that would fetch the
+        // submit directory does not run; the code comes in a channel.
+        let staged = off_thread(move || match plan.container_command {
+            Some(_) => Ok(()),
+            None => stage_code(&plan, &layouts),
+        })
+        .await?;
         if let Err(e) = staged {
             return self.fail(store, format!("ClientError: code: {e}"));
         }

@@ -7,15 +7,17 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::mpsc;
 
 use super::groups::ProcessGroups;
+use super::hosts::Start;
 use super::output::{Lines, QUEUE, READERS_GRACE, Reader, child_pipes, spawn_recorder};
 use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
-use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
+use crate::backend::local::contract::{HostLayout, LocalPlan};
+use crate::backend::local::sandbox;
 use crate::job::{SecondaryStatus, Status};
 use crate::process;
 use crate::request::metrics::MetricExtractor;
@@ -57,6 +59,9 @@ struct Ended {
 /// What watching the processes found.
 struct Watched {
     statuses: Vec<Option<ExitStatus>>,
+    /// The host whose failure ended the job: the first to exit with an error before any
+    /// host was told to end.
+    first_failed: Option<usize>,
     termination: Option<Termination>,
     killed: bool,
 }
@@ -99,7 +104,16 @@ pub(super) async fn train(
             });
         }
     };
-    let mut hosts = spawn_hosts(plan, layouts, &python, store, tx, groups)?;
+    // Resolved once: the hosts and the shims on their `PATH` run the same interpreter.
+    let python = process::which(&python).unwrap_or(python);
+    let start = Start {
+        plan,
+        job_dir: &config.job_dir(&plan.job),
+        python: &python,
+        sandboxed: sandbox::availability().available(),
+        num_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut hosts = spawn_hosts(&start, layouts, store, tx, groups)?;
     let watched = watch(config, plan, store, &mut hosts).await?;
     let Hosts {
         procs,
@@ -125,14 +139,13 @@ pub(super) async fn train(
 
 /// Starts one process per host, each in its own process group, its output read into `tx`.
 fn spawn_hosts(
-    plan: &LocalPlan,
+    start: &Start,
     layouts: &[HostLayout],
-    python: &std::path::Path,
     store: &Store,
     tx: Lines,
     groups: ProcessGroups,
 ) -> Result<Hosts, BackendError> {
-    let num_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let plan = start.plan;
     let mut hosts = Hosts {
         procs: Vec::new(),
         children: Vec::new(),
@@ -140,27 +153,28 @@ fn spawn_hosts(
         groups,
         spawn_error: None,
     };
-    for (layout, host) in layouts.iter().zip(&plan.hosts) {
-        let (program, args) = plan.command(layout, python);
-        let environment = plan.environment(layout, host, num_cpus);
-        let mut command = Command::new(&program);
-        withhold_credentials(&mut command, &environment);
+    if let Err(e) = start.write_files() {
+        hosts.spawn_error = Some(format!("ClientError: cannot prepare the hosts: {e}"));
+        return Ok(hosts);
+    }
+    for (index, (layout, host)) in layouts.iter().zip(&plan.hosts).enumerate() {
         let (mark, job) = hosts.groups.mark();
-        let spawned = command
-            .args(&args)
-            .current_dir(layout.code())
-            .envs(environment)
-            .env(mark, job)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .process_group(0)
-            .spawn();
+        let spawned = start.command(layout, index).and_then(|mut command| {
+            command
+                .env(mark, job)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .process_group(0)
+                .spawn()
+        });
         let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
+                let program = plan.command(layout, start.python).0;
+                let why = sandbox::explain(&e).unwrap_or_else(|| e.to_string());
                 hosts.spawn_error = Some(format!(
-                    "ClientError: cannot start {} for {host}: {e}",
+                    "ClientError: cannot start {} for {host}: {why}",
                     program.display()
                 ));
                 break;
@@ -210,6 +224,7 @@ async fn watch(
     let procs = &hosts.procs;
     let mut w = Watched {
         statuses: vec![None; procs.len()],
+        first_failed: None,
         termination: None,
         killed: false,
     };
@@ -241,6 +256,9 @@ async fn watch(
         tokio::select! {
             Some((i, status)) = exits.recv() => {
                 let status = status.map_err(|e| BackendError::internal(format!("wait: {e}")))?;
+                if !status.success() && w.termination.is_none() && w.first_failed.is_none() {
+                    w.first_failed = Some(i);
+                }
                 w.statuses[i] = Some(status);
             }
             _ = tokio::time::sleep(POLL) => {}
@@ -289,11 +307,17 @@ fn outcome(
             ),
         ),
         _ => {
-            let failed = ended
-                .procs
-                .iter()
-                .zip(&watched.statuses)
-                .find(|(_, s)| s.is_some_and(|s| !s.success()));
+            // The host that failed first, not one ended because of it.
+            let failed = watched
+                .first_failed
+                .and_then(|i| ended.procs.get(i).zip(watched.statuses.get(i)))
+                .or_else(|| {
+                    ended
+                        .procs
+                        .iter()
+                        .zip(&watched.statuses)
+                        .find(|(_, s)| s.is_some_and(|s| !s.success()))
+                });
             match (failed, &ended.spawn_error) {
                 (_, Some(reason)) => failure(reason.clone()),
                 (Some(((host, _), Some(status))), None) => {
