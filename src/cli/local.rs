@@ -123,6 +123,7 @@ pub async fn run_from_aws(
     name: &str,
     connection: Option<Connection>,
     follow_lines: bool,
+    job_credentials: Option<crate::backend::local::JobCredentials>,
 ) -> Result<u8, Failure> {
     let Some(Connection::Aws(aws)) = connection else {
         return Err(Failure {
@@ -138,6 +139,9 @@ pub async fn run_from_aws(
     let request = checked(request, &format!("AWS job {name}"), Target::Local)?;
     let mut config = config()?;
     config.aws = aws;
+    if let Some(whose) = job_credentials {
+        config.job_credentials = whose;
+    }
     let stop_grace = Some(config.stop_grace);
     let local = LocalBackend::open(config)?;
     let local: &dyn Backend = &local;

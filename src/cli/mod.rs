@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::backend::local::{LocalBackend, LocalConfig};
+use crate::backend::local::{JobCredentials, LocalBackend, LocalConfig};
 use crate::backend::sdk::AwsConnection;
 use crate::backend::{Backend, BackendError, Connection, ErrorKind};
 use crate::job::{Cursor, ListFilter, Status};
@@ -107,6 +107,11 @@ pub enum Command {
         /// On AWS, submit without the preflight checks.
         #[arg(long)]
         no_preflight: bool,
+        /// Whose AWS credentials a local job that reaches AWS gets: `role` (its RoleArn's,
+        /// assumed with your connection; none if that is refused), `mine` (your own, by
+        /// choice) or `none`.
+        #[arg(long, value_name = "WHOSE")]
+        job_credentials: Option<String>,
     },
     /// Check a CreateTrainingJob request against the API model and local mode, listing every
     /// problem. Exit 0 when there are no errors, 2 when there are or the file is unreadable
@@ -436,19 +441,36 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
     if let Command::Preflight { file, json } = &command {
         return preflight::preflight_file(file, connection, *json).await;
     }
+    let job_credentials = match &command {
+        Command::Run {
+            job_credentials: Some(word),
+            ..
+        } => Some(JobCredentials::parse(word).ok_or_else(|| Failure {
+            message: format!("--job-credentials {word:?}: give role, mine or none"),
+            code: EXIT_BAD_INPUT,
+        })?),
+        _ => None,
+    };
     if let Command::Run {
         from_aws: Some(name),
         follow,
         ..
     } = &command
     {
-        return local::run_from_aws(name, connection, *follow).await;
+        return local::run_from_aws(name, connection, *follow, job_credentials).await;
     }
     let target = match connection {
         Some(Connection::Aws(_)) => Target::Aws,
         _ => Target::Local,
     };
-    let backend = crate::backend::open(&connection.clone().unwrap_or_default()).await?;
+    let backend: Arc<dyn Backend> = match (target, job_credentials) {
+        (Target::Local, Some(whose)) => {
+            let mut config = local::config()?;
+            config.job_credentials = whose;
+            Arc::new(LocalBackend::open(config)?)
+        }
+        _ => crate::backend::open(&connection.clone().unwrap_or_default()).await?,
+    };
     let stop_grace = backend.stop_grace();
     let backend = backend.as_ref();
     match command {

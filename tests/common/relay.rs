@@ -6,7 +6,9 @@
 //! - the next `throttle` requests for a chosen JSON target, answered with ThrottlingException;
 //! - the jobs given a scripted life (`run_job`): their describe and list answers move through
 //!   the stages, and `StopTrainingJob` stops them (see `life.rs`);
-//! - the Price List's `GetProducts`, answered with the prices it is given (moto has none).
+//! - the Price List's `GetProducts`, answered with the prices it is given (moto has none);
+//! - STS `AssumeRole`, answered with AccessDenied once `refuse_assume_role` is called (moto
+//!   lets anyone assume any role, where most real roles trust only SageMaker).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -61,6 +63,8 @@ struct Shared {
     prices: Mutex<HashMap<String, f64>>,
     /// Training quotas by instance type, for `ListServiceQuotas`.
     quotas: Mutex<HashMap<String, f64>>,
+    /// `AssumeRole` is refused.
+    refuse_assume_role: AtomicBool,
 }
 
 /// A running relay.
@@ -136,6 +140,12 @@ impl Relay {
             .insert(instance_type.to_string(), value);
     }
 
+    /// Answers every STS `AssumeRole` with AccessDenied, as a role that trusts only
+    /// `sagemaker.amazonaws.com` does.
+    pub fn refuse_assume_role(&self) {
+        self.shared.refuse_assume_role.store(true, Ordering::SeqCst);
+    }
+
     /// How many requests of `operation` (`ListTrainingJobs`, ...) were seen so far.
     pub fn count(&self, operation: &str) -> usize {
         let suffix = format!(".{operation}");
@@ -196,7 +206,18 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 .to_string();
             shared.seen.lock().unwrap().push(target.clone());
             let mut throttle = shared.throttle.lock().unwrap();
-            if throttle.1 > 0 && !target.is_empty() && target.ends_with(throttle.0.as_str()) {
+            // STS speaks the query protocol (`Action=AssumeRole`) or JSON (`X-Amz-Target`).
+            const ASSUME_ROLE: &[u8] = b"Action=AssumeRole";
+            let assume_role = request
+                .body
+                .windows(ASSUME_ROLE.len())
+                .any(|w| w == ASSUME_ROLE)
+                || target.ends_with(".AssumeRole");
+            if assume_role && shared.refuse_assume_role.load(Ordering::SeqCst) {
+                drop(throttle);
+                Some(sts_access_denied())
+            } else if throttle.1 > 0 && !target.is_empty() && target.ends_with(throttle.0.as_str())
+            {
                 throttle.1 -= 1;
                 shared.throttled.fetch_add(1, Ordering::SeqCst);
                 Some(json_throttling())
@@ -431,6 +452,19 @@ fn forward(request: &Request, shared: &Shared) -> Option<Response> {
         headers,
         body: raw[split + 4..].to_vec(),
     })
+}
+
+/// STS's refusal of `AssumeRole` (a query-protocol XML error).
+fn sts_access_denied() -> Response {
+    Response {
+        status: 403,
+        headers: vec![("content-type".into(), "text/xml".into())],
+        body: b"<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+            <Type>Sender</Type><Code>AccessDenied</Code><Message>User: \
+            arn:aws:iam::123456789012:user/moto is not authorized to perform: sts:AssumeRole \
+            </Message></Error><RequestId>1</RequestId></ErrorResponse>"
+            .to_vec(),
+    }
 }
 
 fn json_throttling() -> Response {

@@ -36,6 +36,7 @@ pub(super) fn launch(
         .arg(job)
         .env("SAGEDESK_HOME", &config.home)
         .env("SAGEDESK_PYTHON", &config.python)
+        .env("SAGEDESK_JOB_CREDENTIALS", config.job_credentials.word())
         .env(
             "SAGEDESK_STOP_GRACE_SECONDS",
             config.stop_grace.as_secs_f64().to_string(),

@@ -117,6 +117,7 @@ impl LocalPlan {
                 .filter(|gb| *gb > 0)
                 .unwrap_or(DEFAULT_VOLUME_GB) as u64
                 * (1 << 30),
+            role_arn: request.role_arn.clone().filter(|r| !r.is_empty()),
         };
         problems.extend(plan.exec_size_problem());
         (Some(plan), problems)

@@ -100,6 +100,8 @@ pub struct LocalPlan {
     /// `ResourceConfig.VolumeSizeInGB` in bytes: what each host's code, data and
     /// checkpoints may take on this machine, as on the service's volume.
     pub volume_bytes: u64,
+    /// `RoleArn`: the role the job acts as, when it can be assumed here.
+    pub role_arn: Option<String>,
 }
 
 /// One input channel read from a `file://` URI.
@@ -142,6 +144,14 @@ fn unquoted(raw: &str) -> String {
 }
 
 impl LocalPlan {
+    /// Whether the job reads or writes S3: code, a channel, the output or checkpoints.
+    pub fn uses_s3(&self) -> bool {
+        self.submit_s3.is_some()
+            || self.output_s3.is_some()
+            || self.channels.iter().any(|c| c.s3_uri.is_some())
+            || self.checkpoint.as_ref().is_some_and(|c| c.s3_uri.is_some())
+    }
+
     /// Checks that local mode can run `request` and works out what it will do.
     /// `default_output` is used when the request has no `S3OutputPath`.
     pub fn from_request(

@@ -19,6 +19,8 @@ pub(super) struct Start<'a> {
     pub(super) python: &'a Path,
     /// Whether hosts run in sandboxes.
     pub(super) sandboxed: bool,
+    /// The job's AWS variables: its credentials endpoint, region and endpoint URL.
+    pub(super) aws: &'a [(String, String)],
     pub(super) num_cpus: usize,
 }
 
@@ -61,7 +63,8 @@ impl Start<'_> {
             layout.clone()
         };
         let (program, args) = self.plan.command(&seen, self.python);
-        let environment = self.plan.environment(&seen, host, self.num_cpus);
+        let mut environment = self.aws.to_vec();
+        environment.extend(self.plan.environment(&seen, host, self.num_cpus));
         let mut command = Command::new(&program);
         command.args(&args).env_clear().envs(container_environment(
             &environment,

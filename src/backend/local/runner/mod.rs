@@ -4,6 +4,8 @@
 //! own backend's contract and store, the request model and the neutral SDK module.
 
 mod checkpoints;
+mod credentials;
+mod endings;
 mod groups;
 mod hosts;
 mod meter;
@@ -13,11 +15,14 @@ mod train;
 mod transfer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use self::checkpoints::Checkpoints;
+pub use self::credentials::JobCredentials;
+use self::endings::{StorageFault, record_end, remember};
+pub use self::endings::{parse_unrecorded, unrecorded_ending};
 use self::meter::Meter;
 use self::train::{Outcome, train};
 use super::contract::{HostLayout, LocalPlan, private_dir, stage_channels, stage_code};
@@ -57,7 +62,8 @@ pub async fn supervise(
         layouts: Vec::new(),
         fault: fault.clone(),
         unrecorded: &unrecorded,
-        remote: Arc::new(Remote::new(aws)),
+        remote: Arc::new(Remote::new(aws.clone())),
+        aws,
     };
     if let Err(e) = supervision.run(extractor).await {
         tracing::error!("job {name}: {e}");
@@ -83,129 +89,6 @@ pub async fn supervise(
         if let Ok(Err(e)) | Err(e) = result {
             tracing::error!("job {name}: could not record the failure: {e}");
         }
-    }
-}
-
-/// Writes the job's end; on a full disk frees the data folder's reserve and tries again, and
-/// failing that keeps the ending in memory for this process to report.
-fn record_end(
-    store: &Store,
-    config: &LocalConfig,
-    name: &str,
-    ending: &Ending,
-    unrecorded: &Unrecorded,
-) -> Result<(), BackendError> {
-    match store.finish(name, ending, now_ms()) {
-        Err(e) if e.kind == ErrorKind::StorageFull => {
-            config.release_reserve();
-            store.finish(name, ending, now_ms()).inspect_err(|_| {
-                remember(unrecorded, config, name, ending);
-            })
-        }
-        other => other,
-    }
-}
-
-/// Keeps an ending the store could not take: in memory for this process, and in the job's
-/// folder (on the space the reserve gave back) for the others.
-fn remember(unrecorded: &Unrecorded, config: &LocalConfig, name: &str, ending: &Ending) {
-    let reason = ending
-        .failure_reason
-        .clone()
-        .unwrap_or_else(|| ending.message.clone());
-    let kept = serde_json::json!({"job": name, "status": ending.status.as_str(), "reason": reason});
-    let _ = std::fs::write(config.job_dir(name).join(UNRECORDED), kept.to_string());
-    // A supervisor of its own process also tells the process that started it, through its
-    // standard output: a full disk may take the file too.
-    if config.detached {
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout().lock(), "{kept}");
-    }
-    if let Ok(mut map) = unrecorded.lock() {
-        map.insert(name.to_string(), (ending.status, reason));
-    }
-}
-
-/// The file in a job's folder holding an ending the store could not take.
-pub const UNRECORDED: &str = "unrecorded-ending.json";
-
-/// The ending kept in a job's folder, if the store could not take it.
-pub fn unrecorded_ending(config: &LocalConfig, name: &str) -> Option<(Status, String)> {
-    let text = std::fs::read_to_string(config.job_dir(name).join(UNRECORDED)).ok()?;
-    parse_unrecorded(&text).map(|(_, status, reason)| (status, reason))
-}
-
-/// A kept ending as written: job, status and reason.
-pub fn parse_unrecorded(text: &str) -> Option<(String, Status, String)> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    let status = value["status"].as_str()?.parse().ok()?;
-    Some((
-        value["job"].as_str()?.to_string(),
-        status,
-        value["reason"].as_str()?.to_string(),
-    ))
-}
-
-/// What went wrong storing a job's lines: the first error and how many lines were dropped.
-#[derive(Default)]
-pub(super) struct StorageFault {
-    first: Mutex<Option<BackendError>>,
-    dropped: AtomicU64,
-}
-
-impl StorageFault {
-    /// Records a failed batch; true the first time (the error is reported once).
-    pub(super) fn record(&self, error: BackendError, lines: usize) -> bool {
-        self.dropped.fetch_add(lines as u64, Ordering::Relaxed);
-        let Ok(mut first) = self.first.lock() else {
-            return false;
-        };
-        let new = first.is_none();
-        first.get_or_insert(error);
-        new
-    }
-
-    pub(super) fn is_full(&self) -> bool {
-        self.first
-            .lock()
-            .is_ok_and(|f| f.as_ref().is_some_and(|e| e.kind == ErrorKind::StorageFull))
-    }
-
-    fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Logs, once, how many lines of `job` could not be stored and why.
-    fn report(&self, job: &str) {
-        if let Some(first) = self.first.lock().ok().and_then(|f| f.clone()) {
-            tracing::error!(
-                "job {job}: {} log lines could not be stored; the first error: {first}",
-                self.dropped()
-            );
-        }
-    }
-
-    /// What the job's end says about lines that could not be stored, if any were not.
-    fn note(&self, config: &LocalConfig) -> Option<String> {
-        let first = self.first.lock().ok().and_then(|f| f.clone())?;
-        Some(if first.kind == ErrorKind::StorageFull {
-            format!(
-                "{} log lines were dropped: no space left on device at {}",
-                self.dropped(),
-                config.home.display()
-            )
-        } else {
-            format!("{} log lines could not be stored: {first}", self.dropped())
-        })
-    }
-
-    /// `FailureReason` for a job ended by a full disk.
-    pub(super) fn reason(&self, config: &LocalConfig) -> String {
-        format!(
-            "ClientError: no space left on device at {}, {} log lines dropped",
-            config.home.display(),
-            self.dropped()
-        )
     }
 }
 
@@ -239,6 +122,8 @@ struct Supervision<'a> {
     fault: Arc<StorageFault>,
     unrecorded: &'a Unrecorded,
     remote: Arc<Remote>,
+    /// The connection the job reaches AWS with: a source's own, or the environment's.
+    aws: crate::backend::sdk::AwsConnection,
 }
 
 impl Supervision<'_> {
@@ -286,6 +171,13 @@ impl Supervision<'_> {
             "Training image download completed. Training in progress.",
         )?;
         store.set_training_start(&self.plan.job, now_ms())?;
+        // A connection of the job's own, or S3 in its request: it reaches AWS as its role.
+        let explicit = self.aws != crate::backend::sdk::AwsConnection::default();
+        let grant =
+            credentials::grant(self.config.job_credentials, &self.plan, &self.aws, explicit).await;
+        if let Some(without) = &grant.without {
+            self.note(&store, credentials::notice(without));
+        }
         let stop_sync = Arc::new(tokio::sync::Notify::new());
         let sync = self.checkpoints().map(|c| c.spawn(stop_sync.clone()));
         let outcome = train(
@@ -295,8 +187,10 @@ impl Supervision<'_> {
             extractor,
             &mut store,
             &self.fault,
+            &grant,
         )
         .await?;
+        drop(grant);
         if let Some(sync) = sync {
             stop_sync.notify_one();
             match sync.await {
@@ -491,12 +385,17 @@ impl Supervision<'_> {
         if skipped.is_empty() {
             return;
         }
-        let host = self.plan.hosts.first().cloned().unwrap_or_default();
         let mut lines = vec![format!(
             "{} S3 keys were left out: each lands on a file another key already takes",
             skipped.len()
         )];
         lines.extend(skipped.iter().map(|s| format!("  left out: {s}")));
+        self.note(store, lines);
+    }
+
+    /// Writes `lines` of SageDesk's own into the job's log (the first host's stderr).
+    fn note(&self, store: &Store, lines: Vec<String>) {
+        let host = self.plan.hosts.first().cloned().unwrap_or_default();
         let records: Vec<Record> = lines
             .into_iter()
             .map(|line| Record {

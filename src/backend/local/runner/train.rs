@@ -10,6 +10,7 @@ use std::time::Instant;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
+use super::credentials::Grant;
 use super::groups::ProcessGroups;
 use super::hosts::Start;
 use super::output::{Lines, QUEUE, READERS_GRACE, Reader, child_pipes, spawn_recorder};
@@ -74,6 +75,7 @@ pub(super) async fn train(
     extractor: MetricExtractor,
     store: &mut Store,
     fault: &Arc<StorageFault>,
+    grant: &Grant,
 ) -> Result<Outcome, BackendError> {
     let (tx, rx) = mpsc::channel::<Vec<Record>>(QUEUE);
     let recorder = spawn_recorder(
@@ -111,6 +113,7 @@ pub(super) async fn train(
         job_dir: &config.job_dir(&plan.job),
         python: &python,
         sandboxed: sandbox::availability().available(),
+        aws: &grant.env,
         num_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let mut hosts = spawn_hosts(&start, layouts, store, tx, groups)?;
@@ -134,7 +137,16 @@ pub(super) async fn train(
         spawn_error,
         watched,
     };
-    outcome(plan, layouts, store, ended)
+    let mut outcome = outcome(plan, layouts, store, ended)?;
+    // A job that failed for lack of credentials it ran without says why it had none.
+    if let Some(without) = &grant.without
+        && outcome.ending.status == Status::Failed
+        && let Some(reason) = &outcome.ending.failure_reason
+        && super::credentials::lacks_credentials(reason)
+    {
+        outcome.ending.failure_reason = Some(without_credentials(without, reason));
+    }
+    Ok(outcome)
 }
 
 /// Starts one process per host, each in its own process group, its output read into `tx`.
@@ -331,6 +343,28 @@ fn outcome(
             }
         }
     })
+}
+
+/// `reason` said to be the lack of credentials (`without` says why there were none),
+/// within the limit: its first line, then as much of its end (where the error is) as fits,
+/// from a line's start.
+fn without_credentials(without: &str, reason: &str) -> String {
+    let (first, rest) = reason.split_once('\n').unwrap_or((reason, ""));
+    let head = format!("The job ran without AWS credentials ({without}). {first}");
+    let room = REASON_LIMIT.saturating_sub(head.chars().count() + 1);
+    let rest: Vec<char> = rest.chars().collect();
+    let mut tail: String = rest[rest.len().saturating_sub(room)..].iter().collect();
+    if tail.len() < rest.len() {
+        tail = tail
+            .split_once('\n')
+            .map_or(String::new(), |(_, t)| t.to_string());
+    }
+    let said = if tail.is_empty() {
+        head
+    } else {
+        format!("{head}\n{tail}")
+    };
+    said.chars().take(REASON_LIMIT).collect()
 }
 
 fn failure(reason: String) -> Outcome {
