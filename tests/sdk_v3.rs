@@ -15,8 +15,9 @@ use common::*;
 use sagedesk::backend::Backend;
 use sagedesk::backend::local::{LocalBackend, sandbox};
 
-/// Submits with `ModelTrainer` and writes the `CreateTrainingJob` parameters it sent.
-const SUBMIT: &str = r#"
+/// Keeps the `CreateTrainingJob` parameters the SDK sends, in `sent`; scripts write it to
+/// the file their last argument names.
+const CAPTURE: &str = r#"
 import json, sys
 import boto3, botocore.client
 
@@ -27,6 +28,10 @@ def keep(self, operation, params):
         sent.update(params)
     return call(self, operation, params)
 botocore.client.BaseClient._make_api_call = keep
+"#;
+
+/// Submits with `ModelTrainer` (the code folder is its first argument).
+const SUBMIT: &str = r#"
 
 from sagemaker.core.helper.session_helper import Session
 from sagemaker.train import ModelTrainer
@@ -47,8 +52,45 @@ trainer.train(
     input_data_config=[InputData(channel_name="train", data_source="s3://v3-bucket/data/")],
     wait=False,
 )
-json.dump(sent, open(sys.argv[2], "w"), default=str)
+json.dump(sent, open(sys.argv[-1], "w"), default=str)
 "#;
+
+/// Runs `script` with the SDK v3's Python against `moto`, with the SDK's settings for an
+/// emulated account (no role check, no telemetry); fails the test unless it succeeds.
+fn sdk(sb: &Sandbox, moto: &Moto, script: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let settings = sb.path().join("sdk-config.yaml");
+    std::fs::write(
+        &settings,
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n",
+    )
+    .unwrap();
+    let file = sb.path().join("script.py");
+    std::fs::write(&file, script).unwrap();
+    cli::succeeded(
+        Command::new(sdk_v3_python())
+            .arg(&file)
+            .args(args)
+            .envs(child_env(&moto.endpoint()))
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("SAGEMAKER_VALIDATE_ROLE", "false")
+            .env("SAGEMAKER_USER_CONFIG_OVERRIDE", &settings)
+            .current_dir(sb.path()),
+    )
+}
+
+/// The `CreateTrainingJob` parameters `script` (run after [`CAPTURE`]) sent, as a request.
+fn submitted(
+    sb: &Sandbox,
+    moto: &Moto,
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> serde_json::Value {
+    let sent = sb.path().join("sent.json");
+    let mut all = args.to_vec();
+    all.push(sent.as_os_str());
+    sdk(sb, moto, &format!("{CAPTURE}{script}"), &all);
+    serde_json::from_str(&std::fs::read_to_string(&sent).unwrap()).unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_trainer_job_runs_locally_unmodified() {
@@ -78,29 +120,7 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
     f.write(f"{len(rows)} rows on {socket.gethostname()}, job {os.environ['TRAINING_JOB_NAME']}")
 "#,
     );
-    // The SDK's own settings for an emulated account: no role check, no telemetry.
-    let settings = sb.path().join("sdk-config.yaml");
-    std::fs::write(
-        &settings,
-        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n",
-    )
-    .unwrap();
-    let sent = sb.path().join("sent.json");
-    let submit = sb.path().join("submit.py");
-    std::fs::write(&submit, SUBMIT).unwrap();
-    cli::succeeded(
-        Command::new(sdk_v3_python())
-            .arg(&submit)
-            .arg(&code)
-            .arg(&sent)
-            .envs(child_env(&moto.endpoint()))
-            .env("AWS_DEFAULT_REGION", REGION)
-            .env("SAGEMAKER_VALIDATE_ROLE", "false")
-            .env("SAGEMAKER_USER_CONFIG_OVERRIDE", &settings)
-            .current_dir(sb.path()),
-    );
-    let value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&sent).unwrap()).unwrap();
+    let value = submitted(&sb, &moto, SUBMIT, &[code.as_os_str()]);
     let spec = &value["AlgorithmSpecification"];
     assert_eq!(
         spec["ContainerEntrypoint"],
@@ -138,16 +158,6 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
 /// `CreateTrainingJob` parameters it sent, then fails to read a result (moto's jobs run
 /// nothing).
 const REMOTE: &str = r#"
-import json, sys
-import boto3, botocore.client
-
-sent = {}
-call = botocore.client.BaseClient._make_api_call
-def keep(self, operation, params):
-    if operation == "CreateTrainingJob":
-        sent.update(params)
-    return call(self, operation, params)
-botocore.client.BaseClient._make_api_call = keep
 
 from sagemaker.core.helper.session_helper import Session
 from sagemaker.core.remote_function import remote
@@ -170,7 +180,7 @@ try:
     divide(10, 4)
 except Exception as e:
     print("the client could not read a result from moto:", type(e).__name__)
-json.dump(sent, open(sys.argv[1], "w"), default=str)
+json.dump(sent, open(sys.argv[-1], "w"), default=str)
 "#;
 
 /// Reads the result the job uploaded, as the client would.
@@ -191,30 +201,7 @@ async fn a_remote_function_job_returns_its_value_through_s3() {
     let moto = Moto::start();
     moto.boto3("import boto3\nboto3.client('s3').create_bucket(Bucket='rf-bucket')");
     let sb = Sandbox::new();
-    let settings = sb.path().join("sdk-config.yaml");
-    std::fs::write(
-        &settings,
-        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n",
-    )
-    .unwrap();
-    let sdk = |script: &str, args: &[&std::path::Path]| {
-        let file = sb.path().join("script.py");
-        std::fs::write(&file, script).unwrap();
-        cli::succeeded(
-            Command::new(sdk_v3_python())
-                .arg(&file)
-                .args(args)
-                .envs(child_env(&moto.endpoint()))
-                .env("AWS_DEFAULT_REGION", REGION)
-                .env("SAGEMAKER_VALIDATE_ROLE", "false")
-                .env("SAGEMAKER_USER_CONFIG_OVERRIDE", &settings)
-                .current_dir(sb.path()),
-        )
-    };
-    let sent = sb.path().join("sent.json");
-    sdk(REMOTE, &[&sent]);
-    let value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&sent).unwrap()).unwrap();
+    let value = submitted(&sb, &moto, REMOTE, &[]);
     let request = sagedesk::request::request_from_value(value, "sent")
         .unwrap()
         .request;
@@ -227,12 +214,8 @@ async fn a_remote_function_job_returns_its_value_through_s3() {
     let local = LocalBackend::open(config).unwrap();
     local.create_training_job(request).await.unwrap();
     completed(&local, &name, std::time::Duration::from_secs(180)).await;
-    let out = sdk(
-        RESULT,
-        &[std::path::Path::new(&format!(
-            "s3://rf-bucket/rf/{name}/results"
-        ))],
-    );
+    let results = format!("s3://rf-bucket/rf/{name}/results");
+    let out = sdk(&sb, &moto, RESULT, &[results.as_ref()]);
     let result: serde_json::Value = serde_json::from_str(cli::text(&out.stdout).trim()).unwrap();
     assert_eq!(
         result,
