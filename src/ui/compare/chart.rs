@@ -138,7 +138,11 @@ pub fn show(
                 Line::new(job.to_string(), PlotPoints::from(shown)).color(theme::series_color(i)),
             );
         }
-        let pointer = plot_ui.pointer_coordinate();
+        // The pointer's coordinate exists wherever it is: a line drawn for a pointer outside
+        // the chart would widen its bounds.
+        let pointer = plot_ui
+            .pointer_coordinate()
+            .filter(|_| plot_ui.response().hovered());
         if let Some(p) = pointer {
             plot_ui.vline(VLine::new("", p.x).color(ui_weak()));
         }
