@@ -8,6 +8,7 @@ pub mod fake_aws;
 pub mod life;
 pub mod moto;
 pub mod relay;
+pub mod sdk;
 pub mod window;
 
 use std::path::{Path, PathBuf};

@@ -59,6 +59,16 @@ pub fn python() -> &'static Path {
     PYTHON.get_or_init(|| venv("moto-venv", MOTO))
 }
 
+/// The SageMaker Python SDK v2, pinned: in maintenance, and what most existing notebooks
+/// and `@remote` functions use.
+const SDK_V2: &str = "sagemaker==2.257.7";
+
+/// A venv's Python with the SageMaker Python SDK v2, made on first use.
+pub fn sdk_v2_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| venv("sdk-v2-venv", SDK_V2))
+}
+
 /// The SageMaker Python SDK v3's training package, pinned: the client most new users submit
 /// with (`sagemaker.train.ModelTrainer`).
 const SDK_V3: &str = "sagemaker-train==1.27.0";
