@@ -14,12 +14,14 @@ pub mod console;
 mod cost;
 mod identity;
 mod log;
+mod run;
 pub mod secret;
 pub mod text;
 
 pub use cost::{Billing, InstancePrice};
 pub use identity::{AwsConnection, Connection, JobRef, REGIONS, endpoint_from_env};
 pub use log::{LogHits, LogSize};
+pub use run::{JobCredentials, LocalRun};
 
 /// Most entries an archive listing keeps.
 pub const MAX_ARCHIVE_ENTRIES: usize = 100_000;

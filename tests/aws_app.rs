@@ -120,6 +120,7 @@ fn the_worker_survives_the_server_dying_and_recovers_when_it_returns() {
         source: Connection::Local,
         request: Box::new(local_job),
         origin: None,
+        credentials: Default::default(),
     });
     wait_event(&worker, "the local job completed in the list", |e| {
         matches!(e, Event::Jobs { source: Connection::Local, jobs }

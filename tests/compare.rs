@@ -197,7 +197,10 @@ fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() 
     wait_for(&mut h, "the AWS job's detail", |h| {
         has_text(h, "▶ Run locally")
     });
+    // Run locally is a choice of credentials: the job's role here.
     h.get_by_label_contains("▶ Run locally").click();
+    h.run_steps(2);
+    h.get_by_label("As its role").click();
     wait_for(&mut h, "the local copy selected and linked", |h| {
         has_text(h, "cloned from") && has_text(h, "Completed · Completed")
     });

@@ -167,3 +167,33 @@ fn the_command_line_names_the_choices() {
             .arg(cli::request_file(&sb, &request)),
     );
 }
+
+#[test]
+fn the_windows_choice_reaches_the_job_through_the_worker() {
+    use sagedesk::worker::{Event, Folders, TaskCommand, Worker};
+    let moto = seeded();
+    let sb = Sandbox::new();
+    sb.script("list.py", SCRIPT);
+    let local = backend(&sb, &moto.endpoint(), JobCredentials::Role);
+    let worker = Worker::spawn(std::sync::Arc::new(local), Some(Folders::at(&sb.home()))).unwrap();
+    // What the builder's "My AWS credentials" sends for a local job.
+    worker.send(TaskCommand::Submit {
+        source: sagedesk::job::Connection::Local,
+        request: Box::new(sb.request("chosen", "list.py", json!({}))),
+        origin: None,
+        credentials: JobCredentials::Mine,
+    });
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !worker
+        .drain()
+        .any(|e| matches!(e, Event::Finished { job, .. } if job.name == "chosen"))
+    {
+        assert!(std::time::Instant::now() < deadline, "the job did not end");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reader = backend(&sb, &moto.endpoint(), JobCredentials::Role);
+    let (_, log) = rt.block_on(completed(&reader, "chosen", LIMIT));
+    // The desktop's own `testing` keys, by the choice made.
+    assert!(log.contains(&"key test".to_string()), "{log:?}");
+}

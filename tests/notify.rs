@@ -20,6 +20,7 @@ fn run(worker: &Worker, sb: &Sandbox, name: &str) {
         source: Connection::Local,
         request: Box::new(sb.request(name, "quick.py", json!({}))),
         origin: None,
+        credentials: Default::default(),
     });
     let deadline = Instant::now() + LIMIT;
     loop {

@@ -177,14 +177,15 @@ pub trait Backend: Send + Sync {
     /// `DescribeTrainingJob`.
     async fn describe_training_job(&self, name: &str) -> Result<JobDetail, BackendError>;
 
-    /// `CreateTrainingJob` for a job whose `s3://` locations are read and written with
-    /// `connection` (a local run of an AWS job); a backend with no such choice ignores it.
-    async fn create_training_job_with_s3(
+    /// `CreateTrainingJob` on this machine as `run` says: the connection its `s3://`
+    /// locations and role are reached with (a local run of an AWS job) and whose AWS
+    /// credentials it gets; a backend with no such choice ignores it.
+    async fn create_training_job_here(
         &self,
         request: TrainingJobRequest,
-        connection: sdk::AwsConnection,
+        run: crate::job::LocalRun,
     ) -> Result<String, BackendError> {
-        let _ = connection;
+        let _ = run;
         self.create_training_job(request).await
     }
 

@@ -151,6 +151,7 @@ impl SageDeskApp {
                             source: builder.source.clone(),
                             request,
                             origin: builder.origin.clone(),
+                            credentials: builder.credentials,
                         });
                     }
                 }
@@ -206,7 +207,10 @@ impl SageDeskApp {
                 let source = job.source.clone();
                 self.clone_job(job, *request, source);
             }
-            DetailAction::RunLocally(job) => self.worker.send(TaskCommand::RunLocally(job)),
+            DetailAction::RunLocally(job, credentials) => {
+                self.worker
+                    .send(TaskCommand::RunLocally { job, credentials });
+            }
             DetailAction::RunOnAws(job, request) => self.run_on_aws(job, *request),
             DetailAction::Select(job) => self.select(Some(job)),
             DetailAction::Log(needs) => {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::LogAsk;
-use crate::job::{Connection, JobRef, Status};
+use crate::job::{Connection, JobCredentials, JobRef, Status};
 use crate::request::TrainingJobRequest;
 
 /// What the window asks of the worker.
@@ -101,6 +101,8 @@ pub enum TaskCommand {
         request: Box<TrainingJobRequest>,
         /// The job it was made from, linked to it.
         origin: Option<JobRef>,
+        /// On this machine, whose AWS credentials the job gets.
+        credentials: JobCredentials,
     },
     /// `StopTrainingJob`.
     Stop(JobRef),
@@ -137,7 +139,12 @@ pub enum TaskCommand {
     },
     /// Run this AWS job on this machine, its S3 locations read and written with its
     /// source's connection, linked to it, then show it.
-    RunLocally(JobRef),
+    RunLocally {
+        /// The AWS job.
+        job: JobRef,
+        /// Whose AWS credentials the local run gets.
+        credentials: JobCredentials,
+    },
 }
 
 /// Work for the desktop, done in the order asked.
@@ -272,7 +279,7 @@ impl TaskCommand {
                 format!("upload {} to {prefix}", dir.display())
             }
             TaskCommand::RunDemo { .. } => "run the demo job".into(),
-            TaskCommand::RunLocally(job) => format!("run {job} locally"),
+            TaskCommand::RunLocally { job, .. } => format!("run {job} locally"),
         }
     }
 }

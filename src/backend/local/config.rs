@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use super::runner::JobCredentials;
+pub use crate::job::JobCredentials;
 
 /// Size of the data folder's reserve: room for the last writes of jobs on a full disk.
 const RESERVE_BYTES: u64 = 2 << 20;

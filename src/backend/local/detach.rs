@@ -22,6 +22,7 @@ pub(super) fn launch(
     store: &Store,
     job: &str,
     aws: &AwsConnection,
+    credentials: crate::job::JobCredentials,
     unrecorded: &super::runner::Unrecorded,
 ) -> Result<(), BackendError> {
     let job_dir = config.job_dir(job);
@@ -36,7 +37,7 @@ pub(super) fn launch(
         .arg(job)
         .env("SAGEDESK_HOME", &config.home)
         .env("SAGEDESK_PYTHON", &config.python)
-        .env("SAGEDESK_JOB_CREDENTIALS", config.job_credentials.word())
+        .env("SAGEDESK_JOB_CREDENTIALS", credentials.word())
         .env(
             "SAGEDESK_STOP_GRACE_SECONDS",
             config.stop_grace.as_secs_f64().to_string(),
@@ -125,6 +126,7 @@ pub async fn supervise(
         extractor,
         backend.unrecorded.clone(),
         aws,
+        backend.config.job_credentials,
     )
     .await;
     Ok(())

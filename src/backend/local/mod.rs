@@ -129,12 +129,15 @@ impl LocalBackend {
         Ok((plan, extractor))
     }
 
-    /// `CreateTrainingJob`, with `s3://` locations reached through `aws`.
+    /// `CreateTrainingJob` as `run` says: `s3://` locations and the role reached through its
+    /// connection (else local mode's), with its choice of AWS credentials.
     async fn create(
         &self,
         request: TrainingJobRequest,
-        aws: crate::backend::sdk::AwsConnection,
+        run: crate::job::LocalRun,
     ) -> Result<String, BackendError> {
+        let aws = run.connection.unwrap_or_else(|| self.config.aws.clone());
+        let credentials = run.credentials;
         let (plan, extractor) = self.plan(&request).await?;
         let job_dir = self.config.job_dir(&plan.job);
         let arn = arn(&plan.job);
@@ -155,6 +158,7 @@ impl LocalBackend {
                     store,
                     request.name(),
                     &detached_aws,
+                    credentials,
                     &unrecorded,
                 )
             {
@@ -172,6 +176,7 @@ impl LocalBackend {
                 extractor,
                 self.unrecorded.clone(),
                 aws,
+                credentials,
             ));
         }
         Ok(arn_out)
@@ -248,15 +253,19 @@ impl Backend for LocalBackend {
         &self,
         request: TrainingJobRequest,
     ) -> Result<String, BackendError> {
-        self.create(request, self.config.aws.clone()).await
+        let run = crate::job::LocalRun {
+            connection: None,
+            credentials: self.config.job_credentials,
+        };
+        self.create(request, run).await
     }
 
-    async fn create_training_job_with_s3(
+    async fn create_training_job_here(
         &self,
         request: TrainingJobRequest,
-        connection: crate::backend::sdk::AwsConnection,
+        run: crate::job::LocalRun,
     ) -> Result<String, BackendError> {
-        self.create(request, connection).await
+        self.create(request, run).await
     }
 
     async fn list_training_jobs(

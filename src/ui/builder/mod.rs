@@ -93,6 +93,9 @@ pub struct Builder {
     pub source: Connection,
     /// The job this request was copied from, linked to the new one.
     pub origin: Option<JobRef>,
+    /// On this machine, whose AWS credentials the job gets (its role's unless the user
+    /// ticks "My AWS credentials").
+    pub credentials: crate::job::JobCredentials,
     /// The code upload row.
     code: code::CodeUpload,
     focus: Option<String>,
@@ -116,6 +119,7 @@ impl Builder {
             pending: None,
             source,
             origin: None,
+            credentials: crate::job::JobCredentials::default(),
             code: code::CodeUpload::default(),
             focus: None,
             template_name: String::new(),

@@ -4,6 +4,7 @@
 use egui::{Key, Modifiers, RichText};
 
 use super::{Builder, BuilderAction, pretty};
+use crate::job::{Connection, JobCredentials};
 use crate::request::request_from_value;
 use crate::worker::DeskCommand;
 
@@ -44,6 +45,24 @@ impl Builder {
                 && let Some(a) = self.submit()
             {
                 actions.push(a);
+            }
+            if self.source == Connection::Local {
+                let mut mine = self.credentials == JobCredentials::Mine;
+                if ui
+                    .checkbox(&mut mine, "My AWS credentials")
+                    .on_hover_text(
+                        "If the job reaches AWS, give it your connection's own credentials. \
+                         Unticked, it gets its RoleArn's, assumed with your connection, or \
+                         none when the role does not trust you (its log then says so)",
+                    )
+                    .changed()
+                {
+                    self.credentials = if mine {
+                        JobCredentials::Mine
+                    } else {
+                        JobCredentials::Role
+                    };
+                }
             }
             ui.add(
                 egui::TextEdit::singleline(&mut self.template_name)

@@ -5,8 +5,8 @@ use egui::RichText;
 
 use super::DetailAction;
 use crate::job::JobDetail;
-use crate::job::JobRef;
 use crate::job::console::ConsoleLinks;
+use crate::job::{JobCredentials, JobRef};
 use crate::ui::data::Data;
 use crate::ui::{Clip, theme};
 
@@ -51,16 +51,36 @@ pub(super) fn buttons(
             ));
         }
         if job.source.is_aws() {
-            if ui
-                .button("▶ Run locally")
-                .on_hover_text(
-                    "Run this job's request on this machine (code, data and checkpoints read \
-                     from S3 with this job's connection), linked to this job",
-                )
-                .clicked()
-            {
-                action = Some(DetailAction::RunLocally(job.clone()));
-            }
+            ui.menu_button("▶ Run locally", |ui| {
+                ui.label(
+                    RichText::new(
+                        "On this machine, linked to this job; code, data and checkpoints \
+                         read from S3 with this job's connection",
+                    )
+                    .weak(),
+                );
+                if ui
+                    .button("As its role")
+                    .on_hover_text(
+                        "The job gets its RoleArn's credentials, assumed with this connection \
+                         (sts:AssumeRole); if the role does not trust you, it runs without \
+                         credentials and its log says so",
+                    )
+                    .clicked()
+                {
+                    action = Some(DetailAction::RunLocally(job.clone(), JobCredentials::Role));
+                }
+                if ui
+                    .button("With my AWS credentials")
+                    .on_hover_text(
+                        "The job gets this connection's own credentials: it can do whatever \
+                         you can, which its role might not allow",
+                    )
+                    .clicked()
+                {
+                    action = Some(DetailAction::RunLocally(job.clone(), JobCredentials::Mine));
+                }
+            });
         } else {
             let aws = data.sources.iter().any(|s| s.connection.is_aws());
             if ui

@@ -24,8 +24,8 @@ pub enum DetailAction {
     OpenFolder(String),
     /// Open the builder on a copy of this job's request, on its source.
     Clone(JobRef, Box<crate::request::TrainingJobRequest>),
-    /// Run this AWS job on this machine.
-    RunLocally(JobRef),
+    /// Run this AWS job on this machine, with these AWS credentials.
+    RunLocally(JobRef, crate::job::JobCredentials),
     /// Open the builder on a copy of this local job's request for an AWS source.
     RunOnAws(JobRef, Box<crate::request::TrainingJobRequest>),
     /// Show another job (the origin or a copy of this one).

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::Poller;
 use crate::backend::{Backend, Connection, JobRef};
-use crate::job::ArchiveListing;
+use crate::job::{ArchiveListing, JobCredentials, LocalRun};
 use crate::request::TrainingJobRequest;
 use crate::worker::desk::Desk;
 use crate::worker::{Event, Outbox, TaskCommand};
@@ -91,10 +91,11 @@ impl Poller {
                 source,
                 request,
                 origin,
+                credentials,
             } => {
                 let backend = self.backend(&source);
                 self.tasks.spawn(async move {
-                    if let Some(job) = submit(&cx, backend, source, *request).await
+                    if let Some(job) = submit(&cx, backend, source, *request, credentials).await
                         && let Some(origin) = origin
                     {
                         cx.desk.link(&job, &origin).await;
@@ -104,16 +105,23 @@ impl Poller {
             TaskCommand::RunDemo { epochs } => {
                 self.tasks.spawn(async move {
                     if let Some(request) = cx.desk.demo_request(epochs).await
-                        && let Some(job) =
-                            submit(&cx, Some(local), Connection::Local, request).await
+                        && let Some(job) = submit(
+                            &cx,
+                            Some(local),
+                            Connection::Local,
+                            request,
+                            JobCredentials::default(),
+                        )
+                        .await
                     {
                         cx.out.send(Event::JobStarted { job });
                     }
                 });
             }
-            TaskCommand::RunLocally(job) => {
+            TaskCommand::RunLocally { job, credentials } => {
                 if let Some(backend) = task(self, &job.source, &format!("Running {job} locally")) {
-                    self.tasks.spawn(run_locally(cx, backend, local, job));
+                    self.tasks
+                        .spawn(run_locally(cx, backend, local, job, credentials));
                 }
             }
         }
@@ -181,6 +189,7 @@ async fn submit(
     backend: Option<Arc<dyn Backend>>,
     source: Connection,
     request: TrainingJobRequest,
+    credentials: JobCredentials,
 ) -> Option<JobRef> {
     let job = JobRef::new(source.clone(), request.name());
     let Some(backend) = backend else {
@@ -191,7 +200,16 @@ async fn submit(
         cx.out.flush();
         return None;
     };
-    let created = backend.create_training_job(request).await;
+    let created = match &source {
+        Connection::Local => {
+            let run = LocalRun {
+                connection: None,
+                credentials,
+            };
+            backend.create_training_job_here(request, run).await
+        }
+        Connection::Aws(_) => backend.create_training_job(request).await,
+    };
     let job = match created {
         Ok(_) => {
             cx.out.send(Event::Submitted {
@@ -215,7 +233,13 @@ async fn submit(
 
 /// Runs `job` (of an AWS source) on the local backend as `<name>-local-<time>`, its S3
 /// locations read and written with that source's connection, linked to it.
-async fn run_locally(cx: Context, backend: Arc<dyn Backend>, local: Arc<dyn Backend>, job: JobRef) {
+async fn run_locally(
+    cx: Context,
+    backend: Arc<dyn Backend>,
+    local: Arc<dyn Backend>,
+    job: JobRef,
+    credentials: JobCredentials,
+) {
     let detail = match backend.describe_training_job(&job.name).await {
         Ok(detail) => detail,
         Err(e) => {
@@ -231,7 +255,11 @@ async fn run_locally(cx: Context, backend: Arc<dyn Backend>, local: Arc<dyn Back
     let name = crate::request::unique_name(&format!("{}-local", job.name));
     request.training_job_name = Some(name.clone());
     let run = JobRef::local(name);
-    match local.create_training_job_with_s3(request, aws).await {
+    let here = LocalRun {
+        connection: Some(aws),
+        credentials,
+    };
+    match local.create_training_job_here(request, here).await {
         Ok(_) => {
             cx.desk.link(&run, &job).await;
             cx.out.send(Event::Submitted {

@@ -130,8 +130,9 @@ pub(super) fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> E
 /// Says why a job without an entry point that names a built-in algorithm cannot run here.
 pub(super) fn built_in_algorithm(p: &mut Problems, request: &TrainingJobRequest) {
     let spec = request.algorithm_specification.clone().unwrap_or_default();
-    let why = "its code is inside the service's image, and local mode runs script-mode jobs \
-               only (your own entry point, with the framework on this machine)";
+    let why = "its code is inside the service's image, and local mode runs your own code only \
+               (a script-mode entry point or a ContainerEntrypoint, with the framework on this \
+               machine)";
     if let Some(name) = spec.algorithm_name.filter(|n| !n.is_empty()) {
         p.error(
             "AlgorithmSpecification.AlgorithmName",

@@ -134,9 +134,10 @@ pub struct CheckpointPlan {
 const UNSUPPORTED: &str = "local_unsupported";
 
 /// What local mode needs, said when a request has no entry point.
-const LOCAL_MODE_NEEDS: &str = "local mode runs script-mode jobs: set HyperParameters.sagemaker_program \
-to the entry point (for example \"train.py\") and HyperParameters.sagemaker_submit_directory to a \
-file:// or s3:// folder or .tar.gz that holds it";
+const LOCAL_MODE_NEEDS: &str = "local mode runs your own code: script-mode jobs (set \
+HyperParameters.sagemaker_program to the entry point, for example \"train.py\", and \
+HyperParameters.sagemaker_submit_directory to a file:// or s3:// folder or .tar.gz that holds it) or \
+an AlgorithmSpecification.ContainerEntrypoint of the request's own";
 
 /// A hyperparameter's string, unwrapping the JSON encoding the SageMaker Python SDK adds.
 fn unquoted(raw: &str) -> String {

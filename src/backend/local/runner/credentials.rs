@@ -18,36 +18,7 @@ use tokio::sync::Mutex;
 use crate::backend::BackendError;
 use crate::backend::local::contract::LocalPlan;
 use crate::backend::sdk::{AwsConnection, Clients};
-
-/// Whose AWS credentials a local job gets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum JobCredentials {
-    /// Its `RoleArn`'s, assumed with the connection (none when that is refused).
-    #[default]
-    Role,
-    /// The connection's own, by the user's explicit choice.
-    Mine,
-    /// None at all.
-    None,
-}
-
-impl JobCredentials {
-    /// The word that names it (`role`, `mine`, `none`).
-    pub fn word(self) -> &'static str {
-        match self {
-            JobCredentials::Role => "role",
-            JobCredentials::Mine => "mine",
-            JobCredentials::None => "none",
-        }
-    }
-
-    /// From its word.
-    pub fn parse(word: &str) -> Option<Self> {
-        [Self::Role, Self::Mine, Self::None]
-            .into_iter()
-            .find(|c| c.word() == word.trim())
-    }
-}
+use crate::job::JobCredentials;
 
 /// Renewed when this close to their end.
 const RENEW_BEFORE: Duration = Duration::from_secs(15 * 60);

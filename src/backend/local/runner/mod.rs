@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use self::checkpoints::Checkpoints;
-pub use self::credentials::JobCredentials;
 use self::endings::{StorageFault, record_end, remember};
 pub use self::endings::{parse_unrecorded, unrecorded_ending};
 use self::meter::Meter;
@@ -53,6 +52,7 @@ pub async fn supervise(
     extractor: MetricExtractor,
     unrecorded: Unrecorded,
     aws: crate::backend::sdk::AwsConnection,
+    credentials: crate::job::JobCredentials,
 ) {
     let name = plan.job.clone();
     let fault = Arc::new(StorageFault::default());
@@ -64,6 +64,7 @@ pub async fn supervise(
         unrecorded: &unrecorded,
         remote: Arc::new(Remote::new(aws.clone())),
         aws,
+        credentials,
     };
     if let Err(e) = supervision.run(extractor).await {
         tracing::error!("job {name}: {e}");
@@ -124,6 +125,8 @@ struct Supervision<'a> {
     remote: Arc<Remote>,
     /// The connection the job reaches AWS with: a source's own, or the environment's.
     aws: crate::backend::sdk::AwsConnection,
+    /// Whose AWS credentials the job gets.
+    credentials: crate::job::JobCredentials,
 }
 
 impl Supervision<'_> {
@@ -173,8 +176,7 @@ impl Supervision<'_> {
         store.set_training_start(&self.plan.job, now_ms())?;
         // A connection of the job's own, or S3 in its request: it reaches AWS as its role.
         let explicit = self.aws != crate::backend::sdk::AwsConnection::default();
-        let grant =
-            credentials::grant(self.config.job_credentials, &self.plan, &self.aws, explicit).await;
+        let grant = credentials::grant(self.credentials, &self.plan, &self.aws, explicit).await;
         if let Some(without) = &grant.without {
             self.note(&store, credentials::notice(without));
         }
