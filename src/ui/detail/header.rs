@@ -52,12 +52,16 @@ pub(super) fn buttons(
         }
         if job.source.is_aws() {
             ui.menu_button("▶ Run locally", |ui| {
-                ui.label(
-                    RichText::new(
-                        "On this machine, linked to this job; code, data and checkpoints \
-                         read from S3 with this job's connection",
+                ui.set_max_width(280.0);
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(
+                            "On this machine, linked to this job; code, data and checkpoints \
+                             read from S3 with this job's connection. The job acts:",
+                        )
+                        .weak(),
                     )
-                    .weak(),
+                    .wrap(),
                 );
                 if ui
                     .button("As its role")
