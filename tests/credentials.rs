@@ -197,3 +197,41 @@ fn the_windows_choice_reaches_the_job_through_the_worker() {
     // The desktop's own `testing` keys, by the choice made.
     assert!(log.contains(&"key test".to_string()), "{log:?}");
 }
+
+#[test]
+fn a_refusal_is_said_before_the_job_starts() {
+    use sagedesk::worker::{Event, Folders, TaskCommand, Worker};
+    let moto = seeded();
+    let relay = Relay::start(moto.port);
+    relay.refuse_assume_role();
+    let sb = Sandbox::new();
+    sb.script("quiet.py", "print('no AWS needed after all')\n");
+    let local = backend(&sb, &relay.endpoint(), JobCredentials::Role);
+    let worker = Worker::spawn(std::sync::Arc::new(local), Some(Folders::at(&sb.home()))).unwrap();
+    worker.send(TaskCommand::Submit {
+        source: sagedesk::job::Connection::Local,
+        request: Box::new(sb.request("warned", "quiet.py", json!({}))),
+        origin: None,
+        credentials: JobCredentials::Role,
+    });
+    let deadline = std::time::Instant::now() + LIMIT;
+    let mut seen = Vec::new();
+    while !seen.iter().any(|e| matches!(e, Event::Submitted { .. })) {
+        assert!(std::time::Instant::now() < deadline, "no submit: {seen:?}");
+        seen.extend(worker.drain());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let warned = seen.iter().position(|e| {
+        matches!(e, Event::Warning { context, message }
+            if context == "warned on this machine"
+                && message.contains("AssumeRole of arn:aws:iam::111122223333:role/Test was refused")
+                && message.contains("With my AWS credentials"))
+    });
+    let submitted = seen
+        .iter()
+        .position(|e| matches!(e, Event::Submitted { .. }));
+    assert!(
+        warned.is_some() && warned < submitted,
+        "the warning comes first: {seen:?}"
+    );
+}

@@ -189,6 +189,19 @@ pub trait Backend: Send + Sync {
         self.create_training_job(request).await
     }
 
+    /// Why a job created on this machine as `run` says (the backend's own settings when
+    /// `None`) would run without the AWS credentials it reaches AWS with, said before it
+    /// starts, with the ways out; `None` when it will have them, needs none, or the backend
+    /// has no such choice.
+    async fn foresee_credentials(
+        &self,
+        request: &TrainingJobRequest,
+        run: Option<&crate::job::LocalRun>,
+    ) -> Option<String> {
+        let _ = (request, run);
+        None
+    }
+
     /// `StopTrainingJob`.
     async fn stop_training_job(&self, name: &str) -> Result<(), BackendError>;
 

@@ -34,7 +34,8 @@ fn say(stream: Stream, text: &str) {
     };
 }
 
-fn say_err(text: String) {
+/// Writes a line to stderr, as [`say`] does.
+pub(super) fn say_err(text: String) {
     say(Stream::Stderr, &text);
 }
 

@@ -146,6 +146,9 @@ pub async fn run_from_aws(
     let local = LocalBackend::open(config)?;
     let local: &dyn Backend = &local;
     eprintln!("running {name} here as {}", request.name());
+    if let Some(warning) = local.foresee_credentials(&request, None).await {
+        follow::say_err(format!("warning: {warning}"));
+    }
     follow::run_and_wait(
         local,
         request,

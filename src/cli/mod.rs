@@ -495,6 +495,9 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
                 let origin = file.display().to_string();
                 preflight::before_submit(&request, connection.clone(), &origin).await?;
             }
+            if let Some(warning) = backend.foresee_credentials(&request, None).await {
+                follow::say_err(format!("warning: {warning}"));
+            }
             let naming = if unique_name {
                 follow::Naming::Unique
             } else {

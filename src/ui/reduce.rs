@@ -197,6 +197,11 @@ impl SageDeskApp {
             }
             Event::Profiles(profiles) => self.connection_form.set_profiles(profiles),
             Event::CrashReport(path) => self.data.crash_report = Some(path),
+            Event::Warning { context, message } => {
+                self.data
+                    .toasts
+                    .push(ToastKind::Info, format!("{context}: {message}"));
+            }
             Event::Error { context, message } => {
                 self.data.progress = None;
                 self.data

@@ -251,6 +251,14 @@ pub enum Event {
     Profiles(Vec<String>),
     /// The last run ended in a crash; its report is here.
     CrashReport(PathBuf),
+    /// Something the user should know before it matters (a local job that will run
+    /// without the AWS credentials it needs).
+    Warning {
+        /// What it is about.
+        context: String,
+        /// What to know and what to do.
+        message: String,
+    },
     /// Something failed; `message` carries the service's code and message.
     Error {
         /// What was being done.

@@ -268,6 +268,21 @@ impl Backend for LocalBackend {
         self.create(request, run).await
     }
 
+    async fn foresee_credentials(
+        &self,
+        request: &TrainingJobRequest,
+        run: Option<&crate::job::LocalRun>,
+    ) -> Option<String> {
+        let (plan, _) = self.plan(request).await.ok()?;
+        let aws = run
+            .and_then(|r| r.connection.clone())
+            .unwrap_or_else(|| self.config.aws.clone());
+        let credentials = run.map_or(self.config.job_credentials, |r| r.credentials);
+        let explicit = aws != crate::backend::sdk::AwsConnection::default();
+        let why = runner::foreseen(credentials, &plan, &aws, explicit).await?;
+        Some(runner::notice(&why).join(" "))
+    }
+
     async fn list_training_jobs(
         &self,
         filter: &ListFilter,

@@ -128,6 +128,18 @@ impl Poller {
     }
 }
 
+/// Says, before a local job starts, that it will run without the AWS credentials it
+/// reaches AWS with (its role refused), and the ways out.
+async fn foresee(cx: &Context, local: &dyn Backend, request: &TrainingJobRequest, run: &LocalRun) {
+    if let Some(message) = local.foresee_credentials(request, Some(run)).await {
+        cx.out.send(Event::Warning {
+            context: format!("{} on this machine", request.name()),
+            message,
+        });
+        cx.out.flush();
+    }
+}
+
 /// Saves the object at `uri` to `dest`, with progress.
 async fn download(cx: Context, backend: Arc<dyn Backend>, uri: String, dest: PathBuf) {
     let task = format!("Saving {}", dest.display());
@@ -206,6 +218,7 @@ async fn submit(
                 connection: None,
                 credentials,
             };
+            foresee(cx, backend.as_ref(), &request, &run).await;
             backend.create_training_job_here(request, run).await
         }
         Connection::Aws(_) => backend.create_training_job(request).await,
@@ -259,6 +272,7 @@ async fn run_locally(
         connection: Some(aws),
         credentials,
     };
+    foresee(&cx, local.as_ref(), &request, &here).await;
     match local.create_training_job_here(request, here).await {
         Ok(_) => {
             cx.desk.link(&run, &job).await;

@@ -122,6 +122,65 @@ fn session_name(job: &str) -> String {
     format!("SageDesk-{job}").chars().take(64).collect()
 }
 
+/// Where job `plan`'s credentials come from with `connection` as `mode` says: `Ok(None)`
+/// when it needs none, `Err(why)` when it reaches AWS and cannot have them.
+async fn source(
+    mode: JobCredentials,
+    plan: &LocalPlan,
+    connection: &AwsConnection,
+    explicit: bool,
+) -> Result<Option<(Source, aws_config::SdkConfig)>, String> {
+    if mode == JobCredentials::None || !(explicit || plan.uses_s3()) {
+        return Ok(None);
+    }
+    let sdk = crate::backend::sdk::load(connection).await;
+    let source = match mode {
+        JobCredentials::Mine => Source::Mine(
+            sdk.credentials_provider()
+                .ok_or("this connection has no credentials to give")?,
+        ),
+        _ => {
+            let role = plan
+                .role_arn
+                .clone()
+                .ok_or("the request names no RoleArn")?;
+            let clients = Clients::load(connection)
+                .await
+                .map_err(|e| format!("no connection to assume {role} with: {e}"))?;
+            Source::Role {
+                sts: clients.sts,
+                session: session_name(&plan.job),
+                role,
+            }
+        }
+    };
+    Ok(Some((source, sdk)))
+}
+
+/// The first credentials of `source`, or why there are none.
+async fn first(source: &Source) -> Result<Issued, String> {
+    source.fetch().await.map_err(|e| match source {
+        Source::Role { role, .. } => format!("AssumeRole of {role} was refused ({e})"),
+        Source::Mine(_) => e.to_string(),
+    })
+}
+
+/// Why job `plan` would run without AWS credentials, found before it starts (the same
+/// call the job's start makes, its answer dropped); `None` when it will have them or
+/// needs none.
+pub(crate) async fn foreseen(
+    mode: JobCredentials,
+    plan: &LocalPlan,
+    connection: &AwsConnection,
+    explicit: bool,
+) -> Option<String> {
+    match source(mode, plan, connection, explicit).await {
+        Ok(None) => None,
+        Err(why) => Some(why),
+        Ok(Some((source, _))) => first(&source).await.err(),
+    }
+}
+
 /// The credentials job `plan` gets with `connection` as `mode` says, and their endpoint
 /// started. `explicit`: the job came with a connection of its own (an AWS source's).
 pub(super) async fn grant(
@@ -130,45 +189,14 @@ pub(super) async fn grant(
     connection: &AwsConnection,
     explicit: bool,
 ) -> Grant {
-    if mode == JobCredentials::None || !(explicit || plan.uses_s3()) {
-        return Grant::none();
-    }
-    let sdk = crate::backend::sdk::load(connection).await;
-    let source = match mode {
-        JobCredentials::Mine => match sdk.credentials_provider() {
-            Some(provider) => Source::Mine(provider),
-            None => {
-                return Grant::without("this connection has no credentials to give");
-            }
-        },
-        _ => {
-            let Some(role) = plan.role_arn.clone() else {
-                return Grant::without("the request names no RoleArn");
-            };
-            let clients = match Clients::load(connection).await {
-                Ok(clients) => clients,
-                Err(e) => {
-                    return Grant::without(format!("no connection to assume {role} with: {e}"));
-                }
-            };
-            Source::Role {
-                sts: clients.sts,
-                session: session_name(&plan.job),
-                role,
-            }
-        }
+    let (source, sdk) = match source(mode, plan, connection, explicit).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Grant::none(),
+        Err(why) => return Grant::without(why),
     };
-    let first = match source.fetch().await {
+    let first = match first(&source).await {
         Ok(first) => first,
-        Err(e) => {
-            let what = match (&source, &plan.role_arn) {
-                (Source::Role { .. }, Some(role)) => {
-                    format!("AssumeRole of {role} was refused ({e})")
-                }
-                _ => e.to_string(),
-            };
-            return Grant::without(what);
-        }
+        Err(why) => return Grant::without(why),
     };
     match serve(source, first).await {
         Ok((uri, token, server)) => {
@@ -194,12 +222,13 @@ pub(super) async fn grant(
 }
 
 /// What the job's log says when it runs without credentials, and the two ways out.
-pub(super) fn notice(without: &str) -> Vec<String> {
+pub(crate) fn notice(without: &str) -> Vec<String> {
     vec![
         format!("The job runs without AWS credentials: {without}."),
         "On SageMaker it would act as its RoleArn. To give it that role here, add your \
-         identity to the role's trust policy (sts:AssumeRole); or run it with your own \
-         credentials by choice (`sagedesk run --job-credentials mine`)."
+         identity to the role's trust policy (sts:AssumeRole); or give it your own \
+         credentials by choice (Run locally > With my AWS credentials, the builder's \
+         My AWS credentials box, or `sagedesk run --job-credentials mine`)."
             .into(),
     ]
 }

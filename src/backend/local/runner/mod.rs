@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use self::checkpoints::Checkpoints;
+pub(crate) use self::credentials::{foreseen, notice};
 use self::endings::{StorageFault, record_end, remember};
 pub use self::endings::{parse_unrecorded, unrecorded_ending};
 use self::meter::Meter;
