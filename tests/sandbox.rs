@@ -364,3 +364,49 @@ open("/opt/ml/model/who.txt", "w").write(str(os.getuid()))
     let uid = model_file(&sb, "unprivileged", "who.txt");
     assert_ne!(uid, "0");
 }
+
+#[test]
+fn as_root_a_mount_namespace_alone_makes_the_same_sandbox() {
+    // SAFETY: getuid cannot fail.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("not root: only root may make a mount namespace without a user namespace");
+        return;
+    }
+    // What real root gets where user namespaces are turned off.
+    let sb = Sandbox::new();
+    let root = sb.path().join("algo-3");
+    std::fs::create_dir_all(root.join("code")).unwrap();
+    std::fs::write(root.join("marker"), "mine").unwrap();
+    let hosts = sb.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        sandbox::hosts_file("solo", &["algo-3".to_string()], ""),
+    )
+    .unwrap();
+    let mut command = tokio::process::Command::new("/bin/sh");
+    command.args([
+        "-c",
+        "echo $(hostname) $(cat /opt/ml/marker) $(pwd) $(grep -c algo-3 /etc/hosts)",
+    ]);
+    sandbox::HostSandbox {
+        hostname: "algo-3".into(),
+        root,
+        hosts_file: hosts,
+        cwd: "/opt/ml/code".into(),
+        staging: sb.path().join("staging"),
+        user_namespace: false,
+    }
+    .apply(&mut command)
+    .unwrap();
+    let out = command.as_std_mut().output().unwrap();
+    assert_eq!(
+        cli::text(&out.stdout).trim(),
+        "algo-3 mine /opt/ml/code 1",
+        "{}",
+        cli::text(&out.stderr)
+    );
+    assert!(
+        !Path::new("/opt/ml/marker").exists(),
+        "the machine's /opt/ml was written"
+    );
+}

@@ -81,6 +81,7 @@ impl Start<'_> {
                 hosts_file: self.hosts_file(),
                 cwd,
                 staging: self.job_dir.join(format!(".opt-{host}")),
+                user_namespace: sandbox::user_namespaces(),
             }
             .apply(&mut command)?;
         } else {

@@ -13,7 +13,7 @@
 mod probe;
 mod steps;
 
-pub use probe::{Availability, availability};
+pub use probe::{Availability, availability, user_namespaces};
 
 use std::ffi::CString;
 use std::io;
@@ -38,6 +38,10 @@ pub struct HostSandbox {
     /// An empty folder of the job's where this machine's `/opt` is shown while the
     /// sandbox's is made (only inside the sandbox's own mount namespace).
     pub staging: PathBuf,
+    /// Whether the sandbox has a user namespace of its own: always, but for real root
+    /// where user namespaces are turned off ([`user_namespaces`]), whose mount namespace
+    /// alone makes the same sandbox.
+    pub user_namespace: bool,
 }
 
 /// The loopback address of host `index` (0-based) of a job: 127.A.B.(index + 1), with A and
@@ -122,6 +126,7 @@ impl HostSandbox {
         // SAFETY: getuid and getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         Ok(Steps {
+            user_namespace: self.user_namespace,
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
             staging: c(&self.staging)?,

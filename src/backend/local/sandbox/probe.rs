@@ -24,21 +24,48 @@ impl Availability {
     }
 }
 
-/// This machine's answer, found on first use.
-pub fn availability() -> &'static Availability {
-    static FOUND: OnceLock<Availability> = OnceLock::new();
+/// This machine's answer, and whether sandboxes have user namespaces, found on first use.
+fn found() -> &'static (Availability, bool) {
+    static FOUND: OnceLock<(Availability, bool)> = OnceLock::new();
     FOUND.get_or_init(probe)
 }
 
-fn probe() -> Availability {
+/// This machine's answer, found on first use.
+pub fn availability() -> &'static Availability {
+    &found().0
+}
+
+/// Whether sandboxes have a user namespace of their own: always, but for real root where
+/// user namespaces are turned off, whose mount namespace alone makes the same sandbox.
+pub fn user_namespaces() -> bool {
+    found().1
+}
+
+fn probe() -> (Availability, bool) {
     let dir = std::env::temp_dir().join(format!("sagedesk-sandbox-probe-{}", std::process::id()));
-    let found = probe_in(&dir);
+    let with_user = probe_in(&dir, true);
+    let found = if !with_user.available() && real_root() && probe_in(&dir, false).available() {
+        (Availability::Available, false)
+    } else {
+        (with_user, true)
+    };
     let _ = std::fs::remove_dir_all(&dir);
     found
 }
 
-/// Makes a sandbox over the empty folder `dir` and runs a shell in it.
-fn probe_in(dir: &std::path::Path) -> Availability {
+/// Whether this process is root of the machine itself: uid 0 in the first user namespace
+/// (that of process 1), not a user namespace's mapped root.
+fn real_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let ns = |path: &str| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+    root && ns("/proc/self/ns/user").is_some_and(|mine| ns("/proc/1/ns/user") == Some(mine))
+}
+
+/// Makes a sandbox over the empty folder `dir` (with a user namespace or not) and runs a
+/// shell in it.
+fn probe_in(dir: &std::path::Path, user_namespace: bool) -> Availability {
     let hosts = dir.join("hosts");
     let made = std::fs::create_dir_all(dir.join("ml"))
         .and_then(|()| std::fs::write(&hosts, "127.0.0.1\tlocalhost\n"));
@@ -53,6 +80,7 @@ fn probe_in(dir: &std::path::Path) -> Availability {
         hosts_file: hosts,
         cwd: "/".into(),
         staging: dir.join("opt"),
+        user_namespace,
     };
     let mut command = tokio::process::Command::new("/bin/sh");
     command

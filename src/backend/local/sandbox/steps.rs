@@ -24,6 +24,8 @@ pub(super) enum Entry {
 /// Everything the child does, prepared.
 #[derive(Debug)]
 pub(super) struct Steps {
+    /// Whether a user namespace is made (not for real root where they are turned off).
+    pub(super) user_namespace: bool,
     pub(super) uid_map: Vec<u8>,
     pub(super) gid_map: Vec<u8>,
     /// Where this machine's `/opt` is shown while the sandbox's is made (an empty folder
@@ -102,13 +104,20 @@ impl Steps {
     /// Makes the sandbox in the calling (child) process.
     pub(super) fn run(&self) -> io::Result<()> {
         let null = std::ptr::null::<libc::c_char>();
+        let user = if self.user_namespace {
+            libc::CLONE_NEWUSER
+        } else {
+            0
+        };
         // SAFETY: unshare takes flags only.
         check(1, unsafe {
-            libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWUTS)
+            libc::unshare(user | libc::CLONE_NEWNS | libc::CLONE_NEWUTS)
         })?;
-        write_file(2, b"/proc/self/setgroups\0", b"deny")?;
-        write_file(2, b"/proc/self/uid_map\0", &self.uid_map)?;
-        write_file(2, b"/proc/self/gid_map\0", &self.gid_map)?;
+        if self.user_namespace {
+            write_file(2, b"/proc/self/setgroups\0", b"deny")?;
+            write_file(2, b"/proc/self/uid_map\0", &self.uid_map)?;
+            write_file(2, b"/proc/self/gid_map\0", &self.gid_map)?;
+        }
         mount(
             3,
             null,
