@@ -53,7 +53,7 @@ fn the_deb_holds_the_binary_desktop_entry_metainfo_and_icons_and_runs_unpacked()
         "./usr/share/applications/sagedesk.desktop".into(),
         "./usr/share/metainfo/io.github.sagedesk.SageDesk.metainfo.xml".into(),
         "./usr/share/icons/hicolor/scalable/apps/sagedesk.svg".into(),
-        "./etc/apparmor.d/sagedesk".into(),
+        "./usr/share/sagedesk/apparmor/sagedesk".into(),
     ];
     for size in [16, 32, 48, 64, 128, 256, 512] {
         expected.push(format!(
@@ -76,8 +76,12 @@ fn the_deb_holds_the_binary_desktop_entry_metainfo_and_icons_and_runs_unpacked()
         info.contains("Package: sagedesk") && info.contains("libgl1"),
         "{info}"
     );
-    // The sandbox's AppArmor profile is loaded when the package is configured.
-    assert!(info.contains("postinst"), "{info}");
+    // The sandbox's AppArmor profile is put in place and loaded when the package is
+    // configured (where AppArmor 4 restricts user namespaces), and removed with it.
+    assert!(
+        info.contains("postinst") && info.contains("postrm"),
+        "{info}"
+    );
 
     let unpacked = out.path().join("root");
     let status = Command::new("dpkg-deb")
