@@ -345,26 +345,12 @@ fn outcome(
     })
 }
 
-/// `reason` said to be the lack of credentials (`without` says why there were none),
-/// within the limit: its first line, then as much of its end (where the error is) as fits,
-/// from a line's start.
+/// `reason` said to be the lack of credentials (`without` says why there were none):
+/// its first line, then as much of the rest's end as fits.
 fn without_credentials(without: &str, reason: &str) -> String {
     let (first, rest) = reason.split_once('\n').unwrap_or((reason, ""));
     let head = format!("The job ran without AWS credentials ({without}). {first}");
-    let room = REASON_LIMIT.saturating_sub(head.chars().count() + 1);
-    let rest: Vec<char> = rest.chars().collect();
-    let mut tail: String = rest[rest.len().saturating_sub(room)..].iter().collect();
-    if tail.len() < rest.len() {
-        tail = tail
-            .split_once('\n')
-            .map_or(String::new(), |(_, t)| t.to_string());
-    }
-    let said = if tail.is_empty() {
-        head
-    } else {
-        format!("{head}\n{tail}")
-    };
-    said.chars().take(REASON_LIMIT).collect()
+    with_end(head, rest.lines())
 }
 
 fn failure(reason: String) -> Outcome {
@@ -405,18 +391,29 @@ fn failure_reason(
         return Ok(head);
     }
     // Keep the end of stderr, where the error usually is, within the limit.
-    let mut budget = REASON_LIMIT.saturating_sub(head.len() + 1);
+    Ok(with_end(head, tail.iter().map(String::as_str)))
+}
+
+/// `head`, then as many of the last `lines` (whole, in order) as fit with it in
+/// [`REASON_LIMIT`] characters: the end of an error output is where the error is.
+fn with_end<'a>(head: String, lines: impl DoubleEndedIterator<Item = &'a str>) -> String {
+    let mut budget = REASON_LIMIT.saturating_sub(head.chars().count() + 1);
     let mut kept = Vec::new();
-    for line in tail.iter().rev() {
+    for line in lines.rev() {
         let cost = line.chars().count() + 1;
         if cost > budget {
             break;
         }
         budget -= cost;
-        kept.push(line.as_str());
+        kept.push(line);
     }
     kept.reverse();
-    Ok(format!("{head}\n{}", kept.join("\n")))
+    let said = if kept.is_empty() {
+        head
+    } else {
+        format!("{head}\n{}", kept.join("\n"))
+    };
+    said.chars().take(REASON_LIMIT).collect()
 }
 
 fn signal_running(procs: &[(String, i64)], statuses: &[Option<ExitStatus>], signal: i32) {
@@ -424,5 +421,30 @@ fn signal_running(procs: &[(String, i64)], statuses: &[Option<ExitStatus>], sign
         if status.is_none() {
             process::signal_group(*pid, signal);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_keeps_whole_lines_from_the_end_counted_in_characters() {
+        // 300 lines of 10 three-byte characters: only the last ones fit in the limit.
+        let text: Vec<String> = (0..300).map(|i| format!("{i:03}€€€€€€€")).collect();
+        let said = without_credentials("refused", &format!("Traceback\n{}", text.join("\n")));
+        assert!(
+            said.chars().count() <= REASON_LIMIT,
+            "{}",
+            said.chars().count()
+        );
+        assert!(said.starts_with("The job ran without AWS credentials (refused). Traceback\n"));
+        assert!(said.ends_with("299€€€€€€€"), "{said}");
+        // Whole lines only: every kept line is one of the originals.
+        for line in said.lines().skip(1) {
+            assert!(text.contains(&line.to_string()), "{line:?}");
+        }
+        // Far more than a byte count would have allowed: 1,024 bytes hold 39 such lines.
+        assert!(said.lines().count() > 60, "{}", said.lines().count());
     }
 }
