@@ -280,6 +280,19 @@ fn where_namespaces_are_refused_the_setting_is_named_and_script_mode_still_runs(
             .arg("run")
             .arg(cli::request_file(&sb, &plain)),
     );
+    // Code that names /opt/ml is warned about: there it is not the job's.
+    sb.script("paths.py", "MODEL = '/opt/ml/model'\n");
+    let out = refused(&sb.home())
+        .args(["validate", "--target", "local"])
+        .arg(cli::request_file(&sb, &plain))
+        .output()
+        .unwrap();
+    let said = format!("{}{}", cli::text(&out.stdout), cli::text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("the code uses /opt/ml paths, which are the job's only in a sandbox"),
+        "{said}"
+    );
     let mut entry = sb.request("entry-without-sandbox", "train.py", json!({}));
     entry
         .algorithm_specification

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use std::sync::{Arc, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use super::{LocalPlan, Runtimes};
 use crate::request::TrainingJobRequest;
@@ -14,6 +16,9 @@ use crate::request::validate::{Diagnostic, RuntimeChecks};
 #[derive(Debug, Clone, Default)]
 pub struct LocalChecks {
     runtimes: Option<Arc<RwLock<Runtimes>>>,
+    /// The last code folder scanned for `/opt/ml`, when, and what was found: the builder
+    /// checks on every keystroke, and the code does not change that fast.
+    opt_ml: Arc<Mutex<Option<(PathBuf, Instant, bool)>>>,
 }
 
 impl LocalChecks {
@@ -22,9 +27,28 @@ impl LocalChecks {
     pub fn with_runtimes(runtimes: Arc<RwLock<Runtimes>>) -> Self {
         Self {
             runtimes: Some(runtimes),
+            ..Self::default()
         }
     }
+
+    /// Whether the code in `dir` mentions `/opt/ml`, scanned again when the folder changes
+    /// or the last scan is [`RESCAN`] old.
+    fn mentions_opt_ml(&self, dir: &Path) -> bool {
+        let mut last = self.opt_ml.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((path, at, found)) = last.as_ref()
+            && path == dir
+            && at.elapsed() < RESCAN
+        {
+            return *found;
+        }
+        let found = mentions_opt_ml(dir);
+        *last = Some((dir.to_path_buf(), Instant::now(), found));
+        found
+    }
 }
+
+/// How long a scan of the code for `/opt/ml` stands.
+const RESCAN: Duration = Duration::from_secs(5);
 
 impl RuntimeChecks for LocalChecks {
     fn check(&self, request: &TrainingJobRequest) -> Vec<Diagnostic> {
@@ -33,7 +57,7 @@ impl RuntimeChecks for LocalChecks {
         if let Some(plan) = plan
             && let crate::backend::local::sandbox::Availability::Refused { reason } =
                 crate::backend::local::sandbox::availability()
-            && mentions_opt_ml(&plan.submit_path)
+            && self.mentions_opt_ml(&plan.submit_path)
         {
             out.push(Diagnostic::warning(
                 format!("HyperParameters.{}", crate::request::SUBMIT_DIRECTORY),
