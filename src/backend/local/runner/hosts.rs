@@ -15,7 +15,7 @@ pub(super) struct Start<'a> {
     pub(super) plan: &'a LocalPlan,
     /// The job's folder: its hosts file and `bin/`.
     pub(super) job_dir: &'a Path,
-    /// The interpreter `.py` entry points and the shims run.
+    /// The interpreter `.py` entry points and the shims run, resolved on `PATH` already.
     pub(super) python: &'a Path,
     /// Whether hosts run in sandboxes.
     pub(super) sandboxed: bool,
@@ -32,8 +32,7 @@ impl Start<'_> {
         std::fs::write(self.hosts_file(), text)?;
         let bin = self.bin();
         std::fs::create_dir_all(&bin)?;
-        let python = crate::process::which(self.python).unwrap_or_else(|| self.python.into());
-        let quoted = shell_quote(&python.display().to_string());
+        let quoted = shell_quote(&self.python.display().to_string());
         for (name, body) in [
             ("python", format!("exec {quoted} \"$@\"")),
             ("python3", format!("exec {quoted} \"$@\"")),
