@@ -16,6 +16,7 @@ use sagedesk::backend::Backend;
 use sagedesk::backend::local::{JobCredentials, LocalBackend};
 use sagedesk::backend::sdk::AwsConnection;
 use sagedesk::job::Status;
+use sagedesk::worker::{Event, Folders, TaskCommand, Worker};
 use serde_json::json;
 
 /// Lists the bucket with boto3's default chain and says where its credentials came from.
@@ -168,29 +169,49 @@ fn the_command_line_names_the_choices() {
     );
 }
 
+/// Submits `name` (running `program` of `sb`'s code) as the window does, on a worker over
+/// a local backend reaching `endpoint`, with `credentials`; the events up to the first one
+/// `last` takes.
+fn through_worker(
+    sb: &Sandbox,
+    endpoint: &str,
+    name: &str,
+    program: &str,
+    credentials: JobCredentials,
+    last: impl Fn(&Event) -> bool,
+) -> Vec<Event> {
+    let local = backend(sb, endpoint, JobCredentials::Role);
+    let worker = Worker::spawn(std::sync::Arc::new(local), Some(Folders::at(&sb.home()))).unwrap();
+    worker.send(TaskCommand::Submit {
+        source: sagedesk::job::Connection::Local,
+        request: Box::new(sb.request(name, program, json!({}))),
+        origin: None,
+        credentials,
+    });
+    let deadline = std::time::Instant::now() + LIMIT;
+    let mut seen: Vec<Event> = Vec::new();
+    while !seen.iter().any(&last) {
+        assert!(std::time::Instant::now() < deadline, "not yet: {seen:?}");
+        seen.extend(worker.drain());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    seen
+}
+
 #[test]
 fn the_windows_choice_reaches_the_job_through_the_worker() {
-    use sagedesk::worker::{Event, Folders, TaskCommand, Worker};
     let moto = seeded();
     let sb = Sandbox::new();
     sb.script("list.py", SCRIPT);
-    let local = backend(&sb, &moto.endpoint(), JobCredentials::Role);
-    let worker = Worker::spawn(std::sync::Arc::new(local), Some(Folders::at(&sb.home()))).unwrap();
     // What the builder's "My AWS credentials" sends for a local job.
-    worker.send(TaskCommand::Submit {
-        source: sagedesk::job::Connection::Local,
-        request: Box::new(sb.request("chosen", "list.py", json!({}))),
-        origin: None,
-        credentials: JobCredentials::Mine,
-    });
-    let deadline = std::time::Instant::now() + LIMIT;
-    while !worker
-        .drain()
-        .any(|e| matches!(e, Event::Finished { job, .. } if job.name == "chosen"))
-    {
-        assert!(std::time::Instant::now() < deadline, "the job did not end");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    through_worker(
+        &sb,
+        &moto.endpoint(),
+        "chosen",
+        "list.py",
+        JobCredentials::Mine,
+        |e| matches!(e, Event::Finished { job, .. } if job.name == "chosen"),
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let reader = backend(&sb, &moto.endpoint(), JobCredentials::Role);
     let (_, log) = rt.block_on(completed(&reader, "chosen", LIMIT));
@@ -200,27 +221,19 @@ fn the_windows_choice_reaches_the_job_through_the_worker() {
 
 #[test]
 fn a_refusal_is_said_before_the_job_starts() {
-    use sagedesk::worker::{Event, Folders, TaskCommand, Worker};
     let moto = seeded();
     let relay = Relay::start(moto.port);
     relay.refuse_assume_role();
     let sb = Sandbox::new();
     sb.script("quiet.py", "print('no AWS needed after all')\n");
-    let local = backend(&sb, &relay.endpoint(), JobCredentials::Role);
-    let worker = Worker::spawn(std::sync::Arc::new(local), Some(Folders::at(&sb.home()))).unwrap();
-    worker.send(TaskCommand::Submit {
-        source: sagedesk::job::Connection::Local,
-        request: Box::new(sb.request("warned", "quiet.py", json!({}))),
-        origin: None,
-        credentials: JobCredentials::Role,
-    });
-    let deadline = std::time::Instant::now() + LIMIT;
-    let mut seen = Vec::new();
-    while !seen.iter().any(|e| matches!(e, Event::Submitted { .. })) {
-        assert!(std::time::Instant::now() < deadline, "no submit: {seen:?}");
-        seen.extend(worker.drain());
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let seen = through_worker(
+        &sb,
+        &relay.endpoint(),
+        "warned",
+        "quiet.py",
+        JobCredentials::Role,
+        |e| matches!(e, Event::Submitted { .. }),
+    );
     let warned = seen.iter().position(|e| {
         matches!(e, Event::Warning { context, message }
             if context == "warned on this machine"
