@@ -65,8 +65,10 @@ assert config["current_host"] == "algo-1"
 assert os.getcwd() == "/opt/ml/code", os.getcwd()
 assert os.environ["SM_MODEL_DIR"] == "/opt/ml/model", os.environ["SM_MODEL_DIR"]
 assert os.environ["TRAINING_JOB_NAME"] == "opt-ml-paths"
-for name in ("VIRTUAL_ENV", "PYTHONPATH", "SAGEMAKER_USER_CONFIG_OVERRIDE", "AWS_ACCESS_KEY_ID"):
+for name in ("VIRTUAL_ENV", "SAGEMAKER_USER_CONFIG_OVERRIDE", "AWS_ACCESS_KEY_ID"):
     assert name not in os.environ, name
+# The toolkit's path, not the desktop's: the code folder.
+assert os.environ["PYTHONPATH"] == "/opt/ml/code", os.environ["PYTHONPATH"]
 os.makedirs("/opt/ml/model/weights", exist_ok=True)
 open("/opt/ml/model/weights/model.txt", "w").write(f"{len(rows)} rows, lr={hps['lr']}")
 print("saved to /opt/ml/model")

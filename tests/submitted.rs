@@ -18,28 +18,6 @@ use sagedesk::job::Status;
 use sagedesk::request::{TrainingJobRequest, request_from_value};
 use serde_json::{Value, json};
 
-/// Writes a wheel of a pure-Python package `name` 1.0 (a module with `VALUE = "<value>"`)
-/// into `dir`, as a package index folder for `--find-links`.
-fn wheel(dir: &Path, name: &str, value: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    let script = format!(
-        "import zipfile, sys\n\
-         p = sys.argv[1] + '/{name}-1.0-py3-none-any.whl'\n\
-         with zipfile.ZipFile(p, 'w') as z:\n\
-         \x20   z.writestr('{name}/__init__.py', 'VALUE = \"{value}\"\\n')\n\
-         \x20   z.writestr('{name}-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n')\n\
-         \x20   z.writestr('{name}-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n\
-         \x20   z.writestr('{name}-1.0.dist-info/RECORD', '')\n"
-    );
-    let status = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// Packs `files` into a `.tar.gz` at `dest`, as the SDK packs `source_dir`.
 fn tarball(dest: &Path, files: &[(&str, &str)]) {
     let src = dest.with_extension("src");
@@ -137,7 +115,7 @@ async fn scene(bucket: &str, jobs: &[&str]) -> Scene {
     let s3 = Clients::load(&moto.connection()).await.unwrap().s3;
     s3.create_bucket().bucket(bucket).send().await.unwrap();
     let sb = Sandbox::new();
-    wheel(&sb.path().join("wheels"), "tinypkg", "from-the-wheel");
+    common::wheel(&sb.path().join("wheels"), "tinypkg", "from-the-wheel");
     let tar = sb.path().join("sourcedir.tar.gz");
     tarball(
         &tar,

@@ -239,3 +239,25 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Writes a wheel of a pure-Python package `name` 1.0 (a module with `VALUE = "<value>"`)
+/// into `dir`, as a package index folder for `--find-links`.
+pub fn wheel(dir: &Path, name: &str, value: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let script = format!(
+        "import zipfile, sys\n\
+         p = sys.argv[1] + '/{name}-1.0-py3-none-any.whl'\n\
+         with zipfile.ZipFile(p, 'w') as z:\n\
+         \x20   z.writestr('{name}/__init__.py', 'VALUE = \"{value}\"\\n')\n\
+         \x20   z.writestr('{name}-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n')\n\
+         \x20   z.writestr('{name}-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n\
+         \x20   z.writestr('{name}-1.0.dist-info/RECORD', '')\n"
+    );
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

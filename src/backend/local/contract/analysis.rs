@@ -49,7 +49,11 @@ impl LocalPlan {
                 submit_path: Some(PathBuf::new()),
                 submit_s3: None,
             },
-            None => entry_point(&mut p, &hps),
+            None => entry_point(
+                &mut p,
+                &hps,
+                &request.environment.clone().unwrap_or_default(),
+            ),
         };
         if entry.program.is_none() {
             built_in_algorithm(&mut p, request);
@@ -83,6 +87,7 @@ impl LocalPlan {
                 .as_ref()
                 .and_then(|r| r.instance_type.clone())
                 .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into()),
+            entry_kind: super::EntryKind::guessed(&program),
             program,
             container_command,
             submit_uri,

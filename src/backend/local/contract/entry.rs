@@ -56,14 +56,32 @@ pub(super) fn container_command(
     Some(command)
 }
 
-/// `sagemaker_program` and `sagemaker_submit_directory`, checked.
-pub(super) fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> EntryPoint {
-    let program_member = format!("HyperParameters.{}", request::PROGRAM);
+/// The variable of `Environment` that names the entry point; it wins over the
+/// hyperparameter, as in the toolkit.
+pub const PROGRAM_VARIABLE: &str = "SAGEMAKER_PROGRAM";
+
+/// `sagemaker_program` (or `Environment.SAGEMAKER_PROGRAM`) and
+/// `sagemaker_submit_directory`, checked.
+pub(super) fn entry_point(
+    p: &mut Problems,
+    hps: &BTreeMap<String, String>,
+    environment: &BTreeMap<String, String>,
+) -> EntryPoint {
+    let from_environment = environment
+        .get(PROGRAM_VARIABLE)
+        .filter(|v| !v.is_empty())
+        .cloned();
+    let program_member = if from_environment.is_some() {
+        format!("Environment.{PROGRAM_VARIABLE}")
+    } else {
+        format!("HyperParameters.{}", request::PROGRAM)
+    };
     let submit_member = format!("HyperParameters.{}", request::SUBMIT_DIRECTORY);
-    let program = hps
-        .get(request::PROGRAM)
-        .map(|v| unquoted(v))
-        .filter(|v| !v.is_empty());
+    let program = from_environment.or_else(|| {
+        hps.get(request::PROGRAM)
+            .map(|v| unquoted(v))
+            .filter(|v| !v.is_empty())
+    });
     let submit_uri = hps
         .get(request::SUBMIT_DIRECTORY)
         .map(|v| unquoted(v))
@@ -124,6 +142,41 @@ pub(super) fn entry_point(p: &mut Problems, hps: &BTreeMap<String, String>) -> E
         submit_uri,
         submit_path,
         submit_s3,
+    }
+}
+
+/// How the toolkit runs the entry point (its `_entry_point_type`), read from the staged
+/// code folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A code folder with `setup.py`: installed with `pip install .`, run as `python -m`.
+    Package,
+    /// A `.py` script: run with the interpreter.
+    Program,
+    /// Anything else (`.sh` included): made executable and run by its shebang through
+    /// `/bin/sh -c ./program`.
+    Command,
+}
+
+impl EntryKind {
+    /// The kind of `program` in the code folder `code`.
+    pub fn of(code: &Path, program: &str) -> Self {
+        if program.ends_with(".sh") {
+            Self::Command
+        } else if code.join("setup.py").exists() {
+            Self::Package
+        } else {
+            Self::guessed(program)
+        }
+    }
+
+    /// The kind as far as the name tells, before the code is in place.
+    pub fn guessed(program: &str) -> Self {
+        if program.ends_with(".py") {
+            Self::Program
+        } else {
+            Self::Command
+        }
     }
 }
 

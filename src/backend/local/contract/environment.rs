@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::{GROUP, HostLayout, LocalPlan};
+use super::{EntryKind, GROUP, HostLayout, LocalPlan};
 use crate::backend::local::pyvalue::{PyValue, to_cmd_args};
 
 impl LocalPlan {
@@ -78,20 +78,26 @@ impl LocalPlan {
         {
             return (PathBuf::from(program), args.to_vec());
         }
-        let entry = layout.code().join(&self.program);
-        let entry_str = entry.display().to_string();
-        let mut args = Vec::new();
-        let program = if self.program.ends_with(".py") {
-            args.push(entry_str);
-            python.to_path_buf()
-        } else if self.program.ends_with(".sh") {
-            args.push(entry_str);
-            PathBuf::from("/bin/sh")
-        } else {
-            entry
-        };
-        args.extend(self.user_args());
-        (program, args)
+        let user_args = self.user_args();
+        match self.entry_kind {
+            EntryKind::Package => {
+                let module = self.program.replace(".py", "");
+                let mut args = vec!["-m".to_string(), module];
+                args.extend(user_args);
+                (python.to_path_buf(), args)
+            }
+            EntryKind::Program => {
+                let mut args = vec![path(layout.code().join(&self.program))];
+                args.extend(user_args);
+                (python.to_path_buf(), args)
+            }
+            EntryKind::Command => {
+                // As the toolkit: through the shell, so the file's shebang chooses.
+                let quoted: Vec<String> = user_args.iter().map(|a| crate::request::shell_quote(a)).collect();
+                let line = format!("./{} {}", self.program, quoted.join(" "));
+                (PathBuf::from("/bin/sh"), vec!["-c".into(), line])
+            }
+        }
     }
 
     /// The environment of `host`'s process: the request's `Environment`, then every `SM_*`
@@ -218,6 +224,18 @@ impl LocalPlan {
     ) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = vec![("PYTHONUNBUFFERED".into(), "TRUE".into())];
         out.extend(self.environment.iter().cloned());
+        if self.container_command.is_none() {
+            // The toolkit puts the code folder first on the script's path.
+            let mut search = vec![path(layout.code())];
+            search.extend(
+                self.environment
+                    .iter()
+                    .filter(|(k, v)| k == "PYTHONPATH" && !v.is_empty())
+                    .map(|(_, v)| v.clone()),
+            );
+            out.retain(|(k, _)| k != "PYTHONPATH");
+            out.push(("PYTHONPATH".into(), search.join(":")));
+        }
         out.push(("TRAINING_JOB_NAME".into(), self.job.clone()));
         out.push((
             "TRAINING_JOB_ARN".into(),

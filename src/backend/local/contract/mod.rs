@@ -15,6 +15,7 @@ mod staging;
 mod uri;
 
 pub use checks::LocalChecks;
+pub use entry::{EntryKind, PROGRAM_VARIABLE};
 pub use environment::{container_environment, withhold_credentials};
 pub use layout::{HostLayout, private_dir};
 pub use runtime::{
@@ -61,6 +62,9 @@ pub struct LocalPlan {
     pub instance_type: String,
     /// The entry point, relative to the code folder (empty with a `container_command`).
     pub program: String,
+    /// How the entry point runs: known from its name until the code is staged, then from
+    /// the code folder.
+    pub entry_kind: EntryKind,
     /// `ContainerEntrypoint` then `ContainerArguments`: run instead of the toolkit's
     /// script mode, as the service runs them instead of the image's entry point.
     pub container_command: Option<Vec<String>>,

@@ -113,7 +113,8 @@ pub fn stage_code(plan: &LocalPlan, layouts: &[HostLayout]) -> std::io::Result<(
     if !meta.is_file() {
         return Err(not_there());
     }
-    if !plan.program.ends_with(".py") && !plan.program.ends_with(".sh") {
+    // As the toolkit: whatever is not run by the interpreter is made executable.
+    if super::EntryKind::of(&code, &plan.program) == super::EntryKind::Command {
         use std::os::unix::fs::PermissionsExt;
         let mut perms = meta.permissions();
         perms.set_mode(perms.mode() | 0o755);

@@ -32,7 +32,7 @@ impl Start<'_> {
         std::fs::write(self.hosts_file(), text)?;
         let bin = self.bin();
         std::fs::create_dir_all(&bin)?;
-        let quoted = shell_quote(&self.python.display().to_string());
+        let quoted = crate::request::shell_quote(&self.python.display().to_string());
         for (name, body) in [
             ("python", format!("exec {quoted} \"$@\"")),
             ("python3", format!("exec {quoted} \"$@\"")),
@@ -88,11 +88,6 @@ impl Start<'_> {
         }
         Ok(command)
     }
-}
-
-/// `text` in single quotes for `sh`.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 fn write_executable(path: &Path, text: &str) -> std::io::Result<()> {

@@ -25,7 +25,9 @@ use self::endings::{StorageFault, record_end, remember};
 pub use self::endings::{parse_unrecorded, unrecorded_ending};
 use self::meter::Meter;
 use self::train::{Outcome, train};
-use super::contract::{HostLayout, LocalPlan, private_dir, stage_channels, stage_code};
+use super::contract::{
+    EntryKind, HostLayout, LocalPlan, private_dir, stage_channels, stage_code,
+};
 use super::remote::Remote;
 use super::{LocalConfig, off_thread};
 use crate::backend::BackendError;
@@ -342,6 +344,9 @@ impl Supervision<'_> {
         .await?;
         if let Err(e) = staged {
             return self.fail(store, format!("ClientError: code: {e}"));
+        }
+        if self.plan.container_command.is_none() {
+            self.plan.entry_kind = EntryKind::of(&self.layouts[0].code(), &self.plan.program);
         }
         let meter = self.meter("Downloading input data");
         let fetched = transfer::fetch_channels(

@@ -1,7 +1,11 @@
-//! `requirements.txt` installed before the entry point, as the framework containers do: into
-//! a virtual environment layered on the job's interpreter (`--system-site-packages`, so its
-//! own packages stay visible), cached under the data folder by interpreter and file, so
-//! the next run with the same file starts at once. pip's output is part of the job's log.
+//! What the toolkit installs before the entry point runs: `requirements.txt` for a script,
+//! `pip install .` (with the requirements) for a code folder with `setup.py`. Installed into
+//! an environment layered on the job's interpreter as it is: a virtual environment of its
+//! own whose search path ends with every site folder the interpreter reads (a venv's, a
+//! conda environment's, the system's and the user's), so whatever the interpreter could
+//! import stays importable and the user's environment is never written. Cached under the
+//! data folder by interpreter and files, so the next run with the same files starts at
+//! once. pip's output is part of the job's log.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -15,15 +19,45 @@ use super::groups::ProcessGroups;
 use super::output::{Lines, READERS_GRACE, Reader, child_pipes};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
-use crate::backend::local::contract::{HostLayout, LocalPlan, withhold_credentials};
+use crate::backend::local::contract::{
+    EntryKind, HostLayout, LocalPlan, withhold_credentials,
+};
 use crate::job::Stream;
 use crate::process;
 use crate::store::{Record, Store, now_ms};
 
 /// The name of the file the toolkit installs.
 pub const REQUIREMENTS: &str = "requirements.txt";
+/// The files of a package whose change calls for a new installation: those that say what
+/// it depends on. Its modules themselves are read from the code folder, first on the path.
+const PACKAGE_FILES: [&str; 3] = ["setup.py", "setup.cfg", "pyproject.toml"];
 /// Lines of pip's stderr kept for `FailureReason`.
 const TAIL: usize = 12;
+
+/// Makes the layered environment `sys.argv[1]` on the interpreter running it: a venv
+/// without pip of its own, a `.pth` file adding the interpreter's site folders after the
+/// venv's own (so installed packages come first, and `.pth` files of those folders, such
+/// as editable installs, still apply), and pip from the interpreter (or `ensurepip` where
+/// the interpreter has none).
+const LAYER: &str = r#"import os, site, subprocess, sys, venv
+target = sys.argv[1]
+dirs = list(site.getsitepackages())
+if site.ENABLE_USER_SITE:
+    dirs.append(site.getusersitepackages())
+dirs = [d for d in dirs if os.path.isdir(d)]
+venv.EnvBuilder(symlinks=True, with_pip=False).create(target)
+exe = os.path.join(target, "bin", "python")
+code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+purelib = subprocess.check_output([exe, "-c", code], text=True).strip()
+with open(os.path.join(purelib, "_sagedesk_layer.pth"), "w") as f:
+    f.write("import site; list(map(site.addsitedir, %r))\n" % dirs)
+quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+if subprocess.call([exe, "-m", "pip", "--version"], **quiet) != 0:
+    if subprocess.call([exe, "-m", "ensurepip", "--default-pip"]) != 0:
+        sys.exit("%s has no pip, and cannot install it (ensurepip): install pip for it"
+                 % sys.executable)
+print("Layered on %s (%s)" % (sys.executable, ", ".join(dirs)))
+"#;
 
 /// What preparing the interpreter came to.
 pub(super) enum Prepared {
@@ -35,8 +69,81 @@ pub(super) enum Prepared {
     Stopped,
 }
 
-/// The interpreter the hosts run: `python` itself, or a cached environment on it with the
-/// code's `requirements.txt` installed (made now when there is none yet).
+/// What the toolkit would install for the entry point: `pip install .` for a package,
+/// `-r requirements.txt` where there is one.
+struct Install {
+    package: bool,
+    requirements: bool,
+}
+
+impl Install {
+    fn of(plan: &LocalPlan, code: &Path) -> Option<Self> {
+        let requirements = code.join(REQUIREMENTS).is_file();
+        match plan.entry_kind {
+            _ if plan.container_command.is_some() => None,
+            EntryKind::Package => Some(Self {
+                package: true,
+                requirements,
+            }),
+            EntryKind::Program if requirements => Some(Self {
+                package: false,
+                requirements,
+            }),
+            _ => None,
+        }
+    }
+
+    /// What is installed, as the log says it.
+    fn what(&self) -> String {
+        match (self.package, self.requirements) {
+            (true, true) => format!("the package (pip install . -r {REQUIREMENTS})"),
+            (true, false) => "the package (pip install .)".into(),
+            _ => REQUIREMENTS.into(),
+        }
+    }
+
+    /// pip's arguments, run in the code folder.
+    fn pip_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = ["-m", "pip", "install", "--disable-pip-version-check"]
+            .map(String::from)
+            .into();
+        args.push("--no-input".into());
+        if self.package {
+            args.push(".".into());
+        }
+        if self.requirements {
+            args.extend(["-r".into(), REQUIREMENTS.into()]);
+        }
+        args
+    }
+
+    /// The contents that decide the environment: the requirements and, for a package,
+    /// the files that name its dependencies.
+    fn inputs(&self, code: &Path) -> std::io::Result<Vec<u8>> {
+        let mut files = Vec::new();
+        if self.requirements {
+            files.push(REQUIREMENTS);
+        }
+        if self.package {
+            files.extend(PACKAGE_FILES);
+        }
+        let mut out = Vec::new();
+        for name in files {
+            out.extend(name.as_bytes());
+            out.push(0);
+            match std::fs::read(code.join(name)) {
+                Ok(bytes) => out.extend(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            out.push(0);
+        }
+        Ok(out)
+    }
+}
+
+/// The interpreter the hosts run: `python` itself, or a cached environment layered on it
+/// with what the toolkit installs (made now when there is none yet).
 pub(super) async fn prepare(
     config: &LocalConfig,
     plan: &LocalPlan,
@@ -46,66 +153,45 @@ pub(super) async fn prepare(
     tx: &Lines,
     groups: &mut ProcessGroups,
 ) -> Result<Prepared, BackendError> {
-    let file = layout.code().join(REQUIREMENTS);
-    if !plan.program.ends_with(".py") || !file.is_file() {
+    let code = layout.code();
+    let Some(install) = Install::of(plan, &code) else {
         return Ok(Prepared::Ready(python.to_path_buf()));
-    }
-    let contents = std::fs::read(&file)?;
-    let env = environment_dir(&config.home, python, &contents);
+    };
+    let python = process::which(python).unwrap_or_else(|| python.to_path_buf());
+    let env = environment_dir(&config.home, &python, &install.inputs(&code)?);
     let env_python = env.join("bin/python");
     let host = &plan.hosts[0];
     if env.join(READY).exists() {
-        let line = format!(
-            "Using the environment for {REQUIREMENTS} in {}",
-            env.display()
-        );
+        let line = format!("Using the environment for {} in {}", install.what(), env.display());
         say(tx, host, line).await;
         return Ok(Prepared::Ready(env_python));
     }
     let partial = env.with_extension(format!("{}.partial", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     remove_abandoned(&config.home.join("envs"));
-    let venv = partial.display().to_string();
+    if let Some(parent) = partial.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     say(
         tx,
         host,
-        format!("Installing {REQUIREMENTS} into {}", env.display()),
+        format!("Installing {} into {}", install.what(), env.display()),
     )
     .await;
-    let steps: [(PathBuf, Vec<String>); 2] = [
+    let steps: [(&str, PathBuf, Vec<String>); 2] = [
         (
-            python.to_path_buf(),
-            ["-m", "venv", "--system-site-packages", &venv]
-                .map(String::from)
-                .to_vec(),
+            "creating the environment",
+            python.clone(),
+            vec!["-c".into(), LAYER.into(), partial.display().to_string()],
         ),
-        (
-            partial.join("bin/python"),
-            [
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-r",
-            ]
-            .map(String::from)
-            .into_iter()
-            .chain([file.display().to_string()])
-            .collect(),
-        ),
+        ("pip install", partial.join("bin/python"), install.pip_args()),
     ];
     let environment = plan.environment(layout, host, 1);
-    for (program, args) in steps {
-        let what = if args[1] == "venv" {
-            "creating the environment".to_string()
-        } else {
-            format!("pip install -r {REQUIREMENTS}")
-        };
+    for (what, program, args) in steps {
         let run = Step {
             program: &program,
             args: &args,
-            cwd: &layout.code(),
+            cwd: &code,
             environment: &environment,
         };
         match run.run(store, &plan.job, host, tx, groups).await? {
@@ -116,6 +202,11 @@ pub(super) async fn prepare(
             }
             StepEnd::Failed(how, tail) => {
                 let _ = std::fs::remove_dir_all(&partial);
+                let what = if what == "pip install" {
+                    format!("installing {}", install.what())
+                } else {
+                    what.to_string()
+                };
                 let mut reason = format!("ClientError: {what} failed ({how})");
                 if !tail.is_empty() {
                     reason = format!("{reason}:\n{}", tail.join("\n"));
@@ -157,14 +248,17 @@ fn remove_abandoned(envs: &Path) {
 /// The file that marks a finished environment.
 const READY: &str = ".sagedesk-ready";
 
-/// `<home>/envs/<hash>`: one environment per interpreter (its resolved path, size and
-/// modification time, so an upgraded interpreter gets a new one) and requirements file.
-pub fn environment_dir(home: &Path, python: &Path, requirements: &[u8]) -> PathBuf {
-    let interpreter = process::stamp(python).unwrap_or_else(|| python.display().to_string());
+/// `<home>/envs/<hash>`: one environment per interpreter (its path as given, since two
+/// venvs share one binary, and the binary's resolved path, size and modification time, so
+/// an upgraded interpreter gets a new one) and files installed.
+pub fn environment_dir(home: &Path, python: &Path, inputs: &[u8]) -> PathBuf {
+    let interpreter = process::stamp(python).unwrap_or_default();
     let mut hash = Fnv::default();
+    hash.write(python.as_os_str().as_encoded_bytes());
+    hash.write(&[0]);
     hash.write(interpreter.as_bytes());
     hash.write(&[0]);
-    hash.write(requirements);
+    hash.write(inputs);
     home.join("envs").join(format!("{:016x}", hash.0))
 }
 
