@@ -206,6 +206,18 @@ pub enum Command {
         /// The job name.
         name: String,
     },
+    /// Run a command in another host's sandbox of a local job: the remote shell agent of
+    /// the job's `mpirun`, as `ssh` is on the service.
+    #[command(hide = true)]
+    EnterHost {
+        /// The job's `hosts.d` folder.
+        dir: PathBuf,
+        /// The host, `algo-N`.
+        host: String,
+        /// The command, joined and run by `sh -c` as a remote shell does.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
 }
 
 /// Changes to the runtime table.
@@ -276,6 +288,11 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     if let Ok(config) = LocalConfig::from_env() {
         crate::crash::install(&config.home);
+    }
+    if let Some(Command::EnterHost { dir, host, command }) = &cli.command {
+        let error = crate::backend::local::sandbox::enter_host(dir, host, command);
+        eprintln!("error: cannot enter {host}: {error}");
+        return ExitCode::from(EXIT_FAILED);
     }
     let connection = cli.aws.connection();
     let Some(command) = cli.command else {
@@ -478,7 +495,8 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         | Command::Runtimes { .. }
         | Command::Compare { .. }
         | Command::Preflight { .. }
-        | Command::Supervise { .. } => {
+        | Command::Supervise { .. }
+        | Command::EnterHost { .. } => {
             unreachable!("handled above")
         }
         Command::Run {

@@ -79,6 +79,16 @@ pub fn sdk_v3_python() -> &'static Path {
     PYTHON.get_or_init(|| venv("sdk-v3-venv", SDK_V3))
 }
 
+/// The SageMaker training toolkit the framework containers run, pinned: its own
+/// `Environment()` is what the job's environment is checked against.
+const TOOLKIT: &str = "sagemaker-training==5.1.4";
+
+/// A venv's Python with the training toolkit, made on first use.
+pub fn toolkit_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| venv("toolkit-venv", TOOLKIT))
+}
+
 /// The Python of the venv `name` under the target folder with `requirement` installed,
 /// made once (a file lock keeps parallel test binaries from making it twice) and made
 /// again when the requirement changes.

@@ -124,6 +124,26 @@ impl LocalBackend {
                 Ok((chosen != python).then(|| chosen.to_path_buf()))
             })
             .await?;
+        let python = plan
+            .interpreter
+            .clone()
+            .unwrap_or_else(|| self.config.python.clone());
+        let launcher_plan = plan.clone();
+        let missing = tokio::task::spawn_blocking(move || {
+            let plan = launcher_plan;
+            if plan.launcher() == contract::Launcher::Process {
+                return None;
+            }
+            let has_torch = plan.launcher() == contract::Launcher::Torchrun
+                && (plan.installs("torch")
+                    || contract::probe(&python).is_ok_and(|i| i.packages.contains_key("torch")));
+            plan.missing_launcher(&python, has_torch)
+        })
+        .await
+        .map_err(|e| BackendError::internal(e.to_string()))?;
+        if let Some(why) = missing {
+            return Err(BackendError::new(super::UNSUPPORTED_LOCALLY, why));
+        }
         let extractor = MetricExtractor::new(request.metric_definitions())
             .map_err(|e| BackendError::validation(e.to_string()))?;
         Ok((plan, extractor))

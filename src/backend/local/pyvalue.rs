@@ -126,6 +126,29 @@ impl PyValue {
     pub fn str_list<S: AsRef<str>>(items: &[S]) -> PyValue {
         PyValue::List(items.iter().map(|s| PyValue::str(s.as_ref())).collect())
     }
+
+    /// Whether Python takes the value as true.
+    pub fn truthy(&self) -> bool {
+        match self {
+            PyValue::None => false,
+            PyValue::Bool(b) => *b,
+            PyValue::Int(digits) => digits.trim_start_matches(['-', '0']) != "",
+            PyValue::Float(f) => *f != 0.0,
+            PyValue::Str(s) => !s.is_empty(),
+            PyValue::List(items) => !items.is_empty(),
+            PyValue::Dict(items) => !items.is_empty(),
+        }
+    }
+
+    /// The value as `int(value)` would read it, for counts.
+    pub fn as_count(&self) -> Option<u64> {
+        match self {
+            PyValue::Int(digits) => digits.parse().ok(),
+            PyValue::Str(s) => s.trim().parse().ok(),
+            PyValue::Float(f) if *f >= 0.0 && f.fract() == 0.0 => Some(*f as u64),
+            _ => None,
+        }
+    }
 }
 
 impl From<&Value> for PyValue {

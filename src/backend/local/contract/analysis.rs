@@ -10,7 +10,7 @@ use serde_json::json;
 use super::entry::{EntryPoint, built_in_algorithm, container_command, entry_point};
 use super::uri::{Problems, writable};
 use super::{
-    ChannelPlan, CheckpointPlan, DEFAULT_INSTANCE_TYPE, DEFAULT_VOLUME_GB, LocalPlan, RESERVED,
+    ChannelPlan, CheckpointPlan, DEFAULT_VOLUME_GB, LocalPlan, RESERVED,
     UNSUPPORTED,
 };
 use crate::backend::local::pyvalue::PyValue;
@@ -19,8 +19,6 @@ use crate::request::{self, Channel, TrainingJobRequest};
 
 /// The kernel's limit on one argument or environment variable (MAX_ARG_STRLEN, 32 pages).
 const MAX_EXEC_STRING: usize = 32 * 4096;
-/// Most hosts a local job runs.
-const MAX_HOSTS: i64 = 64;
 
 /// Where the artifacts go: the folder they are written or packed in, and the `s3://` prefix
 /// they are uploaded to.
@@ -59,12 +57,13 @@ impl LocalPlan {
             built_in_algorithm(&mut p, request);
         }
         let job_mode = input_mode(&mut p, request);
-        let hosts = hosts(&mut p, request);
+        let groups = super::cluster::instance_groups(&mut p, request);
+        let hosts: Vec<String> = groups.iter().flat_map(|g| g.hosts.clone()).collect();
         let channels: Vec<ChannelPlan> = request
             .channels()
             .iter()
             .enumerate()
-            .filter_map(|(i, channel)| channel_plan(&mut p, i, channel, &job_mode))
+            .filter_map(|(i, channel)| channel_plan(&mut p, i, channel, &job_mode, &groups))
             .collect();
         let output = output(&mut p, request, default_output);
         let checkpoint = checkpoint(&mut p, request);
@@ -82,11 +81,7 @@ impl LocalPlan {
         let plan = LocalPlan {
             job,
             hosts,
-            instance_type: request
-                .resource_config
-                .as_ref()
-                .and_then(|r| r.instance_type.clone())
-                .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into()),
+            groups,
             entry_kind: super::EntryKind::guessed(&program),
             program,
             container_command,
@@ -125,6 +120,9 @@ impl LocalPlan {
             role_arn: request.role_arn.clone().filter(|r| !r.is_empty()),
         };
         problems.extend(plan.exec_size_problem());
+        let mut p = Problems(Vec::new());
+        plan.distribution_problems(&mut p);
+        problems.extend(p.0);
         (Some(plan), problems)
     }
 
@@ -218,33 +216,6 @@ fn input_mode(p: &mut Problems, request: &TrainingJobRequest) -> String {
     mode
 }
 
-/// `algo-1` .. `algo-N` for `ResourceConfig.InstanceCount`.
-fn hosts(p: &mut Problems, request: &TrainingJobRequest) -> Vec<String> {
-    let resources = request.resource_config.clone().unwrap_or_default();
-    if resources
-        .instance_groups
-        .as_ref()
-        .is_some_and(|g| !g.is_empty())
-    {
-        p.error(
-            "ResourceConfig.InstanceGroups",
-            UNSUPPORTED,
-            "heterogeneous clusters are not available locally",
-        );
-    }
-    let count = resources.instance_count.unwrap_or(1);
-    if !(1..=MAX_HOSTS).contains(&count) {
-        p.error(
-            "ResourceConfig.InstanceCount",
-            "local_instances",
-            format!("{count} hosts; local mode runs 1 to {MAX_HOSTS}"),
-        );
-    }
-    (1..=count.clamp(1, MAX_HOSTS))
-        .map(|i| format!("algo-{i}"))
-        .collect()
-}
-
 /// Whether a channel name can name a folder.
 fn safe_channel_name(name: &str) -> bool {
     !name.is_empty()
@@ -262,6 +233,7 @@ fn channel_plan(
     i: usize,
     channel: &Channel,
     job_mode: &str,
+    groups: &[super::InstanceGroup],
 ) -> Option<ChannelPlan> {
     let member = format!("InputDataConfig[{i}]");
     let name = channel.channel_name.clone().unwrap_or_default();
@@ -317,6 +289,8 @@ fn channel_plan(
             .and_then(|path| p.existing(path, &uri_member))?;
         (path, None)
     };
+    let channel_groups = s3.instance_group_names.clone().unwrap_or_default();
+    super::cluster::check_channel_groups(p, &member, &channel_groups, groups);
     let distribution = s3
         .s3_data_distribution_type
         .clone()
@@ -337,6 +311,7 @@ fn channel_plan(
         source: path,
         s3_uri,
         sharded: distribution == "ShardedByS3Key",
+        groups: channel_groups,
         config,
     })
 }

@@ -54,7 +54,7 @@ impl RuntimeChecks for LocalChecks {
     fn check(&self, request: &TrainingJobRequest) -> Vec<Diagnostic> {
         let (plan, mut out) = LocalPlan::analyze(request, None);
         out.extend(ignored_locally(request));
-        if let Some(plan) = plan
+        if let Some(plan) = &plan
             && let crate::backend::local::sandbox::Availability::Refused { reason } =
                 crate::backend::local::sandbox::availability()
             && self.mentions_opt_ml(&plan.submit_path)
@@ -69,9 +69,35 @@ impl RuntimeChecks for LocalChecks {
         }
         if let Some(runtimes) = self.runtimes.as_ref().and_then(|r| r.read().ok()) {
             out.extend(runtimes.check(request));
+            if let Some(plan) = &plan {
+                out.extend(launcher_warning(&runtimes, request, plan));
+            }
         }
         out
     }
+}
+
+/// A warning when the interpreter that would run `request` lacks its distribution's
+/// launcher (known once that interpreter has been probed).
+fn launcher_warning(
+    runtimes: &Runtimes,
+    request: &TrainingJobRequest,
+    plan: &LocalPlan,
+) -> Option<Diagnostic> {
+    let image = request
+        .algorithm_specification
+        .as_ref()
+        .and_then(|a| a.training_image.as_deref())
+        .unwrap_or_default();
+    let python = runtimes.interpreter(image);
+    let info = runtimes.infos.get(python)?;
+    let has_torch = info.packages.contains_key("torch") || plan.installs("torch");
+    let why = plan.missing_launcher(python, has_torch)?;
+    Some(Diagnostic::warning(
+        "HyperParameters",
+        "local_launcher",
+        format!("local mode will refuse this job: {why}"),
+    ))
 }
 
 /// Whether the `.py` and `.sh` files of the code folder `dir` mention `/opt/ml` (the first

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::{EntryKind, GROUP, HostLayout, LocalPlan};
+use super::{ChannelPlan, EntryKind, HostLayout, Launcher, LocalPlan, NETWORK_INTERFACE};
 use crate::backend::local::pyvalue::{PyValue, to_cmd_args};
 
 impl LocalPlan {
@@ -21,24 +21,41 @@ impl LocalPlan {
 
     /// The `resourceconfig.json` of `host`.
     pub fn resource_config(&self, host: &str) -> Value {
+        let group = self.group_of(host);
+        let groups: Vec<Value> = self
+            .groups
+            .iter()
+            .map(|g| {
+                json!({
+                    "instance_group_name": g.name,
+                    "instance_type": g.instance_type,
+                    "hosts": g.hosts,
+                })
+            })
+            .collect();
         json!({
             "current_host": host,
-            "current_instance_type": self.instance_type,
-            "current_group_name": GROUP,
+            "current_instance_type": group.instance_type,
+            "current_group_name": group.name,
             "hosts": self.hosts,
-            "instance_groups": [{
-                "instance_group_name": GROUP,
-                "instance_type": self.instance_type,
-                "hosts": self.hosts,
-            }],
-            "network_interface_name": "eth0",
+            "instance_groups": groups,
+            "network_interface_name": NETWORK_INTERFACE,
         })
     }
 
-    /// The `inputdataconfig.json` of the job.
-    pub fn input_data_config(&self) -> Value {
+    /// The channels `host` receives: all, but those whose `InstanceGroupNames` leave out
+    /// its group.
+    pub fn channels_of<'a>(&'a self, host: &str) -> impl Iterator<Item = &'a ChannelPlan> {
+        let group = self.group_of(host).name.clone();
+        self.channels
+            .iter()
+            .filter(move |c| c.groups.is_empty() || c.groups.contains(&group))
+    }
+
+    /// The `inputdataconfig.json` of `host`.
+    pub fn input_data_config(&self, host: &str) -> Value {
         let mut map = serde_json::Map::new();
-        for c in &self.channels {
+        for c in self.channels_of(host) {
             map.insert(c.name.clone(), c.config.clone());
         }
         Value::Object(map)
@@ -63,7 +80,7 @@ impl LocalPlan {
         )?;
         super::layout::write_private(
             &dir.join("inputdataconfig.json"),
-            self.input_data_config().to_string().as_bytes(),
+            self.input_data_config(host).to_string().as_bytes(),
         )?;
         Ok(())
     }
@@ -109,11 +126,10 @@ impl LocalPlan {
         num_cpus: usize,
     ) -> Vec<(String, String)> {
         let channel_dirs: Vec<(String, PyValue)> = self
-            .channels
-            .iter()
+            .channels_of(host)
             .map(|c| (c.name.clone(), PyValue::str(path(layout.channel(&c.name)))))
             .collect();
-        let mut channel_names: Vec<String> = self.channels.iter().map(|c| c.name.clone()).collect();
+        let mut channel_names: Vec<String> = channel_dirs.iter().map(|(n, _)| n.clone()).collect();
         channel_names.sort();
         let hps = PyValue::Dict(self.user_hyperparameters.clone());
         let framework = PyValue::Dict(self.framework_parameters.clone());
@@ -121,21 +137,13 @@ impl LocalPlan {
 
         // The properties of the toolkit's Environment, one variable each.
         let mut env = shared.clone();
-        let group = PyValue::Dict(vec![
-            ("instance_group_name".into(), PyValue::str(GROUP)),
-            ("instance_type".into(), PyValue::str(&self.instance_type)),
-            ("hosts".into(), PyValue::str_list(&self.hosts)),
-        ]);
         env.extend([
             ("hps".into(), hps.clone()),
             ("framework_params".into(), framework.clone()),
             ("channels".into(), PyValue::str_list(&channel_names)),
-            (
-                "instance_groups_dict".into(),
-                PyValue::Dict(vec![(GROUP.into(), group)]),
-            ),
         ]);
-        // SM_TRAINING_ENV: the same, as the toolkit names them in its JSON.
+        // SM_TRAINING_ENV: every property of the toolkit's Environment, by its name.
+        let master = self.master_hostname(host);
         let mut training_env = shared;
         training_env.extend([
             ("additional_framework_parameters".into(), framework),
@@ -143,11 +151,19 @@ impl LocalPlan {
                 "channel_input_dirs".into(),
                 PyValue::Dict(channel_dirs.clone()),
             ),
-            ("distribution_hosts".into(), PyValue::List(vec![])),
+            (
+                "distribution_hosts".into(),
+                PyValue::str_list(&self.distribution_hosts(host)),
+            ),
             ("hyperparameters".into(), hps),
-            ("is_master".into(), PyValue::Bool(host == self.hosts[0])),
+            ("is_master".into(), PyValue::Bool(host == master)),
             ("job_name".into(), PyValue::str(&self.job)),
-            ("master_hostname".into(), PyValue::str(&self.hosts[0])),
+            ("master_hostname".into(), PyValue::str(&master)),
+            // Read from `SM_HP_MP_PARAMETERS`, which the service never sets.
+            ("is_modelparallel_enabled".into(), PyValue::None),
+            ("is_smddpmprun_installed".into(), PyValue::Bool(false)),
+            ("is_smddprun_installed".into(), PyValue::Bool(false)),
+            ("topology".into(), PyValue::List(Vec::new())),
         ]);
         env.push(("training_env".into(), PyValue::Dict(training_env)));
         env.push(("user_args".into(), PyValue::str_list(&self.user_args())));
@@ -170,9 +186,26 @@ impl LocalPlan {
         let int = |n: usize| PyValue::Int(n.to_string());
         let text = |p: PathBuf| PyValue::str(path(p));
         let module_name = self.program.strip_suffix(".py").unwrap_or(&self.program);
+        let group = self.group_of(host);
+        let groups_dict = self
+            .groups
+            .iter()
+            .map(|g| {
+                let entry = PyValue::Dict(vec![
+                    ("instance_group_name".into(), PyValue::str(&g.name)),
+                    ("instance_type".into(), PyValue::str(&g.instance_type)),
+                    ("hosts".into(), PyValue::str_list(&g.hosts)),
+                ]);
+                (g.name.clone(), entry)
+            })
+            .collect();
+        let group_names: Vec<&str> = self.groups.iter().map(|g| g.name.as_str()).collect();
         vec![
             ("hosts".into(), PyValue::str_list(&self.hosts)),
-            ("network_interface_name".into(), PyValue::str("eth0")),
+            (
+                "network_interface_name".into(),
+                PyValue::str(NETWORK_INTERFACE),
+            ),
             ("user_entry_point".into(), PyValue::str(&self.program)),
             (
                 "resource_config".into(),
@@ -180,22 +213,26 @@ impl LocalPlan {
             ),
             (
                 "input_data_config".into(),
-                PyValue::from(&self.input_data_config()),
+                PyValue::from(&self.input_data_config(host)),
             ),
             ("output_data_dir".into(), text(layout.output_data())),
             ("current_host".into(), PyValue::str(host)),
             (
                 "current_instance_type".into(),
-                PyValue::str(&self.instance_type),
+                PyValue::str(&group.instance_type),
             ),
-            ("current_instance_group".into(), PyValue::str(GROUP)),
+            ("current_instance_group".into(), PyValue::str(&group.name)),
             (
                 "current_instance_group_hosts".into(),
-                PyValue::str_list(&self.hosts),
+                PyValue::str_list(&group.hosts),
             ),
-            ("instance_groups".into(), PyValue::str_list(&[GROUP])),
-            ("distribution_instance_groups".into(), PyValue::List(vec![])),
-            ("is_hetero".into(), PyValue::Bool(false)),
+            ("instance_groups".into(), PyValue::str_list(&group_names)),
+            ("instance_groups_dict".into(), PyValue::Dict(groups_dict)),
+            (
+                "distribution_instance_groups".into(),
+                PyValue::str_list(&self.distribution_instance_groups(host)),
+            ),
+            ("is_hetero".into(), PyValue::Bool(self.groups.len() > 1)),
             ("module_name".into(), PyValue::str(module_name)),
             ("log_level".into(), int(20)),
             ("framework_module".into(), PyValue::None),
@@ -235,6 +272,24 @@ impl LocalPlan {
             );
             out.retain(|(k, _)| k != "PYTHONPATH");
             out.push(("PYTHONPATH".into(), search.join(":")));
+        }
+        let launcher = self.launcher_of(host);
+        if launcher != Launcher::Process {
+            // What the PyTorch toolkit sets for a distribution, over the request's own.
+            let mut set = vec![
+                ("MASTER_ADDR", self.master_hostname(host)),
+                ("MASTER_PORT", super::MASTER_PORT.to_string()),
+                ("NCCL_SOCKET_IFNAME", NETWORK_INTERFACE.to_string()),
+                ("NCCL_IB_DISABLE", "1".to_string()),
+                ("NCCL_DEBUG", "WARN".to_string()),
+            ];
+            if launcher == Launcher::Torchrun {
+                set.push(("NCCL_PROTO", "simple".to_string()));
+            }
+            for (key, value) in set {
+                out.retain(|(k, _)| k != key);
+                out.push((key.into(), value));
+            }
         }
         out.push(("TRAINING_JOB_NAME".into(), self.job.clone()));
         out.push((

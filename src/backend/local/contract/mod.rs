@@ -7,14 +7,18 @@
 
 mod analysis;
 mod checks;
+mod cluster;
 mod entry;
 mod environment;
+mod launcher;
 mod layout;
 mod runtime;
 mod staging;
 mod uri;
 
 pub use checks::LocalChecks;
+pub use cluster::InstanceGroup;
+pub use launcher::{Launcher, MASTER_PORT, mpirun};
 pub use entry::{EntryKind, PROGRAM_VARIABLE};
 pub use environment::{container_environment, withhold_credentials};
 pub use layout::{HostLayout, private_dir};
@@ -47,6 +51,8 @@ const RESERVED: &[&str] = &[
 ];
 
 pub(crate) const GROUP: &str = "homogeneousCluster";
+/// The network interface the service names in `resourceconfig.json`.
+const NETWORK_INTERFACE: &str = "eth0";
 const DEFAULT_INSTANCE_TYPE: &str = "local";
 /// The volume a request without `ResourceConfig.VolumeSizeInGB` gets, in GB.
 const DEFAULT_VOLUME_GB: i64 = 30;
@@ -58,8 +64,9 @@ pub struct LocalPlan {
     pub job: String,
     /// `algo-1` .. `algo-N`.
     pub hosts: Vec<String>,
-    /// `ResourceConfig.InstanceType`.
-    pub instance_type: String,
+    /// The instance groups: `homogeneousCluster` with every host, or the request's
+    /// `ResourceConfig.InstanceGroups`.
+    pub groups: Vec<InstanceGroup>,
     /// The entry point, relative to the code folder (empty with a `container_command`).
     pub program: String,
     /// How the entry point runs: known from its name until the code is staged, then from
@@ -119,6 +126,8 @@ pub struct ChannelPlan {
     pub s3_uri: Option<String>,
     /// `ShardedByS3Key`.
     pub sharded: bool,
+    /// `InstanceGroupNames`: the groups whose hosts receive the channel (all when empty).
+    pub groups: Vec<String>,
     /// The entry of `inputdataconfig.json`.
     pub config: Value,
 }

@@ -21,18 +21,28 @@ pub fn stage_channels(
     let mut copies = Vec::new();
     for channel in &plan.channels {
         let files = list_files(&channel.source)?;
-        for layout in layouts {
-            std::fs::create_dir_all(layout.channel(&channel.name))?;
+        // The hosts of the groups the channel is sent to.
+        let receivers: Vec<usize> = (0..layouts.len())
+            .filter(|i| {
+                let group = &plan.group_of(&plan.hosts[*i]).name;
+                channel.groups.is_empty() || channel.groups.contains(group)
+            })
+            .collect();
+        for i in &receivers {
+            std::fs::create_dir_all(layouts[*i].channel(&channel.name))?;
+        }
+        if receivers.is_empty() {
+            continue;
         }
         for (i, (abs, rel)) in files.into_iter().enumerate() {
-            let targets: Vec<(usize, &HostLayout)> = if channel.sharded {
-                let host = i % layouts.len();
-                vec![(host, &layouts[host])]
+            let targets: Vec<usize> = if channel.sharded {
+                vec![receivers[i % receivers.len()]]
             } else {
-                layouts.iter().enumerate().collect()
+                receivers.clone()
             };
-            for (host, layout) in targets {
-                copies.push((abs.clone(), layout.channel(&channel.name).join(&rel), host));
+            for host in targets {
+                let dest = layouts[host].channel(&channel.name).join(&rel);
+                copies.push((abs.clone(), dest, host));
             }
         }
     }

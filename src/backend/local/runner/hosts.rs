@@ -1,14 +1,20 @@
 //! How each host's process is started: in its sandbox when this machine allows sandboxes
 //! (`/opt/ml` at its real path, named `algo-N`, the job's hosts file), with the container's
 //! environment rather than the desktop's, and the job's interpreter first on `PATH` as
-//! `python`, `python3`, `pip` and `pip3`.
+//! `python`, `python3`, `pip` and `pip3`. For an `mpirun` across hosts, each host's
+//! sandbox and environment are also written down for the agent that enters it.
 
 use std::path::{Path, PathBuf};
 
 use tokio::process::Command;
 
-use crate::backend::local::contract::{HostLayout, LocalPlan, container_environment};
-use crate::backend::local::sandbox::{self, HostSandbox, OPT_ML};
+use crate::backend::local::contract::{
+    HostLayout, Launcher, LocalPlan, container_environment, private_dir,
+};
+use crate::backend::local::sandbox::{self, HostEntry, HostSandbox, OPT_ML};
+
+/// The remote shell agent `mpirun` runs to start its daemon on another host.
+const AGENT: &str = "sagedesk-rsh";
 
 /// What every host of a job starts with.
 pub(super) struct Start<'a> {
@@ -22,11 +28,14 @@ pub(super) struct Start<'a> {
     /// The job's AWS variables: its credentials endpoint, region and endpoint URL.
     pub(super) aws: &'a [(String, String)],
     pub(super) num_cpus: usize,
+    /// This program, which enters a host's sandbox for the agent.
+    pub(super) sagedesk: Option<PathBuf>,
 }
 
 impl Start<'_> {
-    /// Writes the job's hosts file and its `bin/` of interpreter shims.
-    pub(super) fn write_files(&self) -> std::io::Result<()> {
+    /// Writes the job's hosts file, its `bin/` of interpreter shims and, for an `mpirun`
+    /// across hosts, the agent and each host's entry.
+    pub(super) fn write_files(&self, layouts: &[HostLayout]) -> std::io::Result<()> {
         let system = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let text = sandbox::hosts_file(&self.plan.job, &self.plan.hosts, &system);
         std::fs::write(self.hosts_file(), text)?;
@@ -41,6 +50,32 @@ impl Start<'_> {
         ] {
             write_executable(&bin.join(name), &format!("#!/bin/sh\n{body}\n"))?;
         }
+        let mpi = self
+            .plan
+            .hosts
+            .iter()
+            .any(|h| matches!(self.plan.launcher_of(h), Launcher::Mpi { .. }));
+        if mpi && self.sandboxed {
+            let sagedesk = self.sagedesk.as_ref().ok_or_else(|| {
+                std::io::Error::other("the program that enters the hosts is not known")
+            })?;
+            let entries = self.entries();
+            private_dir(&entries)?;
+            for (index, layout) in layouts.iter().enumerate() {
+                let host = &self.plan.hosts[index];
+                let entry = HostEntry {
+                    sandbox: self.sandbox(layout, index),
+                    environment: self.environment(layout, host),
+                };
+                entry.write(&entries, host)?;
+            }
+            let body = format!(
+                "#!/bin/sh\nexec {} enter-host {} \"$@\"\n",
+                crate::request::shell_quote(&sagedesk.display().to_string()),
+                crate::request::shell_quote(&entries.display().to_string()),
+            );
+            write_executable(&self.agent(), &body)?;
+        }
         Ok(())
     }
 
@@ -52,41 +87,78 @@ impl Start<'_> {
         self.job_dir.join("bin")
     }
 
-    /// The command that starts host `index` (its tree is `layout`).
-    pub(super) fn command(&self, layout: &HostLayout, index: usize) -> std::io::Result<Command> {
-        let host = &self.plan.hosts[index];
-        // What the process sees: `/opt/ml` in a sandbox, the tree's own path without one.
-        let seen = if self.sandboxed {
+    fn entries(&self) -> PathBuf {
+        self.job_dir.join("hosts.d")
+    }
+
+    fn agent(&self) -> PathBuf {
+        self.bin().join(AGENT)
+    }
+
+    /// The tree as the process sees it: `/opt/ml` in a sandbox, its own path without one.
+    fn seen(&self, layout: &HostLayout) -> HostLayout {
+        if self.sandboxed {
             HostLayout::new(PathBuf::from(OPT_ML))
         } else {
             layout.clone()
-        };
-        let (program, args) = self.plan.command(&seen, self.python);
+        }
+    }
+
+    /// The whole environment of `host`'s processes.
+    fn environment(&self, layout: &HostLayout, host: &str) -> Vec<(String, String)> {
         let mut environment = self.aws.to_vec();
-        environment.extend(self.plan.environment(&seen, host, self.num_cpus));
-        let mut command = Command::new(&program);
-        command.args(&args).env_clear().envs(container_environment(
-            &environment,
-            &self.bin(),
-            self.python,
-        ));
+        environment.extend(self.plan.environment(&self.seen(layout), host, self.num_cpus));
+        container_environment(&environment, &self.bin(), self.python)
+    }
+
+    /// The sandbox of host `index`, whose tree is `layout`.
+    fn sandbox(&self, layout: &HostLayout, index: usize) -> HostSandbox {
+        let host = &self.plan.hosts[index];
         // The toolkit's working folder; with an entry point of the request's own, the
         // image's is not known here, and this one is the job's to write in.
-        let cwd = seen.code();
-        if self.sandboxed {
-            HostSandbox {
-                hostname: host.clone(),
-                root: layout.root.clone(),
-                hosts_file: self.hosts_file(),
-                cwd,
-                staging: self.job_dir.join(format!(".opt-{host}")),
-                user_namespace: sandbox::user_namespaces(),
-            }
-            .apply(&mut command)?;
-        } else {
-            command.current_dir(cwd);
+        HostSandbox {
+            hostname: host.clone(),
+            root: layout.root.clone(),
+            hosts_file: self.hosts_file(),
+            cwd: self.seen(layout).code(),
+            staging: self.job_dir.join(format!(".opt-{host}")),
+            user_namespace: sandbox::user_namespaces(),
         }
-        Ok(command)
+    }
+
+    /// The program and arguments host `index` starts with.
+    pub(super) fn program(&self, layout: &HostLayout, index: usize) -> Result<(PathBuf, Vec<String>), String> {
+        let host = &self.plan.hosts[index];
+        self.plan
+            .launch(&self.seen(layout), host, self.python, &self.agent())
+    }
+
+    /// The command that starts host `index` (its tree is `layout`); `None` for a host
+    /// whose processes another host's `mpirun` starts. The error is the job's
+    /// `FailureReason`.
+    pub(super) fn command(
+        &self,
+        layout: &HostLayout,
+        index: usize,
+    ) -> Result<Option<Command>, String> {
+        let host = &self.plan.hosts[index];
+        if !self.plan.runs_process(host) {
+            return Ok(None);
+        }
+        let (program, args) = self.program(layout, index)?;
+        let mut command = Command::new(&program);
+        command
+            .args(&args)
+            .env_clear()
+            .envs(self.environment(layout, host));
+        if self.sandboxed {
+            self.sandbox(layout, index)
+                .apply(command.as_std_mut())
+                .map_err(|e| format!("ClientError: cannot make the sandbox of {host}: {e}"))?;
+        } else {
+            command.current_dir(self.seen(layout).code());
+        }
+        Ok(Some(command))
     }
 }
 

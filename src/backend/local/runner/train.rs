@@ -115,6 +115,10 @@ pub(super) async fn train(
         sandboxed: sandbox::availability().available(),
         aws: &grant.env,
         num_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        sagedesk: config
+            .supervisor
+            .clone()
+            .or_else(|| std::env::current_exe().ok()),
     };
     let mut hosts = spawn_hosts(&start, layouts, store, tx, groups)?;
     let watched = watch(config, plan, store, &mut hosts).await?;
@@ -165,29 +169,38 @@ fn spawn_hosts(
         groups,
         spawn_error: None,
     };
-    if let Err(e) = start.write_files() {
+    if let Err(e) = start.write_files(layouts) {
         hosts.spawn_error = Some(format!("ClientError: cannot prepare the hosts: {e}"));
         return Ok(hosts);
     }
     for (index, (layout, host)) in layouts.iter().zip(&plan.hosts).enumerate() {
         let (mark, job) = hosts.groups.mark();
-        let spawned = start.command(layout, index).and_then(|mut command| {
-            command
-                .env(mark, job)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .process_group(0)
-                .spawn()
-        });
+        let mut command = match start.command(layout, index) {
+            Ok(Some(command)) => command,
+            // Its processes come from another host's `mpirun`.
+            Ok(None) => continue,
+            Err(reason) => {
+                hosts.spawn_error = Some(reason);
+                break;
+            }
+        };
+        let spawned = command
+            .env(mark, job)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn();
         let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
-                let program = plan.command(layout, start.python).0;
+                let program = start
+                    .program(layout, index)
+                    .map(|(p, _)| p.display().to_string())
+                    .unwrap_or_default();
                 let why = sandbox::explain(&e).unwrap_or_else(|| e.to_string());
                 hosts.spawn_error = Some(format!(
-                    "ClientError: cannot start {} for {host}: {why}",
-                    program.display()
+                    "ClientError: cannot start {program} for {host}: {why}"
                 ));
                 break;
             }

@@ -10,9 +10,11 @@
 //! Where namespaces are refused (`probe`), jobs run as before: folders mapped by path and
 //! the `SM_*` variables.
 
+mod enter;
 mod probe;
 mod steps;
 
+pub use enter::{HostEntry, enter_host};
 pub use probe::{Availability, availability, user_namespaces};
 
 use std::ffi::CString;
@@ -25,7 +27,7 @@ use self::steps::{Entry, Steps};
 pub const OPT_ML: &str = "/opt/ml";
 
 /// One host's sandbox, as the job asks for it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HostSandbox {
     /// `algo-N`.
     pub hostname: String,
@@ -85,7 +87,8 @@ impl HostSandbox {
     /// Makes `command` start in this sandbox. Its working folder is the sandbox's `cwd`
     /// (set here; `current_dir` must not be set). Fails when this machine's `/opt` cannot be
     /// read.
-    pub fn apply(&self, command: &mut tokio::process::Command) -> io::Result<()> {
+    pub fn apply(&self, command: &mut std::process::Command) -> io::Result<()> {
+        use std::os::unix::process::CommandExt;
         let steps = self.steps()?;
         // SAFETY: the closure makes system calls only, on memory prepared before the fork
         // (`Steps` allocates nothing in `run`), as `pre_exec` requires.

@@ -89,7 +89,7 @@ fn probe_in(dir: &std::path::Path, user_namespace: bool) -> Availability {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let tried = sandbox
-        .apply(&mut command)
+        .apply(command.as_std_mut())
         .and_then(|()| command.as_std_mut().status());
     match tried {
         Ok(status) if status.success() => Availability::Available,
