@@ -333,11 +333,11 @@ fn validate_reports_every_problem_with_exit_codes() {
 fn run_refuses_what_local_mode_cannot_run_with_the_same_report() {
     let sb = Sandbox::new();
     sb.script("train.py", "print('never')\n");
-    // Pipe mode needs the service's data plane.
+    // PyTorch XLA runs on Trainium and TPU devices.
     let request = sb.request(
         "refused",
         "missing.py",
-        json!({"AlgorithmSpecification": {"TrainingInputMode": "Pipe"}}),
+        json!({"HyperParameters": {"sagemaker_pytorch_xla_multi_worker_enabled": "true"}}),
     );
     let path = sb.path().join("refused.json");
     std::fs::write(&path, sagedesk::request::to_cli_input_json(&request)).unwrap();

@@ -1,6 +1,7 @@
 //! S3 transfers both backends use: listing a prefix as a tree, downloads with progress,
 //! reading a `.tar.gz` object's entries while it streams, and uploads (`upload`).
 
+mod channel;
 mod upload;
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_sdk_s3::Client;
 use tokio::io::AsyncWriteExt;
 
+pub use channel::{Manifest, list_key_prefix, list_manifest, read_object};
 pub use upload::{Encryption, upload, upload_files, upload_folder};
 
 use super::paging::Pager;
@@ -178,7 +180,7 @@ pub async fn list_all(client: &Client, prefix: &S3Uri) -> Result<Vec<ArtifactEnt
 }
 
 /// One page of `ListObjectsV2`.
-async fn list_page(
+pub(super) async fn list_page(
     client: &Client,
     bucket: &str,
     prefix: &str,
@@ -198,7 +200,11 @@ async fn list_page(
 
 /// An object of a listing under `root` as an entry with its key relative to `root`; none
 /// for folder markers and keys outside `root`.
-fn entry(prefix: &S3Uri, root: &str, object: &aws_sdk_s3::types::Object) -> Option<ArtifactEntry> {
+pub(super) fn entry(
+    prefix: &S3Uri,
+    root: &str,
+    object: &aws_sdk_s3::types::Object,
+) -> Option<ArtifactEntry> {
     let key = object.key()?;
     let relative = key.strip_prefix(root)?;
     if relative.is_empty() || key.ends_with('/') {
@@ -220,7 +226,7 @@ fn sorted(mut entries: Vec<ArtifactEntry>) -> Vec<ArtifactEntry> {
 }
 
 /// `GetObject` for an `s3://` URI; `field` names it in errors.
-async fn get_object(
+pub(super) async fn get_object(
     client: &Client,
     uri: &str,
     field: &str,
@@ -363,11 +369,25 @@ pub async fn download_prefix(
             Err(e) => Err(e),
         };
     }
+    download_objects(client, objects, prefix, dest, field, limit, progress).await
+}
+
+/// Copies `objects` (each keyed by its path below `dest`, listed from `what`) into `dest`,
+/// several at a time, as [`download_prefix`] does.
+pub async fn download_objects(
+    client: &Client,
+    objects: Vec<ArtifactEntry>,
+    what: &str,
+    dest: &Path,
+    field: &str,
+    limit: u64,
+    progress: SharedProgress,
+) -> Result<Fetched, BackendError> {
     let placed = place_keys(objects, field)?;
     let bytes: u64 = placed.kept.iter().map(|(o, _)| o.size).sum();
     if bytes > limit {
         let what = format!(
-            "{field}: {prefix} ({} in {} objects)",
+            "{field}: {what} ({} in {} objects)",
             crate::job::bytes(bytes),
             placed.kept.len()
         );

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::entry::{EntryPoint, built_in_algorithm, container_command, entry_point};
 use super::uri::{Problems, writable};
 use super::{
-    ChannelPlan, CheckpointPlan, DEFAULT_VOLUME_GB, LocalPlan, RESERVED,
+    ChannelPlan, CheckpointPlan, DEFAULT_VOLUME_GB, DataType, LocalPlan, RESERVED,
     UNSUPPORTED,
 };
 use crate::backend::local::pyvalue::PyValue;
@@ -56,7 +56,7 @@ impl LocalPlan {
         if entry.program.is_none() {
             built_in_algorithm(&mut p, request);
         }
-        let job_mode = input_mode(&mut p, request);
+        let job_mode = input_mode(request);
         let groups = super::cluster::instance_groups(&mut p, request);
         let hosts: Vec<String> = groups.iter().flat_map(|g| g.hosts.clone()).collect();
         let channels: Vec<ChannelPlan> = request
@@ -199,21 +199,13 @@ fn check_name(p: &mut Problems, job: &str) {
     }
 }
 
-/// The job's `TrainingInputMode` (File unless set); Pipe is refused.
-fn input_mode(p: &mut Problems, request: &TrainingJobRequest) -> String {
-    let mode = request
+/// The job's `TrainingInputMode` (File unless set).
+fn input_mode(request: &TrainingJobRequest) -> String {
+    request
         .algorithm_specification
         .as_ref()
         .and_then(|a| a.training_input_mode.clone())
-        .unwrap_or_else(|| "File".into());
-    if mode == "Pipe" {
-        p.error(
-            "AlgorithmSpecification.TrainingInputMode",
-            UNSUPPORTED,
-            "Pipe mode is not available locally; use File or FastFile",
-        );
-    }
-    mode
+        .unwrap_or_else(|| "File".into())
 }
 
 /// Whether a channel name can name a folder.
@@ -255,25 +247,42 @@ fn channel_plan(
         return None;
     }
     let s3 = source.s3_data_source.unwrap_or_default();
-    let data_type = s3.s3_data_type.clone().unwrap_or_else(|| "S3Prefix".into());
-    if data_type != "S3Prefix" {
-        p.error(
-            format!("{member}.DataSource.S3DataSource.S3DataType"),
-            UNSUPPORTED,
-            format!("{data_type} is not available locally; use S3Prefix"),
-        );
-    }
     let mode = channel
         .input_mode
         .clone()
         .unwrap_or_else(|| job_mode.to_string());
-    if mode == "Pipe" && channel.input_mode.is_some() {
-        p.error(
-            format!("{member}.InputMode"),
-            UNSUPPORTED,
-            "Pipe mode is not available locally; use File or FastFile",
-        );
-    }
+    let pipe = mode == "Pipe";
+    let type_member = format!("{member}.DataSource.S3DataSource.S3DataType");
+    let data_type = match s3.s3_data_type.as_deref().unwrap_or("S3Prefix") {
+        "S3Prefix" => DataType::Prefix,
+        "ManifestFile" => DataType::Manifest,
+        "AugmentedManifestFile" => {
+            if !pipe {
+                p.error(
+                    &type_member,
+                    "local_channel",
+                    "AugmentedManifestFile can only be used with the channel's input mode Pipe",
+                );
+            }
+            let attributes = s3.attribute_names.clone().unwrap_or_default();
+            if attributes.is_empty() {
+                p.error(
+                    format!("{member}.DataSource.S3DataSource.AttributeNames"),
+                    "local_channel",
+                    "an AugmentedManifestFile channel names the attributes it streams",
+                );
+            }
+            DataType::AugmentedManifest { attributes }
+        }
+        other => {
+            p.error(
+                &type_member,
+                UNSUPPORTED,
+                format!("{other} is not available locally; use S3Prefix or ManifestFile"),
+            );
+            DataType::Prefix
+        }
+    };
     let uri_member = format!("{member}.DataSource.S3DataSource.S3Uri");
     let uri = s3.s3_uri.as_deref().unwrap_or_default();
     let (path, s3_uri) = if uri.starts_with("s3://") {
@@ -312,6 +321,10 @@ fn channel_plan(
         s3_uri,
         sharded: distribution == "ShardedByS3Key",
         groups: channel_groups,
+        data_type,
+        pipe,
+        record_io: channel.record_wrapper_type.as_deref() == Some("RecordIO"),
+        records: Vec::new(),
         config,
     })
 }

@@ -128,8 +128,37 @@ pub struct ChannelPlan {
     pub sharded: bool,
     /// `InstanceGroupNames`: the groups whose hosts receive the channel (all when empty).
     pub groups: Vec<String>,
+    /// `S3DataType`: what `S3Uri` names.
+    pub data_type: DataType,
+    /// The channel's input mode is Pipe: its data streams through a named pipe per epoch.
+    pub pipe: bool,
+    /// `RecordWrapperType: RecordIO`: in Pipe mode each object is one RecordIO record.
+    pub record_io: bool,
+    /// For an augmented manifest, the records it streams, made when the data is fetched.
+    pub records: Vec<PipeRecord>,
     /// The entry of `inputdataconfig.json`.
     pub config: Value,
+}
+
+/// What a channel's `S3Uri` names (`S3DataType`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataType {
+    /// `S3Prefix`: every object whose key starts with it (a folder here).
+    Prefix,
+    /// `ManifestFile`: a JSON list of a prefix and keys below it.
+    Manifest,
+    /// `AugmentedManifestFile`: JSON lines whose `AttributeNames` are streamed in Pipe mode.
+    AugmentedManifest {
+        /// `AttributeNames`, in the order each line's are streamed.
+        attributes: Vec<String>,
+    },
+}
+
+/// One record a Pipe-mode channel streams: a file's bytes, or bytes of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipeRecord {
+    File(PathBuf),
+    Bytes(Vec<u8>),
 }
 
 /// Where a job's checkpoints are kept between runs, and where the script sees them.

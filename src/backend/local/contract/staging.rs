@@ -19,7 +19,8 @@ pub fn stage_channels(
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<u64> {
     let mut copies = Vec::new();
-    for channel in &plan.channels {
+    // Pipe channels are streamed as the job reads them, not copied.
+    for channel in plan.channels.iter().filter(|c| !c.pipe) {
         let files = list_files(&channel.source)?;
         // The hosts of the groups the channel is sent to.
         let receivers: Vec<usize> = (0..layouts.len())

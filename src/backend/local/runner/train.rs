@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::credentials::Grant;
 use super::groups::ProcessGroups;
 use super::hosts::Start;
+use super::pipes::Pipes;
 use super::output::{Lines, QUEUE, READERS_GRACE, Reader, child_pipes, spawn_recorder};
 use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
@@ -120,6 +121,15 @@ pub(super) async fn train(
             .clone()
             .or_else(|| std::env::current_exe().ok()),
     };
+    let pipes = match Pipes::start(plan, layouts) {
+        Ok(pipes) => Some(pipes),
+        Err(e) => {
+            groups.finish().await;
+            drop(tx);
+            let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
+            return Ok(failure(format!("ClientError: cannot make the Pipe channels: {e}")));
+        }
+    };
     let mut hosts = spawn_hosts(&start, layouts, store, tx, groups)?;
     let watched = watch(config, plan, store, &mut hosts).await?;
     let Hosts {
@@ -131,6 +141,9 @@ pub(super) async fn train(
     } = hosts;
     // Leftover grandchildren that still hold the pipes open must not keep the job alive.
     groups.finish().await;
+    if let Some(pipes) = pipes {
+        let _ = tokio::task::spawn_blocking(move || pipes.finish()).await;
+    }
     let until = Instant::now() + READERS_GRACE;
     for reader in readers {
         reader.finish(until).await;

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::local::contract::{LocalPlan, copy_file};
+use super::augmented;
+use crate::backend::local::contract::{DataType, LocalPlan, copy_file};
 use crate::backend::local::off_thread;
 use crate::backend::local::remote::Remote;
 use crate::backend::s3::{self, Encryption, SharedProgress};
@@ -43,8 +44,10 @@ pub(super) async fn fetch_code(
     }
 }
 
-/// Downloads the `s3://` channels into `root`, together within the job's volume, and points
-/// the plan at the copies. Returns the keys left out, each with why.
+/// Fetches what each channel names into `root` as the service reads it, together within the
+/// job's volume, and points the plan at the copies: an `s3://` prefix (every key that starts
+/// with it), a manifest's objects (in S3 or, for a `file://` manifest, in folders here), and
+/// an augmented manifest's records. Returns the keys left out, each with why.
 pub(super) async fn fetch_channels(
     remote: &Remote,
     plan: &mut LocalPlan,
@@ -54,17 +57,98 @@ pub(super) async fn fetch_channels(
     let mut left = plan.volume_bytes;
     let mut skipped = Vec::new();
     for channel in &mut plan.channels {
-        let Some(uri) = &channel.s3_uri else { continue };
-        let dest = root.join(&channel.name);
         let field = format!("channel {}", channel.name);
-        let client = remote.s3().await?;
-        let fetched =
-            s3::download_prefix(client, uri, &dest, &field, left, progress.clone()).await?;
+        let dest = root.join(&channel.name);
+        let fetched = match (&channel.data_type, &channel.s3_uri) {
+            (DataType::Prefix, None) => continue,
+            (DataType::Prefix, Some(uri)) => {
+                let client = remote.s3().await?;
+                let prefix = s3::S3Uri::parse(uri, &field)?;
+                let objects = s3::list_key_prefix(client, &prefix).await?;
+                if objects.is_empty() {
+                    return Err(BackendError::validation(format!(
+                        "{field}: no objects start with {uri}"
+                    )));
+                }
+                s3::download_objects(client, objects, uri, &dest, &field, left, progress.clone())
+                    .await?
+            }
+            (DataType::Manifest, uri) => {
+                let manifest = manifest(remote, uri.as_deref(), &channel.source, &field).await?;
+                fetch_manifest(remote, &manifest, &dest, &field, left, progress.clone()).await?
+            }
+            (DataType::AugmentedManifest { attributes }, uri) => {
+                let text = manifest_bytes(remote, uri.as_deref(), &channel.source, &field).await?;
+                let (records, fetched) =
+                    augmented::records(remote, &text, attributes, &dest, &field, left).await?;
+                channel.records = records;
+                fetched
+            }
+        };
         left = left.saturating_sub(fetched.bytes);
         skipped.extend(fetched.skipped.into_iter().map(|s| format!("{field}: {s}")));
         channel.source = dest;
     }
     Ok(skipped)
+}
+
+/// The bytes of a manifest: the `s3://` object, else the file here.
+pub(super) async fn manifest_bytes(
+    remote: &Remote,
+    uri: Option<&str>,
+    path: &Path,
+    field: &str,
+) -> Result<Vec<u8>, BackendError> {
+    match uri {
+        Some(uri) => s3::read_object(remote.s3().await?, uri, field).await,
+        None => tokio::fs::read(path)
+            .await
+            .map_err(|e| BackendError::validation(format!("{field}: {}: {e}", path.display()))),
+    }
+}
+
+async fn manifest(
+    remote: &Remote,
+    uri: Option<&str>,
+    path: &Path,
+    field: &str,
+) -> Result<s3::Manifest, BackendError> {
+    s3::Manifest::parse(&manifest_bytes(remote, uri, path, field).await?, field)
+}
+
+/// Copies the objects a manifest names into `dest`: from S3, or from `file://` folders.
+async fn fetch_manifest(
+    remote: &Remote,
+    manifest: &s3::Manifest,
+    dest: &Path,
+    field: &str,
+    limit: u64,
+    progress: SharedProgress,
+) -> Result<s3::Fetched, BackendError> {
+    if manifest.prefix.starts_with("s3://") {
+        let client = remote.s3().await?;
+        let objects = s3::list_manifest(client, manifest, field).await?;
+        return s3::download_objects(client, objects, &manifest.prefix, dest, field, limit, progress)
+            .await;
+    }
+    let (manifest, dest, field) = (manifest.clone(), dest.to_path_buf(), field.to_string());
+    off_thread(move || {
+        let mut fetched = s3::Fetched::default();
+        for (uri, key) in manifest.entries() {
+            let source = crate::backend::local::contract::file_uri_path(&uri, &field)?;
+            let path = s3::key_path(key).ok_or_else(|| BackendError::validation(format!(
+                "{field}: {key:?} (in the manifest) leaves the channel's folder"
+            )))?;
+            let copied = copy_file(&source, &dest.join(path), &mut |_| {})
+                .map_err(|e| BackendError::validation(format!("{field}: {uri}: {e}")))?;
+            fetched.bytes += copied;
+            if fetched.bytes > limit {
+                return Err(crate::error::volume_full(&field, limit).into());
+            }
+        }
+        Ok(fetched)
+    })
+    .await?
 }
 
 /// Writes the artifacts of every host into the job's artifact folder: `model.tar.gz` (or,

@@ -1,0 +1,186 @@
+//! Input data as the service reads it: an `S3Prefix` that is not a folder, a manifest, and
+//! Pipe mode (a named pipe per channel and epoch), with a real moto server for S3.
+
+mod common;
+
+use common::moto::Moto;
+use common::{LIMIT, Sandbox, completed};
+use sagedesk::backend::Backend;
+use sagedesk::backend::local::LocalBackend;
+use sagedesk::backend::sdk::Clients;
+use serde_json::{Value, json};
+
+/// Prints every file of the channel `train`, relative to its folder.
+const LIST: &str = r#"import os
+root = os.environ["SM_CHANNEL_TRAIN"]
+for d, _, files in os.walk(root):
+    for f in files:
+        print("file", os.path.relpath(os.path.join(d, f), root))
+"#;
+
+async fn bucket(moto: &Moto, name: &str, objects: &[(&str, &str)]) {
+    let s3 = Clients::load(&moto.connection()).await.unwrap().s3;
+    s3.create_bucket().bucket(name).send().await.unwrap();
+    for (key, body) in objects {
+        s3.put_object()
+            .bucket(name)
+            .key(*key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn channel(data_type: &str, uri: &str, extra: Value) -> Value {
+    let mut channel = json!({"ChannelName": "train", "DataSource": {"S3DataSource": {
+        "S3DataType": data_type, "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}});
+    common::merge(&mut channel, extra);
+    json!({"InputDataConfig": [channel]})
+}
+
+fn files(log: &[String]) -> Vec<&str> {
+    let mut files: Vec<&str> = log.iter().filter_map(|l| l.strip_prefix("file ")).collect();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_prefixes_and_manifests_give_the_objects_the_service_would() {
+    let moto = Moto::start();
+    let manifest = r#"[{"prefix": "s3://data-bucket/data/"}, "train-1.csv", "train/deep/b.csv"]"#;
+    bucket(
+        &moto,
+        "data-bucket",
+        &[
+            ("data/train-1.csv", "1"),
+            ("data/train2/x.csv", "2"),
+            ("data/train/a.csv", "3"),
+            ("data/train/deep/b.csv", "4"),
+            ("data/other.csv", "5"),
+            ("manifests/train.json", manifest),
+        ],
+    )
+    .await;
+    let sb = Sandbox::new();
+    sb.script("train.py", LIST);
+    let mut config = sb.config();
+    config.aws = moto.connection();
+    let backend = LocalBackend::open(config).unwrap();
+
+    // A prefix that is not a folder: every key that starts with it.
+    let request = sb.request(
+        "prefix-job",
+        "train.py",
+        channel("S3Prefix", "s3://data-bucket/data/train", json!({})),
+    );
+    backend.create_training_job(request).await.unwrap();
+    let (_, log) = completed(&backend, "prefix-job", LIMIT).await;
+    assert_eq!(
+        files(&log),
+        ["a.csv", "deep/b.csv", "train-1.csv", "train2/x.csv"]
+    );
+
+    // A manifest: the objects it lists, at their paths below its prefix.
+    let request = sb.request(
+        "manifest-job",
+        "train.py",
+        channel(
+            "ManifestFile",
+            "s3://data-bucket/manifests/train.json",
+            json!({}),
+        ),
+    );
+    backend.create_training_job(request).await.unwrap();
+    let (_, log) = completed(&backend, "manifest-job", LIMIT).await;
+    assert_eq!(files(&log), ["train-1.csv", "train/deep/b.csv"]);
+    drop(moto);
+}
+
+/// Reads `epochs` epochs of the Pipe channel `train`, each through its own pipe, and
+/// prints each epoch's bytes (RecordIO records unwrapped when `RECORDIO` is set); then
+/// opens one more epoch and leaves it unread.
+const PIPE_READER: &str = r#"import os, struct
+base = os.path.join(os.environ["SM_INPUT_DIR"], "data")
+for epoch in range(2):
+    data = open(os.path.join(base, "train_%d" % epoch), "rb").read()
+    if os.environ.get("RECORDIO"):
+        records, at = [], 0
+        while at < len(data):
+            magic, length = struct.unpack("<II", data[at:at + 8])
+            assert magic == 0xced7230a
+            records.append(data[at + 8:at + 8 + length].decode())
+            at += 8 + length + (4 - length % 4) % 4
+        print("epoch", epoch, "records", records, flush=True)
+    else:
+        print("epoch", epoch, repr(data.decode()), flush=True)
+print("channel folder exists:", os.path.isdir(os.path.join(base, "train")), flush=True)
+unread = open(os.path.join(base, "train_2"), "rb")
+unread.read(1)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_mode_streams_each_epoch_through_a_pipe_of_its_own() {
+    let sb = Sandbox::new();
+    let train = sb.data("train", &[("a.txt", "A1\n"), ("b.txt", "B22\n")]);
+    sb.script("train.py", PIPE_READER);
+    let backend = sb.backend();
+    let uri = format!("file://{}", train.display());
+    let request = sb.request(
+        "pipe-job",
+        "train.py",
+        json!({
+            "AlgorithmSpecification": {"TrainingInputMode": "Pipe"},
+            "InputDataConfig": channel("S3Prefix", &uri, json!({}))["InputDataConfig"]
+        }),
+    );
+    backend.create_training_job(request).await.unwrap();
+    let (_, log) = completed(&backend, "pipe-job", LIMIT).await;
+    assert_eq!(
+        log,
+        [
+            "epoch 0 'A1\\nB22\\n'",
+            "epoch 1 'A1\\nB22\\n'",
+            "channel folder exists: False"
+        ]
+    );
+
+    // Each object one RecordIO record; and an augmented manifest's attributes as records.
+    let request = sb.request(
+        "pipe-recordio",
+        "train.py",
+        json!({
+            "Environment": {"RECORDIO": "1"},
+            "InputDataConfig": channel("S3Prefix", &uri,
+                json!({"InputMode": "Pipe", "RecordWrapperType": "RecordIO"}))["InputDataConfig"]
+        }),
+    );
+    backend.create_training_job(request).await.unwrap();
+    let (_, log) = completed(&backend, "pipe-recordio", LIMIT).await;
+    assert_eq!(log[0], "epoch 0 records ['A1\\n', 'B22\\n']");
+    assert_eq!(log[1], "epoch 1 records ['A1\\n', 'B22\\n']");
+
+    let manifest = sb.path().join("augmented.jsonl");
+    let lines = [
+        json!({"source-ref": format!("file://{}", train.join("a.txt").display()), "label": 1}),
+        json!({"source-ref": format!("file://{}", train.join("b.txt").display()), "label": "two"}),
+    ];
+    let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&manifest, text.join("\n")).unwrap();
+    let request = sb.request(
+        "pipe-augmented",
+        "train.py",
+        json!({
+            "Environment": {"RECORDIO": "1"},
+            "InputDataConfig": channel(
+                "AugmentedManifestFile",
+                &format!("file://{}", manifest.display()),
+                json!({"InputMode": "Pipe", "RecordWrapperType": "RecordIO",
+                       "DataSource": {"S3DataSource": {"AttributeNames": ["source-ref", "label"]}}})
+            )["InputDataConfig"]
+        }),
+    );
+    backend.create_training_job(request).await.unwrap();
+    let (_, log) = completed(&backend, "pipe-augmented", LIMIT).await;
+    assert_eq!(log[0], "epoch 0 records ['A1\\n', '1', 'B22\\n', 'two']");
+}
