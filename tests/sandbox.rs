@@ -411,7 +411,7 @@ fn as_root_a_mount_namespace_alone_makes_the_same_sandbox() {
         staging: sb.path().join("staging"),
         user_namespace: false,
     }
-    .apply(&mut command)
+    .apply(command.as_std_mut())
     .unwrap();
     let out = command.as_std_mut().output().unwrap();
     assert_eq!(

@@ -549,15 +549,35 @@ fn local_target_checks_what_this_machine_can_run() {
         Severity::Error,
     );
 
+    // Pipe mode runs; an augmented manifest needs it.
     let v2 = with(
         v.clone(),
         "AlgorithmSpecification.TrainingInputMode",
         json!("Pipe"),
     );
+    assert_eq!(check(&v2, Target::Local), []);
+    let v2 = with(
+        v.clone(),
+        "InputDataConfig.0.DataSource.S3DataSource.S3DataType",
+        json!("AugmentedManifestFile"),
+    );
+    let d = check(&v2, Target::Local);
+    let m = has(
+        &d,
+        "InputDataConfig[0].DataSource.S3DataSource.S3DataType",
+        "local_channel",
+    );
+    assert!(m.contains("Pipe"), "{m}");
+    // A distribution local mode does not launch is refused, naming it.
+    let v2 = with(
+        v.clone(),
+        "HyperParameters.sagemaker_pytorch_xla_multi_worker_enabled",
+        json!("true"),
+    );
     let d = check(&v2, Target::Local);
     only(
         &d,
-        "AlgorithmSpecification.TrainingInputMode",
+        "HyperParameters.sagemaker_pytorch_xla_multi_worker_enabled",
         "local_unsupported",
         Severity::Error,
     );
