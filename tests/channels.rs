@@ -184,3 +184,52 @@ async fn pipe_mode_streams_each_epoch_through_a_pipe_of_its_own() {
     let (_, log) = completed(&backend, "pipe-augmented", LIMIT).await;
     assert_eq!(log[0], "epoch 0 records ['A1\\n', '1', 'B22\\n', 'two']");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_reaches_s3_while_the_job_still_runs() {
+    let moto = Moto::start();
+    bucket(&moto, "ckpt-bucket", &[]).await;
+    let s3 = Clients::load(&moto.connection()).await.unwrap().s3;
+    let sb = Sandbox::new();
+    sb.script(
+        "train.py",
+        r#"import os, time
+folder = os.path.join(os.environ["SAGEMAKER_BASE_DIR"], "checkpoints", "epoch-1")
+os.makedirs(folder, exist_ok=True)
+with open(os.path.join(folder, "model.pt"), "wb") as f:
+    f.write(b"weights")
+print("saved", flush=True)
+time.sleep(120)
+"#,
+    );
+    let mut config = sb.config();
+    config.aws = moto.connection();
+    let backend = LocalBackend::open(config).unwrap();
+    let request = sb.request(
+        "ckpt-job",
+        "train.py",
+        json!({"CheckpointConfig": {"S3Uri": "s3://ckpt-bucket/runs/one"}}),
+    );
+    backend.create_training_job(request).await.unwrap();
+    common::wait_for_line(&backend, "ckpt-job", "saved", LIMIT).await;
+    // Seen in S3 while the script still sleeps (it would sleep two minutes).
+    let deadline = std::time::Instant::now() + LIMIT;
+    let body = loop {
+        let got = s3
+            .get_object()
+            .bucket("ckpt-bucket")
+            .key("runs/one/epoch-1/model.pt")
+            .send()
+            .await;
+        if let Ok(object) = got {
+            break object.body.collect().await.unwrap().into_bytes();
+        }
+        assert!(std::time::Instant::now() < deadline, "no checkpoint in S3");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(&body[..], b"weights");
+    let detail = backend.describe_training_job("ckpt-job").await.unwrap();
+    assert_eq!(detail.summary.status, sagedesk::job::Status::InProgress);
+    backend.stop_training_job("ckpt-job").await.unwrap();
+    common::wait_for_end(&backend, "ckpt-job", LIMIT).await;
+}

@@ -1,11 +1,12 @@
 //! `CheckpointConfig` kept as the service keeps it: the prefix (or folder) copied into every
 //! host's `LocalPath` before the script starts, files the script writes there copied back
-//! while it runs (changed files only, once they have settled) and once more when it ends,
-//! however it ends.
+//! while it runs (each as soon as it is closed, where inotify tells; other changes once they
+//! have settled) and once more when it ends, however it ends.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
@@ -18,8 +19,10 @@ use crate::backend::s3::{self, Encryption, SharedProgress};
 use crate::backend::{BackendError, archive};
 
 /// How often the checkpoint folders are looked at while the job runs; a changed file is
-/// copied once it has not changed for one interval.
+/// copied once it has not changed for one interval. Files closed are copied at once where
+/// inotify reports them; without it the folders are looked at every [`POLL_EVERY`].
 const SYNC_EVERY: Duration = Duration::from_secs(5);
+const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// A file's size and modification time, to tell when it changed.
 type Stamp = (u64, Option<SystemTime>);
@@ -124,6 +127,34 @@ impl Checkpoints {
             }
         }
         self.pending = pending;
+        self.copy(ready).await
+    }
+
+    /// Copies back the files `closed` (absolute paths under the hosts' folders) that
+    /// changed since they were last copied. Returns how many were copied.
+    async fn sync_closed(&mut self, closed: Vec<PathBuf>) -> Result<usize, BackendError> {
+        let mut ready: Vec<(PathBuf, Stamp)> = Vec::new();
+        for path in closed {
+            let Some(rel) = self.dirs.iter().find_map(|d| path.strip_prefix(d).ok()) else {
+                continue;
+            };
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let stamp = (meta.len(), meta.modified().ok());
+            if meta.is_file()
+                && self.copied.get(rel) != Some(&stamp)
+                && !ready.iter().any(|(r, _)| r == rel)
+            {
+                self.pending.remove(rel);
+                ready.push((rel.to_path_buf(), stamp));
+            }
+        }
+        self.copy(ready).await
+    }
+
+    /// Copies `ready` back and records them as copied.
+    async fn copy(&mut self, ready: Vec<(PathBuf, Stamp)>) -> Result<usize, BackendError> {
         if ready.is_empty() {
             return Ok(0);
         }
@@ -187,20 +218,30 @@ impl Checkpoints {
         Ok(())
     }
 
-    /// Copies checkpoints back every [`SYNC_EVERY`] until `stop` is notified, then once more
-    /// with every change; the error of the last copy, if it failed.
+    /// Copies checkpoints back as they are closed (and every [`SYNC_EVERY`] what settled)
+    /// until `stop` is notified, then once more with every change; the error of the last
+    /// copy, if it failed.
     pub(super) fn spawn(mut self, stop: Arc<Notify>) -> JoinHandle<Result<(), BackendError>> {
         tokio::spawn(async move {
+            let (tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+            let ending = Arc::new(AtomicBool::new(false));
+            let watch = super::closed::watch(&self.dirs, tx, ending.clone());
+            let every = if watch.is_some() {
+                SYNC_EVERY
+            } else {
+                POLL_EVERY
+            };
             loop {
-                tokio::select! {
+                let synced = tokio::select! {
                     _ = stop.notified() => break,
-                    _ = tokio::time::sleep(SYNC_EVERY) => {
-                        if let Err(e) = self.sync(false).await {
-                            tracing::warn!("{e}");
-                        }
-                    }
+                    Some(files) = closed.recv() => self.sync_closed(files).await,
+                    _ = tokio::time::sleep(every) => self.sync(false).await,
+                };
+                if let Err(e) = synced {
+                    tracing::warn!("{e}");
                 }
             }
+            ending.store(true, Ordering::SeqCst);
             self.sync(true).await.map(|_| ())
         })
     }

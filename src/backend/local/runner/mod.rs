@@ -4,6 +4,7 @@
 //! own backend's contract and store, the request model and the neutral SDK module.
 
 mod checkpoints;
+mod closed;
 mod credentials;
 mod endings;
 mod groups;
