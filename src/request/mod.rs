@@ -30,6 +30,17 @@ pub fn unique_name(base: &str) -> String {
     format!("{}-{stamp}", base.trim_end_matches('-'))
 }
 
+/// `<base>-local-<time>`: the name of a job run locally from `base`, the marker kept
+/// within the 63-character limit by shortening `base`.
+pub fn local_run_name(base: &str) -> String {
+    const MARKER: &str = "-local";
+    let keep = 63 - 20 - MARKER.len();
+    let base: String = base.chars().take(keep).collect();
+    let base = base.trim_end_matches('-');
+    let base = if base.is_empty() { "job" } else { base };
+    unique_name(&format!("{base}{MARKER}"))
+}
+
 /// `name` without the `-YYYYMMDD-HHMMSS-mmm` that [`unique_name`] appends.
 pub fn strip_stamp(name: &str) -> &str {
     if name.len() > 20 && name.is_char_boundary(name.len() - 20) {
@@ -61,4 +72,20 @@ pub fn is_valid_job_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_marker_survives_a_long_name() {
+        let long = "a".repeat(63);
+        let name = local_run_name(&long);
+        assert_eq!(name.chars().count(), 63, "{name}");
+        assert!(strip_stamp(&name).ends_with("-local"), "{name}");
+        assert!(is_valid_job_name(&name), "{name}");
+        let short = local_run_name("train");
+        assert_eq!(strip_stamp(&short), "train-local");
+    }
 }

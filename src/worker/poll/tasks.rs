@@ -265,7 +265,7 @@ async fn run_locally(
         Connection::Local => Default::default(),
     };
     let mut request = detail.request;
-    let name = crate::request::unique_name(&format!("{}-local", job.name));
+    let name = crate::request::local_run_name(&job.name);
     request.training_job_name = Some(name.clone());
     let run = JobRef::local(name);
     let here = LocalRun {
