@@ -1,6 +1,8 @@
 //! Input data as the service reads it: an `S3Prefix` that is not a folder, a manifest, and
 //! Pipe mode (a named pipe per channel and epoch), with a real moto server for S3.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::moto::Moto;

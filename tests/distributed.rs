@@ -3,6 +3,8 @@
 //! where the launcher is missing; and instance groups, checked against sagemaker-training's
 //! own `Environment`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -87,7 +89,10 @@ fn torchrun_venv(dir: &Path) -> PathBuf {
     assert!(status.success());
     let python = dir.join("bin/python");
     let out = std::process::Command::new(&python)
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ])
         .output()
         .unwrap();
     let purelib = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
@@ -293,7 +298,10 @@ async fn instance_groups_match_the_toolkits_environment() {
             "{host}: {log:?}"
         );
     }
-    assert!(log.contains(&"algo-1 channels ['meta']".to_string()), "{log:?}");
+    assert!(
+        log.contains(&"algo-1 channels ['meta']".to_string()),
+        "{log:?}"
+    );
     assert!(
         log.contains(&"algo-2 channels ['meta', 'train']".to_string()),
         "{log:?}"

@@ -1,6 +1,8 @@
 //! Script mode as the framework toolkits run it: what is installed before the entry point
 //! (on the job's own interpreter as it is), and how the entry point is found and started.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -164,7 +166,11 @@ async fn the_program_is_found_and_started_as_the_toolkit_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_folder_with_setup_py_is_installed_and_run_as_a_module() {
     let sb = Sandbox::new();
-    common::wheel(&sb.path().join("wheels"), "sagedesk_fixture_dep", "a-dependency");
+    common::wheel(
+        &sb.path().join("wheels"),
+        "sagedesk_fixture_dep",
+        "a-dependency",
+    );
     sb.script(
         "setup.py",
         "from setuptools import setup\n\

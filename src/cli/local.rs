@@ -135,7 +135,7 @@ pub async fn run_from_aws(
     };
     let remote = crate::backend::open(&Connection::Aws(aws.clone())).await?;
     let mut request = remote.describe_training_job(name).await?.request;
-    request.training_job_name = Some(crate::request::local_run_name(&name));
+    request.training_job_name = Some(crate::request::local_run_name(name));
     let request = checked(request, &format!("AWS job {name}"), Target::Local)?;
     let mut config = config()?;
     config.aws = aws;

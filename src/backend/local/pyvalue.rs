@@ -132,7 +132,7 @@ impl PyValue {
         match self {
             PyValue::None => false,
             PyValue::Bool(b) => *b,
-            PyValue::Int(digits) => digits.trim_start_matches(['-', '0']) != "",
+            PyValue::Int(digits) => !digits.trim_start_matches(['-', '0']).is_empty(),
             PyValue::Float(f) => *f != 0.0,
             PyValue::Str(s) => !s.is_empty(),
             PyValue::List(items) => !items.is_empty(),

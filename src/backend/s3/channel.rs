@@ -75,7 +75,12 @@ impl Manifest {
         let mut items = items.into_iter();
         let prefix = items
             .next()
-            .and_then(|first| first.get("prefix").and_then(Value::as_str).map(String::from))
+            .and_then(|first| {
+                first
+                    .get("prefix")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
             .ok_or_else(|| bad("the first element has no \"prefix\""))?;
         let keys = items
             .enumerate()

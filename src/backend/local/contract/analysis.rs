@@ -10,8 +10,7 @@ use serde_json::json;
 use super::entry::{EntryPoint, built_in_algorithm, container_command, entry_point};
 use super::uri::{Problems, writable};
 use super::{
-    ChannelPlan, CheckpointPlan, DEFAULT_VOLUME_GB, DataType, LocalPlan, RESERVED,
-    UNSUPPORTED,
+    ChannelPlan, CheckpointPlan, DEFAULT_VOLUME_GB, DataType, LocalPlan, RESERVED, UNSUPPORTED,
 };
 use crate::backend::local::pyvalue::PyValue;
 use crate::request::validate::Diagnostic;

@@ -38,7 +38,10 @@ pub struct InstanceGroup {
 }
 
 /// The groups of `request`'s hosts, each problem recorded in `p`.
-pub(super) fn instance_groups(p: &mut Problems, request: &TrainingJobRequest) -> Vec<InstanceGroup> {
+pub(super) fn instance_groups(
+    p: &mut Problems,
+    request: &TrainingJobRequest,
+) -> Vec<InstanceGroup> {
     let resources = request.resource_config.clone().unwrap_or_default();
     let asked = resources.instance_groups.clone().unwrap_or_default();
     let sizes: Vec<(String, String, i64)> = if asked.is_empty() {

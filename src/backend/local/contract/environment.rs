@@ -110,7 +110,10 @@ impl LocalPlan {
             }
             EntryKind::Command => {
                 // As the toolkit: through the shell, so the file's shebang chooses.
-                let quoted: Vec<String> = user_args.iter().map(|a| crate::request::shell_quote(a)).collect();
+                let quoted: Vec<String> = user_args
+                    .iter()
+                    .map(|a| crate::request::shell_quote(a))
+                    .collect();
                 let line = format!("./{} {}", self.program, quoted.join(" "));
                 (PathBuf::from("/bin/sh"), vec!["-c".into(), line])
             }

@@ -71,7 +71,8 @@ impl LocalPlan {
     /// Whether `host` runs a process of its own: not the workers of an `mpirun`, whose
     /// processes the master's `mpirun` starts in their sandboxes.
     pub fn runs_process(&self, host: &str) -> bool {
-        !matches!(self.launcher_of(host), Launcher::Mpi { .. }) || self.master_hostname(host) == host
+        !matches!(self.launcher_of(host), Launcher::Mpi { .. })
+            || self.master_hostname(host) == host
     }
 
     /// Processes per host: `sagemaker_mpi_num_of_processes_per_host`, else one (no GPUs
@@ -308,7 +309,11 @@ impl LocalPlan {
         mca(&mut args, "orte_abort_on_non_zero_status", "1");
         mca(&mut args, "btl_vader_single_copy_mechanism", "none");
         if smddp {
-            mca(&mut args, "plm_rsh_num_concurrent", &hosts.len().to_string());
+            mca(
+                &mut args,
+                "plm_rsh_num_concurrent",
+                &hosts.len().to_string(),
+            );
         }
         let mut export = |name: String| args.extend(["-x".into(), name]);
         if !smddp {

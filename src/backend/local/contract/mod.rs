@@ -18,9 +18,9 @@ mod uri;
 
 pub use checks::LocalChecks;
 pub use cluster::InstanceGroup;
-pub use launcher::{Launcher, MASTER_PORT, mpirun};
 pub use entry::{EntryKind, PROGRAM_VARIABLE};
 pub use environment::{container_environment, withhold_credentials};
+pub use launcher::{Launcher, MASTER_PORT, mpirun};
 pub use layout::{HostLayout, private_dir};
 pub use runtime::{
     ImageRuntime, InterpreterInfo, RuntimeEntry, Runtimes, compare, interpreter_for, probe,

@@ -26,12 +26,18 @@ pub(super) async fn records(
     let mut records = Vec::new();
     let mut fetched = Fetched::default();
     let refs = dest.join("refs");
-    for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let at = |what: String| {
-            BackendError::validation(format!("{field}: line {} of the manifest: {what}", number + 1))
+            BackendError::validation(format!(
+                "{field}: line {} of the manifest: {what}",
+                number + 1
+            ))
         };
-        let object: Value =
-            serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?;
+        let object: Value = serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?;
         for (index, name) in attributes.iter().enumerate() {
             let value = object
                 .get(name)
@@ -56,8 +62,7 @@ pub(super) async fn records(
                 std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
             } else {
                 let source = file_uri_path(uri, field)?;
-                copy_file(&source, &path, &mut |_| {})
-                    .map_err(|e| at(format!("{uri}: {e}")))?
+                copy_file(&source, &path, &mut |_| {}).map_err(|e| at(format!("{uri}: {e}")))?
             };
             fetched.bytes += size;
             if fetched.bytes > limit {

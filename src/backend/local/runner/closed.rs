@@ -89,7 +89,10 @@ impl Watch {
                 let event: libc::inotify_event =
                     unsafe { std::ptr::read_unaligned(buffer[at..].as_ptr().cast()) };
                 let name_bytes = &buffer[at + header..at + header + event.len as usize];
-                let name_end = name_bytes.iter().position(|b| *b == 0).unwrap_or(name_bytes.len());
+                let name_end = name_bytes
+                    .iter()
+                    .position(|b| *b == 0)
+                    .unwrap_or(name_bytes.len());
                 let name = &name_bytes[..name_end];
                 at += header + event.len as usize;
                 let Some(dir) = self.folders.get(&event.wd).cloned() else {

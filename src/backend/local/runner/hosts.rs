@@ -107,7 +107,10 @@ impl Start<'_> {
     /// The whole environment of `host`'s processes.
     fn environment(&self, layout: &HostLayout, host: &str) -> Vec<(String, String)> {
         let mut environment = self.aws.to_vec();
-        environment.extend(self.plan.environment(&self.seen(layout), host, self.num_cpus));
+        environment.extend(
+            self.plan
+                .environment(&self.seen(layout), host, self.num_cpus),
+        );
         container_environment(&environment, &self.bin(), self.python)
     }
 
@@ -127,7 +130,11 @@ impl Start<'_> {
     }
 
     /// The program and arguments host `index` starts with.
-    pub(super) fn program(&self, layout: &HostLayout, index: usize) -> Result<(PathBuf, Vec<String>), String> {
+    pub(super) fn program(
+        &self,
+        layout: &HostLayout,
+        index: usize,
+    ) -> Result<(PathBuf, Vec<String>), String> {
         let host = &self.plan.hosts[index];
         self.plan
             .launch(&self.seen(layout), host, self.python, &self.agent())

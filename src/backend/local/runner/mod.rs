@@ -3,12 +3,12 @@
 //! job's processes from outliving it (`groups`), and packs the artifacts. It imports its
 //! own backend's contract and store, the request model and the neutral SDK module.
 
+mod augmented;
 mod checkpoints;
 mod closed;
 mod credentials;
 mod endings;
 mod groups;
-mod augmented;
 mod hosts;
 mod meter;
 mod output;
@@ -28,9 +28,7 @@ use self::endings::{StorageFault, record_end, remember};
 pub use self::endings::{parse_unrecorded, unrecorded_ending};
 use self::meter::Meter;
 use self::train::{Outcome, train};
-use super::contract::{
-    EntryKind, HostLayout, LocalPlan, private_dir, stage_channels, stage_code,
-};
+use super::contract::{EntryKind, HostLayout, LocalPlan, private_dir, stage_channels, stage_code};
 use super::remote::Remote;
 use super::{LocalConfig, off_thread};
 use crate::backend::BackendError;

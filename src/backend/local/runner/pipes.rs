@@ -39,7 +39,10 @@ impl Pipes {
         let mut feeders = Vec::new();
         for channel in plan.channels.iter().filter(|c| c.pipe) {
             let receivers: Vec<usize> = (0..layouts.len())
-                .filter(|i| plan.channels_of(&plan.hosts[*i]).any(|c| c.name == channel.name))
+                .filter(|i| {
+                    plan.channels_of(&plan.hosts[*i])
+                        .any(|c| c.name == channel.name)
+                })
                 .collect();
             let files = if channel.records.is_empty() {
                 list_files(&channel.source)?

@@ -19,9 +19,7 @@ use super::groups::ProcessGroups;
 use super::output::{Lines, READERS_GRACE, Reader, child_pipes};
 use super::{LocalConfig, POLL};
 use crate::backend::BackendError;
-use crate::backend::local::contract::{
-    EntryKind, HostLayout, LocalPlan, withhold_credentials,
-};
+use crate::backend::local::contract::{EntryKind, HostLayout, LocalPlan, withhold_credentials};
 use crate::job::Stream;
 use crate::process;
 use crate::store::{Record, Store, now_ms};
@@ -162,7 +160,11 @@ pub(super) async fn prepare(
     let env_python = env.join("bin/python");
     let host = &plan.hosts[0];
     if env.join(READY).exists() {
-        let line = format!("Using the environment for {} in {}", install.what(), env.display());
+        let line = format!(
+            "Using the environment for {} in {}",
+            install.what(),
+            env.display()
+        );
         say(tx, host, line).await;
         return Ok(Prepared::Ready(env_python));
     }
@@ -184,7 +186,11 @@ pub(super) async fn prepare(
             python.clone(),
             vec!["-c".into(), LAYER.into(), partial.display().to_string()],
         ),
-        ("pip install", partial.join("bin/python"), install.pip_args()),
+        (
+            "pip install",
+            partial.join("bin/python"),
+            install.pip_args(),
+        ),
     ];
     let environment = plan.environment(layout, host, 1);
     for (what, program, args) in steps {

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use super::credentials::Grant;
 use super::groups::ProcessGroups;
 use super::hosts::Start;
-use super::pipes::Pipes;
 use super::output::{Lines, QUEUE, READERS_GRACE, Reader, child_pipes, spawn_recorder};
+use super::pipes::Pipes;
 use super::requirements::{Prepared, prepare};
 use super::{LocalConfig, POLL, REASON_LIMIT, StorageFault};
 use crate::backend::BackendError;
@@ -127,7 +127,9 @@ pub(super) async fn train(
             groups.finish().await;
             drop(tx);
             let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
-            return Ok(failure(format!("ClientError: cannot make the Pipe channels: {e}")));
+            return Ok(failure(format!(
+                "ClientError: cannot make the Pipe channels: {e}"
+            )));
         }
     };
     let mut hosts = spawn_hosts(&start, layouts, store, tx, groups)?;

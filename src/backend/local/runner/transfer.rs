@@ -128,17 +128,27 @@ async fn fetch_manifest(
     if manifest.prefix.starts_with("s3://") {
         let client = remote.s3().await?;
         let objects = s3::list_manifest(client, manifest, field).await?;
-        return s3::download_objects(client, objects, &manifest.prefix, dest, field, limit, progress)
-            .await;
+        return s3::download_objects(
+            client,
+            objects,
+            &manifest.prefix,
+            dest,
+            field,
+            limit,
+            progress,
+        )
+        .await;
     }
     let (manifest, dest, field) = (manifest.clone(), dest.to_path_buf(), field.to_string());
     off_thread(move || {
         let mut fetched = s3::Fetched::default();
         for (uri, key) in manifest.entries() {
             let source = crate::backend::local::contract::file_uri_path(&uri, &field)?;
-            let path = s3::key_path(key).ok_or_else(|| BackendError::validation(format!(
-                "{field}: {key:?} (in the manifest) leaves the channel's folder"
-            )))?;
+            let path = s3::key_path(key).ok_or_else(|| {
+                BackendError::validation(format!(
+                    "{field}: {key:?} (in the manifest) leaves the channel's folder"
+                ))
+            })?;
             let copied = copy_file(&source, &dest.join(path), &mut |_| {})
                 .map_err(|e| BackendError::validation(format!("{field}: {uri}: {e}")))?;
             fetched.bytes += copied;

@@ -50,7 +50,10 @@ pub fn enter_host(dir: &Path, host: &str, words: &[String]) -> io::Error {
     }) {
         Ok(entry) => entry,
         Err(e) => {
-            return io::Error::new(e.kind(), format!("{host} is not a host of this job ({}: {e})", path.display()));
+            return io::Error::new(
+                e.kind(),
+                format!("{host} is not a host of this job ({}: {e})", path.display()),
+            );
         }
     };
     let mut command = std::process::Command::new("/bin/sh");
