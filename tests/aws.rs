@@ -586,7 +586,7 @@ async fn local_jobs_read_s3_channels() {
     assert_eq!(detail.summary.status, Status::Failed);
     let reason = detail.failure_reason.unwrap_or_default();
     assert!(
-        reason.contains("channel train") && reason.contains("no objects under"),
+        reason.contains("channel train") && reason.contains("no objects start with"),
         "{reason}"
     );
 }

@@ -235,3 +235,30 @@ time.sleep(120)
     backend.stop_training_job("ckpt-job").await.unwrap();
     common::wait_for_end(&backend, "ckpt-job", LIMIT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipe_reader_that_stops_reading_does_not_hold_up_the_stop() {
+    let sb = Sandbox::new();
+    let big = "x".repeat(4 << 20);
+    let train = sb.data("train", &[("big.txt", big.as_str())]);
+    sb.script(
+        "train.py",
+        r#"import os, time
+pipe = open(os.path.join(os.environ["SM_INPUT_DIR"], "data", "train_0"), "rb")
+print("read", len(pipe.read(10)), flush=True)
+time.sleep(120)
+"#,
+    );
+    let backend = sb.backend();
+    let uri = format!("file://{}", train.display());
+    let request = sb.request(
+        "pipe-stop",
+        "train.py",
+        json!({"InputDataConfig": channel("S3Prefix", &uri, json!({"InputMode": "Pipe"}))["InputDataConfig"]}),
+    );
+    backend.create_training_job(request).await.unwrap();
+    common::wait_for_line(&backend, "pipe-stop", "read 10", LIMIT).await;
+    backend.stop_training_job("pipe-stop").await.unwrap();
+    let detail = common::wait_for_end(&backend, "pipe-stop", LIMIT).await;
+    assert_eq!(detail.summary.status, sagedesk::job::Status::Stopped);
+}

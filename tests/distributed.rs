@@ -223,9 +223,32 @@ async fn mpirun_spans_the_hosts_whose_ranks_exchange_a_value() {
     let (_, log) = completed(&backend, "mpi-job", LIMIT * 2).await;
     assert!(
         log.iter()
-            .any(|l| l.ends_with("gathered 0@algo-1 1@algo-1 2@algo-2 3@algo-2")),
+            .any(|l| l.contains("<stdout>:gathered 0@algo-1 1@algo-1 2@algo-2 3@algo-2")),
         "{log:?}"
     );
+    // A rank that fails ends every rank, and the job fails saying so.
+    sb.script(
+        "fail.py",
+        "import os, sys, time\nif os.environ['OMPI_COMM_WORLD_RANK'] == '3':\n    sys.exit(3)\ntime.sleep(120)\n",
+    );
+    let request = sb.request(
+        "mpi-fails",
+        "fail.py",
+        json!({
+            "HyperParameters": {
+                "sagemaker_mpi_enabled": "true",
+                "sagemaker_mpi_num_of_processes_per_host": "2"
+            },
+            "ResourceConfig": {"InstanceCount": 2}
+        }),
+    );
+    backend.create_training_job(request).await.unwrap();
+    let detail = common::wait_for_end(&backend, "mpi-fails", LIMIT).await;
+    assert_eq!(detail.summary.status, sagedesk::job::Status::Failed);
+    let reason = detail.failure_reason.unwrap_or_default();
+    assert!(reason.starts_with("AlgorithmError: algo-1"), "{reason}");
+    assert!(reason.contains("exit"), "{reason}");
+
     // Each rank wrote into its own host's tree.
     let jobs = sb.home().join("jobs/mpi-job");
     for (rank, host) in [(0, "algo-1"), (1, "algo-1"), (2, "algo-2"), (3, "algo-2")] {
