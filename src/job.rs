@@ -12,11 +12,13 @@ use crate::request::TrainingJobRequest;
 pub mod compare;
 pub mod console;
 mod cost;
+pub mod diagnosis;
 mod identity;
 mod log;
 mod run;
 pub mod secret;
 pub mod text;
+pub mod traceback;
 
 pub use cost::{Billing, InstancePrice};
 pub use identity::{AwsConnection, Connection, JobRef, REGIONS, endpoint_from_env};

@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod aws;
+pub mod diagnose;
 pub mod local;
 pub mod paging;
 pub mod partial;

@@ -88,11 +88,38 @@ const NAME_TRIES: usize = 200;
 /// is the local SIGTERM-to-SIGKILL time, none on AWS); a second Ctrl+C leaves at once.
 pub async fn run_and_wait(
     backend: &dyn Backend,
-    mut request: TrainingJobRequest,
+    request: TrainingJobRequest,
     naming: Naming,
     follow: bool,
     stop_grace: Option<Duration>,
 ) -> Result<u8, Failure> {
+    let outcome = run_until(backend, request, naming, follow, stop_grace, &mut || false).await?;
+    Ok(match outcome {
+        Outcome::Ended(exit) | Outcome::Left(exit) => exit,
+        Outcome::Changed => EXIT_STOPPED,
+    })
+}
+
+/// How a run that was waited on ended.
+pub enum Outcome {
+    /// The job ended; the exit code.
+    Ended(u8),
+    /// The wait was left at once (a second Ctrl+C); the exit code.
+    Left(u8),
+    /// `changed` said so: the job was stopped and has ended.
+    Changed,
+}
+
+/// [`run_and_wait`], also stopping the job (and waiting for its end) as soon as `changed`
+/// says so. A failed job's diagnosis is said in one line.
+pub async fn run_until(
+    backend: &dyn Backend,
+    mut request: TrainingJobRequest,
+    naming: Naming,
+    follow: bool,
+    stop_grace: Option<Duration>,
+    changed: &mut dyn FnMut() -> bool,
+) -> Result<Outcome, Failure> {
     let base = crate::request::strip_stamp(request.name()).to_string();
     let mut tries = 0;
     let name = loop {
@@ -134,9 +161,18 @@ pub async fn run_and_wait(
         last_stage: String::new(),
     };
     let mut interrupts = 0;
+    let mut superseded = false;
     let detail = loop {
         if let Some(detail) = watch.poll().await? {
             break detail;
+        }
+        if !superseded && changed() {
+            superseded = true;
+            let name = &watch.name;
+            watch
+                .bar
+                .suspend(|| say_err(format!("the code changed: stopping {name}")));
+            backend.stop_training_job(name).await?;
         }
         tokio::select! {
             _ = tokio::time::sleep(poll_interval(backend)) => {}
@@ -144,7 +180,7 @@ pub async fn run_and_wait(
                 interrupts += 1;
                 if interrupts > 1 {
                     watch.bar.finish_and_clear();
-                    return Ok(watch.leave());
+                    return Ok(Outcome::Left(watch.leave()));
                 }
                 watch.stop(stop_grace).await?;
             }
@@ -162,11 +198,23 @@ pub async fn run_and_wait(
     }
     watch.bar.finish_and_clear();
     say_err(format::describe(&detail).trim_end().to_string());
-    Ok(match detail.summary.status {
+    if superseded {
+        return Ok(Outcome::Changed);
+    }
+    if detail.summary.status == Status::Failed
+        && let Ok(Some(diagnosis)) =
+            crate::backend::diagnose::diagnose_job(backend, &watch.name).await
+    {
+        say_err(format!(
+            "\n{}",
+            super::diagnose::text(&diagnosis).trim_end()
+        ));
+    }
+    Ok(Outcome::Ended(match detail.summary.status {
         Status::Completed => 0,
         Status::Stopped => EXIT_STOPPED,
         _ => EXIT_FAILED,
-    })
+    }))
 }
 
 /// A spinner with the stage and the last metric values, on a terminal only.

@@ -3,6 +3,7 @@
 //! validation against the service model (`validate`). It imports no backend, worker or
 //! view: runtimes add their own checks through [`validate::RuntimeChecks`].
 
+pub mod diff;
 mod import;
 pub mod metrics;
 mod shapes;

@@ -223,6 +223,9 @@ impl SageDeskApp {
             }
             DetailAction::Copy(clip) => self.copy(ctx, clip),
             DetailAction::OpenUrl(url) => self.worker.send(DeskCommand::OpenPath(url.into())),
+            DetailAction::OpenInEditor(file, line) => {
+                self.worker.send(DeskCommand::OpenInEditor { file, line })
+            }
             DetailAction::OpenFolder(uri) => {
                 let path = uri.strip_prefix("file://").unwrap_or(&uri);
                 let folder = std::path::Path::new(path)

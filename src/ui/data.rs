@@ -79,6 +79,8 @@ pub struct Data {
     pub detail: Option<JobDetail>,
     /// `detail` as DescribeTrainingJob JSON.
     pub describe: Option<Value>,
+    /// Why the selected job failed or stopped, once it has.
+    pub diagnosis: Option<crate::job::diagnosis::Diagnosis>,
     /// The selected job's log: its size and the rows around the screen.
     pub log: LogPages,
     /// The selected job's metrics by name (CloudWatch's on AWS).
@@ -125,6 +127,7 @@ impl Default for Data {
             jobs_version: 0,
             detail: None,
             describe: None,
+            diagnosis: None,
             log: LogPages::default(),
             metrics: BTreeMap::new(),
             log_metrics: BTreeMap::new(),
@@ -196,6 +199,7 @@ impl Data {
     pub fn clear_selection(&mut self) {
         self.detail = None;
         self.describe = None;
+        self.diagnosis = None;
         self.log = LogPages::default();
         self.metrics.clear();
         self.log_metrics.clear();

@@ -80,6 +80,11 @@ impl SageDeskApp {
                     self.data.detail = Some(*detail);
                 }
             }
+            Event::Diagnosis { job, diagnosis } => {
+                if selected(&job, &self.state.selection) {
+                    self.data.diagnosis = Some(*diagnosis);
+                }
+            }
             Event::Log { job, news } => {
                 if selected(&job, &self.state.selection) {
                     self.data.log.apply(news);

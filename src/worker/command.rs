@@ -190,6 +190,8 @@ pub enum DeskCommand {
     AcknowledgeCrash(PathBuf),
     /// Open a file, a folder or an address with the desktop's handler (xdg-open).
     OpenPath(PathBuf),
+    /// Open a file in the user's editor at a line.
+    OpenInEditor { file: PathBuf, line: u32 },
 }
 
 impl From<SourceCommand> for Command {
@@ -298,6 +300,9 @@ impl DeskCommand {
             DeskCommand::LoadProfiles => "load AWS profiles".into(),
             DeskCommand::AcknowledgeCrash(path) => format!("seen {}", path.display()),
             DeskCommand::OpenPath(path) => format!("open {}", path.display()),
+            DeskCommand::OpenInEditor { file, line } => {
+                format!("edit {}:{line}", file.display())
+            }
         }
     }
 }

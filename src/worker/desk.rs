@@ -121,6 +121,7 @@ impl Desk {
                 }
             }
             DeskCommand::OpenPath(path) => self.open_path(path),
+            DeskCommand::OpenInEditor { file, line } => self.open_in_editor(&file, line),
         }
     }
 
@@ -158,6 +159,30 @@ impl Desk {
             .spawn();
         if let Err(e) = opened {
             self.out.error(format!("Opening {}", path.display()), e);
+        }
+    }
+
+    fn open_in_editor(&self, file: &std::path::Path, line: u32) {
+        let chosen = std::env::var("VISUAL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| std::env::var("EDITOR").ok());
+        let found = |p: &str| crate::process::which(std::path::Path::new(p)).is_some();
+        let editors = super::editor::Editors {
+            chosen: chosen.as_deref(),
+            code: found("code"),
+            terminal: found("x-terminal-emulator").then_some("x-terminal-emulator"),
+        };
+        let words = super::editor::command(&editors, file, line);
+        let opened = tokio::process::Command::new(&words[0])
+            .args(&words[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Err(e) = opened {
+            let what = format!("Opening {}:{line} with {}", file.display(), words[0]);
+            self.out.error(what, e);
         }
     }
 

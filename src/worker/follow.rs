@@ -90,6 +90,8 @@ pub(super) struct Selected {
     /// The log's size last sent.
     size: Option<LogSize>,
     artifacts_loaded: bool,
+    /// Whether the job's diagnosis was asked for (once it failed or stopped).
+    pub diagnosed: bool,
     /// On a remote source, the job's `MetricDefinitions` matched against the log lines as
     /// they are read: points seconds after they are logged, where CloudWatch has one a
     /// minute, minutes late. Built with the first detail.
@@ -105,6 +107,7 @@ impl Selected {
             read: RemoteLog::default(),
             size: None,
             artifacts_loaded: false,
+            diagnosed: false,
             log_metrics: None,
         }
     }
@@ -112,6 +115,20 @@ impl Selected {
     /// Whether the job still runs.
     pub fn running(&self) -> bool {
         self.followed.running()
+    }
+
+    /// Whether the job failed or stopped and its diagnosis was not asked for yet (marked
+    /// asked now).
+    pub fn wants_diagnosis(&mut self) -> bool {
+        let ended_badly = self.followed.detail.as_ref().is_some_and(|d| {
+            matches!(
+                d.summary.status,
+                crate::job::Status::Failed | crate::job::Status::Stopped
+            )
+        });
+        let wants = ended_badly && !self.diagnosed;
+        self.diagnosed |= ended_badly;
+        wants
     }
 
     /// The job.

@@ -6,6 +6,7 @@
 
 mod command;
 mod desk;
+mod editor;
 mod follow;
 mod logbook;
 mod notify;
@@ -102,6 +103,13 @@ pub enum Event {
         job: JobRef,
         /// Its detail.
         detail: Box<JobDetail>,
+    },
+    /// Why the selected job failed or stopped, once it has.
+    Diagnosis {
+        /// The job.
+        job: JobRef,
+        /// Its diagnosis.
+        diagnosis: Box<crate::job::diagnosis::Diagnosis>,
     },
     /// A compared job's detail, when it changed.
     Compared {

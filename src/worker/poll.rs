@@ -289,7 +289,7 @@ impl Poller {
             .as_ref()
             .is_some_and(|s| s.job().source == source)
         {
-            self.poll_selected(backend.as_ref()).await;
+            self.poll_selected(&backend).await;
         }
         for followed in &mut self.compared {
             if followed.job.source == source && (followed.running() || followed.detail.is_none()) {
@@ -301,12 +301,28 @@ impl Poller {
 
     /// Polls the selected job on `backend` (its source's), dropping the selection when the
     /// job cannot be described.
-    async fn poll_selected(&mut self, backend: &dyn Backend) {
+    async fn poll_selected(&mut self, backend: &Arc<dyn Backend>) {
         let Some(selected) = self.selected.as_mut() else {
             return;
         };
-        if !selected.poll(backend, &self.out).await {
+        if !selected.poll(backend.as_ref(), &self.out).await {
             self.selected = None;
+            return;
+        }
+        if selected.wants_diagnosis() {
+            // Reading a remote log's end may take a while: on a task of its own.
+            let (backend, out, job) = (backend.clone(), self.out.clone(), selected.job().clone());
+            self.tasks.spawn(async move {
+                match crate::backend::diagnose::diagnose_job(backend.as_ref(), &job.name).await {
+                    Ok(Some(diagnosis)) => out.send(Event::Diagnosis {
+                        job,
+                        diagnosis: Box::new(diagnosis),
+                    }),
+                    Ok(None) => {}
+                    Err(e) => out.error(format!("Diagnosing {job}"), e),
+                }
+                out.flush();
+            });
         }
     }
 
@@ -492,7 +508,7 @@ impl Poller {
         };
         // A source still being added (at start) follows the job from its first tick.
         if let Some(backend) = self.backend(&source) {
-            self.poll_selected(backend.as_ref()).await;
+            self.poll_selected(&backend).await;
         }
     }
 

@@ -28,6 +28,8 @@ pub struct Life {
     started_epoch: f64,
     stage: Duration,
     stopped: Option<Instant>,
+    /// The service's `FailureReason`, for a job that fails after Training.
+    failure: Option<String>,
 }
 
 impl Life {
@@ -41,6 +43,15 @@ impl Life {
                 .as_secs_f64(),
             stage,
             stopped: None,
+            failure: None,
+        }
+    }
+
+    /// A life that fails with `reason` where it would have completed.
+    pub fn failing(stage: Duration, reason: &str) -> Self {
+        Self {
+            failure: Some(reason.to_string()),
+            ..Self::new(stage)
         }
     }
 
@@ -58,6 +69,10 @@ impl Life {
         let cut = self.stopped.map(|s| (s - self.started).as_secs_f64());
         for (i, (status, secondary)) in STAGES.iter().enumerate() {
             let at = i as f64 * stage;
+            let (status, secondary) = match (&self.failure, *status) {
+                (Some(_), "Completed") => (&"Failed", &"Failed"),
+                _ => (status, secondary),
+            };
             if (now - self.started).as_secs_f64() < at || cut.is_some_and(|c| at > c) {
                 break;
             }
@@ -82,6 +97,9 @@ impl Life {
         job["CreationTime"] = json!(self.started_epoch);
         job["LastModifiedTime"] = json!(self.started_epoch + stages.last().unwrap().2);
         let object = job.as_object_mut().unwrap();
+        if let (Some(reason), "Failed") = (&self.failure, status) {
+            object.insert("FailureReason".into(), json!(reason));
+        }
         if terminal {
             object.insert(
                 "TrainingEndTime".into(),

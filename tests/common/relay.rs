@@ -121,6 +121,16 @@ impl Relay {
             .insert(name.to_string(), Life::new(stage));
     }
 
+    /// Gives the job `name` a life from now that fails with the service's `reason` where it
+    /// would have completed.
+    pub fn fail_job(&self, name: &str, stage: Duration, reason: &str) {
+        self.shared
+            .lives
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), Life::failing(stage, reason));
+    }
+
     /// Answers `GetProducts` for `instance_type` with an on-demand training price.
     pub fn price(&self, instance_type: &str, usd_per_hour: f64) {
         self.shared

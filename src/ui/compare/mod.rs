@@ -3,6 +3,7 @@
 //! each chart as PNG from the rendered frame).
 
 mod chart;
+mod requests;
 mod table;
 
 use std::collections::BTreeMap;
@@ -134,6 +135,7 @@ pub fn show(
                 actions.push(CompareAction::Select(job));
             }
             ui.add_space(8.0);
+            requests::show(ui, data, &jobs);
             let metrics = metric_names(data, &jobs);
             if metrics.is_empty() {
                 ui.label(RichText::new("None of these jobs has metric points yet.").weak());

@@ -1,6 +1,7 @@
 //! The job detail: a header and four tabs.
 
 pub mod artifacts;
+mod diagnosis;
 mod header;
 pub mod logs;
 pub mod metrics;
@@ -37,6 +38,8 @@ pub enum DetailAction {
     Copy(super::Clip),
     /// Open an address with the desktop's browser.
     OpenUrl(String),
+    /// Open a file in the user's editor at a line.
+    OpenInEditor(std::path::PathBuf, u32),
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.
@@ -106,10 +109,7 @@ pub fn show(
     });
     ui.separator();
     let tab_action = match state.tab {
-        Tab::Overview => {
-            overview::show(ui, data, &job);
-            None
-        }
+        Tab::Overview => overview::show(ui, data, &job),
         Tab::Logs => logs::show(ui, data, state, &mut cache.logs),
         Tab::Metrics => {
             metrics::show(ui, data, state, &mut cache.charts);

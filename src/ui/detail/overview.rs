@@ -24,15 +24,21 @@ fn stage_color(status: SecondaryStatus) -> Color32 {
     }
 }
 
-/// Draws the overview tab.
-pub fn show(ui: &mut egui::Ui, data: &Data, job: &crate::job::JobRef) {
-    let Some(detail) = data.detail.as_ref() else {
-        return;
-    };
+/// Draws the overview tab: a failed or stopped job's diagnosis first.
+pub fn show(
+    ui: &mut egui::Ui,
+    data: &Data,
+    job: &crate::job::JobRef,
+) -> Option<super::DetailAction> {
+    let detail = data.detail.as_ref()?;
     let now = chrono::Utc::now();
+    let mut action = None;
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
+            if let Some(diagnosis) = &data.diagnosis {
+                action = super::diagnosis::show(ui, diagnosis);
+            }
             if let Some(reason) = &detail.failure_reason {
                 theme::error_frame().show(ui, |ui| {
                     ui.set_width(ui.available_width());
@@ -92,6 +98,7 @@ pub fn show(ui: &mut egui::Ui, data: &Data, job: &crate::job::JobRef) {
                 tree(ui, "", "", describe, 0);
             }
         });
+    action
 }
 
 /// A bar with one segment per stage, as wide as its share of the time, and a table below.
