@@ -1,6 +1,7 @@
-//! Diagnosis of failed and stopped jobs: local jobs that fail in the ways first jobs fail,
-//! and AWS jobs (moto behind the relay) with the service's own FailureReason texts and a
-//! CloudWatch log holding a traceback.
+//! Debugging a first job: the diagnosis of failed and stopped jobs (local jobs that fail in
+//! the ways first jobs fail, AWS jobs behind the relay with the service's own FailureReason
+//! texts and a CloudWatch log holding a traceback, and the window's Overview), rerunning on
+//! every save, and the members in which two jobs' requests differ.
 
 #![allow(clippy::unwrap_used)]
 
@@ -240,5 +241,158 @@ fn aws_failures_are_read_from_the_services_words_and_the_cloudwatch_log() {
             .iter()
             .any(|s| s.contains("sagedesk run --from-aws aws-script")),
         "{script:#?}"
+    );
+}
+
+#[test]
+fn a_failed_jobs_overview_leads_with_its_diagnosis() {
+    let sb = Sandbox::new();
+    sb.script(
+        "train.py",
+        "def fit():\n    raise KeyError('label')\n\nfit()\n",
+    );
+    let backend = sb.backend();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        backend
+            .create_training_job(sb.request("diag-window", "train.py", json!({})))
+            .await
+            .unwrap();
+        wait_for_end(&backend, "diag-window", LIMIT).await;
+    });
+    let state = sagedesk::ui::state::State {
+        selection: Some(sagedesk::backend::JobRef::local("diag-window")),
+        ..Default::default()
+    };
+    let mut h =
+        common::window::harness_with_state(std::sync::Arc::new(sb.backend()), sb.home(), state);
+    common::window::wait_for(&mut h, "the diagnosis", |h| {
+        common::window::has_text(h, "Script error")
+    });
+    assert!(common::window::has_text(&h, "KeyError: 'label'"));
+    assert!(common::window::has_text(&h, "Copy traceback"));
+    assert!(common::window::has_text(&h, "Next steps"));
+    let train = sb.path().join("code/train.py").display().to_string();
+    assert!(
+        common::window::has_text(&h, &format!("{train}:2")),
+        "the frame in the user's file"
+    );
+}
+
+/// The local jobs whose log holds `line`, once they completed.
+async fn completed_with(backend: &impl Backend, line: &str) -> Vec<String> {
+    let filter = sagedesk::job::ListFilter::default();
+    let mut names = Vec::new();
+    for job in backend.list_training_jobs(&filter).await.unwrap() {
+        if job.status == sagedesk::job::Status::Completed
+            && common::log_text(backend, &job.name)
+                .await
+                .iter()
+                .any(|l| l == line)
+        {
+            names.push(job.name.clone());
+        }
+    }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_watch_runs_again_after_each_settled_save() {
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('version one')\n");
+    let request = sb.request("watched", "train.py", json!({}));
+    let file = cli::request_file(&sb, &request);
+    let mut child = cli::sagedesk(&sb.home())
+        .args(["run", "--watch"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let backend = sb.backend();
+    let deadline = std::time::Instant::now() + LIMIT;
+    while completed_with(&backend, "version one").await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no first run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A burst of saves, an editor's swap file among them: one run of the last version.
+    for version in ["two", "three"] {
+        sb.script(".train.py.swp", "swap");
+        sb.script("train.py", &format!("print('version {version}')\n"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while completed_with(&backend, "version three").await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no run after the save"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let jobs = backend
+        .list_training_jobs(&sagedesk::job::ListFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 2, "one run per settled change: {jobs:?}");
+    assert!(
+        jobs.iter().all(|j| j.name.starts_with("watched-")),
+        "{jobs:?}"
+    );
+    // SAFETY: signals a child process of this test.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = cli::text(&out.stderr);
+    assert!(err.contains("the code changed: running again"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_names_the_members_two_jobs_differ_in() {
+    let moto = Moto::start();
+    seed(&moto.endpoint(), &["origin-job"]).await;
+    let aws = AwsBackend::connect(connection(&moto.endpoint()))
+        .await
+        .unwrap();
+    let origin = aws
+        .describe_training_job("origin-job")
+        .await
+        .unwrap()
+        .request;
+    // The local run of it: same request, this machine's code folder and output.
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('ok')\n");
+    let mut local = origin.clone();
+    let mine = sb.request("origin-job-local", "train.py", json!({}));
+    local.training_job_name = mine.training_job_name.clone();
+    local.hyper_parameters = mine.hyper_parameters.clone();
+    local.output_data_config = mine.output_data_config.clone();
+    local.input_data_config = None;
+    let backend = sb.backend();
+    backend.create_training_job(local).await.unwrap();
+    wait_for_end(&backend, "origin-job-local", LIMIT).await;
+    let out = cli::sagedesk(&sb.home())
+        .args(["diff", "local:origin-job-local", "aws:origin-job", "--json"])
+        .args(["--endpoint-url", &moto.endpoint(), "--region", "us-east-1"])
+        .envs(common::moto::child_env(&moto.endpoint()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", cli::text(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let paths: Vec<&str> = rows.iter().filter_map(|r| r["path"].as_str()).collect();
+    assert!(
+        paths.contains(&"HyperParameters.sagemaker_program"),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"OutputDataConfig.S3OutputPath"),
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.starts_with("TrainingJobName")),
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.starts_with("ResourceConfig")),
+        "the same instances: {paths:?}"
     );
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 
 use super::{Backend, BackendError};
-use crate::job::diagnosis::{Category, CodeFolder, Diagnosis, Evidence, diagnose, family};
+use crate::job::diagnosis::{Category, CodeFolder, Diagnosis, Evidence, Line, diagnose, family};
 use crate::job::{Cursor, JobDetail};
 
 /// Lines of the log's end a diagnosis reads.
@@ -61,17 +61,19 @@ fn instance_type(detail: &JobDetail) -> Option<String> {
 
 /// The log's last lines as `(host, text)`: the last [`TAIL`] rows where the backend keeps
 /// them, else the end of what reading forward gives.
-async fn log_tail(
-    backend: &dyn Backend,
-    name: &str,
-) -> Result<Vec<(String, String)>, BackendError> {
+async fn log_tail(backend: &dyn Backend, name: &str) -> Result<Vec<Line>, BackendError> {
+    let line = |l: crate::job::LogLine| Line {
+        host: l.host,
+        stderr: l.stream == crate::job::Stream::Stderr,
+        text: l.text,
+    };
     if let Some(size) = backend.log_size(name).await? {
         let rows = size.total.saturating_sub(TAIL)..size.total;
         let lines = backend.log_rows(name, None, rows).await?;
-        return Ok(lines.into_iter().map(|l| (l.host, l.text)).collect());
+        return Ok(lines.into_iter().map(line).collect());
     }
     let mut cursor = Cursor::default();
-    let mut kept: VecDeque<(String, String)> = VecDeque::new();
+    let mut kept: VecDeque<Line> = VecDeque::new();
     let mut read = 0;
     while read < FORWARD_LIMIT {
         let page = backend.get_log_events(name, &cursor, 10_000).await?;
@@ -79,11 +81,11 @@ async fn log_tail(
             break;
         }
         read += page.lines.len();
-        for line in page.lines {
+        for l in page.lines {
             if kept.len() == TAIL as usize {
                 kept.pop_front();
             }
-            kept.push_back((line.host, line.text));
+            kept.push_back(line(l));
         }
         cursor = page.next_cursor;
     }

@@ -68,11 +68,20 @@ pub struct CodeFolder {
     pub here: Option<PathBuf>,
 }
 
+/// One line of a job's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub host: String,
+    /// Written to stderr, where Python prints tracebacks.
+    pub stderr: bool,
+    pub text: String,
+}
+
 /// What a diagnosis reads.
 pub struct Evidence<'a> {
     pub detail: &'a JobDetail,
-    /// The log's last lines, `(host, text)` in order.
-    pub lines: &'a [(String, String)],
+    /// The log's last lines, in order.
+    pub lines: &'a [Line],
     pub code: CodeFolder,
     /// Hourly prices of instance types, for the alternatives a step offers.
     pub prices: BTreeMap<String, f64>,
@@ -93,12 +102,17 @@ pub fn diagnose(evidence: &Evidence) -> Option<Diagnosis> {
     }
     let reason = detail.failure_reason.clone().unwrap_or_default();
     let host = failing_host(&reason, evidence.lines);
-    let host_lines = evidence
-        .lines
-        .iter()
-        .filter(|(h, _)| host.as_ref().is_none_or(|want| h == want))
-        .map(|(_, l)| l.as_str());
-    let traceback = last_traceback(host_lines)
+    let of_host = |stderr_only: bool| {
+        evidence
+            .lines
+            .iter()
+            .filter(|l| host.as_ref().is_none_or(|want| &l.host == want))
+            .filter(move |l| l.stderr || !stderr_only)
+            .map(|l| l.text.as_str())
+    };
+    // Python writes tracebacks to stderr, whatever the script printed between its lines.
+    let traceback = last_traceback(of_host(true))
+        .or_else(|| last_traceback(of_host(false)))
         .or_else(|| last_traceback(reason.lines()))
         .map(|mut t| {
             for frame in &mut t.frames {
@@ -124,7 +138,7 @@ pub fn diagnose(evidence: &Evidence) -> Option<Diagnosis> {
 
 /// The host the failure names (`AlgorithmError: algo-2: …`), else the last host whose
 /// lines hold a traceback.
-fn failing_host(reason: &str, lines: &[(String, String)]) -> Option<String> {
+fn failing_host(reason: &str, lines: &[Line]) -> Option<String> {
     let named = reason
         .split(|c: char| c.is_whitespace() || c == ':')
         .find(|w| {
@@ -137,8 +151,8 @@ fn failing_host(reason: &str, lines: &[(String, String)]) -> Option<String> {
     lines
         .iter()
         .rev()
-        .find(|(_, l)| l.contains("Traceback (most recent call last):"))
-        .map(|(h, _)| h.clone())
+        .find(|l| l.text.contains("Traceback (most recent call last):"))
+        .map(|l| l.host.clone())
 }
 
 /// The user's file for a logged path under the code folder, when it exists here.
@@ -179,7 +193,7 @@ fn categorize(
     detail: &JobDetail,
     reason: &str,
     traceback: Option<&Traceback>,
-    lines: &[(String, String)],
+    lines: &[Line],
 ) -> Category {
     if detail.summary.status == Status::Stopped {
         return if detail.summary.secondary_status == Some(SecondaryStatus::MaxRuntimeExceeded) {
@@ -195,7 +209,7 @@ fn categorize(
         .iter()
         .rev()
         .take(50)
-        .map(|(_, l)| l.as_str())
+        .map(|l| l.text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
     let text = format!("{reason}\n{exception}").to_lowercase();

@@ -35,16 +35,33 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// An object, or no members at all where the value is unset.
+fn object<'a>(
+    v: Option<&'a Value>,
+    empty: &'a serde_json::Map<String, Value>,
+) -> Option<&'a serde_json::Map<String, Value>> {
+    match v {
+        Some(Value::Object(o)) => Some(o),
+        None => Some(empty),
+        _ => None,
+    }
+}
+
 fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Difference>) {
-    match (a, b) {
-        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+    let empty = serde_json::Map::new();
+    // A whole object set on one side only is told member by member.
+    if matches!(a, Some(Value::Object(_))) || matches!(b, Some(Value::Object(_))) {
+        if let (Some(x), Some(y)) = (object(a, &empty), object(b, &empty)) {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
             keys.sort();
             keys.dedup();
             for key in keys {
                 walk(&join(path, key), x.get(key), y.get(key), out);
             }
+            return;
         }
+    }
+    match (a, b) {
         (Some(Value::Array(x)), Some(Value::Array(y))) => match keyed(path) {
             Some(key) => {
                 let name = |v: &Value| v.get(key).and_then(Value::as_str).map(String::from);
@@ -171,7 +188,7 @@ mod tests {
             .map(|d| (d.path.clone(), shown(&d.a), shown(&d.b)))
             .collect();
         let want = [
-            ("Environment", "-", "{\"MODE\":\"fast\"}"),
+            ("Environment.MODE", "-", "fast"),
             ("HyperParameters.lr", "0.1", "0.2"),
             (
                 "InputDataConfig[train].DataSource.S3DataSource.S3Uri",
