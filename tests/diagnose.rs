@@ -396,3 +396,98 @@ async fn diff_names_the_members_two_jobs_differ_in() {
         "the same instances: {paths:?}"
     );
 }
+
+/// Sends one Debug Adapter Protocol request.
+fn send(stream: &mut std::net::TcpStream, seq: i64, command: &str, arguments: Value) {
+    use std::io::Write;
+    let body = json!({"seq": seq, "type": "request", "command": command, "arguments": arguments})
+        .to_string();
+    write!(stream, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+}
+
+/// Reads messages until the response to request `seq`.
+fn response(reader: &mut std::io::BufReader<std::net::TcpStream>, seq: i64) -> Value {
+    use std::io::{BufRead, Read};
+    loop {
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            assert!(
+                reader.read_line(&mut header).unwrap() > 0,
+                "the debugger hung up"
+            );
+            if header.trim().is_empty() {
+                break;
+            }
+            if let Some(n) = header.trim().strip_prefix("Content-Length: ") {
+                length = n.parse().unwrap();
+            }
+        }
+        let mut buffer = vec![0; length];
+        reader.read_exact(&mut buffer).unwrap();
+        let message: Value = serde_json::from_slice(&buffer).unwrap();
+        if message["type"] == "response" && message["request_seq"] == seq {
+            return message;
+        }
+    }
+}
+
+#[test]
+fn run_debug_waits_for_the_editor_and_goes_on_once_it_attaches() {
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('after the debugger', flush=True)\n");
+    let request = sb.request(
+        "debugged",
+        "train.py",
+        json!({"StoppingCondition": {"MaxRuntimeInSeconds": 20}}),
+    );
+    let file = cli::request_file(&sb, &request);
+    let port = common::moto::free_port();
+    let child = cli::sagedesk(&sb.home())
+        .args(["run", "--debug", &port.to_string()])
+        .arg(&file)
+        .env("SAGEDESK_PYTHON", common::moto::debugpy_python())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The editor attaches: initialize, attach, configurationDone.
+    let deadline = std::time::Instant::now() + LIMIT;
+    let mut stream = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => break stream,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(e) => panic!("nothing listens on {port}: {e}"),
+        }
+    };
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    send(
+        &mut stream,
+        1,
+        "initialize",
+        json!({"adapterID": "debugpy"}),
+    );
+    assert_eq!(response(&mut reader, 1)["success"], true);
+    // The attach is answered once the configuration is done, as VS Code does it.
+    send(&mut stream, 2, "attach", json!({"justMyCode": false}));
+    send(&mut stream, 3, "configurationDone", json!({}));
+    assert_eq!(response(&mut reader, 3)["success"], true);
+    let out = child.wait_with_output().unwrap();
+    let stdout = cli::text(&out.stdout);
+    let stderr = cli::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("after the debugger"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "Waiting for a debugger on 127.0.0.1:{port} (algo-1)"
+        )),
+        "{stdout}"
+    );
+    let code = sb.path().join("code").display().to_string();
+    assert!(
+        stdout.contains(&format!("\"localRoot\":\"{code}\"")) && stdout.contains("\"remoteRoot\""),
+        "{stdout}"
+    );
+}

@@ -29,6 +29,11 @@ pub enum Command {
         /// stopped if still going), until Ctrl+C. Local only.
         #[arg(long, conflicts_with = "from_aws")]
         watch: bool,
+        /// Start the entry point under debugpy listening on 127.0.0.1:PORT (5678 when no
+        /// port is given; host algo-N on PORT + N - 1), waiting for your editor to attach;
+        /// the job's log gives the launch.json configuration. Local only; implies --follow.
+        #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "5678")]
+        debug: Option<u16>,
         /// Use this TrainingJobName instead of the file's.
         #[arg(long)]
         name: Option<String>,

@@ -330,10 +330,23 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         Some(Connection::Aws(_)) => Target::Aws,
         _ => Target::Local,
     };
+    let debug = match &command {
+        Command::Run { debug, .. } => *debug,
+        _ => None,
+    };
+    if debug.is_some() && target == Target::Aws {
+        return Err(Failure {
+            message: "--debug runs the job on this machine: leave out --aws".into(),
+            code: EXIT_BAD_INPUT,
+        });
+    }
     let backend: Arc<dyn Backend> = match (target, job_credentials) {
-        (Target::Local, Some(whose)) => {
+        (Target::Local, whose) if whose.is_some() || debug.is_some() => {
             let mut config = local::config()?;
-            config.job_credentials = whose;
+            if let Some(whose) = whose {
+                config.job_credentials = whose;
+            }
+            config.debug_port = debug;
             Arc::new(LocalBackend::open(config)?)
         }
         _ => crate::backend::open(&connection.clone().unwrap_or_default()).await?,
@@ -357,8 +370,10 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
             name,
             unique_name,
             no_preflight,
+            debug,
             ..
         } => {
+            let follow = follow || debug.is_some();
             let file = file.unwrap_or_default();
             let request = read_for_run(&file, target, name, unique_name)?;
             if watch {

@@ -89,6 +89,15 @@ pub fn toolkit_python() -> &'static Path {
     PYTHON.get_or_init(|| venv("toolkit-venv", TOOLKIT))
 }
 
+/// The debugger VS Code attaches with, pinned.
+const DEBUGPY: &str = "debugpy==1.8.22";
+
+/// A venv's Python with debugpy, made on first use.
+pub fn debugpy_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| venv("debugpy-venv", DEBUGPY))
+}
+
 /// The Python of the venv `name` under the target folder with `requirement` installed,
 /// made once (a file lock keeps parallel test binaries from making it twice) and made
 /// again when the requirement changes.

@@ -34,6 +34,9 @@ pub struct LocalConfig {
     /// Whose AWS credentials jobs that reach AWS get: their role's (by default), the
     /// connection's own (by the user's explicit choice) or none.
     pub job_credentials: JobCredentials,
+    /// Jobs wait for a debugger (debugpy) on this port of 127.0.0.1 (host `algo-N` on the
+    /// port plus N − 1) before their entry point runs.
+    pub debug_port: Option<u16>,
 }
 
 /// The program [`LocalConfig::from_env`] names as the supervisor: set once by the
@@ -57,6 +60,7 @@ impl LocalConfig {
             supervisor: None,
             detached: false,
             job_credentials: JobCredentials::default(),
+            debug_port: None,
         }
     }
 
@@ -84,6 +88,13 @@ impl LocalConfig {
                 ));
             }
             config.stop_grace = Duration::from_secs_f64(secs);
+        }
+        if let Ok(port) = std::env::var("SAGEDESK_DEBUG_PORT") {
+            config.debug_port = Some(
+                port.trim()
+                    .parse()
+                    .map_err(|_| format!("SAGEDESK_DEBUG_PORT={port:?} is not a port number"))?,
+            );
         }
         if let Ok(word) = std::env::var("SAGEDESK_JOB_CREDENTIALS") {
             config.job_credentials = JobCredentials::parse(&word).ok_or_else(|| {

@@ -38,6 +38,11 @@ pub(super) fn launch(
         .env("SAGEDESK_HOME", &config.home)
         .env("SAGEDESK_PYTHON", &config.python)
         .env("SAGEDESK_JOB_CREDENTIALS", credentials.word())
+        .envs(
+            config
+                .debug_port
+                .map(|port| ("SAGEDESK_DEBUG_PORT", port.to_string())),
+        )
         .env(
             "SAGEDESK_STOP_GRACE_SECONDS",
             config.stop_grace.as_secs_f64().to_string(),

@@ -159,6 +159,18 @@ impl LocalBackend {
         let aws = run.connection.unwrap_or_else(|| self.config.aws.clone());
         let credentials = run.credentials;
         let (plan, extractor) = self.plan(&request).await?;
+        if let Some(port) = self.config.debug_port {
+            let python = plan
+                .interpreter
+                .clone()
+                .unwrap_or_else(|| self.config.python.clone());
+            let checked = plan.clone();
+            let refused =
+                off_thread(move || runner::debug::refusal(&checked, &python, port)).await?;
+            if let Some(why) = refused {
+                return Err(BackendError::new(super::UNSUPPORTED_LOCALLY, why));
+            }
+        }
         let job_dir = self.config.job_dir(&plan.job);
         let arn = arn(&plan.job);
         let arn_out = arn.clone();

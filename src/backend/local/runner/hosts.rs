@@ -30,6 +30,8 @@ pub(super) struct Start<'a> {
     pub(super) num_cpus: usize,
     /// This program, which enters a host's sandbox for the agent.
     pub(super) sagedesk: Option<PathBuf>,
+    /// The debugger's port of the first host, when the job runs under debugpy.
+    pub(super) debug_port: Option<u16>,
 }
 
 impl Start<'_> {
@@ -136,8 +138,29 @@ impl Start<'_> {
         index: usize,
     ) -> Result<(PathBuf, Vec<String>), String> {
         let host = &self.plan.hosts[index];
-        self.plan
-            .launch(&self.seen(layout), host, self.python, &self.agent())
+        let (program, args) =
+            self.plan
+                .launch(&self.seen(layout), host, self.python, &self.agent())?;
+        Ok(match self.debug_port {
+            Some(port) => (
+                program,
+                super::debug::wrap(args, super::debug::port_of(port, index)),
+            ),
+            None => (program, args),
+        })
+    }
+
+    /// The `launch.json` entry that attaches to host `index` (its tree is `layout`).
+    pub(super) fn launch_json(&self, layout: &HostLayout, index: usize) -> Option<String> {
+        let port = super::debug::port_of(self.debug_port?, index);
+        let local = self.plan.submit_path.clone();
+        Some(super::debug::launch_json(
+            &self.plan.job,
+            &self.plan.hosts[index],
+            port,
+            &self.seen(layout).code(),
+            &local,
+        ))
     }
 
     /// The command that starts host `index` (its tree is `layout`); `None` for a host

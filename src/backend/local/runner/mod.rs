@@ -7,6 +7,7 @@ mod augmented;
 mod checkpoints;
 mod closed;
 mod credentials;
+pub(crate) mod debug;
 mod endings;
 mod groups;
 mod hosts;

@@ -287,7 +287,7 @@ impl Fnv {
 }
 
 /// Writes a line of SageDesk's own into the job's log.
-async fn say(tx: &Lines, host: &str, line: String) {
+pub(super) async fn say(tx: &Lines, host: &str, line: String) {
     let _ = tx
         .send(vec![Record {
             ts: now_ms(),

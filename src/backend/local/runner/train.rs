@@ -120,7 +120,25 @@ pub(super) async fn train(
             .supervisor
             .clone()
             .or_else(|| std::env::current_exe().ok()),
+        debug_port: config.debug_port,
     };
+    for (index, layout) in layouts.iter().enumerate() {
+        if let Some(entry) = start.launch_json(layout, index) {
+            let host = &plan.hosts[index];
+            let port = config
+                .debug_port
+                .map_or(0, |p| super::debug::port_of(p, index));
+            let lines = [
+                format!(
+                    "Waiting for a debugger on 127.0.0.1:{port} ({host}); attach with this launch.json configuration:"
+                ),
+                entry,
+            ];
+            for line in lines {
+                super::requirements::say(&tx, host, line).await;
+            }
+        }
+    }
     let pipes = match Pipes::start(plan, layouts) {
         Ok(pipes) => Some(pipes),
         Err(e) => {
