@@ -302,7 +302,7 @@ async fn run_watch_runs_again_after_each_settled_save() {
     sb.script("train.py", "print('version one')\n");
     let request = sb.request("watched", "train.py", json!({}));
     let file = cli::request_file(&sb, &request);
-    let mut child = cli::sagedesk(&sb.home())
+    let child = cli::sagedesk(&sb.home())
         .args(["run", "--watch"])
         .arg(&file)
         .stdout(std::process::Stdio::null())
@@ -490,4 +490,56 @@ fn run_debug_waits_for_the_editor_and_goes_on_once_it_attaches() {
         stdout.contains(&format!("\"localRoot\":\"{code}\"")) && stdout.contains("\"remoteRoot\""),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_shell_opens_in_a_hosts_sandbox_after_the_job() {
+    if !sagedesk::backend::local::sandbox::availability().available() {
+        eprintln!("skipped: this machine refuses sandboxes");
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.script(
+        "train.py",
+        "open('/opt/ml/model/left.txt', 'w').write('x')\nraise SystemExit(3)\n",
+    );
+    let request = sb.request("poke-around", "train.py", json!({}));
+    let out = cli::sagedesk(&sb.home())
+        .arg("run")
+        .arg(cli::request_file(&sb, &request))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", cli::text(&out.stderr));
+    let mut shell = cli::sagedesk(&sb.home())
+        .args(["shell", "poke-around"])
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = shell.stdin.take().unwrap();
+        writeln!(
+            stdin,
+            "echo host=$(hostname) env=$SM_CURRENT_HOST pwd=$(pwd)"
+        )
+        .unwrap();
+        writeln!(stdin, "ls /opt/ml/model").unwrap();
+        writeln!(stdin, "exit").unwrap();
+    }
+    let out = shell.wait_with_output().unwrap();
+    let stdout = cli::text(&out.stdout);
+    assert!(
+        stdout.contains("host=algo-1 env=algo-1 pwd=/opt/ml/code"),
+        "{stdout}\n{}",
+        cli::text(&out.stderr)
+    );
+    assert!(stdout.contains("left.txt"), "{stdout}");
+    let out = cli::sagedesk(&sb.home())
+        .args(["shell", "no-such-job"])
+        .output()
+        .unwrap();
+    assert!(cli::text(&out.stderr).contains("no-such-job is not a local job here"));
 }

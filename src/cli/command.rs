@@ -137,6 +137,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open a shell in a local job's host, as its process saw it: the sandbox (`/opt/ml`,
+    /// the hostname, the hosts file) and the job's environment, for looking around after a
+    /// failure. `exit` leaves it.
+    Shell {
+        /// The job name.
+        name: String,
+        /// The host.
+        #[arg(long, default_value = "algo-1")]
+        host: String,
+    },
     /// Show where two jobs' requests differ, member by member (channels by name). Jobs are
     /// `NAME`, `local:NAME` or `aws:NAME` as for `compare`, or request files (`.json`).
     Diff {

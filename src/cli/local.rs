@@ -158,3 +158,42 @@ pub async fn run_from_aws(
     )
     .await
 }
+
+/// `sagedesk shell NAME --host HOST`: becomes an interactive shell in the host's sandbox with
+/// the job's environment; returns only when that cannot be.
+pub fn shell(name: &str, host: &str) -> std::process::ExitCode {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        std::process::ExitCode::from(super::EXIT_FAILED)
+    };
+    let config = match config() {
+        Ok(config) => config,
+        Err(failure) => return fail(failure.message),
+    };
+    let job_dir = config.job_dir(name);
+    let entries = job_dir.join(crate::backend::local::sandbox::HOST_ENTRIES);
+    if !crate::backend::local::sandbox::HostEntry::path(&entries, host).is_file() {
+        return fail(if !job_dir.is_dir() {
+            format!(
+                "{name} is not a local job here (its folder {} is gone)",
+                job_dir.display()
+            )
+        } else if let crate::backend::local::sandbox::Availability::Refused { reason } =
+            crate::backend::local::sandbox::availability()
+        {
+            format!(
+                "this machine refuses sandboxes ({reason}); the host's folder is {}",
+                job_dir.join(host).display()
+            )
+        } else {
+            format!("{host} is not a host of {name}, or the job ran before hosts were kept")
+        });
+    }
+    eprintln!("{host} of {name}: /opt/ml is its folder; `exit` leaves.");
+    let error = crate::backend::local::sandbox::enter_host(
+        &entries,
+        host,
+        &["exec \"${SHELL:-/bin/sh}\" -i".to_string()],
+    );
+    fail(format!("cannot enter {host}: {error}"))
+}

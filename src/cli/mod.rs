@@ -136,6 +136,9 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Ok(config) = LocalConfig::from_env() {
         crate::crash::install(&config.home);
     }
+    if let Some(Command::Shell { name, host }) = &cli.command {
+        return local::shell(name, host);
+    }
     if let Some(Command::EnterHost { dir, host, command }) = &cli.command {
         let error = crate::backend::local::sandbox::enter_host(dir, host, command);
         eprintln!("error: cannot enter {host}: {error}");
@@ -358,6 +361,7 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         | Command::Runtimes { .. }
         | Command::Compare { .. }
         | Command::Diff { .. }
+        | Command::Shell { .. }
         | Command::Preflight { .. }
         | Command::Supervise { .. }
         | Command::EnterHost { .. } => {

@@ -438,19 +438,19 @@ fn next_steps(
                 let file = frame.local.as_deref().unwrap_or(&frame.file);
                 steps.push(format!("Open {file}:{} ({})", frame.line, frame.function));
             }
-            if let Some(class) = traceback.and_then(|t| t.exception.as_deref()) {
-                if exception_class(class).ends_with("ModuleNotFoundError") {
-                    steps.push(
-                        "Add the missing package to requirements.txt in the code folder (it \
-                         is installed before the entry point runs)."
-                            .into(),
-                    );
-                }
+            if let Some(class) = traceback.and_then(|t| t.exception.as_deref())
+                && exception_class(class).ends_with("ModuleNotFoundError")
+            {
+                steps.push(
+                    "Add the missing package to requirements.txt in the code folder (it is \
+                     installed before the entry point runs)."
+                        .into(),
+                );
             }
             if facts.local {
                 steps.push(
-                    "Fix it and run the same request again (Run again in the window), or let \
-                     sagedesk run --watch rerun it on every save."
+                    "Fix it, then run the same request again: Clone and Run in the window, or \
+                     sagedesk run --watch to rerun it on every save."
                         .into(),
                 );
             } else {

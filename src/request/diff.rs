@@ -50,16 +50,16 @@ fn object<'a>(
 fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Difference>) {
     let empty = serde_json::Map::new();
     // A whole object set on one side only is told member by member.
-    if matches!(a, Some(Value::Object(_))) || matches!(b, Some(Value::Object(_))) {
-        if let (Some(x), Some(y)) = (object(a, &empty), object(b, &empty)) {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                walk(&join(path, key), x.get(key), y.get(key), out);
-            }
-            return;
+    if (matches!(a, Some(Value::Object(_))) || matches!(b, Some(Value::Object(_))))
+        && let (Some(x), Some(y)) = (object(a, &empty), object(b, &empty))
+    {
+        let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            walk(&join(path, key), x.get(key), y.get(key), out);
         }
+        return;
     }
     match (a, b) {
         (Some(Value::Array(x)), Some(Value::Array(y))) => match keyed(path) {

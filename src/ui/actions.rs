@@ -223,6 +223,10 @@ impl SageDeskApp {
             }
             DetailAction::Copy(clip) => self.copy(ctx, clip),
             DetailAction::OpenUrl(url) => self.worker.send(DeskCommand::OpenPath(url.into())),
+            DetailAction::OpenTerminal(job) => self.worker.send(DeskCommand::OpenTerminal {
+                job,
+                host: "algo-1".into(),
+            }),
             DetailAction::OpenInEditor(file, line) => {
                 self.worker.send(DeskCommand::OpenInEditor { file, line })
             }

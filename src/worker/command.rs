@@ -192,6 +192,8 @@ pub enum DeskCommand {
     OpenPath(PathBuf),
     /// Open a file in the user's editor at a line.
     OpenInEditor { file: PathBuf, line: u32 },
+    /// Open a terminal with a shell in a local job's host.
+    OpenTerminal { job: String, host: String },
 }
 
 impl From<SourceCommand> for Command {
@@ -303,6 +305,7 @@ impl DeskCommand {
             DeskCommand::OpenInEditor { file, line } => {
                 format!("edit {}:{line}", file.display())
             }
+            DeskCommand::OpenTerminal { job, host } => format!("terminal {job} {host}"),
         }
     }
 }

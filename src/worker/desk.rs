@@ -122,6 +122,7 @@ impl Desk {
             }
             DeskCommand::OpenPath(path) => self.open_path(path),
             DeskCommand::OpenInEditor { file, line } => self.open_in_editor(&file, line),
+            DeskCommand::OpenTerminal { job, host } => self.open_terminal(&job, &host),
         }
     }
 
@@ -162,6 +163,34 @@ impl Desk {
         }
     }
 
+    /// A terminal running `sagedesk shell JOB --host HOST`.
+    fn open_terminal(&self, job: &str, host: &str) {
+        let context = format!("Opening a terminal in {host} of {job}");
+        let Ok(sagedesk) = std::env::current_exe() else {
+            return self.out.error(context, "this program's path is not known");
+        };
+        let found = |p: &str| crate::process::which(std::path::Path::new(p)).is_some();
+        let Some(terminal) = super::editor::TERMINALS.iter().find(|t| found(t)) else {
+            return self.out.error(
+                context,
+                format!(
+                    "no terminal program found: run `sagedesk shell {job} --host {host}` in one"
+                ),
+            );
+        };
+        let opened = tokio::process::Command::new(terminal)
+            .arg("-e")
+            .arg(sagedesk)
+            .args(["shell", job, "--host", host])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Err(e) = opened {
+            self.out.error(context, e);
+        }
+    }
+
     fn open_in_editor(&self, file: &std::path::Path, line: u32) {
         let chosen = std::env::var("VISUAL")
             .ok()
@@ -171,7 +200,7 @@ impl Desk {
         let editors = super::editor::Editors {
             chosen: chosen.as_deref(),
             code: found("code"),
-            terminal: found("x-terminal-emulator").then_some("x-terminal-emulator"),
+            terminal: super::editor::TERMINALS.iter().copied().find(|t| found(t)),
         };
         let words = super::editor::command(&editors, file, line);
         let opened = tokio::process::Command::new(&words[0])

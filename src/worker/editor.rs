@@ -8,6 +8,15 @@ use std::path::Path;
 const IN_TERMINAL: [&str; 9] = [
     "vi", "vim", "nvim", "nano", "emacs", "micro", "hx", "helix", "kak",
 ];
+/// Terminal programs that run a command after `-e`, most general first.
+pub const TERMINALS: [&str; 5] = [
+    "x-terminal-emulator",
+    "gnome-terminal",
+    "konsole",
+    "xfce4-terminal",
+    "xterm",
+];
+
 /// Editors that take `-g file:line`.
 const GOTO: [&str; 3] = ["code", "codium", "code-insiders"];
 

@@ -85,7 +85,41 @@ pub(super) fn buttons(
                     action = Some(DetailAction::RunLocally(job.clone(), JobCredentials::Mine));
                 }
             });
+            let remote_debug = detail
+                .request
+                .remote_debug_config
+                .as_ref()
+                .and_then(|r| r.enable_remote_debug)
+                == Some(true);
+            if remote_debug
+                && ui
+                    .add_enabled(running, egui::Button::new("🖥 SSM session"))
+                    .on_hover_text(
+                        "Copy the command that opens a shell on algo-1 of the running job \
+                         (needs the AWS CLI and its Session Manager plugin, and \
+                         ssm:StartSession on the job)",
+                    )
+                    .on_disabled_hover_text("Only while the job runs")
+                    .clicked()
+            {
+                let region = detail.summary.arn.split(':').nth(3).unwrap_or("us-east-1");
+                let command = format!(
+                    "aws ssm start-session --target sagemaker-training-job:{}_algo-1 --region {region}",
+                    detail.summary.name
+                );
+                action = Some(DetailAction::Copy(Clip::plain("SSM command", command)));
+            }
         } else {
+            if ui
+                .button("🖥 Terminal")
+                .on_hover_text(
+                    "A shell in algo-1's sandbox with the job's environment (/opt/ml as the \
+                     job saw it), to look around; sagedesk shell NAME does the same",
+                )
+                .clicked()
+            {
+                action = Some(DetailAction::OpenTerminal(job.name.clone()));
+            }
             let aws = data.sources.iter().any(|s| s.connection.is_aws());
             if ui
                 .add_enabled(aws, egui::Button::new("☁ Run on AWS…"))

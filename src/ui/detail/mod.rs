@@ -40,6 +40,8 @@ pub enum DetailAction {
     OpenUrl(String),
     /// Open a file in the user's editor at a line.
     OpenInEditor(std::path::PathBuf, u32),
+    /// Open a terminal with a shell in a local job's first host.
+    OpenTerminal(String),
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.

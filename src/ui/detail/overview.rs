@@ -82,6 +82,22 @@ pub fn show(
                     if let Some(cost) = cost(data, detail, job) {
                         fact(ui, "Estimated cost", cost);
                     }
+                    if let Some(pool) = detail
+                        .service_response
+                        .as_ref()
+                        .and_then(|r| r.get("WarmPoolStatus"))
+                    {
+                        let status = pool["Status"].as_str().unwrap_or("?");
+                        let retained = pool["ResourceRetainedBillableTimeInSeconds"]
+                            .as_i64()
+                            .map(|s| format!(", {s} s billed while retained"))
+                            .unwrap_or_default();
+                        let reused = pool["ReusedByJob"]
+                            .as_str()
+                            .map(|j| format!(", reused by {j}"))
+                            .unwrap_or_default();
+                        fact(ui, "WarmPoolStatus", format!("{status}{retained}{reused}"));
+                    }
                     if let Some(uri) = &detail.model_artifacts {
                         fact(ui, "ModelArtifacts", uri.clone());
                     }

@@ -57,10 +57,8 @@ impl Start<'_> {
             .hosts
             .iter()
             .any(|h| matches!(self.plan.launcher_of(h), Launcher::Mpi { .. }));
-        if mpi && self.sandboxed {
-            let sagedesk = self.sagedesk.as_ref().ok_or_else(|| {
-                std::io::Error::other("the program that enters the hosts is not known")
-            })?;
+        // Each host's entry: for `mpirun`'s agent, and for `sagedesk shell` after the job.
+        if self.sandboxed {
             let entries = self.entries();
             private_dir(&entries)?;
             for (index, layout) in layouts.iter().enumerate() {
@@ -71,10 +69,15 @@ impl Start<'_> {
                 };
                 entry.write(&entries, host)?;
             }
+        }
+        if mpi && self.sandboxed {
+            let sagedesk = self.sagedesk.as_ref().ok_or_else(|| {
+                std::io::Error::other("the program that enters the hosts is not known")
+            })?;
             let body = format!(
                 "#!/bin/sh\nexec {} enter-host {} \"$@\"\n",
                 crate::request::shell_quote(&sagedesk.display().to_string()),
-                crate::request::shell_quote(&entries.display().to_string()),
+                crate::request::shell_quote(&self.entries().display().to_string()),
             );
             write_executable(&self.agent(), &body)?;
         }
@@ -90,7 +93,7 @@ impl Start<'_> {
     }
 
     fn entries(&self) -> PathBuf {
-        self.job_dir.join("hosts.d")
+        self.job_dir.join(sandbox::HOST_ENTRIES)
     }
 
     fn agent(&self) -> PathBuf {

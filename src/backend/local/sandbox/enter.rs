@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::HostSandbox;
 
+/// The folder of a job's host entries, in the job's folder.
+pub const HOST_ENTRIES: &str = "hosts.d";
+
 /// What entering a host takes: its sandbox and its process's whole environment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostEntry {

@@ -14,7 +14,7 @@ mod enter;
 mod probe;
 mod steps;
 
-pub use enter::{HostEntry, enter_host};
+pub use enter::{HOST_ENTRIES, HostEntry, enter_host};
 pub use probe::{Availability, availability, user_namespaces};
 
 use std::ffi::CString;
