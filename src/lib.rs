@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod code_watch;
 pub mod crash;
 pub mod demo;
 pub mod diagnostics;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::moto::{Moto, connection, log_to_moto, seed};
 use common::relay::Relay;
 use common::{LIMIT, Sandbox, cli, wait_for_end};
+use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
 use sagedesk::backend::aws::AwsBackend;
 use sagedesk::backend::diagnose::diagnose_job;
@@ -542,4 +543,51 @@ fn a_shell_opens_in_a_hosts_sandbox_after_the_job() {
         .output()
         .unwrap();
     assert!(cli::text(&out.stderr).contains("no-such-job is not a local job here"));
+}
+
+#[test]
+fn watch_in_the_window_runs_again_on_save_and_shows_the_new_run() {
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('first')\n");
+    let backend = sb.backend();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        backend
+            .create_training_job(sb.request("watched-window", "train.py", json!({})))
+            .await
+            .unwrap();
+        wait_for_end(&backend, "watched-window", LIMIT).await;
+    });
+    let state = sagedesk::ui::state::State {
+        selection: Some(sagedesk::backend::JobRef::local("watched-window")),
+        ..Default::default()
+    };
+    let mut h =
+        common::window::harness_with_state(std::sync::Arc::new(sb.backend()), sb.home(), state);
+    common::window::wait_for(&mut h, "the job", |h| {
+        common::window::has_text(h, "👁 Watch")
+    });
+    h.get_by_label_contains("👁 Watch").click();
+    common::window::wait_for(&mut h, "watching", |h| {
+        common::window::has_text(h, "Stop watching")
+    });
+    sb.script("train.py", "print('second')\n");
+    common::window::wait_for(&mut h, "the new run, shown", |h| {
+        h.state()
+            .state()
+            .selection
+            .as_ref()
+            .is_some_and(|j| j.name.starts_with("watched-window-"))
+            && common::window::has_text(h, "Stop watching")
+    });
+    let run = h.state().state().selection.clone().unwrap().name;
+    let log = runtime.block_on(async {
+        wait_for_end(&backend, &run, LIMIT).await;
+        common::log_text(&backend, &run).await
+    });
+    assert_eq!(log, ["second"]);
+    h.get_by_label_contains("Stop watching").click();
+    common::window::wait_for(&mut h, "no longer watching", |h| {
+        common::window::has_text(h, "👁 Watch")
+    });
 }

@@ -223,6 +223,8 @@ impl SageDeskApp {
             }
             DetailAction::Copy(clip) => self.copy(ctx, clip),
             DetailAction::OpenUrl(url) => self.worker.send(DeskCommand::OpenPath(url.into())),
+            DetailAction::Watch(job) => self.worker.send(TaskCommand::Watch(job)),
+            DetailAction::Unwatch => self.worker.send(TaskCommand::Unwatch),
             DetailAction::OpenTerminal(job) => self.worker.send(DeskCommand::OpenTerminal {
                 job,
                 host: "algo-1".into(),

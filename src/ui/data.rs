@@ -81,6 +81,8 @@ pub struct Data {
     pub describe: Option<Value>,
     /// Why the selected job failed or stopped, once it has.
     pub diagnosis: Option<crate::job::diagnosis::Diagnosis>,
+    /// The local job whose code folder is watched (its latest run), if one is.
+    pub watching: Option<crate::job::JobRef>,
     /// The selected job's log: its size and the rows around the screen.
     pub log: LogPages,
     /// The selected job's metrics by name (CloudWatch's on AWS).
@@ -128,6 +130,7 @@ impl Default for Data {
             detail: None,
             describe: None,
             diagnosis: None,
+            watching: None,
             log: LogPages::default(),
             metrics: BTreeMap::new(),
             log_metrics: BTreeMap::new(),

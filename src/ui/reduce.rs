@@ -80,6 +80,7 @@ impl SageDeskApp {
                     self.data.detail = Some(*detail);
                 }
             }
+            Event::Watching(job) => self.data.watching = job,
             Event::Diagnosis { job, diagnosis } => {
                 if selected(&job, &self.state.selection) {
                     self.data.diagnosis = Some(*diagnosis);

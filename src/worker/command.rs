@@ -137,6 +137,12 @@ pub enum TaskCommand {
         /// Epochs, if not the demo's own.
         epochs: Option<u32>,
     },
+    /// Run this local job's request again whenever its `file://` code folder changes (the
+    /// run before stopped), each run linked to the one before and shown; one job watched
+    /// at a time.
+    Watch(JobRef),
+    /// Stop watching.
+    Unwatch,
     /// Run this AWS job on this machine, its S3 locations read and written with its
     /// source's connection, linked to it, then show it.
     RunLocally {
@@ -284,6 +290,8 @@ impl TaskCommand {
             }
             TaskCommand::RunDemo { .. } => "run the demo job".into(),
             TaskCommand::RunLocally { job, .. } => format!("run {job} locally"),
+            TaskCommand::Watch(job) => format!("watch {job}"),
+            TaskCommand::Unwatch => "stop watching".into(),
         }
     }
 }

@@ -104,6 +104,8 @@ pub enum Event {
         /// Its detail.
         detail: Box<JobDetail>,
     },
+    /// The local job whose code folder is watched (the latest run), or none.
+    Watching(Option<JobRef>),
     /// Why the selected job failed or stopped, once it has.
     Diagnosis {
         /// The job.

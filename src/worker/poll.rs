@@ -51,6 +51,8 @@ struct Poller {
     prices: std::collections::HashSet<(Connection, String)>,
     /// Long one-shot commands under way, each on its own task (ended with the poller).
     tasks: tokio::task::JoinSet<()>,
+    /// The watch of a local job's code folder, if one runs.
+    watch: Option<tokio::task::AbortHandle>,
     /// Where those tasks hand back what the poller must do after them.
     followups: mpsc::UnboundedSender<tasks::Followup>,
     /// Remote sources' list calls under way, each on its own task.
@@ -102,6 +104,7 @@ pub(super) async fn run(
         logs_due: Instant::now(),
         prices: Default::default(),
         tasks,
+        watch: None,
         followups,
         desk_queue,
         listings: tokio::task::JoinSet::new(),

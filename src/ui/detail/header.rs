@@ -110,6 +110,28 @@ pub(super) fn buttons(
                 action = Some(DetailAction::Copy(Clip::plain("SSM command", command)));
             }
         } else {
+            let watched = data.watching.as_ref() == Some(job);
+            if watched {
+                if ui
+                    .button(RichText::new("⏹ Stop watching").color(theme::status_color(
+                        crate::job::Status::InProgress,
+                    )))
+                    .on_hover_text("This run is watched: a save of its code folder runs it again")
+                    .clicked()
+                {
+                    action = Some(DetailAction::Unwatch);
+                }
+            } else if ui
+                .button("👁 Watch")
+                .on_hover_text(
+                    "Run this request again on every save of its file:// code folder (the run \
+                     before stopped, each run kept and linked); sagedesk run --watch does the \
+                     same",
+                )
+                .clicked()
+            {
+                action = Some(DetailAction::Watch(job.clone()));
+            }
             if ui
                 .button("🖥 Terminal")
                 .on_hover_text(

@@ -42,6 +42,10 @@ pub enum DetailAction {
     OpenInEditor(std::path::PathBuf, u32),
     /// Open a terminal with a shell in a local job's first host.
     OpenTerminal(String),
+    /// Rerun this local job on every save of its code folder.
+    Watch(JobRef),
+    /// Stop rerunning on save.
+    Unwatch,
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.

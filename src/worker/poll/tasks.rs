@@ -118,12 +118,72 @@ impl Poller {
                     }
                 });
             }
+            TaskCommand::Watch(job) => {
+                if let Some(before) = self.watch.take() {
+                    before.abort();
+                }
+                self.out.send(Event::Watching(Some(job.clone())));
+                self.watch = Some(self.tasks.spawn(watch(cx, local, job)));
+            }
+            TaskCommand::Unwatch => {
+                if let Some(before) = self.watch.take() {
+                    before.abort();
+                }
+                self.out.send(Event::Watching(None));
+            }
             TaskCommand::RunLocally { job, credentials } => {
                 if let Some(backend) = task(self, &job.source, &format!("Running {job} locally")) {
                     self.tasks
                         .spawn(run_locally(cx, backend, local, job, credentials));
                 }
             }
+        }
+    }
+}
+
+/// Runs `job`'s request again after every settled change of its code folder: the run
+/// before stopped if it still goes, the new one linked to it and shown.
+async fn watch(cx: Context, local: Arc<dyn Backend>, job: JobRef) {
+    let context = format!("Watching {job}");
+    let request = match local.describe_training_job(&job.name).await {
+        Ok(detail) => detail.request,
+        Err(e) => {
+            cx.out.error(context, e);
+            cx.out.send(Event::Watching(None));
+            return cx.out.flush();
+        }
+    };
+    let Some(folder) = crate::code_watch::code_folder(&request) else {
+        cx.out.error(
+            context,
+            "its code is not a file:// folder on this machine: there is nothing to watch",
+        );
+        cx.out.send(Event::Watching(None));
+        return cx.out.flush();
+    };
+    let base = crate::request::strip_stamp(&job.name).to_string();
+    let mut code = crate::code_watch::CodeWatch::new(folder);
+    let mut current = job;
+    loop {
+        tokio::time::sleep(crate::code_watch::LOOK).await;
+        if !code.changed() {
+            continue;
+        }
+        if let Ok(detail) = local.describe_training_job(&current.name).await
+            && !detail.summary.status.is_terminal()
+        {
+            let _ = local.stop_training_job(&current.name).await;
+        }
+        let mut next = request.clone();
+        next.training_job_name = Some(crate::request::unique_name(&base));
+        let source = Connection::Local;
+        let credentials = JobCredentials::default();
+        if let Some(run) = submit(&cx, Some(local.clone()), source, next, credentials).await {
+            cx.desk.link(&run, &current).await;
+            cx.out.send(Event::Watching(Some(run.clone())));
+            cx.out.send(Event::JobStarted { job: run.clone() });
+            cx.out.flush();
+            current = run;
         }
     }
 }
