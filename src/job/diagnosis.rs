@@ -449,8 +449,8 @@ fn next_steps(
             }
             if facts.local {
                 steps.push(
-                    "Fix it, then run the same request again: Clone and Run in the window, or \
-                     sagedesk run --watch to rerun it on every save."
+                    "Fix it and run it again: Watch (in the job's header) reruns this request \
+                     on every save of its code folder, as sagedesk run --watch does."
                         .into(),
                 );
             } else {

@@ -4,7 +4,7 @@
 use egui::RichText;
 
 use super::super::data::Data;
-use crate::backend::JobRef;
+use crate::job::JobRef;
 use crate::request::TrainingJobRequest;
 
 /// Most characters of a value shown in a cell; the whole value is in its hover text.
