@@ -23,7 +23,7 @@ pub mod traceback;
 pub use cost::{Billing, InstancePrice};
 pub use identity::{AwsConnection, Connection, JobRef, REGIONS, endpoint_from_env};
 pub use log::{LogHits, LogSize};
-pub use run::{JobCredentials, LocalRun};
+pub use run::{DEBUG_PORT, JobCredentials, LocalRun};
 
 /// Most entries an archive listing keeps.
 pub const MAX_ARCHIVE_ENTRIES: usize = 100_000;

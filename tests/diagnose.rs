@@ -591,3 +591,46 @@ fn watch_in_the_window_runs_again_on_save_and_shows_the_new_run() {
         common::window::has_text(h, "👁 Watch")
     });
 }
+
+#[test]
+fn debug_in_the_window_runs_the_job_again_waiting_for_the_editor() {
+    let sb = Sandbox::new();
+    sb.script("train.py", "print('debugged')\n");
+    let mut config = sb.config();
+    config.python = common::moto::debugpy_python().to_path_buf();
+    let backend = sagedesk::backend::local::LocalBackend::open(config.clone()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        backend
+            .create_training_job(sb.request("to-debug", "train.py", json!({})))
+            .await
+            .unwrap();
+        wait_for_end(&backend, "to-debug", LIMIT).await;
+    });
+    let state = sagedesk::ui::state::State {
+        selection: Some(sagedesk::backend::JobRef::local("to-debug")),
+        ..Default::default()
+    };
+    let window_backend = sagedesk::backend::local::LocalBackend::open(config).unwrap();
+    let mut h =
+        common::window::harness_with_state(std::sync::Arc::new(window_backend), sb.home(), state);
+    common::window::wait_for(&mut h, "the job", |h| common::window::has_text(h, "Debug"));
+    h.get_by_label_contains("🐞 Debug").click();
+    common::window::wait_for(&mut h, "the debugged run, shown", |h| {
+        h.state()
+            .state()
+            .selection
+            .as_ref()
+            .is_some_and(|j| j.name.starts_with("to-debug-"))
+    });
+    let run = h.state().state().selection.clone().unwrap().name;
+    runtime.block_on(async {
+        let waiting = format!(
+            "Waiting for a debugger on 127.0.0.1:{} (algo-1)",
+            sagedesk::job::DEBUG_PORT
+        );
+        common::wait_for_line(&backend, &run, &waiting, LIMIT).await;
+        backend.stop_training_job(&run).await.unwrap();
+        wait_for_end(&backend, &run, LIMIT).await;
+    });
+}

@@ -41,4 +41,10 @@ pub struct LocalRun {
     pub connection: Option<AwsConnection>,
     /// Whose AWS credentials it gets.
     pub credentials: JobCredentials,
+    /// Its Python entry point waits under debugpy on this port of 127.0.0.1 (host `algo-N`
+    /// on the port plus N − 1) for an editor to attach.
+    pub debug: Option<u16>,
 }
+
+/// The port a debugger attaches to by default, as VS Code's Python debugger expects.
+pub const DEBUG_PORT: u16 = 5678;

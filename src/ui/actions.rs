@@ -225,6 +225,7 @@ impl SageDeskApp {
             DetailAction::OpenUrl(url) => self.worker.send(DeskCommand::OpenPath(url.into())),
             DetailAction::Watch(job) => self.worker.send(TaskCommand::Watch(job)),
             DetailAction::Unwatch => self.worker.send(TaskCommand::Unwatch),
+            DetailAction::Debug(job) => self.worker.send(TaskCommand::Debug(job)),
             DetailAction::OpenTerminal(job) => self.worker.send(DeskCommand::OpenTerminal {
                 job,
                 host: "algo-1".into(),

@@ -143,6 +143,9 @@ pub enum TaskCommand {
     Watch(JobRef),
     /// Stop watching.
     Unwatch,
+    /// Run this local job's request again with its entry point waiting under debugpy for
+    /// an editor to attach, linked to it, then show it.
+    Debug(JobRef),
     /// Run this AWS job on this machine, its S3 locations read and written with its
     /// source's connection, linked to it, then show it.
     RunLocally {
@@ -292,6 +295,7 @@ impl TaskCommand {
             TaskCommand::RunLocally { job, .. } => format!("run {job} locally"),
             TaskCommand::Watch(job) => format!("watch {job}"),
             TaskCommand::Unwatch => "stop watching".into(),
+            TaskCommand::Debug(job) => format!("debug {job}"),
         }
     }
 }

@@ -159,7 +159,16 @@ impl LocalBackend {
         let aws = run.connection.unwrap_or_else(|| self.config.aws.clone());
         let credentials = run.credentials;
         let (plan, extractor) = self.plan(&request).await?;
-        if let Some(port) = self.config.debug_port {
+        // This run's debugger, where it asks for one, on a copy of the configuration.
+        let config = match run.debug {
+            Some(port) => {
+                let mut own = (*self.config).clone();
+                own.debug_port = Some(port);
+                Arc::new(own)
+            }
+            None => self.config.clone(),
+        };
+        if let Some(port) = config.debug_port {
             let python = plan
                 .interpreter
                 .clone()
@@ -174,7 +183,7 @@ impl LocalBackend {
         let job_dir = self.config.job_dir(&plan.job);
         let arn = arn(&plan.job);
         let arn_out = arn.clone();
-        let config = self.config.clone();
+        let supervised = config.clone();
         let detached_aws = aws.clone();
         let unrecorded = self.unrecorded.clone();
         self.blocking(move |store| {
@@ -203,7 +212,7 @@ impl LocalBackend {
         .await?;
         if self.config.supervisor.is_none() {
             tokio::spawn(runner::supervise(
-                self.config.clone(),
+                supervised,
                 plan,
                 extractor,
                 self.unrecorded.clone(),
@@ -286,8 +295,8 @@ impl Backend for LocalBackend {
         request: TrainingJobRequest,
     ) -> Result<String, BackendError> {
         let run = crate::job::LocalRun {
-            connection: None,
             credentials: self.config.job_credentials,
+            ..Default::default()
         };
         self.create(request, run).await
     }

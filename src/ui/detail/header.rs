@@ -133,6 +133,18 @@ pub(super) fn buttons(
                 action = Some(DetailAction::Watch(job.clone()));
             }
             if ui
+                .button("🐞 Debug")
+                .on_hover_text(format!(
+                    "Run this request again with its Python entry point waiting under debugpy \
+                     on 127.0.0.1:{} for your editor to attach; the new run's log gives the \
+                     launch.json configuration (the interpreter needs debugpy)",
+                    crate::job::DEBUG_PORT
+                ))
+                .clicked()
+            {
+                action = Some(DetailAction::Debug(job.clone()));
+            }
+            if ui
                 .button("🖥 Terminal")
                 .on_hover_text(
                     "A shell in algo-1's sandbox with the job's environment (/opt/ml as the \

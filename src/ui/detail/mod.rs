@@ -46,6 +46,8 @@ pub enum DetailAction {
     Watch(JobRef),
     /// Stop rerunning on save.
     Unwatch,
+    /// Run this local job again under the debugger.
+    Debug(JobRef),
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.

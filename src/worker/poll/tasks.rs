@@ -95,7 +95,11 @@ impl Poller {
             } => {
                 let backend = self.backend(&source);
                 self.tasks.spawn(async move {
-                    if let Some(job) = submit(&cx, backend, source, *request, credentials).await
+                    let run = LocalRun {
+                        credentials,
+                        ..Default::default()
+                    };
+                    if let Some(job) = submit(&cx, backend, source, *request, run).await
                         && let Some(origin) = origin
                     {
                         cx.desk.link(&job, &origin).await;
@@ -110,13 +114,16 @@ impl Poller {
                             Some(local),
                             Connection::Local,
                             request,
-                            JobCredentials::default(),
+                            LocalRun::default(),
                         )
                         .await
                     {
                         cx.out.send(Event::JobStarted { job });
                     }
                 });
+            }
+            TaskCommand::Debug(job) => {
+                self.tasks.spawn(debug(cx, local, job));
             }
             TaskCommand::Watch(job) => {
                 if let Some(before) = self.watch.take() {
@@ -138,6 +145,30 @@ impl Poller {
                 }
             }
         }
+    }
+}
+
+/// Runs `job`'s request again under the debugger (debugpy waiting on
+/// [`crate::job::DEBUG_PORT`]), linked to it and shown; its log gives the `launch.json`
+/// configuration.
+async fn debug(cx: Context, local: Arc<dyn Backend>, job: JobRef) {
+    let mut request = match local.describe_training_job(&job.name).await {
+        Ok(detail) => detail.request,
+        Err(e) => {
+            cx.out.error(format!("Debugging {job}"), e);
+            return cx.out.flush();
+        }
+    };
+    let base = crate::request::strip_stamp(&job.name).to_string();
+    request.training_job_name = Some(crate::request::unique_name(&base));
+    let here = LocalRun {
+        debug: Some(crate::job::DEBUG_PORT),
+        ..Default::default()
+    };
+    if let Some(run) = submit(&cx, Some(local), Connection::Local, request, here).await {
+        cx.desk.link(&run, &job).await;
+        cx.out.send(Event::JobStarted { job: run });
+        cx.out.flush();
     }
 }
 
@@ -177,8 +208,8 @@ async fn watch(cx: Context, local: Arc<dyn Backend>, job: JobRef) {
         let mut next = request.clone();
         next.training_job_name = Some(crate::request::unique_name(&base));
         let source = Connection::Local;
-        let credentials = JobCredentials::default();
-        if let Some(run) = submit(&cx, Some(local.clone()), source, next, credentials).await {
+        let here = LocalRun::default();
+        if let Some(run) = submit(&cx, Some(local.clone()), source, next, here).await {
             cx.desk.link(&run, &current).await;
             cx.out.send(Event::Watching(Some(run.clone())));
             cx.out.send(Event::JobStarted { job: run.clone() });
@@ -261,7 +292,7 @@ async fn submit(
     backend: Option<Arc<dyn Backend>>,
     source: Connection,
     request: TrainingJobRequest,
-    credentials: JobCredentials,
+    run: LocalRun,
 ) -> Option<JobRef> {
     let job = JobRef::new(source.clone(), request.name());
     let Some(backend) = backend else {
@@ -274,10 +305,6 @@ async fn submit(
     };
     let created = match &source {
         Connection::Local => {
-            let run = LocalRun {
-                connection: None,
-                credentials,
-            };
             foresee(cx, backend.as_ref(), &request, &run).await;
             backend.create_training_job_here(request, run).await
         }
@@ -331,6 +358,7 @@ async fn run_locally(
     let here = LocalRun {
         connection: Some(aws),
         credentials,
+        ..Default::default()
     };
     foresee(&cx, local.as_ref(), &request, &here).await;
     match local.create_training_job_here(request, here).await {
