@@ -493,24 +493,31 @@ fn run_debug_waits_for_the_editor_and_goes_on_once_it_attaches() {
     );
 }
 
-#[test]
-fn a_shell_opens_in_a_hosts_sandbox_after_the_job() {
+/// A sandbox holding local job `name`, run from the command line with `script` and failed;
+/// `None` where this machine refuses sandboxes.
+fn failed_in_a_sandbox(name: &str, script: &str) -> Option<Sandbox> {
     if !sagedesk::backend::local::sandbox::availability().available() {
         eprintln!("skipped: this machine refuses sandboxes");
-        return;
+        return None;
     }
     let sb = Sandbox::new();
-    sb.script(
-        "train.py",
-        "open('/opt/ml/model/left.txt', 'w').write('x')\nraise SystemExit(3)\n",
-    );
-    let request = sb.request("poke-around", "train.py", json!({}));
+    sb.script("train.py", script);
+    let request = sb.request(name, "train.py", json!({}));
     let out = cli::sagedesk(&sb.home())
         .arg("run")
         .arg(cli::request_file(&sb, &request))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", cli::text(&out.stderr));
+    Some(sb)
+}
+
+#[test]
+fn a_shell_opens_in_a_hosts_sandbox_after_the_job() {
+    let script = "open('/opt/ml/model/left.txt', 'w').write('x')\nraise SystemExit(3)\n";
+    let Some(sb) = failed_in_a_sandbox("poke-around", script) else {
+        return;
+    };
     let mut shell = cli::sagedesk(&sb.home())
         .args(["shell", "poke-around"])
         .env("SHELL", "/bin/sh")
@@ -633,4 +640,37 @@ fn debug_in_the_window_runs_the_job_again_waiting_for_the_editor() {
         backend.stop_training_job(&run).await.unwrap();
         wait_for_end(&backend, &run, LIMIT).await;
     });
+}
+
+#[test]
+fn pdb_opens_where_the_entry_point_raised() {
+    let script =
+        "def fit(rows):\n    total = sum(rows)\n    raise ValueError(total)\n\nfit([1, 2])\n";
+    let Some(sb) = failed_in_a_sandbox("post-mortem", script) else {
+        return;
+    };
+    let mut pdb = cli::sagedesk(&sb.home())
+        .args(["shell", "post-mortem", "--pdb"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = pdb.stdin.take().unwrap();
+        // At the frame that raised: its local variable, then quit.
+        writeln!(stdin, "p total * 10").unwrap();
+    }
+    let out = pdb.wait_with_output().unwrap();
+    let stdout = cli::text(&out.stdout);
+    assert!(
+        stdout.contains("Uncaught exception. Entering post mortem debugging"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n30\n") || stdout.contains(" 30\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("/opt/ml/code/train.py(3)fit()"), "{stdout}");
 }

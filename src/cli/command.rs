@@ -146,6 +146,10 @@ pub enum Command {
         /// The host.
         #[arg(long, default_value = "algo-1")]
         host: String,
+        /// Instead of a shell, run the host's Python entry point again under pdb: where it
+        /// raises, pdb opens at that frame (post-mortem).
+        #[arg(long)]
+        pdb: bool,
     },
     /// Show where two jobs' requests differ, member by member (channels by name). Jobs are
     /// `NAME`, `local:NAME` or `aws:NAME` as for `compare`, or request files (`.json`).

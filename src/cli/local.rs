@@ -161,7 +161,7 @@ pub async fn run_from_aws(
 
 /// `sagedesk shell NAME --host HOST`: becomes an interactive shell in the host's sandbox with
 /// the job's environment; returns only when that cannot be.
-pub fn shell(name: &str, host: &str) -> std::process::ExitCode {
+pub fn shell(name: &str, host: &str, pdb: bool) -> std::process::ExitCode {
     let fail = |message: String| {
         eprintln!("error: {message}");
         std::process::ExitCode::from(super::EXIT_FAILED)
@@ -189,11 +189,26 @@ pub fn shell(name: &str, host: &str) -> std::process::ExitCode {
             format!("{host} is not a host of {name}, or the job ran before hosts were kept")
         });
     }
-    eprintln!("{host} of {name}: /opt/ml is its folder; `exit` leaves.");
-    let error = crate::backend::local::sandbox::enter_host(
-        &entries,
-        host,
-        &["exec \"${SHELL:-/bin/sh}\" -i".to_string()],
-    );
+    let command = if pdb {
+        let entry = crate::backend::local::sandbox::HostEntry::read(&entries, host);
+        let Some(words) = entry.ok().and_then(|e| e.under_pdb()) else {
+            return fail(format!(
+                "{host} of {name} did not run a Python entry point: there is nothing for pdb"
+            ));
+        };
+        eprintln!(
+            "{host} of {name}: the entry point again under pdb; where it raises, pdb opens \
+             (q quits)."
+        );
+        let quoted: Vec<String> = words
+            .iter()
+            .map(|w| crate::request::shell_quote(w))
+            .collect();
+        format!("exec {}", quoted.join(" "))
+    } else {
+        eprintln!("{host} of {name}: /opt/ml is its folder; `exit` leaves.");
+        "exec \"${SHELL:-/bin/sh}\" -i".to_string()
+    };
+    let error = crate::backend::local::sandbox::enter_host(&entries, host, &[command]);
     fail(format!("cannot enter {host}: {error}"))
 }

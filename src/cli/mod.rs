@@ -136,8 +136,8 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Ok(config) = LocalConfig::from_env() {
         crate::crash::install(&config.home);
     }
-    if let Some(Command::Shell { name, host }) = &cli.command {
-        return local::shell(name, host);
+    if let Some(Command::Shell { name, host, pdb }) = &cli.command {
+        return local::shell(name, host, *pdb);
     }
     if let Some(Command::EnterHost { dir, host, command }) = &cli.command {
         let error = crate::backend::local::sandbox::enter_host(dir, host, command);

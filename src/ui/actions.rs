@@ -226,9 +226,10 @@ impl SageDeskApp {
             DetailAction::Watch(job) => self.worker.send(TaskCommand::Watch(job)),
             DetailAction::Unwatch => self.worker.send(TaskCommand::Unwatch),
             DetailAction::Debug(job) => self.worker.send(TaskCommand::Debug(job)),
-            DetailAction::OpenTerminal(job) => self.worker.send(DeskCommand::OpenTerminal {
+            DetailAction::OpenTerminal(job, pdb) => self.worker.send(DeskCommand::OpenTerminal {
                 job,
                 host: "algo-1".into(),
+                pdb,
             }),
             DetailAction::OpenInEditor(file, line) => {
                 self.worker.send(DeskCommand::OpenInEditor { file, line })

@@ -201,8 +201,12 @@ pub enum DeskCommand {
     OpenPath(PathBuf),
     /// Open a file in the user's editor at a line.
     OpenInEditor { file: PathBuf, line: u32 },
-    /// Open a terminal with a shell in a local job's host.
-    OpenTerminal { job: String, host: String },
+    /// Open a terminal in a local job's host: a shell, or its entry point under pdb.
+    OpenTerminal {
+        job: String,
+        host: String,
+        pdb: bool,
+    },
 }
 
 impl From<SourceCommand> for Command {
@@ -317,7 +321,7 @@ impl DeskCommand {
             DeskCommand::OpenInEditor { file, line } => {
                 format!("edit {}:{line}", file.display())
             }
-            DeskCommand::OpenTerminal { job, host } => format!("terminal {job} {host}"),
+            DeskCommand::OpenTerminal { job, host, .. } => format!("terminal {job} {host}"),
         }
     }
 }

@@ -122,7 +122,7 @@ impl Desk {
             }
             DeskCommand::OpenPath(path) => self.open_path(path),
             DeskCommand::OpenInEditor { file, line } => self.open_in_editor(&file, line),
-            DeskCommand::OpenTerminal { job, host } => self.open_terminal(&job, &host),
+            DeskCommand::OpenTerminal { job, host, pdb } => self.open_terminal(&job, &host, pdb),
         }
     }
 
@@ -163,8 +163,8 @@ impl Desk {
         }
     }
 
-    /// A terminal running `sagedesk shell JOB --host HOST`.
-    fn open_terminal(&self, job: &str, host: &str) {
+    /// A terminal running `sagedesk shell JOB --host HOST [--pdb]`.
+    fn open_terminal(&self, job: &str, host: &str, pdb: bool) {
         let context = format!("Opening a terminal in {host} of {job}");
         let Ok(sagedesk) = std::env::current_exe() else {
             return self.out.error(context, "this program's path is not known");
@@ -182,6 +182,7 @@ impl Desk {
             .arg("-e")
             .arg(sagedesk)
             .args(["shell", job, "--host", host])
+            .args(pdb.then_some("--pdb"))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

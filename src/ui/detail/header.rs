@@ -144,16 +144,31 @@ pub(super) fn buttons(
             {
                 action = Some(DetailAction::Debug(job.clone()));
             }
-            if ui
-                .button("🖥 Terminal")
-                .on_hover_text(
-                    "A shell in algo-1's sandbox with the job's environment (/opt/ml as the \
-                     job saw it), to look around; sagedesk shell NAME does the same",
-                )
-                .clicked()
-            {
-                action = Some(DetailAction::OpenTerminal(job.name.clone()));
-            }
+            ui.menu_button("🖥 Terminal", |ui| {
+                if ui
+                    .button("Shell in algo-1")
+                    .on_hover_text(
+                        "A shell in algo-1's sandbox with the job's environment (/opt/ml as \
+                         the job saw it), to look around; sagedesk shell NAME does the same",
+                    )
+                    .clicked()
+                {
+                    action = Some(DetailAction::OpenTerminal(job.name.clone(), false));
+                    ui.close();
+                }
+                if ui
+                    .button("Run again under pdb")
+                    .on_hover_text(
+                        "The entry point again in algo-1's sandbox under pdb: where it \
+                         raises, pdb opens at that frame; sagedesk shell NAME --pdb does the \
+                         same",
+                    )
+                    .clicked()
+                {
+                    action = Some(DetailAction::OpenTerminal(job.name.clone(), true));
+                    ui.close();
+                }
+            });
             let aws = data.sources.iter().any(|s| s.connection.is_aws());
             if ui
                 .add_enabled(aws, egui::Button::new("☁ Run on AWS…"))

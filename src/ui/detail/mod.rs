@@ -40,8 +40,9 @@ pub enum DetailAction {
     OpenUrl(String),
     /// Open a file in the user's editor at a line.
     OpenInEditor(std::path::PathBuf, u32),
-    /// Open a terminal with a shell in a local job's first host.
-    OpenTerminal(String),
+    /// Open a terminal in a local job's first host: a shell, or (`true`) its entry point
+    /// again under pdb.
+    OpenTerminal(String, bool),
     /// Rerun this local job on every save of its code folder.
     Watch(JobRef),
     /// Stop rerunning on save.

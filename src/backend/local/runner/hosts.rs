@@ -63,9 +63,18 @@ impl Start<'_> {
             private_dir(&entries)?;
             for (index, layout) in layouts.iter().enumerate() {
                 let host = &self.plan.hosts[index];
+                let command = self
+                    .program(layout, index)
+                    .map(|(program, args)| {
+                        std::iter::once(program.display().to_string())
+                            .chain(args)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let entry = HostEntry {
                     sandbox: self.sandbox(layout, index),
                     environment: self.environment(layout, host),
+                    command,
                 };
                 entry.write(&entries, host)?;
             }

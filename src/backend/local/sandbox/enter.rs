@@ -20,9 +20,37 @@ pub const HOST_ENTRIES: &str = "hosts.d";
 pub struct HostEntry {
     pub sandbox: HostSandbox,
     pub environment: Vec<(String, String)>,
+    /// The host's command as it started (the program, then its arguments), if it runs one.
+    #[serde(default)]
+    pub command: Vec<String>,
 }
 
 impl HostEntry {
+    /// Reads the entry of `host` in `dir`.
+    pub fn read(dir: &Path, host: &str) -> io::Result<Self> {
+        let path = Self::path(dir, host);
+        std::fs::read(&path).and_then(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        })
+    }
+
+    /// The host's Python entry point again, under pdb: the exception it raises opens pdb
+    /// at the frame that raised it (`python -m pdb -c continue …`); `None` for a command
+    /// that is not the interpreter running a script or module.
+    pub fn under_pdb(&self) -> Option<Vec<String>> {
+        let (program, args) = self.command.split_first()?;
+        let script = args.first()?;
+        let python = !script.starts_with('-') || script == "-m";
+        let is_shell = program.ends_with("/sh") || program.ends_with("/bash");
+        (python && !is_shell).then(|| {
+            let mut out: Vec<String> = vec![program.clone()];
+            out.extend(["-m", "pdb", "-c", "continue"].map(String::from));
+            out.extend(args.iter().cloned());
+            out
+        })
+    }
+
     /// The file of `host` in the folder `dir`.
     pub fn path(dir: &Path, host: &str) -> PathBuf {
         dir.join(format!("{host}.json"))
@@ -47,16 +75,12 @@ impl HostEntry {
 /// Replaces this process with `sh -c "WORDS…"` in `host`'s sandbox, as its entry in `dir`
 /// says; returns only on failure, saying why.
 pub fn enter_host(dir: &Path, host: &str, words: &[String]) -> io::Error {
-    let path = HostEntry::path(dir, host);
-    let entry: HostEntry = match std::fs::read(&path).and_then(|bytes| {
-        serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-    }) {
+    let entry = match HostEntry::read(dir, host) {
         Ok(entry) => entry,
         Err(e) => {
-            return io::Error::new(
-                e.kind(),
-                format!("{host} is not a host of this job ({}: {e})", path.display()),
-            );
+            let path = HostEntry::path(dir, host);
+            let why = format!("{host} is not a host of this job ({}: {e})", path.display());
+            return io::Error::new(e.kind(), why);
         }
     };
     let mut command = std::process::Command::new("/bin/sh");
