@@ -264,6 +264,7 @@ fn jobs(prefix: &str, start: chrono::DateTime<Utc>) -> Vec<JobSummary> {
                     .is_terminal()
                     .then(|| created + ChronoDuration::seconds(300)),
                 last_modified: created,
+                warm_pool: None,
             }
         })
         .collect()

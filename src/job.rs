@@ -175,6 +175,9 @@ pub struct JobSummary {
     pub end_time: Option<DateTime<Utc>>,
     /// `LastModifiedTime`.
     pub last_modified: DateTime<Utc>,
+    /// `WarmPoolStatus.Status` (`Available`, `InUse`, `Reused`, `Terminated`), for a job
+    /// that kept its instances (`KeepAlivePeriodInSeconds`).
+    pub warm_pool: Option<String>,
 }
 
 impl JobSummary {
@@ -261,6 +264,7 @@ impl JobDetail {
                 creation_time: created,
                 end_time: None,
                 last_modified: created,
+                warm_pool: None,
             },
             request,
             failure_reason: None,

@@ -674,3 +674,53 @@ fn pdb_opens_where_the_entry_point_raised() {
     );
     assert!(stdout.contains("/opt/ml/code/train.py(3)fit()"), "{stdout}");
 }
+
+#[test]
+fn a_warm_pool_is_listed_and_a_job_runs_again_on_it_in_one_click() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    runtime.block_on(seed(&relay.endpoint(), &["pooled-job"]));
+    relay.run_job("pooled-job", Duration::from_millis(20));
+    relay.warm_pool("pooled-job", "Available");
+    std::thread::sleep(Duration::from_millis(200));
+    let aws = runtime
+        .block_on(AwsBackend::connect(connection(&relay.endpoint())))
+        .unwrap();
+    let listed = runtime
+        .block_on(aws.list_training_jobs(&sagedesk::job::ListFilter::default()))
+        .unwrap();
+    let pooled = listed.iter().find(|j| j.name == "pooled-job").unwrap();
+    assert_eq!(pooled.warm_pool.as_deref(), Some("Available"));
+
+    let sb = Sandbox::new();
+    let source = sagedesk::backend::Connection::Aws(connection(&relay.endpoint()));
+    let state = sagedesk::ui::state::State {
+        selection: Some(sagedesk::backend::JobRef::new(source, "pooled-job")),
+        ..Default::default()
+    };
+    let mut h = common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
+    common::window::wait_for(&mut h, "the warm pool", |h| {
+        common::window::has_text(h, "Run again on the warm pool")
+    });
+    common::window::wait_for(&mut h, "the list's warm pool", |h| {
+        common::window::has_text(h, "warm pool Available")
+    });
+    h.get_by_label_contains("Run again on the warm pool")
+        .click();
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        h.step();
+        let jobs = runtime
+            .block_on(aws.list_training_jobs(&sagedesk::job::ListFilter::default()))
+            .unwrap();
+        if jobs.iter().any(|j| j.name.starts_with("pooled-job-")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second run: {jobs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

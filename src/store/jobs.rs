@@ -353,6 +353,7 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobSummary> {
         creation_time: to_time(r.get(4)?),
         end_time: r.get::<_, Option<i64>>(5)?.map(to_time),
         last_modified: to_time(r.get(6)?),
+        warm_pool: None,
     })
 }
 

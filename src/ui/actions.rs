@@ -226,6 +226,16 @@ impl SageDeskApp {
             DetailAction::Watch(job) => self.worker.send(TaskCommand::Watch(job)),
             DetailAction::Unwatch => self.worker.send(TaskCommand::Unwatch),
             DetailAction::Debug(job) => self.worker.send(TaskCommand::Debug(job)),
+            DetailAction::RunAgain(job, mut request) => {
+                let base = crate::request::strip_stamp(&job.name).to_string();
+                request.training_job_name = Some(crate::request::unique_name(&base));
+                self.worker.send(TaskCommand::Submit {
+                    source: job.source.clone(),
+                    request,
+                    origin: Some(job),
+                    credentials: Default::default(),
+                });
+            }
             DetailAction::OpenTerminal(job, pdb) => self.worker.send(DeskCommand::OpenTerminal {
                 job,
                 host: "algo-1".into(),

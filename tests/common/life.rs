@@ -30,6 +30,8 @@ pub struct Life {
     stopped: Option<Instant>,
     /// The service's `FailureReason`, for a job that fails after Training.
     failure: Option<String>,
+    /// `WarmPoolStatus.Status`, for a job that kept its instances.
+    pub warm_pool: Option<String>,
 }
 
 impl Life {
@@ -44,6 +46,7 @@ impl Life {
             stage,
             stopped: None,
             failure: None,
+            warm_pool: None,
         }
     }
 
@@ -97,6 +100,12 @@ impl Life {
         job["CreationTime"] = json!(self.started_epoch);
         job["LastModifiedTime"] = json!(self.started_epoch + stages.last().unwrap().2);
         let object = job.as_object_mut().unwrap();
+        if let Some(pool) = &self.warm_pool {
+            object.insert(
+                "WarmPoolStatus".into(),
+                json!({"Status": pool, "ResourceRetainedBillableTimeInSeconds": 60}),
+            );
+        }
         if let (Some(reason), "Failed") = (&self.failure, status) {
             object.insert("FailureReason".into(), json!(reason));
         }

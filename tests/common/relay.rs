@@ -131,6 +131,13 @@ impl Relay {
             .insert(name.to_string(), Life::failing(stage, reason));
     }
 
+    /// Gives the scripted job `name` a warm pool in `status` (after [`Relay::run_job`]).
+    pub fn warm_pool(&self, name: &str, status: &str) {
+        if let Some(life) = self.shared.lives.lock().unwrap().get_mut(name) {
+            life.warm_pool = Some(status.to_string());
+        }
+    }
+
     /// Answers `GetProducts` for `instance_type` with an on-demand training price.
     pub fn price(&self, instance_type: &str, usd_per_hour: f64) {
         self.shared

@@ -98,6 +98,10 @@ fn summary(s: &TrainingJobSummary) -> JobSummary {
         creation_time,
         end_time: s.training_end_time().map(chrono_time),
         last_modified: s.last_modified_time().map_or(creation_time, chrono_time),
+        warm_pool: s
+            .warm_pool_status()
+            .and_then(|w| w.status())
+            .map(|st| st.as_str().to_string()),
     }
 }
 
@@ -242,6 +246,11 @@ pub fn detail_from_describe(value: Value) -> Result<JobDetail, BackendError> {
         creation_time,
         end_time: time("TrainingEndTime"),
         last_modified: time("LastModifiedTime").unwrap_or(creation_time),
+        warm_pool: value
+            .get("WarmPoolStatus")
+            .and_then(|w| w.get("Status"))
+            .and_then(Value::as_str)
+            .map(String::from),
         name: name.clone(),
     };
     let transitions = list_of(&value, "SecondaryStatusTransitions")

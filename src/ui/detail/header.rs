@@ -85,6 +85,21 @@ pub(super) fn buttons(
                     action = Some(DetailAction::RunLocally(job.clone(), JobCredentials::Mine));
                 }
             });
+            if detail.summary.warm_pool.as_deref() == Some("Available")
+                && ui
+                    .button("♨ Run again on the warm pool")
+                    .on_hover_text(
+                        "Submit this request again under a new name: the same instances, \
+                         volume and network, so the warm pool this job kept takes it without a \
+                         new spin-up",
+                    )
+                    .clicked()
+            {
+                action = Some(DetailAction::RunAgain(
+                    job.clone(),
+                    Box::new(detail.request.clone()),
+                ));
+            }
             let remote_debug = detail
                 .request
                 .remote_debug_config

@@ -49,6 +49,9 @@ pub enum DetailAction {
     Unwatch,
     /// Run this local job again under the debugger.
     Debug(JobRef),
+    /// Submit this AWS job's request again, under a new name, on its source: its warm pool
+    /// takes it when the configuration matches, as a copy's does.
+    RunAgain(JobRef, Box<crate::request::TrainingJobRequest>),
 }
 
 /// The job's source, the job it was made from and the jobs made from it, each a link.

@@ -291,10 +291,13 @@ fn job_cells(row: &mut egui_extras::TableRow<'_, '_>, job: &JobSummary, source_f
     row.col(|ui| {
         ui.vertical(|ui| {
             ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate());
-            let status = match job.secondary_status {
+            let mut status = match job.secondary_status {
                 Some(secondary) => format!("{} · {secondary}", job.status),
                 None => job.status.to_string(),
             };
+            if let Some(pool) = &job.warm_pool {
+                status.push_str(&format!(" · warm pool {pool}"));
+            }
             let line = if source_failing {
                 RichText::new(format!("{status} · source unreachable")).color(theme::WARNING)
             } else {
