@@ -14,4 +14,5 @@ pub mod process;
 pub mod request;
 pub mod store;
 pub mod ui;
+pub mod uploads;
 pub mod worker;

@@ -332,6 +332,14 @@ fn a_local_job_runs_on_aws_with_its_code_uploaded_and_linked_to_it() {
         value["HyperParameters"]["sagemaker_submit_directory"],
         "s3://code-bucket/experiments/source/sourcedir.tar.gz"
     );
+    // Remembered, so that the AWS job's tracebacks map back to this folder.
+    assert_eq!(
+        sagedesk::uploads::folder_of(
+            &sb.home(),
+            "s3://code-bucket/experiments/source/sourcedir.tar.gz"
+        ),
+        Some(sb.path().join("code"))
+    );
     // The archive holds the folder's files at its root, as the SageMaker SDK packs it.
     moto.boto3(
         "import boto3, io, tarfile\n\

@@ -724,3 +724,65 @@ fn a_warm_pool_is_listed_and_a_job_runs_again_on_it_in_one_click() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn an_aws_jobs_frames_map_to_the_folder_its_code_was_uploaded_from() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    let aws = runtime
+        .block_on(AwsBackend::connect(connection(&relay.endpoint())))
+        .unwrap();
+    let uri = "s3://code-bucket/uploaded/sourcedir.tar.gz";
+    let mut request = common::moto::aws_request("uploaded-job");
+    request.hyper_parameters = Some(
+        [
+            ("sagemaker_program".to_string(), "\"train.py\"".to_string()),
+            (
+                "sagemaker_submit_directory".to_string(),
+                format!("\"{uri}\""),
+            ),
+        ]
+        .into(),
+    );
+    runtime.block_on(aws.create_training_job(request)).unwrap();
+    relay.fail_job(
+        "uploaded-job",
+        Duration::from_millis(20),
+        "AlgorithmError: ExecuteUserScriptError:\nExitCode 1",
+    );
+    log_to_moto(
+        &moto,
+        "uploaded-job",
+        &[
+            "Traceback (most recent call last):",
+            "  File \"/opt/ml/code/train.py\", line 2, in <module>",
+            "    boom()",
+            "NameError: name 'boom' is not defined",
+        ],
+    );
+    // The code SageDesk uploaded from this folder.
+    let sb = Sandbox::new();
+    let code = sb.script("train.py", "import sys\nboom()\n");
+    std::fs::create_dir_all(sb.home()).unwrap();
+    sagedesk::uploads::record(&sb.home(), uri, &code).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let home = sb.home();
+    let here = sagedesk::backend::diagnose::diagnose_job_here(&aws, "uploaded-job", Some(&home));
+    let d = runtime.block_on(here).unwrap().unwrap();
+    assert_eq!(
+        d.exception.as_deref(),
+        Some("NameError: name 'boom' is not defined")
+    );
+    assert_eq!(
+        d.traceback[0].local.as_deref(),
+        Some(code.join("train.py").display().to_string().as_str())
+    );
+    // Without the record, the path as logged.
+    let d = runtime
+        .block_on(diagnose_job(&aws, "uploaded-job"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.traceback[0].local, None);
+    assert_eq!(d.traceback[0].file, "/opt/ml/code/train.py");
+}

@@ -19,6 +19,16 @@ pub async fn diagnose_job(
     backend: &dyn Backend,
     name: &str,
 ) -> Result<Option<Diagnosis>, BackendError> {
+    diagnose_job_here(backend, name, None).await
+}
+
+/// [`diagnose_job`], with the frames of code SageDesk uploaded from the data folder `home`
+/// mapped to the folder it was uploaded from.
+pub async fn diagnose_job_here(
+    backend: &dyn Backend,
+    name: &str,
+    home: Option<&std::path::Path>,
+) -> Result<Option<Diagnosis>, BackendError> {
     let detail = backend.describe_training_job(name).await?;
     if !matches!(
         detail.summary.status,
@@ -30,7 +40,7 @@ pub async fn diagnose_job(
     let mut evidence = Evidence {
         detail: &detail,
         lines: &lines,
-        code: code_folder(&detail),
+        code: code_folder(&detail, home),
         prices: BTreeMap::new(),
     };
     let first = diagnose(&evidence);
@@ -92,16 +102,19 @@ async fn log_tail(backend: &dyn Backend, name: &str) -> Result<Vec<Line>, Backen
     Ok(kept.into())
 }
 
-/// The code folder of a job whose submit directory is a `file://` folder here.
-fn code_folder(detail: &JobDetail) -> CodeFolder {
-    let here = detail
+/// The code folder of a job whose submit directory is a `file://` folder here, or code
+/// SageDesk uploaded from a folder here (as recorded in `home`).
+fn code_folder(detail: &JobDetail, home: Option<&std::path::Path>) -> CodeFolder {
+    let uri = detail
         .request
         .hyper_parameters
         .as_ref()
         .and_then(|h| h.get(crate::request::SUBMIT_DIRECTORY))
-        .map(|raw| serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.clone()))
-        .and_then(|uri| uri.strip_prefix("file://").map(PathBuf::from))
-        .filter(|p| p.is_dir());
+        .map(|raw| serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.clone()));
+    let here = uri.and_then(|uri| match uri.strip_prefix("file://") {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_dir()),
+        None => home.and_then(|home| crate::uploads::folder_of(home, &uri)),
+    });
     CodeFolder {
         logged: vec!["/opt/ml/code/".into()],
         here,

@@ -7,7 +7,10 @@ use crate::job::diagnosis::Diagnosis;
 
 /// Prints the diagnosis of job `name`; exit 0, or 1 when the job did not fail or stop.
 pub async fn diagnose(backend: &dyn Backend, name: &str, json: bool) -> Result<u8, Failure> {
-    let Some(diagnosis) = crate::backend::diagnose::diagnose_job(backend, name).await? else {
+    let home = super::local::config().ok().map(|c| c.home);
+    let diagnosed =
+        crate::backend::diagnose::diagnose_job_here(backend, name, home.as_deref()).await?;
+    let Some(diagnosis) = diagnosed else {
         let detail = backend.describe_training_job(name).await?;
         eprintln!(
             "{name} did not fail or stop: it is {}",

@@ -20,6 +20,13 @@ pub struct Folders {
     pub library: PathBuf,
 }
 
+impl Desk {
+    /// The data folder, when the desk has one.
+    pub(super) fn home(&self) -> Option<PathBuf> {
+        self.folders.as_ref().map(|f| f.home.clone())
+    }
+}
+
 impl Folders {
     /// The folders of the data folder `home`.
     pub fn at(home: &std::path::Path) -> Self {

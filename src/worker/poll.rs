@@ -315,8 +315,15 @@ impl Poller {
         if selected.wants_diagnosis() {
             // Reading a remote log's end may take a while: on a task of its own.
             let (backend, out, job) = (backend.clone(), self.out.clone(), selected.job().clone());
+            let home = self.desk.home();
             self.tasks.spawn(async move {
-                match crate::backend::diagnose::diagnose_job(backend.as_ref(), &job.name).await {
+                let diagnosed = crate::backend::diagnose::diagnose_job_here(
+                    backend.as_ref(),
+                    &job.name,
+                    home.as_deref(),
+                )
+                .await;
+                match diagnosed {
                     Ok(Some(diagnosis)) => out.send(Event::Diagnosis {
                         job,
                         diagnosis: Box::new(diagnosis),

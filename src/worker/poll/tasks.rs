@@ -268,7 +268,15 @@ async fn list_archive(cx: Context, backend: Arc<dyn Backend>, uri: String) {
 /// is also reported.
 async fn upload_code(cx: Context, backend: Arc<dyn Backend>, dir: PathBuf, prefix: String) {
     match backend.upload_code(&dir, &prefix).await {
-        Ok(uri) => cx.out.send(Event::CodeUploaded(Ok(uri))),
+        Ok(uri) => {
+            // Kept so that a traceback of a job running this code maps to `dir`.
+            if let Some(home) = cx.desk.home()
+                && let Err(e) = crate::uploads::record(&home, &uri, &dir)
+            {
+                tracing::warn!("the upload of {} is not remembered: {e}", dir.display());
+            }
+            cx.out.send(Event::CodeUploaded(Ok(uri)))
+        }
         Err(e) => {
             cx.out.send(Event::CodeUploaded(Err(e.to_string())));
             cx.out.error(format!("Uploading {}", dir.display()), e);
