@@ -6,9 +6,8 @@
 use aws_sdk_s3::Client;
 use serde_json::Value;
 
-use super::{S3Uri, entry, get_object, list_page, sorted};
+use super::{S3Uri, entry, get_object, list_objects};
 use crate::backend::BackendError;
-use crate::backend::paging::Pager;
 use crate::backend::sdk::from_sdk;
 use crate::job::ArtifactEntry;
 
@@ -27,26 +26,13 @@ pub async fn list_key_prefix(
         .key
         .rfind('/')
         .map_or(String::new(), |i| prefix.key[..=i].to_string());
-    let mut entries = Vec::new();
-    let mut token: Option<String> = None;
-    let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&prefix.key)));
-    loop {
-        let page = list_page(client, &prefix.bucket, &prefix.key, None, token.clone()).await?;
-        let folder = format!("{}/", prefix.key);
-        entries.extend(page.contents().iter().filter_map(|o| {
-            let inside = !prefix.key.is_empty()
-                && !prefix.key.ends_with('/')
-                && o.key().is_some_and(|k| k.starts_with(&folder));
-            entry(prefix, if inside { &folder } else { &base }, o)
-        }));
-        let next = page
-            .next_continuation_token()
-            .filter(|_| page.is_truncated() == Some(true));
-        token = pager.next(next)?;
-        if token.is_none() {
-            return Ok(sorted(entries));
-        }
-    }
+    let folder = format!("{}/", prefix.key);
+    let is_folder_prefix = !prefix.key.is_empty() && !prefix.key.ends_with('/');
+    list_objects(client, prefix, &prefix.key, |object| {
+        let inside = is_folder_prefix && object.key().is_some_and(|k| k.starts_with(&folder));
+        entry(prefix, if inside { &folder } else { &base }, object)
+    })
+    .await
 }
 
 /// A `ManifestFile`: `[{"prefix": "s3://bucket/path/"}, "relative/key", …]`.

@@ -159,16 +159,23 @@ pub async fn list_tree(
 /// service lists a channel: channels are downloaded whole or not at all.
 pub async fn list_all(client: &Client, prefix: &S3Uri) -> Result<Vec<ArtifactEntry>, BackendError> {
     let root = prefix.folder();
+    list_objects(client, prefix, &root, |object| entry(prefix, &root, object)).await
+}
+
+/// Every object whose key starts with `key` in `prefix`'s bucket, page by page, each made
+/// an entry by `keep` (or left out), sorted by key.
+pub(super) async fn list_objects(
+    client: &Client,
+    prefix: &S3Uri,
+    key: &str,
+    keep: impl Fn(&aws_sdk_s3::types::Object) -> Option<ArtifactEntry>,
+) -> Result<Vec<ArtifactEntry>, BackendError> {
     let mut entries = Vec::new();
     let mut token: Option<String> = None;
-    let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(&root)));
+    let mut pager = Pager::new(format!("ListObjectsV2 {}", prefix.with_key(key)));
     loop {
-        let page = list_page(client, &prefix.bucket, &root, None, token.clone()).await?;
-        for object in page.contents() {
-            if let Some(entry) = entry(prefix, &root, object) {
-                entries.push(entry);
-            }
-        }
+        let page = list_page(client, &prefix.bucket, key, None, token.clone()).await?;
+        entries.extend(page.contents().iter().filter_map(&keep));
         let next = page
             .next_continuation_token()
             .filter(|_| page.is_truncated() == Some(true));
@@ -180,7 +187,7 @@ pub async fn list_all(client: &Client, prefix: &S3Uri) -> Result<Vec<ArtifactEnt
 }
 
 /// One page of `ListObjectsV2`.
-pub(super) async fn list_page(
+async fn list_page(
     client: &Client,
     bucket: &str,
     prefix: &str,
