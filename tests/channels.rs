@@ -262,3 +262,65 @@ time.sleep(120)
     let detail = common::wait_for_end(&backend, "pipe-stop", LIMIT).await;
     assert_eq!(detail.summary.status, sagedesk::job::Status::Stopped);
 }
+
+/// A job run here with an AWS source's connection (a local run of an AWS job) keeps its
+/// outputs in that source's S3: its artifacts are listed, opened and downloaded through that
+/// connection, not local mode's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn artifacts_of_a_job_run_with_another_connection_are_read_through_it() {
+    let moto = Moto::start();
+    bucket(&moto, "out-bucket", &[]).await;
+    let sb = Sandbox::new();
+    sb.script(
+        "train.py",
+        "import os\nopen(os.path.join(os.environ['SM_MODEL_DIR'], 'm.txt'), 'w').write('7')\n",
+    );
+    let mut config = sb.config();
+    // Local mode's own connection answers nothing: using it fails at once.
+    config.aws = sagedesk::job::AwsConnection {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some("http://127.0.0.1:9".into()),
+        ..Default::default()
+    };
+    let backend = LocalBackend::open(config).unwrap();
+    let request = sb.request(
+        "remote-out",
+        "train.py",
+        json!({"OutputDataConfig": {"S3OutputPath": "s3://out-bucket/output"}}),
+    );
+    let run = sagedesk::job::LocalRun {
+        connection: Some(moto.connection()),
+        ..Default::default()
+    };
+    backend
+        .create_training_job_here(request, run)
+        .await
+        .unwrap();
+    let (detail, _) = completed(&backend, "remote-out", LIMIT).await;
+    let model = detail.model_artifacts.unwrap();
+    assert_eq!(
+        model,
+        "s3://out-bucket/output/remote-out/output/model.tar.gz"
+    );
+
+    let listed = backend.list_artifacts("remote-out").await.unwrap();
+    assert!(
+        listed.iter().any(|a| a.uri == model),
+        "the model is listed: {listed:?}"
+    );
+    let archive = backend.list_archive(&model).await.unwrap();
+    assert!(
+        archive.entries.iter().any(|e| e.path.ends_with("m.txt")),
+        "{archive:?}"
+    );
+    let fetched = sb.path().join("model.tar.gz");
+    backend
+        .download_artifact(&model, &fetched, Box::new(|_, _| {}))
+        .await
+        .unwrap();
+    let unpacked = common::unpack(&fetched, &sb.path().join("model"));
+    assert_eq!(
+        std::fs::read_to_string(unpacked.join("m.txt")).unwrap(),
+        "7"
+    );
+}

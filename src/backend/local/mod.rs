@@ -104,6 +104,14 @@ impl LocalBackend {
 }
 
 impl LocalBackend {
+    /// The S3 client for an artifact of a local job: the connection that job ran with.
+    async fn s3_for_artifact(&self, uri: &str) -> Result<aws_sdk_s3::Client, BackendError> {
+        let jobs = self.config.home.join("jobs");
+        let uri = uri.to_string();
+        let connection = off_thread(move || remote::recorded_for_uri(&jobs, &uri)).await?;
+        self.remote.s3_of(connection.as_ref()).await
+    }
+
     /// How local mode runs `request`: its plan (with the interpreter the runtime table
     /// picks for its image) and its metric extractor.
     async fn plan(
@@ -185,12 +193,18 @@ impl LocalBackend {
         let arn_out = arn.clone();
         let supervised = config.clone();
         let detached_aws = aws.clone();
+        // Its outputs are read later through the connection it ran with.
+        let recorded_aws = (aws != self.config.aws).then(|| aws.clone());
         let unrecorded = self.unrecorded.clone();
         self.blocking(move |store| {
             store.insert_job(&request, &arn, now_ms(), process::current())?;
             // A stale tree from a job of the same name that was deleted from the store.
             if job_dir.exists() {
                 std::fs::remove_dir_all(&job_dir)?;
+            }
+            if let Some(connection) = &recorded_aws {
+                std::fs::create_dir_all(&job_dir)?;
+                remote::remember(&job_dir, connection)?;
             }
             if let Some(program) = &config.supervisor
                 && let Err(e) = detach::launch(
@@ -456,7 +470,9 @@ impl Backend for LocalBackend {
                     key: format!("{}{name}/", base.folder()),
                     ..base
                 };
-                return super::s3::list_tree(self.remote.s3().await?, &prefix).await;
+                let connection = remote::recorded(&self.config.job_dir(name));
+                let client = self.remote.s3_of(connection.as_ref()).await?;
+                return super::s3::list_tree(&client, &prefix).await;
             }
             Some(uri) => contract::file_uri_path(uri, "OutputDataConfig.S3OutputPath")?,
             None => self.config.default_output(),
@@ -472,7 +488,8 @@ impl Backend for LocalBackend {
         progress: Progress,
     ) -> Result<(), BackendError> {
         if uri.starts_with("s3://") {
-            return super::s3::download(self.remote.s3().await?, uri, dest, &progress).await;
+            let client = self.s3_for_artifact(uri).await?;
+            return super::s3::download(&client, uri, dest, &progress).await;
         }
         let src = contract::file_uri_path(uri, "artifact")?;
         let dest = dest.to_path_buf();
@@ -486,7 +503,8 @@ impl Backend for LocalBackend {
 
     async fn list_archive(&self, uri: &str) -> Result<ArchiveListing, BackendError> {
         if uri.starts_with("s3://") {
-            return super::s3::list_tar_gz(self.remote.s3().await?, uri).await;
+            let client = self.s3_for_artifact(uri).await?;
+            return super::s3::list_tar_gz(&client, uri).await;
         }
         let path = contract::file_uri_path(uri, "archive")?;
         off_thread(move || {
