@@ -161,6 +161,68 @@ fn two_local_runs_are_compared_with_the_differing_hyperparameter_first() {
     assert!(!h.state().state().comparing);
 }
 
+/// The Compare view's charts keep the bounds their data gives, wherever the pointer rests:
+/// over a chart's axis (outside its frame), in the margins beyond its data, inside, or
+/// away from it.
+#[test]
+fn compare_charts_keep_their_bounds_wherever_the_pointer_is() {
+    let sb = Sandbox::new();
+    let (a, b) = two_demo_runs(&sb);
+    let mut h = common::window::harness(&sb, [1024.0, 1000.0], None);
+    wait_for(&mut h, "both runs in the list", |h| {
+        has_text(h, &a) && has_text(h, &b)
+    });
+    for name in [&a, &b] {
+        h.get_by_label(name.as_str())
+            .click_modifiers(egui::Modifiers::COMMAND);
+        h.run_steps(2);
+    }
+    h.get_by_label_contains("Compare 2").click();
+    wait_for(&mut h, "a chart per metric", |h| {
+        h.query_all_by_label("Save PNG…").count() == 4
+    });
+    let id = sagedesk::ui::compare::chart::plot_id("train:accuracy");
+    let memory = |h: &egui_kittest::Harness<sagedesk::ui::SageDeskApp>| {
+        egui_plot::PlotMemory::load(&h.ctx, id).expect("the chart's memory")
+    };
+    h.run_steps(5);
+    let settled = *memory(&h).bounds();
+    let frame = *memory(&h).transform().frame();
+    assert!(
+        frame.bottom() < 1000.0,
+        "the chart is in the window: {frame:?}"
+    );
+    assert!(
+        settled.width() > 0.0 && settled.width() < 3600.0,
+        "{settled:?}"
+    );
+    for (place, at) in [
+        (
+            "over the y axis",
+            egui::pos2(frame.left() - 8.0, frame.center().y),
+        ),
+        (
+            "in the left margin",
+            egui::pos2(frame.left() + 3.0, frame.center().y),
+        ),
+        (
+            "in the right margin",
+            egui::pos2(frame.right() - 14.0, frame.center().y),
+        ),
+        ("inside", frame.center()),
+        ("away", egui::pos2(frame.center().x, frame.top() - 60.0)),
+    ] {
+        h.hover_at(at);
+        h.run_steps(30);
+        let now = *memory(&h).bounds();
+        assert!(
+            (now.min()[0] - settled.min()[0]).abs() < 1e-6
+                && (now.max()[0] - settled.max()[0]).abs() < 1e-6,
+            "pointer {place}: x bounds went from {settled:?} to {now:?}"
+        );
+    }
+}
+
 #[test]
 fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() {
     let mut moto = Moto::start();

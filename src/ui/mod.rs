@@ -18,6 +18,7 @@ pub mod theme;
 pub mod toasts;
 
 mod actions;
+mod axis;
 mod budget;
 mod clip;
 mod commands;

@@ -3,8 +3,9 @@
 //! job's value at that x.
 
 use egui::RichText;
-use egui_plot::{Line, Plot, PlotPoints, VLine};
+use egui_plot::{Line, Plot, PlotPoints};
 
+use super::super::axis::{self, Clock};
 use super::super::chart::Summarised;
 use super::super::data::Data;
 use super::super::drawn::Look;
@@ -38,14 +39,8 @@ fn origin(data: &Data, job: &JobRef, axis: CompareAxis) -> f64 {
     start.timestamp_millis() as f64 / 1000.0
 }
 
-/// `1:02:03` or `2:03` for seconds since the start.
 fn elapsed(seconds: f64) -> String {
-    let sign = if seconds < 0.0 { "-" } else { "" };
-    let s = seconds.abs().round() as i64;
-    match (s / 3600, (s / 60) % 60, s % 60) {
-        (0, m, s) => format!("{sign}{m}:{s:02}"),
-        (h, m, s) => format!("{sign}{h}:{m:02}:{s:02}"),
-    }
+    axis::elapsed(seconds, 0)
 }
 
 fn wall_clock(seconds: f64, millis: bool) -> String {
@@ -66,6 +61,11 @@ fn value_at(series: &Summarised, x: f64) -> Option<f64> {
     let all = series.points();
     let i = all.partition_point(|p| p[0] <= x);
     all.get(i.checked_sub(1)?).map(|p| p[1])
+}
+
+/// The id of `metric`'s chart, where egui_plot keeps its bounds.
+pub fn plot_id(metric: &str) -> egui::Id {
+    egui::Id::unique("compare-chart").with(metric)
 }
 
 /// Draws one metric's chart; an export asked for.
@@ -102,17 +102,16 @@ pub fn show(
         }
     });
     let log_scale = state.log_scale;
-    let mut plot = Plot::new(("compare", metric))
+    let clock = match axis {
+        CompareAxis::SinceStart => Clock::Elapsed,
+        CompareAxis::WallClock => Clock::Wall,
+    };
+    let plot = Plot::new(("compare", metric))
+        .id(plot_id(metric))
         .height(CHART_HEIGHT)
         .show_x(false)
-        .show_y(false)
-        .x_axis_formatter(move |mark, _| match axis {
-            CompareAxis::SinceStart => elapsed(mark.value),
-            CompareAxis::WallClock => wall_clock(mark.value, false),
-        });
-    if log_scale {
-        plot = plot.y_axis_formatter(|mark, _| format!("{:.3e}", 10f64.powf(mark.value)));
-    }
+        .show_y(false);
+    let mut plot = axis::time_series(plot, clock, log_scale);
     if reset {
         plot = plot.reset();
     }
@@ -138,16 +137,20 @@ pub fn show(
                 Line::new(job.to_string(), PlotPoints::from(shown)).color(theme::series_color(i)),
             );
         }
-        // The pointer's coordinate exists wherever it is: a line drawn for a pointer outside
-        // the chart would widen its bounds.
-        let pointer = plot_ui
+        plot_ui
             .pointer_coordinate()
-            .filter(|_| plot_ui.response().hovered());
-        if let Some(p) = pointer {
-            plot_ui.vline(VLine::new("", p.x).color(ui_weak()));
-        }
-        pointer
+            .filter(|_| plot_ui.response().hovered())
     });
+    // The hover line is painted over the chart, not added to it: an item at the pointer
+    // would count toward the bounds and widen them frame after frame.
+    if let Some(p) = response.inner {
+        let x = response.transform.position_from_point_x(p.x);
+        let frame = response.transform.frame();
+        if frame.x_range().contains(x) {
+            ui.painter_at(*frame)
+                .vline(x, frame.y_range(), (1.0, ui_weak()));
+        }
+    }
     cache
         .chart_rects
         .insert(metric.to_string(), response.response.rect);
@@ -182,17 +185,4 @@ pub fn show(
 
 fn ui_weak() -> egui::Color32 {
     egui::Color32::from_gray(140)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::elapsed;
-
-    #[test]
-    fn elapsed_time_reads_as_a_clock() {
-        assert_eq!(elapsed(0.0), "0:00");
-        assert_eq!(elapsed(62.4), "1:02");
-        assert_eq!(elapsed(3723.0), "1:02:03");
-        assert_eq!(elapsed(-5.0), "-0:05");
-    }
 }

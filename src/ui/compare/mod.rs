@@ -2,7 +2,7 @@
 //! series overlaid, a table of their settings and final values, and exports (CSV, JSON,
 //! each chart as PNG from the rendered frame).
 
-mod chart;
+pub mod chart;
 mod requests;
 mod table;
 
@@ -108,7 +108,8 @@ pub fn show(
             }
         });
     });
-    ui.horizontal(|ui| {
+    // Wraps on a narrow window rather than widening the view past it.
+    ui.horizontal_wrapped(|ui| {
         ui.label("X axis");
         ui.selectable_value(
             &mut state.compare_axis,

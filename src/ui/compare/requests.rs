@@ -26,6 +26,11 @@ pub fn show(ui: &mut egui::Ui, data: &Data, jobs: &[JobRef]) {
     } else {
         format!("Requests: {} members differ", rows.len())
     };
+    if rows.is_empty() {
+        ui.label(RichText::new(title).weak());
+        ui.add_space(8.0);
+        return;
+    }
     egui::CollapsingHeader::new(RichText::new(title).strong())
         .id_salt("compare-requests")
         .default_open(true)

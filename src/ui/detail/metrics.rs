@@ -113,39 +113,28 @@ pub fn chart(
         }
     });
     let log_scale = state.log_scale;
-    let mut plot = Plot::new(("metric", name))
-        .height(CHART_HEIGHT)
-        .x_axis_formatter(|mark, _| {
-            chrono::DateTime::from_timestamp(mark.value as i64, 0)
-                .map(|t| {
-                    t.with_timezone(&chrono::Local)
-                        .format("%H:%M:%S")
-                        .to_string()
-                })
-                .unwrap_or_default()
-        })
-        .label_formatter(move |hover| {
-            let p = match hover {
-                HoverPosition::NearDataPoint { position, .. } => position,
-                HoverPosition::Elsewhere { position } => position,
-            };
-            let t = chrono::DateTime::from_timestamp_millis((p.x * 1000.0) as i64)
-                .map(|t| {
-                    t.with_timezone(&chrono::Local)
-                        .format("%H:%M:%S%.3f")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            let y = if log_scale { 10f64.powf(p.y) } else { p.y };
-            let from = match source {
-                Source::Log => "\nfrom the log",
-                Source::CloudWatch => "",
-            };
-            Some(format!("{t}\n{y:.6}{from}"))
-        });
-    if log_scale {
-        plot = plot.y_axis_formatter(|mark, _| format!("{:.3e}", 10f64.powf(mark.value)));
-    }
+    let plot = Plot::new(("metric", name)).height(CHART_HEIGHT);
+    let mut plot =
+        super::super::axis::time_series(plot, super::super::axis::Clock::Wall, log_scale)
+            .label_formatter(move |hover| {
+                let p = match hover {
+                    HoverPosition::NearDataPoint { position, .. } => position,
+                    HoverPosition::Elsewhere { position } => position,
+                };
+                let t = chrono::DateTime::from_timestamp_millis((p.x * 1000.0) as i64)
+                    .map(|t| {
+                        t.with_timezone(&chrono::Local)
+                            .format("%H:%M:%S%.3f")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let y = if log_scale { 10f64.powf(p.y) } else { p.y };
+                let from = match source {
+                    Source::Log => "\nfrom the log",
+                    Source::CloudWatch => "",
+                };
+                Some(format!("{t}\n{y:.6}{from}"))
+            });
     if reset {
         plot = plot.reset();
     }
