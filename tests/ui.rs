@@ -31,7 +31,10 @@ fn the_demo_job_runs_from_one_click_to_charts_and_artifacts() {
         .name;
     assert!(selected.starts_with("sagedesk-demo-moons-"), "{selected}");
 
-    // The metrics tab opened with the run, one chart per metric definition.
+    // The detail opened on the logs while the job ran; its charts are one click away, one
+    // per metric definition.
+    assert_eq!(h.state().state().tab, sagedesk::ui::state::Tab::Logs);
+    h.get_by_label_contains("Metrics (").click();
     wait_for(&mut h, "metric points", |h| has_text(h, "3 points"));
     for metric in [
         "train:loss",
@@ -236,4 +239,55 @@ fn the_list_filters_by_status_and_searches_by_name() {
     assert!(has_text(&h, "1 of 3 jobs"));
     assert!(has_text(&h, "gamma-fails"));
     assert!(!has_text(&h, "beta-two"));
+}
+
+/// A job opens on the tab its state suits (Logs while it runs, Overview when it failed,
+/// Metrics when it completed) unless the user chose one for it.
+#[test]
+fn the_detail_opens_on_the_tab_that_fits_the_job() {
+    let sb = Sandbox::new();
+    sb.script("ok.py", "print('loss=0.5', flush=True)\n");
+    sb.script("bad.py", "raise SystemExit(3)\n");
+    sb.script(
+        "long.py",
+        "import time\nprint('ready', flush=True)\ntime.sleep(120)\n",
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let supervisor = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    for (name, script) in [
+        ("tab-ok", "ok.py"),
+        ("tab-bad", "bad.py"),
+        ("tab-long", "long.py"),
+    ] {
+        runtime
+            .block_on(supervisor.create_training_job(sb.request(name, script, json!({}))))
+            .unwrap();
+    }
+    runtime.block_on(wait_for_end(&supervisor, "tab-ok", LIMIT));
+    runtime.block_on(wait_for_end(&supervisor, "tab-bad", LIMIT));
+    runtime.block_on(wait_for_line(&supervisor, "tab-long", "ready", LIMIT));
+
+    use sagedesk::ui::state::Tab;
+    let mut h = harness(&sb, [1280.0, 800.0], None);
+    wait_for(&mut h, "the jobs in the list", |h| has_text(h, "tab-long"));
+    let open = |h: &mut egui_kittest::Harness<'_, sagedesk::ui::SageDeskApp>, name: &str| {
+        h.get_all_by_label(name).next().unwrap().click();
+        wait_for(h, "the job's detail", |h| {
+            h.state().detail().is_some_and(|d| d.summary.name == name)
+        });
+        h.run_steps(2);
+        h.state().state().tab
+    };
+    assert_eq!(open(&mut h, "tab-ok"), Tab::Metrics);
+    assert_eq!(open(&mut h, "tab-bad"), Tab::Overview);
+    assert_eq!(open(&mut h, "tab-long"), Tab::Logs);
+    // A tab chosen for a job is where it opens again; the others keep theirs.
+    open(&mut h, "tab-ok");
+    h.get_by_label_contains("Artifacts (").click();
+    h.run_steps(2);
+    assert_eq!(open(&mut h, "tab-bad"), Tab::Overview);
+    assert_eq!(open(&mut h, "tab-ok"), Tab::Artifacts);
+    runtime
+        .block_on(supervisor.stop_training_job("tab-long"))
+        .unwrap();
 }

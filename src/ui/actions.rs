@@ -5,6 +5,7 @@ use super::compare::CompareAction;
 use super::connection::ConnectionAction;
 use super::detail::{DetailAction, DetailCache};
 use super::dialogs::Purpose;
+use super::state;
 use super::toasts::ToastKind;
 use super::{Connection, JobRef, SageDeskApp, Subscription};
 use crate::worker::{DeskCommand, FollowCommand, SourceCommand, TaskCommand};
@@ -44,8 +45,26 @@ impl SageDeskApp {
     /// Selects a job (or none) and shows its detail.
     pub(super) fn select(&mut self, job: Option<JobRef>) {
         self.state.comparing = false;
+        if job != self.state.selection {
+            match job.as_ref().and_then(|j| self.chosen_tabs.get(j)) {
+                Some(tab) => {
+                    self.state.tab = *tab;
+                    self.tab_pending = false;
+                }
+                None => self.tab_pending = job.is_some(),
+            }
+        }
         self.state.selection = job;
         self.follow();
+    }
+
+    /// Remembers that the user chose `tab` for the selected job.
+    pub(super) fn choose_tab(&mut self, tab: state::Tab) {
+        self.state.tab = tab;
+        self.tab_pending = false;
+        if let Some(job) = self.state.selection.clone() {
+            self.chosen_tabs.insert(job, tab);
+        }
     }
 
     /// Tells the worker what changed in what the window follows. A new selection or

@@ -157,7 +157,7 @@ impl SageDeskApp {
             Action::Tab(tab) => {
                 self.builder = None;
                 self.state.comparing = false;
-                self.state.tab = tab;
+                self.choose_tab(tab);
             }
             Action::ToggleWrap => self.state.wrap_logs ^= true,
             Action::ToggleTimestamps => self.state.log_timestamps ^= true,

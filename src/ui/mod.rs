@@ -29,7 +29,7 @@ mod reduce;
 mod shell;
 mod subscription;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub use self::clip::Clip;
@@ -96,6 +96,11 @@ pub struct SageDeskApp {
     keyboard_open: bool,
     /// The list's search takes the focus next frame.
     focus_search: bool,
+    /// The tab the user chose for each job this session; others open on the tab their state
+    /// suits.
+    chosen_tabs: HashMap<JobRef, state::Tab>,
+    /// The selected job opens on the tab its state suits once its detail arrives.
+    tab_pending: bool,
 }
 
 impl SageDeskApp {
@@ -138,6 +143,8 @@ impl SageDeskApp {
             confirm_stop: None,
             dialog: None,
             requested_archives: HashSet::new(),
+            chosen_tabs: HashMap::new(),
+            tab_pending: false,
             import_error: None,
             visible: true,
             builder: None,
@@ -228,6 +235,11 @@ impl SageDeskApp {
     /// The persisted state.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The selected job's detail as last received.
+    pub fn detail(&self) -> Option<&crate::job::JobDetail> {
+        self.data.detail.as_ref()
     }
 
     /// The comparison table of the compared jobs, as the Compare view shows and exports it.

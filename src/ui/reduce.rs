@@ -76,6 +76,9 @@ impl SageDeskApp {
             }
             Event::Detail { job, detail } => {
                 if selected(&job, &self.state.selection) {
+                    if std::mem::take(&mut self.tab_pending) {
+                        self.state.tab = state::Tab::for_status(detail.summary.status);
+                    }
                     self.data.describe = Some(detail.to_describe_json());
                     self.data.detail = Some(*detail);
                 }
@@ -165,7 +168,6 @@ impl SageDeskApp {
             }
             Event::JobStarted { job } => {
                 self.select(Some(job));
-                self.state.tab = state::Tab::Metrics;
             }
             Event::Finished { job, status } => {
                 let kind = match status {

@@ -204,7 +204,12 @@ impl SageDeskApp {
                 }
                 return;
             }
-            if let Some(action) = detail::show(ui, &self.data, &mut self.state, &mut self.detail) {
+            let before = self.state.tab;
+            let action = detail::show(ui, &self.data, &mut self.state, &mut self.detail);
+            if self.state.tab != before {
+                self.choose_tab(self.state.tab);
+            }
+            if let Some(action) = action {
                 self.handle_detail(ctx, action);
             }
         });

@@ -62,6 +62,18 @@ pub enum Tab {
 }
 
 impl Tab {
+    /// The tab a job opens on when the user has not chosen one for it: Logs while it starts
+    /// and runs, Metrics when it completed, Overview (which leads with the diagnosis) when it
+    /// failed or was stopped.
+    pub fn for_status(status: crate::job::Status) -> Self {
+        use crate::job::Status;
+        match status {
+            Status::InProgress | Status::Stopping => Tab::Logs,
+            Status::Completed => Tab::Metrics,
+            Status::Failed | Status::Stopped => Tab::Overview,
+        }
+    }
+
     /// Every tab, in display order.
     pub const ALL: [Tab; 4] = [Tab::Overview, Tab::Logs, Tab::Metrics, Tab::Artifacts];
 
