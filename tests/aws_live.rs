@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::Sandbox;
 use common::moto::{Moto, connection, log_to_moto, seed};
 use common::relay::Relay;
-use common::window::{has_text, replace_text, type_into_focused, wait_for};
+use common::window::{has_label, has_text, replace_text, type_into_focused, wait_for};
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Connection;
 
@@ -169,7 +169,7 @@ fn an_aws_job_is_watched_through_its_stages_with_live_metrics_a_toast_and_stop()
     wait_for(&mut h, "the upload stage", |h| {
         has_text(h, "InProgress · Uploading")
     });
-    wait_for(&mut h, "the end", |h| has_text(h, "Completed · Completed"));
+    wait_for(&mut h, "the end", |h| has_label(h, "Completed"));
     wait_for(&mut h, "the toast", |h| {
         has_text(h, "live-job (default · us-east-1): Completed")
     });
@@ -180,7 +180,7 @@ fn an_aws_job_is_watched_through_its_stages_with_live_metrics_a_toast_and_stop()
     h.get_by_label_contains("⏹ Stop").click();
     wait_for(&mut h, "the confirmation", |h| has_text(h, "Stop long-job"));
     h.get_by_label("Stop job").click();
-    wait_for(&mut h, "stopped", |h| has_text(h, "Stopped · Stopped"));
+    wait_for(&mut h, "stopped", |h| has_label(h, "Stopped"));
     assert!(
         relay.count("StopTrainingJob") > 0,
         "StopTrainingJob was called"
@@ -239,7 +239,7 @@ fn an_aws_jobs_cost_is_estimated_from_the_price_list_or_says_why_not() {
         };
         let mut h =
             common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
-        wait_for(&mut h, "the job", |h| has_text(h, "Completed · Completed"));
+        wait_for(&mut h, "the job", |h| has_label(h, "Completed"));
         h.get_by_label("priced-job").click();
         wait_for(&mut h, shown, |h| has_text(h, shown));
         assert!(relay.count("GetProducts") > 0, "the Price List was asked");

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::window::{harness, has_text, retype_field, type_into_focused, wait_for};
+use common::window::{harness, has_label, has_text, retype_field, type_into_focused, wait_for};
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -154,9 +154,7 @@ fn clone_gives_a_new_name_and_a_submitted_job_runs() {
         "the demo template should validate clean"
     );
     h.get_by_label_contains("Submit").click();
-    wait_for(&mut h, "the job to complete", |h| {
-        has_text(h, "Completed · Completed")
-    });
+    wait_for(&mut h, "the job to complete", |h| has_label(h, "Completed"));
     assert!(
         h.state().builder().is_none(),
         "the builder closes after a submit"

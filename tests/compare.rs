@@ -9,7 +9,7 @@ mod common;
 use std::process::Command as Process;
 
 use common::moto::{Moto, child_env};
-use common::window::{harness_with_aws, has_text, replace_text, wait_for};
+use common::window::{harness_with_aws, has_label, has_text, replace_text, wait_for};
 use common::*;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::aws::AwsBackend;
@@ -264,7 +264,7 @@ fn local_and_aws_jobs_share_one_list_and_an_aws_job_runs_locally_linked_to_it() 
     h.run_steps(2);
     h.get_by_label("As its role").click();
     wait_for(&mut h, "the local copy selected and linked", |h| {
-        has_text(h, "cloned from") && has_text(h, "Completed · Completed")
+        has_text(h, "cloned from") && has_label(h, "Completed")
     });
     let copy = h
         .state()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::window::{harness, has_text, wait_for};
+use common::window::{harness, has_label, has_text, wait_for};
 use common::*;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
@@ -20,7 +20,7 @@ fn the_demo_job_runs_from_one_click_to_charts_and_artifacts() {
     assert!(has_text(&h, "No jobs yet"));
     h.get_by_label_contains("Run demo job").click();
     wait_for(&mut h, "the demo job to complete", |h| {
-        has_text(h, "Completed · Completed")
+        has_label(h, "Completed")
     });
     let selected = h
         .state()
@@ -96,7 +96,7 @@ fn a_running_job_is_stopped_from_the_window_after_confirmation() {
     let detail = runtime.block_on(wait_for_end(&supervisor, "long-job", LIMIT));
     assert_eq!(detail.summary.status, sagedesk::job::Status::Stopped);
     wait_for(&mut h, "the list to show Stopped", |h| {
-        has_text(h, "Stopped · Stopped")
+        has_label(h, "Stopped")
     });
 }
 
@@ -192,7 +192,7 @@ fn a_job_outlives_the_run_that_started_it_and_a_new_window_follows_it_live() {
     });
     std::fs::write(&go, "").unwrap();
     wait_for(&mut h, "its last lines and its end", |h| {
-        has_text(h, "after the go 2") && has_text(h, "Completed · Completed")
+        has_text(h, "after the go 2") && has_label(h, "Completed")
     });
 }
 

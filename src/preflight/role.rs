@@ -39,7 +39,7 @@ pub async fn role(context: &Context, arn: &str) -> Vec<Check> {
                 CALL,
                 "role_not_found",
                 format!(
-                    "the role {name} does not exist in this account: create it (IAM → Roles → \
+                    "the role {name} does not exist in this account: create it (IAM › Roles › \
                      SageMaker execution role) or pick an existing one"
                 ),
             )];

@@ -128,6 +128,7 @@ impl SageDeskApp {
                 polling: true,
             });
         }
+        theme::install(ctx);
         let repaint_ctx = ctx.clone();
         worker.set_repaint(move || repaint_ctx.request_repaint());
         let state = state.sanitized();

@@ -195,7 +195,7 @@ pub const MORE_SHORTCUTS: &[(&str, &str)] = &[
     ("Enter / Shift+Enter", "Logs, Find: next / previous match"),
     ("PageUp / PageDown", "Logs: a screen up or down"),
     ("Home / End", "Logs: first or last line (End follows again)"),
-    ("↑ / ↓, Enter", "Palette: choose and run"),
+    ("⬆ / ⬇, Enter", "Palette: choose and run"),
 ];
 
 /// How well `query` matches `label`, higher is better: its characters in order, ignoring
@@ -339,6 +339,10 @@ const LIST_HEIGHT: f32 = 360.0;
 
 /// The Keyboard window: every shortcut of the window.
 pub fn keyboard_window(ctx: &egui::Context, open: &mut bool) {
+    if *open && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
+        *open = false;
+        return;
+    }
     egui::Window::new("Keyboard shortcuts")
         .open(open)
         .collapsible(false)

@@ -129,7 +129,12 @@ pub fn wait_for(
     }
 }
 
-/// Whether some widget's label contains `text`.
+/// Whether some widget's text is exactly `text`.
+pub fn has_label(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
+    h.query_all_by_label(text).next().is_some()
+}
+
+/// Whether some widget's text contains `text`.
 pub fn has_text(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }

@@ -121,7 +121,7 @@ fn archive_table(ui: &mut egui::Ui, uri: &str, listing: &ArchiveListing) {
                     let e = &entries[row.index()];
                     let name = match (&e.kind, &e.link) {
                         (EntryKind::Dir, _) => format!("{}/", e.path.trim_end_matches('/')),
-                        (_, Some(target)) => format!("{} → {target}", e.path),
+                        (_, Some(target)) => format!("{} ➡ {target}", e.path),
                         _ => e.path.clone(),
                     };
                     row.col(|ui| {

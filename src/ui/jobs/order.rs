@@ -174,6 +174,12 @@ impl ListCache {
                 }
                 let mut order = Vec::with_capacity(self.shown + self.groups.len());
                 for (g, group) in self.groups.iter().enumerate() {
+                    // A name prefix only one job has is no group: the job stands alone.
+                    if group.jobs.len() == 1 && state.group_by == GroupBy::NamePrefix {
+                        let (source, job) = group.jobs[0];
+                        order.push(Row::Job { source, job });
+                        continue;
+                    }
                     order.push(Row::Group(g));
                     order.extend(
                         group
