@@ -388,3 +388,42 @@ fn each_connection_costs_one_list_call_per_tick() {
         "{after} calls for three quick refreshes"
     );
 }
+
+/// A connection that may not read CloudWatch metrics says so once, calmly, whichever of its
+/// jobs are opened: no error per job.
+#[test]
+fn metrics_a_connection_may_not_read_are_one_notice() {
+    let moto = Moto::start();
+    let relay = Relay::start(moto.port);
+    relay.deny("GetMetricData");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed(&relay.endpoint(), &["quiet-a", "quiet-b"]));
+    let sb = Sandbox::new();
+    let mut h = common::window::harness_with_aws(&sb, connection(&relay.endpoint()));
+    wait_for(&mut h, "the AWS jobs", |h| {
+        has_text(h, "quiet-a") && has_text(h, "quiet-b")
+    });
+    for name in ["quiet-a", "quiet-b", "quiet-a"] {
+        h.get_all_by_label(name).next().unwrap().click();
+        wait_for(&mut h, "the job's detail", |h| {
+            h.state().detail().is_some_and(|d| d.summary.name == name)
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while relay.count("GetMetricData") == 0 && Instant::now() < deadline {
+            h.run_steps(2);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        h.run_steps(4);
+    }
+    assert!(relay.count("GetMetricData") >= 2, "{:?}", relay.seen());
+    let notes: Vec<String> = h
+        .query_all_by_label_contains("cannot be read")
+        .map(|n| format!("{n:?}"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("AccessDeniedException") && notes[0].contains("GetMetricData"),
+        "{notes:?}"
+    );
+    assert!(!has_text(&h, "Reading the metrics of"), "no error per job");
+}

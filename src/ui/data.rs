@@ -71,6 +71,8 @@ pub struct ComparedData {
 
 /// Everything the worker has told the window.
 pub struct Data {
+    /// Keys of the notices already said this session.
+    pub noticed: std::collections::HashSet<String>,
     /// Local first, then the AWS connections.
     pub sources: Vec<SourceData>,
     /// Bumped on every change of a source's jobs.
@@ -125,6 +127,7 @@ pub struct Data {
 impl Default for Data {
     fn default() -> Self {
         Self {
+            noticed: Default::default(),
             sources: vec![SourceData::new(Connection::Local, "local".into())],
             jobs_version: 0,
             detail: None,

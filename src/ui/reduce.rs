@@ -210,6 +210,11 @@ impl SageDeskApp {
                     .toasts
                     .push(ToastKind::Info, format!("{context}: {message}"));
             }
+            Event::Notice { key, message } => {
+                if self.data.noticed.insert(key) {
+                    self.data.toasts.push(ToastKind::Info, message);
+                }
+            }
             Event::Error { context, message } => {
                 self.data.progress = None;
                 self.data

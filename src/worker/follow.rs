@@ -73,11 +73,42 @@ impl Followed {
         let (series, error) =
             read_metrics(backend, &self.job.name, &mut self.metric_cursor, pages).await;
         if let Some(e) = error {
-            let context = format!("Reading the metrics of {}", self.job);
-            self.report(out, context, e);
+            match standing_limit(&self.job, "metrics", &e) {
+                Some((key, message)) => out.send(Event::Notice { key, message }),
+                None => {
+                    let context = format!("Reading the metrics of {}", self.job);
+                    self.report(out, context, e);
+                }
+            }
         }
         series
     }
+}
+
+/// For an AWS job's `what` that cannot be read because its connection may not make the call
+/// or cannot reach the service: one notice for the whole connection (every job of it fails
+/// alike), with the service's code and message and what to do.
+fn standing_limit(job: &JobRef, what: &str, e: &BackendError) -> Option<(String, String)> {
+    if !job.source.is_aws() {
+        return None;
+    }
+    let source = job.source.source_label();
+    let key = format!("{source}\n{what}\n{}", e.code);
+    let message = match e.kind {
+        ErrorKind::Auth => format!(
+            "{source}: the {what} of its jobs cannot be read ({}: {}). Their charts stay \
+             empty until the connection's role or user may call CloudWatch GetMetricData.",
+            e.code, e.message
+        ),
+        ErrorKind::Network => format!(
+            "{source}: CloudWatch does not answer, so the {what} of its jobs cannot be read \
+             ({}: {}). Check the region, endpoint and network; they are read again by \
+             themselves.",
+            e.code, e.message
+        ),
+        _ => return None,
+    };
+    Some((key, message))
 }
 
 /// The selected job: a followed job plus its logs and artifacts.

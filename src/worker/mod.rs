@@ -269,6 +269,14 @@ pub enum Event {
         /// What to know and what to do.
         message: String,
     },
+    /// A standing limit of a connection (a service it cannot reach or a call it may not
+    /// make), said once per `key` with what to do.
+    Notice {
+        /// What the notice is about: the same key is said once.
+        key: String,
+        /// The notice, readable as it is.
+        message: String,
+    },
     /// Something failed; `message` carries the service's code and message.
     Error {
         /// What was being done.

@@ -7,6 +7,7 @@
 //! - the jobs given a scripted life (`run_job`): their describe and list answers move through
 //!   the stages, and `StopTrainingJob` stops them (see `life.rs`);
 //! - the Price List's `GetProducts`, answered with the prices it is given (moto has none);
+//! - CloudWatch operations given to `deny`, answered with AccessDeniedException;
 //! - STS `AssumeRole`, answered with AccessDenied once `refuse_assume_role` is called (moto
 //!   lets anyone assume any role, where most real roles trust only SageMaker).
 
@@ -65,6 +66,8 @@ struct Shared {
     quotas: Mutex<HashMap<String, f64>>,
     /// `AssumeRole` is refused.
     refuse_assume_role: AtomicBool,
+    /// CloudWatch operations answered with AccessDeniedException.
+    denied: Mutex<Vec<String>>,
 }
 
 /// A running relay.
@@ -155,6 +158,16 @@ impl Relay {
             .lock()
             .unwrap()
             .insert(instance_type.to_string(), value);
+    }
+
+    /// Answers every CloudWatch `operation` (`GetMetricData`, ...) with AccessDeniedException,
+    /// as for a user without the permission.
+    pub fn deny(&self, operation: &str) {
+        self.shared
+            .denied
+            .lock()
+            .unwrap()
+            .push(operation.to_string());
     }
 
     /// Answers every STS `AssumeRole` with AccessDenied, as a role that trusts only
@@ -494,6 +507,30 @@ fn json_throttling() -> Response {
 
 /// One CloudWatch call: CBOR in, JSON to moto, JSON back, CBOR out.
 fn cbor_call(request: &Request, op: &str, shared: &Shared) -> Option<Response> {
+    if shared.denied.lock().unwrap().iter().any(|d| d == op) {
+        let value = Cbor::Map(vec![
+            (
+                Cbor::Text("__type".into()),
+                Cbor::Text("AccessDeniedException".into()),
+            ),
+            (
+                Cbor::Text("message".into()),
+                Cbor::Text(format!(
+                    "User is not authorized to perform: cloudwatch:{op}"
+                )),
+            ),
+        ]);
+        let mut body = Vec::new();
+        ciborium::into_writer(&value, &mut body).unwrap();
+        return Some(Response {
+            status: 400,
+            headers: vec![
+                ("content-type".into(), "application/cbor".into()),
+                ("smithy-protocol".into(), "rpc-v2-cbor".into()),
+            ],
+            body,
+        });
+    }
     let input = if request.body.is_empty() {
         Json::Object(Default::default())
     } else {
