@@ -232,3 +232,66 @@ fn the_draft_survives_a_restart() {
     assert_eq!(value["TrainingJobName"], "unsaved-work");
     assert_eq!(value["RoleArn"], "arn:aws:iam::123456789012:role/Draft");
 }
+
+/// The Essentials set plain CreateTrainingJob members: a framework and version become the
+/// SDK's image URI for the instance type's processor, hyperparameters and channels their
+/// members; the full API form is one click away with the same request.
+#[test]
+fn the_essentials_write_plain_request_members() {
+    let sb = Sandbox::new();
+    let mut h = harness(&sb, [1024.0, 700.0], Some(2));
+    h.run_steps(2);
+    h.get_by_label_contains("New job").click();
+    h.run_steps(3);
+    h.get_by_label("Essentials").click();
+    h.run_steps(3);
+    h.get_by_value("Own image").click();
+    h.run_steps(2);
+    h.get_by_label("PyTorch").click();
+    h.run_steps(3);
+    let image = builder_value(&h)["AlgorithmSpecification"]["TrainingImage"].clone();
+    let image = image.as_str().unwrap_or_default().to_string();
+    assert!(
+        image.starts_with("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:")
+            && image.contains("-cpu-"),
+        "{image}"
+    );
+    // A GPU instance type takes the GPU image of the same version.
+    h.get_by_value("ml.m5.xlarge").click();
+    h.run_steps(2);
+    h.get_by_label_contains("ml.g5.xlarge").click();
+    h.run_steps(3);
+    let value = builder_value(&h);
+    assert_eq!(value["ResourceConfig"]["InstanceType"], "ml.g5.xlarge");
+    let gpu = value["AlgorithmSpecification"]["TrainingImage"]
+        .as_str()
+        .unwrap();
+    assert_eq!(gpu, image.replace("-cpu-", "-gpu-"));
+
+    h.get_by_label("+ Hyperparameter").click();
+    h.run_steps(3);
+    h.get_by_label("+ Channel").click();
+    h.run_steps(3);
+    let value = builder_value(&h);
+    assert_eq!(value["HyperParameters"]["param1"], "");
+    assert_eq!(value["InputDataConfig"][0]["ChannelName"], "train");
+    // The JSON pane holds the same request, and the full form is a click away.
+    let json = h
+        .get_all_by_role(egui::accesskit::Role::MultilineTextInput)
+        .next()
+        .expect("the JSON pane")
+        .value()
+        .unwrap_or_default();
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), value);
+    h.get_by_label("Full API form").click();
+    h.run_steps(3);
+    assert!(has_text(&h, "TrainingInputMode"), "the full form's members");
+    // The JSON pane closes and opens again.
+    h.get_by_label("{ } JSON").click();
+    h.run_steps(3);
+    assert!(
+        h.query_all_by_role(egui::accesskit::Role::MultilineTextInput)
+            .next()
+            .is_none()
+    );
+}

@@ -39,14 +39,73 @@ def walk(node, repository, out):
             walk(value, repository, out)
 
 
+# The training frameworks the builder's Essentials offer: label, config file, newest versions
+# kept.
+FRAMEWORKS = [
+    ("PyTorch", "pytorch", 8),
+    ("TensorFlow", "tensorflow", 6),
+    ("scikit-learn", "sklearn", 4),
+    ("Hugging Face", "huggingface", 6),
+    ("XGBoost", "xgboost", 4),
+]
+
+
+def version_key(version):
+    return [int(p) if p.isdigit() else p for p in version.replace("-", ".").split(".")]
+
+
+def framework_images(z):
+    """Each framework's newest training versions with their repository and the image tag
+    per processor, as the SDK's image_uris.retrieve forms them."""
+    out = {}
+    for label, config, keep in FRAMEWORKS:
+        training = json.loads(z.read(f"{PREFIX}{config}.json"))["training"]
+        processors = training.get("processors", ["cpu"])
+        rows = []
+        for version, entry in training["versions"].items():
+            if "." not in version and "-" not in version:
+                continue  # an alias such as xgboost's "1"
+            if config == "huggingface":
+                # One entry per base framework: the newest PyTorch one.
+                bases = [k for k, v in entry.items() if k.startswith("pytorch") and isinstance(v, dict)]
+                if not bases:
+                    continue
+                base = max(bases, key=lambda b: version_key(b[len("pytorch"):]))
+                inner = entry[base]
+                py = inner["py_versions"][-1]
+                tags = {}
+                for processor in processors:
+                    tag = f"{base[len('pytorch'):]}-transformers{version}-{processor}-{py}"
+                    container = inner.get("container_version", {}).get(processor)
+                    tags[processor] = f"{tag}-{container}" if container else tag
+                rows.append({"version": version, "repository": inner["repository"], "tags": tags})
+            elif config == "xgboost":
+                if version_key(version) < version_key("1.0-1"):
+                    continue
+                rows.append({"version": version, "repository": entry["repository"],
+                             "tags": {"cpu": version, "gpu": version}})
+            else:
+                py = entry.get("py_versions", ["py3"])[-1]
+                repository = entry.get("repository") or {
+                    "pytorch": "pytorch-training", "tensorflow": "tensorflow-training"}[config]
+                own = entry.get("processors", processors)
+                rows.append({"version": version, "repository": repository,
+                             "tags": {p: f"{version}-{p}-{py}" for p in own}})
+        rows.sort(key=lambda r: version_key(r["version"]), reverse=True)
+        out[label] = rows[:keep]
+    return out
+
+
 def table(path):
     out = {}
     with zipfile.ZipFile(path) as z:
         for name in sorted(z.namelist()):
             if name.startswith(PREFIX) and name.endswith(".json"):
                 walk(json.loads(z.read(name)), None, out)
+        frameworks = framework_images(z)
     return {
         "source": f"sagemaker {SDK} (PyPI), {PREFIX}",
+        "frameworks": frameworks,
         "repositories": {
             repo: {region: sorted(accounts) for region, accounts in sorted(regions.items())}
             for repo, regions in sorted(out.items())

@@ -14,9 +14,9 @@ use crate::backend::sdk::lean::Service;
 const PATH: &str = "AlgorithmSpecification.TrainingImage";
 
 /// Repository → region → registry accounts.
-type Registries = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+pub(super) type Registries = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
-fn registries() -> &'static Registries {
+pub(super) fn registries() -> &'static Registries {
     static TABLE: OnceLock<Registries> = OnceLock::new();
     TABLE.get_or_init(|| {
         let table: serde_json::Value =

@@ -6,6 +6,7 @@
 //! (no permission to make it, throttled, a service not offered) is "not verified", never an
 //! error against the job. Nothing here writes.
 
+pub mod frameworks;
 mod image;
 mod plan;
 mod quota;
@@ -154,12 +155,11 @@ impl Report {
             .filter(|d| d.severity == Severity::Error)
             .count();
         let warnings = diagnostics.len() - errors;
-        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         format!(
             "Preflight: {} passed, {}, {} ({:.1} s)",
-            plural(passed, "check"),
-            plural(warnings, "warning"),
-            plural(errors, "error"),
+            crate::job::text::count(passed, "check"),
+            crate::job::text::count(warnings, "warning"),
+            crate::job::text::count(errors, "error"),
             self.millis as f64 / 1000.0
         )
     }

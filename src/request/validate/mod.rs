@@ -142,13 +142,6 @@ fn model_diagnostics(value: &Value, target: Target) -> Vec<Diagnostic> {
 
 /// `job.json: 2 errors, 1 warning (target: aws)`, or `job.json: valid (target: aws)`.
 pub fn summary(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {
-    let plural = |n: usize, word: &str| {
-        if n == 1 {
-            format!("1 {word}")
-        } else {
-            format!("{n} {word}s")
-        }
-    };
     let errors = error_count(diagnostics);
     let warnings = diagnostics.len() - errors;
     let target = match target {
@@ -160,8 +153,8 @@ pub fn summary(origin: &str, diagnostics: &[Diagnostic], target: Target) -> Stri
     } else {
         format!(
             "{origin}: {}, {} (target: {target})",
-            plural(errors, "error"),
-            plural(warnings, "warning")
+            crate::job::text::count(errors, "error"),
+            crate::job::text::count(warnings, "warning")
         )
     }
 }

@@ -3,6 +3,7 @@
 //! editable both ways.
 
 pub mod code;
+mod essentials;
 pub mod form;
 mod preflight;
 pub mod templates;
@@ -103,6 +104,19 @@ pub struct Builder {
     regex_tester: RegexTester,
     /// What preflight said, and when it runs next.
     preflight: preflight::Preflight,
+    /// Essentials or the full API form.
+    pub view: BuilderView,
+    /// Whether the JSON pane shows beside the form.
+    pub json_open: bool,
+}
+
+/// How the builder shows the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuilderView {
+    /// Code, framework, compute, hyperparameters, data, output and limits.
+    Essentials,
+    /// Every CreateTrainingJob member, as the API model has them.
+    Full,
 }
 
 impl Builder {
@@ -125,6 +139,8 @@ impl Builder {
             template_name: String::new(),
             regex_tester: RegexTester::default(),
             preflight: preflight::Preflight::default(),
+            view: BuilderView::Full,
+            json_open: true,
         };
         builder.set_value(value);
         builder
@@ -147,10 +163,15 @@ impl Builder {
         &self.value
     }
 
-    /// Sets a string at a JSON pointer (from a file dialog).
+    /// Sets a string at a JSON pointer (from a file dialog); a `sagemaker_*`
+    /// hyperparameter JSON-encoded, as the SDK writes it.
     pub fn set_at(&mut self, pointer: &str, text: String) -> Option<String> {
         let slot = self.value.pointer_mut(pointer)?;
-        *slot = Value::String(text);
+        *slot = if pointer.starts_with("/HyperParameters/sagemaker_") {
+            Value::String(Value::String(text).to_string())
+        } else {
+            Value::String(text)
+        };
         self.json = pretty(&self.value);
         self.revalidate();
         Some(self.json.clone())
@@ -217,6 +238,7 @@ impl Builder {
         &mut self,
         ui: &mut egui::Ui,
         templates: &[(String, String)],
+        price: &dyn Fn(&str) -> Option<f64>,
     ) -> Vec<BuilderAction> {
         let mut actions = self.toolbar(ui, templates);
         if let Some(error) = &self.submit_error {
@@ -229,7 +251,7 @@ impl Builder {
         actions.extend(self.preflight_row(ui));
         self.summary(ui);
         ui.separator();
-        let (form, json_changed) = self.panes(ui);
+        let (form, json_changed) = self.panes(ui, price);
         for FormAction::Browse(pointer) in form.actions {
             actions.push(BuilderAction::Browse(pointer));
         }
@@ -256,43 +278,86 @@ impl Builder {
         actions
     }
 
-    /// The form and the JSON pane side by side: what the form changed, and whether the
-    /// JSON text was edited.
-    fn panes(&mut self, ui: &mut egui::Ui) -> (FormOutcome, bool) {
+    /// The form (Essentials or full) and the JSON pane beside it, its width adjustable and
+    /// the pane closable: what the form changed, and whether the JSON text was edited.
+    fn panes(
+        &mut self,
+        ui: &mut egui::Ui,
+        price: &dyn Fn(&str) -> Option<f64>,
+    ) -> (FormOutcome, bool) {
+        ui.horizontal_wrapped(|ui| {
+            ui.selectable_value(&mut self.view, BuilderView::Essentials, "Essentials")
+                .on_hover_text(
+                    "Code, framework, compute, hyperparameters, data, output and limits",
+                );
+            ui.selectable_value(&mut self.view, BuilderView::Full, "Full API form")
+                .on_hover_text("Every CreateTrainingJob member");
+            ui.separator();
+            ui.toggle_value(&mut self.json_open, "{ } JSON")
+                .on_hover_text("Show or hide the request's JSON beside the form");
+        });
+        // A problem clicked in the summary is shown in the full form, where every member is.
+        if self.focus.is_some() {
+            self.view = BuilderView::Full;
+        }
+        let mut json_changed = false;
+        if self.json_open {
+            let width = ui.available_width();
+            egui::Panel::right("builder_json_pane")
+                .resizable(true)
+                .default_size(width * 0.4)
+                .min_size(180.0)
+                .max_size((width * 0.75).max(200.0))
+                .show(ui, |ui| {
+                    ui.label(RichText::new("CreateTrainingJob request (JSON)").strong());
+                    if let Some(e) = &self.json_error {
+                        ui.label(RichText::new(e).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
+                    }
+                    egui::ScrollArea::vertical()
+                        .id_salt("builder_json")
+                        .auto_shrink(false)
+                        .show(ui, |ui| {
+                            json_changed = ui
+                                .add(
+                                    egui::TextEdit::multiline(&mut self.json)
+                                        .id_salt("request_json")
+                                        .code_editor()
+                                        .desired_width(f32::INFINITY)
+                                        .desired_rows(30),
+                                )
+                                .changed();
+                        });
+                });
+        }
         let mut form = Form {
             diagnostics: &self.diagnostics,
             changed: false,
             focus: self.focus.as_deref(),
             actions: Vec::new(),
         };
-        let mut json_changed = false;
-        ui.columns(2, |columns| {
-            egui::ScrollArea::vertical()
-                .id_salt("builder_form")
-                .auto_shrink(false)
-                .show(&mut columns[0], |ui| {
+        let region = match &self.source {
+            Connection::Aws(aws) => aws.region.clone(),
+            _ => None,
+        }
+        .unwrap_or_else(|| "us-east-1".into());
+        let view = self.view;
+        egui::ScrollArea::vertical()
+            .id_salt("builder_form")
+            .auto_shrink(false)
+            .show(ui, |ui| match view {
+                BuilderView::Essentials => {
+                    let cx = essentials::Context {
+                        region: &region,
+                        price,
+                    };
+                    let (changed, actions) = essentials::show(ui, &mut self.value, &cx);
+                    form.changed |= changed;
+                    form.actions.extend(actions);
+                }
+                BuilderView::Full => {
                     groups(ui, &mut self.value, &mut form, &mut self.regex_tester);
-                });
-            let ui = &mut columns[1];
-            ui.label(RichText::new("CreateTrainingJob request (JSON)").strong());
-            if let Some(e) = &self.json_error {
-                ui.label(RichText::new(e).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
-            }
-            egui::ScrollArea::vertical()
-                .id_salt("builder_json")
-                .auto_shrink(false)
-                .show(ui, |ui| {
-                    json_changed = ui
-                        .add(
-                            egui::TextEdit::multiline(&mut self.json)
-                                .id_salt("request_json")
-                                .code_editor()
-                                .desired_width(f32::INFINITY)
-                                .desired_rows(30),
-                        )
-                        .changed();
-                });
-        });
+                }
+            });
         let outcome = FormOutcome {
             changed: form.changed,
             actions: form.actions,
@@ -339,13 +404,16 @@ impl Builder {
             RichText::new(format!("No problems found ({checked})"))
                 .color(Color32::from_rgb(0x2e, 0xa0, 0x43))
         } else {
-            RichText::new(format!("{errors} errors, {warnings} warnings ({checked})")).color(
-                if errors > 0 {
-                    Color32::from_rgb(0xe0, 0x4f, 0x4f)
-                } else {
-                    Color32::from_rgb(0xe0, 0x9b, 0x2d)
-                },
-            )
+            RichText::new(format!(
+                "{}, {} ({checked})",
+                crate::job::text::count(errors, "error"),
+                crate::job::text::count(warnings, "warning")
+            ))
+            .color(if errors > 0 {
+                Color32::from_rgb(0xe0, 0x4f, 0x4f)
+            } else {
+                Color32::from_rgb(0xe0, 0x9b, 0x2d)
+            })
         };
         egui::CollapsingHeader::new(title)
             .id_salt("builder_summary")
