@@ -231,6 +231,13 @@ fn the_window_connects_from_its_connection_window() {
     assert!(!has_text(&h, "Calls made"));
     h.get_by_label("window-job-a").click();
     wait_for(&mut h, "the job's detail", |h| {
+        h.state()
+            .detail()
+            .is_some_and(|d| d.summary.name == "window-job-a")
+    });
+    // Its ARN is on the Overview (a job still running opens on its logs).
+    h.get_by_label("Overview").click();
+    wait_for(&mut h, "the job's overview", |h| {
         has_text(
             h,
             "arn:aws:sagemaker:us-east-1:123456789012:training-job/window-job-a",

@@ -241,6 +241,13 @@ fn an_aws_jobs_cost_is_estimated_from_the_price_list_or_says_why_not() {
             common::window::harness_with_aws_state(&sb, connection(&relay.endpoint()), state);
         wait_for(&mut h, "the job", |h| has_label(h, "Completed"));
         h.get_by_label("priced-job").click();
+        // The estimate is on the Overview (a completed job opens on its metrics).
+        wait_for(&mut h, "the detail", |h| {
+            h.state()
+                .detail()
+                .is_some_and(|d| d.summary.name == "priced-job")
+        });
+        h.get_by_label("Overview").click();
         wait_for(&mut h, shown, |h| has_text(h, shown));
         assert!(relay.count("GetProducts") > 0, "the Price List was asked");
     }

@@ -264,6 +264,12 @@ fn a_job_in_cn_north_1_links_to_the_china_console() {
     let mut h = common::window::harness_with_aws(&sb, aws);
     wait_for(&mut h, "the job", |h| has_text(h, "beijing-job"));
     h.get_by_label("beijing-job").click();
+    wait_for(&mut h, "the detail", |h| {
+        h.state()
+            .detail()
+            .is_some_and(|d| d.summary.name == "beijing-job")
+    });
+    h.get_by_label("Overview").click();
     // The emulator names the job with the aws-cn partition, as the service does there.
     wait_for(&mut h, "its detail", |h| {
         has_text(h, "arn:aws-cn:sagemaker:cn-north-1")

@@ -185,8 +185,3 @@ mod tests {
         }
     }
 }
-
-/// `1 error`, `3 errors`: a count with its noun, plural where it is.
-pub fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}

@@ -157,9 +157,9 @@ impl Report {
         let warnings = diagnostics.len() - errors;
         format!(
             "Preflight: {} passed, {}, {} ({:.1} s)",
-            crate::job::text::count(passed, "check"),
-            crate::job::text::count(warnings, "warning"),
-            crate::job::text::count(errors, "error"),
+            crate::request::validate::count(passed, "check"),
+            crate::request::validate::count(warnings, "warning"),
+            crate::request::validate::count(errors, "error"),
             self.millis as f64 / 1000.0
         )
     }

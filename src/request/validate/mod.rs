@@ -140,6 +140,11 @@ fn model_diagnostics(value: &Value, target: Target) -> Vec<Diagnostic> {
     out
 }
 
+/// `1 error`, `3 errors`: a count with its noun, plural where it is.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// `job.json: 2 errors, 1 warning (target: aws)`, or `job.json: valid (target: aws)`.
 pub fn summary(origin: &str, diagnostics: &[Diagnostic], target: Target) -> String {
     let errors = error_count(diagnostics);
@@ -153,8 +158,8 @@ pub fn summary(origin: &str, diagnostics: &[Diagnostic], target: Target) -> Stri
     } else {
         format!(
             "{origin}: {}, {} (target: {target})",
-            crate::job::text::count(errors, "error"),
-            crate::job::text::count(warnings, "warning")
+            count(errors, "error"),
+            count(warnings, "warning")
         )
     }
 }

@@ -163,15 +163,10 @@ impl Builder {
         &self.value
     }
 
-    /// Sets a string at a JSON pointer (from a file dialog); a `sagemaker_*`
-    /// hyperparameter JSON-encoded, as the SDK writes it.
+    /// Sets a string at a JSON pointer (from a file dialog).
     pub fn set_at(&mut self, pointer: &str, text: String) -> Option<String> {
         let slot = self.value.pointer_mut(pointer)?;
-        *slot = if pointer.starts_with("/HyperParameters/sagemaker_") {
-            Value::String(Value::String(text).to_string())
-        } else {
-            Value::String(text)
-        };
+        *slot = Value::String(text);
         self.json = pretty(&self.value);
         self.revalidate();
         Some(self.json.clone())
@@ -406,8 +401,8 @@ impl Builder {
         } else {
             RichText::new(format!(
                 "{}, {} ({checked})",
-                crate::job::text::count(errors, "error"),
-                crate::job::text::count(warnings, "warning")
+                crate::request::validate::count(errors, "error"),
+                crate::request::validate::count(warnings, "warning")
             ))
             .color(if errors > 0 {
                 Color32::from_rgb(0xe0, 0x4f, 0x4f)
