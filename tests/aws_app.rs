@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::moto::{Moto, aws_request, child_env, connection, seed};
 use common::relay::Relay;
-use common::window::{has_text, replace_text, wait_for};
+use common::window::{has_text, replace_text, wait_for, wait_for_detail};
 use common::{LIMIT, Sandbox};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -230,11 +230,7 @@ fn the_window_connects_from_its_connection_window() {
     h.run_steps(2);
     assert!(!has_text(&h, "Calls made"));
     h.get_by_label("window-job-a").click();
-    wait_for(&mut h, "the job's detail", |h| {
-        h.state()
-            .detail()
-            .is_some_and(|d| d.summary.name == "window-job-a")
-    });
+    wait_for_detail(&mut h, "window-job-a");
     // Its ARN is on the Overview (a job still running opens on its logs).
     h.get_by_label("Overview").click();
     wait_for(&mut h, "the job's overview", |h| {
@@ -412,9 +408,7 @@ fn metrics_a_connection_may_not_read_are_one_notice() {
     });
     for name in ["quiet-a", "quiet-b", "quiet-a"] {
         h.get_all_by_label(name).next().unwrap().click();
-        wait_for(&mut h, "the job's detail", |h| {
-            h.state().detail().is_some_and(|d| d.summary.name == name)
-        });
+        wait_for_detail(&mut h, name);
         let deadline = Instant::now() + Duration::from_secs(5);
         while relay.count("GetMetricData") == 0 && Instant::now() < deadline {
             h.run_steps(2);

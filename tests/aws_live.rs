@@ -12,7 +12,9 @@ use std::time::Duration;
 use common::Sandbox;
 use common::moto::{Moto, connection, log_to_moto, seed};
 use common::relay::Relay;
-use common::window::{has_label, has_text, replace_text, type_into_focused, wait_for};
+use common::window::{
+    has_label, has_text, replace_text, type_into_focused, wait_for, wait_for_detail,
+};
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Connection;
 
@@ -242,11 +244,7 @@ fn an_aws_jobs_cost_is_estimated_from_the_price_list_or_says_why_not() {
         wait_for(&mut h, "the job", |h| has_label(h, "Completed"));
         h.get_by_label("priced-job").click();
         // The estimate is on the Overview (a completed job opens on its metrics).
-        wait_for(&mut h, "the detail", |h| {
-            h.state()
-                .detail()
-                .is_some_and(|d| d.summary.name == "priced-job")
-        });
+        wait_for_detail(&mut h, "priced-job");
         h.get_by_label("Overview").click();
         wait_for(&mut h, shown, |h| has_text(h, shown));
         assert!(relay.count("GetProducts") > 0, "the Price List was asked");

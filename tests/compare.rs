@@ -59,22 +59,34 @@ fn two_demo_runs(sb: &Sandbox) -> (String, String) {
     (names.remove(0), names.remove(0))
 }
 
-#[test]
-fn two_local_runs_are_compared_with_the_differing_hyperparameter_first() {
-    let sb = Sandbox::new();
-    let (a, b) = two_demo_runs(&sb);
-    let mut h = common::window::harness(&sb, [1400.0, 900.0], None);
+/// The window over `sb` at `size` with jobs `a` and `b` marked in the list and the Compare
+/// view asked for.
+fn compare_in_window<'a>(
+    sb: &Sandbox,
+    size: [f32; 2],
+    a: &str,
+    b: &str,
+) -> egui_kittest::Harness<'a, sagedesk::ui::SageDeskApp> {
+    let mut h = common::window::harness(sb, size, None);
     wait_for(&mut h, "both runs in the list", |h| {
-        has_text(h, &a) && has_text(h, &b)
+        has_text(h, a) && has_text(h, b)
     });
     // Ctrl+click marks rows for comparison; the bar offers to compare them.
-    for name in [&a, &b] {
-        h.get_by_label(name.as_str())
+    for name in [a, b] {
+        h.get_by_label(name)
             .click_modifiers(egui::Modifiers::COMMAND);
         h.run_steps(2);
     }
     assert_eq!(h.state().state().compare.len(), 2);
     h.get_by_label_contains("Compare 2").click();
+    h
+}
+
+#[test]
+fn two_local_runs_are_compared_with_the_differing_hyperparameter_first() {
+    let sb = Sandbox::new();
+    let (a, b) = two_demo_runs(&sb);
+    let mut h = compare_in_window(&sb, [1400.0, 900.0], &a, &b);
     wait_for(&mut h, "the comparison table", |h| {
         has_text(h, "Comparing 2 jobs") && has_text(h, "Billable (s)")
     });
@@ -168,16 +180,7 @@ fn two_local_runs_are_compared_with_the_differing_hyperparameter_first() {
 fn compare_charts_keep_their_bounds_wherever_the_pointer_is() {
     let sb = Sandbox::new();
     let (a, b) = two_demo_runs(&sb);
-    let mut h = common::window::harness(&sb, [1024.0, 1000.0], None);
-    wait_for(&mut h, "both runs in the list", |h| {
-        has_text(h, &a) && has_text(h, &b)
-    });
-    for name in [&a, &b] {
-        h.get_by_label(name.as_str())
-            .click_modifiers(egui::Modifiers::COMMAND);
-        h.run_steps(2);
-    }
-    h.get_by_label_contains("Compare 2").click();
+    let mut h = compare_in_window(&sb, [1024.0, 1000.0], &a, &b);
     wait_for(&mut h, "a chart per metric", |h| {
         h.query_all_by_label("Save PNG…").count() == 4
     });

@@ -8,7 +8,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::window::{harness_with_state, has_text, retype_field, type_into_focused, wait_for};
+use common::window::{
+    harness_with_state, has_text, retype_field, type_into_focused, wait_for, wait_for_detail,
+};
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -264,11 +266,7 @@ fn a_job_in_cn_north_1_links_to_the_china_console() {
     let mut h = common::window::harness_with_aws(&sb, aws);
     wait_for(&mut h, "the job", |h| has_text(h, "beijing-job"));
     h.get_by_label("beijing-job").click();
-    wait_for(&mut h, "the detail", |h| {
-        h.state()
-            .detail()
-            .is_some_and(|d| d.summary.name == "beijing-job")
-    });
+    wait_for_detail(&mut h, "beijing-job");
     h.get_by_label("Overview").click();
     // The emulator names the job with the aws-cn partition, as the service does there.
     wait_for(&mut h, "its detail", |h| {

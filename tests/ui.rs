@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::window::{harness, has_label, has_text, wait_for};
+use common::window::{harness, has_label, has_text, wait_for, wait_for_detail};
 use common::*;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::Backend;
@@ -272,9 +272,7 @@ fn the_detail_opens_on_the_tab_that_fits_the_job() {
     wait_for(&mut h, "the jobs in the list", |h| has_text(h, "tab-long"));
     let open = |h: &mut egui_kittest::Harness<'_, sagedesk::ui::SageDeskApp>, name: &str| {
         h.get_all_by_label(name).next().unwrap().click();
-        wait_for(h, "the job's detail", |h| {
-            h.state().detail().is_some_and(|d| d.summary.name == name)
-        });
+        wait_for_detail(h, name);
         h.run_steps(2);
         h.state().state().tab
     };

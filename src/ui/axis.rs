@@ -128,6 +128,17 @@ pub fn local_offset() -> f64 {
     chrono::Local::now().offset().fix().local_minus_utc() as f64
 }
 
+/// The local time of `seconds` since the epoch, to the millisecond, for a hover.
+pub fn hover_time(seconds: f64) -> String {
+    chrono::DateTime::from_timestamp_millis((seconds * 1000.0).round() as i64)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S%.3f")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 /// A wall-clock label as precise as its mark's step: `14:05` on whole minutes, `14:05:30`
 /// on seconds, `14:05:30.25` below, and the date on whole days.
 pub fn wall_clock_label(mark: &GridMark) -> String {

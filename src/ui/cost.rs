@@ -3,9 +3,9 @@
 //! of a set of rows.
 
 use super::data::Data;
-use crate::job::JobRef;
 use crate::job::text::group_digits;
 use crate::job::{Billing, Status};
+use crate::job::{Connection, JobRef};
 
 /// A job's estimated cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +112,23 @@ impl Data {
             return Some(detail.billing());
         }
         self.source(&job.source)?.billing.get(&job.name).cloned()
+    }
+
+    /// The on-demand price of `instance_type` in USD an hour as read for `source`, else as
+    /// any other connection read it; `None` until one has.
+    pub fn hourly_price(&self, source: &Connection, instance_type: &str) -> Option<f64> {
+        let ok = |price: &Result<crate::job::InstancePrice, String>| {
+            price.as_ref().ok().map(|p| p.usd_per_hour)
+        };
+        self.prices
+            .get(&(source.clone(), instance_type.to_string()))
+            .and_then(ok)
+            .or_else(|| {
+                self.prices
+                    .iter()
+                    .filter(|((_, t), _)| t == instance_type)
+                    .find_map(|(_, p)| ok(p))
+            })
     }
 
     /// The estimated cost of `job` (in `status`); `None` for jobs that run on this

@@ -188,23 +188,8 @@ impl SageDeskApp {
                     Target::Aws => None,
                 };
                 builder.set_target(target, runtime);
-                let prices = &self.data.prices;
-                let source = builder.source.clone();
-                // The builder's source's price first, else any connection's.
-                let price = |instance: &str| {
-                    let ok = |c: &crate::job::Connection| {
-                        prices
-                            .get(&(c.clone(), instance.to_string()))
-                            .and_then(|p| p.as_ref().ok())
-                            .map(|p| p.usd_per_hour)
-                    };
-                    ok(&source).or_else(|| {
-                        prices
-                            .iter()
-                            .filter(|((_, t), _)| t == instance)
-                            .find_map(|(_, p)| p.as_ref().ok().map(|p| p.usd_per_hour))
-                    })
-                };
+                let (data, source) = (&self.data, builder.source.clone());
+                let price = |instance: &str| data.hourly_price(&source, instance);
                 let actions = builder.show(ui, &self.data.templates, &price);
                 self.handle_builder(ctx, actions);
                 return;

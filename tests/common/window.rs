@@ -129,6 +129,13 @@ pub fn wait_for(
     }
 }
 
+/// Waits until the window has the detail of the job named `name`.
+pub fn wait_for_detail(h: &mut Harness<'_, SageDeskApp>, name: &str) {
+    wait_for(h, &format!("the detail of {name}"), |h| {
+        h.state().detail().is_some_and(|d| d.summary.name == name)
+    });
+}
+
 /// Whether some widget's text is exactly `text`.
 pub fn has_label(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
     h.query_all_by_label(text).next().is_some()

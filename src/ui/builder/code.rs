@@ -13,7 +13,7 @@ use super::{Builder, BuilderAction};
 use crate::ui::theme;
 
 /// Where the code hyperparameter lives in the request.
-const POINTER: &str = "/HyperParameters/sagemaker_submit_directory";
+pub(super) const POINTER: &str = "/HyperParameters/sagemaker_submit_directory";
 
 /// The code row's edits, kept while the builder is open.
 #[derive(Debug, Clone, Default)]
@@ -27,7 +27,7 @@ pub struct CodeUpload {
 }
 
 /// The hyperparameter's text, without the JSON quotes the SageMaker SDK adds.
-fn unquote(text: &str) -> (&str, bool) {
+pub(super) fn unquote(text: &str) -> (&str, bool) {
     match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         Some(inner) => (inner, true),
         None => (text, false),

@@ -52,10 +52,8 @@ pub fn show(ui: &mut egui::Ui, value: &mut Value, cx: &Context<'_>) -> (bool, Ve
                 "file:///home/me/project or s3://bucket/code/sourcedir.tar.gz",
             );
             if ui.small_button("Browse…").clicked() {
-                ensure(value, "/HyperParameters/sagemaker_submit_directory");
-                actions.push(FormAction::Browse(
-                    "/HyperParameters/sagemaker_submit_directory".into(),
-                ));
+                ensure(value, super::code::POINTER);
+                actions.push(FormAction::Browse(super::code::POINTER.into()));
             }
         });
     });

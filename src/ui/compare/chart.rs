@@ -39,23 +39,6 @@ fn origin(data: &Data, job: &JobRef, axis: CompareAxis) -> f64 {
     start.timestamp_millis() as f64 / 1000.0
 }
 
-fn elapsed(seconds: f64) -> String {
-    axis::elapsed(seconds, 0)
-}
-
-fn wall_clock(seconds: f64, millis: bool) -> String {
-    chrono::DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
-        .map(|t| {
-            let t = t.with_timezone(&chrono::Local);
-            if millis {
-                t.format("%H:%M:%S%.3f").to_string()
-            } else {
-                t.format("%H:%M:%S").to_string()
-            }
-        })
-        .unwrap_or_default()
-}
-
 /// The raw value of `series` at or just before `x` (epoch seconds).
 fn value_at(series: &Summarised, x: f64) -> Option<f64> {
     let all = series.points();
@@ -159,8 +142,8 @@ pub fn show(
     {
         response.response.on_hover_ui_at_pointer(|ui| {
             ui.label(match axis {
-                CompareAxis::SinceStart => format!("{} since start", elapsed(p.x)),
-                CompareAxis::WallClock => wall_clock(p.x, true),
+                CompareAxis::SinceStart => format!("{} since start", axis::elapsed(p.x, 0)),
+                CompareAxis::WallClock => axis::hover_time(p.x),
             });
             for (i, job) in jobs.iter().enumerate() {
                 let value = data

@@ -121,13 +121,7 @@ pub fn chart(
                     HoverPosition::NearDataPoint { position, .. } => position,
                     HoverPosition::Elsewhere { position } => position,
                 };
-                let t = chrono::DateTime::from_timestamp_millis((p.x * 1000.0) as i64)
-                    .map(|t| {
-                        t.with_timezone(&chrono::Local)
-                            .format("%H:%M:%S%.3f")
-                            .to_string()
-                    })
-                    .unwrap_or_default();
+                let t = super::super::axis::hover_time(p.x);
                 let y = if log_scale { 10f64.powf(p.y) } else { p.y };
                 let from = match source {
                     Source::Log => "\nfrom the log",
