@@ -1,6 +1,6 @@
 //! The window as a finished desktop program: a remembered selection that is not in this
 //! data folder, the builder left by clicking a job, the header at narrow widths, secrets
-//! masked, console links, the command palette.
+//! masked, console links, the command palette, the window's own file chooser.
 
 #![allow(clippy::unwrap_used)]
 
@@ -345,4 +345,156 @@ fn the_window_icon_is_the_rendered_svg() {
     let pixel = |x: usize, y: usize| &icon.rgba[(y * 256 + x) * 4..][..4];
     assert_eq!(pixel(0, 0)[3], 0, "transparent corner");
     assert_eq!(pixel(128, 30)[3], 255, "opaque tile");
+}
+
+/// The field that has the keyboard focus, and its text.
+fn focused_text(h: &Harness<'_, SageDeskApp>) -> String {
+    h.get_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.is_focused())
+        .and_then(|n| n.value())
+        .expect("a focused field")
+}
+
+fn chooser_window(sb: &Sandbox, work: &std::path::Path) -> Harness<'static, SageDeskApp> {
+    let state = State {
+        recent_folders: vec![work.to_path_buf()],
+        ..State::default()
+    };
+    let mut h = window(sb, state, [1024.0, 700.0]);
+    h.run_steps(3);
+    h
+}
+
+#[test]
+fn a_job_file_is_imported_through_the_window_chooser_with_tab_completion() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(work.join("runs/code")).unwrap();
+    for name in ["job-small.json", "job-big.json"] {
+        let request = json!({"TrainingJobName": name.trim_end_matches(".json"),
+            "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "OutputDataConfig": {"S3OutputPath": "s3://b/o"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 60}});
+        std::fs::write(work.join("runs").join(name), request.to_string()).unwrap();
+    }
+    std::fs::write(work.join("runs/notes.txt"), "not a job").unwrap();
+    let mut h = chooser_window(&sb, &work);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run_steps(3);
+    assert!(has_text(&h, "Import a job file"), "the chooser opens");
+    let start = format!("{}/", work.display());
+    assert_eq!(focused_text(&h), start, "it starts in the recent folder");
+    wait_for(&mut h, "the folder's entries", |h| has_text(h, "runs/"));
+
+    type_into_focused(&h, "the path", "ru");
+    h.run_steps(2);
+    h.key_press(egui::Key::Tab);
+    h.run_steps(3);
+    assert_eq!(
+        focused_text(&h),
+        format!("{start}runs/"),
+        "Tab enters the only match"
+    );
+    wait_for(&mut h, "the folder's entries", |h| {
+        has_text(h, "job-small.json")
+    });
+    assert!(
+        !has_text(&h, "notes.txt"),
+        "only JSON files and folders are offered"
+    );
+
+    type_into_focused(&h, "the path", "job-s");
+    h.run_steps(2);
+    h.key_press(egui::Key::Tab);
+    h.run_steps(2);
+    assert_eq!(focused_text(&h), format!("{start}runs/job-small.json"));
+    h.key_press(egui::Key::Enter);
+    wait_for(&mut h, "the imported request", |h| {
+        h.state()
+            .builder()
+            .is_some_and(|b| b.value()["TrainingJobName"] == "job-small")
+    });
+    assert!(!has_text(&h, "Import a job file"), "the chooser closed");
+    assert_eq!(h.state().state().recent_folders[0], work.join("runs"));
+}
+
+#[test]
+fn an_export_over_an_existing_file_asks_before_replacing_it() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("training-job.json"), "old").unwrap();
+    let mut h = chooser_window(&sb, &work);
+    h.get_by_label_contains("New job").click();
+    h.run_steps(3);
+    h.get_by_label("Export…").click();
+    h.run_steps(3);
+    assert!(has_text(&h, "Export training-job.json as"));
+    assert_eq!(
+        focused_text(&h),
+        format!("{}/training-job.json", work.display())
+    );
+    wait_for(&mut h, "the folder's entries", |h| {
+        has_text(h, "training-job.json")
+    });
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert!(has_text(&h, "exists. Replace it?"), "asked first");
+    assert_eq!(
+        std::fs::read_to_string(work.join("training-job.json")).unwrap(),
+        "old"
+    );
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(!has_text(&h, "exists. Replace it?"), "Esc keeps the file");
+    assert!(
+        has_text(&h, "Export training-job.json as"),
+        "and the chooser"
+    );
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    h.get_by_label("Replace").click();
+    wait_for(&mut h, "the export", |_| {
+        std::fs::read_to_string(work.join("training-job.json")).unwrap() != "old"
+    });
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("training-job.json")).unwrap())
+            .unwrap();
+    assert_eq!(written, h.state().builder().unwrap().value().clone());
+}
+
+#[test]
+fn a_source_folder_is_browsed_to_and_escape_cancels() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(work.join("project/src")).unwrap();
+    std::fs::write(work.join("project/fit.py"), "print(1)").unwrap();
+    let mut h = chooser_window(&sb, &work);
+    h.get_by_label_contains("New job").click();
+    h.run_steps(3);
+    h.get_by_label("Essentials").click();
+    h.run_steps(2);
+    h.get_all_by_label("Browse…").next().unwrap().click();
+    h.run_steps(3);
+    assert!(has_text(&h, "Choose a folder"));
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(!has_text(&h, "Choose a folder"), "Esc cancels");
+
+    h.get_all_by_label("Browse…").next().unwrap().click();
+    h.run_steps(3);
+    wait_for(&mut h, "the folder's entries", |h| has_text(h, "project/"));
+    h.get_by_label("project/").click();
+    h.run_steps(3);
+    wait_for(&mut h, "the project's entries", |h| has_text(h, "src/"));
+    assert!(!has_text(&h, "fit.py"), "a folder chooser lists folders");
+    h.get_by_label("Choose folder").click();
+    h.run_steps(3);
+    let value = h.state().builder().unwrap().value().clone();
+    let dir = value["HyperParameters"]["sagemaker_submit_directory"]
+        .as_str()
+        .unwrap();
+    assert_eq!(dir, format!("file://{}", work.join("project").display()));
 }

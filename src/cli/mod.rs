@@ -217,6 +217,7 @@ fn open_window(connection: Option<Connection>) -> ExitCode {
                 demo_epochs: None,
                 connection,
                 local_checks: Some(Arc::new(local::window_checks(&config_for_checks))),
+                desktop_dialogs: crate::worker::desktop_dialogs(),
             };
             crate::ui::run(worker, &folders.home, options).map_err(|e| Failure {
                 message: format!("cannot open the window: {e}"),

@@ -14,6 +14,9 @@ use crate::worker::{DeskCommand, SourceCommand};
 impl SageDeskApp {
     /// Handles the window's shortcuts; true when the list's search should take the focus.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) -> bool {
+        if self.choosing() {
+            return false;
+        }
         let typing = ctx.egui_wants_keyboard_input();
         let mut chosen = Vec::new();
         let palette = ctx.input_mut(|i| {

@@ -6,6 +6,7 @@ use std::sync::mpsc;
 
 use egui::{Key, RichText};
 
+use super::chooser::{Chooser, ChooserKind, Outcome};
 use super::toasts::ToastKind;
 use super::{SageDeskApp, theme};
 use crate::worker::{DeskCommand, TaskCommand};
@@ -22,56 +23,181 @@ pub(super) enum Purpose {
     Browse(String),
 }
 
-/// A file dialog running on its own thread.
+/// A file dialog: the desktop's on its own thread, or the window's own chooser.
 pub(super) struct Dialog {
     purpose: Purpose,
-    picked: mpsc::Receiver<Option<PathBuf>>,
+    via: Via,
+}
+
+/// Who shows a file dialog.
+enum Via {
+    /// The desktop's dialog, answering on this channel; opened at this time.
+    Desktop(mpsc::Receiver<Option<PathBuf>>, std::time::Instant),
+    /// The window's own chooser.
+    Window(Chooser),
+}
+
+/// A desktop dialog that answers "nothing chosen" sooner than this did not show: no person
+/// cancels that fast.
+const NO_DESKTOP_DIALOG: std::time::Duration = std::time::Duration::from_millis(400);
+
+impl Purpose {
+    /// The name a file chooser suggests.
+    fn file_name(&self) -> String {
+        match self {
+            Purpose::Save(uri) => uri.rsplit('/').next().unwrap_or("artifact").to_string(),
+            Purpose::Export(name, _) => name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// What is chosen, and the chooser's title.
+    fn chooser(&self) -> (ChooserKind, String) {
+        match self {
+            Purpose::Import => (ChooserKind::Open(Some("json")), "Import a job file".into()),
+            Purpose::Save(_) => (ChooserKind::Save, "Save the artifact as".into()),
+            Purpose::Export(name, _) => (ChooserKind::Save, format!("Export {name} as")),
+            Purpose::Browse(_) => (ChooserKind::Folder, "Choose a folder".into()),
+        }
+    }
 }
 
 impl SageDeskApp {
-    /// Opens a file dialog on its own thread; the answer arrives in a later frame.
+    /// Opens a file dialog: the desktop's on its own thread (the answer arrives in a later
+    /// frame), or the window's own chooser where the desktop has none.
     pub(super) fn open_dialog(&mut self, ctx: &egui::Context, purpose: Purpose) {
+        if !self.options.desktop_dialogs {
+            return self.open_chooser(purpose);
+        }
         let (tx, rx) = mpsc::channel();
         let ctx = ctx.clone();
-        let file_name = match &purpose {
-            Purpose::Save(uri) => uri.rsplit('/').next().unwrap_or("artifact").to_string(),
-            Purpose::Export(name, _) => name.clone(),
-            _ => "training-job.json".to_string(),
-        };
-        let kind = match &purpose {
-            Purpose::Import => 0,
-            Purpose::Save(_) | Purpose::Export(..) => 1,
-            Purpose::Browse(_) => 2,
-        };
+        let file_name = purpose.file_name();
+        let (kind, title) = purpose.chooser();
+        let start = self.start_folder();
         std::thread::spawn(move || {
-            let dialog = rfd::FileDialog::new();
+            let dialog = rfd::FileDialog::new().set_title(title).set_directory(start);
             let picked = match kind {
-                0 => dialog.add_filter("Job JSON", &["json"]).pick_file(),
-                1 => dialog.set_file_name(&file_name).save_file(),
-                _ => dialog.pick_folder(),
+                ChooserKind::Open(_) => dialog.add_filter("Job JSON", &["json"]).pick_file(),
+                ChooserKind::Save => dialog.set_file_name(&file_name).save_file(),
+                ChooserKind::Folder => dialog.pick_folder(),
             };
             let _ = tx.send(picked);
             ctx.request_repaint();
         });
         self.dialog = Some(Dialog {
             purpose,
-            picked: rx,
+            via: Via::Desktop(rx, std::time::Instant::now()),
         });
     }
 
-    pub(super) fn poll_dialog(&mut self) {
-        let Some(dialog) = &self.dialog else {
+    /// Opens the window's own file chooser.
+    fn open_chooser(&mut self, purpose: Purpose) {
+        let (kind, title) = purpose.chooser();
+        let chooser = Chooser::new(kind, title, &self.start_folder(), &purpose.file_name());
+        self.dialog = Some(Dialog {
+            purpose,
+            via: Via::Window(chooser),
+        });
+    }
+
+    /// Where file choosing starts: the folder chosen last, else the home folder.
+    fn start_folder(&self) -> PathBuf {
+        self.state
+            .recent_folders
+            .first()
+            .cloned()
+            .unwrap_or_else(crate::worker::home_folder)
+    }
+
+    /// Hands a folder's listing to the chooser that asked for it.
+    pub(super) fn folder_listed(
+        &mut self,
+        folder: PathBuf,
+        entries: Result<Vec<crate::worker::FolderEntry>, String>,
+    ) {
+        if let Some(Dialog {
+            via: Via::Window(chooser),
+            ..
+        }) = &mut self.dialog
+        {
+            chooser.listed(folder, entries);
+        }
+    }
+
+    /// Whether the window's own file chooser is open.
+    pub(super) fn choosing(&self) -> bool {
+        matches!(
+            self.dialog,
+            Some(Dialog {
+                via: Via::Window(_),
+                ..
+            })
+        )
+    }
+
+    /// The window's chooser, when open, for a frame.
+    pub(super) fn show_chooser(&mut self, ctx: &egui::Context) {
+        let Some(Dialog {
+            via: Via::Window(chooser),
+            ..
+        }) = &mut self.dialog
+        else {
             return;
         };
-        let picked = match dialog.picked.try_recv() {
+        let response = chooser.show(ctx, &self.state.recent_folders);
+        if let Some(folder) = response.list {
+            self.worker.send(DeskCommand::ListFolder(folder));
+        }
+        match response.outcome {
+            Some(Outcome::Chosen(path)) => {
+                let purpose = self.dialog.take().expect("checked").purpose;
+                self.chosen(purpose, path);
+            }
+            Some(Outcome::Cancelled) => self.dialog = None,
+            None => {}
+        }
+    }
+
+    /// Takes the desktop dialog's answer; one that came too fast to be a person's opens the
+    /// window's chooser instead, for the rest of the session.
+    pub(super) fn poll_dialog(&mut self) {
+        let Some(Dialog {
+            via: Via::Desktop(picked, opened),
+            ..
+        }) = &self.dialog
+        else {
+            return;
+        };
+        let picked = match picked.try_recv() {
             Ok(picked) => picked,
             Err(mpsc::TryRecvError::Empty) => return,
             Err(mpsc::TryRecvError::Disconnected) => None,
         };
+        let fast = opened.elapsed() < NO_DESKTOP_DIALOG;
         let purpose = self.dialog.take().expect("checked").purpose;
-        let Some(path) = picked else {
-            return;
+        match picked {
+            Some(path) => self.chosen(purpose, path),
+            None if fast => {
+                self.options.desktop_dialogs = false;
+                self.data.toasts.push(
+                    ToastKind::Info,
+                    "The desktop showed no file dialog (it needs a portal or zenity): \
+                     SageDesk's own chooser opens instead"
+                        .to_string(),
+                );
+                self.open_chooser(purpose);
+            }
+            None => {}
+        }
+    }
+
+    /// Does what a dialog was opened for with the path chosen, and remembers its folder.
+    fn chosen(&mut self, purpose: Purpose, path: PathBuf) {
+        let folder = match purpose {
+            Purpose::Browse(_) => path.clone(),
+            _ => path.parent().map(PathBuf::from).unwrap_or_default(),
         };
+        self.state.remember_folder(folder);
         match purpose {
             Purpose::Import => self.worker.send(DeskCommand::ReadRequestFile(path)),
             Purpose::Save(uri) => {

@@ -20,6 +20,7 @@ pub mod toasts;
 mod actions;
 mod axis;
 mod budget;
+mod chooser;
 mod clip;
 mod commands;
 mod dialogs;
@@ -56,6 +57,8 @@ pub struct AppOptions {
     pub connection: Option<Connection>,
     /// Local mode's checks, for the builder's validation on the Local connection.
     pub local_checks: Option<Arc<dyn crate::request::validate::RuntimeChecks>>,
+    /// Use the desktop's file dialogs (else the window's own chooser).
+    pub desktop_dialogs: bool,
 }
 
 /// The SageDesk window.

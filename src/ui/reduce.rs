@@ -181,6 +181,7 @@ impl SageDeskApp {
             Event::Draft(draft) => self.data.draft = Some(draft),
             Event::RequestLoaded { value, notices } => self.load_request(value, notices),
             Event::RequestUnreadable(message) => self.import_error = Some(message),
+            Event::FolderListed { folder, entries } => self.folder_listed(folder, entries),
             Event::CodeUploaded(Ok(uri)) => {
                 if let Some(json) = self.builder.as_mut().and_then(|b| b.set_code_uri(&uri)) {
                     self.worker.send(DeskCommand::SaveDraft(json));

@@ -16,6 +16,8 @@ impl SageDeskApp {
         tracing::trace!(target: "sagedesk::frames", frame = ctx.cumulative_pass_nr(), "frame");
         self.drain();
         self.poll_dialog();
+        // First, so that its keys (Esc, Enter, Tab) are its own.
+        self.show_chooser(&ctx);
         self.poll_chart_image(&ctx);
         let (hidden, focused) = ctx.input(|i| {
             let viewport = i.viewport();

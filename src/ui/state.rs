@@ -132,8 +132,12 @@ pub struct State {
     pub list_interval_seconds: u64,
     /// Seconds between log reads of the selected AWS job while it runs.
     pub log_interval_seconds: u64,
+    /// The folders files were last chosen in, newest first.
+    pub recent_folders: Vec<std::path::PathBuf>,
 }
 
+/// Most recent folders kept.
+const MAX_RECENT: usize = 8;
 /// Most characters of a search kept from the state file.
 const MAX_SEARCH: usize = 1000;
 /// Most jobs compared, and AWS sources, kept from the state file.
@@ -168,7 +172,16 @@ impl State {
             new
         });
         self.sources.truncate(MAX_KEPT);
+        self.recent_folders.retain(|f| f.is_absolute());
+        self.recent_folders.truncate(MAX_RECENT);
         self
+    }
+
+    /// Puts `folder` first among the recent folders.
+    pub fn remember_folder(&mut self, folder: std::path::PathBuf) {
+        self.recent_folders.retain(|f| f != &folder);
+        self.recent_folders.insert(0, folder);
+        self.recent_folders.truncate(MAX_RECENT);
     }
 }
 
@@ -195,6 +208,7 @@ impl Default for State {
             sources: Vec::new(),
             list_interval_seconds: crate::worker::REMOTE_INTERVAL.as_secs(),
             log_interval_seconds: crate::worker::LOG_INTERVAL.as_secs(),
+            recent_folders: Vec::new(),
         }
     }
 }

@@ -199,6 +199,8 @@ pub enum DeskCommand {
     AcknowledgeCrash(PathBuf),
     /// Open a file, a folder or an address with the desktop's handler (xdg-open).
     OpenPath(PathBuf),
+    /// List a folder's entries for the window's file chooser.
+    ListFolder(PathBuf),
     /// Open a file in the user's editor at a line.
     OpenInEditor { file: PathBuf, line: u32 },
     /// Open a terminal in a local job's host: a shell, or its entry point under pdb.
@@ -318,6 +320,7 @@ impl DeskCommand {
             DeskCommand::LoadProfiles => "load AWS profiles".into(),
             DeskCommand::AcknowledgeCrash(path) => format!("seen {}", path.display()),
             DeskCommand::OpenPath(path) => format!("open {}", path.display()),
+            DeskCommand::ListFolder(folder) => format!("list {}", folder.display()),
             DeskCommand::OpenInEditor { file, line } => {
                 format!("edit {}:{line}", file.display())
             }

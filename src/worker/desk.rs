@@ -128,6 +128,7 @@ impl Desk {
                 }
             }
             DeskCommand::OpenPath(path) => self.open_path(path),
+            DeskCommand::ListFolder(folder) => self.list_folder(folder).await,
             DeskCommand::OpenInEditor { file, line } => self.open_in_editor(&file, line),
             DeskCommand::OpenTerminal { job, host, pdb } => self.open_terminal(&job, &host, pdb),
         }
@@ -159,15 +160,24 @@ impl Desk {
         }
     }
 
+    /// Opens `path` with the desktop's handler, saying what is missing when it cannot.
     fn open_path(&self, path: PathBuf) {
-        let opened = tokio::process::Command::new("xdg-open")
-            .arg(&path)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        if let Err(e) = opened {
-            self.out.error(format!("Opening {}", path.display()), e);
-        }
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            if let Err(e) = super::folders::open_with(super::folders::OPENER, &path).await {
+                out.error(format!("Opening {}", path.display()), e);
+                out.flush();
+            }
+        });
+    }
+
+    /// Lists a folder for the window's file chooser.
+    async fn list_folder(&self, folder: PathBuf) {
+        let read = folder.clone();
+        let entries = tokio::task::spawn_blocking(move || super::folders::list(&read))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        self.out.send(Event::FolderListed { folder, entries });
     }
 
     /// A terminal running `sagedesk shell JOB --host HOST [--pdb]`.

@@ -7,6 +7,7 @@
 mod command;
 mod desk;
 mod editor;
+mod folders;
 mod follow;
 mod logbook;
 mod notify;
@@ -16,6 +17,7 @@ mod source;
 
 pub use command::{Command, DeskCommand, FollowCommand, SourceCommand, TaskCommand};
 pub use desk::Folders;
+pub use folders::{FolderEntry, desktop_dialogs, home as home_folder};
 pub use logbook::{LogAsk, LogNews};
 pub use poll::{LOG_INTERVAL, MAX_INTERVAL, MIN_INTERVAL, REMOTE_INTERVAL};
 
@@ -254,6 +256,13 @@ pub enum Event {
         value: serde_json::Value,
         /// Notices about what was changed on the way in.
         notices: Vec<String>,
+    },
+    /// A folder's entries for the window's file chooser, or why it cannot be read.
+    FolderListed {
+        /// The folder asked for.
+        folder: PathBuf,
+        /// Its entries, folders first.
+        entries: Result<Vec<FolderEntry>, String>,
     },
     /// A request file could not be read; the message names the file and the line or member.
     RequestUnreadable(String),

@@ -25,6 +25,7 @@ pub fn options(demo_epochs: Option<u32>) -> AppOptions {
         connection: None,
         demo_epochs,
         local_checks: Some(Arc::new(LocalChecks::default())),
+        desktop_dialogs: false,
     }
 }
 
