@@ -37,6 +37,12 @@ fn paste_json(h: &mut Harness<'_, SageDeskApp>, value: &Value) {
     h.run_steps(3);
 }
 
+/// Switches the builder to the full API form (it opens on the Essentials).
+fn full_form(h: &mut Harness<'_, SageDeskApp>) {
+    h.get_by_label("Full API form").click();
+    h.run_steps(2);
+}
+
 fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -51,6 +57,7 @@ fn an_invalid_name_shows_its_error_until_fixed() {
     h.run_steps(2);
     h.get_by_label_contains("New job").click();
     h.run_steps(3);
+    full_form(&mut h);
     retype_field(&mut h, "training-job-", "my_job");
     assert_eq!(builder_value(&h)["TrainingJobName"], "my_job");
     assert!(
@@ -79,6 +86,7 @@ fn a_full_request_goes_through_json_and_form_unchanged() {
     h.run_steps(2);
     h.get_by_label_contains("New job").click();
     h.run_steps(3);
+    full_form(&mut h);
     let full = fixture("full-request.json");
     paste_json(&mut h, &full);
     assert_eq!(
@@ -143,7 +151,11 @@ fn clone_gives_a_new_name_and_a_submitted_job_runs() {
     h.get_by_label("Templates").click();
     h.run_steps(2);
     h.get_by_label("Local demo").click();
-    h.run_steps(3);
+    wait_for(&mut h, "the demo request", |h| {
+        builder_value(h)["TrainingJobName"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("sagedesk-demo-moons-"))
+    });
     let name = builder_value(&h)["TrainingJobName"]
         .as_str()
         .unwrap()

@@ -192,7 +192,12 @@ impl SageDeskApp {
                 builder.set_target(target, runtime);
                 let (data, source) = (&self.data, builder.source.clone());
                 let price = |instance: &str| data.hourly_price(&source, instance);
+                // The view and the JSON pane are the user's choice, kept between runs.
+                (builder.view, builder.json_open) =
+                    (self.state.builder_view, self.state.builder_json);
                 let actions = builder.show(ui, &self.data.templates, &price);
+                (self.state.builder_view, self.state.builder_json) =
+                    (builder.view, builder.json_open);
                 self.handle_builder(ctx, actions);
                 return;
             }

@@ -39,6 +39,15 @@ pub enum CompareAxis {
     WallClock,
 }
 
+/// How the builder shows the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuilderView {
+    /// Code, framework, compute, hyperparameters, data, output and limits.
+    Essentials,
+    /// Every CreateTrainingJob member, as the API model has them.
+    Full,
+}
+
 /// An AWS connection the window keeps as a source of jobs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedSource {
@@ -132,6 +141,10 @@ pub struct State {
     pub list_interval_seconds: u64,
     /// Seconds between log reads of the selected AWS job while it runs.
     pub log_interval_seconds: u64,
+    /// How the builder opens: Essentials or the full API form.
+    pub builder_view: BuilderView,
+    /// Whether the builder's JSON pane shows beside the form.
+    pub builder_json: bool,
     /// The folders files were last chosen in, newest first.
     pub recent_folders: Vec<std::path::PathBuf>,
 }
@@ -208,6 +221,8 @@ impl Default for State {
             sources: Vec::new(),
             list_interval_seconds: crate::worker::REMOTE_INTERVAL.as_secs(),
             log_interval_seconds: crate::worker::LOG_INTERVAL.as_secs(),
+            builder_view: BuilderView::Essentials,
+            builder_json: true,
             recent_folders: Vec::new(),
         }
     }

@@ -67,13 +67,20 @@ pub fn show(ui: &mut egui::Ui, value: &mut Value, cx: &Context<'_>) -> (bool, Ve
         changed |= c;
         actions.extend(a);
     });
-    section(ui, "Output and limits", |ui| {
+    section(ui, "Output, role and limits", |ui| {
         changed |= text_at(
             ui,
             value,
             "Output",
             "/OutputDataConfig/S3OutputPath",
             "s3://bucket/output",
+        );
+        changed |= text_at(
+            ui,
+            value,
+            "IAM role",
+            "/RoleArn",
+            "arn:aws:iam::123456789012:role/SageMakerRole (needed on AWS)",
         );
         changed |= limits(ui, value);
     });

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use egui::{Color32, RichText};
 use serde_json::Value;
 
+pub use super::state::BuilderView;
+
 use self::form::{Form, FormAction, prune};
 use crate::job::{Connection, JobRef};
 use crate::request::metrics::MetricExtractor;
@@ -110,15 +112,6 @@ pub struct Builder {
     pub json_open: bool,
 }
 
-/// How the builder shows the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuilderView {
-    /// Code, framework, compute, hyperparameters, data, output and limits.
-    Essentials,
-    /// Every CreateTrainingJob member, as the API model has them.
-    Full,
-}
-
 impl Builder {
     /// A builder over a request given as JSON, for a job on `source`.
     pub fn new(value: Value, source: Connection) -> Self {
@@ -139,7 +132,7 @@ impl Builder {
             template_name: String::new(),
             regex_tester: RegexTester::default(),
             preflight: preflight::Preflight::default(),
-            view: BuilderView::Full,
+            view: BuilderView::Essentials,
             json_open: true,
         };
         builder.set_value(value);
