@@ -9,7 +9,9 @@ mod common;
 use std::process::Command as Process;
 
 use common::moto::{Moto, child_env};
-use common::window::{harness_with_aws, has_label, has_text, replace_text, wait_for};
+use common::window::{
+    compare_in_window, harness_with_aws, has_label, has_text, replace_text, two_demo_runs, wait_for,
+};
 use common::*;
 use egui_kittest::kittest::Queryable;
 use sagedesk::backend::aws::AwsBackend;
@@ -31,55 +33,6 @@ fn run_to_end(
         .block_on(local.create_training_job(sb.request(name, "train.py", extra)))
         .unwrap();
     runtime.block_on(wait_for_end(local, name, LIMIT));
-}
-
-/// Two demo runs (2 and 3 epochs) made by another process's backend, ended.
-fn two_demo_runs(sb: &Sandbox) -> (String, String) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let backend = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
-    let mut names = Vec::new();
-    for epochs in [2, 3] {
-        let mut request = sagedesk::demo::demo_request(&sb.home(), Some(epochs)).unwrap();
-        let name = format!("demo-epochs-{epochs}");
-        request.training_job_name = Some(name.clone());
-        runtime
-            .block_on(backend.create_training_job(request))
-            .unwrap();
-        names.push(name);
-    }
-    for name in &names {
-        let detail = runtime.block_on(wait_for_end(&backend, name, LIMIT));
-        assert_eq!(
-            detail.summary.status,
-            sagedesk::job::Status::Completed,
-            "{:?}",
-            detail.failure_reason
-        );
-    }
-    (names.remove(0), names.remove(0))
-}
-
-/// The window over `sb` at `size` with jobs `a` and `b` marked in the list and the Compare
-/// view asked for.
-fn compare_in_window<'a>(
-    sb: &Sandbox,
-    size: [f32; 2],
-    a: &str,
-    b: &str,
-) -> egui_kittest::Harness<'a, sagedesk::ui::SageDeskApp> {
-    let mut h = common::window::harness(sb, size, None);
-    wait_for(&mut h, "both runs in the list", |h| {
-        has_text(h, a) && has_text(h, b)
-    });
-    // Ctrl+click marks rows for comparison; the bar offers to compare them.
-    for name in [a, b] {
-        h.get_by_label(name)
-            .click_modifiers(egui::Modifiers::COMMAND);
-        h.run_steps(2);
-    }
-    assert_eq!(h.state().state().compare.len(), 2);
-    h.get_by_label_contains("Compare 2").click();
-    h
 }
 
 #[test]

@@ -12,7 +12,9 @@ use sagedesk::ui::state::State;
 use sagedesk::ui::{AppOptions, SageDeskApp};
 use sagedesk::worker::{Folders, Worker};
 
-use super::{LIMIT, Sandbox};
+use sagedesk::backend::local::LocalBackend;
+
+use super::{LIMIT, Sandbox, wait_for_end};
 
 /// A worker over `backend` and the data folder `home`.
 pub fn worker(backend: Arc<dyn Backend>, home: &std::path::Path) -> Worker {
@@ -145,4 +147,53 @@ pub fn has_label(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
 /// Whether some widget's text contains `text`.
 pub fn has_text(h: &Harness<'_, SageDeskApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
+}
+
+/// Two demo runs (2 and 3 epochs) made by another process's backend, ended.
+pub fn two_demo_runs(sb: &Sandbox) -> (String, String) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let backend = runtime.block_on(async { LocalBackend::open(sb.config()).unwrap() });
+    let mut names = Vec::new();
+    for epochs in [2, 3] {
+        let mut request = sagedesk::demo::demo_request(&sb.home(), Some(epochs)).unwrap();
+        let name = format!("demo-epochs-{epochs}");
+        request.training_job_name = Some(name.clone());
+        runtime
+            .block_on(backend.create_training_job(request))
+            .unwrap();
+        names.push(name);
+    }
+    for name in &names {
+        let detail = runtime.block_on(wait_for_end(&backend, name, LIMIT));
+        assert_eq!(
+            detail.summary.status,
+            sagedesk::job::Status::Completed,
+            "{:?}",
+            detail.failure_reason
+        );
+    }
+    (names.remove(0), names.remove(0))
+}
+
+/// The window over `sb` at `size` with jobs `a` and `b` marked in the list and the Compare
+/// view asked for.
+pub fn compare_in_window<'a>(
+    sb: &Sandbox,
+    size: [f32; 2],
+    a: &str,
+    b: &str,
+) -> egui_kittest::Harness<'a, sagedesk::ui::SageDeskApp> {
+    let mut h = harness(sb, size, None);
+    wait_for(&mut h, "both runs in the list", |h| {
+        has_text(h, a) && has_text(h, b)
+    });
+    // Ctrl+click marks rows for comparison; the bar offers to compare them.
+    for name in [a, b] {
+        h.get_by_label(name)
+            .click_modifiers(egui::Modifiers::COMMAND);
+        h.run_steps(2);
+    }
+    assert_eq!(h.state().state().compare.len(), 2);
+    h.get_by_label_contains("Compare 2").click();
+    h
 }

@@ -329,7 +329,9 @@ fn scroll_bar(
     if max_top == 0 {
         return;
     }
-    let handle_h = (bar.height() * fit as f32 / total as f32).clamp(24.0, bar.height());
+    // A short bar (a small window) keeps the handle within it.
+    let handle_h = (bar.height() * fit as f32 / total as f32)
+        .clamp(24.0_f32.min(bar.height()), bar.height().max(0.0));
     let room = bar.height() - handle_h;
     if let Some(pos) = response.interact_pointer_pos()
         && (response.dragged() || response.clicked() || response.drag_stopped())
