@@ -89,6 +89,50 @@ fn lines_of_several_hosts_are_read_by_row_counted_and_searched() {
     );
 }
 
+/// Search reads only the blocks whose trigram filter may hold the text: it finds exactly
+/// the lines a scan of every line finds, whatever the case, in blocks with and without a
+/// filter, and through letters that fold to non-ASCII ones.
+#[test]
+fn a_filtered_search_finds_what_a_full_scan_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let mut writer = store.log_writer("job").unwrap();
+    let line = |i: u64| match i % 5_000 {
+        17 => format!("step {i} ERROR: CUDA out of memory"),
+        18 => format!("step {i} \u{212A}eyboard interrupt"),
+        _ => format!(
+            "step {i} epoch {} loss={:.4}",
+            i / 1_000,
+            1.0 / (i as f64 + 1.0)
+        ),
+    };
+    let all: Vec<Record> = (0..60_000)
+        .map(|i| record("algo-1", Stream::Stdout, line(i), false))
+        .collect();
+    for batch in all.chunks(4_096) {
+        store.write_log(&mut writer, "job", &[], batch).unwrap();
+    }
+    for needle in [
+        "cuda OUT of",
+        "error",
+        "epoch 42 ",
+        "keyboard interrupt",
+        "EYBOARD",
+        "step 59999 ",
+        "no such text",
+    ] {
+        let lower = needle.to_lowercase();
+        let expected: Vec<u64> = (0..60_000)
+            .filter(|&i| {
+                let text = line(i).replace('\u{212A}', "k").to_lowercase();
+                text.contains(&lower)
+            })
+            .collect();
+        let hits = store.search_log("job", None, needle, usize::MAX).unwrap();
+        assert_eq!(hits.rows, expected, "{needle}");
+    }
+}
+
 #[test]
 fn a_redrawn_line_is_replaced_in_place_and_keeps_its_raw_text() {
     let dir = tempfile::tempdir().unwrap();

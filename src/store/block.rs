@@ -13,6 +13,9 @@ pub(super) const BLOCK_LINES: usize = 2048;
 /// allocated.
 const MAX_PAYLOAD: usize = 256 << 20;
 
+/// Bits of a block's trigram filter (2 KiB).
+const GRAM_BITS: u32 = 1 << 14;
+
 /// Flag: the line came from stderr.
 const STDERR: u8 = 1;
 /// Flag: the line has no line end yet (a progress bar being redrawn); a later text of the
@@ -104,6 +107,22 @@ impl Block {
         &self.texts[head.start..head.end]
     }
 
+    /// The lowercased byte trigrams of its texts as a Bloom filter of [`GRAM_BITS`] bits: a
+    /// search skips a block that lacks one of the searched text's (see [`needle_grams`]).
+    pub fn grams(&self) -> Vec<u8> {
+        let mut bits = vec![0u8; (GRAM_BITS / 8) as usize];
+        if let [a, b, rest @ ..] = self.texts.as_slice() {
+            let (mut a, mut b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+            for &c in rest {
+                let c = c.to_ascii_lowercase();
+                let bit = gram_bit(a, b, c);
+                bits[bit / 8] |= 1 << (bit % 8);
+                (a, b) = (b, c);
+            }
+        }
+        bits
+    }
+
     /// The compressed form.
     pub fn encode(&self) -> Vec<u8> {
         let mut payload = Vec::with_capacity(self.texts.len() + self.heads.len() * 6 + 8);
@@ -166,6 +185,44 @@ impl Block {
         }
         let texts = payload[at..].to_vec();
         Ok(Block { heads, texts })
+    }
+}
+
+/// A trigram's bit in a block's filter (its bytes lowercased).
+fn gram_bit(a: u8, b: u8, c: u8) -> usize {
+    let gram = u32::from_le_bytes([a, b, c, 0]);
+    (gram.wrapping_mul(0x9E37_79B1) >> (32 - GRAM_BITS.trailing_zeros())) as usize
+}
+
+/// The filter bits a block must have to hold `needle`, case ignored: one per trigram of
+/// ASCII characters other than `k` and `s`, the letters Unicode case folding also matches
+/// to other characters (K, ſ). Empty when no trigram qualifies: every block is read.
+pub(super) fn needle_grams(needle: &str) -> Vec<usize> {
+    let bytes = needle.as_bytes();
+    let mut bits: Vec<usize> = bytes
+        .windows(3)
+        .filter(|w| {
+            w.iter()
+                .all(|b| b.is_ascii() && !matches!(b.to_ascii_lowercase(), b'k' | b's'))
+        })
+        .map(|w| {
+            let [a, b, c] = [w[0], w[1], w[2]].map(|b| b.to_ascii_lowercase());
+            gram_bit(a, b, c)
+        })
+        .collect();
+    bits.sort_unstable();
+    bits.dedup();
+    bits
+}
+
+/// Whether a block with filter `grams` may hold a text with filter bits `bits`; a block
+/// without a filter (the one being filled, or one an earlier version wrote) may.
+pub(super) fn may_hold(grams: Option<&[u8]>, bits: &[usize]) -> bool {
+    match grams {
+        Some(grams) if grams.len() == (GRAM_BITS / 8) as usize => bits
+            .iter()
+            .all(|&bit| grams[bit / 8] & (1 << (bit % 8)) != 0),
+        _ => true,
     }
 }
 
@@ -233,6 +290,39 @@ mod tests {
         );
         assert_eq!(back.heads[1].stream, Stream::Stderr);
         assert_eq!((back.first(), back.last()), (5, 8));
+    }
+
+    #[test]
+    fn the_trigram_filter_keeps_every_block_a_search_can_match() {
+        let mut block = Block::default();
+        block.push(1, 0, Stream::Stdout, false, b"Epoch 3: val_loss=NaN");
+        block.push(
+            2,
+            0,
+            Stream::Stderr,
+            false,
+            "Traceback \u{212A}elvin".as_bytes(),
+        );
+        let grams = block.grams();
+        for held in [
+            "epoch 3",
+            "EPOCH",
+            "val_loss=nan",
+            "Traceback",
+            "nan",
+            "kelvin",
+        ] {
+            assert!(may_hold(Some(&grams), &needle_grams(held)), "{held}");
+        }
+        assert!(!may_hold(Some(&grams), &needle_grams("CUDA out of memory")));
+        assert!(!may_hold(Some(&grams), &needle_grams("epoch 4")));
+        // k and s fold to non-ASCII letters too: no trigram of them is asked for.
+        assert!(needle_grams("kss").is_empty());
+        assert!(needle_grams("ab").is_empty(), "too short to filter");
+        assert!(
+            may_hold(None, &needle_grams("anything")),
+            "no filter: read it"
+        );
     }
 
     #[test]

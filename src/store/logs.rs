@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::block::Block;
+use super::block::{Block, may_hold, needle_grams};
 use super::{Store, to_time};
 use crate::error::BackendError;
 use crate::job::{Cursor, LogHits, LogLine, LogPage, LogSize, Stream};
@@ -112,7 +112,7 @@ impl LogWriter {
                 let writer_key = self.key;
                 let tail = self.tail(conn, &r.host)?;
                 if tail.block.is_full() {
-                    store_tail(conn, writer_key, &r.host, tail)?;
+                    store_tail(conn, writer_key, &r.host, tail, true)?;
                     let ord = tail.ord + tail.block.heads.len() as u64;
                     *tail = Tail {
                         id: None,
@@ -129,19 +129,27 @@ impl LogWriter {
         for host in dirty {
             let key = self.key;
             if let Some(tail) = self.tails.get_mut(&host) {
-                store_tail(conn, key, &host, tail)?;
+                store_tail(conn, key, &host, tail, false)?;
             }
         }
         Ok(())
     }
 }
 
-/// Writes a host's block being filled (a new row the first time).
-fn store_tail(conn: &Connection, key: i64, host: &str, tail: &mut Tail) -> rusqlite::Result<()> {
+/// Writes a host's block being filled (a new row the first time); a `sealed` one (full:
+/// no line is added to it again) gets its trigram filter.
+fn store_tail(
+    conn: &Connection,
+    key: i64,
+    host: &str,
+    tail: &mut Tail,
+    sealed: bool,
+) -> rusqlite::Result<()> {
     if tail.block.is_empty() {
         return Ok(());
     }
     let data = tail.block.encode();
+    let grams = sealed.then(|| tail.block.grams());
     let (first, last, count) = (
         tail.block.first() as i64,
         tail.block.last() as i64,
@@ -150,14 +158,14 @@ fn store_tail(conn: &Connection, key: i64, host: &str, tail: &mut Tail) -> rusql
     match tail.id {
         Some(id) => {
             conn.prepare_cached(
-                "UPDATE log_blocks SET last = ?2, count = ?3, data = ?4 WHERE id = ?1",
+                "UPDATE log_blocks SET last = ?2, count = ?3, data = ?4, grams = ?5 WHERE id = ?1",
             )?
-            .execute(params![id, last, count, data])?;
+            .execute(params![id, last, count, data, grams])?;
         }
         None => {
             conn.prepare_cached(
-                "INSERT INTO log_blocks (key, host, first, last, ord, count, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO log_blocks (key, host, first, last, ord, count, data, grams)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 key,
@@ -166,7 +174,8 @@ fn store_tail(conn: &Connection, key: i64, host: &str, tail: &mut Tail) -> rusql
                 last,
                 tail.ord as i64,
                 count,
-                data
+                data,
+                grams
             ])?;
             tail.id = Some(conn.last_insert_rowid());
         }
@@ -200,8 +209,8 @@ fn replace_stored(
     };
     if block.replace(seq, ts, open, text) {
         conn.execute(
-            "UPDATE log_blocks SET data = ?2 WHERE id = ?1",
-            params![id, block.encode()],
+            "UPDATE log_blocks SET data = ?2, grams = ?3 WHERE id = ?1",
+            params![id, block.encode(), block.grams()],
         )?;
     }
     Ok(())
@@ -494,14 +503,12 @@ impl Store {
             .case_insensitive(true)
             .build()
             .map_err(|e| BackendError::validation(format!("search text: {e}")))?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT first, ord, data FROM log_blocks
-             WHERE key = ?1 AND (?2 IS NULL OR host = ?2) ORDER BY first",
-        )?;
-        let mut rows = stmt.query(params![key, host])?;
+        // Blocks whose trigram filter lacks one of the text's are not read at all.
+        let bits = needle_grams(needle);
+        let filtered = !bits.is_empty() && super::migrate::has_grams(&self.conn)?;
         let by_host = host.is_some();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(u64, u64, Vec<u8>)>(64);
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Scan>(64);
         let work_rx = std::sync::Mutex::new(work_rx);
         let found = std::thread::scope(|scope| -> Result<Vec<Vec<u64>>, BackendError> {
             let workers: Vec<_> = (0..threads)
@@ -522,18 +529,13 @@ impl Store {
                     })
                 })
                 .collect();
-            let mut read = || -> rusqlite::Result<()> {
-                while let Some(r) = rows.next()? {
-                    let item = (
-                        r.get::<_, i64>(0)? as u64,
-                        r.get::<_, i64>(1)? as u64,
-                        r.get::<_, Vec<u8>>(2)?,
-                    );
-                    if work_tx.send(item).is_err() {
-                        break;
-                    }
+            let read = || -> rusqlite::Result<()> {
+                let send = |item| work_tx.send(item).is_ok();
+                if filtered {
+                    read_candidates(&self.conn, key, host, &bits, send)
+                } else {
+                    read_all(&self.conn, key, host, send)
                 }
-                Ok(())
             };
             let read = read();
             drop(work_tx);
@@ -554,6 +556,68 @@ impl Store {
         rows.truncate(cap);
         Ok(LogHits { rows, total })
     }
+}
+
+/// A block to scan: its first line, its place among its host's lines, its data.
+type Scan = (u64, u64, Vec<u8>);
+
+/// Hands every block of the log (or of `host`) to `send`, in order, until it says stop.
+fn read_all(
+    conn: &Connection,
+    key: i64,
+    host: Option<&str>,
+    send: impl Fn(Scan) -> bool,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT first, ord, data FROM log_blocks
+         WHERE key = ?1 AND (?2 IS NULL OR host = ?2) ORDER BY first",
+    )?;
+    let mut rows = stmt.query(params![key, host])?;
+    while let Some(r) = rows.next()? {
+        let item = (
+            r.get::<_, i64>(0)? as u64,
+            r.get::<_, i64>(1)? as u64,
+            r.get(2)?,
+        );
+        if !send(item) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Hands `send` the blocks whose trigram filter has every bit of `bits` (and those
+/// without a filter): the filters are read first, then only those blocks' data.
+fn read_candidates(
+    conn: &Connection,
+    key: i64,
+    host: Option<&str>,
+    bits: &[usize],
+    send: impl Fn(Scan) -> bool,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, first, ord, grams FROM log_blocks
+         WHERE key = ?1 AND (?2 IS NULL OR host = ?2) ORDER BY first",
+    )?;
+    let mut candidates = Vec::new();
+    let mut rows = stmt.query(params![key, host])?;
+    while let Some(r) = rows.next()? {
+        if may_hold(r.get_ref(3)?.as_blob_or_null()?, bits) {
+            candidates.push((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ));
+        }
+    }
+    let mut data = conn.prepare_cached("SELECT data FROM log_blocks WHERE id = ?1")?;
+    for (id, first, ord) in candidates {
+        let blob: Vec<u8> = data.query_row([id], |r| r.get(0))?;
+        if !send((first as u64, ord as u64, blob)) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The rows of a block's lines that `pattern` matches; `base` is the row of its first line.

@@ -1,5 +1,6 @@
 //! What stores made by earlier versions need once, when first opened for writing: lines
-//! kept as a row each (`logs`) moved into blocks, and each metric's last value kept apart.
+//! kept as a row each (`logs`) moved into blocks, each metric's last value kept apart, and
+//! log blocks given a column for their trigram filters.
 
 use rusqlite::params;
 
@@ -14,6 +15,26 @@ fn has_table(store: &Store, name: &str) -> rusqlite::Result<bool> {
         [name],
         |r| r.get(0),
     )
+}
+
+/// Whether the store's `log_blocks` has a `grams` column (stores of earlier versions
+/// lack it).
+pub(super) fn has_grams(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('log_blocks') WHERE name = 'grams')",
+    )?
+    .query_row([], |r| r.get(0))
+}
+
+/// Gives `log_blocks` its `grams` column; blocks written before have none and are always
+/// read by a search.
+pub(super) fn block_grams(store: &Store) -> rusqlite::Result<()> {
+    if has_grams(&store.conn)? {
+        return Ok(());
+    }
+    store
+        .conn
+        .execute_batch("ALTER TABLE log_blocks ADD COLUMN grams BLOB")
 }
 
 /// Lines moved per batch.

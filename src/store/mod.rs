@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS log_blocks (
     last INTEGER NOT NULL,
     ord INTEGER NOT NULL,
     count INTEGER NOT NULL,
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    grams BLOB
 );
 CREATE INDEX IF NOT EXISTS log_blocks_by_host ON log_blocks(key, host, ord);
 CREATE INDEX IF NOT EXISTS log_blocks_by_last ON log_blocks(key, last, first);
@@ -303,6 +304,7 @@ impl Store {
             conn,
             read_only: false,
         };
+        migrate::block_grams(&store)?;
         migrate::line_rows_to_blocks(&store)?;
         migrate::metric_rows_to_runs(&store)?;
         Ok(Some(store))

@@ -293,7 +293,7 @@ impl Builder {
             let width = ui.available_width();
             egui::Panel::right("builder_json_pane")
                 .resizable(true)
-                .default_size(width * 0.4)
+                .default_size((width * 0.4).max(260.0))
                 .min_size(180.0)
                 .max_size((width * 0.75).max(200.0))
                 .show(ui, |ui| {
@@ -301,15 +301,26 @@ impl Builder {
                     if let Some(e) = &self.json_error {
                         ui.label(RichText::new(e).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
                     }
-                    egui::ScrollArea::vertical()
+                    // Lines are not wrapped: a long one scrolls sideways, keys stay whole.
+                    egui::ScrollArea::both()
                         .id_salt("builder_json")
                         .auto_shrink(false)
                         .show(ui, |ui| {
+                            let mut unwrapped = |ui: &egui::Ui, text: &dyn egui::TextBuffer, _| {
+                                let job = egui::text::LayoutJob::simple(
+                                    text.as_str().to_owned(),
+                                    egui::TextStyle::Monospace.resolve(ui.style()),
+                                    ui.visuals().text_color(),
+                                    f32::INFINITY,
+                                );
+                                ui.fonts_mut(|f| f.layout_job(job))
+                            };
                             json_changed = ui
                                 .add(
                                     egui::TextEdit::multiline(&mut self.json)
                                         .id_salt("request_json")
                                         .code_editor()
+                                        .layouter(&mut unwrapped)
                                         .desired_width(f32::INFINITY)
                                         .desired_rows(30),
                                 )
@@ -407,8 +418,10 @@ impl Builder {
             .id_salt("builder_summary")
             .default_open(errors > 0)
             .show(ui, |ui| {
+                // A short window keeps most of its height for the form.
+                let height = (ui.ctx().content_rect().height() * 0.15).clamp(60.0, 140.0);
                 egui::ScrollArea::vertical()
-                    .max_height(140.0)
+                    .max_height(height)
                     .show(ui, |ui| {
                         for d in &self.diagnostics {
                             let color = if d.severity == Severity::Error {
