@@ -171,6 +171,15 @@ fn ten_million(c: &mut Criterion) {
             assert_eq!(hits.total, 10_000);
         })
     });
+    // A text in every line: every block may hold it, so every block is read.
+    group.bench_function("search_text_in_every_line", |b| {
+        b.iter(|| {
+            let hits = store
+                .search_log("big", None, "acc=0.9123", 1_000_000)
+                .unwrap();
+            assert_eq!(hits.total, lines);
+        })
+    });
     group.finish();
 }
 

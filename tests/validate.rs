@@ -509,6 +509,11 @@ fn local_target_checks_what_this_machine_can_run() {
     let v = local_base(dir.path());
     assert_eq!(check(&v, Target::Local), []);
 
+    // A bad name is one error, local mode's, not also the model's warning.
+    let v2 = with(v.clone(), "TrainingJobName", json!("my_job"));
+    let d = check(&v2, Target::Local);
+    only(&d, "TrainingJobName", "local_name", Severity::Error);
+
     let v2 = with(
         v.clone(),
         "HyperParameters.sagemaker_program",

@@ -85,7 +85,7 @@ pub fn validate(
 ) -> Vec<Diagnostic> {
     let mut out = model_diagnostics(&request.to_value(), target);
     if let Some(runtime) = runtime {
-        out.extend(runtime.check(request));
+        add_runtime(&mut out, runtime.check(request));
     }
     sorted(out)
 }
@@ -101,9 +101,21 @@ pub fn validate_value(
     if let Some(runtime) = runtime
         && let Ok(imported) = super::request_from_value(value.clone(), "request")
     {
-        out.extend(runtime.check(&imported.request));
+        add_runtime(&mut out, runtime.check(&imported.request));
     }
     sorted(out)
+}
+
+/// Adds the runtime's diagnostics; a member the runtime refuses is reported once, by its
+/// more specific error, without the model's warning that the service would refuse it too.
+fn add_runtime(out: &mut Vec<Diagnostic>, runtime: Vec<Diagnostic>) {
+    out.retain(|d| {
+        d.severity == Severity::Error
+            || !runtime
+                .iter()
+                .any(|r| r.severity == Severity::Error && r.path == d.path)
+    });
+    out.extend(runtime);
 }
 
 fn sorted(mut out: Vec<Diagnostic>) -> Vec<Diagnostic> {
