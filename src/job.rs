@@ -185,6 +185,13 @@ impl JobSummary {
     pub fn duration(&self, now: DateTime<Utc>) -> chrono::Duration {
         self.end_time.unwrap_or(now) - self.creation_time
     }
+
+    /// The secondary status where it says more than the status ("Completed" after
+    /// "Completed" does not).
+    pub fn secondary_detail(&self) -> Option<SecondaryStatus> {
+        self.secondary_status
+            .filter(|s| s.to_string() != self.status.to_string())
+    }
 }
 
 /// Filters of `ListTrainingJobs`.

@@ -505,7 +505,7 @@ impl Store {
             .map_err(|e| BackendError::validation(format!("search text: {e}")))?;
         // Blocks whose trigram filter lacks one of the text's are not read at all.
         let bits = needle_grams(needle);
-        let filtered = !bits.is_empty() && super::migrate::has_grams(&self.conn)?;
+        let filtered = !bits.is_empty() && super::has_grams(&self.conn)?;
         let by_host = host.is_some();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Scan>(64);

@@ -17,19 +17,10 @@ fn has_table(store: &Store, name: &str) -> rusqlite::Result<bool> {
     )
 }
 
-/// Whether the store's `log_blocks` has a `grams` column (stores of earlier versions
-/// lack it).
-pub(super) fn has_grams(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('log_blocks') WHERE name = 'grams')",
-    )?
-    .query_row([], |r| r.get(0))
-}
-
 /// Gives `log_blocks` its `grams` column; blocks written before have none and are always
 /// read by a search.
 pub(super) fn block_grams(store: &Store) -> rusqlite::Result<()> {
-    if has_grams(&store.conn)? {
+    if super::has_grams(&store.conn)? {
         return Ok(());
     }
     store

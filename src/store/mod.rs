@@ -135,6 +135,15 @@ CREATE TABLE IF NOT EXISTS interpreters (
 );
 ";
 
+/// Whether the store's `log_blocks` has a `grams` column (stores of earlier versions
+/// lack it).
+fn has_grams(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('log_blocks') WHERE name = 'grams')",
+    )?
+    .query_row([], |r| r.get(0))
+}
+
 /// An open connection to the job store.
 pub struct Store {
     conn: Connection,

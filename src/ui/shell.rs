@@ -34,6 +34,12 @@ impl SageDeskApp {
         let focus_search = self.shortcuts(&ctx);
         budget::timed("top bar", || self.top_bar(ui, &ctx));
         self.notice_bar(ui);
+        let secrets = if self.data.toasts.items().is_empty() {
+            Vec::new()
+        } else {
+            self.secret_values()
+        };
+        self.data.toasts.show(ui, &secrets);
         budget::timed("job list", || self.job_list(ui, focus_search));
         self.follow_submission();
         self.follow();
@@ -64,12 +70,6 @@ impl SageDeskApp {
             self.palette_windows(&ctx);
             self.import_dialog(&ctx);
             self.crash_notice(&ctx);
-            let secrets = if self.data.toasts.items().is_empty() {
-                Vec::new()
-            } else {
-                self.secret_values()
-            };
-            self.data.toasts.show(&ctx, &secrets);
         });
     }
 

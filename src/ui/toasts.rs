@@ -1,11 +1,14 @@
-//! Short notifications in the bottom-right corner.
+//! Short notifications, in a strip along the bottom of the window: they take their own
+//! room, so they never cover the list's last rows or the log's newest lines.
 
 use std::time::{Duration, Instant};
 
-use egui::{Align2, Color32};
+use egui::Color32;
 
 /// How long a notification stays.
 const LIFETIME: Duration = Duration::from_secs(6);
+/// The newest notifications shown at once; older ones are counted.
+const SHOWN: usize = 4;
 /// Errors stay longer: they are worth reading.
 const ERROR_LIFETIME: Duration = Duration::from_secs(15);
 
@@ -51,42 +54,48 @@ impl Toasts {
         &self.items
     }
 
-    /// Draws the notifications, each of `secrets` masked in them, and drops expired ones;
-    /// asks for a repaint only when the next one expires.
-    pub fn show(&mut self, ctx: &egui::Context, secrets: &[String]) {
+    /// Draws the notifications in a strip at the bottom of `ui` (before its central panel),
+    /// each of `secrets` masked in them, and drops expired ones; asks for a repaint only
+    /// when the next one expires.
+    pub fn show(&mut self, ui: &mut egui::Ui, secrets: &[String]) {
         let now = Instant::now();
         self.items.retain(|t| now - t.born < lifetime(t.kind));
         if self.items.is_empty() {
             return;
         }
         let mut dismissed = None;
-        egui::Area::new(egui::Id::unique("sagedesk-toasts"))
-            .anchor(Align2::RIGHT_BOTTOM, [-12.0, -12.0])
-            .order(egui::Order::Foreground)
-            .show(ctx, |ui| {
-                for (i, toast) in self.items.iter().enumerate() {
-                    let color = match toast.kind {
-                        ToastKind::Info => Color32::from_rgb(0x3b, 0x8e, 0xea),
-                        ToastKind::Success => Color32::from_rgb(0x2e, 0xa0, 0x43),
-                        ToastKind::Error => Color32::from_rgb(0xd9, 0x3f, 0x3f),
-                    };
-                    egui::Frame::popup(ui.style())
-                        .stroke(egui::Stroke::new(1.5, color))
-                        .show(ui, |ui| {
-                            ui.set_max_width(420.0);
-                            ui.horizontal_top(|ui| {
-                                super::theme::dot(ui, color);
-                                ui.allocate_ui(egui::vec2(380.0, 0.0), |ui| {
-                                    let text = crate::job::secret::redact(&toast.text, secrets);
-                                    ui.add(egui::Label::new(text.as_ref()).wrap());
-                                });
-                                if ui.small_button("×").on_hover_text("Dismiss").clicked() {
-                                    dismissed = Some(i);
-                                }
-                            });
-                        });
-                }
-            });
+        let first = self.items.len().saturating_sub(SHOWN);
+        egui::Panel::bottom("notifications").show(ui, |ui| {
+            ui.add_space(2.0);
+            if first > 0 {
+                ui.label(
+                    egui::RichText::new(format!("{first} earlier notification(s) not shown"))
+                        .small()
+                        .weak(),
+                );
+            }
+            for (i, toast) in self.items.iter().enumerate().skip(first) {
+                let color = match toast.kind {
+                    ToastKind::Info => Color32::from_rgb(0x3b, 0x8e, 0xea),
+                    ToastKind::Success => Color32::from_rgb(0x2e, 0xa0, 0x43),
+                    ToastKind::Error => Color32::from_rgb(0xd9, 0x3f, 0x3f),
+                };
+                let text = crate::job::secret::redact(&toast.text, secrets);
+                egui::Sides::new().shrink_left().show(
+                    ui,
+                    |ui| {
+                        super::theme::dot(ui, color);
+                        ui.add(egui::Label::new(text.as_ref()).wrap());
+                    },
+                    |ui| {
+                        if ui.small_button("×").on_hover_text("Dismiss").clicked() {
+                            dismissed = Some(i);
+                        }
+                    },
+                );
+            }
+            ui.add_space(2.0);
+        });
         if let Some(i) = dismissed {
             self.items.remove(i);
         }
@@ -96,7 +105,7 @@ impl Toasts {
             .map(|t| lifetime(t.kind).saturating_sub(now - t.born))
             .min()
         {
-            ctx.request_repaint_after(next);
+            ui.ctx().request_repaint_after(next);
         }
     }
 }

@@ -58,71 +58,126 @@ pub fn show(
     let best: Vec<Option<usize>> = table.metrics.iter().map(|m| table.best(m)).collect();
     let order = order(table, &columns, cache.sort);
     let mut clicked = None;
-    egui::ScrollArea::horizontal()
-        .id_salt("compare-table")
-        .max_width(width)
-        .show(ui, |ui| {
-            let mut builder = TableBuilder::new(ui)
-                .id_salt("compare-table")
-                .striped(true)
-                .vscroll(false)
-                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                .column(egui_extras::Column::exact(14.0));
-            for column in &columns {
-                builder = builder.column(match column {
-                    Column::Job => egui_extras::Column::auto().at_least(160.0),
-                    _ => egui_extras::Column::auto().at_least(50.0),
-                });
-            }
-            builder
-                .header(22.0, |mut row| {
+    // The job names stay in view while the other columns scroll sideways.
+    let (names, rest): (Vec<usize>, Vec<usize>) =
+        (0..columns.len()).partition(|&c| columns[c] == Column::Job);
+    let part = Part {
+        table,
+        jobs,
+        columns: &columns,
+        best: &best,
+        order: &order,
+    };
+    ui.horizontal_top(|ui| {
+        let names = ui.vertical(|ui| part.show(ui, "compare-table-names", &names, true, cache));
+        clicked = names.inner;
+        let used = names.response.rect.width() + ui.spacing().item_spacing.x;
+        egui::ScrollArea::horizontal()
+            .id_salt("compare-table")
+            .max_width((width - used).max(100.0))
+            .show(ui, |ui| {
+                ui.vertical(|ui| part.show(ui, "compare-table", &rest, false, cache));
+            });
+    });
+    clicked
+}
+
+/// What both parts of the table are drawn from.
+struct Part<'a> {
+    table: &'a Comparison,
+    jobs: &'a [JobRef],
+    columns: &'a [Column],
+    best: &'a [Option<usize>],
+    order: &'a [usize],
+}
+
+impl Part<'_> {
+    /// The table's columns `shown` (indices into all its columns, for sorting), each row
+    /// led by the job's colour when `swatch`; a job whose name was clicked.
+    fn show(
+        &self,
+        ui: &mut egui::Ui,
+        id: &str,
+        shown: &[usize],
+        swatch: bool,
+        cache: &mut CompareCache,
+    ) -> Option<JobRef> {
+        let Part {
+            table,
+            jobs,
+            columns,
+            best,
+            order,
+        } = *self;
+        let mut clicked = None;
+        let mut builder = TableBuilder::new(ui)
+            .id_salt(id)
+            .striped(true)
+            .vscroll(false)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+        if swatch {
+            builder = builder.column(egui_extras::Column::exact(14.0));
+        }
+        for &c in shown {
+            builder = builder.column(match columns[c] {
+                // A long name is cut (its whole text on hover), keeping room for the rest.
+                Column::Job => egui_extras::Column::auto()
+                    .at_least(160.0)
+                    .at_most(320.0)
+                    .clip(true),
+                _ => egui_extras::Column::auto().at_least(50.0),
+            });
+        }
+        builder
+            .header(22.0, |mut row| {
+                if swatch {
                     row.col(|_| {});
-                    for (c, column) in columns.iter().enumerate() {
-                        row.col(|ui| header_cell(ui, table, *column, c, cache));
-                    }
-                })
-                .body(|mut body| {
-                    for &i in &order {
-                        let colour = job_index(table, jobs, i);
-                        body.row(22.0, |mut row| {
+                }
+                for &c in shown {
+                    row.col(|ui| header_cell(ui, table, columns[c], c, cache));
+                }
+            })
+            .body(|mut body| {
+                for &i in order {
+                    let colour = job_index(table, jobs, i);
+                    body.row(22.0, |mut row| {
+                        if swatch {
                             row.col(|ui| {
                                 ui.label(RichText::new("■").color(theme::series_color(colour)));
                             });
-                            for column in &columns {
-                                row.col(|ui| {
-                                    let cell = table.cell(i, *column);
-                                    match column {
-                                        Column::Job => {
-                                            if ui
-                                                .link(cell)
-                                                .on_hover_text("Show this job")
-                                                .clicked()
-                                            {
-                                                clicked = jobs.get(colour).cloned();
-                                            }
-                                        }
-                                        Column::Metric(m) if best[*m] == Some(i) => {
-                                            ui.label(
-                                                RichText::new(format!("★ {cell}"))
-                                                    .strong()
-                                                    .color(theme::SUCCESS),
-                                            )
-                                            .on_hover_text("Best of the compared jobs");
-                                        }
-                                        Column::Hyperparameter(h) if table.differs(*h) => {
-                                            ui.label(RichText::new(cell).color(theme::WARNING));
-                                        }
-                                        _ => {
-                                            ui.label(cell);
+                        }
+                        for &c in shown {
+                            row.col(|ui| {
+                                let column = columns[c];
+                                let cell = table.cell(i, column);
+                                match column {
+                                    Column::Job => {
+                                        if ui.link(cell).on_hover_text("Show this job").clicked() {
+                                            clicked = jobs.get(colour).cloned();
                                         }
                                     }
-                                });
-                            }
-                        });
-                    }
-                });
-        });
-    clicked
+                                    Column::Metric(m) if best[m] == Some(i) => {
+                                        ui.label(
+                                            RichText::new(format!("★ {cell}"))
+                                                .strong()
+                                                .color(theme::SUCCESS),
+                                        )
+                                        .on_hover_text("Best of the compared jobs");
+                                    }
+                                    Column::Hyperparameter(h) if table.differs(h) => {
+                                        ui.label(RichText::new(cell).color(theme::WARNING));
+                                    }
+                                    _ => {
+                                        ui.label(cell);
+                                    }
+                                }
+                            });
+                        }
+                    });
+                }
+            });
+        clicked
+    }
 }
 
 /// A column's header: its title (highlighted for differing hyperparameters); a click sorts.

@@ -16,7 +16,7 @@ pub(super) fn title(ui: &mut egui::Ui, detail: &JobDetail) {
     ui.horizontal_wrapped(|ui| {
         ui.add(egui::Label::new(RichText::new(&summary.name).heading().strong()).wrap());
         ui.label(theme::status_text(summary.status).size(16.0));
-        if let Some(s) = summary.secondary_status {
+        if let Some(s) = summary.secondary_detail() {
             ui.label(RichText::new(format!("({s})")).weak());
         }
     });

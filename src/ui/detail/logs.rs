@@ -42,6 +42,9 @@ pub struct LogCache {
     typed_at: f64,
     /// The search text whose first hit was jumped to.
     jumped: Option<String>,
+    /// The height a line took when last drawn (the font's row height and what the label
+    /// adds), so that the rows that fit are counted as they are drawn.
+    line_height: Option<f32>,
 }
 
 impl LogCache {
@@ -71,7 +74,9 @@ pub fn show(
 ) -> Option<DetailAction> {
     cache.follow(state.selection.as_ref());
     let font = FontId::monospace(12.5);
-    let row_height = ui.fonts_mut(|f| f.row_height(&font));
+    let row_height = cache
+        .line_height
+        .unwrap_or_else(|| ui.fonts_mut(|f| f.row_height(&font)));
     let mut asks = Vec::new();
     let total = data.log.size.rows(cache.host.as_deref());
     // Rows that fit: the toolbar takes one line above the log.
@@ -129,10 +134,13 @@ pub fn show(
     if state.wrap_logs {
         lines.wrapped(&mut child, text_rect, need, state.follow_logs, row_height);
     } else {
-        egui::ScrollArea::horizontal()
+        let drawn = egui::ScrollArea::horizontal()
             .id_salt(("log_columns", cache.job.as_ref().map(|j| j.to_string())))
             .auto_shrink(false)
             .show(&mut child, |ui| lines.rows(ui, need, row_height));
+        if let Some(height) = drawn.inner.filter(|h| *h > 0.0) {
+            cache.line_height = Some(height);
+        }
     }
     (!asks.is_empty()).then_some(DetailAction::Log(asks))
 }
@@ -369,12 +377,15 @@ struct Lines<'a> {
 
 impl Lines<'_> {
     /// One line a row; rows not yet read show as a dim placeholder.
-    fn rows(&self, ui: &mut egui::Ui, rows: Range<u64>, row_height: f32) {
+    /// One row per line, unwrapped; the height a line took, when one was drawn.
+    fn rows(&self, ui: &mut egui::Ui, rows: Range<u64>, row_height: f32) -> Option<f32> {
+        let mut measured = None;
         for row in rows {
             match self.data.log.line(self.host, row) {
                 Some(line) => {
                     let job = self.style.layout(line, self.current == Some(row));
-                    ui.add(egui::Label::new(job).selectable(true).extend());
+                    let label = ui.add(egui::Label::new(job).selectable(true).extend());
+                    measured.get_or_insert(label.rect.height());
                 }
                 None => {
                     ui.add_sized(
@@ -384,6 +395,7 @@ impl Lines<'_> {
                 }
             }
         }
+        measured
     }
 
     /// Lines wrapped to the width, from the top row down; when following, the last lines

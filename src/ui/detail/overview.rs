@@ -122,27 +122,36 @@ fn timeline(ui: &mut egui::Ui, data: &Data, now: chrono::DateTime<chrono::Utc>) 
     let Some(detail) = data.detail.as_ref() else {
         return;
     };
-    let spans: Vec<(SecondaryStatus, f64, &str, chrono::DateTime<chrono::Utc>)> = detail
+    // An open stage of an ended job is its final state: it has no duration.
+    let ended = detail.summary.status.is_terminal();
+    let spans: Vec<(
+        SecondaryStatus,
+        Option<f64>,
+        &str,
+        chrono::DateTime<chrono::Utc>,
+    )> = detail
         .transitions
         .iter()
         .map(|t| {
-            let end = t.end_time.unwrap_or(now);
-            let secs = (end - t.start_time).num_milliseconds().max(0) as f64 / 1000.0;
+            let end = t.end_time.or((!ended).then_some(now));
+            let secs =
+                end.map(|end| (end - t.start_time).num_milliseconds().max(0) as f64 / 1000.0);
             (t.status, secs, t.message.as_str(), t.start_time)
         })
         .collect();
-    let total: f64 = spans.iter().map(|s| s.1).sum::<f64>().max(0.001);
-    let width = ui.available_width().min(900.0);
+    // Within what is in view: the tab scrolls sideways for long values.
+    let visible = ui.clip_rect().right() - ui.cursor().left() - 8.0;
+    let width = ui.available_width().min(visible).clamp(60.0, 900.0);
     let (rect, _) = ui.allocate_exact_size(vec2(width, 14.0), Sense::hover());
     let painter = ui.painter_at(rect);
+    let secs: Vec<f64> = spans.iter().map(|s| s.1.unwrap_or(0.0)).collect();
     let mut x = rect.left();
-    let min_w = 3.0;
-    for (status, secs, message, _) in &spans {
-        let w = ((secs / total) as f32 * width).max(min_w);
+    for ((status, span, message, _), w) in spans.iter().zip(segment_widths(&secs, width)) {
         let seg = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(w, rect.height()));
         painter.rect_filled(seg, 2.0, stage_color(*status));
+        let took = span.map_or_else(|| "the job's final state".to_string(), stage_time);
         ui.interact(seg, ui.scope_id().with(("stage", x as i64)), Sense::hover())
-            .on_hover_text(format!("{status}: {secs:.1} s\n{message}"));
+            .on_hover_text(format!("{status}: {took}\n{message}"));
         x += w;
     }
     painter.rect_stroke(
@@ -152,19 +161,49 @@ fn timeline(ui: &mut egui::Ui, data: &Data, now: chrono::DateTime<chrono::Utc>) 
         egui::StrokeKind::Inside,
     );
     egui::Grid::new("transitions")
-        .num_columns(4)
+        .num_columns(5)
         .striped(true)
         .spacing([16.0, 4.0])
         .show(ui, |ui| {
-            for (status, secs, message, start) in &spans {
+            for (status, span, message, start) in &spans {
                 ui.label(RichText::new("■").color(stage_color(*status)));
                 ui.label(status.as_str());
                 ui.label(local_time(*start));
-                ui.label(format!("{secs:.1} s"));
+                ui.label(span.map_or_else(|| "—".to_string(), stage_time));
                 ui.label(RichText::new(*message).weak());
                 ui.end_row();
             }
         });
+}
+
+/// How long a stage took: tenths of a second under a minute, else `3m05s`.
+fn stage_time(secs: f64) -> String {
+    if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else {
+        format_duration(chrono::Duration::milliseconds((secs * 1000.0) as i64))
+    }
+}
+
+/// The widths of the timeline's segments: each at least a few points so that a short stage
+/// stays visible, the rest shared by duration; together exactly `width`.
+fn segment_widths(secs: &[f64], width: f32) -> Vec<f32> {
+    if secs.is_empty() {
+        return Vec::new();
+    }
+    let min = (3.0_f32).min(width / secs.len() as f32);
+    let room = width - min * secs.len() as f32;
+    let total: f64 = secs.iter().sum();
+    secs.iter()
+        .map(|s| {
+            let share = if total > 0.0 {
+                (s / total) as f32
+            } else {
+                1.0 / secs.len() as f32
+            };
+            min + room * share
+        })
+        .collect()
 }
 
 /// Every member of a JSON value, objects and arrays as collapsible sections; secret values
@@ -247,4 +286,29 @@ fn cost(data: &Data, detail: &crate::job::JobDetail, job: &crate::job::JobRef) -
             price.usd_per_hour
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_fills_its_width_and_shares_it_by_duration() {
+        let widths = segment_widths(&[10.0, 0.0, 30.0], 400.0);
+        assert!(
+            (widths.iter().sum::<f32>() - 400.0).abs() < 0.01,
+            "{widths:?}"
+        );
+        assert_eq!(widths[1], 3.0, "a stage of no time stays visible");
+        assert!(
+            (widths[2] - 3.0) / (widths[0] - 3.0) - 3.0 < 0.001,
+            "{widths:?}"
+        );
+        // More stages than room for their minimum: still within the width.
+        let narrow = segment_widths(&[1.0; 50], 100.0);
+        assert!(narrow.iter().sum::<f32>() <= 100.01);
+        assert!(segment_widths(&[], 100.0).is_empty());
+        assert_eq!(stage_time(12.34), "12.3 s");
+        assert_eq!(stage_time(185.0), "3m05s");
+    }
 }

@@ -291,12 +291,9 @@ fn job_cells(row: &mut egui_extras::TableRow<'_, '_>, job: &JobSummary, source_f
     row.col(|ui| {
         ui.vertical(|ui| {
             ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate());
-            // The secondary status only where it says more ("Completed · Completed" does not).
-            let mut status = match job.secondary_status {
-                Some(secondary) if secondary.to_string() != job.status.to_string() => {
-                    format!("{} · {secondary}", job.status)
-                }
-                _ => job.status.to_string(),
+            let mut status = match job.secondary_detail() {
+                Some(secondary) => format!("{} · {secondary}", job.status),
+                None => job.status.to_string(),
             };
             if let Some(pool) = &job.warm_pool {
                 status.push_str(&format!(" · warm pool {pool}"));
