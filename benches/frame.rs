@@ -173,15 +173,20 @@ fn frame(c: &mut Criterion) {
             })
             .collect(),
     });
-    let price = || Event::Price {
-        source: aws.clone(),
-        instance_type: "ml.m5.large".into(),
-        price: Ok(InstancePrice {
+    // A price that changes each time: every frame has rows to estimate and sort again.
+    let mut cents = 0u32;
+    let mut price = || {
+        cents += 1;
+        Event::Price {
+            source: aws.clone(),
             instance_type: "ml.m5.large".into(),
-            region: "us-east-1".into(),
-            usd_per_hour: 0.115,
-            date: "2026-11-23".into(),
-        }),
+            price: Ok(InstancePrice {
+                instance_type: "ml.m5.large".into(),
+                region: "us-east-1".into(),
+                usd_per_hour: 0.115 + f64::from(cents % 2) / 1000.0,
+                date: "2026-11-23".into(),
+            }),
+        }
     };
     app.apply(price());
     app.state_mut().show_cost = true;

@@ -158,6 +158,13 @@ pub trait Backend: Send + Sync {
         false
     }
 
+    /// Woken when a job this process started ends (its end stored by then), so that a
+    /// waiter sees the end at once instead of at its next poll; `None` where nothing
+    /// tells.
+    fn ended(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
+
     /// Whether calls go to a rate-limited service, so pollers must space them out.
     fn is_remote(&self) -> bool {
         false

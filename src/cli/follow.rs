@@ -24,6 +24,14 @@ fn poll_interval(backend: &dyn Backend) -> Duration {
 }
 const PAGE: usize = 5000;
 
+/// Resolves when the backend says a job it started ended; never where it cannot tell.
+async fn ended(backend: &dyn Backend) {
+    match backend.ended() {
+        Some(ended) => ended.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Writes a line to stdout or stderr. A reader that went away (`| head`) is not an error:
 /// the job goes on and so does its supervision.
 fn say(stream: Stream, text: &str) {
@@ -176,6 +184,7 @@ pub async fn run_until(
         }
         tokio::select! {
             _ = tokio::time::sleep(poll_interval(backend)) => {}
+            _ = ended(backend) => {}
             _ = tokio::signal::ctrl_c() => {
                 interrupts += 1;
                 if interrupts > 1 {
@@ -358,6 +367,9 @@ pub async fn print_logs(
         if status.is_terminal() {
             return Ok(0);
         }
-        tokio::time::sleep(poll_interval(backend)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(poll_interval(backend)) => {}
+            _ = ended(backend) => {}
+        }
     }
 }

@@ -2,6 +2,8 @@
 //! Compare table), or what the estimate waits for, or why there is none; and the total
 //! of a set of rows.
 
+use std::borrow::Cow;
+
 use super::data::Data;
 use crate::job::text::group_digits;
 use crate::job::{Billing, Status};
@@ -99,19 +101,40 @@ impl Total {
 }
 
 impl Data {
-    /// What `job` is billed for, as last read: the selected or compared job's detail,
-    /// else the list's billing read for the cost column.
-    pub fn billing(&self, job: &JobRef, selected: Option<&JobRef>) -> Option<Billing> {
-        if selected == Some(job)
+    /// What the job `name` of `source` is billed for, as last read: the selected or
+    /// compared job's detail, else the list's billing read for the cost column (borrowed,
+    /// not copied: the list asks for every row).
+    fn billing(
+        &self,
+        source: &Connection,
+        name: &str,
+        selected: Option<&JobRef>,
+    ) -> Option<Cow<'_, Billing>> {
+        let is = |j: &JobRef| j.name == name && j.source == *source;
+        if selected.is_some_and(is)
             && let Some(detail) = &self.detail
-            && detail.summary.name == job.name
+            && detail.summary.name == name
         {
-            return Some(detail.billing());
+            return Some(Cow::Owned(detail.billing()));
         }
-        if let Some(detail) = self.compared.get(job).and_then(|c| c.detail.as_ref()) {
-            return Some(detail.billing());
+        if let Some(detail) = self
+            .compared
+            .iter()
+            .find(|(j, _)| is(j))
+            .and_then(|(_, c)| c.detail.as_ref())
+        {
+            return Some(Cow::Owned(detail.billing()));
         }
-        self.source(&job.source)?.billing.get(&job.name).cloned()
+        self.source(source)?.billing.get(name).map(Cow::Borrowed)
+    }
+
+    /// The Price List's answer for `instance_type` as read for `source`.
+    pub fn price(
+        &self,
+        source: &Connection,
+        instance_type: &str,
+    ) -> Option<&Result<crate::job::InstancePrice, String>> {
+        self.prices.get(source)?.get(instance_type)
     }
 
     /// The on-demand price of `instance_type` in USD an hour as read for `source`, else as
@@ -120,15 +143,12 @@ impl Data {
         let ok = |price: &Result<crate::job::InstancePrice, String>| {
             price.as_ref().ok().map(|p| p.usd_per_hour)
         };
-        self.prices
-            .get(&(source.clone(), instance_type.to_string()))
-            .and_then(ok)
-            .or_else(|| {
-                self.prices
-                    .iter()
-                    .filter(|((_, t), _)| t == instance_type)
-                    .find_map(|(_, p)| ok(p))
-            })
+        self.price(source, instance_type).and_then(ok).or_else(|| {
+            self.prices
+                .values()
+                .filter_map(|prices| prices.get(instance_type))
+                .find_map(ok)
+        })
     }
 
     /// The estimated cost of `job` (in `status`); `None` for jobs that run on this
@@ -139,11 +159,22 @@ impl Data {
         status: Status,
         selected: Option<&JobRef>,
     ) -> Option<Estimate> {
-        if !job.source.is_aws() {
+        self.estimate_of(&job.source, &job.name, status, selected)
+    }
+
+    /// The estimated cost of the job `name` of `source`, nothing copied on the way.
+    pub fn estimate_of(
+        &self,
+        source: &Connection,
+        name: &str,
+        status: Status,
+        selected: Option<&JobRef>,
+    ) -> Option<Estimate> {
+        if !source.is_aws() {
             return None;
         }
         let running = !status.is_terminal();
-        let Some(billing) = self.billing(job, selected) else {
+        let Some(billing) = self.billing(source, name, selected) else {
             return Some(Estimate::Waiting(if running {
                 "running"
             } else {
@@ -155,10 +186,7 @@ impl Data {
                 "runs on several instance types (or none is set)".into(),
             ));
         };
-        let price = match self
-            .prices
-            .get(&(job.source.clone(), instance_type.to_string()))
-        {
+        let price = match self.price(source, instance_type) {
             None => return Some(Estimate::Waiting("reading price…")),
             Some(Err(why)) => {
                 return Some(Estimate::Unknown(format!("the Price List answered {why}")));

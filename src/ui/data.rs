@@ -121,7 +121,7 @@ pub struct Data {
     /// The compared jobs' details and metrics.
     pub compared: HashMap<JobRef, ComparedData>,
     /// On-demand prices by source and instance type, or why they are not known.
-    pub prices: HashMap<(Connection, String), Result<crate::job::InstancePrice, String>>,
+    pub prices: HashMap<Connection, HashMap<String, Result<crate::job::InstancePrice, String>>>,
 }
 
 impl Default for Data {

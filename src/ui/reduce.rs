@@ -125,8 +125,12 @@ impl SageDeskApp {
                 instance_type,
                 price,
             } => {
-                self.data.prices.insert((source, instance_type), price);
-                self.data.jobs_version += 1;
+                let prices = self.data.prices.entry(source).or_default();
+                // The same answer again changes no estimate.
+                if prices.get(&instance_type) != Some(&price) {
+                    prices.insert(instance_type, price);
+                    self.data.jobs_version += 1;
+                }
             }
             Event::Billing { source, billing } => {
                 if let Some(s) = self.data.source_mut(&source) {

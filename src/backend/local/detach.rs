@@ -15,6 +15,15 @@ use crate::store::Store;
 /// The file in the job's folder that receives the supervisor's own messages.
 pub const SUPERVISOR_LOG: &str = "supervisor.log";
 
+/// What supervisors tell the process that started them.
+#[derive(Clone, Default)]
+pub(super) struct Reports {
+    /// Endings a supervisor could not store (a full disk), by job.
+    pub unrecorded: super::runner::Unrecorded,
+    /// Woken when a job started here ends (its end stored by then).
+    pub ended: std::sync::Arc<tokio::sync::Notify>,
+}
+
 /// Starts `program supervise JOB` for a job already in the store.
 pub(super) fn launch(
     config: &LocalConfig,
@@ -23,7 +32,7 @@ pub(super) fn launch(
     job: &str,
     aws: &AwsConnection,
     credentials: crate::job::JobCredentials,
-    unrecorded: &super::runner::Unrecorded,
+    reports: &Reports,
 ) -> Result<(), BackendError> {
     let job_dir = config.job_dir(job);
     std::fs::create_dir_all(&job_dir)?;
@@ -79,7 +88,7 @@ pub(super) fn launch(
     // Endings it could not store (a full disk) come back on its output; it is reaped here
     // when it ends while this process runs, and adopted by init otherwise.
     let output = child.stdout.take();
-    let unrecorded = unrecorded.clone();
+    let Reports { unrecorded, ended } = reports.clone();
     std::thread::spawn(move || {
         if let Some(output) = output {
             use std::io::BufRead;
@@ -94,7 +103,10 @@ pub(super) fn launch(
                 }
             }
         }
-        child.wait()
+        // Its output closes when it exits, after it stored the job's end.
+        let waited = child.wait();
+        ended.notify_one();
+        waited
     });
     Ok(())
 }
@@ -129,7 +141,7 @@ pub async fn supervise(
         backend.config.clone(),
         plan,
         extractor,
-        backend.unrecorded.clone(),
+        backend.reports.unrecorded.clone(),
         aws,
         backend.config.job_credentials,
     )

@@ -40,7 +40,8 @@ pub fn arn(job: &str) -> String {
 pub struct LocalBackend {
     config: Arc<LocalConfig>,
     store: Arc<Mutex<Store>>,
-    unrecorded: runner::Unrecorded,
+    /// What the supervisors of jobs started here tell.
+    reports: detach::Reports,
     /// S3, for jobs whose artifacts were uploaded there.
     remote: remote::Remote,
 }
@@ -68,7 +69,7 @@ impl LocalBackend {
             remote: remote::Remote::new(config.aws.clone()),
             config: Arc::new(config),
             store: Arc::new(Mutex::new(store)),
-            unrecorded: Default::default(),
+            reports: Default::default(),
         })
     }
 
@@ -195,7 +196,7 @@ impl LocalBackend {
         let detached_aws = aws.clone();
         // Its outputs are read later through the connection it ran with.
         let recorded_aws = (aws != self.config.aws).then(|| aws.clone());
-        let unrecorded = self.unrecorded.clone();
+        let reports = self.reports.clone();
         self.blocking(move |store| {
             store.insert_job(&request, &arn, now_ms(), process::current())?;
             // A stale tree from a job of the same name that was deleted from the store.
@@ -214,7 +215,7 @@ impl LocalBackend {
                     request.name(),
                     &detached_aws,
                     credentials,
-                    &unrecorded,
+                    &reports,
                 )
             {
                 let ending = Ending::failed(format!("InternalFailure: {}", e.message));
@@ -225,14 +226,19 @@ impl LocalBackend {
         })
         .await?;
         if self.config.supervisor.is_none() {
-            tokio::spawn(runner::supervise(
+            let run = runner::supervise(
                 supervised,
                 plan,
                 extractor,
-                self.unrecorded.clone(),
+                self.reports.unrecorded.clone(),
                 aws,
                 credentials,
-            ));
+            );
+            let ended = self.reports.ended.clone();
+            tokio::spawn(async move {
+                run.await;
+                ended.notify_one();
+            });
         }
         Ok(arn_out)
     }
@@ -293,6 +299,10 @@ impl Backend for LocalBackend {
         self.config.supervisor.is_none()
     }
 
+    fn ended(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(self.reports.ended.clone())
+    }
+
     fn notice(&self) -> Option<String> {
         self.is_read_only().then(|| {
             format!(
@@ -348,7 +358,7 @@ impl Backend for LocalBackend {
 
     async fn describe_training_job(&self, name: &str) -> Result<JobDetail, BackendError> {
         let name = name.to_string();
-        let unrecorded = self.unrecorded.clone();
+        let unrecorded = self.reports.unrecorded.clone();
         let config = self.config.clone();
         self.blocking(move |store| {
             let mut detail = store.detail(&name)?;

@@ -263,11 +263,7 @@ fn cost(data: &Data, detail: &crate::job::JobDetail, job: &crate::job::JobRef) -
     }
     let billing = detail.billing();
     let (instance_type, count) = billing.billed_instances()?;
-    let instance_type = instance_type.to_string();
-    let price = match data
-        .prices
-        .get(&(job.source.clone(), instance_type.clone()))
-    {
+    let price = match data.price(&job.source, instance_type) {
         None => return Some("reading the Price List…".into()),
         Some(Err(why)) => return Some(format!("not known: the Price List answered {why}")),
         Some(Ok(price)) => price,

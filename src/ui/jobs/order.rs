@@ -108,31 +108,33 @@ impl ListCache {
             );
         }
         let get = |&(s, i): &(u32, u32)| &data.sources[s as usize].jobs[i as usize];
-        // Estimates only while the cost column is shown or sorts the list.
+        // Estimates only while the cost column is shown or sorts the list: once per change
+        // of the rows, one per row, in the rows' order.
         let selected = state.selection.as_ref();
-        let costs: HashMap<(u32, u32), Estimate> =
-            if state.show_cost || state.sort == SortColumn::Cost {
-                jobs.iter()
-                    .filter_map(|&row| {
-                        let job = data.job_ref(row.0 as usize, row.1 as usize);
-                        Some((row, data.estimate(&job, get(&row).status, selected)?))
-                    })
-                    .collect()
-            } else {
-                HashMap::new()
-            };
+        let costs: Vec<Option<Estimate>> = if state.show_cost || state.sort == SortColumn::Cost {
+            jobs.iter()
+                .map(|row| {
+                    let source = &data.sources[row.0 as usize].connection;
+                    let job = get(row);
+                    data.estimate_of(source, &job.name, job.status, selected)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.total = Total::default();
-        for estimate in costs.values() {
+        for estimate in costs.iter().flatten() {
             self.total.add(estimate);
         }
         // Known costs by amount, then what waits, then the rest (local jobs).
-        let cost = |row: &(u32, u32)| match costs.get(row) {
+        let cost = |i: usize| match costs.get(i).and_then(Option::as_ref) {
             Some(Estimate::Usd(usd)) => (0, *usd),
             Some(_) => (1, 0.0),
             None => (2, 0.0),
         };
-        jobs.sort_by(|a, b| {
-            let (ja, jb) = (get(a), get(b));
+        let mut sorted: Vec<usize> = (0..jobs.len()).collect();
+        sorted.sort_by(|&a, &b| {
+            let (ja, jb) = (get(&jobs[a]), get(&jobs[b]));
             let ord = match state.sort {
                 SortColumn::Name => ja.name.cmp(&jb.name),
                 SortColumn::Status => ja.status.as_str().cmp(jb.status.as_str()),
@@ -140,7 +142,7 @@ impl ListCache {
                 SortColumn::Duration => ja.duration(now).cmp(&jb.duration(now)),
                 SortColumn::Cost => cost(a).1.total_cmp(&cost(b).1),
             }
-            .then(a.cmp(b));
+            .then(jobs[a].cmp(&jobs[b]));
             let ord = if state.ascending { ord } else { ord.reverse() };
             // Whatever the direction, jobs without a known cost come after those with one.
             let rank = match state.sort {
@@ -149,16 +151,18 @@ impl ListCache {
             };
             rank.then(ord)
         });
+        let estimate_of = |i: usize| costs.get(i).and_then(Option::as_ref);
+        let jobs: Vec<(usize, (u32, u32))> = sorted.into_iter().map(|i| (i, jobs[i])).collect();
         self.shown = jobs.len();
         self.groups.clear();
         self.order = match state.group_by {
             GroupBy::None => jobs
                 .into_iter()
-                .map(|(source, job)| Row::Job { source, job })
+                .map(|(_, (source, job))| Row::Job { source, job })
                 .collect(),
             GroupBy::NamePrefix | GroupBy::Tag(_) => {
                 let mut index: HashMap<String, usize> = Default::default();
-                for row in jobs {
+                for (i, row) in jobs {
                     let key = group_key(data, &state.group_by, row, get(&row));
                     let g = *index.entry(key.clone()).or_insert_with(|| {
                         self.groups.push(Group {
@@ -168,7 +172,7 @@ impl ListCache {
                         self.groups.len() - 1
                     });
                     self.groups[g].jobs.push(row);
-                    if let Some(estimate) = costs.get(&row) {
+                    if let Some(estimate) = estimate_of(i) {
                         self.groups[g].total.add(estimate);
                     }
                 }
