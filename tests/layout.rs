@@ -155,8 +155,9 @@ fn the_main_views_fit_a_laptop_and_a_large_screen() {
         drop(h);
 
         let mut h = compare_in_window(&sb, size, &a, &b);
+        // Charts are drawn as they come into view.
         wait_for(&mut h, "the comparison", |h| {
-            h.query_all_by_label("Save PNG…").count() == 4
+            h.query_all_by_label("Save PNG…").count() >= 1
         });
         check(&mut h, size, "Compare", &mut all);
     }

@@ -101,33 +101,6 @@ impl Total {
 }
 
 impl Data {
-    /// What the job `name` of `source` is billed for, as last read: the selected or
-    /// compared job's detail, else the list's billing read for the cost column (borrowed,
-    /// not copied: the list asks for every row).
-    fn billing(
-        &self,
-        source: &Connection,
-        name: &str,
-        selected: Option<&JobRef>,
-    ) -> Option<Cow<'_, Billing>> {
-        let is = |j: &JobRef| j.name == name && j.source == *source;
-        if selected.is_some_and(is)
-            && let Some(detail) = &self.detail
-            && detail.summary.name == name
-        {
-            return Some(Cow::Owned(detail.billing()));
-        }
-        if let Some(detail) = self
-            .compared
-            .iter()
-            .find(|(j, _)| is(j))
-            .and_then(|(_, c)| c.detail.as_ref())
-        {
-            return Some(Cow::Owned(detail.billing()));
-        }
-        self.source(source)?.billing.get(name).map(Cow::Borrowed)
-    }
-
     /// The Price List's answer for `instance_type` as read for `source`.
     pub fn price(
         &self,
@@ -162,7 +135,7 @@ impl Data {
         self.estimate_of(&job.source, &job.name, status, selected)
     }
 
-    /// The estimated cost of the job `name` of `source`, nothing copied on the way.
+    /// The estimated cost of the job `name` of `source`.
     pub fn estimate_of(
         &self,
         source: &Connection,
@@ -170,34 +143,81 @@ impl Data {
         status: Status,
         selected: Option<&JobRef>,
     ) -> Option<Estimate> {
-        if !source.is_aws() {
-            return None;
-        }
-        let running = !status.is_terminal();
-        let Some(billing) = self.billing(source, name, selected) else {
-            return Some(Estimate::Waiting(if running {
-                "running"
-            } else {
-                "reading…"
-            }));
-        };
-        let Some((instance_type, _)) = billing.billed_instances() else {
-            return Some(Estimate::Unknown(
-                "runs on several instance types (or none is set)".into(),
-            ));
-        };
-        let price = match self.price(source, instance_type) {
-            None => return Some(Estimate::Waiting("reading price…")),
-            Some(Err(why)) => {
-                return Some(Estimate::Unknown(format!("the Price List answered {why}")));
+        self.estimator(source, selected)(name, status)
+    }
+
+    /// Estimates jobs of `source` one after another (the list's rows): its listing and
+    /// prices are found once, and nothing is copied for a row.
+    pub fn estimator<'a>(
+        &'a self,
+        source: &'a Connection,
+        selected: Option<&'a JobRef>,
+    ) -> impl Fn(&str, Status) -> Option<Estimate> + 'a {
+        let aws = source.is_aws();
+        let listed = self.source(source);
+        let prices = self.prices.get(source);
+        // The jobs whose detail is read (selected, compared) of this source, found once.
+        let selected = selected
+            .filter(|j| j.source == *source)
+            .map(|j| j.name.as_str());
+        let compared: Vec<(&str, &crate::job::JobDetail)> = self
+            .compared
+            .iter()
+            .filter(|(j, _)| j.source == *source)
+            .filter_map(|(j, c)| Some((j.name.as_str(), c.detail.as_ref()?)))
+            .collect();
+        move |name, status| {
+            if !aws {
+                return None;
             }
-            Some(Ok(price)) => price,
-        };
-        Some(match billing.estimated_cost(price) {
-            Some(usd) => Estimate::Usd(usd),
-            None if running => Estimate::Waiting("running"),
-            None => Estimate::Unknown("the service reports no billable time".into()),
-        })
+            let running = !status.is_terminal();
+            let Some(billing) = self.billing(listed, name, selected, &compared) else {
+                return Some(Estimate::Waiting(if running {
+                    "running"
+                } else {
+                    "reading…"
+                }));
+            };
+            let Some((instance_type, _)) = billing.billed_instances() else {
+                return Some(Estimate::Unknown(
+                    "runs on several instance types (or none is set)".into(),
+                ));
+            };
+            let price = match prices.and_then(|p| p.get(instance_type)) {
+                None => return Some(Estimate::Waiting("reading price…")),
+                Some(Err(why)) => {
+                    return Some(Estimate::Unknown(format!("the Price List answered {why}")));
+                }
+                Some(Ok(price)) => price,
+            };
+            Some(match billing.estimated_cost(price) {
+                Some(usd) => Estimate::Usd(usd),
+                None if running => Estimate::Waiting("running"),
+                None => Estimate::Unknown("the service reports no billable time".into()),
+            })
+        }
+    }
+
+    /// What the job `name` (listed in `listed`) is billed for, as last read: the selected
+    /// or a compared job's detail, else the list's billing read for the cost column
+    /// (borrowed, not copied).
+    fn billing<'a>(
+        &'a self,
+        listed: Option<&'a super::data::SourceData>,
+        name: &str,
+        selected: Option<&str>,
+        compared: &[(&str, &crate::job::JobDetail)],
+    ) -> Option<Cow<'a, Billing>> {
+        if selected == Some(name)
+            && let Some(detail) = &self.detail
+            && detail.summary.name == name
+        {
+            return Some(Cow::Owned(detail.billing()));
+        }
+        if let Some((_, detail)) = compared.iter().find(|(n, _)| *n == name) {
+            return Some(Cow::Owned(detail.billing()));
+        }
+        listed?.billing.get(name).map(Cow::Borrowed)
     }
 }
 

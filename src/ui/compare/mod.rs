@@ -27,6 +27,8 @@ pub struct CompareCache {
     pub sort: Option<(usize, bool)>,
     /// Where each chart was drawn last frame, for PNG export.
     pub chart_rects: BTreeMap<String, egui::Rect>,
+    /// The height each chart took when last drawn, kept for it while it is out of view.
+    pub chart_heights: BTreeMap<String, f32>,
     /// A chart image on its way from the renderer.
     pub shot: Shot,
     /// The charts' points as drawn, by job and metric.
@@ -142,9 +144,22 @@ pub fn show(
                 ui.label(RichText::new("None of these jobs has metric points yet.").weak());
             }
             for metric in metrics {
+                // A chart out of view is not drawn: its room is kept as it took last time.
+                let top = ui.cursor().min.y;
+                if let Some(&height) = cache.chart_heights.get(&metric)
+                    && !reset
+                    && !ui.is_rect_visible(egui::Rect::from_min_size(
+                        ui.cursor().min,
+                        egui::vec2(width, height),
+                    ))
+                {
+                    ui.add_space(height);
+                    continue;
+                }
                 if let Some(a) = chart::show(ui, data, &jobs, &metric, state, cache, reset) {
                     actions.push(a);
                 }
+                cache.chart_heights.insert(metric, ui.cursor().min.y - top);
             }
         });
     actions

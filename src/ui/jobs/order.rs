@@ -112,11 +112,15 @@ impl ListCache {
         // of the rows, one per row, in the rows' order.
         let selected = state.selection.as_ref();
         let costs: Vec<Option<Estimate>> = if state.show_cost || state.sort == SortColumn::Cost {
+            let estimators: Vec<_> = data
+                .sources
+                .iter()
+                .map(|s| data.estimator(&s.connection, selected))
+                .collect();
             jobs.iter()
                 .map(|row| {
-                    let source = &data.sources[row.0 as usize].connection;
                     let job = get(row);
-                    data.estimate_of(source, &job.name, job.status, selected)
+                    estimators[row.0 as usize](&job.name, job.status)
                 })
                 .collect()
         } else {
@@ -126,31 +130,31 @@ impl ListCache {
         for estimate in costs.iter().flatten() {
             self.total.add(estimate);
         }
-        // Known costs by amount, then what waits, then the rest (local jobs).
-        let cost = |i: usize| match costs.get(i).and_then(Option::as_ref) {
-            Some(Estimate::Usd(usd)) => (0, *usd),
-            Some(_) => (1, 0.0),
-            None => (2, 0.0),
-        };
+        let direction = |ord: std::cmp::Ordering| if state.ascending { ord } else { ord.reverse() };
         let mut sorted: Vec<usize> = (0..jobs.len()).collect();
-        sorted.sort_by(|&a, &b| {
-            let (ja, jb) = (get(&jobs[a]), get(&jobs[b]));
-            let ord = match state.sort {
-                SortColumn::Name => ja.name.cmp(&jb.name),
-                SortColumn::Status => ja.status.as_str().cmp(jb.status.as_str()),
-                SortColumn::Created => ja.creation_time.cmp(&jb.creation_time),
-                SortColumn::Duration => ja.duration(now).cmp(&jb.duration(now)),
-                SortColumn::Cost => cost(a).1.total_cmp(&cost(b).1),
-            }
-            .then(jobs[a].cmp(&jobs[b]));
-            let ord = if state.ascending { ord } else { ord.reverse() };
-            // Whatever the direction, jobs without a known cost come after those with one.
-            let rank = match state.sort {
-                SortColumn::Cost => cost(a).0.cmp(&cost(b).0),
-                _ => std::cmp::Ordering::Equal,
-            };
-            rank.then(ord)
-        });
+        if state.sort == SortColumn::Cost {
+            // One integer per row, made once: known costs by amount, then what waits, then
+            // the rest (local jobs), whatever the direction; ties in the rows' order (which
+            // is their source's and position's).
+            let keys: Vec<u128> = costs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| cost_key(c.as_ref(), i as u32, state.ascending))
+                .collect();
+            sorted.sort_unstable_by_key(|&i| keys[i]);
+        } else {
+            sorted.sort_unstable_by(|&a, &b| {
+                let (ja, jb) = (get(&jobs[a]), get(&jobs[b]));
+                let ord = match state.sort {
+                    SortColumn::Name => ja.name.cmp(&jb.name),
+                    SortColumn::Status => ja.status.as_str().cmp(jb.status.as_str()),
+                    SortColumn::Created => ja.creation_time.cmp(&jb.creation_time),
+                    SortColumn::Duration => ja.duration(now).cmp(&jb.duration(now)),
+                    SortColumn::Cost => std::cmp::Ordering::Equal,
+                };
+                direction(ord.then(jobs[a].cmp(&jobs[b])))
+            });
+        }
         let estimate_of = |i: usize| costs.get(i).and_then(Option::as_ref);
         let jobs: Vec<(usize, (u32, u32))> = sorted.into_iter().map(|i| (i, jobs[i])).collect();
         self.shown = jobs.len();
@@ -257,9 +261,32 @@ pub fn name_prefix(name: &str) -> &str {
     base
 }
 
+/// A row's place when the list is sorted by cost: its rank (a known cost, waiting, none),
+/// then the amount, then its position, the last two reversed when descending.
+fn cost_key(estimate: Option<&Estimate>, position: u32, ascending: bool) -> u128 {
+    let (rank, usd) = match estimate {
+        Some(Estimate::Usd(usd)) => (0u128, *usd),
+        Some(_) => (1, 0.0),
+        None => (2, 0.0),
+    };
+    // The bits of a float, flipped so that their order as integers is the floats' order.
+    let bits = usd.to_bits();
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    let (amount, position) = if ascending {
+        (ordered, position)
+    } else {
+        (!ordered, !position)
+    };
+    rank << 96 | u128::from(amount) << 32 | u128::from(position)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::name_prefix;
+    use super::{Estimate, cost_key, name_prefix};
 
     #[test]
     fn prefixes_drop_stamps_and_run_numbers() {
@@ -271,5 +298,24 @@ mod tests {
         assert_eq!(name_prefix("run-3"), "run");
         assert_eq!(name_prefix("42"), "42");
         assert_eq!(name_prefix("plain"), "plain");
+    }
+
+    #[test]
+    fn cost_keys_order_known_costs_then_waiting_then_local_either_way() {
+        let rows = [
+            Some(Estimate::Usd(2.5)),
+            None,
+            Some(Estimate::Waiting("running")),
+            Some(Estimate::Usd(0.1)),
+            Some(Estimate::Usd(2.5)),
+            Some(Estimate::Usd(0.0)),
+        ];
+        let order = |ascending: bool| {
+            let mut i: Vec<usize> = (0..rows.len()).collect();
+            i.sort_by_key(|&r| cost_key(rows[r].as_ref(), r as u32, ascending));
+            i
+        };
+        assert_eq!(order(true), [5, 3, 0, 4, 2, 1]);
+        assert_eq!(order(false), [4, 0, 3, 5, 2, 1]);
     }
 }
