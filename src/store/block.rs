@@ -110,17 +110,17 @@ impl Block {
     /// The lowercased byte trigrams of its texts as a Bloom filter of [`GRAM_BITS`] bits: a
     /// search skips a block that lacks one of the searched text's (see [`needle_grams`]).
     pub fn grams(&self) -> Vec<u8> {
-        let mut bits = vec![0u8; (GRAM_BITS / 8) as usize];
-        if let [a, b, rest @ ..] = self.texts.as_slice() {
-            let (mut a, mut b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-            for &c in rest {
-                let c = c.to_ascii_lowercase();
-                let bit = gram_bit(a, b, c);
-                bits[bit / 8] |= 1 << (bit % 8);
-                (a, b) = (b, c);
+        let mut words = [0u64; (GRAM_BITS / 64) as usize];
+        // The last three bytes, the newest highest: `a | b << 8 | c << 16`, as `gram_bit`.
+        let mut gram = 0u32;
+        for (i, &c) in self.texts.iter().enumerate() {
+            gram = gram >> 8 | u32::from(c.to_ascii_lowercase()) << 16;
+            if i >= 2 {
+                let bit = gram_hash(gram);
+                words[(bit >> 6) % words.len()] |= 1 << (bit & 63);
             }
         }
-        bits
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
     }
 
     /// The compressed form.
@@ -190,7 +190,11 @@ impl Block {
 
 /// A trigram's bit in a block's filter (its bytes lowercased).
 fn gram_bit(a: u8, b: u8, c: u8) -> usize {
-    let gram = u32::from_le_bytes([a, b, c, 0]);
+    gram_hash(u32::from_le_bytes([a, b, c, 0]))
+}
+
+/// The filter bit of a trigram packed as `a | b << 8 | c << 16`.
+fn gram_hash(gram: u32) -> usize {
     (gram.wrapping_mul(0x9E37_79B1) >> (32 - GRAM_BITS.trailing_zeros())) as usize
 }
 
@@ -323,6 +327,17 @@ mod tests {
             may_hold(None, &needle_grams("anything")),
             "no filter: read it"
         );
+        // The same bits as trigram by trigram (filters already stored stay valid).
+        let mut one_by_one = vec![0u8; (GRAM_BITS / 8) as usize];
+        for w in block.texts.windows(3) {
+            let bit = gram_bit(
+                w[0].to_ascii_lowercase(),
+                w[1].to_ascii_lowercase(),
+                w[2].to_ascii_lowercase(),
+            );
+            one_by_one[bit / 8] |= 1 << (bit % 8);
+        }
+        assert_eq!(grams, one_by_one);
     }
 
     #[test]

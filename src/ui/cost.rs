@@ -156,6 +156,7 @@ impl Data {
         let aws = source.is_aws();
         let listed = self.source(source);
         let prices = self.prices.get(source);
+        let last_price = std::cell::Cell::new(None);
         // The jobs whose detail is read (selected, compared) of this source, found once.
         let selected = selected
             .filter(|j| j.source == *source)
@@ -183,7 +184,16 @@ impl Data {
                     "runs on several instance types (or none is set)".into(),
                 ));
             };
-            let price = match prices.and_then(|p| p.get(instance_type)) {
+            // Rows mostly share an instance type: the last one looked up is kept.
+            let found = match last_price.get() {
+                Some((t, p)) if t == instance_type => Some(p),
+                _ => {
+                    let found = prices.and_then(|p| p.get_key_value(instance_type));
+                    last_price.set(found.map(|(t, p)| (t.as_str(), p)));
+                    found.map(|(_, p)| p)
+                }
+            };
+            let price = match found {
                 None => return Some(Estimate::Waiting("reading price…")),
                 Some(Err(why)) => {
                     return Some(Estimate::Unknown(format!("the Price List answered {why}")));

@@ -154,11 +154,16 @@ impl Reader {
     /// Waits for the stream's end until `until`, then stops reading it (a leftover process
     /// may hold the pipe open).
     pub(super) async fn finish(self, until: Instant) {
-        while !self.thread.is_finished() && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let Self { stop, thread } = self;
+        // Joined as soon as it ends, not at the next look.
+        let mut joined = tokio::task::spawn_blocking(move || thread.join());
+        if tokio::time::timeout_at(until.into(), &mut joined)
+            .await
+            .is_err()
+        {
+            stop.store(true, Ordering::Relaxed);
+            let _ = joined.await;
         }
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = tokio::task::spawn_blocking(move || self.thread.join()).await;
     }
 }
 
