@@ -112,6 +112,8 @@ pub(super) async fn run(
     poller.tick(0).await;
     poller.desk.send_library().await;
     poller.out.flush();
+    // A local job started here that ends is seen at once, not at Local's next tick.
+    let local_ended = poller.local().ended();
     loop {
         let mut due = poller
             .sources
@@ -146,6 +148,7 @@ pub(super) async fn run(
                     std::panic::resume_unwind(e.into_panic());
                 }
             }
+            _ = job_ended(local_ended.as_deref()) => poller.tick(0).await,
             _ = tokio::time::sleep_until(due) => {
                 let now = Instant::now();
                 for i in 0..poller.sources.len() {
@@ -159,6 +162,14 @@ pub(super) async fn run(
             }
         }
         poller.out.flush();
+    }
+}
+
+/// Resolves when `ended` is woken; never without one.
+async fn job_ended(ended: Option<&tokio::sync::Notify>) {
+    match ended {
+        Some(ended) => ended.notified().await,
+        None => std::future::pending().await,
     }
 }
 
