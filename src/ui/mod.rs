@@ -48,6 +48,10 @@ use crate::request::strip_stamp;
 use crate::request::validate::Target;
 use crate::worker::{SourceCommand, Worker};
 
+/// How long the window waits after the worker's first news before drawing them, so that
+/// the rest of a burst is drawn in the same frame.
+const NEWS_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Options of the window beyond the persisted state.
 #[derive(Debug, Clone, Default)]
 pub struct AppOptions {
@@ -133,7 +137,9 @@ impl SageDeskApp {
         }
         theme::install(ctx);
         let repaint_ctx = ctx.clone();
-        worker.set_repaint(move || repaint_ctx.request_repaint());
+        // News from the worker arrive in bursts (a tick's list, detail, log and metrics):
+        // one frame shows a burst, drawn shortly after its first event.
+        worker.set_repaint(move || repaint_ctx.request_repaint_after(NEWS_DELAY));
         let state = state.sanitized();
         connect_sources(&worker, &state);
         let mut app = Self {
