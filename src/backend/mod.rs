@@ -38,6 +38,15 @@ pub async fn open(connection: &Connection) -> Result<Arc<dyn Backend>, BackendEr
     }
 }
 
+/// Resolves when `backend` says a job this process started ended; never where it cannot
+/// tell (a waiter polls beside it).
+pub async fn job_ended(backend: &dyn Backend) {
+    match backend.ended() {
+        Some(ended) => ended.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Metric points of `job` after `cursor`, following up to `pages` pages (a page that comes
 /// back empty, or leaves the cursor where it was, is the end); `cursor` moves past them. A
 /// failure ends the read: the points read before it come back with the error.

@@ -24,14 +24,6 @@ fn poll_interval(backend: &dyn Backend) -> Duration {
 }
 const PAGE: usize = 5000;
 
-/// Resolves when the backend says a job it started ended; never where it cannot tell.
-async fn ended(backend: &dyn Backend) {
-    match backend.ended() {
-        Some(ended) => ended.notified().await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Writes a line to stdout or stderr. A reader that went away (`| head`) is not an error:
 /// the job goes on and so does its supervision.
 fn say(stream: Stream, text: &str) {
@@ -184,7 +176,7 @@ pub async fn run_until(
         }
         tokio::select! {
             _ = tokio::time::sleep(poll_interval(backend)) => {}
-            _ = ended(backend) => {}
+            _ = crate::backend::job_ended(backend) => {}
             _ = tokio::signal::ctrl_c() => {
                 interrupts += 1;
                 if interrupts > 1 {
@@ -369,7 +361,7 @@ pub async fn print_logs(
         }
         tokio::select! {
             _ = tokio::time::sleep(poll_interval(backend)) => {}
-            _ = ended(backend) => {}
+            _ = crate::backend::job_ended(backend) => {}
         }
     }
 }

@@ -113,7 +113,7 @@ pub(super) async fn run(
     poller.desk.send_library().await;
     poller.out.flush();
     // A local job started here that ends is seen at once, not at Local's next tick.
-    let local_ended = poller.local().ended();
+    let local = poller.local();
     loop {
         let mut due = poller
             .sources
@@ -148,7 +148,7 @@ pub(super) async fn run(
                     std::panic::resume_unwind(e.into_panic());
                 }
             }
-            _ = job_ended(local_ended.as_deref()) => poller.tick(0).await,
+            _ = crate::backend::job_ended(local.as_ref()) => poller.tick(0).await,
             _ = tokio::time::sleep_until(due) => {
                 let now = Instant::now();
                 for i in 0..poller.sources.len() {
@@ -162,14 +162,6 @@ pub(super) async fn run(
             }
         }
         poller.out.flush();
-    }
-}
-
-/// Resolves when `ended` is woken; never without one.
-async fn job_ended(ended: Option<&tokio::sync::Notify>) {
-    match ended {
-        Some(ended) => ended.notified().await,
-        None => std::future::pending().await,
     }
 }
 

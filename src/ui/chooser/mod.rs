@@ -127,11 +127,7 @@ impl Chooser {
             self.highlight = self.highlight.and_then(|h| h.checked_sub(1));
         }
         if enter {
-            let accept = match &self.replace {
-                Some(path) => Accept::Choose(path.clone()),
-                None => self.accept(),
-            };
-            response.outcome = self.act(accept);
+            response.outcome = self.act(self.accept());
         }
         let mut clicked = None;
         let mut button = None;
@@ -183,13 +179,7 @@ impl Chooser {
             response.outcome = self.act(accept);
         }
         match button {
-            Some(true) => {
-                let accept = match &self.replace {
-                    Some(path) => Accept::Choose(path.clone()),
-                    None => self.accept(),
-                };
-                response.outcome = self.act(accept);
-            }
+            Some(true) => response.outcome = self.act(self.accept()),
             Some(false) => response.outcome = Some(Outcome::Cancelled),
             None => {}
         }

@@ -102,8 +102,12 @@ impl Chooser {
         }
     }
 
-    /// What Enter does: with a highlighted row, that entry; else the typed path.
+    /// What Enter (or the main button) does: replace the file asked about; with a
+    /// highlighted row, that entry; else the typed path.
     pub(super) fn accept(&self) -> Accept {
+        if let Some(path) = &self.replace {
+            return Accept::Choose(path.clone());
+        }
         let (folder, name) = self.parts();
         let entries = match self.entries(&folder) {
             None => return Accept::Wait,
