@@ -12,6 +12,7 @@ mod logs;
 mod metrics;
 mod migrate;
 mod runtimes;
+mod search;
 
 pub use runtimes::{InterpreterInfo, RuntimeEntry};
 
