@@ -80,12 +80,16 @@ impl Write for Redacting {
     }
 }
 
-/// Sends diagnostics to stderr at the `SAGEDESK_LOG` filter (`warn` when unset).
+/// The filter when `SAGEDESK_LOG` is unset: warnings, except the SDK's search for an EC2
+/// instance's metadata, which warns on every machine that is not an instance.
+const DEFAULT_FILTER: &str = "warn,aws_config::imds=error";
+
+/// Sends diagnostics to stderr at the `SAGEDESK_LOG` filter ([`DEFAULT_FILTER`] when unset).
 pub fn init() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SAGEDESK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER)),
         )
         .with_writer(|| Redacting(io::stderr()))
         // A job's supervisor writes on a disk that may be full: a message that cannot be

@@ -1,7 +1,8 @@
 //! The worker never waits on itself: while a 200 MB artifact downloads from an AWS source
 //! (a fake S3 on 127.0.0.1 that serves it slowly), or while an AWS source's list call goes
 //! unanswered, the local list still refreshes and a log page of the selected job is
-//! answered.
+//! answered. And a log the window follows at its end gets its new last rows with its new
+//! size, without asking again.
 
 #![allow(clippy::unwrap_used)]
 
@@ -143,5 +144,72 @@ fn an_aws_source_that_never_answers_holds_up_nothing_else() {
             .any(|e| matches!(e, Event::Activity { source, activity }
             if *source == aws && activity.waiting_since.is_none())),
         "the AWS call ended first: the test proves nothing"
+    );
+}
+
+#[test]
+fn a_log_followed_at_its_end_gets_its_new_last_rows_with_its_new_size() {
+    let sb = Sandbox::new();
+    let line = |i| format!("line {i}");
+    let (store, name) = common::running_request_job(
+        &sb.home(),
+        serde_json::json!({"TrainingJobName": "growing"}),
+        (0..100).map(line),
+    );
+    let worker = common::window::worker(std::sync::Arc::new(sb.backend()), &sb.home());
+    let job = JobRef::local(&name);
+    let deadline = Instant::now() + common::LIMIT;
+    let size_is = |n: u64| move |e: &Event| matches!(e, Event::Log { news: LogNews::Size(s), .. } if s.total == n);
+    worker.send(FollowCommand::Select(Some(job.clone())));
+    until(&worker, deadline, "the size", size_is(100));
+    let ask = |rows| FollowCommand::Log {
+        job: job.clone(),
+        ask: LogAsk::Rows { host: None, rows },
+    };
+    let answered = |start: u64| move |e: &Event| matches!(e, Event::Log { news: LogNews::Rows { start: s, .. }, .. } if *s == start);
+    worker.send(ask(60..100));
+    until(&worker, deadline, "the last rows", answered(60));
+
+    store
+        .append(&name, &[], &common::log_records((100..105).map(line)))
+        .unwrap();
+    let seen = until(&worker, deadline, "the tail", |e| {
+        matches!(
+            e,
+            Event::Log {
+                news: LogNews::Tail { .. },
+                ..
+            }
+        )
+    });
+    assert!(seen.iter().any(size_is(105)), "the size comes first");
+    let Some(Event::Log {
+        news: LogNews::Tail { host, start, lines },
+        ..
+    }) = seen.last()
+    else {
+        unreachable!()
+    };
+    assert_eq!((host, *start, lines.len()), (&None, 65, 40));
+    assert_eq!(lines.last().unwrap().text, "line 104");
+
+    // Scrolled up: the next size comes alone.
+    worker.send(ask(0..10));
+    until(&worker, deadline, "the first rows", answered(0));
+    store
+        .append(&name, &[], &common::log_records((105..110).map(line)))
+        .unwrap();
+    until(&worker, deadline, "the new size", size_is(110));
+    std::thread::sleep(Duration::from_millis(300));
+    let after: Vec<Event> = worker.drain().collect();
+    assert!(
+        !after.iter().any(|e| matches!(
+            e,
+            Event::Log {
+                news: LogNews::Tail { .. },
+                ..
+            }
+        )),
+        "no tail for a window away from the end: {after:?}"
     );
 }

@@ -65,6 +65,14 @@ impl LogPages {
                 self.lines = lines;
                 self.stale = false;
             }
+            LogNews::Tail { host, start, lines } => {
+                // Taken only while the held rows are the end and nothing else was asked.
+                if self.stale && self.host == host && self.pending.is_none() {
+                    self.start = start;
+                    self.lines = lines;
+                    self.stale = false;
+                }
+            }
             LogNews::Hits { host, text, hits } => {
                 if self.finding.as_ref() == Some(&(host.clone(), text.clone())) {
                     self.finding = None;
@@ -221,6 +229,54 @@ mod tests {
         }));
         assert!(pages.wants(None, 9_965..10_005).is_some());
         assert!(pages.held() <= 2 * MARGIN as usize + 100);
+    }
+
+    #[test]
+    fn a_followed_end_takes_the_last_rows_sent_with_the_size() {
+        let mut pages = LogPages::default();
+        let size = |total| {
+            LogNews::Size(LogSize {
+                total,
+                ..Default::default()
+            })
+        };
+        pages.apply(size(1_000));
+        pages.wants(None, 960..1_000).unwrap();
+        pages.apply(LogNews::Rows {
+            host: None,
+            start: 660,
+            lines: lines(660, 340),
+        });
+        pages.apply(size(1_002));
+        pages.apply(LogNews::Tail {
+            host: None,
+            start: 662,
+            lines: lines(662, 340),
+        });
+        assert_eq!(pages.wants(None, 962..1_002), None, "no second read");
+        assert_eq!(pages.line(None, 1_001).unwrap().text, "line 1001");
+        // Scrolled away (another read in flight): the tail does not replace the rows.
+        pages.wants(None, 10..50).unwrap();
+        pages.apply(size(1_003));
+        pages.apply(LogNews::Tail {
+            host: None,
+            start: 663,
+            lines: lines(663, 340),
+        });
+        assert_eq!(pages.first_row(), 662);
+        // Another host's tail is not taken either.
+        pages.apply(LogNews::Rows {
+            host: None,
+            start: 663,
+            lines: lines(663, 340),
+        });
+        pages.apply(size(1_004));
+        pages.apply(LogNews::Tail {
+            host: Some("algo-2".into()),
+            start: 664,
+            lines: lines(664, 340),
+        });
+        assert_eq!(pages.first_row(), 663);
     }
 
     #[test]

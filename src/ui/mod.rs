@@ -295,6 +295,9 @@ pub fn run(worker: Worker, home: &std::path::Path, options: AppOptions) -> efram
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([820.0, 520.0]),
         renderer: eframe::Renderer::Glow,
+        // The window is flat colours and text, which dithering leaves as they are; its noise
+        // costs every pixel of every frame on a software renderer.
+        dithering: false,
         // Kept with the data folder: a selection belongs to the store it was made in.
         persistence_path: Some(home.join("window.ron")),
         ..Default::default()

@@ -3,6 +3,7 @@
 //! every call after the first asks only for what is new.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use super::logbook::{HITS_KEPT, LogAsk, LogNews, RemoteLog};
 use super::{Event, Outbox};
@@ -120,6 +121,9 @@ pub(super) struct Selected {
     read: RemoteLog,
     /// The log's size last sent.
     size: Option<LogSize>,
+    /// The window's last read of rows, when it reached the end of the log: the window
+    /// follows the end, and is sent the new last rows with each new size.
+    tail: Option<(Option<String>, Range<u64>)>,
     artifacts_loaded: bool,
     /// Whether the job's diagnosis was asked for (once it failed or stopped).
     pub diagnosed: bool,
@@ -137,6 +141,7 @@ impl Selected {
             log_cursor: Cursor::default(),
             read: RemoteLog::default(),
             size: None,
+            tail: None,
             artifacts_loaded: false,
             diagnosed: false,
             log_metrics: None,
@@ -197,7 +202,7 @@ impl Selected {
         let finished = !self.followed.running();
         let first = self.size.is_none();
         match backend.log_size(&job.name).await {
-            Ok(Some(size)) => self.send_size(size, out),
+            Ok(Some(size)) => self.send_size(backend, size, out).await,
             Ok(None) => self.logs(backend, out).await,
             Err(e) => {
                 let context = format!("Reading the logs of {job}");
@@ -275,7 +280,7 @@ impl Selected {
             }
         }
         match self.read.size().await {
-            Ok(size) => self.send_size(size, out),
+            Ok(size) => self.send_size(backend, size, out).await,
             Err(e) => {
                 let context = format!("Keeping the logs of {}", self.followed.job);
                 self.followed.report(out, context, e);
@@ -283,14 +288,56 @@ impl Selected {
         }
     }
 
-    /// Tells the window the log's size when it changed.
-    fn send_size(&mut self, size: LogSize, out: &Outbox) {
-        if self.size.as_ref() != Some(&size) {
-            self.size = Some(size.clone());
-            out.send(Event::Log {
-                job: self.followed.job.clone(),
-                news: LogNews::Size(size),
-            });
+    /// Tells the window the log's size when it changed, with the new last rows when the
+    /// window follows the end.
+    async fn send_size(&mut self, backend: &dyn Backend, size: LogSize, out: &Outbox) {
+        if self.size.as_ref() == Some(&size) {
+            return;
+        }
+        let job = self.followed.job.clone();
+        let tail = self.tail.take().map(|(host, rows)| {
+            let end = size.rows(host.as_deref());
+            let grown = end.saturating_sub(rows.end);
+            (host, rows.start + grown..end)
+        });
+        self.size = Some(size.clone());
+        out.send(Event::Log {
+            job: job.clone(),
+            news: LogNews::Size(size),
+        });
+        let Some((host, rows)) = tail else {
+            return;
+        };
+        match self.read_rows(backend, host.clone(), rows.clone()).await {
+            Ok(lines) => {
+                let start = rows.start;
+                self.tail = Some((host.clone(), rows));
+                out.send(Event::Log {
+                    job,
+                    news: LogNews::Tail { host, start, lines },
+                });
+            }
+            Err(e) => {
+                let context = format!("Reading the logs of {job}");
+                self.followed.report(out, context, e);
+            }
+        }
+    }
+
+    /// The lines at `rows`: from the store where the backend keeps the log, else from the
+    /// lines read so far.
+    async fn read_rows(
+        &self,
+        backend: &dyn Backend,
+        host: Option<String>,
+        rows: Range<u64>,
+    ) -> Result<Vec<LogLine>, BackendError> {
+        if backend.is_remote() {
+            self.read.rows(host, rows).await
+        } else {
+            backend
+                .log_rows(&self.followed.job.name, host.as_deref(), rows)
+                .await
         }
     }
 
@@ -302,11 +349,9 @@ impl Selected {
         let news = match ask {
             LogAsk::Rows { host, rows } => {
                 let start = rows.start;
-                let lines = if stored {
-                    backend.log_rows(&job.name, host.as_deref(), rows).await
-                } else {
-                    self.read.rows(host.clone(), rows).await
-                };
+                let end = self.size.as_ref().map(|s| s.rows(host.as_deref()));
+                self.tail = (end == Some(rows.end)).then(|| (host.clone(), rows.clone()));
+                let lines = self.read_rows(backend, host.clone(), rows).await;
                 lines.map(|lines| LogNews::Rows { host, start, lines })
             }
             LogAsk::Find { host, text } => {

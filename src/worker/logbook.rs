@@ -47,6 +47,13 @@ pub enum LogNews {
         start: u64,
         lines: Vec<LogLine>,
     },
+    /// The last lines, sent unasked with a new size to a window whose last read reached
+    /// the end: a followed log needs no second round trip to show its new lines.
+    Tail {
+        host: Option<String>,
+        start: u64,
+        lines: Vec<LogLine>,
+    },
     /// Where a text was found.
     Hits {
         host: Option<String>,

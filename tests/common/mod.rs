@@ -200,17 +200,40 @@ pub fn stored_job(home: &Path, out: &Path, name: &str, lines: impl Iterator<Item
 
 /// A completed job of `request` (JSON) in the store at `home`, with `lines` as its log.
 pub fn stored_request_job(home: &Path, request: Value, lines: impl Iterator<Item = String>) {
-    use sagedesk::process;
-    use sagedesk::store::{Ending, Record, Store};
+    let (store, name) = running_request_job(home, request, lines);
+    store
+        .finish(
+            &name,
+            &sagedesk::store::Ending::completed(),
+            1_790_000_001_000,
+        )
+        .unwrap();
+}
+
+/// A job of `request` still in progress (its process is this one) in the store at `home`,
+/// with `lines` as its log so far; the store, to add lines with [`log_records`], and its name.
+pub fn running_request_job(
+    home: &Path,
+    request: Value,
+    lines: impl Iterator<Item = String>,
+) -> (sagedesk::store::Store, String) {
     let config = LocalConfig::new(home);
-    let store = Store::open(&config.database()).unwrap();
+    let store = sagedesk::store::Store::open(&config.database()).unwrap();
     let request = request_from_value(request, "test").unwrap().request;
     let name = request.name().to_string();
     store
-        .insert_job(&request, "arn:test", 0, process::current())
+        .insert_job(&request, "arn:test", 0, sagedesk::process::current())
         .unwrap();
-    let records: Vec<Record> = lines
-        .map(|line| Record {
+    for batch in log_records(lines).chunks(10_000) {
+        store.append(&name, &[], batch).unwrap();
+    }
+    (store, name)
+}
+
+/// Log records of `lines`, from host algo-1.
+pub fn log_records(lines: impl Iterator<Item = String>) -> Vec<sagedesk::store::Record> {
+    lines
+        .map(|line| sagedesk::store::Record {
             ts: 1_790_000_000_000,
             host: "algo-1".into(),
             stream: sagedesk::job::Stream::Stdout,
@@ -218,13 +241,7 @@ pub fn stored_request_job(home: &Path, request: Value, lines: impl Iterator<Item
             open: false,
             points: Vec::new(),
         })
-        .collect();
-    for batch in records.chunks(10_000) {
-        store.append(&name, &[], batch).unwrap();
-    }
-    store
-        .finish(&name, &Ending::completed(), 1_790_000_001_000)
-        .unwrap();
+        .collect()
 }
 
 /// Every path under `dir`, in no set order (links not followed).
