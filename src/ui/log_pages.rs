@@ -9,6 +9,8 @@ use crate::worker::{LogAsk, LogNews};
 
 /// Rows held on each side of those on screen.
 pub const MARGIN: u64 = 300;
+/// Rows held at most while following the end: a tall screen's rows and the margin.
+const TAIL_HELD: usize = 3 * MARGIN as usize;
 
 /// The search whose hits are held.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,10 +68,19 @@ impl LogPages {
                 self.stale = false;
             }
             LogNews::Tail { host, start, lines } => {
-                // Taken only while the held rows are the end and nothing else was asked.
-                if self.stale && self.host == host && self.pending.is_none() {
-                    self.start = start;
-                    self.lines = lines;
+                // Taken only while the held rows are the end and nothing else was asked;
+                // the held rows before the tail are kept, up to `TAIL_HELD` rows in all.
+                let end = self.start + self.lines.len() as u64;
+                if self.stale
+                    && self.host == host
+                    && self.pending.is_none()
+                    && (self.start..=end).contains(&start)
+                {
+                    self.lines.truncate((start - self.start) as usize);
+                    self.lines.extend(lines);
+                    let over = self.lines.len().saturating_sub(TAIL_HELD);
+                    self.lines.drain(..over);
+                    self.start += over as u64;
                     self.stale = false;
                 }
             }
@@ -255,28 +266,58 @@ mod tests {
         });
         assert_eq!(pages.wants(None, 962..1_002), None, "no second read");
         assert_eq!(pages.line(None, 1_001).unwrap().text, "line 1001");
-        // Scrolled away (another read in flight): the tail does not replace the rows.
-        pages.wants(None, 10..50).unwrap();
-        pages.apply(size(1_003));
-        pages.apply(LogNews::Tail {
+        assert_eq!(pages.first_row(), 660, "the rows before the tail are kept");
+        // A log shorter than the screen keeps its first rows; a long one is cut to a
+        // screen and margins.
+        for end in (1_003..=1_700).step_by(100) {
+            pages.apply(size(end));
+            pages.apply(LogNews::Tail {
+                host: None,
+                start: end - 340,
+                lines: lines(end - 340, 340),
+            });
+        }
+        assert_eq!(pages.held(), TAIL_HELD);
+        assert_eq!(pages.first_row() + TAIL_HELD as u64, 1_603);
+        assert_eq!(pages.wants(None, 1_563..1_603), None);
+        let mut short = LogPages::default();
+        short.apply(size(10));
+        short.wants(None, 0..10).unwrap();
+        short.apply(LogNews::Rows {
             host: None,
-            start: 663,
-            lines: lines(663, 340),
+            start: 0,
+            lines: lines(0, 10),
         });
-        assert_eq!(pages.first_row(), 662);
-        // Another host's tail is not taken either.
-        pages.apply(LogNews::Rows {
+        short.apply(size(11));
+        short.apply(LogNews::Tail {
             host: None,
-            start: 663,
-            lines: lines(663, 340),
+            start: 1,
+            lines: lines(1, 10),
         });
-        pages.apply(size(1_004));
-        pages.apply(LogNews::Tail {
+        assert_eq!(
+            short.wants(None, 0..11),
+            None,
+            "the first row is still held"
+        );
+        assert_eq!(short.line(None, 10).unwrap().text, "line 10");
+        // Another host's tail is not taken.
+        short.apply(size(12));
+        short.apply(LogNews::Tail {
             host: Some("algo-2".into()),
-            start: 664,
-            lines: lines(664, 340),
+            start: 2,
+            lines: lines(2, 10),
         });
-        assert_eq!(pages.first_row(), 663);
+        assert_eq!(short.held(), 11);
+        // Scrolled away (another read in flight): the tail does not replace the rows.
+        short.apply(size(400));
+        short.wants(None, 0..40).unwrap();
+        short.apply(size(401));
+        short.apply(LogNews::Tail {
+            host: None,
+            start: 61,
+            lines: lines(61, 340),
+        });
+        assert_eq!((short.first_row(), short.held()), (0, 11));
     }
 
     #[test]

@@ -325,6 +325,12 @@ type Repaint = Box<dyn Fn() + Send + Sync>;
 
 impl Outbox {
     pub(crate) fn send(&self, event: Event) {
+        // `SAGEDESK_LOG=sagedesk::events=trace` shows what the window is told, and when.
+        tracing::trace!(target: "sagedesk::events", "{}", {
+            let mut text = format!("{event:?}");
+            text.truncate(text.floor_char_boundary(300));
+            text
+        });
         if let Event::Finished { job, status } = &event {
             self.notifier.finished(job, *status);
         }
