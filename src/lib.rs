@@ -13,6 +13,7 @@ pub mod preflight;
 pub mod process;
 pub mod request;
 pub mod store;
+pub mod tuning;
 pub mod ui;
 pub mod uploads;
 pub mod worker;

@@ -3,8 +3,9 @@
 
 The model is botocore's `sagemaker/2017-07-24/service-2.json`, read straight from the
 pinned botocore wheel on PyPI (downloaded with pip into a cache folder; nothing is
-installed). The table covers every shape reachable from CreateTrainingJobRequest: type,
-required members, min/max (length, value or entry count), pattern and enum values.
+installed). The table covers every shape reachable from CreateTrainingJobRequest and
+CreateHyperParameterTuningJobRequest: type, required members, min/max (length, value or
+entry count), pattern and enum values.
 
     python3 tools/gen_constraints.py            # rewrite the committed table
     python3 tools/gen_constraints.py --check    # exit 1 when it differs from a fresh run
@@ -21,6 +22,7 @@ from pypi import wheel
 BOTOCORE = "1.44.5"
 MODEL = "botocore/data/sagemaker/2017-07-24/service-2.json"
 ROOT = "CreateTrainingJobRequest"
+TUNING_ROOT = "CreateHyperParameterTuningJobRequest"
 HERE = os.path.dirname(os.path.abspath(__file__))
 TABLE = os.path.join(HERE, "..", "src", "request", "constraints.json")
 KEEP = ("type", "min", "max", "pattern", "enum", "required")
@@ -59,10 +61,12 @@ def table(model):
             visit(entry["value"])
 
     visit(ROOT)
+    visit(TUNING_ROOT)
     return {
         "source": f"botocore {BOTOCORE} {MODEL}",
         "apiVersion": model["metadata"]["apiVersion"],
         "root": ROOT,
+        "tuning_root": TUNING_ROOT,
         "shapes": out,
     }
 

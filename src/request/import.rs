@@ -139,7 +139,7 @@ pub fn request_from_value(mut value: Value, origin: &str) -> Result<Imported, Re
 pub const MAX_REQUEST_BYTES: u64 = 1 << 20;
 
 /// Reads a request file's text, refusing one over [`MAX_REQUEST_BYTES`].
-fn read_text(path: &Path) -> Result<String, RequestError> {
+pub(super) fn read_text(path: &Path) -> Result<String, RequestError> {
     let io = |source| RequestError::Io {
         path: path.to_path_buf(),
         source,
@@ -171,7 +171,7 @@ pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Result<String, u
 }
 
 /// Parses JSON text, pointing at the line and column of a syntax error.
-fn parse_json(text: &str, origin: &str) -> Result<Value, RequestError> {
+pub(super) fn parse_json(text: &str, origin: &str) -> Result<Value, RequestError> {
     if text.len() as u64 > MAX_REQUEST_BYTES {
         return Err(RequestError::TooLarge {
             origin: origin.to_string(),
@@ -188,7 +188,7 @@ fn parse_json(text: &str, origin: &str) -> Result<Value, RequestError> {
 
 /// The folder relative `file://` URIs of the file at `path` are resolved against: its
 /// parent, the working folder for a bare file name.
-fn base_folder(path: &Path) -> PathBuf {
+pub(super) fn base_folder(path: &Path) -> PathBuf {
     let base = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -299,7 +299,7 @@ fn absolutize(uri: &mut String, base: &Path) {
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
+pub(super) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -319,7 +319,7 @@ fn strip_position(message: &str) -> String {
 }
 
 /// `InputDataConfig[1].DataSource` rather than serde_path_to_error's `InputDataConfig.[1]...`.
-fn display_path(path: &str) -> String {
+pub(super) fn display_path(path: &str) -> String {
     let path = path.replace(".[", "[");
     if path == "." {
         "(top level)".to_string()

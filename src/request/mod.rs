@@ -7,6 +7,7 @@ pub mod diff;
 mod import;
 pub mod metrics;
 mod shapes;
+pub mod tuning;
 pub mod validate;
 
 pub use import::{

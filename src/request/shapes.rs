@@ -28,6 +28,8 @@ macro_rules! shape {
     };
 }
 
+pub(crate) use shape;
+
 /// A string-to-string map as the API sends it (hyperparameters, environment, tags' values).
 pub type StringMap = BTreeMap<String, String>;
 

@@ -4,7 +4,10 @@
 mod messages;
 pub mod model;
 mod rules;
+mod tuning;
 mod walk;
+
+pub use tuning::{MAX_RANGES, validate_tuning_value};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -139,8 +142,14 @@ fn model_diagnostics(value: &Value, target: Target) -> Vec<Diagnostic> {
         !(matches!(d.code, "required" | "min_entries") && ruled.iter().any(|r| r.path == d.path))
     });
     out.extend(ruled);
+    for_target(&mut out, target);
+    out
+}
+
+/// For local mode, what only the service would refuse becomes a warning; a member of the
+/// wrong type cannot run anywhere and stays an error.
+fn for_target(out: &mut [Diagnostic], target: Target) {
     if target == Target::Local {
-        // A member of the wrong type cannot run anywhere: it stays an error.
         for d in out
             .iter_mut()
             .filter(|d| d.severity == Severity::Error && d.code != "type")
@@ -149,7 +158,6 @@ fn model_diagnostics(value: &Value, target: Target) -> Vec<Diagnostic> {
             d.message.push_str(" (the service would refuse this)");
         }
     }
-    out
 }
 
 /// `1 error`, `3 errors`: a count with its noun, plural where it is.

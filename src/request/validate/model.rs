@@ -10,6 +10,7 @@ use serde::Deserialize;
 struct Table {
     source: String,
     root: String,
+    tuning_root: String,
     shapes: HashMap<String, RawShape>,
 }
 
@@ -96,6 +97,8 @@ pub struct Model {
     pub shapes: Vec<Shape>,
     /// Index of `CreateTrainingJobRequest`.
     pub root: usize,
+    /// Index of `CreateHyperParameterTuningJobRequest`.
+    pub tuning_root: usize,
     /// The botocore version and file the table was generated from.
     pub source: String,
 }
@@ -185,12 +188,16 @@ fn load(text: &str) -> Result<Model, String> {
             value: lookup(&raw.value)?,
         });
     }
-    let root = *index
-        .get(table.root.as_str())
-        .ok_or("the root shape is missing")?;
+    let root_of = |name: &str| {
+        index
+            .get(name)
+            .copied()
+            .ok_or(format!("the root shape {name} is missing"))
+    };
     Ok(Model {
         shapes,
-        root,
+        root: root_of(&table.root)?,
+        tuning_root: root_of(&table.tuning_root)?,
         source: table.source,
     })
 }

@@ -11,9 +11,14 @@ const ENUM_LIST_LIMIT: usize = 12;
 
 /// Checks `value` against `CreateTrainingJobRequest` and everything below it.
 pub fn walk(value: &Value, target: Target, out: &mut Vec<Diagnostic>) {
+    walk_from(value, MODEL.root, target, out);
+}
+
+/// Checks `value` against the model's shape at `root` and everything below it.
+pub fn walk_from(value: &Value, root: usize, target: Target, out: &mut Vec<Diagnostic>) {
     let model = &*MODEL;
     let mut walker = Walker { model, target, out };
-    walker.value(value, model.root, String::new());
+    walker.value(value, root, String::new());
 }
 
 struct Walker<'a> {
