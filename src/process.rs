@@ -27,6 +27,21 @@ pub fn is_alive(pid: i64, start: i64) -> bool {
     }
 }
 
+/// Makes `command` start its process in a session of its own, so that closing the window
+/// or terminal that started it neither stops nor signals it.
+pub fn in_new_session(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `setsid` is async-signal-safe and touches no memory of this process.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// This process's pid and start time.
 pub fn current() -> (i64, i64) {
     let pid = std::process::id() as i64;

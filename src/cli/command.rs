@@ -49,9 +49,9 @@ pub enum Command {
         #[arg(long, value_name = "WHOSE")]
         job_credentials: Option<String>,
     },
-    /// Check a CreateTrainingJob request against the API model and local mode, listing every
-    /// problem. Exit 0 when there are no errors, 2 when there are or the file is unreadable
-    /// (as `run` exits for a request it refuses).
+    /// Check a CreateTrainingJob request (or a CreateHyperParameterTuningJob request) against
+    /// the API model and local mode, listing every problem. Exit 0 when there are no errors,
+    /// 2 when there are or the file is unreadable (as `run` exits for a request it refuses).
     Validate {
         /// The request file.
         file: PathBuf,
@@ -170,6 +170,38 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Run a CreateHyperParameterTuningJob request (JSON) on this machine: each trial a
+    /// local training job, searched by its Strategy (Random, Grid, Bayesian, Hyperband).
+    /// The tuning job runs in a process of its own; this waits for its end. Exit 0 when it
+    /// completed, 1 when it failed, 2 when the request is not valid, 3 when it was stopped
+    Tune {
+        /// The request: an `aws sagemaker create-hyper-parameter-tuning-job
+        /// --cli-input-json` file.
+        file: PathBuf,
+        /// Print each trial as it starts and ends.
+        #[arg(long)]
+        follow: bool,
+        /// At the end, print DescribeHyperParameterTuningJob's JSON.
+        #[arg(long)]
+        json: bool,
+        /// Use this HyperParameterTuningJobName instead of the file's.
+        #[arg(long)]
+        name: Option<String>,
+        /// Start it and return at once (follow it with `sagedesk tuning describe`).
+        #[arg(long, conflicts_with_all = ["follow", "json"])]
+        detach: bool,
+    },
+    /// Tuning jobs run on this machine: list them, describe one, list its trials, stop one.
+    Tuning {
+        #[command(subcommand)]
+        action: TuningAction,
+    },
+    /// Run a local tuning job already in the store until it ends.
+    #[command(hide = true)]
+    SuperviseTuning {
+        /// The tuning job name.
+        name: String,
+    },
     /// Supervise a local job already in the store until it ends (started by SageDesk in a
     /// session of its own for each job).
     #[command(hide = true)]
@@ -188,6 +220,34 @@ pub enum Command {
         /// The command, joined and run by `sh -c` as a remote shell does.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
+    },
+}
+
+/// What to do with local tuning jobs.
+#[derive(Debug, Subcommand)]
+pub enum TuningAction {
+    /// List them, newest first.
+    List,
+    /// Show a tuning job: status, counters and the best trial.
+    Describe {
+        /// The tuning job name.
+        name: String,
+        /// Print DescribeHyperParameterTuningJob's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tuning job's trials, best first.
+    Trials {
+        /// The tuning job name.
+        name: String,
+        /// Print ListTrainingJobsForHyperParameterTuningJob's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a tuning job and its running trials.
+    Stop {
+        /// The tuning job name.
+        name: String,
     },
 }
 

@@ -11,6 +11,7 @@ mod format;
 mod local;
 mod preflight;
 mod report;
+mod tune;
 mod watch;
 
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-pub use command::{Command, RuntimeAction};
+pub use command::{Command, RuntimeAction, TuningAction};
 
 use crate::backend::local::{JobCredentials, LocalBackend, LocalConfig};
 use crate::backend::sdk::AwsConnection;
@@ -122,7 +123,12 @@ impl Cli {
     pub fn supervises(&self) -> bool {
         matches!(
             self.command,
-            None | Some(Command::Run { .. } | Command::Supervise { .. })
+            None | Some(
+                Command::Run { .. }
+                    | Command::Supervise { .. }
+                    | Command::Tune { .. }
+                    | Command::SuperviseTuning { .. }
+            )
         )
     }
 }
@@ -169,11 +175,17 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u8, Failure> {
-    let (value, notices) = request::read_value_file(file)?;
-    for notice in &notices {
-        eprintln!("note: {}: {notice}", file.display());
-    }
-    let diagnostics = validate::validate_value(&value, target, runtime_checks(target).as_deref());
+    let diagnostics = match request::tuning::read_tuning_request_value(file)? {
+        // A CreateHyperParameterTuningJob request.
+        Some(value) => validate::validate_tuning_value(&value, target),
+        None => {
+            let (value, notices) = request::read_value_file(file)?;
+            for notice in &notices {
+                eprintln!("note: {}: {notice}", file.display());
+            }
+            validate::validate_value(&value, target, runtime_checks(target).as_deref())
+        }
+    };
     if json {
         println!("{}", report::json(&diagnostics));
     } else {
@@ -289,6 +301,22 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
     if let Command::Runtimes { action } = command {
         return local::runtimes(action);
     }
+    if let Command::Tuning { action } = command {
+        return tune::tuning(action);
+    }
+    if let Command::SuperviseTuning { name } = &command {
+        return tune::supervise(name).await;
+    }
+    if let Command::Tune {
+        file,
+        follow,
+        json,
+        name,
+        detach,
+    } = command
+    {
+        return tune::tune(&file, follow, json, name, detach).await;
+    }
     if let Command::Compare { jobs, csv, json } = &command {
         let output = match (csv, json) {
             (true, _) => compare::Output::Csv,
@@ -365,6 +393,9 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         | Command::Shell { .. }
         | Command::Preflight { .. }
         | Command::Supervise { .. }
+        | Command::Tune { .. }
+        | Command::Tuning { .. }
+        | Command::SuperviseTuning { .. }
         | Command::EnterHost { .. } => {
             unreachable!("handled above")
         }

@@ -347,3 +347,16 @@ pub fn read_tuning_file(path: &Path) -> Result<(Value, TuningJobRequest), Reques
     }
     Ok((value, request))
 }
+
+/// The JSON of `path` when it is a tuning request (it has a
+/// `HyperParameterTuningJobConfig` or a `HyperParameterTuningJobName`), else `None`.
+pub fn read_tuning_request_value(path: &Path) -> Result<Option<Value>, RequestError> {
+    let value = parse_json(&read_text(path)?, &path.display().to_string())?;
+    let tuning = [
+        "HyperParameterTuningJobConfig",
+        "HyperParameterTuningJobName",
+    ]
+    .iter()
+    .any(|k| value.get(k).is_some());
+    Ok(tuning.then_some(value))
+}

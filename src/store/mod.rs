@@ -2,7 +2,8 @@
 //! every SageDesk process. This file opens it (creating it private, falling back to
 //! read-only, naming a damaged file); `jobs` holds local jobs and their statuses, `logs` the
 //! lines and metric points (a remote job's too, in a scratch store), `library` the window's
-//! templates, draft, links, cached lists and prices, `runtimes` local mode's runtime table.
+//! templates, draft, links, cached lists and prices, `runtimes` local mode's runtime table,
+//! `tuning` local tuning jobs (their request and state as JSON).
 //! It imports the job views, the request model and the error vocabulary only.
 
 mod block;
@@ -13,6 +14,7 @@ mod metrics;
 mod migrate;
 mod runtimes;
 mod search;
+mod tuning;
 
 pub use runtimes::{InterpreterInfo, RuntimeEntry};
 
@@ -24,6 +26,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use jobs::{Ending, Supervised};
 pub use logs::{LogWriter, Record};
+pub use tuning::StoredTuningJob;
 
 use crate::error::BackendError;
 use crate::job::Status;
@@ -128,6 +131,16 @@ CREATE TABLE IF NOT EXISTS runtimes (
     pattern TEXT PRIMARY KEY,
     interpreter TEXT NOT NULL,
     position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tuning_jobs (
+    name TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,
+    supervisor_pid INTEGER,
+    supervisor_start INTEGER,
+    stop_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS interpreters (
     path TEXT PRIMARY KEY,

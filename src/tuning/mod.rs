@@ -3,6 +3,10 @@
 //! stopping, and the tuner that runs each trial as a local training job.
 
 mod gp;
+pub mod local;
 pub mod rng;
 pub mod search;
 pub mod space;
+pub mod state;
+pub mod stopping;
+pub mod tuner;

@@ -3,7 +3,6 @@
 //! never stops or orphans it. The launcher and the supervisor both record the supervisor's
 //! pid, so the job is never seen unsupervised between the two.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -68,15 +67,7 @@ pub(super) fn launch(
             command.arg(flag).arg(value);
         }
     }
-    // SAFETY: `setsid` is async-signal-safe and touches no memory of this process.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    crate::process::in_new_session(&mut command);
     let mut child = command.spawn().map_err(|e| {
         BackendError::internal(format!(
             "cannot start the supervisor {} for {job}: {e}",

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::model::MODEL;
-use super::{Diagnostic, Severity, Target, for_target, sorted, walk};
+use super::{Diagnostic, Severity, Target, sorted, walk};
 use crate::request::tuning::{
     NumericRange, ParameterRanges, TuningJobRequest, tuning_request_from_value,
 };
@@ -15,13 +15,12 @@ use crate::request::tuning::{
 /// Hyperparameters one tuning job may search, in all (the service's limit).
 pub const MAX_RANGES: usize = 30;
 
-/// Every diagnostic of a tuning request given as JSON, errors first. For local mode, a
-/// problem that stops it from running stays an error: an objective no metric definition
-/// gives, or a range it cannot sample.
+/// Every diagnostic of a tuning request given as JSON, errors first. What the service would
+/// refuse stays an error for local mode too: a tuning job tried here is one to run on AWS
+/// next.
 pub fn validate_tuning_value(value: &Value, target: Target) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     walk::walk_from(value, MODEL.tuning_root, target, &mut out);
-    for_target(&mut out, target);
     if let Ok(request) = tuning_request_from_value(value.clone(), "request") {
         rules(&request, target, &mut out);
     }

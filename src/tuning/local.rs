@@ -1,0 +1,225 @@
+//! Tuning jobs on this machine: created in the store, run by `sagedesk supervise-tuning
+//! NAME` in a session of its own (so that closing the window or the terminal leaves it
+//! running), and read back for `DescribeHyperParameterTuningJob` and the lists.
+
+use std::process::{Command, Stdio};
+
+use chrono::Utc;
+
+use super::state::{Trial, TuningState};
+use super::tuner::{Progress, Tuner};
+use crate::backend::local::{LocalBackend, LocalConfig};
+use crate::backend::{Backend, BackendError};
+use crate::job::Status;
+use crate::request::tuning::{TuningJobRequest, tuning_request_from_value};
+use crate::store::Store;
+
+/// A tuning job as read from the store.
+#[derive(Debug, Clone)]
+pub struct TuningJob {
+    pub request: TuningJobRequest,
+    pub state: TuningState,
+}
+
+fn not_found(name: &str) -> BackendError {
+    BackendError::new(
+        "ResourceNotFound",
+        format!("Requested resource not found: tuning job {name:?} does not exist here"),
+    )
+}
+
+fn damaged(name: &str, what: &str, e: serde_json::Error) -> BackendError {
+    BackendError::internal(format!(
+        "the stored {what} of tuning job {name} is damaged: {e}"
+    ))
+}
+
+/// Adds `request` to the store as a new tuning job; refuses a name that is taken.
+pub fn create(store: &Store, request: &TuningJobRequest) -> Result<TuningState, BackendError> {
+    let name = request.name();
+    let state = TuningState::new(Utc::now());
+    let text = serde_json::to_string(&state).map_err(|e| BackendError::internal(e.to_string()))?;
+    store.insert_tuning_job(
+        name,
+        &request.to_value().to_string(),
+        &text,
+        state.created.timestamp_millis(),
+    )?;
+    Ok(state)
+}
+
+/// Starts the tuner of tuning job `name` (already in the store): in a process of its own
+/// when the configuration names the supervisor program, else on a thread of this one.
+pub fn start(config: &LocalConfig, name: &str) -> Result<(), BackendError> {
+    let Some(program) = &config.supervisor else {
+        let (config, name) = (config.clone(), name.to_string());
+        std::thread::Builder::new()
+            .name(format!("tuner {name}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(runtime) => {
+                        if let Err(e) = runtime.block_on(supervise(config, &name)) {
+                            tracing::warn!("tuning job {name}: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("tuning job {name}: {e}"),
+                }
+            })?;
+        return Ok(());
+    };
+    let folder = config.home.join("tuning");
+    std::fs::create_dir_all(&folder)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(folder.join(format!("{name}.log")))?;
+    let mut command = Command::new(program);
+    command
+        .arg("supervise-tuning")
+        .arg(name)
+        .env("SAGEDESK_HOME", &config.home)
+        .env("SAGEDESK_PYTHON", &config.python)
+        .env("SAGEDESK_JOB_CREDENTIALS", config.job_credentials.word())
+        .env(
+            "SAGEDESK_STOP_GRACE_SECONDS",
+            config.stop_grace.as_secs_f64().to_string(),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    crate::process::in_new_session(&mut command);
+    let mut child = command.spawn().map_err(|e| {
+        BackendError::internal(format!(
+            "cannot start the tuner {} for {name}: {e}",
+            program.display()
+        ))
+    })?;
+    let pid = i64::from(child.id());
+    let store = Store::open(&config.database())?;
+    store.set_tuning_supervisor(name, (pid, crate::process::start_time(pid).unwrap_or(0)))?;
+    // Reaped here when it ends while this process runs, adopted by init otherwise.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
+/// Runs tuning job `name` to its end: the body of `sagedesk supervise-tuning NAME`.
+pub async fn supervise(config: LocalConfig, name: &str) -> Result<(), BackendError> {
+    let store = Store::open(&config.database())?;
+    store.set_tuning_supervisor(name, crate::process::current())?;
+    let job = read(&store, name)?;
+    if job.state.status.is_terminal() {
+        return Err(BackendError::validation(format!(
+            "tuning job {name} has already ended ({})",
+            job.state.status
+        )));
+    }
+    let backend = LocalBackend::open(config)?;
+    let parents = warm_start(&store, &job.request);
+    let mut save = |state: &TuningState| -> Result<(), BackendError> {
+        let text =
+            serde_json::to_string(state).map_err(|e| BackendError::internal(e.to_string()))?;
+        store.save_tuning_state(name, &text, state.status)
+    };
+    let mut tuner = match Tuner::new(&job.request, job.state.clone(), &parents) {
+        Ok(tuner) => tuner,
+        Err(why) => {
+            let mut state = job.state;
+            state.status = Status::Failed;
+            state.failure_reason = Some(why);
+            state.ended = Some(Utc::now());
+            return save(&state);
+        }
+    };
+    let mut stop = || {
+        store
+            .tuning_job(name)
+            .ok()
+            .flatten()
+            .is_some_and(|j| j.stop_requested)
+    };
+    let mut progress = |p: Progress| match p {
+        Progress::Started(t) => eprintln!("{} started: {}", t.name, tuned_text(&t)),
+        Progress::Ended(t) => eprintln!("{} {}", t.name, t.status),
+        Progress::StoppingEarly(t) => eprintln!("{} stopped early", t.name),
+        Progress::Ending(why) => eprintln!("{name}: {why}"),
+    };
+    let backend: &dyn Backend = &backend;
+    tuner
+        .run(backend, &mut save, &mut stop, &mut progress)
+        .await
+}
+
+/// `name=value` pairs of a trial's tuned hyperparameters.
+pub fn tuned_text(trial: &Trial) -> String {
+    trial
+        .tuned
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The finished trials of the parent tuning jobs of a warm start (local ones; others are
+/// skipped).
+fn warm_start(store: &Store, request: &TuningJobRequest) -> Vec<Trial> {
+    let parents = request
+        .warm_start_config
+        .iter()
+        .flat_map(|w| w.parent_hyper_parameter_tuning_jobs.iter().flatten())
+        .filter_map(|p| p.hyper_parameter_tuning_job_name.as_deref());
+    parents
+        .filter_map(|parent| read(store, parent).ok())
+        .flat_map(|job| job.state.trials)
+        .filter(|t| t.final_value().is_some())
+        .collect()
+}
+
+/// Tuning job `name`. One the store says runs, whose tuner is gone (killed, or its machine
+/// restarted), is marked failed, with its trials as they were.
+pub fn read(store: &Store, name: &str) -> Result<TuningJob, BackendError> {
+    let stored = store.tuning_job(name)?.ok_or_else(|| not_found(name))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&stored.request).map_err(|e| damaged(name, "request", e))?;
+    let request = tuning_request_from_value(value, name)
+        .map_err(|e| BackendError::internal(e.to_string()))?;
+    let mut state: TuningState =
+        serde_json::from_str(&stored.state).map_err(|e| damaged(name, "state", e))?;
+    let orphaned = !state.status.is_terminal()
+        && stored
+            .supervisor
+            .is_some_and(|(pid, start)| !crate::process::is_alive(pid, start));
+    if orphaned && !store.is_read_only() {
+        state.status = Status::Failed;
+        state.failure_reason = Some(
+            "the process running the tuning job ended before it did (killed, or the machine \
+             restarted); its trials are kept"
+                .into(),
+        );
+        state.ended = Some(Utc::now());
+        if let Ok(text) = serde_json::to_string(&state) {
+            store.save_tuning_state(name, &text, state.status)?;
+        }
+    }
+    Ok(TuningJob { request, state })
+}
+
+/// Every tuning job here, newest first.
+pub fn list(store: &Store) -> Result<Vec<TuningJob>, BackendError> {
+    store
+        .tuning_jobs()?
+        .iter()
+        .map(|j| read(store, &j.name))
+        .collect()
+}
+
+/// Asks tuning job `name`'s tuner to stop it (its running trials are stopped).
+pub fn stop(store: &Store, name: &str) -> Result<(), BackendError> {
+    if store.request_tuning_stop(name)? {
+        Ok(())
+    } else {
+        Err(not_found(name))
+    }
+}

@@ -1,0 +1,225 @@
+//! A tuning job's state as it is kept between runs of the tuner (JSON in the store) and
+//! shown in `DescribeHyperParameterTuningJob`'s and
+//! `ListTrainingJobsForHyperParameterTuningJob`'s shapes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::job::{Status, timestamp};
+use crate::request::StringMap;
+use crate::request::tuning::TuningJobRequest;
+
+/// One training job of a tuning job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// `<tuning>-NNN-xxxxxxxx`.
+    pub name: String,
+    /// The definition it ran (`TrainingJobDefinitions`), if named.
+    pub definition: Option<String>,
+    /// Its place in the searched space.
+    pub point: Vec<f64>,
+    /// `TunedHyperParameters`.
+    pub tuned: StringMap,
+    /// `TrainingJobStatus`.
+    pub status: Status,
+    /// The objective's values as the job reported them, in order.
+    pub curve: Vec<f64>,
+    /// Stopped by the tuning job's early stopping.
+    pub early_stopped: bool,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    pub created: DateTime<Utc>,
+    pub ended: Option<DateTime<Utc>>,
+}
+
+impl Trial {
+    /// `FinalHyperParameterTuningJobObjectiveMetric.Value`: the last value reported, once
+    /// the job ended (failed jobs have none).
+    pub fn final_value(&self) -> Option<f64> {
+        match self.status {
+            Status::Completed | Status::Stopped => self.curve.last().copied(),
+            _ => None,
+        }
+    }
+
+    /// `ObjectiveStatus`: `Succeeded`, `Pending` or `Failed`.
+    pub fn objective_status(&self) -> &'static str {
+        match (self.status, self.final_value()) {
+            (_, Some(_)) => "Succeeded",
+            (Status::InProgress | Status::Stopping, None) => "Pending",
+            _ => "Failed",
+        }
+    }
+}
+
+/// What the tuner keeps of a tuning job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuningState {
+    /// `HyperParameterTuningJobStatus`.
+    pub status: Status,
+    /// Its trials, in the order they started.
+    pub trials: Vec<Trial>,
+    pub failure_reason: Option<String>,
+    /// Why it ended before its last trial (target reached, not improving), if it did.
+    pub completion_reason: Option<String>,
+    pub created: DateTime<Utc>,
+    pub ended: Option<DateTime<Utc>>,
+    pub last_modified: DateTime<Utc>,
+}
+
+impl TuningState {
+    /// A tuning job that has just been created.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            status: Status::InProgress,
+            trials: Vec::new(),
+            failure_reason: None,
+            completion_reason: None,
+            created: now,
+            ended: None,
+            last_modified: now,
+        }
+    }
+
+    /// The index of the best trial with a final value.
+    pub fn best(&self, minimize: bool) -> Option<usize> {
+        self.trials
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.final_value().map(|v| (i, v)))
+            .reduce(|a, b| {
+                let better = if minimize { b.1 < a.1 } else { b.1 > a.1 };
+                if better { b } else { a }
+            })
+            .map(|(i, _)| i)
+    }
+
+    /// Trials that ended since the best one (`NumberOfTrainingJobsObjectiveNotImproving`).
+    pub fn not_improving(&self, minimize: bool) -> usize {
+        let Some(best) = self.best(minimize) else {
+            return self
+                .trials
+                .iter()
+                .filter(|t| t.status.is_terminal())
+                .count();
+        };
+        let best_end = self.trials[best].ended;
+        self.trials
+            .iter()
+            .filter(|t| t.status.is_terminal() && t.ended > best_end)
+            .count()
+    }
+
+    /// Trials still running (or being stopped).
+    pub fn running(&self) -> usize {
+        self.trials
+            .iter()
+            .filter(|t| !t.status.is_terminal())
+            .count()
+    }
+}
+
+/// The ARN a local tuning job is known by.
+pub fn tuning_arn(name: &str) -> String {
+    format!("arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/{name}")
+}
+
+/// The ARN of a local training job.
+fn training_arn(name: &str) -> String {
+    format!("arn:aws:sagemaker:local:000000000000:training-job/{name}")
+}
+
+/// A trial in `HyperParameterTrainingJobSummary`'s shape.
+pub fn trial_summary(trial: &Trial, tuning: &str, objective: Option<(&str, &str)>) -> Value {
+    let mut out = json!({
+        "TrainingJobName": trial.name,
+        "TrainingJobArn": training_arn(&trial.name),
+        "TuningJobName": tuning,
+        "CreationTime": timestamp(trial.created),
+        "TrainingStartTime": timestamp(trial.created),
+        "TrainingJobStatus": trial.status.as_str(),
+        "TunedHyperParameters": trial.tuned,
+        "ObjectiveStatus": trial.objective_status(),
+    });
+    if let Some(definition) = &trial.definition {
+        out["TrainingJobDefinitionName"] = json!(definition);
+    }
+    if let Some(end) = trial.ended {
+        out["TrainingEndTime"] = json!(timestamp(end));
+    }
+    if let Some(reason) = &trial.failure_reason {
+        out["FailureReason"] = json!(reason);
+    }
+    if let (Some(value), Some((kind, metric))) = (trial.final_value(), objective) {
+        out["FinalHyperParameterTuningJobObjectiveMetric"] =
+            json!({"Type": kind, "MetricName": metric, "Value": value});
+    }
+    out
+}
+
+/// The tuning job in `DescribeHyperParameterTuningJob`'s shape.
+pub fn describe(request: &TuningJobRequest, state: &TuningState) -> Value {
+    let name = request.name();
+    let objective = request
+        .hyper_parameter_tuning_job_config
+        .as_ref()
+        .and_then(|c| c.hyper_parameter_tuning_job_objective.as_ref())
+        .or_else(|| {
+            request
+                .definitions()
+                .first()
+                .and_then(|d| d.tuning_objective.as_ref())
+        });
+    let minimize = objective.is_some_and(|o| o.minimize());
+    let objective = objective.and_then(|o| Some((o.r#type.as_deref()?, o.metric_name.as_deref()?)));
+    let mut out = request.to_value();
+    let object = out.as_object_mut().expect("a request is an object");
+    object.shift_remove("Tags");
+    object.insert("HyperParameterTuningJobArn".into(), json!(tuning_arn(name)));
+    object.insert(
+        "HyperParameterTuningJobStatus".into(),
+        json!(state.status.as_str()),
+    );
+    object.insert("CreationTime".into(), json!(timestamp(state.created)));
+    if let Some(end) = state.ended {
+        object.insert("HyperParameterTuningEndTime".into(), json!(timestamp(end)));
+    }
+    object.insert(
+        "LastModifiedTime".into(),
+        json!(timestamp(state.last_modified)),
+    );
+    let count = |f: &dyn Fn(&Trial) -> bool| state.trials.iter().filter(|t| f(t)).count();
+    object.insert(
+        "TrainingJobStatusCounters".into(),
+        json!({
+            "Completed": count(&|t| t.status == Status::Completed),
+            "InProgress": count(&|t| matches!(t.status, Status::InProgress | Status::Stopping)),
+            "RetryableError": 0,
+            "NonRetryableError": count(&|t| t.status == Status::Failed),
+            "Stopped": count(&|t| t.status == Status::Stopped),
+        }),
+    );
+    object.insert(
+        "ObjectiveStatusCounters".into(),
+        json!({
+            "Succeeded": count(&|t| t.objective_status() == "Succeeded"),
+            "Pending": count(&|t| t.objective_status() == "Pending"),
+            "Failed": count(&|t| t.objective_status() == "Failed"),
+        }),
+    );
+    if let Some(best) = state.best(minimize) {
+        object.insert(
+            "BestTrainingJob".into(),
+            trial_summary(&state.trials[best], name, objective),
+        );
+    }
+    object.insert(
+        "TuningJobCompletionDetails".into(),
+        json!({"NumberOfTrainingJobsObjectiveNotImproving": state.not_improving(minimize)}),
+    );
+    if let Some(reason) = &state.failure_reason {
+        object.insert("FailureReason".into(), json!(reason));
+    }
+    out
+}
