@@ -14,6 +14,7 @@ pub mod console;
 mod cost;
 pub mod diagnosis;
 mod identity;
+pub mod importance;
 mod log;
 mod run;
 pub mod secret;

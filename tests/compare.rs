@@ -449,3 +449,40 @@ fn jobs_group_by_a_tag_across_sources_and_a_group_compares_its_jobs() {
     names.sort();
     assert_eq!(names, ["aws-base", "base-a", "base-b"]);
 }
+
+#[test]
+fn a_tuning_jobs_trials_group_under_it_and_compare_with_their_hyperparameters_ranked() {
+    let sb = Sandbox::new();
+    let file = common::tuning::request(
+        &sb,
+        "sweep",
+        json!({"ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 3}}),
+        json!({}),
+    );
+    common::cli::succeeded(common::cli::sagedesk(&sb.home()).arg("tune").arg(&file));
+    let mut h = common::window::harness(&sb, [1400.0, 1000.0], None);
+    h.state_mut().state_mut().group_by = GroupBy::TuningJob;
+    wait_for(&mut h, "the tuning job's group", |h| {
+        has_text(h, "tuning job sweep") && has_text(h, "6 jobs")
+    });
+    h.get_by_label("tuning job sweep").click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Compare all 6 jobs").click();
+    wait_for(&mut h, "the hyperparameters' study", |h| {
+        has_text(h, "Which hyperparameters matter") && has_text(h, "6 of 6 jobs shown")
+    });
+    // The objective is the tuning job's, read from the trials' `_tuning_objective_metric`.
+    let table = h.state().comparison();
+    assert_eq!(
+        sagedesk::job::importance::default_objective(&table).as_deref(),
+        Some("loss")
+    );
+    let study = sagedesk::job::importance::study(&table, "loss");
+    let mut axes: Vec<&str> = study.axes.iter().map(|a| a.name.as_str()).collect();
+    axes.sort();
+    assert_eq!(axes, ["kind", "rate"]);
+    assert_eq!(study.lines.len(), 6);
+    assert!(study.axes.iter().all(|a| a.importance.is_some()));
+    assert!(has_text(&h, "Importance: |Spearman's ρ|"));
+    assert!(h.query_by_label("Export importance CSV…").is_some());
+}

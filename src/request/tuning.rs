@@ -14,6 +14,23 @@ use super::{
     TrainingJobRequest, VpcConfig, resolve_file_uris,
 };
 
+/// `<tuning>-NNN-xxxxxxxx`, as the service names a tuning job's training jobs.
+pub fn trial_name(tuning: &str, ordinal: usize, random: u64) -> String {
+    format!("{tuning}-{ordinal:03}-{:08x}", random as u32)
+}
+
+/// The tuning job a training job of that name is a trial of, by the service's naming.
+pub fn tuning_job_of(name: &str) -> Option<&str> {
+    let (rest, random) = name.rsplit_once('-')?;
+    let (tuning, ordinal) = rest.rsplit_once('-')?;
+    let hex = random.len() == 8
+        && random
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let number = ordinal.len() == 3 && ordinal.bytes().all(|b| b.is_ascii_digit());
+    (hex && number && !tuning.is_empty()).then_some(tuning)
+}
+
 /// The hyperparameter the service adds to every trial: the objective's metric name.
 pub const TUNING_OBJECTIVE_METRIC: &str = "_tuning_objective_metric";
 
@@ -359,4 +376,28 @@ pub fn read_tuning_request_value(path: &Path) -> Result<Option<Value>, RequestEr
     .iter()
     .any(|k| value.get(k).is_some());
     Ok(tuning.then_some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trials_are_named_and_recognised_as_the_service_names_them() {
+        let name = trial_name("xgb-hpo", 7, 0xdead_beef_1234_5678);
+        assert_eq!(name, "xgb-hpo-007-12345678");
+        assert_eq!(tuning_job_of(&name), Some("xgb-hpo"));
+        assert_eq!(
+            tuning_job_of("tf-hpo-201019-1745-001-3c6dd2ec"),
+            Some("tf-hpo-201019-1745")
+        );
+        for other in [
+            "train-20261205-101112-123",
+            "a-001-XYZ12345",
+            "-001-12345678",
+            "job",
+        ] {
+            assert_eq!(tuning_job_of(other), None, "{other}");
+        }
+    }
 }

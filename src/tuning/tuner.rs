@@ -351,7 +351,7 @@ impl Tuner {
         };
         let plan = &self.plans[index];
         let tuned = plan.search.space().values(&point);
-        let name = trial_name(&self.name, ordinal, self.rng.next_u64());
+        let name = crate::request::tuning::trial_name(&self.name, ordinal, self.rng.next_u64());
         let request = plan.definition.trial(&name, &tuned, Some(&plan.metric));
         let now = Utc::now();
         let mut trial = Trial {
@@ -467,11 +467,6 @@ impl Tuner {
     pub fn objective_type(&self) -> &str {
         &self.objective_type
     }
-}
-
-/// `<tuning>-NNN-xxxxxxxx`, as the service names a tuning job's training jobs.
-pub fn trial_name(tuning: &str, ordinal: usize, random: u64) -> String {
-    format!("{tuning}-{ordinal:03}-{:08x}", random as u32)
 }
 
 /// The number of epochs a definition's static hyperparameters give, Hyperband's

@@ -28,6 +28,8 @@ pub enum GroupBy {
     NamePrefix,
     /// The value of this `Tags` key (`experiment`, …).
     Tag(String),
+    /// The tuning job a job is a trial of (named `<tuning>-NNN-xxxxxxxx` by the service).
+    TuningJob,
 }
 
 /// The x-axis of the Compare view's charts.

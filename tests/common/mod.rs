@@ -9,6 +9,7 @@ pub mod life;
 pub mod moto;
 pub mod relay;
 pub mod sdk;
+pub mod tuning;
 pub mod window;
 
 use std::path::{Path, PathBuf};

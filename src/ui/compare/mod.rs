@@ -3,7 +3,9 @@
 //! each chart as PNG from the rendered frame).
 
 pub mod chart;
+mod parallel;
 mod requests;
+mod study;
 mod table;
 
 use std::collections::BTreeMap;
@@ -33,6 +35,12 @@ pub struct CompareCache {
     pub shot: Shot,
     /// The charts' points as drawn, by job and metric.
     pub drawn: super::drawn::Drawn<(JobRef, String)>,
+    /// The metric the hyperparameters are related to (else the tuning objective or the
+    /// first metric).
+    pub objective: Option<String>,
+    /// The parallel-coordinates chart's brushes, and the one being drawn.
+    pub brushes: parallel::Brushes,
+    pub brush_drag: Option<(String, f64)>,
 }
 
 /// What the view asks the app to do.
@@ -139,6 +147,10 @@ pub fn show(
             }
             ui.add_space(8.0);
             requests::show(ui, data, &jobs);
+            let ended = ends(data, &jobs);
+            if let Some(a) = study::show(ui, &table, &ended, cache) {
+                actions.push(a);
+            }
             let metrics = metric_names(data, &jobs);
             if metrics.is_empty() {
                 ui.label(RichText::new("None of these jobs has metric points yet.").weak());
@@ -163,6 +175,17 @@ pub fn show(
             }
         });
     actions
+}
+
+/// Each compared job's end (its creation while it runs), in epoch seconds, by name.
+fn ends(data: &Data, jobs: &[JobRef]) -> std::collections::HashMap<String, f64> {
+    jobs.iter()
+        .filter_map(|j| {
+            let summary = &data.compared.get(j)?.detail.as_ref()?.summary;
+            let at = summary.end_time.unwrap_or(summary.creation_time);
+            Some((j.name.clone(), at.timestamp_millis() as f64 / 1000.0))
+        })
+        .collect()
 }
 
 /// Every algorithm metric any compared job has, sorted.

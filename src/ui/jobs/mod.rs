@@ -167,12 +167,17 @@ fn filters(ui: &mut egui::Ui, data: &Data, state: &mut State, focus_search: bool
             GroupBy::None => "No groups".to_string(),
             GroupBy::NamePrefix => "By name prefix".to_string(),
             GroupBy::Tag(key) => format!("By tag {key}"),
+            GroupBy::TuningJob => "By tuning job".to_string(),
         };
         egui::ComboBox::new("group_by", "")
             .width(110.0)
             .selected_text(grouping)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut state.group_by, GroupBy::None, "No groups");
+                ui.selectable_value(&mut state.group_by, GroupBy::TuningJob, "By tuning job")
+                    .on_hover_text(
+                        "The trials of each tuning job together (named <tuning>-NNN-xxxxxxxx)",
+                    );
                 ui.selectable_value(&mut state.group_by, GroupBy::NamePrefix, "By name prefix")
                     .on_hover_text("The runs of one experiment: names without their time stamp");
                 let mut keys = tag_keys(data);

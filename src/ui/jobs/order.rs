@@ -164,7 +164,7 @@ impl ListCache {
                 .into_iter()
                 .map(|(_, (source, job))| Row::Job { source, job })
                 .collect(),
-            GroupBy::NamePrefix | GroupBy::Tag(_) => {
+            GroupBy::NamePrefix | GroupBy::Tag(_) | GroupBy::TuningJob => {
                 let mut index: HashMap<String, usize> = Default::default();
                 for (i, row) in jobs {
                     let key = group_key(data, &state.group_by, row, get(&row));
@@ -182,10 +182,20 @@ impl ListCache {
                 }
                 let mut order = Vec::with_capacity(self.shown + self.groups.len());
                 for (g, group) in self.groups.iter().enumerate() {
-                    // A name prefix only one job has is no group: the job stands alone.
-                    if group.jobs.len() == 1 && state.group_by == GroupBy::NamePrefix {
-                        let (source, job) = group.jobs[0];
-                        order.push(Row::Job { source, job });
+                    // A name prefix only one job has is no group, nor are the jobs of no
+                    // tuning job: they stand alone.
+                    let alone = match state.group_by {
+                        GroupBy::NamePrefix => group.jobs.len() == 1,
+                        GroupBy::TuningJob => group.key.is_empty(),
+                        GroupBy::None | GroupBy::Tag(_) => false,
+                    };
+                    if alone {
+                        order.extend(
+                            group
+                                .jobs
+                                .iter()
+                                .map(|&(source, job)| Row::Job { source, job }),
+                        );
                         continue;
                     }
                     order.push(Row::Group(g));
@@ -220,8 +230,8 @@ impl ListCache {
     }
 }
 
-/// The group of a job: its name prefix, or its value of the tag (saying when it has none
-/// or its tags are still being read).
+/// The group of a job: its name prefix, its value of the tag (saying when it has none or
+/// its tags are still being read), or its tuning job.
 fn group_key(data: &Data, group_by: &GroupBy, (s, _): (u32, u32), job: &JobSummary) -> String {
     match group_by {
         GroupBy::Tag(key) => match data.sources[s as usize].tags.get(&job.name) {
@@ -231,7 +241,11 @@ fn group_key(data: &Data, group_by: &GroupBy, (s, _): (u32, u32), job: &JobSumma
             },
             None => "tags being read…".to_string(),
         },
-        _ => name_prefix(&job.name).to_string(),
+        // Jobs of no tuning job share the empty key and stand alone.
+        GroupBy::TuningJob => crate::request::tuning::tuning_job_of(&job.name)
+            .unwrap_or_default()
+            .to_string(),
+        GroupBy::None | GroupBy::NamePrefix => name_prefix(&job.name).to_string(),
     }
 }
 

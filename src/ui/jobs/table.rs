@@ -7,7 +7,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::super::cost::{Estimate, format_usd};
 use super::super::data::Data;
-use super::super::state::{SortColumn, State};
+use super::super::state::{GroupBy, SortColumn, State};
 use super::super::theme;
 use super::order::{ListCache, Row, name_prefix};
 use super::{ListAction, toggle_mark};
@@ -174,8 +174,12 @@ fn group_row(
         ui.label(RichText::new("⏷").weak());
     });
     row.col(|ui| {
-        ui.add(egui::Label::new(RichText::new(&group.key).strong()).truncate())
-            .on_hover_text(&group.key);
+        let title = match state.group_by {
+            GroupBy::TuningJob => format!("tuning job {}", group.key),
+            _ => group.key.clone(),
+        };
+        ui.add(egui::Label::new(RichText::new(&title).strong()).truncate())
+            .on_hover_text(&title);
     });
     if several {
         row.col(|_| {});

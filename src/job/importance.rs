@@ -1,0 +1,349 @@
+//! Which hyperparameters matter, for any set of compared jobs (a tuning job's trials, or
+//! jobs chosen by hand): each hyperparameter that differs is an axis, numeric (logarithmic
+//! when it spans two decades or more) or categorical, and its importance is estimated
+//! against an objective metric by the method [`METHOD`] names.
+
+use serde::Serialize;
+
+use super::compare::{Comparison, lower_is_better};
+use crate::request::tuning::TUNING_OBJECTIVE_METRIC;
+
+/// How the importance is estimated, as shown next to it.
+pub const METHOD: &str = "|Spearman's ρ| between a numeric hyperparameter's values and the \
+     objective; the correlation ratio η of the objective across a categorical one's values. \
+     Both run from 0 (no relation) to 1, and look at one hyperparameter at a time";
+
+/// An axis's values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Scale {
+    /// Numbers from `min` to `max`, spaced by their logarithm when `log`.
+    Numeric { min: f64, max: f64, log: bool },
+    /// Text values, in sorted order.
+    Categorical { values: Vec<String> },
+}
+
+impl Scale {
+    /// Where `value` sits on the axis, from 0 (bottom) to 1.
+    pub fn position(&self, value: &str) -> Option<f64> {
+        match self {
+            Scale::Numeric { min, max, log } => {
+                let v = number(value)?;
+                Some(if max <= min {
+                    0.5
+                } else if *log {
+                    (v.ln() - min.ln()) / (max.ln() - min.ln())
+                } else {
+                    (v - min) / (max - min)
+                })
+            }
+            Scale::Categorical { values } => {
+                let i = values.iter().position(|s| s == value)?;
+                let n = values.len();
+                Some(if n == 1 {
+                    0.5
+                } else {
+                    i as f64 / (n - 1) as f64
+                })
+            }
+        }
+    }
+}
+
+/// One hyperparameter as an axis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Axis {
+    pub name: String,
+    pub scale: Scale,
+    /// Between 0 and 1; `None` with fewer than three jobs that have it and the objective.
+    pub importance: Option<f64>,
+}
+
+/// One job on the axes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Line {
+    pub name: String,
+    /// Its place on each axis, from 0 (bottom) to 1; `None` where it lacks the value.
+    pub positions: Vec<Option<f64>>,
+    /// The objective's final value.
+    pub objective: f64,
+}
+
+/// The jobs on the axes of their differing hyperparameters, with an objective.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Study {
+    pub objective: String,
+    pub lower_is_better: bool,
+    pub axes: Vec<Axis>,
+    /// Jobs with a final value of the objective.
+    pub lines: Vec<Line>,
+    /// The objective's lowest and highest value.
+    pub range: (f64, f64),
+}
+
+/// The metric to study by default: the tuning objective the jobs were given
+/// (`_tuning_objective_metric`), else the first metric.
+pub fn default_objective(comparison: &Comparison) -> Option<String> {
+    comparison
+        .jobs
+        .iter()
+        .find_map(|j| j.hyperparameters.get(TUNING_OBJECTIVE_METRIC))
+        .filter(|m| comparison.metrics.contains(m))
+        .cloned()
+        .or_else(|| comparison.metrics.first().cloned())
+}
+
+/// A hyperparameter value as shown: JSON strings (as the SageMaker SDK writes them)
+/// without their quotes.
+fn shown(value: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => value.to_string(),
+    }
+}
+
+fn number(value: &str) -> Option<f64> {
+    value.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// The study of `comparison`'s jobs against `objective`.
+pub fn study(comparison: &Comparison, objective: &str) -> Study {
+    let jobs: Vec<(usize, f64)> = comparison
+        .jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| Some((i, *j.metrics.get(objective)?)))
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    let names = comparison.hyperparameters[..comparison.differing]
+        .iter()
+        .filter(|n| !n.starts_with("sagemaker_") && n.as_str() != TUNING_OBJECTIVE_METRIC);
+    let mut axes = Vec::new();
+    let mut positions: Vec<Vec<Option<f64>>> = vec![Vec::new(); jobs.len()];
+    for name in names {
+        let values: Vec<Option<String>> = jobs
+            .iter()
+            .map(|(i, _)| {
+                comparison.jobs[*i]
+                    .hyperparameters
+                    .get(name)
+                    .map(|v| shown(v))
+            })
+            .collect();
+        let present: Vec<&String> = values.iter().flatten().collect();
+        if present.is_empty() {
+            continue;
+        }
+        let numeric: Option<Vec<f64>> = present.iter().map(|v| number(v)).collect();
+        let scale = match numeric {
+            Some(numbers) => {
+                let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let log = min > 0.0 && max / min >= 100.0;
+                Scale::Numeric { min, max, log }
+            }
+            None => {
+                let mut values: Vec<String> = present.iter().map(|v| v.to_string()).collect();
+                values.sort();
+                values.dedup();
+                Scale::Categorical { values }
+            }
+        };
+        for (line, value) in positions.iter_mut().zip(&values) {
+            line.push(value.as_deref().and_then(|v| scale.position(v)));
+        }
+        let pairs: Vec<(&str, f64)> = values
+            .iter()
+            .zip(&jobs)
+            .filter_map(|(v, (_, y))| Some((v.as_deref()?, *y)))
+            .collect();
+        let importance = match &scale {
+            Scale::Numeric { .. } => spearman(
+                &pairs
+                    .iter()
+                    .filter_map(|(v, y)| Some((number(v)?, *y)))
+                    .collect::<Vec<_>>(),
+            ),
+            Scale::Categorical { .. } => correlation_ratio(&pairs),
+        };
+        axes.push(Axis {
+            name: name.clone(),
+            scale,
+            importance,
+        });
+    }
+    let lines: Vec<Line> = jobs
+        .iter()
+        .zip(positions)
+        .map(|((i, y), positions)| Line {
+            name: comparison.jobs[*i].name.clone(),
+            positions,
+            objective: *y,
+        })
+        .collect();
+    let range = lines
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), l| {
+            (lo.min(l.objective), hi.max(l.objective))
+        });
+    Study {
+        objective: objective.to_string(),
+        lower_is_better: lower_is_better(objective),
+        axes,
+        lines,
+        range,
+    }
+}
+
+/// Ranks of `values` (ties share their mean rank).
+fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut out = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0;
+        for &k in &order[i..=j] {
+            out[k] = rank;
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// Pearson's correlation of two series; `None` when either is constant.
+fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    let vy: f64 = y.iter().map(|b| (b - my) * (b - my)).sum();
+    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
+}
+
+/// `|ρ|`, Spearman's rank correlation, of at least three pairs.
+fn spearman(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let x: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+    let y: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+    Some(pearson(&ranks(&x), &ranks(&y)).map_or(0.0, f64::abs))
+}
+
+/// The correlation ratio η of `y` grouped by category, of at least three pairs.
+fn correlation_ratio(pairs: &[(&str, f64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let mean = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+    let total: f64 = pairs.iter().map(|p| (p.1 - mean).powi(2)).sum();
+    if total <= 0.0 {
+        return Some(0.0);
+    }
+    let mut groups: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();
+    for (k, y) in pairs {
+        let g = groups.entry(k).or_default();
+        g.0 += y;
+        g.1 += 1;
+    }
+    let between: f64 = groups
+        .values()
+        .map(|(sum, count)| *count as f64 * (sum / *count as f64 - mean).powi(2))
+        .sum();
+    Some((between / total).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::compare::ComparedJob;
+    use std::collections::BTreeMap;
+
+    fn job(name: &str, hypers: &[(&str, &str)], loss: f64) -> ComparedJob {
+        ComparedJob {
+            source: "local".into(),
+            name: name.into(),
+            status: "Completed".into(),
+            duration_seconds: 1,
+            billable_seconds: None,
+            spot_savings: None,
+            estimated_cost: None,
+            instances: String::new(),
+            metrics: BTreeMap::from([
+                ("valid:loss".to_string(), loss),
+                ("acc".to_string(), 1.0 - loss),
+            ]),
+            hyperparameters: hypers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_hyperparameter_that_drives_the_objective_ranks_above_one_that_does_not() {
+        let mut jobs = Vec::new();
+        for i in 0..12 {
+            let lr = 10f64.powi(-(i % 6)); // 1 to 1e-5: spans decades
+            let noise = ((i * 7) % 5) as f64;
+            let opt = if i % 2 == 0 { "\"adam\"" } else { "\"sgd\"" };
+            let loss = (i % 6) as f64 * 0.1 + if i % 2 == 0 { 0.0 } else { 0.05 };
+            jobs.push(job(
+                &format!("t-{i:03}-0000000{i}"),
+                &[
+                    ("lr", &lr.to_string()),
+                    ("seed", &noise.to_string()),
+                    ("optimizer", opt),
+                    ("_tuning_objective_metric", "valid:loss"),
+                    ("sagemaker_program", &format!("\"train{}.py\"", i % 2)),
+                ],
+                loss,
+            ));
+        }
+        let comparison = Comparison::new(jobs);
+        assert_eq!(
+            default_objective(&comparison).as_deref(),
+            Some("valid:loss")
+        );
+        let s = study(&comparison, "valid:loss");
+        assert!(s.lower_is_better);
+        let axis = |n: &str| s.axes.iter().find(|a| a.name == n).unwrap();
+        assert!(s.axes.iter().all(|a| !a.name.starts_with("sagemaker_")));
+        assert!(matches!(axis("lr").scale, Scale::Numeric { log: true, .. }));
+        assert_eq!(
+            axis("optimizer").scale,
+            Scale::Categorical {
+                values: vec!["adam".into(), "sgd".into()]
+            }
+        );
+        let lr = axis("lr").importance.unwrap();
+        let seed = axis("seed").importance.unwrap();
+        assert!(lr > 0.9 && seed < lr, "lr {lr}, seed {seed}");
+        assert!(axis("optimizer").importance.unwrap() > 0.0);
+        // Every line has a place on every axis, within the axis.
+        for line in &s.lines {
+            assert!(
+                line.positions
+                    .iter()
+                    .all(|p| p.is_some_and(|p| (0.0..=1.0).contains(&p)))
+            );
+        }
+        assert_eq!(s.range, (0.0, 0.55));
+    }
+
+    #[test]
+    fn too_few_jobs_have_no_estimate_and_ties_share_ranks() {
+        let comparison = Comparison::new(vec![
+            job("a", &[("lr", "1")], 0.1),
+            job("b", &[("lr", "2")], 0.2),
+        ]);
+        let s = study(&comparison, "valid:loss");
+        assert_eq!(s.axes[0].importance, None);
+        assert_eq!(ranks(&[3.0, 1.0, 3.0]), [1.5, 0.0, 1.5]);
+    }
+}
