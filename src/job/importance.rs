@@ -9,9 +9,11 @@ use super::compare::{Comparison, lower_is_better};
 use crate::request::tuning::TUNING_OBJECTIVE_METRIC;
 
 /// How the importance is estimated, as shown next to it.
-pub const METHOD: &str = "|Spearman's ρ| between a numeric hyperparameter's values and the \
-     objective; the correlation ratio η of the objective across a categorical one's values. \
-     Both run from 0 (no relation) to 1, and look at one hyperparameter at a time";
+pub const METHOD: &str = "the share of the objective's variance each hyperparameter explains \
+     alone (ω²: the correlation ratio corrected for the number of groups), with the jobs \
+     grouped by a categorical value, or by a number into about √n bins of equal counts, so \
+     that a best value in the middle of a range counts as much as a trend. One \
+     hyperparameter at a time: interactions are not counted";
 
 /// An axis's values.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +80,9 @@ pub struct Study {
     pub lines: Vec<Line>,
     /// The objective's lowest and highest value.
     pub range: (f64, f64),
+    /// The objective is shown on a logarithmic scale: its values are positive and span a
+    /// decade or more.
+    pub log_objective: bool,
 }
 
 /// The metric to study by default: the tuning objective the jobs were given
@@ -157,13 +162,27 @@ pub fn study(comparison: &Comparison, objective: &str) -> Study {
             .filter_map(|(v, (_, y))| Some((v.as_deref()?, *y)))
             .collect();
         let importance = match &scale {
-            Scale::Numeric { .. } => spearman(
-                &pairs
+            Scale::Numeric { .. } => {
+                let mut numbered: Vec<(f64, f64)> = pairs
                     .iter()
                     .filter_map(|(v, y)| Some((number(v)?, *y)))
-                    .collect::<Vec<_>>(),
-            ),
-            Scale::Categorical { .. } => correlation_ratio(&pairs),
+                    .collect();
+                numbered.sort_by(|a, b| a.0.total_cmp(&b.0));
+                omega_squared(&quantile_groups(&numbered))
+            }
+            Scale::Categorical { values } => {
+                let groups: Vec<Vec<f64>> = values
+                    .iter()
+                    .map(|value| {
+                        pairs
+                            .iter()
+                            .filter(|(v, _)| v == value)
+                            .map(|p| p.1)
+                            .collect()
+                    })
+                    .collect();
+                omega_squared(&groups)
+            }
         };
         axes.push(Axis {
             name: name.clone(),
@@ -191,71 +210,57 @@ pub fn study(comparison: &Comparison, objective: &str) -> Study {
         axes,
         lines,
         range,
+        log_objective: range.0 > 0.0 && range.1 / range.0 >= 10.0,
     }
 }
 
-/// Ranks of `values` (ties share their mean rank).
-fn ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut out = vec![0.0; values.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
-            j += 1;
+/// The objective values of `sorted` (by the hyperparameter's value) in about √n groups of
+/// equal counts, equal values kept in one group.
+fn quantile_groups(sorted: &[(f64, f64)]) -> Vec<Vec<f64>> {
+    let n = sorted.len();
+    let k = ((n as f64).sqrt().round() as usize).max(2);
+    let mut groups: Vec<Vec<f64>> = Vec::new();
+    let mut current: Vec<f64> = Vec::new();
+    for (i, (x, y)) in sorted.iter().enumerate() {
+        let full = current.len() * k >= n;
+        let new_value = i > 0 && sorted[i - 1].0 != *x;
+        if full && new_value {
+            groups.push(std::mem::take(&mut current));
         }
-        let rank = (i + j) as f64 / 2.0;
-        for &k in &order[i..=j] {
-            out[k] = rank;
-        }
-        i = j + 1;
+        current.push(*y);
     }
-    out
+    groups.push(current);
+    groups
 }
 
-/// Pearson's correlation of two series; `None` when either is constant.
-fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
-    let vy: f64 = y.iter().map(|b| (b - my) * (b - my)).sum();
-    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
-}
-
-/// `|ρ|`, Spearman's rank correlation, of at least three pairs.
-fn spearman(pairs: &[(f64, f64)]) -> Option<f64> {
-    if pairs.len() < 3 {
+/// ω² of values in groups: the share of their variance the grouping explains, less what
+/// as many groups of noise would explain; `None` with fewer than three values, or no
+/// values left to measure the noise with (as many groups as values).
+fn omega_squared(groups: &[Vec<f64>]) -> Option<f64> {
+    let groups: Vec<&Vec<f64>> = groups.iter().filter(|g| !g.is_empty()).collect();
+    let n: usize = groups.iter().map(|g| g.len()).sum();
+    let k = groups.len();
+    if n < 3 || n <= k {
         return None;
     }
-    let x: Vec<f64> = pairs.iter().map(|p| p.0).collect();
-    let y: Vec<f64> = pairs.iter().map(|p| p.1).collect();
-    Some(pearson(&ranks(&x), &ranks(&y)).map_or(0.0, f64::abs))
-}
-
-/// The correlation ratio η of `y` grouped by category, of at least three pairs.
-fn correlation_ratio(pairs: &[(&str, f64)]) -> Option<f64> {
-    if pairs.len() < 3 {
-        return None;
-    }
-    let n = pairs.len() as f64;
-    let mean = pairs.iter().map(|p| p.1).sum::<f64>() / n;
-    let total: f64 = pairs.iter().map(|p| (p.1 - mean).powi(2)).sum();
+    let mean = groups.iter().flat_map(|g| g.iter()).sum::<f64>() / n as f64;
+    let total: f64 = groups
+        .iter()
+        .flat_map(|g| g.iter())
+        .map(|y| (y - mean).powi(2))
+        .sum();
     if total <= 0.0 {
         return Some(0.0);
     }
-    let mut groups: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();
-    for (k, y) in pairs {
-        let g = groups.entry(k).or_default();
-        g.0 += y;
-        g.1 += 1;
-    }
     let between: f64 = groups
-        .values()
-        .map(|(sum, count)| *count as f64 * (sum / *count as f64 - mean).powi(2))
+        .iter()
+        .map(|g| {
+            let m = g.iter().sum::<f64>() / g.len() as f64;
+            g.len() as f64 * (m - mean).powi(2)
+        })
         .sum();
-    Some((between / total).sqrt())
+    let within = (total - between) / (n - k) as f64;
+    Some(((between - (k - 1) as f64 * within) / (total + within)).clamp(0.0, 1.0))
 }
 
 #[cfg(test)]
@@ -323,8 +328,8 @@ mod tests {
         );
         let lr = axis("lr").importance.unwrap();
         let seed = axis("seed").importance.unwrap();
-        assert!(lr > 0.9 && seed < lr, "lr {lr}, seed {seed}");
-        assert!(axis("optimizer").importance.unwrap() > 0.0);
+        assert!(lr > 0.6 && seed < 0.2, "lr {lr}, seed {seed}");
+        assert!(axis("optimizer").importance.unwrap() < lr);
         // Every line has a place on every axis, within the axis.
         for line in &s.lines {
             assert!(
@@ -334,16 +339,48 @@ mod tests {
             );
         }
         assert_eq!(s.range, (0.0, 0.55));
+        assert!(!s.log_objective);
     }
 
     #[test]
-    fn too_few_jobs_have_no_estimate_and_ties_share_ranks() {
+    fn too_few_jobs_have_no_estimate_and_equal_values_group_together() {
         let comparison = Comparison::new(vec![
             job("a", &[("lr", "1")], 0.1),
             job("b", &[("lr", "2")], 0.2),
         ]);
         let s = study(&comparison, "valid:loss");
         assert_eq!(s.axes[0].importance, None);
-        assert_eq!(ranks(&[3.0, 1.0, 3.0]), [1.5, 0.0, 1.5]);
+        // Equal values stay in one group.
+        let groups = quantile_groups(&[(1.0, 0.1), (1.0, 0.2), (1.0, 0.3), (2.0, 0.4)]);
+        assert_eq!(groups, [vec![0.1, 0.2, 0.3], vec![0.4]]);
+    }
+
+    #[test]
+    fn a_best_value_in_the_middle_of_a_range_counts_as_much_as_a_trend() {
+        // A valley: the loss is lowest for lr near 1e-3, whatever the other does.
+        let jobs: Vec<ComparedJob> = (0..25)
+            .map(|i| {
+                let exponent = -1.0 - 4.0 * (i % 5) as f64 / 4.0; // 1e-1 .. 1e-5
+                let lr = 10f64.powf(exponent);
+                let width = (i * 37 % 11) as f64;
+                let loss = (exponent + 3.0).powi(2);
+                job(
+                    &format!("j{i}"),
+                    &[("lr", &lr.to_string()), ("width", &width.to_string())],
+                    loss,
+                )
+            })
+            .collect();
+        let s = study(&Comparison::new(jobs), "valid:loss");
+        let get = |n: &str| {
+            s.axes
+                .iter()
+                .find(|a| a.name == n)
+                .unwrap()
+                .importance
+                .unwrap()
+        };
+        assert!(get("lr") > 0.9, "{}", get("lr"));
+        assert!(get("width") < 0.2, "{}", get("width"));
     }
 }

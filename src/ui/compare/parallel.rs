@@ -33,8 +33,34 @@ pub fn goodness(study: &Study, value: f64) -> f64 {
     if hi <= lo {
         return 0.5;
     }
-    let t = (value - lo) / (hi - lo);
+    let t = if study.log_objective {
+        (value.ln() - lo.ln()) / (hi.ln() - lo.ln())
+    } else {
+        (value - lo) / (hi - lo)
+    };
     if study.lower_is_better { 1.0 - t } else { t }
+}
+
+/// Each line's rank by its objective, from 0 (the worst) to 1 (the best): colours by rank
+/// stay apart when one job's value is far from the others'.
+pub fn ranks(study: &Study) -> Vec<f64> {
+    let n = study.lines.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (study.lines[a].objective, study.lines[b].objective);
+        if study.lower_is_better {
+            y.total_cmp(&x)
+        } else {
+            x.total_cmp(&y)
+        }
+    });
+    let mut out = vec![0.5; n];
+    for (rank, &i) in order.iter().enumerate() {
+        if n > 1 {
+            out[i] = rank as f64 / (n - 1) as f64;
+        }
+    }
+    out
 }
 
 /// A colour from dark purple (worst) through teal to yellow (best).
@@ -102,18 +128,18 @@ pub fn show(
         .chain(std::iter::once(objective_axis(study)))
         .collect();
     // The lines: those outside a brush faint and first, the best drawn last.
+    let rank = ranks(study);
     let mut order: Vec<usize> = (0..study.lines.len()).collect();
     order.sort_by(|&a, &b| {
-        let g = |i: usize| goodness(study, study.lines[i].objective);
-        (kept(study, brushes, a), g(a))
-            .partial_cmp(&(kept(study, brushes, b), g(b)))
+        (kept(study, brushes, a), rank[a])
+            .partial_cmp(&(kept(study, brushes, b), rank[b]))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     for i in order {
         let line = &study.lines[i];
         let inside = kept(study, brushes, i);
         let stroke = if inside {
-            Stroke::new(1.6, colour(goodness(study, line.objective)))
+            Stroke::new(1.6, colour(rank[i]))
         } else {
             Stroke::new(1.0, weak.gamma_multiply(0.25))
         };
@@ -171,12 +197,18 @@ pub fn show(
                     } else {
                         k as f64 / (n - 1) as f64
                     };
-                    painter.text(
-                        pos2(x + 4.0, y_of(p)),
-                        egui::Align2::LEFT_CENTER,
-                        truncate(value, spacing / 2.0),
+                    let at = pos2(
+                        x + 5.0,
+                        y_of(p).clamp(plot.top() + 6.0, plot.bottom() - 6.0),
+                    );
+                    let label = truncate(value, spacing / 2.0);
+                    backed(
+                        &painter,
+                        at,
+                        &label,
                         small.clone(),
-                        weak,
+                        text,
+                        visuals.extreme_bg_color,
                     );
                 }
             }
@@ -232,8 +264,11 @@ fn brush(
             "{name}: drag along the axis to keep the jobs in a stretch; click to clear"
         ));
     let at = |pos: Pos2| (((plot.bottom() - pos.y) / plot.height()) as f64).clamp(0.0, 1.0);
+    // From where the button went down, not where the drag was first seen.
     if response.drag_started()
-        && let Some(pos) = response.interact_pointer_pos()
+        && let Some(pos) = ui
+            .input(|i| i.pointer.press_origin())
+            .or(response.interact_pointer_pos())
     {
         *drag = Some((name.to_string(), at(pos)));
     }
@@ -264,6 +299,21 @@ fn brush(
             egui::StrokeKind::Inside,
         );
     }
+}
+
+/// `text` left of `at`, over a patch of `background` so that lines under it do not hide it.
+fn backed(
+    painter: &egui::Painter,
+    at: Pos2,
+    text: &str,
+    font: FontId,
+    colour: Color32,
+    background: Color32,
+) {
+    let galley = painter.layout_no_wrap(text.to_string(), font, colour);
+    let rect = egui::Align2::LEFT_CENTER.anchor_size(at, galley.size());
+    painter.rect_filled(rect.expand(2.0), 2.0, background.gamma_multiply(0.85));
+    painter.galley(rect.min, galley, colour);
 }
 
 /// `text`, cut with an ellipsis to about `width` points.
@@ -313,6 +363,7 @@ mod tests {
                 },
             ],
             range: (0.2, 1.0),
+            log_objective: false,
         }
     }
 

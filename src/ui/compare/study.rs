@@ -5,7 +5,7 @@
 
 use egui::{RichText, Sense, Stroke, pos2, vec2};
 
-use super::parallel::{self, colour, goodness, kept};
+use super::parallel::{self, colour, kept, ranks};
 use super::{CompareAction, CompareCache};
 use crate::job::compare::{Comparison, format_value};
 use crate::job::importance::{self, METHOD, Study};
@@ -109,11 +109,12 @@ pub fn show(
     let within = (0..study.lines.len())
         .filter(|&i| kept(&study, &cache.brushes, i))
         .count();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let better = if study.lower_is_better { "lower" } else { "higher" };
         ui.label(RichText::new(format!(
-            "{within} of {} jobs shown; colour and the last axis: {objective}, {better} is better, the best at the top",
-            study.lines.len()
+            "{within} of {} jobs shown; the last axis: {objective}{}, {better} is better, the best at the top; colour: its rank",
+            study.lines.len(),
+            if study.log_objective { " (log)" } else { "" },
         )).weak());
         if !cache.brushes.is_empty() && ui.small_button("Clear brushes").clicked() {
             cache.brushes.clear();
@@ -135,16 +136,12 @@ pub fn show(
 
 /// The objective over time: each job a point at its end, the best so far a line.
 fn over_time(ui: &mut egui::Ui, study: &Study, ended: &std::collections::HashMap<String, f64>) {
+    let rank = ranks(study);
     let mut points: Vec<(f64, f64, f64)> = study
         .lines
         .iter()
-        .filter_map(|l| {
-            Some((
-                *ended.get(&l.name)?,
-                l.objective,
-                goodness(study, l.objective),
-            ))
-        })
+        .zip(&rank)
+        .filter_map(|(l, r)| Some((*ended.get(&l.name)?, l.objective, *r)))
         .collect();
     if points.len() < 2 {
         return;
@@ -173,27 +170,30 @@ fn over_time(ui: &mut egui::Ui, study: &Study, ended: &std::collections::HashMap
         ))
         .small(),
     );
+    // On a logarithmic objective the chart shows log10 values, as the metric charts do.
+    let shown = |y: f64| if study.log_objective { y.log10() } else { y };
+    let best: Vec<[f64; 2]> = best.into_iter().map(|[x, y]| [x, shown(y)]).collect();
     let plot = egui_plot::Plot::new("study-over-time")
         .height(150.0)
         .show_x(false)
-        .show_y(false);
-    super::super::axis::time_series(plot, super::super::axis::Clock::Wall, false).show(
-        ui,
-        |plot_ui| {
+        .show_y(false)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false);
+    super::super::axis::time_series(plot, super::super::axis::Clock::Wall, study.log_objective)
+        .show(ui, |plot_ui| {
             plot_ui.line(
                 egui_plot::Line::new("best so far", egui_plot::PlotPoints::from(best))
-                    .color(ui_accent())
-                    .style(egui_plot::LineStyle::Solid),
+                    .color(ui_accent()),
             );
-            for (x, y, g) in &points {
+            for (x, y, r) in &points {
                 plot_ui.points(
-                    egui_plot::Points::new("job", vec![[*x, *y]])
+                    egui_plot::Points::new("job", vec![[*x, shown(*y)]])
                         .radius(3.5)
-                        .color(colour(*g)),
+                        .color(colour(*r)),
                 );
             }
-        },
-    );
+        });
 }
 
 fn ui_accent() -> egui::Color32 {
@@ -219,7 +219,9 @@ fn importance_bars(ui: &mut egui::Ui, study: &Study) {
                         );
                         ui.painter()
                             .rect_filled(bar, 2.0, ui.visuals().selection.bg_fill);
-                        ui.label(format!("{v:.2}"));
+                        ui.label(format!("{:.0} %", v * 100.0)).on_hover_text(
+                            "of the objective's variance, explained by this one alone",
+                        );
                     }
                     None => {
                         ui.label(RichText::new("— fewer than 3 jobs").weak());
@@ -238,7 +240,7 @@ fn importance_bars(ui: &mut egui::Ui, study: &Study) {
 /// Hyperparameter `a` against the objective: a point per job, the best at the top.
 fn scatter(ui: &mut egui::Ui, study: &Study, a: usize, name: &str, cache: &CompareCache) {
     ui.vertical(|ui| {
-        ui.label(RichText::new(name).small());
+        ui.label(RichText::new(format!("{name} against {}", study.objective)).small());
         let (rect, response) = ui.allocate_exact_size(SCATTER, Sense::hover());
         let painter = ui.painter_at(rect);
         let weak = ui.visuals().weak_text_color();
@@ -250,15 +252,16 @@ fn scatter(ui: &mut egui::Ui, study: &Study, a: usize, name: &str, cache: &Compa
         );
         let inner = rect.shrink(6.0);
         let mut nearest: Option<(f32, usize)> = None;
+        let rank = ranks(study);
         for (i, line) in study.lines.iter().enumerate() {
             let Some(x) = line.positions[a] else { continue };
-            let g = goodness(study, line.objective);
+            let g = parallel::goodness(study, line.objective);
             let p = pos2(
                 inner.left() + inner.width() * x as f32,
                 inner.bottom() - inner.height() * g as f32,
             );
             let fill = if kept(study, &cache.brushes, i) {
-                colour(g)
+                colour(rank[i])
             } else {
                 weak.gamma_multiply(0.3)
             };
@@ -270,6 +273,31 @@ fn scatter(ui: &mut egui::Ui, study: &Study, a: usize, name: &str, cache: &Compa
                 }
             }
         }
+        let (low, high) = match &study.axes[a].scale {
+            importance::Scale::Numeric { min, max, log } => (
+                format_value(*min),
+                format!("{}{}", format_value(*max), if *log { " (log)" } else { "" }),
+            ),
+            importance::Scale::Categorical { values } => (
+                values.first().cloned().unwrap_or_default(),
+                values.last().cloned().unwrap_or_default(),
+            ),
+        };
+        let font = egui::FontId::proportional(10.5);
+        painter.text(
+            rect.left_bottom() + vec2(3.0, -2.0),
+            egui::Align2::LEFT_BOTTOM,
+            low,
+            font.clone(),
+            weak,
+        );
+        painter.text(
+            rect.right_bottom() + vec2(-3.0, -2.0),
+            egui::Align2::RIGHT_BOTTOM,
+            high,
+            font,
+            weak,
+        );
         if let Some((d, i)) = nearest
             && d < 12.0
         {
