@@ -357,3 +357,70 @@ fn trials_that_all_fail_fail_the_tuning_job_and_a_stop_ends_one_in_the_middle() 
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_tuning_job_goes_to_sagemaker_as_written_and_reads_back_in_the_services_shapes() {
+    let moto = common::moto::Moto::start();
+    let sb = Sandbox::new();
+    let file = request(
+        &sb,
+        "remote",
+        json!({}),
+        json!({"sagemaker_submit_directory": "\"s3://bucket/code/sourcedir.tar.gz\""}),
+    );
+    // For the service, output goes to S3.
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    value["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] = json!("s3://bucket/out");
+    std::fs::write(&file, value.to_string()).unwrap();
+    let aws = |args: &[&str]| {
+        let mut command = sagedesk(&sb.home());
+        command
+            .envs(common::moto::child_env(&moto.endpoint()))
+            .args(["--aws", "--region", "us-east-1"])
+            .args(args);
+        command
+    };
+    let out = aws(&["tune", "--no-preflight", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let d = described(&out);
+    assert_eq!(d["HyperParameterTuningJobName"], "remote");
+    assert!(
+        d["HyperParameterTuningJobArn"]
+            .as_str()
+            .unwrap()
+            .ends_with("hyper-parameter-tuning-job/remote")
+    );
+    // The request reached the service as written.
+    assert_eq!(
+        d["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"][0]["Name"],
+        "kind"
+    );
+    assert_eq!(
+        d["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_program"],
+        "\"train.py\""
+    );
+    let listed = text(&succeeded(&mut aws(&["tuning", "list"])).stdout);
+    assert!(
+        listed.lines().any(|l| l.starts_with("remote\t")),
+        "{listed}"
+    );
+    let shown = text(&succeeded(&mut aws(&["tuning", "describe", "remote"])).stdout);
+    assert!(shown.starts_with("remote: "), "{shown}");
+    // Nothing ran here.
+    let here = text(&succeeded(sagedesk(&sb.home()).args(["tuning", "list"])).stdout);
+    assert_eq!(here.lines().count(), 1, "{here}");
+    // The service's refusal comes with its own code.
+    let again = aws(&["tune", "--no-preflight"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("ResourceInUse"),
+        "{}",
+        text(&again.stderr)
+    );
+}

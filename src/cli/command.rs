@@ -172,8 +172,9 @@ pub enum Command {
     },
     /// Run a CreateHyperParameterTuningJob request (JSON) on this machine: each trial a
     /// local training job, searched by its Strategy (Random, Grid, Bayesian, Hyperband).
-    /// The tuning job runs in a process of its own; this waits for its end. Exit 0 when it
-    /// completed, 1 when it failed, 2 when the request is not valid, 3 when it was stopped
+    /// The tuning job runs in a process of its own; this waits for its end. With --aws,
+    /// preflight its training jobs and create it on SageMaker. Exit 0 when it completed, 1
+    /// when it failed, 2 when the request is not valid, 3 when it was stopped
     Tune {
         /// The request: an `aws sagemaker create-hyper-parameter-tuning-job
         /// --cli-input-json` file.
@@ -190,8 +191,12 @@ pub enum Command {
         /// Start it and return at once (follow it with `sagedesk tuning describe`).
         #[arg(long, conflicts_with_all = ["follow", "json"])]
         detach: bool,
+        /// On AWS, submit without the preflight checks of its training jobs.
+        #[arg(long)]
+        no_preflight: bool,
     },
-    /// Tuning jobs run on this machine: list them, describe one, list its trials, stop one.
+    /// Tuning jobs on this machine (or, with --aws, on SageMaker): list them, describe one,
+    /// list its trials, stop one.
     Tuning {
         #[command(subcommand)]
         action: TuningAction,

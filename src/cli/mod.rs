@@ -302,7 +302,7 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         return local::runtimes(action);
     }
     if let Command::Tuning { action } = command {
-        return tune::tuning(action);
+        return tune::tuning(action, connection).await;
     }
     if let Command::SuperviseTuning { name } = &command {
         return tune::supervise(name).await;
@@ -313,9 +313,17 @@ async fn dispatch(command: Command, connection: Option<Connection>) -> Result<u8
         json,
         name,
         detach,
+        no_preflight,
     } = command
     {
-        return tune::tune(&file, follow, json, name, detach).await;
+        let options = tune::TuneOptions {
+            follow,
+            json,
+            name,
+            detach,
+            no_preflight,
+        };
+        return tune::tune(&file, connection, options).await;
     }
     if let Command::Compare { jobs, csv, json } = &command {
         let output = match (csv, json) {

@@ -1,56 +1,117 @@
-//! `sagedesk tune` and `sagedesk tuning ...`: tuning jobs run on this machine.
+//! `sagedesk tune` and `sagedesk tuning ...`: tuning jobs on this machine, or on AWS with
+//! the connection flags. Both answer in the service's shapes
+//! (`DescribeHyperParameterTuningJob`, `ListTrainingJobsForHyperParameterTuningJob`), which
+//! the text output is read from.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED, Failure, TuningAction, report};
-use crate::job::Status;
+use crate::backend::Connection;
+use crate::backend::aws::{AwsBackend, tuning as aws};
 use crate::request::tuning::{TuningJobRequest, read_tuning_file};
 use crate::request::validate::{self, Target};
 use crate::store::Store;
-use crate::tuning::local::{self as tuning, TuningJob, tuned_text};
-use crate::tuning::state::{Trial, describe, trial_summary};
+use crate::tuning::local as here;
+use crate::tuning::state::{describe, trial_summary};
 
-/// How often a waiting `tune` reads the tuning job's state.
-const LOOK: Duration = Duration::from_millis(250);
+/// `HyperParameterTuningJobStatus` values that end a tuning job.
+const ENDED: [&str; 3] = ["Completed", "Failed", "Stopped"];
 
-fn store() -> Result<Store, Failure> {
-    Ok(Store::open(&super::local::config()?.database())?)
+/// How often a waiting `tune` looks again: here, and on AWS (whose calls are rate-limited).
+const LOOK_HERE: Duration = Duration::from_millis(250);
+const LOOK_AWS: Duration = Duration::from_secs(5);
+
+/// Where the tuning jobs are.
+enum Place {
+    Here(Store),
+    Aws(Box<AwsBackend>),
 }
 
-/// The request of `file`, renamed as asked, refused (with every problem) when local mode
-/// could not run it.
-fn read_checked(file: &Path, name: Option<String>) -> Result<TuningJobRequest, Failure> {
+impl Place {
+    async fn of(connection: Option<Connection>) -> Result<Self, Failure> {
+        Ok(match connection {
+            Some(Connection::Aws(aws)) => Place::Aws(Box::new(AwsBackend::connect(aws).await?)),
+            _ => Place::Here(Store::open(&super::local::config()?.database())?),
+        })
+    }
+
+    fn target(&self) -> Target {
+        match self {
+            Place::Here(_) => Target::Local,
+            Place::Aws(_) => Target::Aws,
+        }
+    }
+
+    async fn describe(&self, name: &str) -> Result<Value, Failure> {
+        Ok(match self {
+            Place::Here(store) => {
+                let job = here::read(store, name)?;
+                describe(&job.request, &job.state)
+            }
+            Place::Aws(aws) => aws::describe(aws.sagemaker(), name).await?,
+        })
+    }
+
+    async fn trials(&self, name: &str) -> Result<Vec<Value>, Failure> {
+        Ok(match self {
+            Place::Here(store) => {
+                let job = here::read(store, name)?;
+                let objective = objective(&describe(&job.request, &job.state));
+                let kind = objective.as_ref().map(|(k, m)| (k.as_str(), m.as_str()));
+                job.state
+                    .trials
+                    .iter()
+                    .map(|t| trial_summary(t, name, kind))
+                    .collect()
+            }
+            Place::Aws(aws) => aws::trials(aws.sagemaker(), name).await?,
+        })
+    }
+
+    async fn stop(&self, name: &str) -> Result<(), Failure> {
+        match self {
+            Place::Here(store) => here::stop(store, name)?,
+            Place::Aws(aws) => aws::stop(aws.sagemaker(), name).await?,
+        }
+        Ok(())
+    }
+}
+
+/// The request of `file`, renamed as asked, refused (with every problem) when `target`
+/// could not run it, nor each trial's training job.
+fn read_checked(
+    file: &Path,
+    name: Option<String>,
+    target: Target,
+) -> Result<TuningJobRequest, Failure> {
     let (_, mut request) = read_tuning_file(file)?;
     if let Some(name) = name {
         request.hyper_parameter_tuning_job_name = Some(name);
     }
     let origin = file.display().to_string();
-    let diagnostics = validate::validate_tuning_value(&request.to_value(), Target::Local);
+    let refusal = match target {
+        Target::Local => "local mode cannot run this tuning job",
+        Target::Aws => "SageMaker would refuse this tuning job",
+    };
+    let diagnostics = validate::validate_tuning_value(&request.to_value(), target);
     if validate::error_count(&diagnostics) > 0 {
         return Err(Failure {
-            message: format!(
-                "local mode cannot run this tuning job\n{}",
-                report::text(&origin, &diagnostics, Target::Local)
-            ),
+            message: format!("{refusal}\n{}", report::text(&origin, &diagnostics, target)),
             code: EXIT_BAD_INPUT,
         });
     }
-    // Each trial is a training job: it must run here too.
-    let checks = super::runtime_checks(Target::Local);
-    for definition in request.definitions() {
-        let trial = definition.trial(
-            &format!("{}-001-00000000", request.name()),
-            &Default::default(),
-            None,
-        );
-        let diagnostics = validate::validate(&trial, Target::Local, checks.as_deref());
+    let checks = super::runtime_checks(target);
+    for trial in trials_of(&request) {
+        let diagnostics = validate::validate(&trial, target, checks.as_deref());
         if validate::error_count(&diagnostics) > 0 {
             return Err(Failure {
                 message: format!(
-                    "local mode cannot run this tuning job's training jobs\n{}",
-                    report::text(&format!("{origin}: a trial"), &diagnostics, Target::Local)
+                    "{refusal}: its training jobs would fail\n{}",
+                    report::text(&format!("{origin}: a trial"), &diagnostics, target)
                 ),
                 code: EXIT_BAD_INPUT,
             });
@@ -59,62 +120,111 @@ fn read_checked(file: &Path, name: Option<String>) -> Result<TuningJobRequest, F
     Ok(request)
 }
 
-/// `sagedesk tune FILE`: starts the tuning job and, unless `detach`, waits for its end.
+/// A training job request of each definition, as its first trial would be.
+fn trials_of(request: &TuningJobRequest) -> Vec<crate::request::TrainingJobRequest> {
+    let name = crate::request::tuning::trial_name(request.name(), 1, 0);
+    request
+        .definitions()
+        .into_iter()
+        .map(|d| d.trial(&name, &Default::default(), None))
+        .collect()
+}
+
+/// `sagedesk tune FILE`: starts the tuning job (here, or on AWS after preflight) and,
+/// unless `detach`, waits for its end.
 pub async fn tune(
     file: &Path,
-    follow: bool,
-    json: bool,
-    name: Option<String>,
-    detach: bool,
+    connection: Option<Connection>,
+    options: TuneOptions,
 ) -> Result<u8, Failure> {
-    let request = read_checked(file, name)?;
-    let config = super::local::config()?;
-    let store = Store::open(&config.database())?;
+    let place = Place::of(connection.clone()).await?;
+    let request = read_checked(file, options.name, place.target())?;
     let name = request.name().to_string();
-    tuning::create(&store, &request)?;
-    tuning::start(&config, &name)?;
+    match &place {
+        Place::Here(store) => {
+            here::create(store, &request)?;
+            here::start(&super::local::config()?, &name)?;
+        }
+        Place::Aws(aws) => {
+            if !options.no_preflight {
+                let origin = file.display().to_string();
+                for trial in trials_of(&request) {
+                    super::preflight::before_submit(&trial, connection.clone(), &origin).await?;
+                }
+            }
+            aws::create(aws.sagemaker(), &request).await?;
+        }
+    }
     let strategy = request
         .hyper_parameter_tuning_job_config
         .as_ref()
         .and_then(|c| c.strategy.clone())
         .unwrap_or_else(|| "Bayesian".into());
-    eprintln!("started tuning job {name} ({strategy}, local)");
-    if detach {
+    let on = match place {
+        Place::Here(_) => "here",
+        Place::Aws(_) => "on AWS",
+    };
+    eprintln!("started tuning job {name} ({strategy}, {on})");
+    if options.detach {
         return Ok(0);
     }
-    let job = wait(&store, &name, follow).await?;
-    if json {
-        println!("{}", pretty(&describe(&job.request, &job.state)));
+    let described = wait(&place, &name, options.follow).await?;
+    if options.json {
+        println!("{}", pretty(&described));
     } else {
-        print!("{}", summary(&job));
+        print!("{}", summary(&described));
     }
-    Ok(match job.state.status {
-        Status::Completed => 0,
-        Status::Stopped | Status::Stopping => EXIT_STOPPED,
+    Ok(match status(&described) {
+        "Completed" => 0,
+        "Stopped" | "Stopping" => EXIT_STOPPED,
         _ => EXIT_FAILED,
     })
 }
 
-/// Waits for tuning job `name` to end, saying each trial's start and end when `follow`.
-/// Ctrl+C stops it; a second Ctrl+C stops waiting.
-async fn wait(store: &Store, name: &str, follow: bool) -> Result<TuningJob, Failure> {
-    let mut seen: HashMap<String, Status> = HashMap::new();
+/// What `sagedesk tune` was asked besides the file.
+pub struct TuneOptions {
+    pub follow: bool,
+    pub json: bool,
+    pub name: Option<String>,
+    pub detach: bool,
+    pub no_preflight: bool,
+}
+
+fn status(described: &Value) -> &str {
+    described["HyperParameterTuningJobStatus"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// Waits for tuning job `name` to end, saying each trial's start and end when `follow`;
+/// its description at the end. Ctrl+C stops it; a second Ctrl+C stops waiting.
+async fn wait(place: &Place, name: &str, follow: bool) -> Result<Value, Failure> {
+    let look = match place {
+        Place::Here(_) => LOOK_HERE,
+        Place::Aws(_) => LOOK_AWS,
+    };
+    let mut seen: HashMap<String, String> = HashMap::new();
     let mut stopping = false;
     loop {
-        let job = tuning::read(store, name)?;
+        let described = place.describe(name).await?;
         if follow {
-            for trial in &job.state.trials {
-                if seen.get(&trial.name) != Some(&trial.status) {
-                    eprintln!("{}", trial_line(trial, seen.contains_key(&trial.name)));
-                    seen.insert(trial.name.clone(), trial.status);
+            for trial in place.trials(name).await? {
+                let job = trial["TrainingJobName"].as_str().unwrap_or("").to_string();
+                let state = trial["TrainingJobStatus"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                if seen.get(&job) != Some(&state) {
+                    eprintln!("{}", trial_line(&trial, seen.contains_key(&job)));
+                    seen.insert(job, state);
                 }
             }
         }
-        if job.state.status.is_terminal() {
-            return Ok(job);
+        if ENDED.contains(&status(&described)) {
+            return Ok(described);
         }
         tokio::select! {
-            _ = tokio::time::sleep(LOOK) => {}
+            _ = tokio::time::sleep(look) => {}
             _ = tokio::signal::ctrl_c() => {
                 if stopping {
                     return Err(Failure {
@@ -123,159 +233,181 @@ async fn wait(store: &Store, name: &str, follow: bool) -> Result<TuningJob, Fail
                     });
                 }
                 stopping = true;
-                tuning::stop(store, name)?;
+                place.stop(name).await?;
                 eprintln!("stopping {name} and its running trials; Ctrl+C again to stop waiting");
             }
         }
     }
 }
 
+/// `name=value` pairs of a trial's tuned hyperparameters.
+fn tuned(trial: &Value) -> String {
+    trial["TunedHyperParameters"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+fn final_value(trial: &Value) -> Option<f64> {
+    trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"].as_f64()
+}
+
 /// A trial's start or end, in one line.
-fn trial_line(trial: &Trial, started_before: bool) -> String {
-    match (trial.status, trial.final_value()) {
-        (Status::InProgress, _) if !started_before => {
-            format!("{} started: {}", trial.name, tuned_text(trial))
-        }
-        (status, Some(value)) if trial.early_stopped => {
-            format!("{} {status} early: objective {value}", trial.name)
-        }
-        (status, Some(value)) => format!("{} {status}: objective {value}", trial.name),
-        (status, None) => match &trial.failure_reason {
-            Some(reason) => format!("{} {status}: {reason}", trial.name),
-            None => format!("{} {status}", trial.name),
-        },
+fn trial_line(trial: &Value, started_before: bool) -> String {
+    let name = trial["TrainingJobName"].as_str().unwrap_or("");
+    let state = trial["TrainingJobStatus"].as_str().unwrap_or("");
+    match (state, final_value(trial), trial["FailureReason"].as_str()) {
+        ("InProgress", _, _) if !started_before => format!("{name} started: {}", tuned(trial)),
+        (_, Some(value), _) => format!("{name} {state}: objective {value}"),
+        (_, None, Some(reason)) => format!("{name} {state}: {reason}"),
+        _ => format!("{name} {state}"),
     }
 }
 
-/// The tuning job's end in a few lines: status, counts, the best trial.
-fn summary(job: &TuningJob) -> String {
-    let state = &job.state;
-    let name = job.request.name();
-    let mut out = format!("{name}: {}", state.status);
-    let count = |s: Status| state.trials.iter().filter(|t| t.status == s).count();
-    out.push_str(&format!(
-        " ({} trials: {} completed, {} stopped, {} failed)\n",
-        state.trials.len(),
-        count(Status::Completed),
-        count(Status::Stopped),
-        count(Status::Failed)
-    ));
-    if let Some(reason) = &state.completion_reason {
-        out.push_str(&format!("ended early: {reason}\n"));
-    }
-    if let Some(reason) = &state.failure_reason {
+/// The tuning job's metric type and name.
+fn objective(described: &Value) -> Option<(String, String)> {
+    let o = &described["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"];
+    let o = if o.is_null() {
+        &described["TrainingJobDefinition"]["TuningObjective"]
+    } else {
+        o
+    };
+    Some((
+        o["Type"].as_str()?.to_string(),
+        o["MetricName"].as_str()?.to_string(),
+    ))
+}
+
+/// A tuning job in a few lines: status, counts, why it ended, the best trial.
+fn summary(described: &Value) -> String {
+    let name = described["HyperParameterTuningJobName"]
+        .as_str()
+        .unwrap_or("");
+    let counters = &described["TrainingJobStatusCounters"];
+    let count = |k: &str| counters[k].as_u64().unwrap_or(0);
+    let mut out = format!(
+        "{name}: {} ({} completed, {} in progress, {} stopped, {} failed)\n",
+        status(described),
+        count("Completed"),
+        count("InProgress"),
+        count("Stopped"),
+        count("NonRetryableError") + count("RetryableError"),
+    );
+    if let Some(reason) = described["FailureReason"].as_str() {
         out.push_str(&format!("failure: {reason}\n"));
     }
-    if let Some(best) = state.best(minimize(&job.request)) {
-        let trial = &state.trials[best];
+    let best = &described["BestTrainingJob"];
+    if let Some(job) = best["TrainingJobName"].as_str() {
         out.push_str(&format!(
-            "best: {} objective {} ({})\n",
-            trial.name,
-            trial.final_value().unwrap_or_default(),
-            tuned_text(trial)
+            "best: {job} objective {} ({})\n",
+            final_value(best).map_or_else(|| "-".into(), |v| v.to_string()),
+            tuned(best)
         ));
     }
     out
 }
 
-fn minimize(request: &TuningJobRequest) -> bool {
-    request
-        .definitions()
-        .first()
-        .and_then(|d| request.objective(d))
-        .is_some_and(|o| o.minimize())
-}
-
-fn objective(request: &TuningJobRequest) -> Option<(String, String)> {
-    let o = request
-        .definitions()
-        .first()
-        .and_then(|d| request.objective(d))?;
-    Some((o.r#type.clone()?, o.metric_name.clone()?))
-}
-
-fn pretty(value: &serde_json::Value) -> String {
+fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).expect("JSON values serialize")
 }
 
-/// `sagedesk tuning ACTION`.
-pub fn tuning(action: TuningAction) -> Result<u8, Failure> {
-    let store = store()?;
+/// `sagedesk tuning ACTION`, here or on AWS.
+pub async fn tuning(action: TuningAction, connection: Option<Connection>) -> Result<u8, Failure> {
+    let place = Place::of(connection).await?;
     match action {
         TuningAction::List => {
-            let jobs = tuning::list(&store)?;
-            println!("NAME\tSTATUS\tSTRATEGY\tTRIALS\tBEST\tCREATED");
+            let jobs: Vec<Value> = match &place {
+                Place::Here(store) => here::list(store)?
+                    .iter()
+                    .map(|j| describe(&j.request, &j.state))
+                    .collect(),
+                Place::Aws(aws) => aws::list(aws.sagemaker()).await?,
+            };
+            println!("NAME\tSTATUS\tSTRATEGY\tCOMPLETED\tIN PROGRESS\tFAILED\tCREATED");
             for job in jobs {
-                let strategy = job
-                    .request
-                    .hyper_parameter_tuning_job_config
-                    .as_ref()
-                    .and_then(|c| c.strategy.clone())
-                    .unwrap_or_default();
-                let best = job
-                    .state
-                    .best(minimize(&job.request))
-                    .and_then(|i| job.state.trials[i].final_value())
-                    .map_or_else(|| "-".into(), |v| v.to_string());
+                let strategy = job["Strategy"]
+                    .as_str()
+                    .or(job["HyperParameterTuningJobConfig"]["Strategy"].as_str())
+                    .unwrap_or("");
+                let counters = &job["TrainingJobStatusCounters"];
+                let count = |k: &str| counters[k].as_u64().unwrap_or(0);
                 println!(
-                    "{}\t{}\t{strategy}\t{}\t{best}\t{}",
-                    job.request.name(),
-                    job.state.status,
-                    job.state.trials.len(),
-                    job.state.created.format("%Y-%m-%d %H:%M:%S")
+                    "{}\t{}\t{strategy}\t{}\t{}\t{}\t{}",
+                    job["HyperParameterTuningJobName"].as_str().unwrap_or(""),
+                    status(&job),
+                    count("Completed"),
+                    count("InProgress"),
+                    count("NonRetryableError") + count("RetryableError"),
+                    created(&job["CreationTime"]),
                 );
             }
             Ok(0)
         }
         TuningAction::Describe { name, json } => {
-            let job = tuning::read(&store, &name)?;
+            let described = place.describe(&name).await?;
             if json {
-                println!("{}", pretty(&describe(&job.request, &job.state)));
+                println!("{}", pretty(&described));
             } else {
-                print!("{}", summary(&job));
+                print!("{}", summary(&described));
             }
             Ok(0)
         }
         TuningAction::Trials { name, json } => {
-            let job = tuning::read(&store, &name)?;
-            let kind = objective(&job.request);
-            let kind = kind.as_ref().map(|(k, m)| (k.as_str(), m.as_str()));
-            let mut trials: Vec<&Trial> = job.state.trials.iter().collect();
-            let sign = if minimize(&job.request) { 1.0 } else { -1.0 };
+            let mut trials = place.trials(&name).await?;
+            let described = place.describe(&name).await?;
+            let sign = match objective(&described) {
+                Some((kind, _)) if kind == "Maximize" => -1.0,
+                _ => 1.0,
+            };
             trials.sort_by(|a, b| {
-                let key = |t: &Trial| t.final_value().map_or(f64::INFINITY, |v| sign * v);
+                let key = |t: &Value| final_value(t).map_or(f64::INFINITY, |v| sign * v);
                 key(a).total_cmp(&key(b))
             });
             if json {
-                let summaries: Vec<_> = trials
-                    .iter()
-                    .map(|t| trial_summary(t, &name, kind))
-                    .collect();
-                println!(
-                    "{}",
-                    pretty(&serde_json::json!({ "TrainingJobSummaries": summaries }))
-                );
+                println!("{}", pretty(&json!({ "TrainingJobSummaries": trials })));
             } else {
                 println!("NAME\tSTATUS\tOBJECTIVE\tHYPERPARAMETERS");
-                for t in trials {
-                    let value = t
-                        .final_value()
-                        .map_or_else(|| "-".into(), |v| v.to_string());
-                    println!("{}\t{}\t{value}\t{}", t.name, t.status, tuned_text(t));
+                for t in &trials {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        t["TrainingJobName"].as_str().unwrap_or(""),
+                        t["TrainingJobStatus"].as_str().unwrap_or(""),
+                        final_value(t).map_or_else(|| "-".into(), |v| v.to_string()),
+                        tuned(t)
+                    );
                 }
             }
             Ok(0)
         }
         TuningAction::Stop { name } => {
-            tuning::stop(&store, &name)?;
+            place.stop(&name).await?;
             println!("{name}: stopping");
             Ok(0)
         }
     }
 }
 
+/// A time as the service gives it (epoch seconds, or RFC 3339 here), for a table.
+fn created(value: &Value) -> String {
+    let time = match value {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(|s| chrono::DateTime::from_timestamp_millis((s * 1000.0) as i64)),
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+        _ => None,
+    };
+    time.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
 /// The body of `sagedesk supervise-tuning NAME`.
 pub async fn supervise(name: &str) -> Result<u8, Failure> {
-    crate::tuning::local::supervise(super::local::config()?, name).await?;
+    here::supervise(super::local::config()?, name).await?;
     Ok(0)
 }

@@ -5,6 +5,7 @@ pub mod logs;
 pub mod metrics;
 pub mod pricing;
 pub mod training;
+pub mod tuning;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,6 +75,12 @@ impl AwsBackend {
             calls,
             requests: Mutex::default(),
         })
+    }
+
+    /// The SageMaker client of this connection, for the calls the [`Backend`] trait does
+    /// not make (tuning jobs: [`tuning`]).
+    pub fn sagemaker(&self) -> &aws_sdk_sagemaker::Client {
+        &self.clients.sagemaker
     }
 
     /// The caller identity found at connection time.

@@ -194,11 +194,11 @@ pub async fn stop(client: &Client, name: &str) -> Result<(), BackendError> {
 
 /// Keeps the body of a successful response.
 #[derive(Debug, Clone, Default)]
-struct ResponseBody(Arc<Mutex<Option<Vec<u8>>>>);
+pub(super) struct ResponseBody(Arc<Mutex<Option<Vec<u8>>>>);
 
 impl ResponseBody {
     /// The body kept from `operation`'s answer.
-    fn take(&self, operation: &str) -> Result<Vec<u8>, BackendError> {
+    pub(super) fn take(&self, operation: &str) -> Result<Vec<u8>, BackendError> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
