@@ -20,6 +20,7 @@ mod run;
 pub mod secret;
 pub mod text;
 pub mod traceback;
+pub mod tuning;
 
 pub use cost::{Billing, InstancePrice};
 pub use identity::{AwsConnection, Connection, JobRef, REGIONS, endpoint_from_env};

@@ -20,6 +20,7 @@ use async_trait::async_trait;
 pub use crate::error::{BackendError, ErrorKind, UNSUPPORTED_LOCALLY};
 pub use crate::job::{Connection, JobRef};
 
+use crate::job::tuning::TuningSummary;
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,
     LogHits, LogLine, LogPage, LogSize, MetricPage, MetricSeries,
@@ -45,6 +46,14 @@ pub async fn job_ended(backend: &dyn Backend) {
         Some(ended) => ended.notified().await,
         None => std::future::pending().await,
     }
+}
+
+/// The error of a source that has no tuning jobs.
+fn no_tuning(label: &str) -> BackendError {
+    BackendError::new(
+        crate::error::UNSUPPORTED_LOCALLY,
+        format!("{label} has no tuning jobs"),
+    )
 }
 
 /// Metric points of `job` after `cursor`, following up to `pages` pages (a page that comes
@@ -271,6 +280,29 @@ pub trait Backend: Send + Sync {
 
     /// The files the job produced.
     async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError>;
+
+    /// `ListHyperParameterTuningJobs`, newest first.
+    async fn list_tuning_jobs(&self) -> Result<Vec<TuningSummary>, BackendError> {
+        Err(no_tuning(&self.label()))
+    }
+
+    /// `DescribeHyperParameterTuningJob`, in the service's JSON shape.
+    async fn describe_tuning_job(&self, name: &str) -> Result<serde_json::Value, BackendError> {
+        let _ = name;
+        Err(no_tuning(&self.label()))
+    }
+
+    /// `ListTrainingJobsForHyperParameterTuningJob`: its trials in the service's JSON shape.
+    async fn list_tuning_trials(&self, name: &str) -> Result<Vec<serde_json::Value>, BackendError> {
+        let _ = name;
+        Err(no_tuning(&self.label()))
+    }
+
+    /// `StopHyperParameterTuningJob`: the tuning job and its running trials.
+    async fn stop_tuning_job(&self, name: &str) -> Result<(), BackendError> {
+        let _ = name;
+        Err(no_tuning(&self.label()))
+    }
 
     /// The entries of a `.tar.gz` artifact, read from its headers.
     async fn list_archive(&self, uri: &str) -> Result<ArchiveListing, BackendError>;

@@ -10,13 +10,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED, Failure, TuningAction, report};
-use crate::backend::Connection;
 use crate::backend::aws::{AwsBackend, tuning as aws};
+use crate::backend::local::LocalBackend;
+use crate::backend::{Backend, Connection};
 use crate::request::tuning::{TuningJobRequest, read_tuning_file};
 use crate::request::validate::{self, Target};
 use crate::store::Store;
 use crate::tuning::local as here;
-use crate::tuning::state::{describe, trial_summary};
 
 /// `HyperParameterTuningJobStatus` values that end a tuning job.
 const ENDED: [&str; 3] = ["Completed", "Failed", "Stopped"];
@@ -25,59 +25,47 @@ const ENDED: [&str; 3] = ["Completed", "Failed", "Stopped"];
 const LOOK_HERE: Duration = Duration::from_millis(250);
 const LOOK_AWS: Duration = Duration::from_secs(5);
 
-/// Where the tuning jobs are.
-enum Place {
-    Here(Store),
-    Aws(Box<AwsBackend>),
+/// Where the tuning jobs are: this machine, or SageMaker (whose client creates them).
+struct Place {
+    backend: Box<dyn Backend>,
+    sagemaker: Option<aws_sdk_sagemaker::Client>,
 }
 
 impl Place {
     async fn of(connection: Option<Connection>) -> Result<Self, Failure> {
         Ok(match connection {
-            Some(Connection::Aws(aws)) => Place::Aws(Box::new(AwsBackend::connect(aws).await?)),
-            _ => Place::Here(Store::open(&super::local::config()?.database())?),
+            Some(Connection::Aws(aws)) => {
+                let backend = AwsBackend::connect(aws).await?;
+                let sagemaker = Some(backend.sagemaker().clone());
+                Place {
+                    backend: Box::new(backend),
+                    sagemaker,
+                }
+            }
+            _ => Place {
+                backend: Box::new(LocalBackend::open(super::local::config()?)?),
+                sagemaker: None,
+            },
         })
     }
 
     fn target(&self) -> Target {
-        match self {
-            Place::Here(_) => Target::Local,
-            Place::Aws(_) => Target::Aws,
+        match self.sagemaker {
+            None => Target::Local,
+            Some(_) => Target::Aws,
         }
     }
 
     async fn describe(&self, name: &str) -> Result<Value, Failure> {
-        Ok(match self {
-            Place::Here(store) => {
-                let job = here::read(store, name)?;
-                describe(&job.request, &job.state)
-            }
-            Place::Aws(aws) => aws::describe(aws.sagemaker(), name).await?,
-        })
+        Ok(self.backend.describe_tuning_job(name).await?)
     }
 
     async fn trials(&self, name: &str) -> Result<Vec<Value>, Failure> {
-        Ok(match self {
-            Place::Here(store) => {
-                let job = here::read(store, name)?;
-                let objective = objective(&describe(&job.request, &job.state));
-                let kind = objective.as_ref().map(|(k, m)| (k.as_str(), m.as_str()));
-                job.state
-                    .trials
-                    .iter()
-                    .map(|t| trial_summary(t, name, kind))
-                    .collect()
-            }
-            Place::Aws(aws) => aws::trials(aws.sagemaker(), name).await?,
-        })
+        Ok(self.backend.list_tuning_trials(name).await?)
     }
 
     async fn stop(&self, name: &str) -> Result<(), Failure> {
-        match self {
-            Place::Here(store) => here::stop(store, name)?,
-            Place::Aws(aws) => aws::stop(aws.sagemaker(), name).await?,
-        }
-        Ok(())
+        Ok(self.backend.stop_tuning_job(name).await?)
     }
 }
 
@@ -140,19 +128,20 @@ pub async fn tune(
     let place = Place::of(connection.clone()).await?;
     let request = read_checked(file, options.name, place.target())?;
     let name = request.name().to_string();
-    match &place {
-        Place::Here(store) => {
-            here::create(store, &request)?;
-            here::start(&super::local::config()?, &name)?;
+    match &place.sagemaker {
+        None => {
+            let config = super::local::config()?;
+            here::create(&Store::open(&config.database())?, &request)?;
+            here::start(&config, &name)?;
         }
-        Place::Aws(aws) => {
+        Some(sagemaker) => {
             if !options.no_preflight {
                 let origin = file.display().to_string();
                 for trial in trials_of(&request) {
                     super::preflight::before_submit(&trial, connection.clone(), &origin).await?;
                 }
             }
-            aws::create(aws.sagemaker(), &request).await?;
+            aws::create(sagemaker, &request).await?;
         }
     }
     let strategy = request
@@ -160,9 +149,9 @@ pub async fn tune(
         .as_ref()
         .and_then(|c| c.strategy.clone())
         .unwrap_or_else(|| "Bayesian".into());
-    let on = match place {
-        Place::Here(_) => "here",
-        Place::Aws(_) => "on AWS",
+    let on = match place.target() {
+        Target::Local => "here",
+        Target::Aws => "on AWS",
     };
     eprintln!("started tuning job {name} ({strategy}, {on})");
     if options.detach {
@@ -199,9 +188,9 @@ fn status(described: &Value) -> &str {
 /// Waits for tuning job `name` to end, saying each trial's start and end when `follow`;
 /// its description at the end. Ctrl+C stops it; a second Ctrl+C stops waiting.
 async fn wait(place: &Place, name: &str, follow: bool) -> Result<Value, Failure> {
-    let look = match place {
-        Place::Here(_) => LOOK_HERE,
-        Place::Aws(_) => LOOK_AWS,
+    let look = match place.target() {
+        Target::Local => LOOK_HERE,
+        Target::Aws => LOOK_AWS,
     };
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut stopping = false;
@@ -321,29 +310,17 @@ pub async fn tuning(action: TuningAction, connection: Option<Connection>) -> Res
     let place = Place::of(connection).await?;
     match action {
         TuningAction::List => {
-            let jobs: Vec<Value> = match &place {
-                Place::Here(store) => here::list(store)?
-                    .iter()
-                    .map(|j| describe(&j.request, &j.state))
-                    .collect(),
-                Place::Aws(aws) => aws::list(aws.sagemaker()).await?,
-            };
             println!("NAME\tSTATUS\tSTRATEGY\tCOMPLETED\tIN PROGRESS\tFAILED\tCREATED");
-            for job in jobs {
-                let strategy = job["Strategy"]
-                    .as_str()
-                    .or(job["HyperParameterTuningJobConfig"]["Strategy"].as_str())
-                    .unwrap_or("");
-                let counters = &job["TrainingJobStatusCounters"];
-                let count = |k: &str| counters[k].as_u64().unwrap_or(0);
+            for job in place.backend.list_tuning_jobs().await? {
                 println!(
-                    "{}\t{}\t{strategy}\t{}\t{}\t{}\t{}",
-                    job["HyperParameterTuningJobName"].as_str().unwrap_or(""),
-                    status(&job),
-                    count("Completed"),
-                    count("InProgress"),
-                    count("NonRetryableError") + count("RetryableError"),
-                    created(&job["CreationTime"]),
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    job.name,
+                    job.status,
+                    job.strategy,
+                    job.counters.completed,
+                    job.counters.in_progress,
+                    job.counters.failed,
+                    job.created.format("%Y-%m-%d %H:%M:%S"),
                 );
             }
             Ok(0)
@@ -390,20 +367,6 @@ pub async fn tuning(action: TuningAction, connection: Option<Connection>) -> Res
             Ok(0)
         }
     }
-}
-
-/// A time as the service gives it (epoch seconds, or RFC 3339 here), for a table.
-fn created(value: &Value) -> String {
-    let time = match value {
-        Value::Number(n) => n
-            .as_f64()
-            .and_then(|s| chrono::DateTime::from_timestamp_millis((s * 1000.0) as i64)),
-        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc)),
-        _ => None,
-    };
-    time.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
 /// The body of `sagedesk supervise-tuning NAME`.

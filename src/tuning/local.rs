@@ -6,33 +6,14 @@ use std::process::{Command, Stdio};
 
 use chrono::Utc;
 
-use super::state::{Trial, TuningState};
 use super::tuner::{Progress, Tuner};
+pub use crate::backend::local::tuning::{TuningJob, list, read, stop};
 use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError};
 use crate::job::Status;
-use crate::request::tuning::{TuningJobRequest, tuning_request_from_value};
+use crate::job::tuning::{Trial, TuningState};
+use crate::request::tuning::TuningJobRequest;
 use crate::store::Store;
-
-/// A tuning job as read from the store.
-#[derive(Debug, Clone)]
-pub struct TuningJob {
-    pub request: TuningJobRequest,
-    pub state: TuningState,
-}
-
-fn not_found(name: &str) -> BackendError {
-    BackendError::new(
-        "ResourceNotFound",
-        format!("Requested resource not found: tuning job {name:?} does not exist here"),
-    )
-}
-
-fn damaged(name: &str, what: &str, e: serde_json::Error) -> BackendError {
-    BackendError::internal(format!(
-        "the stored {what} of tuning job {name} is damaged: {e}"
-    ))
-}
 
 /// Adds `request` to the store as a new tuning job; refuses a name that is taken.
 pub fn create(store: &Store, request: &TuningJobRequest) -> Result<TuningState, BackendError> {
@@ -175,51 +156,4 @@ fn warm_start(store: &Store, request: &TuningJobRequest) -> Vec<Trial> {
         .flat_map(|job| job.state.trials)
         .filter(|t| t.final_value().is_some())
         .collect()
-}
-
-/// Tuning job `name`. One the store says runs, whose tuner is gone (killed, or its machine
-/// restarted), is marked failed, with its trials as they were.
-pub fn read(store: &Store, name: &str) -> Result<TuningJob, BackendError> {
-    let stored = store.tuning_job(name)?.ok_or_else(|| not_found(name))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&stored.request).map_err(|e| damaged(name, "request", e))?;
-    let request = tuning_request_from_value(value, name)
-        .map_err(|e| BackendError::internal(e.to_string()))?;
-    let mut state: TuningState =
-        serde_json::from_str(&stored.state).map_err(|e| damaged(name, "state", e))?;
-    let orphaned = !state.status.is_terminal()
-        && stored
-            .supervisor
-            .is_some_and(|(pid, start)| !crate::process::is_alive(pid, start));
-    if orphaned && !store.is_read_only() {
-        state.status = Status::Failed;
-        state.failure_reason = Some(
-            "the process running the tuning job ended before it did (killed, or the machine \
-             restarted); its trials are kept"
-                .into(),
-        );
-        state.ended = Some(Utc::now());
-        if let Ok(text) = serde_json::to_string(&state) {
-            store.save_tuning_state(name, &text, state.status)?;
-        }
-    }
-    Ok(TuningJob { request, state })
-}
-
-/// Every tuning job here, newest first.
-pub fn list(store: &Store) -> Result<Vec<TuningJob>, BackendError> {
-    store
-        .tuning_jobs()?
-        .iter()
-        .map(|j| read(store, &j.name))
-        .collect()
-}
-
-/// Asks tuning job `name`'s tuner to stop it (its running trials are stopped).
-pub fn stop(store: &Store, name: &str) -> Result<(), BackendError> {
-    if store.request_tuning_stop(name)? {
-        Ok(())
-    } else {
-        Err(not_found(name))
-    }
 }

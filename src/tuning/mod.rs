@@ -7,6 +7,5 @@ pub mod local;
 pub mod rng;
 pub mod search;
 pub mod space;
-pub mod state;
 pub mod stopping;
 pub mod tuner;

@@ -12,9 +12,9 @@ use chrono::Utc;
 use super::rng::Rng;
 use super::search::{Search, Strategy};
 use super::space::{Point, Space};
-use super::state::{Trial, TuningState};
 use super::stopping::Stopping;
 use crate::backend::{Backend, BackendError, read_metrics};
+use crate::job::tuning::{Trial, TuningState};
 use crate::job::{Cursor, Status};
 use crate::request::tuning::{TrainingJobDefinition, TuningJobRequest};
 

@@ -18,6 +18,7 @@ use self::metrics::MetricsQuery;
 use super::s3::{self, S3Uri};
 use super::sdk::{AwsConnection, CallCounter, Clients, from_sdk};
 use super::{Backend, BackendError, Progress};
+use crate::job::tuning::TuningSummary;
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,
     LogPage, MetricPage,
@@ -283,6 +284,26 @@ impl Backend for AwsBackend {
 
     async fn stop_training_job(&self, name: &str) -> Result<(), BackendError> {
         training::stop(&self.clients.sagemaker, name).await
+    }
+
+    async fn list_tuning_jobs(&self) -> Result<Vec<TuningSummary>, BackendError> {
+        let listed = tuning::list(&self.clients.sagemaker).await?;
+        Ok(listed
+            .iter()
+            .filter_map(TuningSummary::from_service)
+            .collect())
+    }
+
+    async fn describe_tuning_job(&self, name: &str) -> Result<serde_json::Value, BackendError> {
+        tuning::describe(&self.clients.sagemaker, name).await
+    }
+
+    async fn list_tuning_trials(&self, name: &str) -> Result<Vec<serde_json::Value>, BackendError> {
+        tuning::trials(&self.clients.sagemaker, name).await
+    }
+
+    async fn stop_tuning_job(&self, name: &str) -> Result<(), BackendError> {
+        tuning::stop(&self.clients.sagemaker, name).await
     }
 
     async fn instance_price(&self, instance_type: &str) -> Result<InstancePrice, BackendError> {

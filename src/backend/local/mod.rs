@@ -9,6 +9,7 @@ mod remote;
 pub mod runner;
 pub mod runtimes;
 pub mod sandbox;
+pub mod tuning;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -464,6 +465,41 @@ impl Backend for LocalBackend {
             store.metrics_after(&name, cursor)
         })
         .await
+    }
+
+    async fn list_tuning_jobs(
+        &self,
+    ) -> Result<Vec<crate::job::tuning::TuningSummary>, BackendError> {
+        self.blocking(|store| {
+            Ok(tuning::list(store)?
+                .iter()
+                .filter_map(|job| {
+                    let described = crate::job::tuning::describe(&job.request, &job.state);
+                    crate::job::tuning::TuningSummary::from_service(&described)
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn describe_tuning_job(&self, name: &str) -> Result<serde_json::Value, BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| {
+            let job = tuning::read(store, &name)?;
+            Ok(crate::job::tuning::describe(&job.request, &job.state))
+        })
+        .await
+    }
+
+    async fn list_tuning_trials(&self, name: &str) -> Result<Vec<serde_json::Value>, BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| Ok(tuning::trials(&tuning::read(store, &name)?)))
+            .await
+    }
+
+    async fn stop_tuning_job(&self, name: &str) -> Result<(), BackendError> {
+        let name = name.to_string();
+        self.blocking(move |store| tuning::stop(store, &name)).await
     }
 
     async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError> {

@@ -223,3 +223,122 @@ pub fn describe(request: &TuningJobRequest, state: &TuningState) -> Value {
     }
     out
 }
+
+/// A time as the service writes it (epoch seconds) or as local descriptions do (RFC 3339).
+pub fn service_time(value: &Value) -> Option<DateTime<Utc>> {
+    match value {
+        Value::Number(n) => DateTime::from_timestamp_millis((n.as_f64()? * 1000.0) as i64),
+        Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
+        _ => None,
+    }
+}
+
+/// `TrainingJobStatusCounters`, failures of both kinds together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub completed: u64,
+    pub in_progress: u64,
+    pub stopped: u64,
+    pub failed: u64,
+}
+
+/// A tuning job as a list shows it: `HyperParameterTuningJobSummary`, read from a summary
+/// or a description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuningSummary {
+    pub name: String,
+    pub arn: String,
+    pub status: Status,
+    pub strategy: String,
+    pub created: DateTime<Utc>,
+    pub ended: Option<DateTime<Utc>>,
+    pub counters: Counters,
+    /// `ResourceLimits.MaxNumberOfTrainingJobs`.
+    pub max_jobs: Option<u64>,
+    /// The best trial's name and final objective value (descriptions only).
+    pub best: Option<(String, f64)>,
+}
+
+impl TuningSummary {
+    /// The summary of the service's (or a local) `HyperParameterTuningJobSummary` or
+    /// `DescribeHyperParameterTuningJob` JSON; `None` without a name.
+    pub fn from_service(value: &Value) -> Option<Self> {
+        let config = &value["HyperParameterTuningJobConfig"];
+        let pick = |member: &str| {
+            let top = &value[member];
+            if top.is_null() { &config[member] } else { top }
+        };
+        let counters = &value["TrainingJobStatusCounters"];
+        let count = |k: &str| counters[k].as_u64().unwrap_or(0);
+        let best = &value["BestTrainingJob"];
+        Some(Self {
+            name: value["HyperParameterTuningJobName"].as_str()?.to_string(),
+            arn: value["HyperParameterTuningJobArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            status: value["HyperParameterTuningJobStatus"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(Status::InProgress),
+            strategy: pick("Strategy").as_str().unwrap_or_default().to_string(),
+            created: service_time(&value["CreationTime"]).unwrap_or_default(),
+            ended: service_time(&value["HyperParameterTuningEndTime"]),
+            counters: Counters {
+                completed: count("Completed"),
+                in_progress: count("InProgress"),
+                stopped: count("Stopped"),
+                failed: count("NonRetryableError") + count("RetryableError"),
+            },
+            max_jobs: pick("ResourceLimits")["MaxNumberOfTrainingJobs"].as_u64(),
+            best: best["TrainingJobName"].as_str().and_then(|name| {
+                let value =
+                    best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"].as_f64()?;
+                Some((name.to_string(), value))
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_read_the_services_list_and_local_descriptions_alike() {
+        let listed = json!({
+            "HyperParameterTuningJobName": "hpo", "HyperParameterTuningJobArn": "arn:x",
+            "HyperParameterTuningJobStatus": "InProgress", "Strategy": "Bayesian",
+            "CreationTime": 1_700_000_000.5,
+            "TrainingJobStatusCounters": {"Completed": 3, "InProgress": 2, "NonRetryableError": 1, "RetryableError": 1, "Stopped": 0},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 20, "MaxParallelTrainingJobs": 2}
+        });
+        let s = TuningSummary::from_service(&listed).unwrap();
+        assert_eq!(
+            (s.status, s.strategy.as_str(), s.max_jobs),
+            (Status::InProgress, "Bayesian", Some(20))
+        );
+        assert_eq!(
+            s.counters,
+            Counters {
+                completed: 3,
+                in_progress: 2,
+                stopped: 0,
+                failed: 2
+            }
+        );
+        assert_eq!(s.created.timestamp_millis(), 1_700_000_000_500);
+        let described = json!({
+            "HyperParameterTuningJobName": "here", "HyperParameterTuningJobStatus": "Completed",
+            "HyperParameterTuningJobConfig": {"Strategy": "Random", "ResourceLimits": {"MaxNumberOfTrainingJobs": 4}},
+            "CreationTime": "2026-12-05T20:00:00.000+00:00",
+            "BestTrainingJob": {"TrainingJobName": "here-002-0000abcd", "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "loss", "Value": 0.25}}
+        });
+        let s = TuningSummary::from_service(&described).unwrap();
+        assert_eq!((s.strategy.as_str(), s.max_jobs), ("Random", Some(4)));
+        assert_eq!(s.best, Some(("here-002-0000abcd".to_string(), 0.25)));
+        assert!(TuningSummary::from_service(&json!({})).is_none());
+    }
+}

@@ -1,0 +1,96 @@
+//! Local tuning jobs as the store keeps them: read (a tuning job whose tuner is gone is
+//! marked failed), listed and asked to stop. Their tuner is in `crate::tuning`.
+
+use chrono::Utc;
+
+use crate::backend::BackendError;
+use crate::job::Status;
+use crate::job::tuning::TuningState;
+use crate::request::tuning::{TuningJobRequest, tuning_request_from_value};
+use crate::store::Store;
+
+/// A tuning job as read from the store.
+#[derive(Debug, Clone)]
+pub struct TuningJob {
+    pub request: TuningJobRequest,
+    pub state: TuningState,
+}
+
+pub(crate) fn not_found(name: &str) -> BackendError {
+    BackendError::new(
+        "ResourceNotFound",
+        format!("Requested resource not found: tuning job {name:?} does not exist here"),
+    )
+}
+
+fn damaged(name: &str, what: &str, e: serde_json::Error) -> BackendError {
+    BackendError::internal(format!(
+        "the stored {what} of tuning job {name} is damaged: {e}"
+    ))
+}
+
+/// Tuning job `name`. One the store says runs, whose tuner is gone (killed, or its machine
+/// restarted), is marked failed, with its trials as they were.
+pub fn read(store: &Store, name: &str) -> Result<TuningJob, BackendError> {
+    let stored = store.tuning_job(name)?.ok_or_else(|| not_found(name))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&stored.request).map_err(|e| damaged(name, "request", e))?;
+    let request = tuning_request_from_value(value, name)
+        .map_err(|e| BackendError::internal(e.to_string()))?;
+    let mut state: TuningState =
+        serde_json::from_str(&stored.state).map_err(|e| damaged(name, "state", e))?;
+    let orphaned = !state.status.is_terminal()
+        && stored
+            .supervisor
+            .is_some_and(|(pid, start)| !crate::process::is_alive(pid, start));
+    if orphaned && !store.is_read_only() {
+        state.status = Status::Failed;
+        state.failure_reason = Some(
+            "the process running the tuning job ended before it did (killed, or the machine \
+             restarted); its trials are kept"
+                .into(),
+        );
+        state.ended = Some(Utc::now());
+        if let Ok(text) = serde_json::to_string(&state) {
+            store.save_tuning_state(name, &text, state.status)?;
+        }
+    }
+    Ok(TuningJob { request, state })
+}
+
+/// Every tuning job here, newest first.
+pub fn list(store: &Store) -> Result<Vec<TuningJob>, BackendError> {
+    store
+        .tuning_jobs()?
+        .iter()
+        .map(|j| read(store, &j.name))
+        .collect()
+}
+
+/// Asks tuning job `name`'s tuner to stop it (its running trials are stopped).
+pub fn stop(store: &Store, name: &str) -> Result<(), BackendError> {
+    if store.request_tuning_stop(name)? {
+        Ok(())
+    } else {
+        Err(not_found(name))
+    }
+}
+
+/// A tuning job's trials in `HyperParameterTrainingJobSummary`'s shape, as started.
+pub fn trials(job: &TuningJob) -> Vec<serde_json::Value> {
+    let described = crate::job::tuning::describe(&job.request, &job.state);
+    let objective = &described["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"];
+    let objective = if objective.is_null() {
+        &described["TrainingJobDefinition"]["TuningObjective"]
+    } else {
+        objective
+    };
+    let kind = objective["Type"]
+        .as_str()
+        .zip(objective["MetricName"].as_str());
+    job.state
+        .trials
+        .iter()
+        .map(|t| crate::job::tuning::trial_summary(t, job.request.name(), kind))
+        .collect()
+}
