@@ -424,3 +424,37 @@ fn a_tuning_job_goes_to_sagemaker_as_written_and_reads_back_in_the_services_shap
         text(&again.stderr)
     );
 }
+
+#[test]
+fn the_window_shows_a_running_tuning_job_over_its_trials_and_stops_it_when_asked() {
+    use common::window::{has_text, wait_for};
+    use egui_kittest::kittest::Queryable;
+    let sb = Sandbox::new();
+    let file = request(
+        &sb,
+        "live",
+        json!({"ResourceLimits": {"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 2}}),
+        json!({"epochs": "200", "pause": "0.1"}),
+    );
+    succeeded(sagedesk(&sb.home()).args(["tune", "--detach"]).arg(&file));
+    let mut h = common::window::harness(&sb, [1280.0, 800.0], None);
+    h.state_mut().state_mut().group_by = sagedesk::ui::state::GroupBy::TuningJob;
+    wait_for(&mut h, "the running tuning job over its trials", |h| {
+        has_text(h, "tuning job live") && has_text(h, "InProgress · Random · 2 of 8")
+    });
+    h.get_by_label("tuning job live").click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Stop the tuning job…").click();
+    h.run_steps(2);
+    assert!(has_text(&h, "Stop tuning job live?"));
+    h.get_by_label("Stop tuning job").click();
+    wait_for(&mut h, "the stopped tuning job", |h| {
+        has_text(h, "Stopped · Random · 2 of 8")
+    });
+    let d: Value = serde_json::from_slice(
+        &succeeded(sagedesk(&sb.home()).args(["tuning", "describe", "--json", "live"])).stdout,
+    )
+    .unwrap();
+    assert_eq!(d["HyperParameterTuningJobStatus"], "Stopped");
+    assert_eq!(d["TrainingJobStatusCounters"]["InProgress"], 0);
+}

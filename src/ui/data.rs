@@ -35,6 +35,8 @@ pub struct SourceData {
     pub activity: Activity,
     /// Tags read so far, by job name (while the list groups by a tag).
     pub tags: HashMap<String, Vec<(String, String)>>,
+    /// Its tuning jobs (while the list groups by tuning job).
+    pub tuning: Vec<crate::job::tuning::TuningSummary>,
     /// What finished jobs are billed for, by job name (while the list shows costs).
     pub billing: HashMap<String, crate::job::Billing>,
 }
@@ -50,8 +52,14 @@ impl SourceData {
                 ..Activity::default()
             },
             tags: HashMap::new(),
+            tuning: Vec::new(),
             billing: HashMap::new(),
         }
+    }
+
+    /// The tuning job named `name` of this source, if listed.
+    pub fn tuning_job(&self, name: &str) -> Option<&crate::job::tuning::TuningSummary> {
+        self.tuning.iter().find(|t| t.name == name)
     }
 
     /// Whether the source's last poll failed and it is backing off.

@@ -341,6 +341,35 @@ impl SageDeskApp {
         }
     }
 
+    pub(super) fn stop_tuning_dialog(&mut self, ctx: &egui::Context) {
+        let Some((source, name)) = self.confirm_stop_tuning.clone() else {
+            return;
+        };
+        let mut close = false;
+        let response =
+            egui::Modal::new(egui::Id::unique("sagedesk-confirm-stop-tuning")).show(ctx, |ui| {
+                ui.heading(format!("Stop tuning job {name}?"));
+                ui.label("No more training jobs start, and the running ones are stopped. The finished ones and the best so far are kept.");
+                ui.add_space(8.0);
+                ui.horizontal(|ui| {
+                    let stop = ui.button(RichText::new("Stop tuning job").strong());
+                    if stop.clicked() || ui.input(|i| i.key_pressed(Key::Enter)) {
+                        self.worker.send(TaskCommand::StopTuning {
+                            source: source.clone(),
+                            name: name.clone(),
+                        });
+                        close = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        close = true;
+                    }
+                });
+            });
+        if close || response.should_close() {
+            self.confirm_stop_tuning = None;
+        }
+    }
+
     /// Copies `clip`, or asks first when it holds secrets in clear.
     pub(super) fn copy(&mut self, ctx: &egui::Context, clip: super::Clip) {
         if clip.secrets.is_empty() {

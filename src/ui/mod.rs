@@ -77,6 +77,8 @@ pub struct SageDeskApp {
     list: ListCache,
     detail: DetailCache,
     confirm_stop: Option<JobRef>,
+    /// A tuning job to stop once the user confirms: its source and name.
+    confirm_stop_tuning: Option<(crate::job::Connection, String)>,
     dialog: Option<Dialog>,
     requested_archives: HashSet<String>,
     /// Why the last import failed (the message names the file and the line or member).
@@ -151,6 +153,7 @@ impl SageDeskApp {
             list: ListCache::default(),
             detail: DetailCache::default(),
             confirm_stop: None,
+            confirm_stop_tuning: None,
             dialog: None,
             requested_archives: HashSet::new(),
             chosen_tabs: HashMap::new(),

@@ -138,6 +138,12 @@ impl SageDeskApp {
                     self.data.jobs_version += 1;
                 }
             }
+            Event::TuningJobs { source, jobs } => {
+                if let Some(s) = self.data.source_mut(&source) {
+                    s.tuning = jobs;
+                    self.data.jobs_version += 1;
+                }
+            }
             Event::Tags { source, tags } => {
                 if let Some(s) = self.data.source_mut(&source) {
                     s.tags.extend(tags);

@@ -66,6 +66,7 @@ impl SageDeskApp {
             }
             self.guard_close(&ctx);
             self.stop_dialog(&ctx);
+            self.stop_tuning_dialog(&ctx);
             self.copy_dialog(&ctx);
             self.palette_windows(&ctx);
             self.import_dialog(&ctx);
@@ -173,6 +174,9 @@ impl SageDeskApp {
                     Some(ListAction::Compare(jobs)) => self.compare(jobs),
                     Some(ListAction::LoadMore(source)) => {
                         self.worker.send(SourceCommand::LoadMore(source));
+                    }
+                    Some(ListAction::StopTuning(source, name)) => {
+                        self.confirm_stop_tuning = Some((source, name));
                     }
                     None => {}
                 }

@@ -20,6 +20,7 @@ pub struct Subscription {
     compared: Vec<JobRef>,
     visible_jobs: Vec<JobRef>,
     tags: bool,
+    tuning: bool,
     costs: bool,
 }
 
@@ -35,6 +36,7 @@ impl Subscription {
             compared: Vec::new(),
             visible_jobs: Vec::new(),
             tags: false,
+            tuning: false,
             costs: false,
         }
     }
@@ -61,6 +63,7 @@ impl Subscription {
             },
             visible_jobs: visible_jobs.to_vec(),
             tags: matches!(state.group_by, GroupBy::Tag(_)),
+            tuning: state.group_by == GroupBy::TuningJob,
             costs: state.show_cost,
         }
     }
@@ -95,6 +98,9 @@ impl Subscription {
         }
         if self.tags != before.tags {
             commands.push(FollowCommand::WatchTags(self.tags));
+        }
+        if self.tuning != before.tuning {
+            commands.push(FollowCommand::WatchTuning(self.tuning));
         }
         if self.costs != before.costs {
             commands.push(FollowCommand::WatchCosts(self.costs));

@@ -59,6 +59,9 @@ pub enum FollowCommand {
     /// Read what the listed finished AWS jobs are billed for (the list shows their cost),
     /// or stop reading it.
     WatchCosts(bool),
+    /// List each source's tuning jobs with its jobs (the list groups by tuning job), or
+    /// stop listing them.
+    WatchTuning(bool),
     /// The list's search and status filter, sent to remote sources with their list call
     /// (`NameContains`, `StatusEquals`) so that jobs beyond the newest are found.
     SetQuery {
@@ -106,6 +109,8 @@ pub enum TaskCommand {
     },
     /// `StopTrainingJob`.
     Stop(JobRef),
+    /// `StopHyperParameterTuningJob` of tuning job `name` on `source`.
+    StopTuning { source: Connection, name: String },
     /// List the entries of a `.tar.gz` artifact of a source's job.
     ListArchive {
         /// The source whose backend reads it.
@@ -273,6 +278,7 @@ impl FollowCommand {
             FollowCommand::SetVisibleJobs(jobs) => format!("{} jobs visible", jobs.len()),
             FollowCommand::WatchTags(watch) => format!("watch tags: {watch}"),
             FollowCommand::WatchCosts(watch) => format!("watch costs: {watch}"),
+            FollowCommand::WatchTuning(watch) => format!("watch tuning jobs: {watch}"),
             FollowCommand::SetQuery { status, .. } => format!("query, status {status:?}"),
             FollowCommand::Select(Some(job)) => format!("select {job}"),
             FollowCommand::Select(None) => "select nothing".into(),
@@ -290,6 +296,7 @@ impl TaskCommand {
                 source, request, ..
             } => format!("submit {} on {}", request.name(), source.label()),
             TaskCommand::Stop(job) => format!("stop {job}"),
+            TaskCommand::StopTuning { name, .. } => format!("stop tuning job {name}"),
             TaskCommand::ListArchive { uri, .. } => format!("list archive {uri}"),
             TaskCommand::Download { uri, dest, .. } => {
                 format!("download {uri} to {}", dest.display())

@@ -161,6 +161,13 @@ pub enum Event {
         /// `(job name, (key, value) pairs)`.
         tags: Vec<(String, Vec<(String, String)>)>,
     },
+    /// A source's tuning jobs, when they changed (while the list groups by tuning job).
+    TuningJobs {
+        /// The source.
+        source: Connection,
+        /// Its tuning jobs, newest first.
+        jobs: Vec<crate::job::tuning::TuningSummary>,
+    },
     /// News of the selected job's log: its size, rows asked for, search hits.
     Log {
         /// The job.

@@ -37,6 +37,8 @@ struct Poller {
     visible: bool,
     /// Whether the list groups by a tag: the sources read their jobs' tags.
     watch_tags: bool,
+    /// Whether the list groups by tuning job: the sources list their tuning jobs.
+    watch_tuning: bool,
     /// Whether the list shows costs: the AWS sources read their finished jobs' billing.
     watch_costs: bool,
     /// Preflight results by source, reused while the values they looked at are unchanged.
@@ -97,6 +99,7 @@ pub(super) async fn run(
         compared: Vec::new(),
         visible: true,
         watch_tags: false,
+        watch_tuning: false,
         watch_costs: false,
         sweeps: Default::default(),
         preflight: Default::default(),
@@ -275,6 +278,9 @@ impl Poller {
             self.follow(i).await;
             if self.watch_tags {
                 self.sources[i].fetch_tags(&self.out).await;
+            }
+            if self.watch_tuning {
+                self.sources[i].fetch_tuning(&self.out).await;
             }
             if self.watch_costs {
                 self.fetch_costs(i).await;
@@ -480,6 +486,14 @@ impl Poller {
                 if watch {
                     for source in &mut self.sources {
                         source.fetch_tags(&self.out).await;
+                    }
+                }
+            }
+            FollowCommand::WatchTuning(watch) => {
+                self.watch_tuning = watch;
+                if watch {
+                    for source in &mut self.sources {
+                        source.fetch_tuning(&self.out).await;
                     }
                 }
             }

@@ -60,6 +60,9 @@ pub(super) struct Source {
     pub visible_jobs: Vec<String>,
     /// Tags read so far, by job name.
     tags: HashMap<String, Vec<(String, String)>>,
+    /// Its tuning jobs last listed, and the last error listing them (said once).
+    tuning: Vec<crate::job::tuning::TuningSummary>,
+    tuning_error: Option<String>,
     /// Finished jobs whose billing was read (or kept from an earlier run).
     pub billed: std::collections::HashSet<String>,
     /// Whether the billing kept in the store was read.
@@ -91,6 +94,8 @@ impl Source {
             jobs: Vec::new(),
             visible_jobs: Vec::new(),
             tags: HashMap::new(),
+            tuning: Vec::new(),
+            tuning_error: None,
             billed: Default::default(),
             billing_loaded: false,
             query: ListFilter::default(),
@@ -270,6 +275,33 @@ impl Source {
                 source: self.connection.clone(),
                 tags: read,
             });
+        }
+    }
+
+    /// Lists the source's tuning jobs and sends them when they changed. A source without
+    /// tuning jobs says nothing; another failure is said once until it changes.
+    pub async fn fetch_tuning(&mut self, out: &Outbox) {
+        match self.backend.list_tuning_jobs().await {
+            Ok(jobs) => {
+                self.tuning_error = None;
+                if jobs != self.tuning {
+                    self.tuning = jobs.clone();
+                    out.send(Event::TuningJobs {
+                        source: self.connection.clone(),
+                        jobs,
+                    });
+                }
+            }
+            Err(e) if e.kind == crate::backend::ErrorKind::Unsupported => {}
+            Err(e) => {
+                if self.tuning_error.as_deref() != Some(e.message.as_str()) {
+                    self.tuning_error = Some(e.message.clone());
+                    out.error(
+                        format!("Listing the tuning jobs of {}", self.backend.label()),
+                        e,
+                    );
+                }
+            }
         }
     }
 

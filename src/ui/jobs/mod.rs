@@ -28,6 +28,8 @@ pub enum ListAction {
     Compare(Vec<JobRef>),
     /// List older jobs of this remote source.
     LoadMore(Connection),
+    /// Ask whether to stop this tuning job of this source.
+    StopTuning(Connection, String),
 }
 
 /// Draws the list: filters, the comparison bar, then the table. Returns what the user

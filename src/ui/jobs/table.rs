@@ -169,17 +169,45 @@ fn group_row(
     let several = data.sources.len() > 1;
     let group = &cache.groups[g];
     let mut action = None;
+    // A tuning job's group shows the tuning job as its source lists it.
+    let tuning = (state.group_by == GroupBy::TuningJob)
+        .then(|| {
+            let &(s, _) = group.jobs.first()?;
+            let source = &data.sources[s as usize];
+            Some((source.connection.clone(), source.tuning_job(&group.key)?))
+        })
+        .flatten();
     row.col(|_| {});
-    row.col(|ui| {
-        ui.label(RichText::new("⏷").weak());
+    row.col(|ui| match &tuning {
+        Some((_, t)) => {
+            ui.label(
+                RichText::new(theme::status_icon(t.status)).color(theme::status_color(t.status)),
+            )
+            .on_hover_text(format!("tuning job {}", t.status));
+        }
+        None => {
+            ui.label(RichText::new("⏷").weak());
+        }
     });
     row.col(|ui| {
         let title = match state.group_by {
             GroupBy::TuningJob => format!("tuning job {}", group.key),
             _ => group.key.clone(),
         };
-        ui.add(egui::Label::new(RichText::new(&title).strong()).truncate())
-            .on_hover_text(&title);
+        ui.vertical(|ui| {
+            ui.add(egui::Label::new(RichText::new(&title).strong()).truncate())
+                .on_hover_text(&title);
+            if let Some((_, t)) = &tuning {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(tuning_line(t))
+                            .small()
+                            .color(theme::status_color(t.status)),
+                    )
+                    .truncate(),
+                );
+            }
+        });
     });
     if several {
         row.col(|_| {});
@@ -217,8 +245,46 @@ fn group_row(
             action = Some(ListAction::Compare(cache.group_jobs(data, g)));
             ui.close();
         }
+        if let Some((source, t)) = &tuning {
+            if let Some((best, _)) = &t.best
+                && ui
+                    .button(format!("Show the best training job, {best}"))
+                    .clicked()
+            {
+                action = Some(ListAction::Select(JobRef::new(
+                    source.clone(),
+                    best.clone(),
+                )));
+                ui.close();
+            }
+            if !t.status.is_terminal() && ui.button("Stop the tuning job…").clicked() {
+                action = Some(ListAction::StopTuning(source.clone(), t.name.clone()));
+                ui.close();
+            }
+        }
     });
     action
+}
+
+/// `Completed · Bayesian · 16 of 20 · best 0.254`: a tuning job in one line.
+fn tuning_line(t: &crate::job::tuning::TuningSummary) -> String {
+    let c = t.counters;
+    let started = c.completed + c.in_progress + c.stopped + c.failed;
+    let mut parts = vec![t.status.to_string(), t.strategy.clone()];
+    parts.push(match t.max_jobs {
+        Some(max) => format!("{started} of {max}"),
+        None => format!("{started} trials"),
+    });
+    if c.failed > 0 {
+        parts.push(format!("{} failed", c.failed));
+    }
+    if let Some((_, value)) = &t.best {
+        parts.push(format!(
+            "best {}",
+            crate::job::compare::format_value(*value)
+        ));
+    }
+    parts.join(" · ")
 }
 
 /// A job row's context menu.

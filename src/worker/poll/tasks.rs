@@ -87,6 +87,17 @@ impl Poller {
                     self.tasks.spawn(stop(cx, backend, job));
                 }
             }
+            TaskCommand::StopTuning { source, name } => {
+                if let Some(backend) = task(self, &source, "Stopping a tuning job") {
+                    self.tasks.spawn(async move {
+                        match backend.stop_tuning_job(&name).await {
+                            Ok(()) => cx.tick(&source),
+                            Err(e) => cx.out.error(format!("Stopping tuning job {name}"), e),
+                        }
+                        cx.out.flush();
+                    });
+                }
+            }
             TaskCommand::Submit {
                 source,
                 request,
