@@ -198,14 +198,16 @@ fn group_row(
             ui.add(egui::Label::new(RichText::new(&title).strong()).truncate())
                 .on_hover_text(&title);
             if let Some((_, t)) = &tuning {
+                let line = tuning_line(t);
                 ui.add(
                     egui::Label::new(
-                        RichText::new(tuning_line(t))
+                        RichText::new(&line)
                             .small()
                             .color(theme::status_color(t.status)),
                     )
                     .truncate(),
-                );
+                )
+                .on_hover_text(line);
             }
         });
     });
