@@ -47,8 +47,7 @@ pub enum Progress {
 pub struct Tuner {
     name: String,
     plans: Vec<Plan>,
-    /// `Minimize` or `Maximize`, and whether that is `Minimize`.
-    objective_type: String,
+    /// Whether the objective is to be made as small as possible.
     minimize: bool,
     state: TuningState,
     max_jobs: usize,
@@ -157,7 +156,6 @@ impl Tuner {
         Ok(Self {
             name: request.name().to_string(),
             plans,
-            objective_type,
             minimize,
             state,
             max_jobs,
@@ -174,16 +172,6 @@ impl Tuner {
             rng: Rng::new(seed ^ 0x5eed),
             ending: None,
         })
-    }
-
-    /// The state so far.
-    pub fn state(&self) -> &TuningState {
-        &self.state
-    }
-
-    /// Whether the objective is minimized.
-    pub fn minimize(&self) -> bool {
-        self.minimize
     }
 
     /// Runs the tuning job to its end on `backend`. `save` keeps the state after each
@@ -461,11 +449,6 @@ impl Tuner {
             tracing::warn!("stopping {}: {e}", trial.name);
         }
         trial.status = Status::Stopping;
-    }
-
-    /// `Minimize` or `Maximize`.
-    pub fn objective_type(&self) -> &str {
-        &self.objective_type
     }
 }
 

@@ -54,11 +54,33 @@ pub fn show(
         .clone()
         .filter(|m| table.metrics.contains(m))
         .or_else(|| importance::default_objective(table))?;
+    // Open at first for a tuning job's trials; for other jobs, one click away, so that
+    // the metric charts come first.
+    let tuning = table.jobs.iter().any(|j| {
+        j.hyperparameters
+            .contains_key(crate::request::tuning::TUNING_OBJECTIVE_METRIC)
+    });
+    egui::CollapsingHeader::new(RichText::new("Which hyperparameters matter").strong())
+        .id_salt("study")
+        .default_open(tuning)
+        .show(ui, |ui| body(ui, table, &objective, ended, cache))
+        .body_returned
+        .flatten()
+}
+
+/// The section's body: the objective chosen, the chart, importance and scatters.
+fn body(
+    ui: &mut egui::Ui,
+    table: &Comparison,
+    objective: &str,
+    ended: &std::collections::HashMap<String, f64>,
+    cache: &mut CompareCache,
+) -> Option<CompareAction> {
+    let objective = objective.to_string();
     let study = importance::study(table, &objective);
     let mut action = None;
     ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new("Which hyperparameters matter").strong());
-        ui.label("against");
+        ui.label("Against");
         let mut chosen = objective.clone();
         egui::ComboBox::new("study_objective", "")
             .selected_text(&chosen)
