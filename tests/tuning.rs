@@ -442,6 +442,18 @@ fn the_window_shows_a_running_tuning_job_over_its_trials_and_stops_it_when_asked
     wait_for(&mut h, "the running tuning job over its trials", |h| {
         has_text(h, "tuning job live") && has_text(h, "InProgress · Random · 2 of 8")
     });
+    // Its detail: settings, counts and the trials.
+    h.get_by_label("tuning job live").click();
+    wait_for(&mut h, "the tuning job's detail", |h| {
+        has_text(h, "Tuning job live")
+            && has_text(h, "Random")
+            && has_text(h, "8 training jobs, 2 at once")
+            && has_text(h, "0 completed, 2 in progress, 0 stopped, 0 failed")
+    });
+    assert_eq!(
+        h.state().state().tuning.as_ref().map(|j| j.name.as_str()),
+        Some("live")
+    );
     h.get_by_label("tuning job live").click_secondary();
     h.run_steps(2);
     h.get_by_label("Stop the tuning job…").click();
@@ -450,6 +462,12 @@ fn the_window_shows_a_running_tuning_job_over_its_trials_and_stops_it_when_asked
     h.get_by_label("Stop tuning job").click();
     wait_for(&mut h, "the stopped tuning job", |h| {
         has_text(h, "Stopped · Random · 2 of 8")
+            && has_text(h, "0 completed, 0 in progress, 2 stopped, 0 failed")
+    });
+    // Its trials compare from the detail.
+    h.get_by_label("⚖ Compare trials").click();
+    wait_for(&mut h, "the trials compared", |h| {
+        has_text(h, "Comparing 2 jobs")
     });
     let d: Value = serde_json::from_slice(
         &succeeded(sagedesk(&sb.home()).args(["tuning", "describe", "--json", "live"])).stdout,

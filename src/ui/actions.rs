@@ -45,6 +45,9 @@ impl SageDeskApp {
     /// Selects a job (or none) and shows its detail.
     pub(super) fn select(&mut self, job: Option<JobRef>) {
         self.state.comparing = false;
+        if job.is_some() {
+            self.state.tuning = None;
+        }
         if job != self.state.selection {
             match job.as_ref().and_then(|j| self.chosen_tabs.get(j)) {
                 Some(tab) => {
@@ -77,6 +80,7 @@ impl SageDeskApp {
                     self.data.clear_selection();
                     self.detail = DetailCache::default();
                 }
+                FollowCommand::SelectTuning(_) => self.data.tuning_detail = None,
                 FollowCommand::Compare(jobs) => {
                     self.data.compared = jobs
                         .iter()
@@ -89,6 +93,28 @@ impl SageDeskApp {
             self.worker.send(command);
         }
         self.sent = now;
+    }
+
+    /// Shows tuning job `job` (none: closes its view).
+    pub(super) fn show_tuning(&mut self, job: Option<JobRef>) {
+        self.builder = None;
+        self.state.comparing = false;
+        if job.is_some() {
+            self.state.selection = None;
+        }
+        self.state.tuning = job;
+        self.follow();
+    }
+
+    /// Does what the tuning job's view asked.
+    pub(super) fn handle_tuning(&mut self, action: super::tuning::TuningAction) {
+        use super::tuning::TuningAction;
+        match action {
+            TuningAction::Select(job) => self.select(Some(job)),
+            TuningAction::Compare(jobs) => self.compare(jobs),
+            TuningAction::Stop(job) => self.confirm_stop_tuning = Some((job.source, job.name)),
+            TuningAction::Close => self.show_tuning(None),
+        }
     }
 
     /// Opens the Compare view on `jobs` (in this order).

@@ -78,6 +78,16 @@ pub struct ComparedData {
 }
 
 /// Everything the worker has told the window.
+/// A tuning job as its source describes it, with its trials (the service's JSON).
+#[derive(Debug, Clone)]
+pub struct TuningDetail {
+    pub job: JobRef,
+    /// `DescribeHyperParameterTuningJob`.
+    pub described: serde_json::Value,
+    /// `ListTrainingJobsForHyperParameterTuningJob`'s summaries.
+    pub trials: Vec<serde_json::Value>,
+}
+
 pub struct Data {
     /// Keys of the notices already said this session.
     pub noticed: std::collections::HashSet<String>,
@@ -91,6 +101,8 @@ pub struct Data {
     pub describe: Option<Value>,
     /// Why the selected job failed or stopped, once it has.
     pub diagnosis: Option<crate::job::diagnosis::Diagnosis>,
+    /// The shown tuning job, as its source describes it.
+    pub tuning_detail: Option<TuningDetail>,
     /// The local job whose code folder is watched (its latest run), if one is.
     pub watching: Option<crate::job::JobRef>,
     /// The selected job's log: its size and the rows around the screen.
@@ -141,6 +153,7 @@ impl Default for Data {
             detail: None,
             describe: None,
             diagnosis: None,
+            tuning_detail: None,
             watching: None,
             log: LogPages::default(),
             metrics: BTreeMap::new(),

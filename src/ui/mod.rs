@@ -16,6 +16,7 @@ pub mod palette;
 pub mod state;
 pub mod theme;
 pub mod toasts;
+pub mod tuning;
 
 mod actions;
 mod axis;

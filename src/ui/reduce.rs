@@ -138,6 +138,19 @@ impl SageDeskApp {
                     self.data.jobs_version += 1;
                 }
             }
+            Event::Tuning {
+                job,
+                described,
+                trials,
+            } => {
+                if self.state.tuning.as_ref() == Some(&job) {
+                    self.data.tuning_detail = Some(super::data::TuningDetail {
+                        job,
+                        described: *described,
+                        trials,
+                    });
+                }
+            }
             Event::TuningJobs { source, jobs } => {
                 if let Some(s) = self.data.source_mut(&source) {
                     s.tuning = jobs;

@@ -178,6 +178,7 @@ impl SageDeskApp {
                     Some(ListAction::StopTuning(source, name)) => {
                         self.confirm_stop_tuning = Some((source, name));
                     }
+                    Some(ListAction::ShowTuning(job)) => self.show_tuning(Some(job)),
                     None => {}
                 }
             });
@@ -209,6 +210,14 @@ impl SageDeskApp {
                 let actions =
                     super::compare::show(ui, &self.data, &mut self.state, &mut self.compare);
                 self.handle_compare(ctx, actions);
+                return;
+            }
+            if let Some(job) = self.state.tuning.clone()
+                && self.state.selection.is_none()
+            {
+                if let Some(action) = super::tuning::show(ui, &self.data, &job) {
+                    self.handle_tuning(action);
+                }
                 return;
             }
             if self.state.selection.is_none() {

@@ -105,6 +105,8 @@ impl Tab {
 pub struct State {
     /// The selected job.
     pub selection: Option<JobRef>,
+    /// The tuning job shown (no job selected then).
+    pub tuning: Option<JobRef>,
     /// The jobs marked for comparison.
     pub compare: Vec<JobRef>,
     /// Whether the Compare view is open.
@@ -204,6 +206,7 @@ impl Default for State {
     fn default() -> Self {
         Self {
             selection: None,
+            tuning: None,
             compare: Vec::new(),
             comparing: false,
             compare_axis: CompareAxis::SinceStart,

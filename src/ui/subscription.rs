@@ -21,6 +21,7 @@ pub struct Subscription {
     visible_jobs: Vec<JobRef>,
     tags: bool,
     tuning: bool,
+    tuning_shown: Option<JobRef>,
     costs: bool,
 }
 
@@ -37,6 +38,7 @@ impl Subscription {
             visible_jobs: Vec::new(),
             tags: false,
             tuning: false,
+            tuning_shown: None,
             costs: false,
         }
     }
@@ -64,6 +66,7 @@ impl Subscription {
             visible_jobs: visible_jobs.to_vec(),
             tags: matches!(state.group_by, GroupBy::Tag(_)),
             tuning: state.group_by == GroupBy::TuningJob,
+            tuning_shown: state.tuning.clone(),
             costs: state.show_cost,
         }
     }
@@ -98,6 +101,9 @@ impl Subscription {
         }
         if self.tags != before.tags {
             commands.push(FollowCommand::WatchTags(self.tags));
+        }
+        if self.tuning_shown != before.tuning_shown {
+            commands.push(FollowCommand::SelectTuning(self.tuning_shown.clone()));
         }
         if self.tuning != before.tuning {
             commands.push(FollowCommand::WatchTuning(self.tuning));

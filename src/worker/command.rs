@@ -59,6 +59,8 @@ pub enum FollowCommand {
     /// Read what the listed finished AWS jobs are billed for (the list shows their cost),
     /// or stop reading it.
     WatchCosts(bool),
+    /// Follow this tuning job for its detail (none: stop).
+    SelectTuning(Option<JobRef>),
     /// List each source's tuning jobs with its jobs (the list groups by tuning job), or
     /// stop listing them.
     WatchTuning(bool),
@@ -279,6 +281,10 @@ impl FollowCommand {
             FollowCommand::WatchTags(watch) => format!("watch tags: {watch}"),
             FollowCommand::WatchCosts(watch) => format!("watch costs: {watch}"),
             FollowCommand::WatchTuning(watch) => format!("watch tuning jobs: {watch}"),
+            FollowCommand::SelectTuning(job) => match job {
+                Some(job) => format!("show tuning job {job}"),
+                None => "show no tuning job".into(),
+            },
             FollowCommand::SetQuery { status, .. } => format!("query, status {status:?}"),
             FollowCommand::Select(Some(job)) => format!("select {job}"),
             FollowCommand::Select(None) => "select nothing".into(),

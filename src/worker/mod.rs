@@ -14,6 +14,7 @@ mod notify;
 mod poll;
 mod restart;
 mod source;
+mod tuning;
 
 pub use command::{Command, DeskCommand, FollowCommand, SourceCommand, TaskCommand};
 pub use desk::Folders;
@@ -160,6 +161,16 @@ pub enum Event {
         source: Connection,
         /// `(job name, (key, value) pairs)`.
         tags: Vec<(String, Vec<(String, String)>)>,
+    },
+    /// The shown tuning job's description and trials, in the service's JSON, when they
+    /// changed.
+    Tuning {
+        /// The tuning job.
+        job: JobRef,
+        /// `DescribeHyperParameterTuningJob`.
+        described: Box<serde_json::Value>,
+        /// `ListTrainingJobsForHyperParameterTuningJob`'s summaries.
+        trials: Vec<serde_json::Value>,
     },
     /// A source's tuning jobs, when they changed (while the list groups by tuning job).
     TuningJobs {

@@ -39,6 +39,8 @@ struct Poller {
     watch_tags: bool,
     /// Whether the list groups by tuning job: the sources list their tuning jobs.
     watch_tuning: bool,
+    /// The tuning job shown, followed with its source.
+    tuning: Option<super::tuning::FollowedTuning>,
     /// Whether the list shows costs: the AWS sources read their finished jobs' billing.
     watch_costs: bool,
     /// Preflight results by source, reused while the values they looked at are unchanged.
@@ -100,6 +102,7 @@ pub(super) async fn run(
         visible: true,
         watch_tags: false,
         watch_tuning: false,
+        tuning: None,
         watch_costs: false,
         sweeps: Default::default(),
         preflight: Default::default(),
@@ -292,10 +295,13 @@ impl Poller {
         source.send_activity(&self.out, pace);
     }
 
-    /// Polls the selected and compared jobs of source `i`.
+    /// Polls the selected and compared jobs of source `i`, and its tuning job shown.
     async fn follow(&mut self, i: usize) {
         let source = self.sources[i].connection.clone();
         let backend = self.sources[i].backend.clone();
+        if let Some(tuning) = self.tuning.as_mut().filter(|t| t.job.source == source) {
+            tuning.poll(backend.as_ref(), &self.out).await;
+        }
         if self
             .selected
             .as_ref()
@@ -487,6 +493,19 @@ impl Poller {
                     for source in &mut self.sources {
                         source.fetch_tags(&self.out).await;
                     }
+                }
+            }
+            FollowCommand::SelectTuning(job) => {
+                self.tuning = job.map(super::tuning::FollowedTuning::new);
+                let source = self.tuning.as_ref().map(|t| t.job.source.clone());
+                if let (Some(source), Some(tuning)) = (source, self.tuning.as_mut())
+                    && let Some(backend) = self
+                        .sources
+                        .iter()
+                        .find(|s| s.connection == source)
+                        .map(|s| s.backend.clone())
+                {
+                    tuning.poll(backend.as_ref(), &self.out).await;
                 }
             }
             FollowCommand::WatchTuning(watch) => {

@@ -5,7 +5,7 @@
 pub mod chart;
 mod parallel;
 mod requests;
-mod study;
+pub mod study;
 mod table;
 
 use std::collections::BTreeMap;

@@ -159,51 +159,72 @@ fn body(
 /// The objective over time: each job a point at its end, the best so far a line.
 fn over_time(ui: &mut egui::Ui, study: &Study, ended: &std::collections::HashMap<String, f64>) {
     let rank = ranks(study);
-    let mut points: Vec<(f64, f64, f64)> = study
+    let points: Vec<(f64, f64, f64)> = study
         .lines
         .iter()
         .zip(&rank)
         .filter_map(|(l, r)| Some((*ended.get(&l.name)?, l.objective, *r)))
         .collect();
+    let look = Objective {
+        name: &study.objective,
+        lower_is_better: study.lower_is_better,
+        log: study.log_objective,
+    };
+    objective_over_time(ui, "study-over-time", &look, points);
+}
+
+/// An objective as a chart shows it.
+pub struct Objective<'a> {
+    pub name: &'a str,
+    pub lower_is_better: bool,
+    /// Drawn on a logarithmic scale.
+    pub log: bool,
+}
+
+/// The objective over time: each job a point at its end (`(epoch seconds, value, rank)`,
+/// the rank from 0, worst, to 1, best, for its colour), the best so far a line.
+pub fn objective_over_time(
+    ui: &mut egui::Ui,
+    id: &str,
+    objective: &Objective<'_>,
+    mut points: Vec<(f64, f64, f64)>,
+) {
     if points.len() < 2 {
         return;
     }
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut best: Vec<[f64; 2]> = Vec::new();
     for &(x, y, _) in &points {
-        let better = best.last().is_none_or(|b| {
-            if study.lower_is_better {
-                y < b[1]
+        let so_far = best.last().map(|b| b[1]);
+        let better = so_far.is_none_or(|b| {
+            if objective.lower_is_better {
+                y < b
             } else {
-                y > b[1]
+                y > b
             }
         });
-        let y = if better {
-            y
-        } else {
-            best.last().map_or(y, |b| b[1])
-        };
-        best.push([x, y]);
+        best.push([x, if better { y } else { so_far.unwrap_or(y) }]);
     }
     ui.label(
         RichText::new(format!(
             "{} by the jobs' end, the best so far as a line",
-            study.objective
+            objective.name
         ))
         .small(),
     );
     // On a logarithmic objective the chart shows log10 values, as the metric charts do.
-    let shown = |y: f64| if study.log_objective { y.log10() } else { y };
+    let shown = |y: f64| if objective.log { y.log10() } else { y };
     let best: Vec<[f64; 2]> = best.into_iter().map(|[x, y]| [x, shown(y)]).collect();
-    let plot = egui_plot::Plot::new("study-over-time")
+    let plot = egui_plot::Plot::new(id)
         .height(150.0)
         .show_x(false)
         .show_y(false)
         .allow_scroll(false)
         .allow_drag(false)
         .allow_zoom(false);
-    super::super::axis::time_series(plot, super::super::axis::Clock::Wall, study.log_objective)
-        .show(ui, |plot_ui| {
+    super::super::axis::time_series(plot, super::super::axis::Clock::Wall, objective.log).show(
+        ui,
+        |plot_ui| {
             plot_ui.line(
                 egui_plot::Line::new("best so far", egui_plot::PlotPoints::from(best))
                     .color(ui_accent()),
@@ -215,7 +236,8 @@ fn over_time(ui: &mut egui::Ui, study: &Study, ended: &std::collections::HashMap
                         .color(colour(*r)),
                 );
             }
-        });
+        },
+    );
 }
 
 fn ui_accent() -> egui::Color32 {

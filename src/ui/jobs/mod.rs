@@ -30,6 +30,8 @@ pub enum ListAction {
     LoadMore(Connection),
     /// Ask whether to stop this tuning job of this source.
     StopTuning(Connection, String),
+    /// Show this tuning job.
+    ShowTuning(JobRef),
 }
 
 /// Draws the list: filters, the comparison bar, then the table. Returns what the user

@@ -177,6 +177,13 @@ fn group_row(
             Some((source.connection.clone(), source.tuning_job(&group.key)?))
         })
         .flatten();
+    if let Some((source, t)) = &tuning {
+        let shown = state
+            .tuning
+            .as_ref()
+            .is_some_and(|j| j.source == *source && j.name == t.name);
+        row.set_selected(shown);
+    }
     row.col(|_| {});
     row.col(|ui| match &tuning {
         Some((_, t)) => {
@@ -239,7 +246,25 @@ fn group_row(
             }
         });
     }
-    row.response().context_menu(|ui| {
+    let response = row.response();
+    if let Some((source, t)) = &tuning
+        && response.clicked()
+    {
+        action = Some(ListAction::ShowTuning(JobRef::new(
+            source.clone(),
+            t.name.clone(),
+        )));
+    }
+    response.context_menu(|ui| {
+        if let Some((source, t)) = &tuning
+            && ui.button("Show the tuning job").clicked()
+        {
+            action = Some(ListAction::ShowTuning(JobRef::new(
+                source.clone(),
+                t.name.clone(),
+            )));
+            ui.close();
+        }
         if ui
             .button(format!("Compare all {} jobs", group.jobs.len()))
             .clicked()
