@@ -259,7 +259,10 @@ fn trials_table(ui: &mut egui::Ui, job: &JobRef, trials: &[&Value]) -> Option<Tu
                         });
                         for name in &names {
                             row.col(|ui| {
-                                ui.label(text(t, &["TunedHyperParameters", name]));
+                                let value = text(t, &["TunedHyperParameters", name]);
+                                ui.add(
+                                    egui::Label::new(value).wrap_mode(egui::TextWrapMode::Extend),
+                                );
                             });
                         }
                     });
