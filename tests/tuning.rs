@@ -476,3 +476,67 @@ fn the_window_shows_a_running_tuning_job_over_its_trials_and_stops_it_when_asked
     assert_eq!(d["HyperParameterTuningJobStatus"], "Stopped");
     assert_eq!(d["TrainingJobStatusCounters"]["InProgress"], 0);
 }
+
+#[test]
+fn a_tuning_job_whose_tuner_was_killed_goes_on_from_where_it_was() {
+    let sb = Sandbox::new();
+    let file = request(
+        &sb,
+        "orphan",
+        json!({"ResourceLimits": {"MaxNumberOfTrainingJobs": 5, "MaxParallelTrainingJobs": 2}}),
+        json!({"epochs": "12", "pause": "0.1"}),
+    );
+    succeeded(sagedesk(&sb.home()).args(["tune", "--detach"]).arg(&file));
+    let describe = || -> Value {
+        serde_json::from_slice(
+            &succeeded(sagedesk(&sb.home()).args(["tuning", "describe", "--json", "orphan"]))
+                .stdout,
+        )
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + common::LIMIT;
+    while describe()["TrainingJobStatusCounters"]["InProgress"] != 2 {
+        assert!(std::time::Instant::now() < deadline, "no trial started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The tuner dies; its trials, supervised on their own, go on.
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-f", "supervise-tuning orphan"])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The next command finds it orphaned and starts its tuner again.
+    let out = succeeded(sagedesk(&sb.home()).args(["tuning", "list"]));
+    assert!(
+        text(&out.stderr).contains("tuning job orphan had lost its process"),
+        "{}",
+        text(&out.stderr)
+    );
+    let d = loop {
+        let d = describe();
+        if d["HyperParameterTuningJobStatus"] != "InProgress" {
+            break d;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "it did not end: {d:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(d["HyperParameterTuningJobStatus"], "Completed", "{d:#}");
+    assert_eq!(d["TrainingJobStatusCounters"]["Completed"], 5, "{d:#}");
+    // Each trial once, its final value the last it logged (12 epochs: floor + 1/12).
+    let trials = trials(&sb.home(), "orphan");
+    assert_eq!(trials.len(), 5);
+    for trial in &trials {
+        let h = &trial["TunedHyperParameters"];
+        let rate: f64 = h["rate"].as_str().unwrap().parse().unwrap();
+        let kind = if h["kind"] == "b" { 0.0 } else { 0.5 };
+        let expected = (rate - 0.3).powi(2) + kind + 1.0 / 12.0;
+        let value = trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+            .as_f64()
+            .unwrap();
+        assert!((value - expected).abs() < 1e-5, "{value} vs {expected}");
+    }
+}

@@ -150,6 +150,16 @@ pub fn run(cli: Cli) -> ExitCode {
         eprintln!("error: cannot enter {host}: {error}");
         return ExitCode::from(EXIT_FAILED);
     }
+    // A tuning job whose tuner is gone goes on from where it was.
+    if !matches!(
+        cli.command,
+        Some(Command::SuperviseTuning { .. } | Command::Supervise { .. })
+    ) && let Ok(config) = LocalConfig::from_env()
+    {
+        for name in crate::tuning::local::resume_orphans(&config) {
+            eprintln!("note: tuning job {name} had lost its process; it goes on");
+        }
+    }
     let connection = cli.aws.connection();
     let Some(command) = cli.command else {
         return open_window(connection);

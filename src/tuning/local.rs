@@ -89,7 +89,18 @@ pub fn start(config: &LocalConfig, name: &str) -> Result<(), BackendError> {
 /// Runs tuning job `name` to its end: the body of `sagedesk supervise-tuning NAME`.
 pub async fn supervise(config: LocalConfig, name: &str) -> Result<(), BackendError> {
     let store = Store::open(&config.database())?;
-    store.set_tuning_supervisor(name, crate::process::current())?;
+    // Another live tuner (two processes resumed it at once) keeps it.
+    let recorded = store.tuning_job(name)?.and_then(|j| j.supervisor);
+    let me = crate::process::current();
+    if let Some((pid, start)) = recorded
+        && pid != me.0
+        && crate::process::is_alive(pid, start)
+    {
+        return Err(BackendError::validation(format!(
+            "tuning job {name} is run by process {pid} already"
+        )));
+    }
+    store.set_tuning_supervisor(name, me)?;
     let job = read(&store, name)?;
     if job.state.status.is_terminal() {
         return Err(BackendError::validation(format!(
@@ -131,6 +142,34 @@ pub async fn supervise(config: LocalConfig, name: &str) -> Result<(), BackendErr
     tuner
         .run(backend, &mut save, &mut stop, &mut progress)
         .await
+}
+
+/// Starts a tuner again for each tuning job that has not ended and whose tuner is gone
+/// (killed, or the machine restarted); their names. Its running trials, supervised on
+/// their own, are followed again; the search goes on from the trials kept.
+pub fn resume_orphans(config: &LocalConfig) -> Vec<String> {
+    let Ok(store) = Store::open(&config.database()) else {
+        return Vec::new();
+    };
+    if store.is_read_only() {
+        return Vec::new();
+    }
+    let orphans: Vec<String> = list(&store)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|j| j.orphaned)
+        .map(|j| j.request.name().to_string())
+        .collect();
+    orphans
+        .into_iter()
+        .filter(|name| match start(config, name) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("resuming tuning job {name}: {e}");
+                false
+            }
+        })
+        .collect()
 }
 
 /// `name=value` pairs of a trial's tuned hyperparameters.

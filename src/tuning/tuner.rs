@@ -153,6 +153,11 @@ impl Tuner {
                 ))
             })
             .collect();
+        // Resumed: the running trials' values are read again from their first.
+        let mut state = state;
+        for trial in state.trials.iter_mut().filter(|t| !t.status.is_terminal()) {
+            trial.curve.clear();
+        }
         Ok(Self {
             name: request.name().to_string(),
             plans,

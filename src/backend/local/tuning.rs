@@ -1,10 +1,7 @@
-//! Local tuning jobs as the store keeps them: read (a tuning job whose tuner is gone is
-//! marked failed), listed and asked to stop. Their tuner is in `crate::tuning`.
-
-use chrono::Utc;
+//! Local tuning jobs as the store keeps them: read, listed and asked to stop. Their tuner
+//! is in `crate::tuning`, which also resumes a tuning job whose tuner is gone.
 
 use crate::backend::BackendError;
-use crate::job::Status;
 use crate::job::tuning::TuningState;
 use crate::request::tuning::{TuningJobRequest, tuning_request_from_value};
 use crate::store::Store;
@@ -14,6 +11,9 @@ use crate::store::Store;
 pub struct TuningJob {
     pub request: TuningJobRequest,
     pub state: TuningState,
+    /// It has not ended, and the process that ran it is gone (killed, or the machine
+    /// restarted): it is to be resumed.
+    pub orphaned: bool,
 }
 
 pub(crate) fn not_found(name: &str) -> BackendError {
@@ -29,33 +29,27 @@ fn damaged(name: &str, what: &str, e: serde_json::Error) -> BackendError {
     ))
 }
 
-/// Tuning job `name`. One the store says runs, whose tuner is gone (killed, or its machine
-/// restarted), is marked failed, with its trials as they were.
+/// Tuning job `name`, as last saved.
 pub fn read(store: &Store, name: &str) -> Result<TuningJob, BackendError> {
     let stored = store.tuning_job(name)?.ok_or_else(|| not_found(name))?;
     let value: serde_json::Value =
         serde_json::from_str(&stored.request).map_err(|e| damaged(name, "request", e))?;
     let request = tuning_request_from_value(value, name)
         .map_err(|e| BackendError::internal(e.to_string()))?;
-    let mut state: TuningState =
+    let state: TuningState =
         serde_json::from_str(&stored.state).map_err(|e| damaged(name, "state", e))?;
+    // Without a process recorded, it is orphaned only once its start is well past: the
+    // process that created it records its tuner right after.
+    let unstarted = chrono::Utc::now() - state.created > chrono::Duration::seconds(30);
     let orphaned = !state.status.is_terminal()
-        && stored
-            .supervisor
-            .is_some_and(|(pid, start)| !crate::process::is_alive(pid, start));
-    if orphaned && !store.is_read_only() {
-        state.status = Status::Failed;
-        state.failure_reason = Some(
-            "the process running the tuning job ended before it did (killed, or the machine \
-             restarted); its trials are kept"
-                .into(),
-        );
-        state.ended = Some(Utc::now());
-        if let Ok(text) = serde_json::to_string(&state) {
-            store.save_tuning_state(name, &text, state.status)?;
-        }
-    }
-    Ok(TuningJob { request, state })
+        && stored.supervisor.map_or(unstarted, |(pid, start)| {
+            !crate::process::is_alive(pid, start)
+        });
+    Ok(TuningJob {
+        request,
+        state,
+        orphaned,
+    })
 }
 
 /// Every tuning job here, newest first.
