@@ -423,6 +423,20 @@ fn a_tuning_job_goes_to_sagemaker_as_written_and_reads_back_in_the_services_shap
         "{}",
         text(&again.stderr)
     );
+
+    // The window lists it under its source, though none of its training jobs is listed, and
+    // opens it.
+    use common::window::{has_text, wait_for};
+    use egui_kittest::kittest::Queryable;
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    h.state_mut().state_mut().group_by = sagedesk::ui::state::GroupBy::TuningJob;
+    wait_for(&mut h, "the AWS tuning job", |h| {
+        has_text(h, "tuning job remote")
+    });
+    h.get_by_label("tuning job remote").click();
+    wait_for(&mut h, "its detail", |h| {
+        has_text(h, "Tuning job remote") && has_text(h, "4 training jobs, 2 at once")
+    });
 }
 
 #[test]

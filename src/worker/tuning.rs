@@ -27,14 +27,24 @@ impl FollowedTuning {
 
     /// Describes the tuning job and lists its trials; sends them when they changed.
     pub async fn poll(&mut self, backend: &dyn Backend, out: &Outbox) {
+        // The description shows without the trials when they cannot be listed.
         let read = async {
             let described = backend.describe_tuning_job(&self.job.name).await?;
-            let trials = backend.list_tuning_trials(&self.job.name).await?;
+            let trials = match backend.list_tuning_trials(&self.job.name).await {
+                Ok(trials) => trials,
+                Err(e) => {
+                    self.say_once(
+                        out,
+                        format!("Listing the training jobs of tuning job {}", self.job),
+                        e,
+                    );
+                    Vec::new()
+                }
+            };
             Ok::<_, crate::backend::BackendError>((described, trials))
         };
         match read.await {
             Ok(now) => {
-                self.reported = None;
                 if self.last.as_ref() != Some(&now) {
                     self.last = Some(now.clone());
                     out.send(Event::Tuning {
@@ -44,12 +54,15 @@ impl FollowedTuning {
                     });
                 }
             }
-            Err(e) => {
-                if self.reported.as_deref() != Some(e.message.as_str()) {
-                    self.reported = Some(e.message.clone());
-                    out.error(format!("Reading tuning job {}", self.job), e);
-                }
-            }
+            Err(e) => self.say_once(out, format!("Reading tuning job {}", self.job), e),
+        }
+    }
+
+    /// Reports `e` unless it was the last error reported.
+    fn say_once(&mut self, out: &Outbox, context: String, e: crate::backend::BackendError) {
+        if self.reported.as_deref() != Some(e.message.as_str()) {
+            self.reported = Some(e.message.clone());
+            out.error(context, e);
         }
     }
 }

@@ -30,8 +30,10 @@ pub enum Row {
 /// A group of rows and its jobs.
 #[derive(Debug, Clone, Default)]
 pub struct Group {
-    /// The shared name prefix.
+    /// The shared name prefix, tag value or tuning job name.
     pub key: String,
+    /// The source of its first job (for a tuning job: the source that lists it).
+    pub source: Option<u32>,
     /// Its jobs, as rows.
     pub jobs: Vec<(u32, u32)>,
     /// The estimated cost of its jobs (while the cost column is shown).
@@ -171,6 +173,7 @@ impl ListCache {
                     let g = *index.entry(key.clone()).or_insert_with(|| {
                         self.groups.push(Group {
                             key,
+                            source: Some(row.0),
                             ..Group::default()
                         });
                         self.groups.len() - 1
@@ -179,6 +182,9 @@ impl ListCache {
                     if let Some(estimate) = estimate_of(i) {
                         self.groups[g].total.add(estimate);
                     }
+                }
+                if state.group_by == GroupBy::TuningJob {
+                    self.tuning_without_trials(data, state, &needle, &index);
                 }
                 let mut order = Vec::with_capacity(self.shown + self.groups.len());
                 for (g, group) in self.groups.iter().enumerate() {
@@ -210,6 +216,36 @@ impl ListCache {
             }
         };
         self.key = Some(key);
+    }
+
+    /// Adds a group for each listed tuning job no shown job is a trial of (one that has
+    /// started none yet, or whose trials are filtered out), so that it can be opened.
+    fn tuning_without_trials(
+        &mut self,
+        data: &Data,
+        state: &State,
+        needle: &str,
+        grouped: &HashMap<String, usize>,
+    ) {
+        for (s, source) in data.sources.iter().enumerate() {
+            if state
+                .source_filter
+                .as_ref()
+                .is_some_and(|f| *f != source.connection)
+            {
+                continue;
+            }
+            for tuning in &source.tuning {
+                let matches = needle.is_empty() || tuning.name.to_lowercase().contains(needle);
+                if matches && !grouped.contains_key(&tuning.name) {
+                    self.groups.push(Group {
+                        key: tuning.name.clone(),
+                        source: Some(s as u32),
+                        ..Group::default()
+                    });
+                }
+            }
+        }
     }
 
     /// The job of row `row`, if it is a job.

@@ -172,8 +172,7 @@ fn group_row(
     // A tuning job's group shows the tuning job as its source lists it.
     let tuning = (state.group_by == GroupBy::TuningJob)
         .then(|| {
-            let &(s, _) = group.jobs.first()?;
-            let source = &data.sources[s as usize];
+            let source = &data.sources[group.source? as usize];
             Some((source.connection.clone(), source.tuning_job(&group.key)?))
         })
         .flatten();
