@@ -87,11 +87,7 @@ impl ListCache {
         let now = Utc::now();
         let mut jobs: Vec<(u32, u32)> = Vec::new();
         for (s, source) in data.sources.iter().enumerate() {
-            if state
-                .source_filter
-                .as_ref()
-                .is_some_and(|f| *f != source.connection)
-            {
+            if !shows(state, &source.connection) {
                 continue;
             }
             jobs.extend(
@@ -228,11 +224,7 @@ impl ListCache {
         grouped: &HashMap<String, usize>,
     ) {
         for (s, source) in data.sources.iter().enumerate() {
-            if state
-                .source_filter
-                .as_ref()
-                .is_some_and(|f| *f != source.connection)
-            {
+            if !shows(state, &source.connection) {
                 continue;
             }
             for tuning in &source.tuning {
@@ -264,6 +256,11 @@ impl ListCache {
             .map(|&(s, i)| data.job_ref(s as usize, i as usize))
             .collect()
     }
+}
+
+/// Whether the source filter lets `source`'s rows through.
+fn shows(state: &State, source: &Connection) -> bool {
+    state.source_filter.as_ref().is_none_or(|f| f == source)
 }
 
 /// The group of a job: its name prefix, its value of the tag (saying when it has none or
