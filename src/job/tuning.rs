@@ -1,6 +1,7 @@
-//! A tuning job's state as it is kept between runs of the tuner (JSON in the store) and
-//! shown in `DescribeHyperParameterTuningJob`'s and
-//! `ListTrainingJobsForHyperParameterTuningJob`'s shapes.
+//! Tuning jobs as views: a local tuning job's state as its tuner keeps it (JSON in the
+//! store), shown in `DescribeHyperParameterTuningJob`'s and
+//! `ListTrainingJobsForHyperParameterTuningJob`'s shapes, and the summary a list shows of
+//! any tuning job, read from those shapes (the service's or a local one).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
