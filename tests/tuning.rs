@@ -554,3 +554,32 @@ fn a_tuning_job_whose_tuner_was_killed_goes_on_from_where_it_was() {
         assert!((value - expected).abs() < 1e-5, "{value} vs {expected}");
     }
 }
+
+#[test]
+fn a_tuning_request_imported_into_the_builder_says_how_to_run_it() {
+    use sagedesk::worker::{DeskCommand, Event};
+    let sb = Sandbox::new();
+    let file = request(&sb, "imported", json!({}), json!({}));
+    let worker = common::window::worker(std::sync::Arc::new(sb.backend()), &sb.home());
+    worker.send(DeskCommand::ReadRequestFile(file.clone()));
+    let deadline = std::time::Instant::now() + common::LIMIT;
+    let message = loop {
+        assert!(std::time::Instant::now() < deadline, "no answer");
+        if let Some(message) = worker.drain().find_map(|e| match e {
+            Event::RequestUnreadable(message) => Some(message),
+            Event::RequestLoaded { .. } => panic!("read as a training job"),
+            _ => None,
+        }) {
+            break message;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert!(
+        message.contains("CreateHyperParameterTuningJob"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("sagedesk tune {}", file.display())),
+        "{message}"
+    );
+}

@@ -148,8 +148,16 @@ impl Desk {
     }
 
     async fn read_request(&self, path: PathBuf) {
-        let read =
-            tokio::task::spawn_blocking(move || crate::request::read_request_file(&path)).await;
+        let read = tokio::task::spawn_blocking(move || {
+            // A tuning request read as a training job would lose what makes it one.
+            if crate::request::tuning::read_tuning_request_value(&path)?.is_some() {
+                return Err(crate::request::RequestError::Tuning {
+                    origin: path.display().to_string(),
+                });
+            }
+            crate::request::read_request_file(&path)
+        })
+        .await;
         match read {
             Ok(Ok(imported)) => self.out.send(Event::RequestLoaded {
                 value: imported.request.to_value(),
