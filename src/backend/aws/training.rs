@@ -16,6 +16,7 @@ use aws_sdk_sagemaker::types::{SortBy, SortOrder, TrainingJobStatus, TrainingJob
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -32,19 +33,26 @@ use crate::request::{TrainingJobRequest, request_from_value};
 /// The most jobs one `ListTrainingJobs` page returns.
 pub const PAGE_SIZE: usize = 100;
 
+/// What replaces a request's body with `value`'s JSON (for `mutate_request`): awsJson1.1's
+/// body is the request with AWS's member names, members newer than the SDK's types included.
+pub(super) fn json_body(
+    value: &Value,
+) -> Result<impl Fn(&mut HttpRequest) + Send + Sync + 'static, BackendError> {
+    let body = serde_json::to_vec(value).map_err(|e| BackendError::validation(e.to_string()))?;
+    Ok(move |http: &mut HttpRequest| {
+        let length = body.len().to_string();
+        *http.body_mut() = SdkBody::from(body.clone());
+        http.headers_mut().insert("content-length", length);
+    })
+}
+
 /// `CreateTrainingJob` with the request's JSON as the body; returns the job's ARN.
 pub async fn create(client: &Client, request: &TrainingJobRequest) -> Result<String, BackendError> {
-    let body = serde_json::to_vec(&request.to_value())
-        .map_err(|e| BackendError::validation(e.to_string()))?;
     let output = client
         .create_training_job()
         .training_job_name(request.name())
         .customize()
-        .mutate_request(move |http| {
-            let length = body.len().to_string();
-            *http.body_mut() = SdkBody::from(body.clone());
-            http.headers_mut().insert("content-length", length);
-        })
+        .mutate_request(json_body(&request.to_value())?)
         .send()
         .await
         .map_err(from_sdk)?;
