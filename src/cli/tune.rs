@@ -13,6 +13,7 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED, Failure, TuningAction, re
 use crate::backend::aws::{AwsBackend, tuning as aws};
 use crate::backend::local::LocalBackend;
 use crate::backend::{Backend, Connection};
+use crate::job::tuning::tuned_text;
 use crate::request::tuning::{TuningJobRequest, read_tuning_file};
 use crate::request::validate::{self, Target};
 use crate::store::Store;
@@ -231,15 +232,13 @@ async fn wait(place: &Place, name: &str, follow: bool) -> Result<Value, Failure>
 
 /// `name=value` pairs of a trial's tuned hyperparameters.
 fn tuned(trial: &Value) -> String {
-    trial["TunedHyperParameters"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+    let tuned = trial["TunedHyperParameters"].as_object();
+    tuned_text(
+        tuned
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+    )
 }
 
 fn final_value(trial: &Value) -> Option<f64> {

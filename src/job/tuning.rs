@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::job::{Status, timestamp};
 use crate::request::StringMap;
-use crate::request::tuning::TuningJobRequest;
+use crate::request::tuning::{Objective, TuningJobRequest};
 
 /// One training job of a tuning job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,8 +131,17 @@ fn training_arn(name: &str) -> String {
     format!("arn:aws:sagemaker:local:000000000000:training-job/{name}")
 }
 
+/// `name=value` pairs of tuned hyperparameters, in one line.
+pub fn tuned_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A trial in `HyperParameterTrainingJobSummary`'s shape.
-pub fn trial_summary(trial: &Trial, tuning: &str, objective: Option<(&str, &str)>) -> Value {
+pub fn trial_summary(trial: &Trial, tuning: &str, objective: Option<&Objective>) -> Value {
     let mut out = json!({
         "TrainingJobName": trial.name,
         "TrainingJobArn": training_arn(&trial.name),
@@ -152,9 +161,14 @@ pub fn trial_summary(trial: &Trial, tuning: &str, objective: Option<(&str, &str)
     if let Some(reason) = &trial.failure_reason {
         out["FailureReason"] = json!(reason);
     }
-    if let (Some(value), Some((kind, metric))) = (trial.final_value(), objective) {
-        out["FinalHyperParameterTuningJobObjectiveMetric"] =
-            json!({"Type": kind, "MetricName": metric, "Value": value});
+    if let (Some(value), Some(objective)) = (trial.final_value(), objective)
+        && let Some(metric) = &objective.metric_name
+    {
+        let mut metric = json!({"MetricName": metric, "Value": value});
+        if let Some(kind) = &objective.r#type {
+            metric["Type"] = json!(kind);
+        }
+        out["FinalHyperParameterTuningJobObjectiveMetric"] = metric;
     }
     out
 }
@@ -162,18 +176,8 @@ pub fn trial_summary(trial: &Trial, tuning: &str, objective: Option<(&str, &str)
 /// The tuning job in `DescribeHyperParameterTuningJob`'s shape.
 pub fn describe(request: &TuningJobRequest, state: &TuningState) -> Value {
     let name = request.name();
-    let objective = request
-        .hyper_parameter_tuning_job_config
-        .as_ref()
-        .and_then(|c| c.hyper_parameter_tuning_job_objective.as_ref())
-        .or_else(|| {
-            request
-                .definitions()
-                .first()
-                .and_then(|d| d.tuning_objective.as_ref())
-        });
+    let objective = request.tuning_objective();
     let minimize = objective.is_some_and(|o| o.minimize());
-    let objective = objective.and_then(|o| Some((o.r#type.as_deref()?, o.metric_name.as_deref()?)));
     let mut out = request.to_value();
     let object = out.as_object_mut().expect("a request is an object");
     object.shift_remove("Tags");

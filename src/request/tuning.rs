@@ -218,6 +218,18 @@ impl TuningJobRequest {
             .and_then(|c| c.hyper_parameter_tuning_job_objective.as_ref()))
     }
 
+    /// The tuning job's objective: its own, else its first definition's.
+    pub fn tuning_objective(&self) -> Option<&Objective> {
+        self.hyper_parameter_tuning_job_config
+            .as_ref()
+            .and_then(|c| c.hyper_parameter_tuning_job_objective.as_ref())
+            .or_else(|| {
+                self.definitions()
+                    .first()
+                    .and_then(|d| d.tuning_objective.as_ref())
+            })
+    }
+
     /// The ranges of `definition`: its own, else the tuning job's.
     pub fn ranges<'a>(
         &'a self,

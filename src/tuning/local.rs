@@ -11,7 +11,7 @@ pub use crate::backend::local::tuning::{TuningJob, list, read, stop};
 use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError};
 use crate::job::Status;
-use crate::job::tuning::{Trial, TuningState};
+use crate::job::tuning::{Trial, TuningState, tuned_text};
 use crate::request::tuning::TuningJobRequest;
 use crate::store::Store;
 
@@ -133,7 +133,10 @@ pub async fn supervise(config: LocalConfig, name: &str) -> Result<(), BackendErr
             .is_some_and(|j| j.stop_requested)
     };
     let mut progress = |p: Progress| match p {
-        Progress::Started(t) => eprintln!("{} started: {}", t.name, tuned_text(&t)),
+        Progress::Started(t) => {
+            let tuned = tuned_text(t.tuned.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            eprintln!("{} started: {tuned}", t.name);
+        }
         Progress::Ended(t) => eprintln!("{} {}", t.name, t.status),
         Progress::StoppingEarly(t) => eprintln!("{} stopped early", t.name),
         Progress::Ending(why) => eprintln!("{name}: {why}"),
@@ -170,16 +173,6 @@ pub fn resume_orphans(config: &LocalConfig) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// `name=value` pairs of a trial's tuned hyperparameters.
-pub fn tuned_text(trial: &Trial) -> String {
-    trial
-        .tuned
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The finished trials of the parent tuning jobs of a warm start (local ones; others are

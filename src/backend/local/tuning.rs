@@ -72,19 +72,10 @@ pub fn stop(store: &Store, name: &str) -> Result<(), BackendError> {
 
 /// A tuning job's trials in `HyperParameterTrainingJobSummary`'s shape, as started.
 pub fn trials(job: &TuningJob) -> Vec<serde_json::Value> {
-    let described = crate::job::tuning::describe(&job.request, &job.state);
-    let objective = &described["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"];
-    let objective = if objective.is_null() {
-        &described["TrainingJobDefinition"]["TuningObjective"]
-    } else {
-        objective
-    };
-    let kind = objective["Type"]
-        .as_str()
-        .zip(objective["MetricName"].as_str());
+    let objective = job.request.tuning_objective();
     job.state
         .trials
         .iter()
-        .map(|t| crate::job::tuning::trial_summary(t, job.request.name(), kind))
+        .map(|t| crate::job::tuning::trial_summary(t, job.request.name(), objective))
         .collect()
 }
