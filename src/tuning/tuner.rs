@@ -382,25 +382,13 @@ impl Tuner {
             }
             let name = self.state.trials[i].name.clone();
             let metric = self.plans[i % self.plans.len()].metric.clone();
-            let cursor = self.cursors.entry(name.clone()).or_default();
-            let (series, _) = read_metrics(backend, &name, cursor, 10).await;
-            let before = self.state.trials[i].curve.len();
-            for s in series.into_iter().filter(|s| s.name == metric) {
-                self.state.trials[i]
-                    .curve
-                    .extend(s.points.iter().map(|p| p.value));
-            }
-            let grew = self.state.trials[i].curve.len() > before;
+            let grew = self.read_curve(backend, i).await;
             changed |= grew;
             match backend.describe_training_job(&name).await {
                 Ok(detail) if detail.summary.status.is_terminal() => {
                     // The values logged before the end are all in by now.
-                    let cursor = self.cursors.entry(name.clone()).or_default();
-                    let (series, _) = read_metrics(backend, &name, cursor, 10).await;
+                    self.read_curve(backend, i).await;
                     let trial = &mut self.state.trials[i];
-                    for s in series.into_iter().filter(|s| s.name == metric) {
-                        trial.curve.extend(s.points.iter().map(|p| p.value));
-                    }
                     trial.status = detail.summary.status;
                     trial.ended = Some(detail.summary.end_time.unwrap_or_else(Utc::now));
                     trial.failure_reason = detail.failure_reason.clone();
@@ -433,6 +421,19 @@ impl Tuner {
             }
         }
         changed
+    }
+
+    /// Adds trial `i`'s objective values logged since the last read; whether there were.
+    async fn read_curve(&mut self, backend: &dyn Backend, i: usize) -> bool {
+        let metric = &self.plans[i % self.plans.len()].metric;
+        let trial = &mut self.state.trials[i];
+        let cursor = self.cursors.entry(trial.name.clone()).or_default();
+        let (series, _) = read_metrics(backend, &trial.name, cursor, 10).await;
+        let before = trial.curve.len();
+        for s in series.into_iter().filter(|s| &s.name == metric) {
+            trial.curve.extend(s.points.iter().map(|p| p.value));
+        }
+        trial.curve.len() > before
     }
 
     /// Whether trial `i`'s curve says it should stop now.
