@@ -2,11 +2,12 @@
 //! NAME` in a session of its own (so that closing the window or the terminal leaves it
 //! running), and read back for `DescribeHyperParameterTuningJob` and the lists.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use chrono::Utc;
 
 use super::tuner::{Progress, Tuner};
+use crate::backend::local::detach::supervisor_command;
 pub use crate::backend::local::tuning::{TuningJob, list, read, stop};
 use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError};
@@ -51,27 +52,15 @@ pub fn start(config: &LocalConfig, name: &str) -> Result<(), BackendError> {
             })?;
         return Ok(());
     };
-    let folder = config.home.join("tuning");
-    std::fs::create_dir_all(&folder)?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(folder.join(format!("{name}.log")))?;
-    let mut command = Command::new(program);
-    command
-        .arg("supervise-tuning")
-        .arg(name)
-        .env("SAGEDESK_HOME", &config.home)
-        .env("SAGEDESK_PYTHON", &config.python)
-        .env("SAGEDESK_JOB_CREDENTIALS", config.job_credentials.word())
-        .env(
-            "SAGEDESK_STOP_GRACE_SECONDS",
-            config.stop_grace.as_secs_f64().to_string(),
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
-    crate::process::in_new_session(&mut command);
+    let log = config.home.join("tuning").join(format!("{name}.log"));
+    let mut command = supervisor_command(
+        config,
+        program,
+        &["supervise-tuning", name],
+        config.job_credentials,
+        &log,
+    )?;
+    command.stdout(Stdio::null());
     let mut child = command.spawn().map_err(|e| {
         BackendError::internal(format!(
             "cannot start the tuner {} for {name}: {e}",

@@ -23,26 +23,26 @@ pub(super) struct Reports {
     pub ended: std::sync::Arc<tokio::sync::Notify>,
 }
 
-/// Starts `program supervise JOB` for a job already in the store.
-pub(super) fn launch(
+/// `program ARGS` as a supervising process of `config`: in a session of its own, with the
+/// configuration it reads back (`LocalConfig::from_env`) in its environment, stdin closed
+/// and its own messages appended to `log` (its folder made).
+pub(crate) fn supervisor_command(
     config: &LocalConfig,
     program: &Path,
-    store: &Store,
-    job: &str,
-    aws: &AwsConnection,
+    args: &[&str],
     credentials: crate::job::JobCredentials,
-    reports: &Reports,
-) -> Result<(), BackendError> {
-    let job_dir = config.job_dir(job);
-    std::fs::create_dir_all(&job_dir)?;
+    log: &Path,
+) -> Result<Command, BackendError> {
+    if let Some(folder) = log.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(job_dir.join(SUPERVISOR_LOG))?;
+        .open(log)?;
     let mut command = Command::new(program);
     command
-        .arg("supervise")
-        .arg(job)
+        .args(args)
         .env("SAGEDESK_HOME", &config.home)
         .env("SAGEDESK_PYTHON", &config.python)
         .env("SAGEDESK_JOB_CREDENTIALS", credentials.word())
@@ -56,8 +56,24 @@ pub(super) fn launch(
             config.stop_grace.as_secs_f64().to_string(),
         )
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(log);
+    crate::process::in_new_session(&mut command);
+    Ok(command)
+}
+
+/// Starts `program supervise JOB` for a job already in the store.
+pub(super) fn launch(
+    config: &LocalConfig,
+    program: &Path,
+    store: &Store,
+    job: &str,
+    aws: &AwsConnection,
+    credentials: crate::job::JobCredentials,
+    reports: &Reports,
+) -> Result<(), BackendError> {
+    let log = config.job_dir(job).join(SUPERVISOR_LOG);
+    let mut command = supervisor_command(config, program, &["supervise", job], credentials, &log)?;
+    command.stdout(Stdio::piped());
     for (flag, value) in [
         ("--profile", &aws.profile),
         ("--region", &aws.region),
@@ -67,7 +83,6 @@ pub(super) fn launch(
             command.arg(flag).arg(value);
         }
     }
-    crate::process::in_new_session(&mut command);
     let mut child = command.spawn().map_err(|e| {
         BackendError::internal(format!(
             "cannot start the supervisor {} for {job}: {e}",
