@@ -320,23 +320,17 @@ impl SageDeskApp {
         let Some(name) = self.confirm_stop.clone() else {
             return;
         };
-        let mut close = false;
-        let response = egui::Modal::new(egui::Id::unique("sagedesk-confirm-stop")).show(ctx, |ui| {
-            ui.heading(format!("Stop {name}?"));
-            ui.label("The job gets SIGTERM, then SIGKILL after the grace period. A script that saves its model on SIGTERM keeps it.");
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                let stop = ui.button(RichText::new("Stop job").strong());
-                if stop.clicked() || ui.input(|i| i.key_pressed(Key::Enter)) {
-                    self.worker.send(TaskCommand::Stop(name.clone()));
-                    close = true;
-                }
-                if ui.button("Cancel").clicked() {
-                    close = true;
-                }
-            });
-        });
-        if close || response.should_close() {
+        let answer = confirm(
+            ctx,
+            "sagedesk-confirm-stop",
+            &format!("Stop {name}?"),
+            "The job gets SIGTERM, then SIGKILL after the grace period. A script that saves its model on SIGTERM keeps it.",
+            "Stop job",
+        );
+        if answer == Some(true) {
+            self.worker.send(TaskCommand::Stop(name));
+        }
+        if answer.is_some() {
             self.confirm_stop = None;
         }
     }
@@ -345,27 +339,17 @@ impl SageDeskApp {
         let Some((source, name)) = self.confirm_stop_tuning.clone() else {
             return;
         };
-        let mut close = false;
-        let response =
-            egui::Modal::new(egui::Id::unique("sagedesk-confirm-stop-tuning")).show(ctx, |ui| {
-                ui.heading(format!("Stop tuning job {name}?"));
-                ui.label("No more training jobs start, and the running ones are stopped. The finished ones and the best so far are kept.");
-                ui.add_space(8.0);
-                ui.horizontal(|ui| {
-                    let stop = ui.button(RichText::new("Stop tuning job").strong());
-                    if stop.clicked() || ui.input(|i| i.key_pressed(Key::Enter)) {
-                        self.worker.send(TaskCommand::StopTuning {
-                            source: source.clone(),
-                            name: name.clone(),
-                        });
-                        close = true;
-                    }
-                    if ui.button("Cancel").clicked() {
-                        close = true;
-                    }
-                });
-            });
-        if close || response.should_close() {
+        let answer = confirm(
+            ctx,
+            "sagedesk-confirm-stop-tuning",
+            &format!("Stop tuning job {name}?"),
+            "No more training jobs start, and the running ones are stopped. The finished ones and the best so far are kept.",
+            "Stop tuning job",
+        );
+        if answer == Some(true) {
+            self.worker.send(TaskCommand::StopTuning { source, name });
+        }
+        if answer.is_some() {
             self.confirm_stop_tuning = None;
         }
     }
@@ -434,4 +418,25 @@ impl SageDeskApp {
             self.import_error = None;
         }
     }
+}
+
+/// A modal question: `heading`, `text`, then `action` (or Enter) and Cancel. `Some(true)`
+/// once confirmed, `Some(false)` once cancelled or closed, `None` while it is asked.
+fn confirm(ctx: &egui::Context, id: &str, heading: &str, text: &str, action: &str) -> Option<bool> {
+    let mut answer = None;
+    let response = egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
+        ui.heading(heading);
+        ui.label(text);
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            let confirmed = ui.button(RichText::new(action).strong());
+            if confirmed.clicked() || ui.input(|i| i.key_pressed(Key::Enter)) {
+                answer = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Some(false);
+            }
+        });
+    });
+    answer.or(response.should_close().then_some(false))
 }
