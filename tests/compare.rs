@@ -453,23 +453,7 @@ fn jobs_group_by_a_tag_across_sources_and_a_group_compares_its_jobs() {
 #[test]
 fn a_tuning_jobs_trials_group_under_it_and_compare_with_their_hyperparameters_ranked() {
     let sb = Sandbox::new();
-    let file = common::tuning::request(
-        &sb,
-        "sweep",
-        // Every combination once: both kinds and three rates.
-        json!({
-            "Strategy": "Grid",
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 10, "MaxParallelTrainingJobs": 3},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [],
-                "CategoricalParameterRanges": [
-                    {"Name": "kind", "Values": ["a", "b"]},
-                    {"Name": "rate", "Values": ["0.1", "0.3", "0.9"]}
-                ]
-            }
-        }),
-        json!({}),
-    );
+    let file = common::tuning::request(&sb, "sweep", common::tuning::grid(10), json!({}));
     common::cli::succeeded(common::cli::sagedesk(&sb.home()).arg("tune").arg(&file));
     let mut h = common::window::harness(&sb, [1400.0, 1000.0], None);
     h.state_mut().state_mut().group_by = GroupBy::TuningJob;

@@ -124,22 +124,7 @@ fn a_tuning_job_runs_its_trials_as_local_jobs_never_more_at_once_than_allowed() 
 #[test]
 fn grid_tries_every_combination_once() {
     let sb = Sandbox::new();
-    let file = request(
-        &sb,
-        "grid",
-        json!({
-            "Strategy": "Grid",
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 50, "MaxParallelTrainingJobs": 3},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [],
-                "CategoricalParameterRanges": [
-                    {"Name": "kind", "Values": ["a", "b"]},
-                    {"Name": "rate", "Values": ["0.1", "0.3", "0.9"]}
-                ]
-            }
-        }),
-        json!({}),
-    );
+    let file = request(&sb, "grid", common::tuning::grid(50), json!({}));
     let d = described(&tune(&sb.home(), &file));
     assert_eq!(d["HyperParameterTuningJobStatus"], "Completed");
     let mut seen: Vec<(String, String)> = trials(&sb.home(), "grid")

@@ -108,6 +108,15 @@ impl Store {
             .optional()?)
     }
 
+    /// The names of the tuning jobs that have not ended (running or being stopped).
+    pub fn unfinished_tuning_jobs(&self) -> Result<Vec<String>, BackendError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name FROM tuning_jobs WHERE status IN ('InProgress', 'Stopping')",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every tuning job, newest first.
     pub fn tuning_jobs(&self) -> Result<Vec<StoredTuningJob>, BackendError> {
         let mut stmt = self.conn.prepare_cached(&format!(

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use super::tuner::{Progress, Tuner};
 use crate::backend::local::detach::supervisor_command;
-pub use crate::backend::local::tuning::{TuningJob, list, read, stop};
+use crate::backend::local::tuning::read;
 use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError};
 use crate::job::Status;
@@ -146,11 +146,12 @@ pub fn resume_orphans(config: &LocalConfig) -> Vec<String> {
     if store.is_read_only() {
         return Vec::new();
     }
-    let orphans: Vec<String> = list(&store)
+    // Only unfinished ones are read: this runs as every command starts.
+    let orphans: Vec<String> = store
+        .unfinished_tuning_jobs()
         .unwrap_or_default()
         .into_iter()
-        .filter(|j| j.orphaned)
-        .map(|j| j.request.name().to_string())
+        .filter(|name| read(&store, name).is_ok_and(|j| j.orphaned))
         .collect();
     orphans
         .into_iter()

@@ -168,17 +168,8 @@ fn gp_scale(y: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::tuning::{NumericRange, ParameterRanges};
-
-    fn range(name: &str, min: &str, max: &str, scale: &str) -> NumericRange {
-        NumericRange {
-            name: Some(name.into()),
-            min_value: Some(min.into()),
-            max_value: Some(max.into()),
-            scaling_type: Some(scale.into()),
-            ..Default::default()
-        }
-    }
+    use crate::request::tuning::ParameterRanges;
+    use crate::tuning::space::tests::range;
 
     /// A valley with its floor (0) at lr = 0.003 and width = 37, and a categorical term.
     fn objective(space: &Space, point: &Point) -> f64 {

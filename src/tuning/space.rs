@@ -303,10 +303,11 @@ fn numeric(range: &NumericRange, integer: bool) -> Result<(String, f64, f64, Sca
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn range(name: &str, min: &str, max: &str, scale: &str) -> NumericRange {
+    /// A numeric range as a request writes it.
+    pub(in crate::tuning) fn range(name: &str, min: &str, max: &str, scale: &str) -> NumericRange {
         NumericRange {
             name: Some(name.into()),
             min_value: Some(min.into()),

@@ -80,3 +80,19 @@ pub fn merge(base: &mut Value, extra: Value) {
         (base, extra) => *base = extra,
     }
 }
+
+/// A `HyperParameterTuningJobConfig` part for `request`: Grid over both kinds and three
+/// rates (six combinations), three at once, at most `max_jobs`.
+pub fn grid(max_jobs: u32) -> Value {
+    json!({
+        "Strategy": "Grid",
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 3},
+        "ParameterRanges": {
+            "ContinuousParameterRanges": [],
+            "CategoricalParameterRanges": [
+                {"Name": "kind", "Values": ["a", "b"]},
+                {"Name": "rate", "Values": ["0.1", "0.3", "0.9"]}
+            ]
+        }
+    })
+}
