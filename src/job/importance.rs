@@ -68,6 +68,8 @@ pub struct Line {
     pub positions: Vec<Option<f64>>,
     /// The objective's final value.
     pub objective: f64,
+    /// Its rank among the lines by the objective, from 0 (the worst) to 1 (the best).
+    pub rank: f64,
 }
 
 /// The jobs on the axes of their differing hyperparameters, with an objective.
@@ -190,13 +192,17 @@ pub fn study(comparison: &Comparison, objective: &str) -> Study {
             importance,
         });
     }
+    let lower = lower_is_better(objective);
+    let values: Vec<f64> = jobs.iter().map(|(_, y)| *y).collect();
     let lines: Vec<Line> = jobs
         .iter()
         .zip(positions)
-        .map(|((i, y), positions)| Line {
+        .zip(ranks(&values, lower))
+        .map(|(((i, y), positions), rank)| Line {
             name: comparison.jobs[*i].name.clone(),
             positions,
             objective: *y,
+            rank,
         })
         .collect();
     let range = lines
@@ -206,12 +212,35 @@ pub fn study(comparison: &Comparison, objective: &str) -> Study {
         });
     Study {
         objective: objective.to_string(),
-        lower_is_better: lower_is_better(objective),
+        lower_is_better: lower,
         axes,
         lines,
         range,
         log_objective: range.0 > 0.0 && range.1 / range.0 >= 10.0,
     }
+}
+
+/// Each value's rank, from 0 (the worst) to 1 (the best; the lowest when
+/// `lower_is_better`); 0.5 for a single value. Colours by rank stay apart when one value is
+/// far from the others.
+pub fn ranks(values: &[f64], lower_is_better: bool) -> Vec<f64> {
+    let n = values.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (values[a], values[b]);
+        if lower_is_better {
+            y.total_cmp(&x)
+        } else {
+            x.total_cmp(&y)
+        }
+    });
+    let mut out = vec![0.5; n];
+    if n > 1 {
+        for (rank, &i) in order.iter().enumerate() {
+            out[i] = rank as f64 / (n - 1) as f64;
+        }
+    }
+    out
 }
 
 /// The objective values of `sorted` (by the hyperparameter's value) in about √n groups of
@@ -340,6 +369,10 @@ mod tests {
         }
         assert_eq!(s.range, (0.0, 0.55));
         assert!(!s.log_objective);
+        // The lowest loss ranks best.
+        let best = s.lines.iter().find(|l| l.rank == 1.0).unwrap();
+        assert_eq!(best.objective, 0.0);
+        assert_eq!(ranks(&[3.0, 1.0, 2.0], false), [1.0, 0.0, 0.5]);
     }
 
     #[test]

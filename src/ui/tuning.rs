@@ -11,6 +11,7 @@ use super::compare::study::{Objective, objective_over_time};
 use super::data::Data;
 use super::theme;
 use crate::job::compare::format_value;
+use crate::job::importance::ranks;
 use crate::job::tuning::{TuningSummary, service_time};
 use crate::job::{JobRef, Status};
 
@@ -171,22 +172,20 @@ pub fn show(ui: &mut egui::Ui, data: &Data, job: &JobRef) -> Option<TuningAction
         let key = |t: &Value| final_value(t).map_or(f64::INFINITY, |v| sign * v);
         key(a).total_cmp(&key(b))
     });
-    // Ranks for colour, from the worst (0) to the best (1).
-    let valued: Vec<&&Value> = trials.iter().filter(|t| final_value(t).is_some()).collect();
-    let n = valued.len().max(2) as f64 - 1.0;
-    let points: Vec<(f64, f64, f64)> = valued
+    // Each trial with a final value a point at its end, coloured by its rank.
+    let ended: Vec<(f64, f64)> = trials
         .iter()
-        .enumerate()
-        .filter_map(|(i, t)| {
+        .filter_map(|t| {
             let end = service_time(&t["TrainingEndTime"])?;
-            Some((
-                end.timestamp_millis() as f64 / 1000.0,
-                final_value(t)?,
-                1.0 - i as f64 / n,
-            ))
+            Some((end.timestamp_millis() as f64 / 1000.0, final_value(t)?))
         })
         .collect();
-    let values: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let values: Vec<f64> = ended.iter().map(|p| p.1).collect();
+    let points: Vec<(f64, f64, f64)> = ended
+        .iter()
+        .zip(ranks(&values, lower_is_better))
+        .map(|(&(x, y), rank)| (x, y, rank))
+        .collect();
     let (lo, hi) = values
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {

@@ -41,28 +41,6 @@ pub fn goodness(study: &Study, value: f64) -> f64 {
     if study.lower_is_better { 1.0 - t } else { t }
 }
 
-/// Each line's rank by its objective, from 0 (the worst) to 1 (the best): colours by rank
-/// stay apart when one job's value is far from the others'.
-pub fn ranks(study: &Study) -> Vec<f64> {
-    let n = study.lines.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (study.lines[a].objective, study.lines[b].objective);
-        if study.lower_is_better {
-            y.total_cmp(&x)
-        } else {
-            x.total_cmp(&y)
-        }
-    });
-    let mut out = vec![0.5; n];
-    for (rank, &i) in order.iter().enumerate() {
-        if n > 1 {
-            out[i] = rank as f64 / (n - 1) as f64;
-        }
-    }
-    out
-}
-
 /// A colour from dark purple (worst) through teal to yellow (best).
 pub fn colour(goodness: f64) -> Color32 {
     const STOPS: [(u8, u8, u8); 5] = [
@@ -128,18 +106,18 @@ pub fn show(
         .chain(std::iter::once(objective_axis(study)))
         .collect();
     // The lines: those outside a brush faint and first, the best drawn last.
-    let rank = ranks(study);
     let mut order: Vec<usize> = (0..study.lines.len()).collect();
     order.sort_by(|&a, &b| {
-        (kept(study, brushes, a), rank[a])
-            .partial_cmp(&(kept(study, brushes, b), rank[b]))
+        let key = |i: usize| (kept(study, brushes, i), study.lines[i].rank);
+        key(a)
+            .partial_cmp(&key(b))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     for i in order {
         let line = &study.lines[i];
         let inside = kept(study, brushes, i);
         let stroke = if inside {
-            Stroke::new(1.6, colour(rank[i]))
+            Stroke::new(1.6, colour(line.rank))
         } else {
             Stroke::new(1.0, weak.gamma_multiply(0.25))
         };
@@ -350,16 +328,19 @@ mod tests {
                     name: "a".into(),
                     positions: vec![Some(0.1)],
                     objective: 0.2,
+                    rank: 1.0,
                 },
                 Line {
                     name: "b".into(),
                     positions: vec![Some(0.9)],
                     objective: 1.0,
+                    rank: 0.0,
                 },
                 Line {
                     name: "c".into(),
                     positions: vec![None],
                     objective: 0.6,
+                    rank: 0.5,
                 },
             ],
             range: (0.2, 1.0),

@@ -5,7 +5,7 @@
 
 use egui::{RichText, Sense, Stroke, pos2, vec2};
 
-use super::parallel::{self, colour, kept, ranks};
+use super::parallel::{self, colour, kept};
 use super::{CompareAction, CompareCache};
 use crate::job::compare::{Comparison, format_value};
 use crate::job::importance::{self, METHOD, Study};
@@ -158,12 +158,10 @@ fn body(
 
 /// The objective over time: each job a point at its end, the best so far a line.
 fn over_time(ui: &mut egui::Ui, study: &Study, ended: &std::collections::HashMap<String, f64>) {
-    let rank = ranks(study);
     let points: Vec<(f64, f64, f64)> = study
         .lines
         .iter()
-        .zip(&rank)
-        .filter_map(|(l, r)| Some((*ended.get(&l.name)?, l.objective, *r)))
+        .filter_map(|l| Some((*ended.get(&l.name)?, l.objective, l.rank)))
         .collect();
     let look = Objective {
         name: &study.objective,
@@ -296,7 +294,6 @@ fn scatter(ui: &mut egui::Ui, study: &Study, a: usize, name: &str, cache: &Compa
         );
         let inner = rect.shrink(6.0);
         let mut nearest: Option<(f32, usize)> = None;
-        let rank = ranks(study);
         for (i, line) in study.lines.iter().enumerate() {
             let Some(x) = line.positions[a] else { continue };
             let g = parallel::goodness(study, line.objective);
@@ -305,7 +302,7 @@ fn scatter(ui: &mut egui::Ui, study: &Study, a: usize, name: &str, cache: &Compa
                 inner.bottom() - inner.height() * g as f32,
             );
             let fill = if kept(study, &cache.brushes, i) {
-                colour(rank[i])
+                colour(line.rank)
             } else {
                 weak.gamma_multiply(0.3)
             };
