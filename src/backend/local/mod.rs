@@ -21,6 +21,7 @@ pub use self::config::{DEFAULT_STOP_GRACE, JobCredentials, LocalConfig, supervis
 use self::contract::LocalPlan;
 use super::partial::PartialFile;
 use super::{Backend, BackendError, ErrorKind, Progress, archive};
+use crate::job::tuning::TuningSummary;
 use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, JobDetail, JobSummary, ListFilter, LogHits, LogLine,
     LogPage, LogSize, MetricPage, Status,
@@ -467,28 +468,14 @@ impl Backend for LocalBackend {
         .await
     }
 
-    async fn list_tuning_jobs(
-        &self,
-    ) -> Result<Vec<crate::job::tuning::TuningSummary>, BackendError> {
-        self.blocking(|store| {
-            Ok(tuning::list(store)?
-                .iter()
-                .filter_map(|job| {
-                    let described = crate::job::tuning::describe(&job.request, &job.state);
-                    crate::job::tuning::TuningSummary::from_service(&described)
-                })
-                .collect())
-        })
-        .await
+    async fn list_tuning_jobs(&self) -> Result<Vec<TuningSummary>, BackendError> {
+        self.blocking(tuning::summaries).await
     }
 
     async fn describe_tuning_job(&self, name: &str) -> Result<serde_json::Value, BackendError> {
         let name = name.to_string();
-        self.blocking(move |store| {
-            let job = tuning::read(store, &name)?;
-            Ok(crate::job::tuning::describe(&job.request, &job.state))
-        })
-        .await
+        self.blocking(move |store| tuning::described(store, &name))
+            .await
     }
 
     async fn list_tuning_trials(&self, name: &str) -> Result<Vec<serde_json::Value>, BackendError> {

@@ -2,7 +2,7 @@
 //! is in `crate::tuning`, which also resumes a tuning job whose tuner is gone.
 
 use crate::backend::BackendError;
-use crate::job::tuning::TuningState;
+use crate::job::tuning::{TuningState, TuningSummary, describe};
 use crate::request::tuning::{TuningJobRequest, tuning_request_from_value};
 use crate::store::Store;
 
@@ -59,6 +59,20 @@ pub fn list(store: &Store) -> Result<Vec<TuningJob>, BackendError> {
         .iter()
         .map(|j| read(store, &j.name))
         .collect()
+}
+
+/// Every tuning job here, newest first, as a list shows it.
+pub fn summaries(store: &Store) -> Result<Vec<TuningSummary>, BackendError> {
+    Ok(list(store)?
+        .iter()
+        .filter_map(|job| TuningSummary::from_service(&describe(&job.request, &job.state)))
+        .collect())
+}
+
+/// Tuning job `name` in `DescribeHyperParameterTuningJob`'s shape.
+pub fn described(store: &Store, name: &str) -> Result<serde_json::Value, BackendError> {
+    let job = read(store, name)?;
+    Ok(describe(&job.request, &job.state))
 }
 
 /// Asks tuning job `name`'s tuner to stop it (its running trials are stopped).
