@@ -25,6 +25,7 @@ use crate::job::{
     ArchiveListing, ArtifactEntry, Cursor, InstancePrice, JobDetail, JobSummary, ListFilter,
     LogHits, LogLine, LogPage, LogSize, MetricPage, MetricSeries,
 };
+use crate::request::tuning::TuningJobRequest;
 
 /// Opens the backend a connection names: local mode over the data folder the environment
 /// names (`SAGEDESK_HOME`, ...), or an AWS connection, checked with STS so that a missing
@@ -280,6 +281,24 @@ pub trait Backend: Send + Sync {
 
     /// The files the job produced.
     async fn list_artifacts(&self, name: &str) -> Result<Vec<ArtifactEntry>, BackendError>;
+
+    /// `CreateHyperParameterTuningJob`: its ARN.
+    async fn create_tuning_job(&self, request: TuningJobRequest) -> Result<String, BackendError> {
+        let _ = request;
+        Err(no_tuning(&self.label()))
+    }
+
+    /// `CreateHyperParameterTuningJob` on this machine, its trials run as `run` says (a local
+    /// run of an AWS tuning job reaches its `s3://` data through the AWS source); a backend
+    /// with no such choice ignores it.
+    async fn create_tuning_job_here(
+        &self,
+        request: TuningJobRequest,
+        run: crate::job::LocalRun,
+    ) -> Result<String, BackendError> {
+        let _ = run;
+        self.create_tuning_job(request).await
+    }
 
     /// `ListHyperParameterTuningJobs`, newest first.
     async fn list_tuning_jobs(&self) -> Result<Vec<TuningSummary>, BackendError> {

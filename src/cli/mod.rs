@@ -156,7 +156,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::SuperviseTuning { .. } | Command::Supervise { .. })
     ) && let Ok(config) = LocalConfig::from_env()
     {
-        for name in crate::tuning::local::resume_orphans(&config) {
+        for name in crate::backend::local::tuning::run::resume_orphans(&config) {
             eprintln!("note: tuning job {name} had lost its process; it goes on");
         }
     }

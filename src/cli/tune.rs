@@ -10,14 +10,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED, Failure, TuningAction, report};
-use crate::backend::aws::{AwsBackend, tuning as aws};
+use crate::backend::aws::AwsBackend;
 use crate::backend::local::LocalBackend;
+use crate::backend::local::tuning::run as here;
 use crate::backend::{Backend, Connection};
 use crate::job::tuning::tuned_text;
 use crate::request::tuning::{TuningJobRequest, read_tuning_file};
 use crate::request::validate::{self, Target};
-use crate::store::Store;
-use crate::tuning::local as here;
 
 /// `HyperParameterTuningJobStatus` values that end a tuning job.
 const ENDED: [&str; 3] = ["Completed", "Failed", "Stopped"];
@@ -26,35 +25,28 @@ const ENDED: [&str; 3] = ["Completed", "Failed", "Stopped"];
 const LOOK_HERE: Duration = Duration::from_millis(250);
 const LOOK_AWS: Duration = Duration::from_secs(5);
 
-/// Where the tuning jobs are: this machine, or SageMaker (whose client creates them).
+/// Where the tuning jobs are: this machine, or SageMaker.
 struct Place {
     backend: Box<dyn Backend>,
-    sagemaker: Option<aws_sdk_sagemaker::Client>,
+    target: Target,
 }
 
 impl Place {
     async fn of(connection: Option<Connection>) -> Result<Self, Failure> {
         Ok(match connection {
-            Some(Connection::Aws(aws)) => {
-                let backend = AwsBackend::connect(aws).await?;
-                let sagemaker = Some(backend.sagemaker().clone());
-                Place {
-                    backend: Box::new(backend),
-                    sagemaker,
-                }
-            }
+            Some(Connection::Aws(aws)) => Place {
+                backend: Box::new(AwsBackend::connect(aws).await?),
+                target: Target::Aws,
+            },
             _ => Place {
                 backend: Box::new(LocalBackend::open(super::local::config()?)?),
-                sagemaker: None,
+                target: Target::Local,
             },
         })
     }
 
     fn target(&self) -> Target {
-        match self.sagemaker {
-            None => Target::Local,
-            Some(_) => Target::Aws,
-        }
+        self.target
     }
 
     async fn describe(&self, name: &str) -> Result<Value, Failure> {
@@ -129,22 +121,13 @@ pub async fn tune(
     let place = Place::of(connection.clone()).await?;
     let request = read_checked(file, options.name, place.target())?;
     let name = request.name().to_string();
-    match &place.sagemaker {
-        None => {
-            let config = super::local::config()?;
-            here::create(&Store::open(&config.database())?, &request)?;
-            here::start(&config, &name)?;
-        }
-        Some(sagemaker) => {
-            if !options.no_preflight {
-                let origin = file.display().to_string();
-                for trial in trials_of(&request) {
-                    super::preflight::before_submit(&trial, connection.clone(), &origin).await?;
-                }
-            }
-            aws::create(sagemaker, &request).await?;
+    if place.target() == Target::Aws && !options.no_preflight {
+        let origin = file.display().to_string();
+        for trial in trials_of(&request) {
+            super::preflight::before_submit(&trial, connection.clone(), &origin).await?;
         }
     }
+    place.backend.create_tuning_job(request.clone()).await?;
     let strategy = request
         .hyper_parameter_tuning_job_config
         .as_ref()

@@ -4,7 +4,8 @@
 use super::AwsConnection;
 
 /// Whose AWS credentials a local job gets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JobCredentials {
     /// Its `RoleArn`'s, assumed with the connection (none when that is refused).
     #[default]

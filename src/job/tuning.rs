@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::job::{Status, timestamp};
+use crate::job::{AwsConnection, JobCredentials, LocalRun, Status, timestamp};
 use crate::request::StringMap;
 use crate::request::tuning::{Objective, TuningJobRequest};
 
@@ -67,6 +67,13 @@ pub struct TuningState {
     pub created: DateTime<Utc>,
     pub ended: Option<DateTime<Utc>>,
     pub last_modified: DateTime<Utc>,
+    /// The AWS connection its trials reach `s3://` data and their role with (a local run of
+    /// an AWS tuning job); local mode's own when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<AwsConnection>,
+    /// Whose AWS credentials its trials get.
+    #[serde(default)]
+    pub credentials: JobCredentials,
 }
 
 impl TuningState {
@@ -80,6 +87,17 @@ impl TuningState {
             created: now,
             ended: None,
             last_modified: now,
+            connection: None,
+            credentials: JobCredentials::default(),
+        }
+    }
+
+    /// How each of its trials runs on this machine.
+    pub fn trial_run(&self) -> LocalRun {
+        LocalRun {
+            connection: self.connection.clone(),
+            credentials: self.credentials,
+            debug: None,
         }
     }
 

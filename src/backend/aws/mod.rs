@@ -78,12 +78,6 @@ impl AwsBackend {
         })
     }
 
-    /// The SageMaker client of this connection, for the calls the [`Backend`] trait does
-    /// not make (tuning jobs: [`tuning`]).
-    pub fn sagemaker(&self) -> &aws_sdk_sagemaker::Client {
-        &self.clients.sagemaker
-    }
-
     /// The caller identity found at connection time.
     pub fn identity(&self) -> &CallerIdentity {
         &self.identity
@@ -284,6 +278,13 @@ impl Backend for AwsBackend {
 
     async fn stop_training_job(&self, name: &str) -> Result<(), BackendError> {
         training::stop(&self.clients.sagemaker, name).await
+    }
+
+    async fn create_tuning_job(
+        &self,
+        request: crate::request::tuning::TuningJobRequest,
+    ) -> Result<String, BackendError> {
+        tuning::create(&self.clients.sagemaker, &request).await
     }
 
     async fn list_tuning_jobs(&self) -> Result<Vec<TuningSummary>, BackendError> {

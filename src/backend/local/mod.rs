@@ -468,6 +468,27 @@ impl Backend for LocalBackend {
         .await
     }
 
+    async fn create_tuning_job(
+        &self,
+        request: crate::request::tuning::TuningJobRequest,
+    ) -> Result<String, BackendError> {
+        let run = crate::job::LocalRun {
+            credentials: self.config.job_credentials,
+            ..Default::default()
+        };
+        self.create_tuning_job_here(request, run).await
+    }
+
+    async fn create_tuning_job_here(
+        &self,
+        request: crate::request::tuning::TuningJobRequest,
+        run: crate::job::LocalRun,
+    ) -> Result<String, BackendError> {
+        let config = self.config.clone();
+        self.blocking(move |store| tuning::run::launch(store, &config, &request, run))
+            .await
+    }
+
     async fn list_tuning_jobs(&self) -> Result<Vec<TuningSummary>, BackendError> {
         self.blocking(tuning::summaries).await
     }

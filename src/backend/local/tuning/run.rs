@@ -6,20 +6,27 @@ use std::process::Stdio;
 
 use chrono::Utc;
 
+use super::read;
 use super::tuner::{Progress, Tuner};
 use crate::backend::local::detach::supervisor_command;
-use crate::backend::local::tuning::read;
 use crate::backend::local::{LocalBackend, LocalConfig};
 use crate::backend::{Backend, BackendError};
-use crate::job::Status;
 use crate::job::tuning::{Trial, TuningState, tuned_text};
+use crate::job::{LocalRun, Status};
 use crate::request::tuning::TuningJobRequest;
 use crate::store::Store;
 
-/// Adds `request` to the store as a new tuning job; refuses a name that is taken.
-pub fn create(store: &Store, request: &TuningJobRequest) -> Result<TuningState, BackendError> {
+/// Adds `request` to the store as a new tuning job whose trials run as `run` says; refuses
+/// a name that is taken.
+pub fn create(
+    store: &Store,
+    request: &TuningJobRequest,
+    run: LocalRun,
+) -> Result<TuningState, BackendError> {
     let name = request.name();
-    let state = TuningState::new(Utc::now());
+    let mut state = TuningState::new(Utc::now());
+    state.connection = run.connection;
+    state.credentials = run.credentials;
     let text = serde_json::to_string(&state).map_err(|e| BackendError::internal(e.to_string()))?;
     store.insert_tuning_job(
         name,
@@ -28,6 +35,18 @@ pub fn create(store: &Store, request: &TuningJobRequest) -> Result<TuningState, 
         state.created.timestamp_millis(),
     )?;
     Ok(state)
+}
+
+/// Creates tuning job `request` in the store and starts its tuner: its ARN.
+pub fn launch(
+    store: &Store,
+    config: &LocalConfig,
+    request: &TuningJobRequest,
+    run: LocalRun,
+) -> Result<String, BackendError> {
+    create(store, request, run)?;
+    start(config, request.name())?;
+    Ok(crate::job::tuning::tuning_arn(request.name()))
 }
 
 /// Starts the tuner of tuning job `name` (already in the store): in a process of its own

@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::rng::Rng;
-use super::search::{Search, Strategy};
-use super::space::{Point, Space};
-use super::stopping::Stopping;
 use crate::backend::{Backend, BackendError, read_metrics};
 use crate::job::tuning::{Trial, TuningState};
 use crate::job::{Cursor, Status};
 use crate::request::tuning::{TrainingJobDefinition, TuningJobRequest};
+use crate::tuning::rng::Rng;
+use crate::tuning::search::{Search, Strategy};
+use crate::tuning::space::{Point, Space};
+use crate::tuning::stopping::Stopping;
 
 /// How often running trials' metrics are read between their ends.
 const LOOK: Duration = Duration::from_millis(300);
@@ -359,7 +359,10 @@ impl Tuner {
             created: now,
             ended: None,
         };
-        if let Err(e) = backend.create_training_job(request).await {
+        if let Err(e) = backend
+            .create_training_job_here(request, self.state.trial_run())
+            .await
+        {
             trial.status = Status::Failed;
             trial.failure_reason = Some(format!("CreateTrainingJob: {e}"));
             trial.ended = Some(now);

@@ -1,5 +1,8 @@
-//! Local tuning jobs as the store keeps them: read, listed and asked to stop. Their tuner
-//! is in `crate::tuning`, which also resumes a tuning job whose tuner is gone.
+//! Local tuning jobs: kept in the store (read, listed, asked to stop), run by their tuner
+//! (`run`, `tuner`) with the search of `crate::tuning`, and resumed when their tuner is gone.
+
+pub mod run;
+pub mod tuner;
 
 use crate::backend::BackendError;
 use crate::job::tuning::{TuningState, TuningSummary, describe};
