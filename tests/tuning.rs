@@ -422,6 +422,50 @@ fn a_tuning_job_goes_to_sagemaker_as_written_and_reads_back_in_the_services_shap
     wait_for(&mut h, "its detail", |h| {
         has_text(h, "Tuning job remote") && has_text(h, "4 training jobs, 2 at once")
     });
+
+    // Run locally: each trial a local job whose code and output are on the service's S3.
+    moto.boto3(&format!(
+        r#"
+import boto3, io, tarfile
+tar = io.BytesIO()
+with tarfile.open(fileobj=tar, mode="w:gz") as t:
+    t.add({script:?}, arcname="train.py")
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="bucket")
+s3.put_object(Bucket="bucket", Key="code/sourcedir.tar.gz", Body=tar.getvalue())
+"#,
+        script = sb.path().join("code/train.py").display().to_string()
+    ));
+    h.get_by_label("▶ Run locally").click();
+    h.run_steps(2);
+    h.get_by_label("With my AWS credentials").click();
+    wait_for(&mut h, "the local run's view", |h| {
+        has_text(h, "Tuning job remote-local-")
+    });
+    let local = h.state().state().tuning.clone().unwrap();
+    assert_eq!(local.source, sagedesk::job::Connection::Local);
+    assert!(local.name.len() <= 32, "{}", local.name);
+    wait_for(&mut h, "its four trials", |h| {
+        has_text(h, "4 completed, 0 in progress, 0 stopped, 0 failed")
+    });
+    // Each trial's model went to the service's bucket.
+    let out = sb.path().join("listed.txt");
+    moto.boto3(&format!(
+        r#"
+import boto3
+keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="bucket", Prefix="out/")["Contents"]]
+open({out:?}, "w").write("\n".join(keys))
+"#,
+        out = out.display().to_string()
+    ));
+    let keys = std::fs::read_to_string(&out).unwrap();
+    for trial in trials(&sb.home(), &local.name) {
+        let name = trial["TrainingJobName"].as_str().unwrap();
+        assert!(
+            keys.contains(&format!("out/{name}/output/model.tar.gz")),
+            "{name} not in {keys}"
+        );
+    }
 }
 
 #[test]
@@ -541,30 +585,124 @@ fn a_tuning_job_whose_tuner_was_killed_goes_on_from_where_it_was() {
 }
 
 #[test]
-fn a_tuning_request_imported_into_the_builder_says_how_to_run_it() {
+fn a_tuning_request_imported_into_the_builder_opens_as_one() {
     use sagedesk::worker::{DeskCommand, Event};
     let sb = Sandbox::new();
     let file = request(&sb, "imported", json!({}), json!({}));
+    // A relative code folder is read against the file's folder.
+    let mut written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    written["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"] =
+        json!("\"file://code\"");
+    std::fs::write(&file, written.to_string()).unwrap();
     let worker = common::window::worker(std::sync::Arc::new(sb.backend()), &sb.home());
     worker.send(DeskCommand::ReadRequestFile(file.clone()));
     let deadline = std::time::Instant::now() + common::LIMIT;
-    let message = loop {
+    let value = loop {
         assert!(std::time::Instant::now() < deadline, "no answer");
-        if let Some(message) = worker.drain().find_map(|e| match e {
-            Event::RequestUnreadable(message) => Some(message),
-            Event::RequestLoaded { .. } => panic!("read as a training job"),
+        if let Some(value) = worker.drain().find_map(|e| match e {
+            Event::RequestLoaded { value, .. } => Some(value),
+            Event::RequestUnreadable(message) => panic!("{message}"),
             _ => None,
         }) {
-            break message;
+            break value;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
+    assert_eq!(value["HyperParameterTuningJobName"], "imported");
+    assert_eq!(
+        value["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"][0]
+            ["Values"],
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        value["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"],
+        json!(format!("\"file://{}\"", sb.path().join("code").display()))
+    );
+    let mut builder = sagedesk::ui::builder::Builder::new(value, sagedesk::job::Connection::Local);
+    builder.set_target(sagedesk::request::validate::Target::Local, None);
+    assert_eq!(builder.kind(), sagedesk::request::RequestKind::Tuning);
     assert!(
-        message.contains("CreateHyperParameterTuningJob"),
-        "{message}"
+        builder.diagnostics().is_empty(),
+        "{:?}",
+        builder.diagnostics()
+    );
+}
+
+#[test]
+fn a_training_job_becomes_a_tuning_job_in_the_builder_and_runs_here() {
+    use common::window::{has_text, wait_for};
+    use egui_kittest::kittest::Queryable;
+    use sagedesk::request::RequestKind;
+    let sb = Sandbox::new();
+    let file = request(&sb, "unused", json!({}), json!({}));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // The training job each trial would run, with its hyperparameters static.
+    let mut training = sagedesk::request::tuning::tuning_request_from_value(written, "test")
+        .unwrap()
+        .first_training_job()
+        .unwrap()
+        .to_value();
+    let hyper = training["HyperParameters"].as_object_mut().unwrap();
+    hyper.insert("rate".into(), json!("0.5"));
+    hyper.insert("kind".into(), json!("b"));
+    let mut h = common::window::harness(&sb, [1280.0, 800.0], None);
+    h.state_mut().new_job();
+    h.state_mut().builder_mut().unwrap().set_value(training);
+    h.run_steps(3);
+    h.get_by_label("⚙ Tune…").click();
+    h.run_steps(3);
+    let builder = h.state().builder().unwrap();
+    assert_eq!(builder.kind(), RequestKind::Tuning);
+    let value = builder.value().clone();
+    let config = &value["HyperParameterTuningJobConfig"];
+    assert_eq!(config["Strategy"], "Bayesian");
+    assert_eq!(
+        config["HyperParameterTuningJobObjective"],
+        json!({"Type": "Minimize", "MetricName": "loss"})
+    );
+    let name = value["HyperParameterTuningJobName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(name.len() <= 32, "{name}");
+    assert!(has_text(&h, "New tuning job") && has_text(&h, "Pick the hyperparameters to search"));
+    // A click moves `rate` from the static hyperparameters to a range around its value.
+    h.get_by_label("+ rate = 0.5").click();
+    h.run_steps(3);
+    let value = h.state().builder().unwrap().value().clone();
+    assert_eq!(
+        value["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"],
+        json!([{"Name": "rate", "MinValue": "0.05", "MaxValue": "1", "ScalingType": "Logarithmic"}])
     );
     assert!(
-        message.contains(&format!("sagedesk tune {}", file.display())),
-        "{message}"
+        value["TrainingJobDefinition"]["StaticHyperParameters"]
+            .get("rate")
+            .is_none()
     );
+    assert!(has_text(&h, "Searching: rate"));
+    // Three trials, then Submit: it runs here and its view opens.
+    let mut fewer = value.clone();
+    fewer["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = json!(3);
+    h.state_mut().builder_mut().unwrap().set_value(fewer);
+    h.run_steps(2);
+    let errors: Vec<_> = h.state().builder().unwrap().diagnostics().to_vec();
+    assert!(errors.is_empty(), "{errors:?}");
+    h.get_by_label("▶ Submit").click();
+    wait_for(&mut h, "the tuning job's view", |h| {
+        h.state().builder().is_none() && has_text(h, &format!("Tuning job {name}"))
+    });
+    wait_for(&mut h, "its three trials", |h| {
+        has_text(h, "3 completed, 0 in progress, 0 stopped, 0 failed")
+    });
+    for trial in trials(&sb.home(), &name) {
+        let rate: f64 = trial["TunedHyperParameters"]["rate"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0.05..=1.0).contains(&rate), "{trial}");
+        let job = training_job(&sb.home(), trial["TrainingJobName"].as_str().unwrap());
+        assert_eq!(job["HyperParameters"]["kind"], "b");
+    }
 }

@@ -187,7 +187,9 @@ pub fn run(cli: Cli) -> ExitCode {
 fn validate_file(file: &std::path::Path, target: Target, json: bool) -> Result<u8, Failure> {
     let diagnostics = match request::tuning::read_tuning_request_value(file)? {
         // A CreateHyperParameterTuningJob request.
-        Some(value) => validate::validate_tuning_value(&value, target),
+        Some(value) => {
+            validate::validate_tuning_value(&value, target, runtime_checks(target).as_deref())
+        }
         None => {
             let (value, notices) = request::read_value_file(file)?;
             for notice in &notices {

@@ -78,7 +78,7 @@ fn read_checked(
         Target::Local => "local mode cannot run this tuning job",
         Target::Aws => "SageMaker would refuse this tuning job",
     };
-    let diagnostics = validate::validate_tuning_value(&request.to_value(), target);
+    let diagnostics = validate::validate_tuning_value(&request.to_value(), target, None);
     if validate::error_count(&diagnostics) > 0 {
         return Err(Failure {
             message: format!("{refusal}\n{}", report::text(&origin, &diagnostics, target)),

@@ -88,16 +88,6 @@ pub enum RequestError {
         /// The JSON type found.
         found: &'static str,
     },
-    /// A tuning job's request where a training job's was expected.
-    #[error(
-        "{origin} is a CreateHyperParameterTuningJob request; the builder takes training jobs. \
-         Run it with `sagedesk tune {origin}`: its training jobs then show in the list, \
-         grouped By tuning job"
-    )]
-    Tuning {
-        /// The file.
-        origin: String,
-    },
 }
 
 /// A request read from text, with notices about what was changed on the way in.

@@ -7,6 +7,7 @@ pub mod diff;
 mod import;
 pub mod metrics;
 mod shapes;
+pub mod tune;
 pub mod tuning;
 pub mod validate;
 
@@ -16,6 +17,7 @@ pub use import::{
     to_cli_input_json,
 };
 pub use shapes::*;
+pub use tune::RequestKind;
 
 /// Hyperparameter naming the entry point script in script mode.
 pub const PROGRAM: &str = "sagemaker_program";

@@ -377,17 +377,11 @@ pub fn read_tuning_file(path: &Path) -> Result<(Value, TuningJobRequest), Reques
     Ok((value, request))
 }
 
-/// The JSON of `path` when it is a tuning request (it has a
-/// `HyperParameterTuningJobConfig` or a `HyperParameterTuningJobName`), else `None`.
+/// The JSON of `path` when it is a tuning request (see [`super::RequestKind::of`]), else
+/// `None`.
 pub fn read_tuning_request_value(path: &Path) -> Result<Option<Value>, RequestError> {
     let value = parse_json(&read_text(path)?, &path.display().to_string())?;
-    let tuning = [
-        "HyperParameterTuningJobConfig",
-        "HyperParameterTuningJobName",
-    ]
-    .iter()
-    .any(|k| value.get(k).is_some());
-    Ok(tuning.then_some(value))
+    Ok((super::RequestKind::of(&value) == super::RequestKind::Tuning).then_some(value))
 }
 
 #[cfg(test)]

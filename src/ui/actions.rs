@@ -8,6 +8,7 @@ use super::dialogs::Purpose;
 use super::state;
 use super::toasts::ToastKind;
 use super::{Connection, JobRef, SageDeskApp, Subscription};
+use crate::request::RequestKind;
 use crate::worker::{DeskCommand, FollowCommand, SourceCommand, TaskCommand};
 
 impl SageDeskApp {
@@ -114,6 +115,40 @@ impl SageDeskApp {
             TuningAction::Compare(jobs) => self.compare(jobs),
             TuningAction::Stop(job) => self.confirm_stop_tuning = Some((job.source, job.name)),
             TuningAction::Close => self.show_tuning(None),
+            TuningAction::RunLocally(job, credentials) => self
+                .worker
+                .send(TaskCommand::RunTuningLocally { job, credentials }),
+            TuningAction::Edit {
+                described,
+                source,
+                to_aws,
+            } => {
+                let source = if to_aws {
+                    self.aws_source()
+                } else {
+                    Some(source)
+                };
+                if let Some(source) = source {
+                    self.edit_tuning(*described, source);
+                }
+            }
+        }
+    }
+
+    /// Opens the builder on the request of a tuning job's description, under a new name,
+    /// for `source`.
+    fn edit_tuning(&mut self, described: serde_json::Value, source: Connection) {
+        let name = described["HyperParameterTuningJobName"]
+            .as_str()
+            .unwrap_or("tuning")
+            .to_string();
+        match crate::request::tuning::tuning_request_from_value(described, &name) {
+            Ok(mut request) => {
+                request.hyper_parameter_tuning_job_name =
+                    Some(crate::request::tune::tuning_name(&name));
+                self.builder = Some(Builder::new(request.to_value(), source));
+            }
+            Err(e) => self.data.toasts.push(ToastKind::Error, e.to_string()),
         }
     }
 
@@ -184,10 +219,16 @@ impl SageDeskApp {
                     }),
                 },
                 BuilderAction::Import => self.open_dialog(ctx, Purpose::Import),
-                BuilderAction::Export(json) => self.open_dialog(
-                    ctx,
-                    Purpose::Export("training-job.json".into(), json.into_bytes()),
-                ),
+                BuilderAction::Export(json) => {
+                    let tuning =
+                        self.builder.as_ref().map(Builder::kind) == Some(RequestKind::Tuning);
+                    let file = if tuning {
+                        "tuning-job.json"
+                    } else {
+                        "training-job.json"
+                    };
+                    self.open_dialog(ctx, Purpose::Export(file.into(), json.into_bytes()));
+                }
                 BuilderAction::Browse(pointer) => self.open_dialog(ctx, Purpose::Browse(pointer)),
                 BuilderAction::Copy(clip) => self.copy(ctx, clip),
                 BuilderAction::Submit(request) => {
@@ -196,6 +237,15 @@ impl SageDeskApp {
                             source: builder.source.clone(),
                             request,
                             origin: builder.origin.clone(),
+                            credentials: builder.credentials,
+                        });
+                    }
+                }
+                BuilderAction::SubmitTuning(request) => {
+                    if let Some(builder) = &self.builder {
+                        self.worker.send(TaskCommand::SubmitTuning {
+                            source: builder.source.clone(),
+                            request,
                             credentials: builder.credentials,
                         });
                     }
@@ -366,19 +416,25 @@ impl SageDeskApp {
     /// Opens the builder on a copy of a local job's request for the first AWS source; the
     /// builder lists the `file://` locations and offers to upload the code.
     fn run_on_aws(&mut self, origin: JobRef, request: crate::request::TrainingJobRequest) {
-        let Some(source) = self
+        if let Some(source) = self.aws_source() {
+            self.clone_job(origin, request, source);
+        }
+    }
+
+    /// The first AWS connection; without one, says to add one.
+    fn aws_source(&mut self) -> Option<Connection> {
+        let found = self
             .data
             .sources
             .iter()
             .map(|s| s.connection.clone())
-            .find(Connection::is_aws)
-        else {
+            .find(Connection::is_aws);
+        if found.is_none() {
             self.data.toasts.push(
                 ToastKind::Info,
                 "Add an AWS connection first (the sources button, top right)".into(),
             );
-            return;
-        };
-        self.clone_job(origin, request, source);
+        }
+        found
     }
 }

@@ -3,6 +3,9 @@
 
 use crate::job::secret;
 use crate::request::TrainingJobRequest;
+use crate::request::tune::definition_path;
+use crate::request::tuning::TuningJobRequest;
+use crate::request::validate::placed_definitions;
 
 /// Text to copy and what it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +44,31 @@ impl Clip {
             crate::request::aws_cli_command(request),
             request,
         )
+    }
+
+    /// `aws sagemaker create-hyper-parameter-tuning-job --cli-input-json '…'`; the secrets
+    /// of its definitions' static hyperparameters and environments.
+    pub fn tuning_cli_command(request: &TuningJobRequest) -> Self {
+        let json = serde_json::to_string(&request.to_value()).expect("JSON serializes");
+        let text = format!(
+            "aws sagemaker create-hyper-parameter-tuning-job --cli-input-json {}",
+            crate::request::shell_quote(&json)
+        );
+        let secrets = placed_definitions(request)
+            .into_iter()
+            .flat_map(|(prefix, definition)| {
+                let trial = definition.trial("", &Default::default(), None).to_value();
+                secret::secrets(&trial)
+                    .into_iter()
+                    .map(|(member, key, _)| definition_path(&format!("{member}.{key}"), &prefix))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Self {
+            what: "AWS CLI command".into(),
+            text,
+            secrets,
+        }
     }
 
     fn of(what: &str, text: String, request: &TrainingJobRequest) -> Self {

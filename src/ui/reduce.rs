@@ -2,7 +2,7 @@
 //! changes the data the views read, the persisted state or the builder.
 
 use super::data::{SourceData, add_series};
-use super::state::{self, SavedSource};
+use super::state::{self, GroupBy, SavedSource};
 use super::toasts::ToastKind;
 use super::{SageDeskApp, data::Progress};
 use crate::job::{Connection, Status};
@@ -182,6 +182,18 @@ impl SageDeskApp {
                     .toasts
                     .push(ToastKind::Info, format!("Started {job}"));
                 self.data.submitted = Some(job);
+            }
+            Event::TuningSubmitted { job } => {
+                self.data
+                    .toasts
+                    .push(ToastKind::Info, format!("Started tuning job {job}"));
+                if self.builder.as_ref().and_then(|b| b.pending.as_ref()) == Some(&job) {
+                    self.data.draft = None;
+                    self.worker.send(DeskCommand::ClearDraft);
+                }
+                // Its trials show under it in the list, and its view opens.
+                self.state.group_by = GroupBy::TuningJob;
+                self.show_tuning(Some(job));
             }
             Event::SubmitFailed { job, message } => {
                 self.data

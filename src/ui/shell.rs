@@ -108,7 +108,7 @@ impl SageDeskApp {
                 }
                 if ui
                     .button("📂 Import job JSON…")
-                    .on_hover_text("Open a CreateTrainingJob request file in the builder")
+                    .on_hover_text("Open a CreateTrainingJob or CreateHyperParameterTuningJob request file in the builder")
                     .clicked()
                 {
                     self.open_dialog(ctx, Purpose::Import);

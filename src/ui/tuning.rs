@@ -13,7 +13,7 @@ use super::theme;
 use crate::job::compare::format_value;
 use crate::job::importance::ranks;
 use crate::job::tuning::{TuningSummary, service_time};
-use crate::job::{JobRef, Status};
+use crate::job::{Connection, JobCredentials, JobRef, Status};
 
 /// What the view asks the app to do.
 pub enum TuningAction {
@@ -23,6 +23,18 @@ pub enum TuningAction {
     Compare(Vec<JobRef>),
     /// Ask whether to stop the tuning job.
     Stop(JobRef),
+    /// Run the tuning job's request on this machine, its trials getting these credentials.
+    RunLocally(JobRef, JobCredentials),
+    /// Open the builder on the tuning job's request (`DescribeHyperParameterTuningJob`),
+    /// for its source, or for AWS when `to_aws`.
+    Edit {
+        /// The description to read the request from.
+        described: Box<Value>,
+        /// The source the new tuning job goes to.
+        source: Connection,
+        /// Whether it goes to an AWS connection instead.
+        to_aws: bool,
+    },
     /// Close the view.
     Close,
 }
@@ -36,6 +48,41 @@ fn text<'a>(value: &'a Value, path: &[&str]) -> &'a str {
 
 fn final_value(trial: &Value) -> Option<f64> {
     trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"].as_f64()
+}
+
+/// The buttons that make a new tuning job of `job`'s request: run it locally (from AWS),
+/// run it on AWS (from here), or edit it as a new one.
+fn again(ui: &mut egui::Ui, job: &JobRef, described: &Value) -> Option<TuningAction> {
+    let mut action = None;
+    let edit = |to_aws| TuningAction::Edit {
+        described: Box::new(described.clone()),
+        source: job.source.clone(),
+        to_aws,
+    };
+    if ui
+        .button("✏ Edit as new…")
+        .on_hover_text("Open the builder on this tuning job's request, under a new name")
+        .clicked()
+    {
+        action = Some(edit(false));
+    }
+    if job.source.is_aws() {
+        let what = "On this machine: each trial a local training job, its data read from S3 \
+                    with this tuning job's connection. The trials act:";
+        if let Some(credentials) = super::detail::header::run_locally_menu(ui, what) {
+            action = Some(TuningAction::RunLocally(job.clone(), credentials));
+        }
+    } else if ui
+        .button("☁ Run on AWS…")
+        .on_hover_text(
+            "Open the builder on this request for an AWS connection: upload its code, check \
+             it with preflight, and submit",
+        )
+        .clicked()
+    {
+        action = Some(edit(true));
+    }
+    action
 }
 
 /// Draws the detail of `job`; what the user asked.
@@ -79,7 +126,13 @@ pub fn show(ui: &mut egui::Ui, data: &Data, job: &JobRef) -> Option<TuningAction
             }
         });
     });
-    ui.label(RichText::new(format!("on {}", job.source.source_label())).weak());
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("on {}", job.source.source_label())).weak());
+        if let Some(d) = detail {
+            ui.separator();
+            action = action.take().or_else(|| again(ui, job, &d.described));
+        }
+    });
     let (Some(detail), Some(summary)) = (detail, summary) else {
         ui.label(RichText::new("Reading the tuning job…").weak());
         return action;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::LogAsk;
 use crate::job::{Connection, JobCredentials, JobRef, Status};
 use crate::request::TrainingJobRequest;
+use crate::request::tuning::TuningJobRequest;
 
 /// What the window asks of the worker.
 #[derive(Debug, Clone)]
@@ -107,6 +108,23 @@ pub enum TaskCommand {
         /// The job it was made from, linked to it.
         origin: Option<JobRef>,
         /// On this machine, whose AWS credentials the job gets.
+        credentials: JobCredentials,
+    },
+    /// `CreateHyperParameterTuningJob` on `source`.
+    SubmitTuning {
+        /// Where the tuning job runs.
+        source: Connection,
+        /// The request.
+        request: Box<TuningJobRequest>,
+        /// On this machine, whose AWS credentials its trials get.
+        credentials: JobCredentials,
+    },
+    /// Runs a tuning job's request again on this machine, its trials reaching `s3://` data
+    /// through its source.
+    RunTuningLocally {
+        /// The tuning job.
+        job: JobRef,
+        /// Whose AWS credentials its trials get.
         credentials: JobCredentials,
     },
     /// `StopTrainingJob`.
@@ -301,6 +319,10 @@ impl TaskCommand {
             TaskCommand::Submit {
                 source, request, ..
             } => format!("submit {} on {}", request.name(), source.label()),
+            TaskCommand::SubmitTuning {
+                source, request, ..
+            } => format!("submit tuning job {} on {}", request.name(), source.label()),
+            TaskCommand::RunTuningLocally { job, .. } => format!("run tuning job {job} locally"),
             TaskCommand::Stop(job) => format!("stop {job}"),
             TaskCommand::StopTuning { name, .. } => format!("stop tuning job {name}"),
             TaskCommand::ListArchive { uri, .. } => format!("list archive {uri}"),

@@ -149,20 +149,16 @@ impl Desk {
 
     async fn read_request(&self, path: PathBuf) {
         let read = tokio::task::spawn_blocking(move || {
-            // A tuning request read as a training job would lose what makes it one.
+            // A tuning request is read as one, not as a training job that would lose it.
             if crate::request::tuning::read_tuning_request_value(&path)?.is_some() {
-                return Err(crate::request::RequestError::Tuning {
-                    origin: path.display().to_string(),
-                });
+                let (_, request) = crate::request::tuning::read_tuning_file(&path)?;
+                return Ok((request.to_value(), Vec::new()));
             }
-            crate::request::read_request_file(&path)
+            crate::request::read_request_file(&path).map(|i| (i.request.to_value(), i.notices))
         })
         .await;
         match read {
-            Ok(Ok(imported)) => self.out.send(Event::RequestLoaded {
-                value: imported.request.to_value(),
-                notices: imported.notices,
-            }),
+            Ok(Ok((value, notices))) => self.out.send(Event::RequestLoaded { value, notices }),
             Ok(Err(e)) => self.out.send(Event::RequestUnreadable(e.to_string())),
             Err(e) => self.out.send(Event::RequestUnreadable(e.to_string())),
         }

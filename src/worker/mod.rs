@@ -172,6 +172,11 @@ pub enum Event {
         /// `ListTrainingJobsForHyperParameterTuningJob`'s summaries.
         trials: Vec<serde_json::Value>,
     },
+    /// A tuning job was created (from the builder, or run locally from another).
+    TuningSubmitted {
+        /// The new tuning job.
+        job: JobRef,
+    },
     /// A source's tuning jobs, when they changed (while the list groups by tuning job).
     TuningJobs {
         /// The source.

@@ -7,7 +7,7 @@ mod rules;
 mod tuning;
 mod walk;
 
-pub use tuning::{MAX_RANGES, validate_tuning_value};
+pub use tuning::{MAX_RANGES, placed_definitions, validate_tuning_value};
 
 use serde::Serialize;
 use serde_json::Value;

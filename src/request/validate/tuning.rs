@@ -7,9 +7,11 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::model::MODEL;
-use super::{Diagnostic, Severity, Target, sorted, walk};
+use super::{Diagnostic, RuntimeChecks, Severity, Target, add_runtime, sorted, walk};
+use crate::request::tune::definition_path;
 use crate::request::tuning::{
-    NumericRange, ParameterRanges, TuningJobRequest, tuning_request_from_value,
+    NumericRange, ParameterRanges, TrainingJobDefinition, TuningJobRequest, trial_name,
+    tuning_request_from_value,
 };
 
 /// Hyperparameters one tuning job may search, in all (the service's limit).
@@ -17,14 +19,49 @@ pub const MAX_RANGES: usize = 30;
 
 /// Every diagnostic of a tuning request given as JSON, errors first. What the service would
 /// refuse stays an error for local mode too: a tuning job tried here is one to run on AWS
-/// next.
-pub fn validate_tuning_value(value: &Value, target: Target) -> Vec<Diagnostic> {
+/// next. `runtime`'s checks run on each definition's trial, their members placed in the
+/// definition.
+pub fn validate_tuning_value(
+    value: &Value,
+    target: Target,
+    runtime: Option<&dyn RuntimeChecks>,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     walk::walk_from(value, MODEL.tuning_root, target, &mut out);
     if let Ok(request) = tuning_request_from_value(value.clone(), "request") {
         rules(&request, target, &mut out);
+        if let Some(runtime) = runtime {
+            let name = trial_name(request.name(), 1, 0);
+            for (prefix, definition) in placed_definitions(&request) {
+                let trial = definition.trial(&name, &Default::default(), None);
+                let found = runtime
+                    .check(&trial)
+                    .into_iter()
+                    .map(|mut d| {
+                        d.path = definition_path(&d.path, &prefix);
+                        d
+                    })
+                    .collect();
+                add_runtime(&mut out, found);
+            }
+        }
     }
     sorted(out)
+}
+
+/// Each training job definition with where it is in the request
+/// (`TrainingJobDefinition`, `TrainingJobDefinitions[i]`).
+pub fn placed_definitions(request: &TuningJobRequest) -> Vec<(String, &TrainingJobDefinition)> {
+    match &request.training_job_definition {
+        Some(one) => vec![("TrainingJobDefinition".into(), one)],
+        None => request
+            .training_job_definitions
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, d)| (format!("TrainingJobDefinitions[{i}]"), d))
+            .collect(),
+    }
 }
 
 fn rules(request: &TuningJobRequest, target: Target, out: &mut Vec<Diagnostic>) {
@@ -70,6 +107,23 @@ fn rules(request: &TuningJobRequest, target: Target, out: &mut Vec<Diagnostic>) 
         ));
     }
     strategy_rules(&config, strategy, out);
+    let on_convergence = config
+        .tuning_job_completion_criteria
+        .as_ref()
+        .and_then(|c| c.convergence_detected.as_ref())
+        .and_then(|c| c.complete_on_convergence.as_deref())
+        == Some("Enabled");
+    if target == Target::Local && on_convergence && strategy != "Bayesian" && !strategy.is_empty()
+    {
+        out.push(Diagnostic::warning(
+            "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.ConvergenceDetected",
+            "convergence_local",
+            format!(
+                "local mode tells convergence from the Bayesian strategy's model; with \
+                 {strategy} it runs to its other limits"
+            ),
+        ));
+    }
     let definitions = request.definitions();
     for (i, definition) in definitions.iter().enumerate() {
         let base = match &request.training_job_definition {

@@ -10,9 +10,10 @@ use egui::RichText;
 use serde_json::Value;
 
 use super::{Builder, BuilderAction};
+use crate::request::RequestKind;
 use crate::ui::theme;
 
-/// Where the code hyperparameter lives in the request.
+/// Where the code hyperparameter lives in a training job's request.
 pub(super) const POINTER: &str = "/HyperParameters/sagemaker_submit_directory";
 
 /// The code row's edits, kept while the builder is open.
@@ -35,9 +36,25 @@ pub(super) fn unquote(text: &str) -> (&str, bool) {
 }
 
 impl Builder {
+    /// Where a member of the training job is: in a tuning request, in its first definition
+    /// (`HyperParameters` are its `StaticHyperParameters`).
+    fn job_pointer(&self, pointer: &str) -> String {
+        match self.kind {
+            RequestKind::Training => pointer.to_string(),
+            RequestKind::Tuning => {
+                let member = pointer.trim_start_matches('/');
+                let member = match member.strip_prefix("HyperParameters/") {
+                    Some(key) => format!("StaticHyperParameters/{key}"),
+                    None => member.to_string(),
+                };
+                super::tuning::definition_pointer(&self.value, &member)
+            }
+        }
+    }
+
     /// The local code folder of the request, if `sagemaker_submit_directory` is `file://`.
     fn local_code(&self) -> Option<PathBuf> {
-        let text = self.value.pointer(POINTER)?.as_str()?;
+        let text = self.value.pointer(&self.job_pointer(POINTER))?.as_str()?;
         let (uri, _) = unquote(text);
         uri.strip_prefix("file://").map(PathBuf::from)
     }
@@ -46,13 +63,14 @@ impl Builder {
     fn default_prefix(&self) -> String {
         let output = self
             .value
-            .pointer("/OutputDataConfig/S3OutputPath")
+            .pointer(&self.job_pointer("/OutputDataConfig/S3OutputPath"))
             .and_then(Value::as_str)
             .filter(|p| p.starts_with("s3://"))
             .unwrap_or("s3://BUCKET");
         let job = self
             .value
             .get("TrainingJobName")
+            .or_else(|| self.value.get("HyperParameterTuningJobName"))
             .and_then(Value::as_str)
             .unwrap_or("job");
         format!("{}/{job}/source/", output.trim_end_matches('/'))
@@ -61,9 +79,10 @@ impl Builder {
     /// Points `sagemaker_submit_directory` at the uploaded archive, quoted as it was.
     pub fn set_code_uri(&mut self, uri: &str) -> Option<String> {
         self.code.uploading = false;
+        let pointer = self.job_pointer(POINTER);
         let quoted = self
             .value
-            .pointer(POINTER)
+            .pointer(&pointer)
             .and_then(Value::as_str)
             .is_some_and(|t| unquote(t).1);
         let text = if quoted {
@@ -71,7 +90,7 @@ impl Builder {
         } else {
             uri.to_string()
         };
-        self.set_at(POINTER, text)
+        self.set_at(&pointer, text)
     }
 
     /// The upload failed: the row can be used again.
@@ -86,7 +105,7 @@ impl Builder {
         }
         let others: Vec<String> = local_locations(&self.value)
             .into_iter()
-            .filter(|l| !l.starts_with("HyperParameters.sagemaker_submit_directory"))
+            .filter(|l| !l.contains("HyperParameters.sagemaker_submit_directory"))
             .collect();
         let code = self.local_code();
         if code.is_none() && others.is_empty() {

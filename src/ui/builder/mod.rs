@@ -1,13 +1,15 @@
-//! The job builder: every CreateTrainingJob member in a form generated from the API model,
-//! live validation with each problem under its field, and the request's JSON beside it,
-//! editable both ways.
+//! The job builder: every CreateTrainingJob (or CreateHyperParameterTuningJob) member in
+//! a form generated from the API model, live validation with each problem under its field,
+//! and the request's JSON beside it, editable both ways.
 
 pub mod code;
 mod essentials;
 pub mod form;
 mod preflight;
+mod regex;
 pub mod templates;
 mod toolbar;
+mod tuning;
 
 use std::sync::Arc;
 
@@ -17,15 +19,19 @@ use serde_json::Value;
 pub use super::state::BuilderView;
 
 use self::form::{Form, FormAction, prune};
+use self::regex::RegexTester;
 use crate::job::{Connection, JobRef};
-use crate::request::metrics::MetricExtractor;
+use crate::request::tuning::TuningJobRequest;
 use crate::request::validate::model::MODEL;
 use crate::request::validate::{self, Diagnostic, RuntimeChecks, Severity, Target};
-use crate::request::{MetricDefinition, TrainingJobRequest, request_from_value};
+use crate::request::{RequestKind, TrainingJobRequest, request_from_value};
 use crate::worker::{DeskCommand, TaskCommand};
 
+/// A group of the form: its title and the top-level members in it.
+type Group = (&'static str, &'static [&'static str]);
+
 /// Top-level groups, as users think of a job; members not named here go to "Advanced".
-const GROUPS: &[(&str, &[&str])] = &[
+const GROUPS: &[Group] = &[
     ("Job", &["TrainingJobName", "RoleArn", "Tags"]),
     ("Algorithm", &["AlgorithmSpecification"]),
     ("Hyperparameters", &["HyperParameters"]),
@@ -56,6 +62,8 @@ pub enum BuilderAction {
     Task(TaskCommand),
     /// Create the job on the builder's source.
     Submit(Box<TrainingJobRequest>),
+    /// Create the tuning job on the builder's source.
+    SubmitTuning(Box<TuningJobRequest>),
     /// Load a built-in template.
     LoadBuiltin(&'static str),
     /// Open a file to import.
@@ -81,6 +89,8 @@ pub enum BuilderAction {
 /// The builder's state: the request being edited and what was said about it.
 pub struct Builder {
     value: Value,
+    /// A training job's request or a tuning job's, as the value reads.
+    kind: RequestKind,
     json: String,
     json_error: Option<String>,
     diagnostics: Vec<Diagnostic>,
@@ -117,6 +127,7 @@ impl Builder {
     pub fn new(value: Value, source: Connection) -> Self {
         let mut builder = Self {
             value: Value::Null,
+            kind: RequestKind::Training,
             json: String::new(),
             json_error: None,
             diagnostics: Vec::new(),
@@ -145,10 +156,16 @@ impl Builder {
             value = Value::Object(Default::default());
         }
         prune(&mut value);
+        self.kind = RequestKind::of(&value);
         self.value = value;
         self.json = pretty(&self.value);
         self.json_error = None;
         self.revalidate();
+    }
+
+    /// Which request it is.
+    pub fn kind(&self) -> RequestKind {
+        self.kind
     }
 
     /// The request as JSON.
@@ -166,8 +183,13 @@ impl Builder {
     }
 
     fn revalidate(&mut self) {
-        self.diagnostics =
-            validate::validate_value(&self.value, self.target, self.runtime.as_deref());
+        let runtime = self.runtime.as_deref();
+        self.diagnostics = match self.kind {
+            RequestKind::Training => validate::validate_value(&self.value, self.target, runtime),
+            RequestKind::Tuning => {
+                validate::validate_tuning_value(&self.value, self.target, runtime)
+            }
+        };
         self.diagnostics.extend(self.preflight_diagnostics());
     }
 
@@ -206,6 +228,9 @@ impl Builder {
         };
         if self.errors() > preflight_errors {
             return None;
+        }
+        if self.kind == RequestKind::Tuning {
+            return self.submit_tuning();
         }
         match request_from_value(self.value.clone(), "builder") {
             Ok(imported) => {
@@ -273,13 +298,18 @@ impl Builder {
         ui: &mut egui::Ui,
         price: &dyn Fn(&str) -> Option<f64>,
     ) -> (FormOutcome, bool) {
+        let tuning = self.kind == RequestKind::Tuning;
         ui.horizontal_wrapped(|ui| {
-            ui.selectable_value(&mut self.view, BuilderView::Essentials, "Essentials")
-                .on_hover_text(
-                    "Code, framework, compute, hyperparameters, data, output and limits",
-                );
-            ui.selectable_value(&mut self.view, BuilderView::Full, "Full API form")
-                .on_hover_text("Every CreateTrainingJob member");
+            if tuning {
+                ui.label(RichText::new("Every CreateHyperParameterTuningJob member").weak());
+            } else {
+                ui.selectable_value(&mut self.view, BuilderView::Essentials, "Essentials")
+                    .on_hover_text(
+                        "Code, framework, compute, hyperparameters, data, output and limits",
+                    );
+                ui.selectable_value(&mut self.view, BuilderView::Full, "Full API form")
+                    .on_hover_text("Every CreateTrainingJob member");
+            }
             ui.separator();
             ui.toggle_value(&mut self.json_open, "{ } JSON")
                 .on_hover_text("Show or hide the request's JSON beside the form");
@@ -297,7 +327,8 @@ impl Builder {
                 .min_size(180.0)
                 .max_size((width * 0.75).max(200.0))
                 .show(ui, |ui| {
-                    ui.label(RichText::new("CreateTrainingJob request (JSON)").strong());
+                    let title = format!("{} request (JSON)", self.kind.operation());
+                    ui.label(RichText::new(title).strong());
                     if let Some(e) = &self.json_error {
                         ui.label(RichText::new(e).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
                     }
@@ -339,11 +370,15 @@ impl Builder {
             _ => None,
         }
         .unwrap_or_else(|| "us-east-1".into());
-        let view = self.view;
+        let view = if tuning { BuilderView::Full } else { self.view };
         egui::ScrollArea::vertical()
             .id_salt("builder_form")
             .auto_shrink(false)
             .show(ui, |ui| match view {
+                _ if tuning => {
+                    form.changed |= tuning::search_row(ui, &mut self.value);
+                    groups(ui, &mut self.value, &mut form, tuning::TuningLayout);
+                }
                 BuilderView::Essentials => {
                     let cx = essentials::Context {
                         region: &region,
@@ -354,7 +389,8 @@ impl Builder {
                     form.actions.extend(actions);
                 }
                 BuilderView::Full => {
-                    groups(ui, &mut self.value, &mut form, &mut self.regex_tester);
+                    let layout = Training(&mut self.regex_tester);
+                    groups(ui, &mut self.value, &mut form, layout);
                 }
             });
         let outcome = FormOutcome {
@@ -369,6 +405,7 @@ impl Builder {
         match serde_json::from_str::<Value>(&self.json) {
             Ok(mut v) if v.is_object() => {
                 prune(&mut v);
+                self.kind = RequestKind::of(&v);
                 self.value = v;
                 self.json_error = None;
                 self.revalidate();
@@ -451,20 +488,62 @@ impl Builder {
     }
 }
 
+/// How a request's form is laid out: its root shape, its groups, and what follows a group.
+trait Layout {
+    /// The root shape in the model.
+    fn root(&self) -> usize;
+    /// The groups; the root's other members go to "Advanced".
+    fn groups(&self) -> &'static [Group];
+    /// Groups that start closed.
+    fn closed(&self, title: &str) -> bool;
+    /// What the form adds after group `title`.
+    fn after(&mut self, ui: &mut egui::Ui, title: &str, request: &serde_json::Map<String, Value>) {
+        let _ = (ui, title, request);
+    }
+}
+
+/// A training job's form: the metric regex tester follows the algorithm.
+struct Training<'a>(&'a mut RegexTester);
+
+impl Layout for Training<'_> {
+    fn root(&self) -> usize {
+        MODEL.root
+    }
+
+    fn groups(&self) -> &'static [Group] {
+        GROUPS
+    }
+
+    fn closed(&self, title: &str) -> bool {
+        matches!(title, "Advanced" | "Network")
+    }
+
+    fn after(&mut self, ui: &mut egui::Ui, title: &str, request: &serde_json::Map<String, Value>) {
+        if title == "Algorithm" {
+            regex::regex_tester(ui, request.get("AlgorithmSpecification"), self.0);
+        }
+    }
+}
+
 /// The form's groups, each with its error count.
-fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, tester: &mut RegexTester) {
-    let root = MODEL.shape(MODEL.root);
+fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, mut layout: impl Layout) {
+    let root = MODEL.shape(layout.root());
     let Value::Object(map) = value else {
         return;
     };
-    let grouped: Vec<&str> = GROUPS.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    let grouped: Vec<&str> = layout
+        .groups()
+        .iter()
+        .flat_map(|(_, m)| m.iter().copied())
+        .collect();
     let advanced: Vec<&str> = root
         .members
         .iter()
         .map(|(m, _)| m.as_str())
         .filter(|m| !grouped.contains(m))
         .collect();
-    let all: Vec<(&str, Vec<&str>)> = GROUPS
+    let all: Vec<(&str, Vec<&str>)> = layout
+        .groups()
         .iter()
         .map(|(t, m)| (*t, m.to_vec()))
         .chain(std::iter::once(("Advanced", advanced)))
@@ -497,15 +576,13 @@ fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, tester: &mu
             .is_some_and(|f| members.iter().any(|m| f.starts_with(m)));
         egui::CollapsingHeader::new(heading)
             .id_salt(("group", title))
-            .default_open(title != "Advanced" && title != "Network")
+            .default_open(!layout.closed(title))
             .open(focus_here.then_some(true))
             .show(ui, |ui| {
                 for member in &members {
                     form.member(ui, map, root, member, "", "");
                 }
-                if title == "Algorithm" {
-                    regex_tester(ui, map, tester);
-                }
+                layout.after(ui, title, map);
             });
     }
 }
@@ -514,76 +591,6 @@ fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, tester: &mu
 struct FormOutcome {
     changed: bool,
     actions: Vec<FormAction>,
-}
-
-/// The metric regex tester: a pasted log line, and the definitions compiled once per change.
-#[derive(Default)]
-pub struct RegexTester {
-    sample: String,
-    compiled: Option<(Vec<MetricDefinition>, Result<MetricExtractor, String>)>,
-}
-
-impl RegexTester {
-    /// The extractor of `definitions`, compiled only when they changed.
-    fn extractor(
-        &mut self,
-        definitions: Vec<MetricDefinition>,
-    ) -> &Result<MetricExtractor, String> {
-        let stale = self
-            .compiled
-            .as_ref()
-            .is_none_or(|(known, _)| *known != definitions);
-        if stale {
-            let compiled = MetricExtractor::new(&definitions).map_err(|e| e.to_string());
-            self.compiled = Some((definitions, compiled));
-        }
-        &self.compiled.as_ref().expect("just set").1
-    }
-}
-
-/// Tries the metric definitions on a pasted log line.
-fn regex_tester(
-    ui: &mut egui::Ui,
-    request: &serde_json::Map<String, Value>,
-    tester: &mut RegexTester,
-) {
-    let definitions: Vec<MetricDefinition> = request
-        .get("AlgorithmSpecification")
-        .and_then(|a| a.get("MetricDefinitions"))
-        .and_then(|d| serde_json::from_value(d.clone()).ok())
-        .unwrap_or_default();
-    if definitions.is_empty() {
-        return;
-    }
-    ui.add_space(4.0);
-    let label = ui.label("Test the metric regexes on a log line:");
-    ui.add(
-        egui::TextEdit::singleline(&mut tester.sample)
-            .hint_text("epoch=3 train_loss=0.25")
-            .desired_width(f32::INFINITY),
-    )
-    .labelled_by(label.id);
-    if tester.sample.is_empty() {
-        return;
-    }
-    let count = definitions.len();
-    let sample = tester.sample.clone();
-    match tester.extractor(definitions) {
-        Ok(extractor) => {
-            let mut found = vec![None; count];
-            extractor.extract(&sample, |i, v| found[i] = Some(v));
-            for (name, value) in extractor.names().iter().zip(found) {
-                let text = match value {
-                    Some(v) => format!("{name} = {v}"),
-                    None => format!("{name}: no match"),
-                };
-                ui.label(RichText::new(text).monospace());
-            }
-        }
-        Err(e) => {
-            ui.label(RichText::new(e).color(Color32::from_rgb(0xe0, 0x4f, 0x4f)));
-        }
-    }
 }
 
 fn pretty(value: &Value) -> String {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Builder, BuilderAction};
 use crate::preflight::{Outcome, Report};
-use crate::request::request_from_value;
+use crate::request::TrainingJobRequest;
 use crate::request::validate::{Diagnostic, Severity, Target};
 use crate::worker::TaskCommand;
 
@@ -59,10 +59,15 @@ impl Builder {
         if self.target != Target::Aws {
             return Vec::new();
         }
-        self.preflight
+        let mut found = self
+            .preflight
             .current(&self.value)
             .map(Report::diagnostics)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for d in &mut found {
+            d.path = self.placed(&d.path);
+        }
+        found
     }
 
     /// Takes a report from the worker; one about an earlier request is dropped.
@@ -93,9 +98,9 @@ impl Builder {
         // Asked once per value: a request that does not parse waits for the next change.
         self.preflight.asked = Some(self.value.clone());
         self.preflight.changed = None;
-        let request = request_from_value(self.value.clone(), "builder").ok();
-        self.preflight.asked_request = request.as_ref().map(|r| r.request.to_value());
-        let request = request?.request;
+        let request = self.checked_training_job();
+        self.preflight.asked_request = request.as_ref().map(TrainingJobRequest::to_value);
+        let request = request?;
         if now {
             self.preflight.report = None;
         }
@@ -223,7 +228,7 @@ impl Builder {
                 .on_hover_text("Go to the field")
                 .clicked()
             {
-                self.focus = Some(check.path.clone());
+                self.focus = Some(self.placed(&check.path));
             }
             if !check.call.is_empty() {
                 ui.label(RichText::new(&check.call).monospace().small().weak());

@@ -5,7 +5,8 @@ use egui::{Key, Modifiers, RichText};
 
 use super::{Builder, BuilderAction, pretty};
 use crate::job::{Connection, JobCredentials};
-use crate::request::request_from_value;
+use crate::request::tuning::tuning_request_from_value;
+use crate::request::{RequestKind, request_from_value};
 use crate::worker::DeskCommand;
 
 impl Builder {
@@ -24,15 +25,24 @@ impl Builder {
             )
         });
         let errors = self.errors();
+        let tuning = self.kind == RequestKind::Tuning;
         ui.horizontal_wrapped(|ui| {
-            ui.heading("New training job");
+            ui.heading(if tuning {
+                "New tuning job"
+            } else {
+                "New training job"
+            });
             ui.separator();
             let submit = ui
                 .add_enabled(
                     errors == 0 && self.pending.is_none(),
                     egui::Button::new(RichText::new("▶ Submit").strong()),
                 )
-                .on_hover_text("Create the job (Ctrl+Enter)")
+                .on_hover_text(if tuning {
+                    "Create the tuning job (Ctrl+Enter)"
+                } else {
+                    "Create the job (Ctrl+Enter)"
+                })
                 .on_disabled_hover_text(if errors > 0 {
                     format!(
                         "{errors} error{} to fix first: see the list below",
@@ -64,6 +74,22 @@ impl Builder {
                     };
                 }
             }
+            let (switch, hint) = if tuning {
+                (
+                    "↩ Training job",
+                    "Back to one training job: the first definition, with its static hyperparameters",
+                )
+            } else {
+                (
+                    "⚙ Tune…",
+                    "Make this a tuning job: its trials run this job with the hyperparameters you \
+                     pick to search",
+                )
+            };
+            if ui.button(switch).on_hover_text(hint).clicked() {
+                self.switch_kind();
+                actions.push(BuilderAction::Desk(DeskCommand::SaveDraft(self.json.clone())));
+            }
             ui.add(
                 egui::TextEdit::singleline(&mut self.template_name)
                     .hint_text("template name")
@@ -85,24 +111,28 @@ impl Builder {
             if ui.button("Import…").clicked() {
                 actions.push(BuilderAction::Import);
             }
+            let command = match self.kind {
+                RequestKind::Training => "create-training-job",
+                RequestKind::Tuning => "create-hyper-parameter-tuning-job",
+            };
             if ui
                 .button("Export…")
-                .on_hover_text("A file for aws sagemaker create-training-job --cli-input-json")
+                .on_hover_text(format!(
+                    "A file for aws sagemaker {command} --cli-input-json"
+                ))
                 .clicked()
             {
                 actions.push(BuilderAction::Export(pretty(&self.value)));
             }
             if ui
                 .button("Copy as AWS CLI command")
-                .on_hover_text(
-                    "aws sagemaker create-training-job --cli-input-json '…', quoted for sh",
-                )
+                .on_hover_text(format!(
+                    "aws sagemaker {command} --cli-input-json '…', quoted for sh"
+                ))
                 .clicked()
-                && let Ok(imported) = request_from_value(self.value.clone(), "builder")
+                && let Some(clip) = self.cli_command()
             {
-                actions.push(BuilderAction::Copy(crate::ui::Clip::cli_command(
-                    &imported.request,
-                )));
+                actions.push(BuilderAction::Copy(clip));
             }
             if ui
                 .button("Close")
@@ -114,6 +144,18 @@ impl Builder {
             }
         });
         actions
+    }
+
+    /// The request as an AWS CLI command, when it reads.
+    fn cli_command(&self) -> Option<crate::ui::Clip> {
+        match self.kind {
+            RequestKind::Training => request_from_value(self.value.clone(), "builder")
+                .ok()
+                .map(|i| crate::ui::Clip::cli_command(&i.request)),
+            RequestKind::Tuning => tuning_request_from_value(self.value.clone(), "builder")
+                .ok()
+                .map(|r| crate::ui::Clip::tuning_cli_command(&r)),
+        }
     }
 
     /// The Templates menu: built-in requests, and saved ones to load, rename or delete.

@@ -51,40 +51,13 @@ pub(super) fn buttons(
             ));
         }
         if job.source.is_aws() {
-            ui.menu_button("▶ Run locally", |ui| {
-                ui.set_max_width(280.0);
-                ui.add(
-                    egui::Label::new(
-                        RichText::new(
-                            "On this machine, linked to this job; code, data and checkpoints \
-                             read from S3 with this job's connection. The job acts:",
-                        )
-                        .weak(),
-                    )
-                    .wrap(),
-                );
-                if ui
-                    .button("As its role")
-                    .on_hover_text(
-                        "The job gets its RoleArn's credentials, assumed with this connection \
-                         (sts:AssumeRole); if the role does not trust you, it runs without \
-                         credentials and its log says so",
-                    )
-                    .clicked()
-                {
-                    action = Some(DetailAction::RunLocally(job.clone(), JobCredentials::Role));
-                }
-                if ui
-                    .button("With my AWS credentials")
-                    .on_hover_text(
-                        "The job gets this connection's own credentials: it can do whatever \
-                         you can, which its role might not allow",
-                    )
-                    .clicked()
-                {
-                    action = Some(DetailAction::RunLocally(job.clone(), JobCredentials::Mine));
-                }
-            });
+            if let Some(credentials) = run_locally_menu(
+                ui,
+                "On this machine, linked to this job; code, data and checkpoints read from S3 \
+                 with this job's connection. The job acts:",
+            ) {
+                action = Some(DetailAction::RunLocally(job.clone(), credentials));
+            }
             if detail.summary.warm_pool.as_deref() == Some("Available")
                 && ui
                     .button("♨ Run again on the warm pool")
@@ -247,4 +220,36 @@ fn console_menu(ui: &mut egui::Ui, links: &ConsoleLinks) -> Option<DetailAction>
         }
     });
     action
+}
+
+/// The "▶ Run locally" menu of a job on AWS: `what` says how it runs, and the user picks
+/// whose AWS credentials it gets.
+pub(crate) fn run_locally_menu(ui: &mut egui::Ui, what: &str) -> Option<JobCredentials> {
+    let mut picked = None;
+    ui.menu_button("▶ Run locally", |ui| {
+        ui.set_max_width(280.0);
+        ui.add(egui::Label::new(RichText::new(what).weak()).wrap());
+        if ui
+            .button("As its role")
+            .on_hover_text(
+                "The job gets its RoleArn's credentials, assumed with this connection \
+                 (sts:AssumeRole); if the role does not trust you, it runs without \
+                 credentials and its log says so",
+            )
+            .clicked()
+        {
+            picked = Some(JobCredentials::Role);
+        }
+        if ui
+            .button("With my AWS credentials")
+            .on_hover_text(
+                "The job gets this connection's own credentials: it can do whatever \
+                 you can, which its role might not allow",
+            )
+            .clicked()
+        {
+            picked = Some(JobCredentials::Mine);
+        }
+    });
+    picked
 }

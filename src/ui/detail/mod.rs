@@ -2,7 +2,7 @@
 
 pub mod artifacts;
 mod diagnosis;
-mod header;
+pub(super) mod header;
 pub mod logs;
 pub mod metrics;
 pub mod overview;

@@ -12,6 +12,7 @@ use super::Poller;
 use crate::backend::{Backend, Connection, JobRef};
 use crate::job::{ArchiveListing, JobCredentials, LocalRun};
 use crate::request::TrainingJobRequest;
+use crate::request::tuning::{TuningJobRequest, tuning_request_from_value};
 use crate::worker::desk::Desk;
 use crate::worker::{Event, Outbox, TaskCommand};
 
@@ -96,6 +97,27 @@ impl Poller {
                         }
                         cx.out.flush();
                     });
+                }
+            }
+            TaskCommand::SubmitTuning {
+                source,
+                request,
+                credentials,
+            } => {
+                let backend = self.backend(&source);
+                let run = LocalRun {
+                    credentials,
+                    ..Default::default()
+                };
+                let (job, request) = (JobRef::new(source, request.name()), *request);
+                self.tasks
+                    .spawn(async move { submit_tuning(&cx, backend, job, request, run).await });
+            }
+            TaskCommand::RunTuningLocally { job, credentials } => {
+                let context = format!("Running tuning job {job} locally");
+                if let Some(backend) = task(self, &job.source, &context) {
+                    self.tasks
+                        .spawn(run_tuning_locally(cx, backend, local, job, credentials));
                 }
             }
             TaskCommand::Submit {
@@ -396,4 +418,67 @@ async fn run_locally(
         }),
     }
     cx.out.flush();
+}
+
+/// `CreateHyperParameterTuningJob` as `job` (its source and name) with `request`, its
+/// trials run as `run` says when it is on this machine.
+async fn submit_tuning(
+    cx: &Context,
+    backend: Option<Arc<dyn Backend>>,
+    job: JobRef,
+    request: TuningJobRequest,
+    run: LocalRun,
+) {
+    let created = match backend {
+        Some(backend) => backend
+            .create_tuning_job_here(request, run)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Err(super::not_connected(&job.source)),
+    };
+    match created {
+        Ok(_) => {
+            cx.tick(&job.source);
+            cx.out.send(Event::TuningSubmitted { job });
+        }
+        Err(message) => cx.out.send(Event::SubmitFailed { job, message }),
+    }
+    cx.out.flush();
+}
+
+/// Runs tuning job `job`'s request on this machine under a new name, its trials reaching
+/// `s3://` data and their role through `job`'s source.
+async fn run_tuning_locally(
+    cx: Context,
+    backend: Arc<dyn Backend>,
+    local: Arc<dyn Backend>,
+    job: JobRef,
+    credentials: JobCredentials,
+) {
+    let context = format!("Running tuning job {job} locally");
+    let described = match backend.describe_tuning_job(&job.name).await {
+        Ok(described) => described,
+        Err(e) => {
+            cx.out.error(context, e);
+            return cx.out.flush();
+        }
+    };
+    let mut request = match tuning_request_from_value(described, &job.name) {
+        Ok(request) => request,
+        Err(e) => {
+            cx.out.error(context, e.to_string());
+            return cx.out.flush();
+        }
+    };
+    let name = crate::request::tune::local_tuning_name(&job.name);
+    request.hyper_parameter_tuning_job_name = Some(name.clone());
+    let run = LocalRun {
+        connection: match &job.source {
+            Connection::Aws(aws) => Some(aws.clone()),
+            Connection::Local => None,
+        },
+        credentials,
+        debug: None,
+    };
+    submit_tuning(&cx, Some(local), JobRef::local(name), request, run).await;
 }
