@@ -229,6 +229,36 @@ fn completion_criteria_end_the_search_before_its_last_trial() {
 }
 
 #[test]
+fn a_bayesian_search_ends_when_it_converges() {
+    let sb = Sandbox::new();
+    let file = request(
+        &sb,
+        "converge",
+        json!({
+            "Strategy": "Bayesian",
+            "RandomSeed": 7,
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 80, "MaxParallelTrainingJobs": 2},
+            "TuningJobCompletionCriteria": {"ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}}
+        }),
+        json!({"epochs": "1", "pause": "0"}),
+    );
+    let d = described(&tune(&sb.home(), &file));
+    assert_eq!(d["HyperParameterTuningJobStatus"], "Completed");
+    let n = trials(&sb.home(), "converge").len();
+    assert!(n < 80, "{n} trials");
+    assert!(
+        d["TuningJobCompletionDetails"]["ConvergenceDetectedTime"].is_string(),
+        "{}",
+        d["TuningJobCompletionDetails"]
+    );
+    // It had found the floor (kind "b", rate 0.3: one epoch ends at 1.0).
+    let best = d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+        .as_f64()
+        .unwrap();
+    assert!(best < 1.01, "{best} after {n} trials");
+}
+
+#[test]
 fn bad_requests_are_refused_before_anything_runs_and_name_the_member() {
     let sb = Sandbox::new();
     let cases = [

@@ -74,6 +74,9 @@ pub struct TuningState {
     /// Whose AWS credentials its trials get.
     #[serde(default)]
     pub credentials: JobCredentials,
+    /// When the search converged (`ConvergenceDetectedTime`), if it ended so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged: Option<DateTime<Utc>>,
 }
 
 impl TuningState {
@@ -89,6 +92,7 @@ impl TuningState {
             last_modified: now,
             connection: None,
             credentials: JobCredentials::default(),
+            converged: None,
         }
     }
 
@@ -237,10 +241,12 @@ pub fn describe(request: &TuningJobRequest, state: &TuningState) -> Value {
             trial_summary(&state.trials[best], name, objective),
         );
     }
-    object.insert(
-        "TuningJobCompletionDetails".into(),
-        json!({"NumberOfTrainingJobsObjectiveNotImproving": state.not_improving(minimize)}),
-    );
+    let mut details =
+        json!({"NumberOfTrainingJobsObjectiveNotImproving": state.not_improving(minimize)});
+    if let Some(when) = state.converged {
+        details["ConvergenceDetectedTime"] = json!(timestamp(when));
+    }
+    object.insert("TuningJobCompletionDetails".into(), details);
     if let Some(reason) = &state.failure_reason {
         object.insert("FailureReason".into(), json!(reason));
     }

@@ -113,8 +113,7 @@ fn rules(request: &TuningJobRequest, target: Target, out: &mut Vec<Diagnostic>) 
         .and_then(|c| c.convergence_detected.as_ref())
         .and_then(|c| c.complete_on_convergence.as_deref())
         == Some("Enabled");
-    if target == Target::Local && on_convergence && strategy != "Bayesian" && !strategy.is_empty()
-    {
+    if target == Target::Local && on_convergence && strategy != "Bayesian" && !strategy.is_empty() {
         out.push(Diagnostic::warning(
             "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.ConvergenceDetected",
             "convergence_local",

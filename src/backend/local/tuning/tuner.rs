@@ -14,7 +14,7 @@ use crate::job::tuning::{Trial, TuningState};
 use crate::job::{Cursor, Status};
 use crate::request::tuning::{TrainingJobDefinition, TuningJobRequest};
 use crate::tuning::rng::Rng;
-use crate::tuning::search::{Search, Strategy};
+use crate::tuning::search::{Convergence, Search, Strategy};
 use crate::tuning::space::{Point, Space};
 use crate::tuning::stopping::Stopping;
 
@@ -56,6 +56,9 @@ pub struct Tuner {
     stopping: Stopping,
     target: Option<f64>,
     not_improving: Option<usize>,
+    /// With `ConvergenceDetected.CompleteOnConvergence` `Enabled`, when the search has
+    /// converged.
+    convergence: Option<Convergence>,
     /// Points of earlier tuning jobs (a warm start), by definition.
     prior: Vec<(Point, f64)>,
     cursors: HashMap<String, Cursor>,
@@ -172,6 +175,11 @@ impl Tuner {
                 .best_objective_not_improving
                 .and_then(|b| b.max_number_of_training_jobs_not_improving)
                 .map(|n| n.max(1) as usize),
+            convergence: criteria
+                .convergence_detected
+                .and_then(|c| c.complete_on_convergence)
+                .is_some_and(|c| c == "Enabled")
+                .then(Convergence::default),
             prior,
             cursors: HashMap::new(),
             rng: Rng::new(seed ^ 0x5eed),
@@ -275,6 +283,13 @@ impl Tuner {
         None
     }
 
+    /// Whether, with `CompleteOnConvergence`, the search has converged with the proposal
+    /// plan `index` just made.
+    fn converged(&mut self, index: usize) -> bool {
+        let gain = self.plans[index].search.expected_gain();
+        self.convergence.as_mut().is_some_and(|c| c.saw(gain))
+    }
+
     fn end(&mut self, why: &str, progress: &mut dyn FnMut(Progress)) {
         self.ending = Some(why.to_string());
         progress(Progress::Ending(why.to_string()));
@@ -342,6 +357,14 @@ impl Tuner {
         let Some(point) = self.plans[index].search.propose(&observed, &pending) else {
             return false;
         };
+        if self.converged(index) {
+            self.state.converged = Some(Utc::now());
+            self.end(
+                "convergence detected: the model expects no further trial to improve on the best",
+                progress,
+            );
+            return false;
+        }
         let plan = &self.plans[index];
         let tuned = plan.search.space().values(&point);
         let name = crate::request::tuning::trial_name(&self.name, ordinal, self.rng.next_u64());
