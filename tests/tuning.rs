@@ -339,6 +339,34 @@ fn trials_that_all_fail_fail_the_tuning_job_and_a_stop_ends_one_in_the_middle() 
     );
     assert!(reason.contains("the data is missing"), "{reason}");
 
+    // A script that refuses arguments it does not know fails on the one every trial gets,
+    // as on SageMaker; the diagnosis says how to read them.
+    let file = request(&sb, "strict", json!({}), json!({}));
+    let script = sb.path().join("code/train.py");
+    let lenient = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(
+        &script,
+        lenient.replace("a, _ = p.parse_known_args()", "a = p.parse_args()"),
+    )
+    .unwrap();
+    let d = described(&tune(&sb.home(), &file));
+    std::fs::write(&script, lenient).unwrap();
+    assert_eq!(d["HyperParameterTuningJobStatus"], "Failed");
+    let reason = d["FailureReason"].as_str().unwrap();
+    assert!(
+        reason.contains("--_tuning_objective_metric loss"),
+        "{reason}"
+    );
+    let first = trials(&sb.home(), "strict")[0]["TrainingJobName"].clone();
+    let out = succeeded(sagedesk(&sb.home()).args(["diagnose", "--json", first.as_str().unwrap()]));
+    let diagnosis: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        diagnosis["next_steps"]
+            .to_string()
+            .contains("parser.parse_known_args()"),
+        "{diagnosis:#}"
+    );
+
     let file = request(
         &sb,
         "long",

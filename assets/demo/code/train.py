@@ -101,7 +101,8 @@ def main():
     parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "model"))
     parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN", "data/train"))
     parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION"))
-    args = parser.parse_args()
+    # Hyperparameters it does not read (a tuning job adds _tuning_objective_metric) pass.
+    args, _ = parser.parse_known_args()
 
     signal.signal(signal.SIGTERM, on_sigterm)
     rng = random.Random(args.seed)

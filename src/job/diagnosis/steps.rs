@@ -28,6 +28,15 @@ pub(super) fn next_steps(
                         .into(),
                 );
             }
+            let unrecognized = |t: &str| t.contains("error: unrecognized arguments:");
+            if unrecognized(reason) || evidence.lines.iter().any(|l| unrecognized(&l.text)) {
+                steps.push(
+                    "Read the arguments with parser.parse_known_args(): SageMaker passes every \
+                     hyperparameter to the script as --name value, and a tuning job adds \
+                     --_tuning_objective_metric to each of its training jobs."
+                        .into(),
+                );
+            }
             if facts.local {
                 steps.push(
                     "Fix it and run it again: Watch (in the job's header) reruns this request \
