@@ -90,47 +90,55 @@ pub fn show(ui: &mut egui::Ui, data: &Data, job: &JobRef) -> Option<TuningAction
     let mut action = None;
     let detail = data.tuning_detail.as_ref().filter(|d| &d.job == job);
     let summary = detail.and_then(|d| TuningSummary::from_service(&d.described));
+    // The name and status, Close at the right; the name is cut to the room left.
     ui.horizontal(|ui| {
-        ui.heading(RichText::new(format!("Tuning job {}", job.name)).strong());
-        if let Some(s) = &summary {
-            ui.label(theme::status_text(s.status));
-        }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button("✖ Close").clicked() {
                 action = Some(TuningAction::Close);
             }
-            if summary.as_ref().is_some_and(|s| !s.status.is_terminal())
-                && ui
-                    .button("⏹ Stop…")
-                    .on_hover_text("Stop the tuning job and its running training jobs")
-                    .clicked()
-            {
-                action = Some(TuningAction::Stop(job.clone()));
+            if let Some(s) = &summary {
+                ui.label(theme::status_text(s.status));
             }
-            let trials: Vec<JobRef> = detail
-                .map(|d| {
-                    d.trials
-                        .iter()
-                        .filter_map(|t| t["TrainingJobName"].as_str())
-                        .map(|n| JobRef::new(job.source.clone(), n))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if trials.len() >= 2
-                && ui
-                    .button("⚖ Compare trials")
-                    .on_hover_text("Every trial side by side, with which hyperparameters matter")
-                    .clicked()
-            {
-                action = Some(TuningAction::Compare(trials));
-            }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                let title = RichText::new(format!("Tuning job {}", job.name))
+                    .heading()
+                    .strong();
+                ui.add(egui::Label::new(title).truncate())
+                    .on_hover_text(&job.name);
+            });
         });
     });
-    ui.horizontal(|ui| {
+    // Where it is, and what can be done with it.
+    ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(format!("on {}", job.source.source_label())).weak());
-        if let Some(d) = detail {
-            ui.separator();
-            action = action.take().or_else(|| again(ui, job, &d.described));
+        let Some(d) = detail else {
+            return;
+        };
+        ui.separator();
+        if let Some(a) = again(ui, job, &d.described) {
+            action = Some(a);
+        }
+        let trials: Vec<JobRef> = d
+            .trials
+            .iter()
+            .filter_map(|t| t["TrainingJobName"].as_str())
+            .map(|n| JobRef::new(job.source.clone(), n))
+            .collect();
+        if trials.len() >= 2
+            && ui
+                .button("⚖ Compare trials")
+                .on_hover_text("Every trial side by side, with which hyperparameters matter")
+                .clicked()
+        {
+            action = Some(TuningAction::Compare(trials));
+        }
+        if summary.as_ref().is_some_and(|s| !s.status.is_terminal())
+            && ui
+                .button("⏹ Stop…")
+                .on_hover_text("Stop the tuning job and its running training jobs")
+                .clicked()
+        {
+            action = Some(TuningAction::Stop(job.clone()));
         }
     });
     let (Some(detail), Some(summary)) = (detail, summary) else {
