@@ -491,7 +491,7 @@ impl Builder {
 /// How a request's form is laid out: its root shape, its groups, and what follows a group.
 trait Layout {
     /// The root shape in the model.
-    fn root(&self) -> usize;
+    fn root_shape(&self) -> usize;
     /// The groups; the root's other members go to "Advanced".
     fn groups(&self) -> &'static [Group];
     /// Groups that start closed.
@@ -506,7 +506,7 @@ trait Layout {
 struct Training<'a>(&'a mut RegexTester);
 
 impl Layout for Training<'_> {
-    fn root(&self) -> usize {
+    fn root_shape(&self) -> usize {
         MODEL.root
     }
 
@@ -527,7 +527,7 @@ impl Layout for Training<'_> {
 
 /// The form's groups, each with its error count.
 fn groups(ui: &mut egui::Ui, value: &mut Value, form: &mut Form<'_>, mut layout: impl Layout) {
-    let root = MODEL.shape(layout.root());
+    let root = MODEL.shape(layout.root_shape());
     let Value::Object(map) = value else {
         return;
     };

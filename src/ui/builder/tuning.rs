@@ -30,7 +30,7 @@ const GROUPS: &[Group] = &[
 pub(super) struct TuningLayout;
 
 impl Layout for TuningLayout {
-    fn root(&self) -> usize {
+    fn root_shape(&self) -> usize {
         MODEL.tuning_root
     }
 
