@@ -265,8 +265,75 @@ pub fn show(ui: &mut egui::Ui, data: &Data, job: &JobRef) -> Option<TuningAction
     action
 }
 
-/// The trials, best first, with their tuned hyperparameters.
+/// How the trials table is sorted: by a column's title, either way; best first when none.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct TrialOrder {
+    column: Option<String>,
+    descending: bool,
+}
+
+impl TrialOrder {
+    /// A click on the column titled `title`: sorts by it, or turns it around.
+    fn click(&mut self, title: &str) {
+        if self.column.as_deref() == Some(title) {
+            self.descending = !self.descending;
+        } else {
+            self.column = Some(title.to_string());
+            self.descending = false;
+        }
+    }
+
+    /// The column's title with the arrow of its direction when the table is sorted by it.
+    fn title(&self, title: &str) -> String {
+        match (&self.column, self.descending) {
+            (Some(c), false) if c == title => format!("{title} ⏶"),
+            (Some(c), true) if c == title => format!("{title} ⏷"),
+            _ => title.to_string(),
+        }
+    }
+
+    /// Sorts `trials` (best first already) by the column; ties keep their order.
+    fn sort(&self, trials: &mut [&Value]) {
+        let Some(column) = &self.column else {
+            return;
+        };
+        let cell = |t: &Value| -> (Option<f64>, String) {
+            match column.as_str() {
+                "Objective" => (final_value(t), String::new()),
+                "Training job" => (None, text(t, &["TrainingJobName"]).to_string()),
+                "Status" => (None, text(t, &["TrainingJobStatus"]).to_string()),
+                name => {
+                    let value = text(t, &["TunedHyperParameters", name]).trim_matches('"');
+                    (value.parse().ok(), value.to_string())
+                }
+            }
+        };
+        trials.sort_by(|a, b| {
+            let ((x, xs), (y, ys)) = (cell(a), cell(b));
+            let order = match (x, y) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                // Trials without a value go last either way.
+                (Some(_), None) => return std::cmp::Ordering::Less,
+                (None, Some(_)) => return std::cmp::Ordering::Greater,
+                (None, None) => xs.cmp(&ys),
+            };
+            if self.descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+    }
+}
+
+/// The trials, best first unless a column's title was clicked, with their tuned
+/// hyperparameters.
 fn trials_table(ui: &mut egui::Ui, job: &JobRef, trials: &[&Value]) -> Option<TuningAction> {
+    let order_id = egui::Id::unique("tuning-trials-order").with(&job.name);
+    let mut order: TrialOrder = ui.data(|d| d.get_temp(order_id)).unwrap_or_default();
+    let mut trials = trials.to_vec();
+    order.sort(&mut trials);
+    let before = order.clone();
     let mut names: Vec<String> = trials
         .iter()
         .filter_map(|t| t["TunedHyperParameters"].as_object())
@@ -290,7 +357,18 @@ fn trials_table(ui: &mut egui::Ui, job: &JobRef, trials: &[&Value]) -> Option<Tu
                         .chain(names.iter().map(String::as_str))
                     {
                         header.col(|ui| {
-                            ui.strong(title);
+                            let label = RichText::new(order.title(title)).strong();
+                            if ui
+                                .add(
+                                    egui::Button::new(label)
+                                        .frame(false)
+                                        .wrap_mode(egui::TextWrapMode::Extend),
+                                )
+                                .on_hover_text("Sort by this column; again to turn it around")
+                                .clicked()
+                            {
+                                order.click(title);
+                            }
                         });
                     }
                 })
@@ -328,5 +406,8 @@ fn trials_table(ui: &mut egui::Ui, job: &JobRef, trials: &[&Value]) -> Option<Tu
                     });
                 });
         });
+    if order != before {
+        ui.data_mut(|d| d.insert_temp(order_id, order));
+    }
     action
 }

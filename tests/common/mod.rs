@@ -9,6 +9,7 @@ pub mod life;
 pub mod moto;
 pub mod relay;
 pub mod sdk;
+pub mod search_life;
 pub mod tuning;
 pub mod window;
 

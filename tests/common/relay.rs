@@ -6,6 +6,9 @@
 //! - the next `throttle` requests for a chosen JSON target, answered with ThrottlingException;
 //! - the jobs given a scripted life (`run_job`): their describe and list answers move through
 //!   the stages, and `StopTrainingJob` stops them (see `life.rs`);
+//! - the tuning jobs given a scripted search (`run_tuning_job`): their trials are listed,
+//!   their description and summary follow them, and `StopHyperParameterTuningJob` stops them
+//!   (see `search_life.rs`);
 //! - the Price List's `GetProducts`, answered with the prices it is given (moto has none);
 //! - CloudWatch operations given to `deny`, answered with AccessDeniedException;
 //! - STS `AssumeRole`, answered with AccessDenied once `refuse_assume_role` is called (moto
@@ -19,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::life::{self, Life};
+use super::search_life::{self, ScriptedTrial, SearchLife};
 
 use ciborium::Value as Cbor;
 use serde_json::Value as Json;
@@ -60,6 +64,8 @@ struct Shared {
     throttled: AtomicUsize,
     /// Scripted lives, by job name.
     lives: Mutex<HashMap<String, Life>>,
+    /// Scripted searches, by tuning job name.
+    searches: Mutex<HashMap<String, SearchLife>>,
     /// On-demand training prices (USD an hour) by instance type, for `GetProducts`.
     prices: Mutex<HashMap<String, f64>>,
     /// Training quotas by instance type, for `ListServiceQuotas`.
@@ -132,6 +138,22 @@ impl Relay {
             .lock()
             .unwrap()
             .insert(name.to_string(), Life::failing(stage, reason));
+    }
+
+    /// Gives the tuning job `name` (created on moto) a scripted search from now: `trials` in
+    /// waves of `parallel`, `stage` a wave, each ending with its value of `metric`.
+    pub fn run_tuning_job(
+        &self,
+        name: &str,
+        trials: Vec<ScriptedTrial>,
+        parallel: usize,
+        stage: Duration,
+        metric: &str,
+    ) {
+        self.shared.searches.lock().unwrap().insert(
+            name.to_string(),
+            SearchLife::new(trials, parallel, stage, metric),
+        );
     }
 
     /// Gives the scripted job `name` a warm pool in `status` (after [`Relay::run_job`]).
@@ -337,6 +359,9 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
     if target.ends_with(".ListServiceQuotas") {
         return service_quotas(shared);
     }
+    if let Some(answer) = search_call(&body, target, shared) {
+        return Some(answer);
+    }
     if target.ends_with(".StopTrainingJob") {
         let name = body["TrainingJobName"].as_str().unwrap_or_default();
         if let Some(life) = shared.lives.lock().unwrap().get_mut(name) {
@@ -371,6 +396,7 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
         && let Ok(mut answer) = serde_json::from_slice::<Json>(&response.body)
     {
         let mut changed = life::rewrite(&shared.lives.lock().unwrap(), target, &mut answer);
+        changed |= search_life::rewrite(&shared.searches.lock().unwrap(), target, &mut answer);
         if let (Some(status), Some(list)) = (&status, answer["TrainingJobSummaries"].as_array_mut())
         {
             list.retain(|j| j["TrainingJobStatus"] == status.as_str());
@@ -381,6 +407,26 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
         }
     }
     Some(response)
+}
+
+/// The relay's own answer to the two tuning calls moto lacks, for a scripted tuning job.
+fn search_call(body: &Json, target: &str, shared: &Shared) -> Option<Response> {
+    let name = body["HyperParameterTuningJobName"].as_str()?;
+    let mut searches = shared.searches.lock().unwrap();
+    let life = searches.get_mut(name)?;
+    let answer = if target.ends_with(".ListTrainingJobsForHyperParameterTuningJob") {
+        life.listing(name)
+    } else if target.ends_with(".StopHyperParameterTuningJob") {
+        life.stop();
+        Json::Object(Default::default())
+    } else {
+        return None;
+    };
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+        body: serde_json::to_vec(&answer).unwrap(),
+    })
 }
 
 /// A `GetProducts` answer: the price given for the filter's `instanceName` as a Price List

@@ -1,0 +1,186 @@
+//! Tuning jobs on SageMaker, through moto and the relay's scripted searches (moto creates a
+//! tuning job but never runs its trials): the CLI and the window follow the trials to the
+//! end, and a stop reaches the service.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+use common::cli::{sagedesk, succeeded, text};
+use common::relay::Relay;
+use common::search_life::ScriptedTrial;
+use common::tuning::request;
+use serde_json::{Value, json};
+
+/// Trials of tuning job `tuning` ending with `values`, named as the service names them.
+fn trials(tuning: &str, values: &[f64]) -> Vec<ScriptedTrial> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| ScriptedTrial {
+            name: format!("{tuning}-{:03}-{:08x}", i + 1, 0xa11ce + i),
+            tuned: json!({"rate": format!("{:.1}", 0.1 * (i + 1) as f64), "kind": "b"}),
+            value: *value,
+        })
+        .collect()
+}
+
+#[test]
+fn an_aws_tuning_jobs_trials_are_followed_to_the_end_and_a_stop_reaches_the_service() {
+    let moto = common::moto::Moto::start();
+    let relay = Relay::start(moto.port);
+    let sb = Sandbox::new();
+    let aws = || {
+        let mut command = sagedesk(&sb.home());
+        command
+            .envs(common::moto::child_env(&relay.endpoint()))
+            .args(["--aws", "--region", "us-east-1"]);
+        command
+    };
+    for name in ["searched", "halted"] {
+        let file = request(
+            &sb,
+            name,
+            json!({}),
+            json!({"sagemaker_submit_directory": "\"s3://bucket/code/sourcedir.tar.gz\""}),
+        );
+        let mut value: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        value["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] =
+            json!("s3://bucket/out");
+        std::fs::write(&file, value.to_string()).unwrap();
+        succeeded(
+            aws()
+                .args(["tune", "--no-preflight", "--detach"])
+                .arg(&file),
+        );
+    }
+    let stage = Duration::from_millis(700);
+    relay.run_tuning_job(
+        "searched",
+        trials("searched", &[0.9, 0.4, 0.7, 0.2]),
+        2,
+        stage,
+        "loss",
+    );
+    relay.run_tuning_job(
+        "halted",
+        trials("halted", &[0.5, 0.6, 0.3, 0.8]),
+        2,
+        Duration::from_secs(60),
+        "loss",
+    );
+
+    // The CLI sees the first wave run, then every trial end, the best one named.
+    let describe = |name: &str| -> Value {
+        serde_json::from_slice(
+            &succeeded(aws().args(["tuning", "describe", "--json", name])).stdout,
+        )
+        .unwrap()
+    };
+    let first = describe("searched");
+    assert_eq!(
+        first["HyperParameterTuningJobStatus"], "InProgress",
+        "{first:#}"
+    );
+    assert_eq!(first["TrainingJobStatusCounters"]["InProgress"], 2);
+    let deadline = Instant::now() + common::LIMIT;
+    let ended = loop {
+        let d = describe("searched");
+        if d["HyperParameterTuningJobStatus"] == "Completed" {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "still {d:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(ended["TrainingJobStatusCounters"]["Completed"], 4);
+    assert_eq!(
+        ended["BestTrainingJob"]["TrainingJobName"],
+        trials("searched", &[0.0; 4])[3].name
+    );
+    let listed = text(&succeeded(aws().args(["tuning", "trials", "searched"])).stdout);
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 4, "{listed}");
+    assert!(
+        rows[0].contains("0.2") && rows[0].contains("rate=0.4"),
+        "{listed}"
+    );
+
+    // The window: the running one's trials in its view, and a stop that reaches the service.
+    use common::window::{has_text, wait_for};
+    use egui_kittest::kittest::Queryable;
+    let mut h = common::window::harness_with_aws(&sb, common::moto::connection(&relay.endpoint()));
+    h.state_mut().state_mut().group_by = sagedesk::ui::state::GroupBy::TuningJob;
+    wait_for(&mut h, "both tuning jobs", |h| {
+        has_text(h, "Completed · Random · 4 of 4") && has_text(h, "InProgress · Random · 2 of 4")
+    });
+    // The finished one's trials: best first, then by a column, either way.
+    h.get_by_label("tuning job searched").click();
+    wait_for(&mut h, "its four trials", |h| {
+        has_text(h, "4 completed, 0 in progress, 0 stopped, 0 failed")
+    });
+    // The table's links, after the best training job's above it.
+    let order = |h: &egui_kittest::Harness<'_, sagedesk::ui::SageDeskApp>| -> Vec<String> {
+        let names: Vec<String> = h
+            .query_all_by_label_contains("searched-00")
+            .map(|n| format!("{n:?}"))
+            .filter_map(|d| {
+                let at = d.find("searched-00")?;
+                Some(d[at..at + 12].to_string())
+            })
+            .collect();
+        names[names.len().saturating_sub(4)..].to_vec()
+    };
+    assert_eq!(
+        order(&h),
+        [
+            "searched-004",
+            "searched-002",
+            "searched-003",
+            "searched-001"
+        ]
+    );
+    h.get_by_label("rate").click();
+    h.run_steps(2);
+    assert_eq!(
+        order(&h),
+        [
+            "searched-001",
+            "searched-002",
+            "searched-003",
+            "searched-004"
+        ]
+    );
+    h.get_by_label("rate ⏶").click();
+    h.run_steps(2);
+    assert_eq!(
+        order(&h),
+        [
+            "searched-004",
+            "searched-003",
+            "searched-002",
+            "searched-001"
+        ]
+    );
+
+    h.get_by_label("tuning job halted").click();
+    wait_for(&mut h, "its trials", |h| {
+        has_text(h, "0 completed, 2 in progress, 0 stopped, 0 failed")
+            && has_text(h, &trials("halted", &[0.0; 2])[1].name)
+    });
+    h.get_by_label("⏹ Stop…").click();
+    h.run_steps(2);
+    h.get_by_label("Stop tuning job").click();
+    wait_for(&mut h, "the stopped tuning job", |h| {
+        has_text(h, "Stopped · Random · 2 of 4")
+            && has_text(h, "0 completed, 0 in progress, 2 stopped, 0 failed")
+    });
+    assert_eq!(relay.count("StopHyperParameterTuningJob"), 1);
+    assert_eq!(
+        describe("halted")["HyperParameterTuningJobStatus"],
+        "Stopped"
+    );
+}
