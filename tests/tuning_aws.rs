@@ -114,8 +114,10 @@ fn an_aws_tuning_jobs_trials_are_followed_to_the_end_and_a_stop_reaches_the_serv
     use egui_kittest::kittest::Queryable;
     let mut h = common::window::harness_with_aws(&sb, common::moto::connection(&relay.endpoint()));
     h.state_mut().state_mut().group_by = sagedesk::ui::state::GroupBy::TuningJob;
+    // The list's summaries have no best training job: it comes from the description.
     wait_for(&mut h, "both tuning jobs", |h| {
-        has_text(h, "Completed · Random · 4 of 4") && has_text(h, "InProgress · Random · 2 of 4")
+        has_text(h, "Completed · Random · 4 of 4 · best loss 0.2")
+            && has_text(h, "InProgress · Random · 2 of 4")
     });
     // The finished one's trials: best first, then by a column, either way.
     h.get_by_label("tuning job searched").click();

@@ -288,6 +288,8 @@ pub struct TuningSummary {
     pub max_jobs: Option<u64>,
     /// The best trial's name and final objective value (descriptions only).
     pub best: Option<(String, f64)>,
+    /// The objective's metric name (descriptions only).
+    pub metric: Option<String>,
 }
 
 impl TuningSummary {
@@ -327,6 +329,9 @@ impl TuningSummary {
                     best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"].as_f64()?;
                 Some((name.to_string(), value))
             }),
+            metric: config["HyperParameterTuningJobObjective"]["MetricName"]
+                .as_str()
+                .map(str::to_string),
         })
     }
 }

@@ -50,6 +50,9 @@ pub struct AwsBackend {
     /// The request and creation time of each job asked about: they never change once a job
     /// exists, so metrics and artifacts need no describe call of their own each poll.
     requests: Mutex<HashMap<String, Arc<KnownJob>>>,
+    /// The description of each ended tuning job listed: the list's summaries have no
+    /// objective or best training job, and an ended tuning job no longer changes.
+    ended_tuning: Mutex<HashMap<String, serde_json::Value>>,
 }
 
 impl AwsBackend {
@@ -75,6 +78,7 @@ impl AwsBackend {
             clients,
             calls,
             requests: Mutex::default(),
+            ended_tuning: Mutex::default(),
         })
     }
 
@@ -289,10 +293,39 @@ impl Backend for AwsBackend {
 
     async fn list_tuning_jobs(&self) -> Result<Vec<TuningSummary>, BackendError> {
         let listed = tuning::list(&self.clients.sagemaker).await?;
-        Ok(listed
-            .iter()
-            .filter_map(TuningSummary::from_service)
-            .collect())
+        let mut out = Vec::with_capacity(listed.len());
+        // Each is described for its objective and best training job: a running one each
+        // time, an ended one once.
+        for summary in &listed {
+            let Some(name) = summary["HyperParameterTuningJobName"].as_str() else {
+                continue;
+            };
+            let kept = self
+                .ended_tuning
+                .lock()
+                .ok()
+                .and_then(|k| k.get(name).cloned());
+            let described = match kept {
+                Some(described) => described,
+                None => match tuning::describe(&self.clients.sagemaker, name).await {
+                    Ok(described) => {
+                        let ended = ["Completed", "Failed", "Stopped"].contains(
+                            &described["HyperParameterTuningJobStatus"]
+                                .as_str()
+                                .unwrap_or(""),
+                        );
+                        if ended && let Ok(mut kept) = self.ended_tuning.lock() {
+                            kept.insert(name.to_string(), described.clone());
+                        }
+                        described
+                    }
+                    // The summary still lists it, without its best training job.
+                    Err(_) => summary.clone(),
+                },
+            };
+            out.extend(TuningSummary::from_service(&described));
+        }
+        Ok(out)
     }
 
     async fn describe_tuning_job(&self, name: &str) -> Result<serde_json::Value, BackendError> {

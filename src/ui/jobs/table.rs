@@ -220,22 +220,37 @@ fn group_row(
     if several {
         row.col(|_| {});
     }
-    row.col(|ui| {
-        let count = match group.jobs.len() {
-            1 => "1 job".to_string(),
-            n => format!("{n} jobs"),
-        };
-        ui.label(RichText::new(count).weak());
+    let count = match group.jobs.len() {
+        1 => "1 job".to_string(),
+        n => format!("{n} jobs"),
+    };
+    row.col(|ui| match &tuning {
+        // A tuning job's header has its own creation time.
+        Some((_, t)) => {
+            ui.vertical(|ui| {
+                ui.label(RichText::new(local_time(t.created)).small());
+                ui.label(RichText::new(count).small().weak());
+            });
+        }
+        None => {
+            ui.label(RichText::new(count).weak());
+        }
     });
     row.col(|ui| {
-        if group.jobs.len() >= 2
-            && ui
-                .small_button("⚖")
-                .on_hover_text("Compare every job of this group")
-                .clicked()
-        {
-            action = Some(ListAction::Compare(cache.group_jobs(data, g)));
-        }
+        ui.horizontal(|ui| {
+            if let Some((_, t)) = &tuning {
+                let end = t.ended.unwrap_or_else(Utc::now);
+                ui.label(duration(end - t.created));
+            }
+            if group.jobs.len() >= 2
+                && ui
+                    .small_button("⚖")
+                    .on_hover_text("Compare every job of this group")
+                    .clicked()
+            {
+                action = Some(ListAction::Compare(cache.group_jobs(data, g)));
+            }
+        });
     });
     if state.show_cost {
         row.col(|ui| {
@@ -305,10 +320,11 @@ fn tuning_line(t: &crate::job::tuning::TuningSummary) -> String {
         parts.push(format!("{} failed", c.failed));
     }
     if let Some((_, value)) = &t.best {
-        parts.push(format!(
-            "best {}",
-            crate::job::compare::format_value(*value)
-        ));
+        let value = crate::job::compare::format_value(*value);
+        parts.push(match &t.metric {
+            Some(metric) => format!("best {metric} {value}"),
+            None => format!("best {value}"),
+        });
     }
     parts.join(" · ")
 }
