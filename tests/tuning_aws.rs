@@ -185,4 +185,15 @@ fn an_aws_tuning_jobs_trials_are_followed_to_the_end_and_a_stop_reaches_the_serv
         describe("halted")["HyperParameterTuningJobStatus"],
         "Stopped"
     );
+
+    // The next start cannot reach the service: the tuning jobs kept paint as they were.
+    drop(h);
+    let endpoint = relay.endpoint();
+    drop(relay);
+    let mut h = common::window::harness_with_aws(&sb, common::moto::connection(&endpoint));
+    h.state_mut().state_mut().group_by = sagedesk::ui::state::GroupBy::TuningJob;
+    wait_for(&mut h, "the kept tuning jobs", |h| {
+        has_text(h, "Completed · Random · 4 of 4 · best loss 0.2")
+            && has_text(h, "Stopped · Random · 2 of 4")
+    });
 }

@@ -265,7 +265,7 @@ pub fn service_time(value: &Value) -> Option<DateTime<Utc>> {
 }
 
 /// `TrainingJobStatusCounters`, failures of both kinds together.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     pub completed: u64,
     pub in_progress: u64,
@@ -275,7 +275,7 @@ pub struct Counters {
 
 /// A tuning job as a list shows it: `HyperParameterTuningJobSummary`, read from a summary
 /// or a description.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TuningSummary {
     pub name: String,
     pub arn: String,

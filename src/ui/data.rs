@@ -189,6 +189,24 @@ impl Data {
             .find(|s| &s.connection == connection)
     }
 
+    /// The data of `connection`, made when the window has none yet (a list kept from the
+    /// last run arrives while the source connects).
+    pub(super) fn source_entry(&mut self, connection: &Connection) -> &mut SourceData {
+        match self
+            .sources
+            .iter()
+            .position(|s| &s.connection == connection)
+        {
+            Some(i) => &mut self.sources[i],
+            None => {
+                let label = connection.source_label();
+                self.sources
+                    .push(SourceData::new(connection.clone(), label));
+                self.sources.last_mut().expect("just pushed")
+            }
+        }
+    }
+
     /// Every job of every source.
     pub fn job_count(&self) -> usize {
         self.sources.iter().map(|s| s.jobs.len()).sum()

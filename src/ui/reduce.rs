@@ -1,7 +1,7 @@
 //! The one path of a worker event into the window: each event is matched once, here, and
 //! changes the data the views read, the persisted state or the builder.
 
-use super::data::{SourceData, add_series};
+use super::data::add_series;
 use super::state::{self, GroupBy, SavedSource};
 use super::toasts::ToastKind;
 use super::{SageDeskApp, data::Progress};
@@ -57,16 +57,7 @@ impl SageDeskApp {
                 }
             }
             Event::Jobs { source, jobs } => {
-                match self.data.source_mut(&source) {
-                    Some(s) => s.jobs = jobs,
-                    // The list kept from the last run, painted while the source connects.
-                    None => {
-                        let label = source.source_label();
-                        let mut s = SourceData::new(source, label);
-                        s.jobs = jobs;
-                        self.data.sources.push(s);
-                    }
-                }
+                self.data.source_entry(&source).jobs = jobs;
                 self.data.jobs_version += 1;
             }
             Event::Gone(job) => {
@@ -152,10 +143,8 @@ impl SageDeskApp {
                 }
             }
             Event::TuningJobs { source, jobs } => {
-                if let Some(s) = self.data.source_mut(&source) {
-                    s.tuning = jobs;
-                    self.data.jobs_version += 1;
-                }
+                self.data.source_entry(&source).tuning = jobs;
+                self.data.jobs_version += 1;
             }
             Event::Tags { source, tags } => {
                 if let Some(s) = self.data.source_mut(&source) {

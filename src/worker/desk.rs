@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::{DeskCommand, Event, Outbox};
 use crate::backend::{BackendError, Connection, JobRef};
+use crate::job::tuning::TuningSummary;
 use crate::job::{Billing, InstancePrice, JobSummary};
 use crate::request::TrainingJobRequest;
 use crate::store::Store;
@@ -310,6 +311,19 @@ impl Desk {
     /// The list kept for a remote source, if any.
     pub(super) async fn cached_jobs(&self, source: &Connection) -> Option<Vec<JobSummary>> {
         let key = json(source);
+        let text = self.library(move |s| s.source_jobs(&key)).await??;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Keeps a remote source's tuning jobs, beside its list under `tuning <source>`.
+    pub(super) async fn cache_tuning(&self, source: &Connection, jobs: &[TuningSummary]) {
+        let (key, jobs) = (format!("tuning {}", json(source)), json(jobs));
+        self.library(move |s| s.save_source_jobs(&key, &jobs)).await;
+    }
+
+    /// The tuning jobs kept for a remote source, if any.
+    pub(super) async fn cached_tuning(&self, source: &Connection) -> Option<Vec<TuningSummary>> {
+        let key = format!("tuning {}", json(source));
         let text = self.library(move |s| s.source_jobs(&key)).await??;
         serde_json::from_str(&text).ok()
     }

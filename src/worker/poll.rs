@@ -269,6 +269,15 @@ impl Poller {
         }
     }
 
+    /// Keeps a remote source's tuning jobs, to paint at the next start.
+    async fn keep_tuning(&self, i: usize) {
+        let source = &self.sources[i];
+        if source.backend.is_remote() {
+            let connection = &source.connection;
+            self.desk.cache_tuning(connection, &source.tuning).await;
+        }
+    }
+
     /// What follows a source's list: its kept copy, the followed jobs it holds, tags and
     /// costs, then its next due time.
     async fn after_list(&mut self, i: usize, changed: bool) {
@@ -282,8 +291,8 @@ impl Poller {
             if self.watch_tags {
                 self.sources[i].fetch_tags(&self.out).await;
             }
-            if self.watch_tuning {
-                self.sources[i].fetch_tuning(&self.out).await;
+            if self.watch_tuning && self.sources[i].fetch_tuning(&self.out).await {
+                self.keep_tuning(i).await;
             }
             if self.watch_costs {
                 self.fetch_costs(i).await;
@@ -385,14 +394,16 @@ impl Poller {
             });
             return self.tick(i).await;
         }
-        // The list kept from the last run paints at once, before the service answers.
+        // The lists kept from the last run paint at once, before the service answers.
         if let Some(jobs) = self.desk.cached_jobs(&connection).await {
-            self.out.send(Event::Jobs {
-                source: connection.clone(),
-                jobs,
-            });
-            self.out.flush();
+            let source = connection.clone();
+            self.out.send(Event::Jobs { source, jobs });
         }
+        if let Some(jobs) = self.desk.cached_tuning(&connection).await {
+            let source = connection.clone();
+            self.out.send(Event::TuningJobs { source, jobs });
+        }
+        self.out.flush();
         let backend = match crate::backend::open(&connection).await {
             Ok(backend) => backend,
             Err(e) => {
@@ -510,9 +521,9 @@ impl Poller {
             }
             FollowCommand::WatchTuning(watch) => {
                 self.watch_tuning = watch;
-                if watch {
-                    for source in &mut self.sources {
-                        source.fetch_tuning(&self.out).await;
+                for i in (0..self.sources.len()).filter(|_| watch) {
+                    if self.sources[i].fetch_tuning(&self.out).await {
+                        self.keep_tuning(i).await;
                     }
                 }
             }

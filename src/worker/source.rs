@@ -61,7 +61,7 @@ pub(super) struct Source {
     /// Tags read so far, by job name.
     tags: HashMap<String, Vec<(String, String)>>,
     /// Its tuning jobs last listed, and the last error listing them (said once).
-    tuning: Vec<crate::job::tuning::TuningSummary>,
+    pub tuning: Vec<crate::job::tuning::TuningSummary>,
     tuning_error: Option<String>,
     /// Finished jobs whose billing was read (or kept from an earlier run).
     pub billed: std::collections::HashSet<String>,
@@ -278,9 +278,10 @@ impl Source {
         }
     }
 
-    /// Lists the source's tuning jobs and sends them when they changed. A source without
-    /// tuning jobs says nothing; another failure is said once until it changes.
-    pub async fn fetch_tuning(&mut self, out: &Outbox) {
+    /// Lists the source's tuning jobs and sends them when they changed (true then). A
+    /// source without tuning jobs says nothing; another failure is said once until it
+    /// changes.
+    pub async fn fetch_tuning(&mut self, out: &Outbox) -> bool {
         match self.backend.list_tuning_jobs().await {
             Ok(jobs) => {
                 self.tuning_error = None;
@@ -290,6 +291,7 @@ impl Source {
                         source: self.connection.clone(),
                         jobs,
                     });
+                    return true;
                 }
             }
             Err(e) if e.kind == crate::backend::ErrorKind::Unsupported => {}
@@ -303,6 +305,7 @@ impl Source {
                 }
             }
         }
+        false
     }
 
     /// Up to `limit` listed jobs that `keep` lets through, visible rows first.
