@@ -197,3 +197,85 @@ fn an_aws_tuning_jobs_trials_are_followed_to_the_end_and_a_stop_reaches_the_serv
             && has_text(h, "Stopped · Random · 2 of 4")
     });
 }
+
+#[test]
+fn a_local_tuning_job_goes_to_aws_from_its_view_with_its_code_uploaded() {
+    use common::window::{has_text, replace_text, wait_for};
+    use egui_kittest::kittest::Queryable;
+    let moto = common::moto::Moto::start();
+    moto.boto3("import boto3; boto3.client('s3').create_bucket(Bucket='code-bucket')");
+    let sb = Sandbox::new();
+    let file = request(&sb, "tried", json!({}), json!({}));
+    succeeded(sagedesk(&sb.home()).args(["tune"]).arg(&file));
+
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    h.state_mut().state_mut().group_by = sagedesk::ui::state::GroupBy::TuningJob;
+    wait_for(&mut h, "the local tuning job", |h| {
+        has_text(h, "tuning job tried") && has_text(h, "default · us-east-1")
+    });
+    h.get_by_label("tuning job tried").click();
+    wait_for(&mut h, "its view", |h| has_text(h, "☁ Run on AWS…"));
+    h.get_by_label("☁ Run on AWS…").click();
+    wait_for(&mut h, "the builder on the AWS source", |h| {
+        has_text(h, "New tuning job") && has_text(h, "Upload it as sourcedir.tar.gz to")
+    });
+    let builder = h.state().builder().unwrap();
+    assert!(builder.source.is_aws());
+    let name = builder.value()["HyperParameterTuningJobName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(name.starts_with("tried-") && name.len() <= 32, "{name}");
+    // The code folder is packed and uploaded; the hyperparameter points at the archive.
+    replace_text(
+        &mut h,
+        "Upload it as sourcedir.tar.gz to",
+        "s3://code-bucket/tuning/source/",
+    );
+    h.get_by_label_contains("Upload code").click();
+    wait_for(&mut h, "the upload", |h| {
+        has_text(
+            h,
+            "Uploaded s3://code-bucket/tuning/source/sourcedir.tar.gz",
+        )
+    });
+    let value = h.state().builder().unwrap().value().clone();
+    assert_eq!(
+        value["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"],
+        "\"s3://code-bucket/tuning/source/sourcedir.tar.gz\""
+    );
+    // With the output in S3 too, it is created on the service and its view opens.
+    h.state_mut().builder_mut().unwrap().set_at(
+        "/TrainingJobDefinition/OutputDataConfig/S3OutputPath",
+        "s3://code-bucket/out".into(),
+    );
+    h.run_steps(2);
+    if has_text(&h, "Submit anyway") {
+        h.get_by_label("Submit anyway").click();
+        h.run_steps(2);
+    }
+    h.get_by_label_contains("▶ Submit").click();
+    wait_for(&mut h, "the AWS tuning job's view", |h| {
+        has_text(h, &format!("Tuning job {name}")) && has_text(h, "on default · us-east-1")
+    });
+    let shown = h.state().state().tuning.clone().unwrap();
+    assert!(shown.source.is_aws(), "{shown:?}");
+    let out = succeeded(
+        sagedesk(&sb.home())
+            .envs(common::moto::child_env(&moto.endpoint()))
+            .args([
+                "--aws",
+                "--region",
+                "us-east-1",
+                "tuning",
+                "describe",
+                "--json",
+            ])
+            .arg(&name),
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        d["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"],
+        "\"s3://code-bucket/tuning/source/sourcedir.tar.gz\""
+    );
+}
