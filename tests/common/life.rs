@@ -159,14 +159,7 @@ impl Life {
 /// body changed.
 pub fn rewrite(lives: &HashMap<String, Life>, target: &str, body: &mut Json) -> bool {
     if target.ends_with(".DescribeTrainingJob") {
-        let name = body["TrainingJobName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if let Some(life) = lives.get(&name) {
-            life.apply(body, true);
-            return true;
-        }
+        return apply_named(lives, "TrainingJobName", body, |l, j| l.apply(j, true));
     } else if target.ends_with(".Search")
         && let Some(results) = body["Results"].as_array_mut()
     {
@@ -186,16 +179,28 @@ fn apply_each<'a>(
     jobs: impl Iterator<Item = &'a mut Json>,
     transitions: bool,
 ) -> bool {
-    let mut changed = false;
-    for job in jobs {
-        let name = job["TrainingJobName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if let Some(life) = lives.get(&name) {
-            life.apply(job, transitions);
-            changed = true;
+    // Every one is applied: `any` would stop at the first.
+    let applied = jobs.map(|job| {
+        apply_named(lives, "TrainingJobName", job, |l, j| {
+            l.apply(j, transitions)
+        })
+    });
+    applied.filter(|&changed| changed).count() > 0
+}
+
+/// Applies `apply` to `job` when the life its member `key` names is scripted; true then.
+pub fn apply_named<L>(
+    lives: &HashMap<String, L>,
+    key: &str,
+    job: &mut Json,
+    apply: impl Fn(&L, &mut Json),
+) -> bool {
+    let name = job[key].as_str().unwrap_or_default().to_string();
+    match lives.get(&name) {
+        Some(life) => {
+            apply(life, job);
+            true
         }
+        None => false,
     }
-    changed
 }

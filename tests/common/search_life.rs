@@ -12,6 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
 
+use super::life::apply_named;
+
 /// How long a stopped tuning job and its running trials stay Stopping.
 const STOPPING: f64 = 1.0;
 
@@ -182,30 +184,18 @@ impl SearchLife {
 
 /// Rewrites an answer of `target` for the scripted tuning jobs; true when it changed.
 pub fn rewrite(lives: &HashMap<String, SearchLife>, target: &str, body: &mut Json) -> bool {
+    const NAME: &str = "HyperParameterTuningJobName";
     if target.ends_with(".DescribeHyperParameterTuningJob") {
-        let name = body["HyperParameterTuningJobName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if let Some(life) = lives.get(&name) {
-            life.apply(body, true);
-            return true;
-        }
-    } else if target.ends_with(".ListHyperParameterTuningJobs")
+        return apply_named(lives, NAME, body, |l, j| l.apply(j, true));
+    }
+    if target.ends_with(".ListHyperParameterTuningJobs")
         && let Some(summaries) = body["HyperParameterTuningJobSummaries"].as_array_mut()
     {
-        let mut changed = false;
-        for summary in summaries {
-            let name = summary["HyperParameterTuningJobName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if let Some(life) = lives.get(&name) {
-                life.apply(summary, false);
-                changed = true;
-            }
-        }
-        return changed;
+        // Every one is applied: `any` would stop at the first.
+        let applied = summaries
+            .iter_mut()
+            .map(|summary| apply_named(lives, NAME, summary, |l, j| l.apply(j, false)));
+        return applied.filter(|&changed| changed).count() > 0;
     }
     false
 }
