@@ -2,6 +2,7 @@
 //! disk, requests built as JSON, and waiting for jobs to end.
 #![allow(dead_code)]
 
+pub mod cbor;
 pub mod cli;
 pub mod disk;
 pub mod fake_aws;

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::cbor;
 use super::life::{self, Life};
 use super::search_life::{self, ScriptedTrial, SearchLife};
 
@@ -28,31 +29,6 @@ use ciborium::Value as Cbor;
 use serde_json::Value as Json;
 
 const CBOR_PREFIX: &str = "/service/GraniteServiceVersion20100801/operation/";
-/// Members whose values are timestamps in CloudWatch's shapes.
-const TIME_KEYS: &[&str] = &[
-    "Timestamp",
-    "Timestamps",
-    "StartTime",
-    "EndTime",
-    "StateUpdatedTimestamp",
-    "AlarmConfigurationUpdatedTimestamp",
-    "StateTransitionedTimestamp",
-    "LastUpdateDate",
-    "CreationDate",
-    "LastModified",
-];
-
-/// Members whose values are doubles, sent as floats even when moto writes `1`.
-const FLOAT_KEYS: &[&str] = &[
-    "Values",
-    "Value",
-    "Sum",
-    "Average",
-    "Minimum",
-    "Maximum",
-    "SampleCount",
-];
-
 #[derive(Default)]
 struct Shared {
     upstream: AtomicU16,
@@ -359,18 +335,14 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
     if target.ends_with(".ListServiceQuotas") {
         return service_quotas(shared);
     }
-    if let Some(answer) = search_call(&body, target, shared) {
-        return Some(answer);
+    if let Some(answer) = search_life::answer(&mut shared.searches.lock().unwrap(), &body, target) {
+        return Some(json_response(200, &answer));
     }
     if target.ends_with(".StopTrainingJob") {
         let name = body["TrainingJobName"].as_str().unwrap_or_default();
         if let Some(life) = shared.lives.lock().unwrap().get_mut(name) {
             life.stop();
-            return Some(Response {
-                status: 200,
-                headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
-                body: b"{}".to_vec(),
-            });
+            return Some(json_response(200, &Json::Object(Default::default())));
         }
     }
     // A status filter is applied after the scripted jobs' statuses are: moto's own are not
@@ -409,26 +381,6 @@ fn scripted(request: &Request, target: &str, shared: &Shared) -> Option<Response
     Some(response)
 }
 
-/// The relay's own answer to the two tuning calls moto lacks, for a scripted tuning job.
-fn search_call(body: &Json, target: &str, shared: &Shared) -> Option<Response> {
-    let name = body["HyperParameterTuningJobName"].as_str()?;
-    let mut searches = shared.searches.lock().unwrap();
-    let life = searches.get_mut(name)?;
-    let answer = if target.ends_with(".ListTrainingJobsForHyperParameterTuningJob") {
-        life.listing(name)
-    } else if target.ends_with(".StopHyperParameterTuningJob") {
-        life.stop();
-        Json::Object(Default::default())
-    } else {
-        return None;
-    };
-    Some(Response {
-        status: 200,
-        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
-        body: serde_json::to_vec(&answer).unwrap(),
-    })
-}
-
 /// A `GetProducts` answer: the price given for the filter's `instanceName` as a Price List
 /// product (with a hosting product beside it that must not be taken), or
 /// `ValidationException` when there is none, as the service without products answers empty.
@@ -444,11 +396,9 @@ fn price_list(body: &Json, shared: &Shared) -> Option<Response> {
     let (instance, region) = (field("instanceName"), field("regionCode"));
     let prices = shared.prices.lock().unwrap();
     let Some(usd) = prices.get(&instance) else {
-        return Some(Response {
-            status: 400,
-            headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
-            body: br#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: pricing:GetProducts"}"#.to_vec(),
-        });
+        let denied = serde_json::json!({"__type": "AccessDeniedException",
+            "message": "User is not authorized to perform: pricing:GetProducts"});
+        return Some(json_response(400, &denied));
     };
     let product = |usage: &str, usd: f64| {
         serde_json::json!({
@@ -462,11 +412,7 @@ fn price_list(body: &Json, shared: &Shared) -> Option<Response> {
         "FormatVersion": "aws_v1",
         "PriceList": [product(&format!("USE1-Host:{instance}"), usd * 2.0), product(&format!("USE1-Train:{instance}"), *usd)],
     });
-    Some(Response {
-        status: 200,
-        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
-        body: answer.to_string().into_bytes(),
-    })
+    Some(json_response(200, &answer))
 }
 
 /// A `ListServiceQuotas` answer for SageMaker: the training quotas given, on two pages (the
@@ -489,11 +435,16 @@ fn service_quotas(shared: &Shared) -> Option<Response> {
     } else {
         serde_json::json!({"Quotas": quotas})
     };
-    Some(Response {
-        status: 200,
+    Some(json_response(200, &answer))
+}
+
+/// An answer in the JSON protocol.
+fn json_response(status: u16, body: &Json) -> Response {
+    Response {
+        status,
         headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
-        body: answer.to_string().into_bytes(),
-    })
+        body: body.to_string().into_bytes(),
+    }
 }
 
 /// Sends the request to moto as HTTP/1.0 and reads the whole answer; `None` when moto is not
@@ -554,20 +505,8 @@ fn json_throttling() -> Response {
 /// One CloudWatch call: CBOR in, JSON to moto, JSON back, CBOR out.
 fn cbor_call(request: &Request, op: &str, shared: &Shared) -> Option<Response> {
     if shared.denied.lock().unwrap().iter().any(|d| d == op) {
-        let value = Cbor::Map(vec![
-            (
-                Cbor::Text("__type".into()),
-                Cbor::Text("AccessDeniedException".into()),
-            ),
-            (
-                Cbor::Text("message".into()),
-                Cbor::Text(format!(
-                    "User is not authorized to perform: cloudwatch:{op}"
-                )),
-            ),
-        ]);
-        let mut body = Vec::new();
-        ciborium::into_writer(&value, &mut body).unwrap();
+        let message = format!("User is not authorized to perform: cloudwatch:{op}");
+        let body = cbor::encode(&cbor::error("AccessDeniedException", &message));
         return Some(Response {
             status: 400,
             headers: vec![
@@ -581,7 +520,7 @@ fn cbor_call(request: &Request, op: &str, shared: &Shared) -> Option<Response> {
         Json::Object(Default::default())
     } else {
         let value: Cbor = ciborium::from_reader(request.body.as_slice()).ok()?;
-        cbor_to_json(&value)
+        cbor::to_json(&value)
     };
     let body = serde_json::to_vec(&input).unwrap();
     let mut headers: Vec<(String, String)> = request
@@ -632,15 +571,11 @@ fn cbor_call(request: &Request, op: &str, shared: &Shared) -> Option<Response> {
             .or_else(|| value.get("Message"))
             .and_then(Json::as_str)
             .unwrap_or_default();
-        Cbor::Map(vec![
-            (Cbor::Text("__type".into()), Cbor::Text(code.into())),
-            (Cbor::Text("message".into()), Cbor::Text(message.into())),
-        ])
+        cbor::error(code, message)
     } else {
-        json_to_cbor(&value, Kind::Plain)
+        cbor::from_json(&value)
     };
-    let mut body = Vec::new();
-    ciborium::into_writer(&value, &mut body).unwrap();
+    let body = cbor::encode(&value);
     Some(Response {
         status: answer.status,
         headers: vec![
@@ -649,71 +584,4 @@ fn cbor_call(request: &Request, op: &str, shared: &Shared) -> Option<Response> {
         ],
         body,
     })
-}
-
-/// CBOR to JSON: maps, arrays, numbers and text as they are; epoch-time tags (1) as
-/// seconds, which is how the JSON protocol writes timestamps.
-fn cbor_to_json(value: &Cbor) -> Json {
-    match value {
-        Cbor::Map(entries) => Json::Object(
-            entries
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_text()?.to_string(), cbor_to_json(v))))
-                .collect(),
-        ),
-        Cbor::Array(items) => Json::Array(items.iter().map(cbor_to_json).collect()),
-        Cbor::Tag(_, inner) => cbor_to_json(inner),
-        Cbor::Text(s) => Json::String(s.clone()),
-        Cbor::Bool(b) => Json::Bool(*b),
-        Cbor::Integer(i) => serde_json::json!(i128::from(*i) as i64),
-        Cbor::Float(f) => serde_json::json!(f),
-        Cbor::Bytes(b) => Json::Array(b.iter().map(|x| serde_json::json!(x)).collect()),
-        _ => Json::Null,
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Plain,
-    Time,
-    Float,
-}
-
-/// JSON to CBOR, with the members that hold timestamps (epoch seconds or RFC 3339 text) as
-/// epoch-time tags and doubles as floats, as rpc-v2-cbor wants them.
-fn json_to_cbor(value: &Json, kind: Kind) -> Cbor {
-    let member_kind = |k: &str| {
-        if TIME_KEYS.contains(&k) {
-            Kind::Time
-        } else if FLOAT_KEYS.contains(&k) {
-            Kind::Float
-        } else {
-            Kind::Plain
-        }
-    };
-    match value {
-        Json::Object(map) => Cbor::Map(
-            map.iter()
-                .map(|(k, v)| (Cbor::Text(k.clone()), json_to_cbor(v, member_kind(k))))
-                .collect(),
-        ),
-        Json::Array(items) => Cbor::Array(items.iter().map(|v| json_to_cbor(v, kind)).collect()),
-        Json::Number(n) if kind == Kind::Time => {
-            Cbor::Tag(1, Box::new(Cbor::Float(n.as_f64().unwrap_or(0.0))))
-        }
-        Json::String(s) if kind == Kind::Time => {
-            let secs = chrono::DateTime::parse_from_rfc3339(s)
-                .map(|t| t.timestamp_millis() as f64 / 1000.0)
-                .unwrap_or(0.0);
-            Cbor::Tag(1, Box::new(Cbor::Float(secs)))
-        }
-        Json::Number(n) if kind == Kind::Float => Cbor::Float(n.as_f64().unwrap_or(0.0)),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Cbor::Integer(i.into()),
-            None => Cbor::Float(n.as_f64().unwrap_or(0.0)),
-        },
-        Json::String(s) => Cbor::Text(s.clone()),
-        Json::Bool(b) => Cbor::Bool(*b),
-        Json::Null => Cbor::Null,
-    }
 }

@@ -199,3 +199,17 @@ pub fn rewrite(lives: &HashMap<String, SearchLife>, target: &str, body: &mut Jso
     }
     false
 }
+
+/// The relay's own answer to the two tuning calls moto lacks, for a scripted tuning job.
+pub fn answer(lives: &mut HashMap<String, SearchLife>, body: &Json, target: &str) -> Option<Json> {
+    let name = body["HyperParameterTuningJobName"].as_str()?;
+    let life = lives.get_mut(name)?;
+    if target.ends_with(".ListTrainingJobsForHyperParameterTuningJob") {
+        Some(life.listing(name))
+    } else if target.ends_with(".StopHyperParameterTuningJob") {
+        life.stop();
+        Some(Json::Object(Default::default()))
+    } else {
+        None
+    }
+}
