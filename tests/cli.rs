@@ -210,6 +210,22 @@ fn stop_from_another_process_ends_a_run_with_exit_3() {
 }
 
 #[test]
+fn one_ctrl_c_stops_a_run_with_exit_3_whenever_it_comes() {
+    let sb = Sandbox::new();
+    let home = sb.home();
+    let job = write_job(&sb, "interrupted", LONG_SCRIPT);
+    let mut child = spawn_run(&home, &job);
+    wait_line(&home, "interrupted", "ready");
+    // One Ctrl+C, whether the command is waiting or reading the job at that moment.
+    // SAFETY: signals a child process of this test.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(wait_exit(&mut child), Some(3));
+    let out = run(&home, &["describe", "interrupted", "--json"]);
+    let describe: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(describe["TrainingJobStatus"], "Stopped");
+}
+
+#[test]
 fn a_failed_job_exits_1() {
     let sb = Sandbox::new();
     let job = write_job(&sb, "exit-1", "raise SystemExit('bad things')\n");

@@ -161,6 +161,7 @@ pub async fn run_until(
         last_stage: String::new(),
     };
     let mut interrupts = 0;
+    let mut interrupt = super::interrupt::Interrupts::listen();
     let mut superseded = false;
     let detail = loop {
         if let Some(detail) = watch.poll().await? {
@@ -177,7 +178,7 @@ pub async fn run_until(
         tokio::select! {
             _ = tokio::time::sleep(poll_interval(backend)) => {}
             _ = crate::backend::job_ended(backend) => {}
-            _ = tokio::signal::ctrl_c() => {
+            _ = interrupt.next() => {
                 interrupts += 1;
                 if interrupts > 1 {
                     watch.bar.finish_and_clear();

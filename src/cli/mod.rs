@@ -8,6 +8,7 @@ mod diagnose;
 mod diff;
 mod follow;
 mod format;
+mod interrupt;
 mod local;
 mod preflight;
 mod report;

@@ -178,6 +178,7 @@ async fn wait(place: &Place, name: &str, follow: bool) -> Result<Value, Failure>
     };
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut stopping = false;
+    let mut interrupt = super::interrupt::Interrupts::listen();
     loop {
         let described = place.describe(name).await?;
         if follow {
@@ -198,7 +199,7 @@ async fn wait(place: &Place, name: &str, follow: bool) -> Result<Value, Failure>
         }
         tokio::select! {
             _ = tokio::time::sleep(look) => {}
-            _ = tokio::signal::ctrl_c() => {
+            _ = interrupt.next() => {
                 if stopping {
                     return Err(Failure {
                         message: format!("left {name} stopping; `sagedesk tuning describe {name}` follows it"),

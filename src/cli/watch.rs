@@ -50,6 +50,8 @@ pub async fn run_watching(
             "watching {} for changes (Ctrl+C to quit)",
             folder.display()
         ));
+        // One listener for the whole wait: a Ctrl+C during a look at the folder is kept.
+        let mut interrupt = super::interrupt::Interrupts::listen();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(LOOK) => {
@@ -58,7 +60,7 @@ pub async fn run_watching(
                         break;
                     }
                 }
-                _ = tokio::signal::ctrl_c() => return Ok(exit),
+                _ = interrupt.next() => return Ok(exit),
             }
         }
     }
