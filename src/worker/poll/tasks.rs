@@ -430,10 +430,20 @@ async fn submit_tuning(
     run: LocalRun,
 ) {
     let created = match backend {
-        Some(backend) => backend
-            .create_tuning_job_here(request, run)
-            .await
-            .map_err(|e| e.to_string()),
+        Some(backend) => {
+            // Said once, before the trials start: they would run without the credentials
+            // they reach AWS with.
+            if job.source == Connection::Local
+                && let Some(definition) = request.definitions().first()
+            {
+                let trial = definition.trial(request.name(), &Default::default(), None);
+                foresee(cx, backend.as_ref(), &trial, &run).await;
+            }
+            backend
+                .create_tuning_job_here(request, run)
+                .await
+                .map_err(|e| e.to_string())
+        }
         None => Err(super::not_connected(&job.source)),
     };
     match created {
