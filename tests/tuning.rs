@@ -399,6 +399,36 @@ fn trials_that_all_fail_fail_the_tuning_job_and_a_stop_ends_one_in_the_middle() 
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+
+    // A tuning job whose stored state is damaged is listed as Failed beside the others,
+    // and opening it says what is damaged.
+    let db = rusqlite::Connection::open(sb.config().database()).unwrap();
+    db.execute(
+        "UPDATE tuning_jobs SET state = '{not json' WHERE name = 'strict'",
+        [],
+    )
+    .unwrap();
+    let listed = text(&succeeded(sagedesk(&sb.home()).args(["tuning", "list"])).stdout);
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{listed}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("strict\tFailed")),
+        "{listed}"
+    );
+    assert!(
+        rows.iter().any(|r| r.starts_with("long\tStopped")),
+        "{listed}"
+    );
+    let out = sagedesk(&sb.home())
+        .args(["tuning", "describe", "strict"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("the stored state of tuning job strict is damaged"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -20,10 +20,12 @@ pub struct StoredTuningJob {
     pub supervisor: Option<(i64, i64)>,
     /// A stop was asked for.
     pub stop_requested: bool,
+    /// When it was created, in milliseconds since the epoch.
+    pub created_ms: i64,
 }
 
 const COLUMNS: &str =
-    "name, request, state, status, supervisor_pid, supervisor_start, stop_requested";
+    "name, request, state, status, supervisor_pid, supervisor_start, stop_requested, creation_time";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTuningJob> {
     let pid: Option<i64> = r.get(4)?;
@@ -35,6 +37,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTuningJob> {
         status: parse_status(&r.get::<_, String>(3)?),
         supervisor: pid.map(|pid| (pid, start.unwrap_or(0))),
         stop_requested: r.get::<_, i64>(6)? != 0,
+        created_ms: r.get(7)?,
     })
 }
 

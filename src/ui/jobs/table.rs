@@ -311,7 +311,11 @@ fn group_row(
 fn tuning_line(t: &crate::job::tuning::TuningSummary) -> String {
     let c = t.counters;
     let started = c.completed + c.in_progress + c.stopped + c.failed;
-    let mut parts = vec![t.status.to_string(), t.strategy.clone()];
+    let mut parts = vec![t.status.to_string()];
+    // A tuning job whose stored state cannot be read has none.
+    if !t.strategy.is_empty() {
+        parts.push(t.strategy.clone());
+    }
     parts.push(match t.max_jobs {
         Some(max) => format!("{started} of {max}"),
         None => format!("{started} trials"),

@@ -5,9 +5,10 @@ pub mod run;
 pub mod tuner;
 
 use crate::backend::BackendError;
+use crate::job::Status;
 use crate::job::tuning::{TuningState, TuningSummary, describe};
 use crate::request::tuning::{TuningJobRequest, tuning_request_from_value};
-use crate::store::Store;
+use crate::store::{Store, StoredTuningJob};
 
 /// A tuning job as read from the store.
 #[derive(Debug, Clone)]
@@ -55,21 +56,37 @@ pub fn read(store: &Store, name: &str) -> Result<TuningJob, BackendError> {
     })
 }
 
-/// Every tuning job here, newest first.
-pub fn list(store: &Store) -> Result<Vec<TuningJob>, BackendError> {
-    store
+/// Every tuning job here, newest first, as a list shows it. One whose stored request or
+/// state cannot be read is listed as Failed with what the store holds, so the others still
+/// show and opening it says what is damaged.
+pub fn summaries(store: &Store) -> Result<Vec<TuningSummary>, BackendError> {
+    Ok(store
         .tuning_jobs()?
-        .iter()
-        .map(|j| read(store, &j.name))
-        .collect()
+        .into_iter()
+        .filter_map(|stored| match read(store, &stored.name) {
+            Ok(job) => TuningSummary::from_service(&describe(&job.request, &job.state)),
+            Err(e) => {
+                tracing::warn!("tuning job {}: {e}", stored.name);
+                Some(damaged_summary(&stored))
+            }
+        })
+        .collect())
 }
 
-/// Every tuning job here, newest first, as a list shows it.
-pub fn summaries(store: &Store) -> Result<Vec<TuningSummary>, BackendError> {
-    Ok(list(store)?
-        .iter()
-        .filter_map(|job| TuningSummary::from_service(&describe(&job.request, &job.state)))
-        .collect())
+/// What a list shows of a tuning job whose stored request or state cannot be read.
+fn damaged_summary(stored: &StoredTuningJob) -> TuningSummary {
+    TuningSummary {
+        name: stored.name.clone(),
+        arn: crate::job::tuning::tuning_arn(&stored.name),
+        status: Status::Failed,
+        strategy: String::new(),
+        created: chrono::DateTime::from_timestamp_millis(stored.created_ms).unwrap_or_default(),
+        ended: None,
+        counters: Default::default(),
+        max_jobs: None,
+        best: None,
+        metric: None,
+    }
 }
 
 /// Tuning job `name` in `DescribeHyperParameterTuningJob`'s shape.
