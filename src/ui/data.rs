@@ -77,7 +77,6 @@ pub struct ComparedData {
     pub metrics: BTreeMap<String, Summarised>,
 }
 
-/// Everything the worker has told the window.
 /// A tuning job as its source describes it, with its trials (the service's JSON).
 #[derive(Debug, Clone)]
 pub struct TuningDetail {
@@ -88,6 +87,7 @@ pub struct TuningDetail {
     pub trials: Vec<serde_json::Value>,
 }
 
+/// Everything the worker has told the window.
 pub struct Data {
     /// Keys of the notices already said this session.
     pub noticed: std::collections::HashSet<String>,

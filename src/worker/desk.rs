@@ -315,15 +315,15 @@ impl Desk {
         serde_json::from_str(&text).ok()
     }
 
-    /// Keeps a remote source's tuning jobs, beside its list under `tuning <source>`.
+    /// Keeps a remote source's tuning jobs, beside its list.
     pub(super) async fn cache_tuning(&self, source: &Connection, jobs: &[TuningSummary]) {
-        let (key, jobs) = (format!("tuning {}", json(source)), json(jobs));
+        let (key, jobs) = (tuning_key(source), json(jobs));
         self.library(move |s| s.save_source_jobs(&key, &jobs)).await;
     }
 
     /// The tuning jobs kept for a remote source, if any.
     pub(super) async fn cached_tuning(&self, source: &Connection) -> Option<Vec<TuningSummary>> {
-        let key = format!("tuning {}", json(source));
+        let key = tuning_key(source);
         let text = self.library(move |s| s.source_jobs(&key)).await??;
         serde_json::from_str(&text).ok()
     }
@@ -366,4 +366,9 @@ impl Desk {
 /// Plain data as the library stores it (keys and values).
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serializes")
+}
+
+/// Where a source's tuning jobs are kept in the library: `tuning <source>`, beside its list.
+fn tuning_key(source: &Connection) -> String {
+    format!("tuning {}", json(source))
 }

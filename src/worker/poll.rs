@@ -507,15 +507,9 @@ impl Poller {
                 }
             }
             FollowCommand::SelectTuning(job) => {
+                let backend = job.as_ref().and_then(|j| self.backend(&j.source));
                 self.tuning = job.map(super::tuning::FollowedTuning::new);
-                let source = self.tuning.as_ref().map(|t| t.job.source.clone());
-                if let (Some(source), Some(tuning)) = (source, self.tuning.as_mut())
-                    && let Some(backend) = self
-                        .sources
-                        .iter()
-                        .find(|s| s.connection == source)
-                        .map(|s| s.backend.clone())
-                {
+                if let (Some(tuning), Some(backend)) = (self.tuning.as_mut(), backend) {
                     tuning.poll(backend.as_ref(), &self.out).await;
                 }
             }

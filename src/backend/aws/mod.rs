@@ -305,25 +305,24 @@ impl Backend for AwsBackend {
                 .lock()
                 .ok()
                 .and_then(|k| k.get(name).cloned());
-            let described = match kept {
-                Some(described) => described,
+            let (described, read_now) = match kept {
+                Some(described) => (described, false),
                 None => match tuning::describe(&self.clients.sagemaker, name).await {
-                    Ok(described) => {
-                        let ended = ["Completed", "Failed", "Stopped"].contains(
-                            &described["HyperParameterTuningJobStatus"]
-                                .as_str()
-                                .unwrap_or(""),
-                        );
-                        if ended && let Ok(mut kept) = self.ended_tuning.lock() {
-                            kept.insert(name.to_string(), described.clone());
-                        }
-                        described
-                    }
+                    Ok(described) => (described, true),
                     // The summary still lists it, without its best training job.
-                    Err(_) => summary.clone(),
+                    Err(_) => (summary.clone(), false),
                 },
             };
-            out.extend(TuningSummary::from_service(&described));
+            let Some(listed) = TuningSummary::from_service(&described) else {
+                continue;
+            };
+            if read_now
+                && listed.status.is_terminal()
+                && let Ok(mut kept) = self.ended_tuning.lock()
+            {
+                kept.insert(name.to_string(), described);
+            }
+            out.push(listed);
         }
         Ok(out)
     }

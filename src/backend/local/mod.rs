@@ -1,6 +1,7 @@
 //! The local backend: runs training jobs on this machine under the SageMaker
 //! training-container contract, each host in its `sandbox`, and keeps their history in SQLite.
 
+mod artifacts;
 mod config;
 pub mod contract;
 pub mod detach;
@@ -17,9 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use self::artifacts::{copy_with_progress, list_files_under};
 pub use self::config::{DEFAULT_STOP_GRACE, JobCredentials, LocalConfig, supervise_with};
 use self::contract::LocalPlan;
-use super::partial::PartialFile;
 use super::{Backend, BackendError, ErrorKind, Progress, archive};
 use crate::job::tuning::TuningSummary;
 use crate::job::{
@@ -107,6 +108,15 @@ impl LocalBackend {
 }
 
 impl LocalBackend {
+    /// How a job runs when nothing else is said: through local mode's own AWS connection,
+    /// with the configured credentials.
+    fn own_run(&self) -> crate::job::LocalRun {
+        crate::job::LocalRun {
+            credentials: self.config.job_credentials,
+            ..Default::default()
+        }
+    }
+
     /// The S3 client for an artifact of a local job: the connection that job ran with.
     async fn s3_for_artifact(&self, uri: &str) -> Result<aws_sdk_s3::Client, BackendError> {
         let jobs = self.config.home.join("jobs");
@@ -320,11 +330,7 @@ impl Backend for LocalBackend {
         &self,
         request: TrainingJobRequest,
     ) -> Result<String, BackendError> {
-        let run = crate::job::LocalRun {
-            credentials: self.config.job_credentials,
-            ..Default::default()
-        };
-        self.create(request, run).await
+        self.create(request, self.own_run()).await
     }
 
     async fn create_training_job_here(
@@ -472,11 +478,7 @@ impl Backend for LocalBackend {
         &self,
         request: crate::request::tuning::TuningJobRequest,
     ) -> Result<String, BackendError> {
-        let run = crate::job::LocalRun {
-            credentials: self.config.job_credentials,
-            ..Default::default()
-        };
-        self.create_tuning_job_here(request, run).await
+        self.create_tuning_job_here(request, self.own_run()).await
     }
 
     async fn create_tuning_job_here(
@@ -568,46 +570,4 @@ impl Backend for LocalBackend {
         })
         .await?
     }
-}
-
-/// Copies `src` to `dest` through a temporary file, reporting progress every mebibyte.
-fn copy_with_progress(src: &Path, dest: &Path, progress: &Progress) -> std::io::Result<()> {
-    use std::io::{Read, Write};
-    let total = std::fs::metadata(src)?.len();
-    let mut input = std::fs::File::open(src)?;
-    let partial = PartialFile::new(dest)?;
-    let mut output = std::io::BufWriter::new(std::fs::File::create(partial.path())?);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut done = 0;
-    progress(0, total);
-    loop {
-        let n = input.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        output.write_all(&buf[..n])?;
-        done += n as u64;
-        progress(done, total);
-    }
-    output.flush()?;
-    drop(output);
-    partial.finish()
-}
-
-fn list_files_under(prefix: &Path) -> Result<Vec<ArtifactEntry>, BackendError> {
-    if !prefix.exists() {
-        return Ok(Vec::new());
-    }
-    contract::list_files(prefix)?
-        .into_iter()
-        .map(|(path, rel)| {
-            let meta = std::fs::metadata(&path)?;
-            Ok(ArtifactEntry {
-                key: rel.display().to_string(),
-                uri: format!("file://{}", path.display()),
-                size: meta.len(),
-                last_modified: meta.modified().ok().map(chrono::DateTime::from),
-            })
-        })
-        .collect()
 }

@@ -36,6 +36,12 @@ fn damaged(name: &str, what: &str, e: serde_json::Error) -> BackendError {
 /// Tuning job `name`, as last saved.
 pub fn read(store: &Store, name: &str) -> Result<TuningJob, BackendError> {
     let stored = store.tuning_job(name)?.ok_or_else(|| not_found(name))?;
+    from_stored(&stored)
+}
+
+/// A tuning job from its stored row.
+fn from_stored(stored: &StoredTuningJob) -> Result<TuningJob, BackendError> {
+    let name = stored.name.as_str();
     let value: serde_json::Value =
         serde_json::from_str(&stored.request).map_err(|e| damaged(name, "request", e))?;
     let request = tuning_request_from_value(value, name)
@@ -63,7 +69,7 @@ pub fn summaries(store: &Store) -> Result<Vec<TuningSummary>, BackendError> {
     Ok(store
         .tuning_jobs()?
         .into_iter()
-        .filter_map(|stored| match read(store, &stored.name) {
+        .filter_map(|stored| match from_stored(&stored) {
             Ok(job) => TuningSummary::from_service(&describe(&job.request, &job.state)),
             Err(e) => {
                 tracing::warn!("tuning job {}: {e}", stored.name);
