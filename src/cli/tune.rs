@@ -103,11 +103,10 @@ fn read_checked(
 
 /// A training job request of each definition, as its first trial would be.
 fn trials_of(request: &TuningJobRequest) -> Vec<crate::request::TrainingJobRequest> {
-    let name = crate::request::tuning::trial_name(request.name(), 1, 0);
     request
         .definitions()
         .into_iter()
-        .map(|d| d.trial(&name, &Default::default(), None))
+        .map(|d| d.first_trial(request.name()))
         .collect()
 }
 

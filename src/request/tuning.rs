@@ -305,6 +305,12 @@ impl TrainingJobDefinition {
         }
     }
 
+    /// The training job of this definition's first trial in tuning job `tuning`, before any
+    /// tuned value: the one checked before the tuning job starts.
+    pub fn first_trial(&self, tuning: &str) -> TrainingJobRequest {
+        self.trial(&trial_name(tuning, 1, 0), &StringMap::new(), None)
+    }
+
     /// Resolves relative `file://` URIs (data, output, checkpoints, code) against `base`.
     fn resolve_file_uris(&mut self, base: &Path) {
         let mut trial = self.trial("", &StringMap::new(), None);

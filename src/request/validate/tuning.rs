@@ -10,7 +10,7 @@ use super::model::MODEL;
 use super::{Diagnostic, RuntimeChecks, Severity, Target, add_runtime, sorted, walk};
 use crate::request::tune::definition_path;
 use crate::request::tuning::{
-    NumericRange, ParameterRanges, TrainingJobDefinition, TuningJobRequest, trial_name,
+    NumericRange, ParameterRanges, TrainingJobDefinition, TuningJobRequest,
     tuning_request_from_value,
 };
 
@@ -31,9 +31,8 @@ pub fn validate_tuning_value(
     if let Ok(request) = tuning_request_from_value(value.clone(), "request") {
         rules(&request, target, &mut out);
         if let Some(runtime) = runtime {
-            let name = trial_name(request.name(), 1, 0);
             for (prefix, definition) in placed_definitions(&request) {
-                let trial = definition.trial(&name, &Default::default(), None);
+                let trial = definition.first_trial(request.name());
                 let found = runtime
                     .check(&trial)
                     .into_iter()

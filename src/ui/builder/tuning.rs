@@ -205,9 +205,8 @@ impl Builder {
                 .map(|i| i.request),
             RequestKind::Tuning => {
                 let request = tuning_request_from_value(self.value.clone(), "builder").ok()?;
-                let name = crate::request::tuning::trial_name(request.name(), 1, 0);
                 let definition = *request.definitions().first()?;
-                Some(definition.trial(&name, &Default::default(), None))
+                Some(definition.first_trial(request.name()))
             }
         }
     }
