@@ -236,9 +236,14 @@ pub fn to_cli_input_json(request: &TrainingJobRequest) -> String {
 /// the JSON sits in single quotes, and each single quote inside is written `'\''`.
 pub fn aws_cli_command(request: &TrainingJobRequest) -> String {
     let json = serde_json::to_string(request).expect("a request always serializes");
+    sagemaker_cli_command("create-training-job", &json)
+}
+
+/// `aws sagemaker COMMAND --cli-input-json '…'` with `json`, quoted for sh.
+pub fn sagemaker_cli_command(command: &str, json: &str) -> String {
     format!(
-        "aws sagemaker create-training-job --cli-input-json {}",
-        shell_quote(&json)
+        "aws sagemaker {command} --cli-input-json {}",
+        shell_quote(json)
     )
 }
 

@@ -13,8 +13,8 @@ pub mod validate;
 
 pub use import::{
     Imported, OUTPUT_ONLY_MEMBERS, RequestError, aws_cli_command, parse_request, read_limited,
-    read_request_file, read_value_file, request_from_value, resolve_file_uris, shell_quote,
-    to_cli_input_json,
+    read_request_file, read_value_file, request_from_value, resolve_file_uris,
+    sagemaker_cli_command, shell_quote, to_cli_input_json,
 };
 pub use shapes::*;
 pub use tune::RequestKind;

@@ -50,10 +50,8 @@ impl Clip {
     /// of its definitions' static hyperparameters and environments.
     pub fn tuning_cli_command(request: &TuningJobRequest) -> Self {
         let json = serde_json::to_string(&request.to_value()).expect("JSON serializes");
-        let text = format!(
-            "aws sagemaker create-hyper-parameter-tuning-job --cli-input-json {}",
-            crate::request::shell_quote(&json)
-        );
+        let text =
+            crate::request::sagemaker_cli_command("create-hyper-parameter-tuning-job", &json);
         let secrets = placed_definitions(request)
             .into_iter()
             .flat_map(|(prefix, definition)| {
