@@ -39,10 +39,7 @@ impl Life {
     pub fn new(stage: Duration) -> Self {
         Self {
             started: Instant::now(),
-            started_epoch: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs_f64(),
+            started_epoch: epoch_now(),
             stage,
             stopped: None,
             failure: None,
@@ -186,6 +183,14 @@ fn apply_each<'a>(
         })
     });
     applied.filter(|&changed| changed).count() > 0
+}
+
+/// Now, in seconds since the epoch, as the service writes times.
+pub fn epoch_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 /// Applies `apply` to `job` when the life its member `key` names is scripted; true then.

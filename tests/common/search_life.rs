@@ -8,11 +8,11 @@
 //! `ListHyperParameterTuningJobs`.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use super::life::apply_named;
+use super::life::{apply_named, epoch_now};
 
 /// How long a stopped tuning job and its running trials stay Stopping.
 const STOPPING: f64 = 1.0;
@@ -49,10 +49,7 @@ impl SearchLife {
     pub fn new(trials: Vec<ScriptedTrial>, parallel: usize, stage: Duration, metric: &str) -> Self {
         Self {
             started: Instant::now(),
-            started_epoch: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs_f64(),
+            started_epoch: epoch_now(),
             stage: stage.as_secs_f64(),
             parallel: parallel.max(1),
             metric: metric.to_string(),
