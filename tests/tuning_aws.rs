@@ -1,6 +1,7 @@
 //! Tuning jobs on SageMaker, through moto and the relay's scripted searches (moto creates a
-//! tuning job but never runs its trials): the CLI and the window follow the trials to the
-//! end, and a stop reaches the service.
+//! tuning job but never runs its trials): one sent as written and read back in the service's
+//! shapes, then run locally from the window; the CLI and the window following trials to the
+//! end; a stop reaching the service; a local tuning job sent to AWS from its view.
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,11 +13,11 @@ use common::Sandbox;
 use common::cli::{sagedesk, succeeded, text};
 use common::relay::Relay;
 use common::search_life::ScriptedTrial;
-use common::tuning::request;
+use common::tuning::{described, request, trials};
 use serde_json::{Value, json};
 
-/// Trials of tuning job `tuning` ending with `values`, named as the service names them.
-fn trials(tuning: &str, values: &[f64]) -> Vec<ScriptedTrial> {
+/// Scripted trials of tuning job `tuning` ending with `values`, named as the service names them.
+fn scripted(tuning: &str, values: &[f64]) -> Vec<ScriptedTrial> {
     values
         .iter()
         .enumerate()
@@ -61,14 +62,14 @@ fn an_aws_tuning_jobs_trials_are_followed_to_the_end_and_a_stop_reaches_the_serv
     let stage = Duration::from_millis(700);
     relay.run_tuning_job(
         "searched",
-        trials("searched", &[0.9, 0.4, 0.7, 0.2]),
+        scripted("searched", &[0.9, 0.4, 0.7, 0.2]),
         2,
         stage,
         "loss",
     );
     relay.run_tuning_job(
         "halted",
-        trials("halted", &[0.5, 0.6, 0.3, 0.8]),
+        scripted("halted", &[0.5, 0.6, 0.3, 0.8]),
         2,
         Duration::from_secs(60),
         "loss",
@@ -99,7 +100,7 @@ fn an_aws_tuning_jobs_trials_are_followed_to_the_end_and_a_stop_reaches_the_serv
     assert_eq!(ended["TrainingJobStatusCounters"]["Completed"], 4);
     assert_eq!(
         ended["BestTrainingJob"]["TrainingJobName"],
-        trials("searched", &[0.0; 4])[3].name
+        scripted("searched", &[0.0; 4])[3].name
     );
     let listed = text(&succeeded(aws().args(["tuning", "trials", "searched"])).stdout);
     let rows: Vec<&str> = listed.lines().skip(1).collect();
@@ -171,7 +172,7 @@ fn an_aws_tuning_jobs_trials_are_followed_to_the_end_and_a_stop_reaches_the_serv
     h.get_by_label("tuning job halted").click();
     wait_for(&mut h, "its trials", |h| {
         has_text(h, "0 completed, 2 in progress, 0 stopped, 0 failed")
-            && has_text(h, &trials("halted", &[0.0; 2])[1].name)
+            && has_text(h, &scripted("halted", &[0.0; 2])[1].name)
     });
     h.get_by_label("⏹ Stop…").click();
     h.run_steps(2);
@@ -289,4 +290,129 @@ fn a_local_tuning_job_goes_to_aws_from_its_view_with_its_code_uploaded() {
         d["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"],
         "\"s3://code-bucket/tuning/source/sourcedir.tar.gz\""
     );
+}
+
+#[test]
+fn a_tuning_job_goes_to_sagemaker_as_written_and_reads_back_in_the_services_shapes() {
+    let moto = common::moto::Moto::start();
+    let sb = Sandbox::new();
+    let file = request(
+        &sb,
+        "remote",
+        json!({}),
+        json!({"sagemaker_submit_directory": "\"s3://bucket/code/sourcedir.tar.gz\""}),
+    );
+    // For the service, output goes to S3.
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    value["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] = json!("s3://bucket/out");
+    std::fs::write(&file, value.to_string()).unwrap();
+    let aws = |args: &[&str]| {
+        let mut command = sagedesk(&sb.home());
+        command
+            .envs(common::moto::child_env(&moto.endpoint()))
+            .args(["--aws", "--region", "us-east-1"])
+            .args(args);
+        command
+    };
+    let out = aws(&["tune", "--no-preflight", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let d = described(&out);
+    assert_eq!(d["HyperParameterTuningJobName"], "remote");
+    assert!(
+        d["HyperParameterTuningJobArn"]
+            .as_str()
+            .unwrap()
+            .ends_with("hyper-parameter-tuning-job/remote")
+    );
+    // The request reached the service as written.
+    assert_eq!(
+        d["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"][0]["Name"],
+        "kind"
+    );
+    assert_eq!(
+        d["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_program"],
+        "\"train.py\""
+    );
+    let listed = text(&succeeded(&mut aws(&["tuning", "list"])).stdout);
+    assert!(
+        listed.lines().any(|l| l.starts_with("remote\t")),
+        "{listed}"
+    );
+    let shown = text(&succeeded(&mut aws(&["tuning", "describe", "remote"])).stdout);
+    assert!(shown.starts_with("remote: "), "{shown}");
+    // Nothing ran here.
+    let here = text(&succeeded(sagedesk(&sb.home()).args(["tuning", "list"])).stdout);
+    assert_eq!(here.lines().count(), 1, "{here}");
+    // The service's refusal comes with its own code.
+    let again = aws(&["tune", "--no-preflight"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("ResourceInUse"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // The window lists it under its source, though none of its training jobs is listed, and
+    // opens it.
+    use common::window::{has_text, wait_for};
+    use egui_kittest::kittest::Queryable;
+    let mut h = common::window::harness_with_aws(&sb, moto.connection());
+    h.state_mut().state_mut().group_by = sagedesk::ui::state::GroupBy::TuningJob;
+    wait_for(&mut h, "the AWS tuning job", |h| {
+        has_text(h, "tuning job remote")
+    });
+    h.get_by_label("tuning job remote").click();
+    wait_for(&mut h, "its detail", |h| {
+        has_text(h, "Tuning job remote") && has_text(h, "4 training jobs, 2 at once")
+    });
+
+    // Run locally: each trial a local job whose code and output are on the service's S3.
+    moto.boto3(&format!(
+        r#"
+import boto3, io, tarfile
+tar = io.BytesIO()
+with tarfile.open(fileobj=tar, mode="w:gz") as t:
+    t.add({script:?}, arcname="train.py")
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="bucket")
+s3.put_object(Bucket="bucket", Key="code/sourcedir.tar.gz", Body=tar.getvalue())
+"#,
+        script = sb.path().join("code/train.py").display().to_string()
+    ));
+    h.get_by_label("▶ Run locally").click();
+    h.run_steps(2);
+    h.get_by_label("With my AWS credentials").click();
+    wait_for(&mut h, "the local run's view", |h| {
+        has_text(h, "Tuning job remote-local-")
+    });
+    let local = h.state().state().tuning.clone().unwrap();
+    assert_eq!(local.source, sagedesk::job::Connection::Local);
+    assert!(local.name.len() <= 32, "{}", local.name);
+    wait_for(&mut h, "its four trials", |h| {
+        has_text(h, "4 completed, 0 in progress, 0 stopped, 0 failed")
+    });
+    // Each trial's model went to the service's bucket.
+    let out = sb.path().join("listed.txt");
+    moto.boto3(&format!(
+        r#"
+import boto3
+keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="bucket", Prefix="out/")["Contents"]]
+open({out:?}, "w").write("\n".join(keys))
+"#,
+        out = out.display().to_string()
+    ));
+    let keys = std::fs::read_to_string(&out).unwrap();
+    for trial in trials(&sb.home(), &local.name) {
+        let name = trial["TrainingJobName"].as_str().unwrap();
+        assert!(
+            keys.contains(&format!("out/{name}/output/model.tar.gz")),
+            "{name} not in {keys}"
+        );
+    }
 }

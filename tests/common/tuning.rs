@@ -1,11 +1,13 @@
 //! Tuning requests as the tests write them: a script whose loss has a known floor, over
 //! a continuous and a categorical range.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
 use super::Sandbox;
+use super::cli::{sagedesk, succeeded, text};
 
 /// A training script: `--rate` (float) and `--kind` (categorical) give a loss whose floor is
 /// at rate = 0.3, kind = "b"; it prints `epochs` values falling towards it, `pause` s
@@ -95,4 +97,23 @@ pub fn grid(max_jobs: u32) -> Value {
             ]
         }
     })
+}
+
+/// The JSON a `--json` command printed, or its output when it is not JSON.
+pub fn described(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", text(&out.stdout), text(&out.stderr)))
+}
+
+/// `sagedesk describe NAME --json` of a training job.
+pub fn training_job(home: &Path, name: &str) -> Value {
+    let out = succeeded(sagedesk(home).args(["describe", "--json", name]));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Trials of `tuning`, as `ListTrainingJobsForHyperParameterTuningJob` gives them.
+pub fn trials(home: &Path, tuning: &str) -> Vec<Value> {
+    let out = succeeded(sagedesk(home).args(["tuning", "trials", "--json", tuning]));
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    value["TrainingJobSummaries"].as_array().unwrap().clone()
 }
